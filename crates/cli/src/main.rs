@@ -1,0 +1,2 @@
+//! The `soberana` binary.
+fn main() {}
