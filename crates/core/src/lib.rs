@@ -1,1 +1,42 @@
-//! soberana-core.
+//! soberana's domain model, with no I/O.
+//!
+//! This crate names the things the rest of soberana talks about: the parties
+//! (countries) and their territories, the agencies that act for them, the
+//! officers who decide, the proposals one party sends another, and the
+//! decisions that answer them. Everything here is plain data with validating
+//! constructors, so that a value that exists is a value that is well formed:
+//! a [`PartyCode`] is always two upper-case letters, a [`ProposalId`] is always
+//! a UUID, a coordinated operation always has at least one task.
+//!
+//! ```
+//! use soberana_core::{PartyCode, HandlingCode};
+//! let mx = PartyCode::new("MX").unwrap();
+//! assert_eq!(mx.as_str(), "MX");
+//! assert!(PartyCode::new("mex").is_err());
+//! assert!(HandlingCode::H2.restricts_dissemination());
+//! ```
+
+mod agency;
+mod decision;
+mod error;
+mod lifecycle;
+mod officer;
+mod party;
+mod proposal;
+mod registry;
+mod timestamp;
+
+pub use agency::{Agency, AgencyId, AgencyKind};
+pub use decision::{DecidedBy, Decision, Outcome, Reason};
+pub use error::DomainError;
+pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
+pub use officer::{Officer, OfficerId, Role};
+pub use party::{Domain, Location, Party, PartyCode, Territory};
+pub use proposal::{
+    AccountRef, AdvanceNotification, BorderAlert, CoordinatedOperation, FinancialIntelligence,
+    Firearm, FirearmTrace, FlowDirection, HandlingCode, IdentifierMatch, InformationRequest,
+    JointInvestigation, MatchReveal, MeasureKind, PersonMatch, Proposal, ProposalBody,
+    ProposalDraft, ProposalId, ProposalKind, Receipt, SeizureReport, Task, TaskAction,
+};
+pub use registry::{PartyFile, Registry};
+pub use timestamp::Timestamp;

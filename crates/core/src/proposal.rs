@@ -1,0 +1,795 @@
+//! Proposals: everything one party may ask of, offer to or tell another.
+//!
+//! A proposal never executes anything on the receiving node: it is a request
+//! that the receiver's policy and officers decide. Every proposal carries who
+//! asks, why (purpose), under which law (legal basis), what the receiver may
+//! do with it (a handling code in the style of Europol SIENA's H0–H3) and by
+//! when an answer is wanted. Its body is one of a closed set of kinds; an
+//! unknown kind or an unknown field is refused when parsed, never guessed at.
+//!
+//! Decisions about force and territory rest on structured facts, not on
+//! wording: a task says which agency acts, where, whether its personnel are
+//! armed and whether the action is kinetic, and all of those are required.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::{AgencyId, DomainError, Location, OfficerId, PartyCode, Timestamp};
+
+/// A proposal's id: a UUID chosen by the proposing node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProposalId(Uuid);
+
+impl ProposalId {
+    /// A fresh, time-ordered id.
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Parses an id from its hyphenated text.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        Uuid::try_parse(text)
+            .map(Self)
+            .map_err(|_| DomainError::ProposalId(text.to_owned()))
+    }
+
+    /// The id's 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// The id from its 16 bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+}
+
+impl fmt::Display for ProposalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl std::str::FromStr for ProposalId {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for ProposalId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProposalId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ProposalId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What the recipient may do with what it receives, after Europol SIENA's
+/// handling codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum HandlingCode {
+    /// May be used to prevent or combat crime.
+    H0,
+    /// Not to be used as evidence in judicial proceedings without the
+    /// provider's permission.
+    H1,
+    /// Not to be disseminated without the provider's permission.
+    H2,
+    /// Other restrictions apply, stated with the material.
+    H3,
+}
+
+impl HandlingCode {
+    /// Whether passing the material on needs the provider's permission.
+    pub fn restricts_dissemination(&self) -> bool {
+        matches!(self, HandlingCode::H2 | HandlingCode::H3)
+    }
+
+    /// A plain statement of the code.
+    pub fn meaning(&self) -> &'static str {
+        match self {
+            HandlingCode::H0 => "may be used to prevent or combat crime",
+            HandlingCode::H1 => {
+                "not to be used as evidence in court without the provider's permission"
+            }
+            HandlingCode::H2 => "not to be disseminated without the provider's permission",
+            HandlingCode::H3 => "other restrictions apply, as stated",
+        }
+    }
+}
+
+impl fmt::Display for HandlingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// The kinds of proposal, without their content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalKind {
+    /// Ask for information the receiver holds.
+    InformationRequest,
+    /// Check identifiers for hits by private set intersection.
+    IdentifierMatch,
+    /// Check person records for likely matches by privacy-preserving linkage.
+    PersonMatch,
+    /// Trace seized firearms to their first sale.
+    FirearmTrace,
+    /// Continue a financial trace on the receiver's side.
+    FinancialIntelligence,
+    /// Open a joint investigation.
+    JointInvestigation,
+    /// Coordinate an operation: tasks, each with an agency and a place.
+    CoordinatedOperation,
+    /// Offer assistance that would be carried out by the proposer's agencies.
+    AssistanceOffer,
+    /// Tell the receiver in advance of a unilateral measure.
+    AdvanceNotification,
+    /// Alert the receiver of something at the border.
+    BorderAlert,
+    /// Report a seizure.
+    SeizureReport,
+}
+
+impl ProposalKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [ProposalKind; 11] = [
+        ProposalKind::InformationRequest,
+        ProposalKind::IdentifierMatch,
+        ProposalKind::PersonMatch,
+        ProposalKind::FirearmTrace,
+        ProposalKind::FinancialIntelligence,
+        ProposalKind::JointInvestigation,
+        ProposalKind::CoordinatedOperation,
+        ProposalKind::AssistanceOffer,
+        ProposalKind::AdvanceNotification,
+        ProposalKind::BorderAlert,
+        ProposalKind::SeizureReport,
+    ];
+
+    /// The kind's name as written in files and policy.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProposalKind::InformationRequest => "information_request",
+            ProposalKind::IdentifierMatch => "identifier_match",
+            ProposalKind::PersonMatch => "person_match",
+            ProposalKind::FirearmTrace => "firearm_trace",
+            ProposalKind::FinancialIntelligence => "financial_intelligence",
+            ProposalKind::JointInvestigation => "joint_investigation",
+            ProposalKind::CoordinatedOperation => "coordinated_operation",
+            ProposalKind::AssistanceOffer => "assistance_offer",
+            ProposalKind::AdvanceNotification => "advance_notification",
+            ProposalKind::BorderAlert => "border_alert",
+            ProposalKind::SeizureReport => "seizure_report",
+        }
+    }
+
+    /// The kind's name for people.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ProposalKind::InformationRequest => "information request",
+            ProposalKind::IdentifierMatch => "identifier match",
+            ProposalKind::PersonMatch => "person match",
+            ProposalKind::FirearmTrace => "firearm trace",
+            ProposalKind::FinancialIntelligence => "financial intelligence",
+            ProposalKind::JointInvestigation => "joint investigation",
+            ProposalKind::CoordinatedOperation => "coordinated operation",
+            ProposalKind::AssistanceOffer => "assistance offer",
+            ProposalKind::AdvanceNotification => "advance notification",
+            ProposalKind::BorderAlert => "border alert",
+            ProposalKind::SeizureReport => "seizure report",
+        }
+    }
+}
+
+impl fmt::Display for ProposalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A request for information.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InformationRequest {
+    /// Who or what the request is about.
+    pub subject: String,
+    /// The categories of data asked for (`criminal_records`, `financial`,
+    /// `travel`, `communications`, `firearms`, `vehicles`, `identity`).
+    pub categories: Vec<String>,
+    /// The questions to answer.
+    pub questions: Vec<String>,
+}
+
+/// Whether an identifier match reveals the overlap or only its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchReveal {
+    /// The requester learns which of its identifiers are held.
+    Intersection,
+    /// The requester learns only how many are held.
+    CountOnly,
+}
+
+/// A request to check identifiers for hits by private set intersection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierMatch {
+    /// The identifier kind (`phone`, `clabe`, `iban`, `us_account`,
+    /// `firearm_serial`, `plate`, `email`).
+    pub identifier_kind: String,
+    /// How many identifiers the requester will submit.
+    pub set_size: u64,
+    /// What the requester asks to learn.
+    pub reveal: MatchReveal,
+}
+
+/// A request to check person records for likely matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonMatch {
+    /// How many records the requester will submit as encodings.
+    pub record_count: u64,
+    /// The name of the agreed encoding schema.
+    pub schema: String,
+}
+
+/// A seized firearm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Firearm {
+    /// Its manufacturer.
+    pub manufacturer: String,
+    /// Its model.
+    #[serde(default)]
+    pub model: String,
+    /// Its serial number.
+    pub serial: String,
+    /// Its calibre.
+    #[serde(default)]
+    pub caliber: String,
+}
+
+/// A request to trace seized firearms to their first retail sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirearmTrace {
+    /// Where the firearms were seized.
+    pub seized_at: String,
+    /// When they were seized.
+    pub seized_on: Timestamp,
+    /// The firearms.
+    pub firearms: Vec<Firearm>,
+}
+
+/// An account named in a financial request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRef {
+    /// The numbering scheme: `clabe`, `iban` or `us_aba`.
+    pub scheme: String,
+    /// The account number in that scheme.
+    pub number: String,
+    /// The institution holding it, where known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub institution: String,
+}
+
+/// A request to continue a financial trace on the receiver's side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinancialIntelligence {
+    /// The accounts in question (only those: never a ledger).
+    pub accounts: Vec<AccountRef>,
+    /// The start of the time window.
+    pub window_from: Timestamp,
+    /// The end of the time window.
+    pub window_to: Timestamp,
+    /// The amount that reached the border, in minor units.
+    #[serde(default)]
+    pub amount_minor: u64,
+    /// Its currency (ISO 4217).
+    #[serde(default)]
+    pub currency: String,
+    /// What the requester wants to know.
+    pub question: String,
+}
+
+/// A proposal to open a joint investigation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JointInvestigation {
+    /// The case's title.
+    pub case_title: String,
+    /// What it is about.
+    pub summary: String,
+    /// The agencies that would take part, from both sides.
+    pub agencies: Vec<AgencyId>,
+}
+
+/// What a task does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskAction {
+    /// Deploy personnel.
+    Deployment,
+    /// Patrol an area or route.
+    Patrol,
+    /// Watch, listen, fly over.
+    Surveillance,
+    /// Collect or analyse intelligence.
+    Intelligence,
+    /// Arrest people.
+    Arrest,
+    /// Enter and search premises by force.
+    Raid,
+    /// A strike: missile, drone, air or naval fire.
+    Strike,
+    /// Stop vessels, aircraft or vehicles.
+    Interdiction,
+    /// Train others.
+    Training,
+    /// Advise others.
+    Advice,
+    /// Transport, supply, maintenance.
+    Logistics,
+    /// Inspect cargo or people at a crossing.
+    Inspection,
+}
+
+impl TaskAction {
+    /// Whether the action is force by its nature, whatever else is said.
+    pub fn is_inherently_kinetic(&self) -> bool {
+        matches!(self, TaskAction::Strike | TaskAction::Raid)
+    }
+
+    /// The action's name as written in files and policy.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TaskAction::Deployment => "deployment",
+            TaskAction::Patrol => "patrol",
+            TaskAction::Surveillance => "surveillance",
+            TaskAction::Intelligence => "intelligence",
+            TaskAction::Arrest => "arrest",
+            TaskAction::Raid => "raid",
+            TaskAction::Strike => "strike",
+            TaskAction::Interdiction => "interdiction",
+            TaskAction::Training => "training",
+            TaskAction::Advice => "advice",
+            TaskAction::Logistics => "logistics",
+            TaskAction::Inspection => "inspection",
+        }
+    }
+}
+
+/// One task of a coordinated operation or assistance offer.
+///
+/// Every fact that territory and red lines depend on is required: which
+/// agency acts, every place the task touches (a patrol's whole route), where
+/// it is launched from when that differs (a drone flown from across the
+/// border), whether personnel are armed and whether the action is kinetic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// The agency that would carry the task out.
+    pub agency: AgencyId,
+    /// What it would do.
+    pub action: TaskAction,
+    /// Every place the task takes effect in or passes through.
+    pub locations: Vec<Location>,
+    /// Where the task is launched from, if not from its locations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launched_from: Option<Location>,
+    /// Whether the personnel carry arms.
+    pub armed: bool,
+    /// Whether the task uses force (a strike, a raid, fire).
+    pub kinetic: bool,
+    /// How many people take part.
+    #[serde(default)]
+    pub personnel: u32,
+    /// Under whose command it would be, if stated. Command does not change
+    /// whose agency acts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under_command_of: Option<PartyCode>,
+    /// A description for people.
+    #[serde(default)]
+    pub description: String,
+}
+
+impl Task {
+    /// Whether the task uses force, by its flag or by its nature.
+    pub fn is_kinetic(&self) -> bool {
+        self.kinetic || self.action.is_inherently_kinetic()
+    }
+
+    /// Whether any of the task's places, or its launch point, is in `party`'s
+    /// territory.
+    pub fn touches(&self, party: PartyCode) -> bool {
+        self.locations.iter().any(|l| l.is_in(party))
+            || self.launched_from.as_ref().is_some_and(|l| l.is_in(party))
+    }
+}
+
+/// A coordinated operation, or an assistance offer: a named set of tasks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinatedOperation {
+    /// The operation's name.
+    pub name: String,
+    /// What it is for.
+    pub summary: String,
+    /// Its tasks; at least one.
+    pub tasks: Vec<Task>,
+}
+
+/// The kind of a unilateral measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureKind {
+    /// Designation of organisations (e.g. as terrorist organisations).
+    Designation,
+    /// An executive order.
+    ExecutiveOrder,
+    /// Sanctions on people or entities.
+    Sanction,
+    /// Orders against financial institutions.
+    FinancialOrder,
+    /// A change to border or trade measures.
+    BorderMeasure,
+}
+
+/// Advance notice of a unilateral measure, answered with a signed receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceNotification {
+    /// The kind of measure.
+    pub measure: MeasureKind,
+    /// Its title.
+    pub title: String,
+    /// What it does.
+    pub summary: String,
+    /// When it takes effect.
+    pub effective: Timestamp,
+    /// Who or what it designates or targets.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Assurances given with it.
+    #[serde(default)]
+    pub assurances: Vec<String>,
+    /// The evidence that supports it: descriptions or digests of documents.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// Which way across the border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowDirection {
+    /// Towards the northern party (e.g. MX to US).
+    Northbound,
+    /// Towards the southern party (e.g. US to MX).
+    Southbound,
+}
+
+/// An alert about something at the border.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BorderAlert {
+    /// The crossing or stretch of border.
+    pub crossing: String,
+    /// Which way the subject is moving.
+    pub direction: FlowDirection,
+    /// Who or what to look out for.
+    pub subject: String,
+    /// Details.
+    #[serde(default)]
+    pub details: String,
+}
+
+/// A report of a seizure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeizureReport {
+    /// Which way the goods were moving.
+    pub direction: FlowDirection,
+    /// What was seized (`fentanyl`, `firearms`, `cash`, …).
+    pub commodity: String,
+    /// How much, in `unit`.
+    pub quantity: u64,
+    /// The unit (`kg`, `pieces`, `USD`).
+    pub unit: String,
+    /// Where.
+    pub place: String,
+    /// When.
+    pub seized_on: Timestamp,
+    /// Who seized it.
+    pub agency: AgencyId,
+}
+
+/// The content of a proposal, one of a closed set of kinds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProposalBody {
+    /// See [`InformationRequest`].
+    InformationRequest(InformationRequest),
+    /// See [`IdentifierMatch`].
+    IdentifierMatch(IdentifierMatch),
+    /// See [`PersonMatch`].
+    PersonMatch(PersonMatch),
+    /// See [`FirearmTrace`].
+    FirearmTrace(FirearmTrace),
+    /// See [`FinancialIntelligence`].
+    FinancialIntelligence(FinancialIntelligence),
+    /// See [`JointInvestigation`].
+    JointInvestigation(JointInvestigation),
+    /// See [`CoordinatedOperation`].
+    CoordinatedOperation(CoordinatedOperation),
+    /// An offer of assistance, with the tasks the proposer's agencies would do.
+    AssistanceOffer(CoordinatedOperation),
+    /// See [`AdvanceNotification`].
+    AdvanceNotification(AdvanceNotification),
+    /// See [`BorderAlert`].
+    BorderAlert(BorderAlert),
+    /// See [`SeizureReport`].
+    SeizureReport(SeizureReport),
+}
+
+impl ProposalBody {
+    /// The body's kind.
+    pub fn kind(&self) -> ProposalKind {
+        match self {
+            ProposalBody::InformationRequest(_) => ProposalKind::InformationRequest,
+            ProposalBody::IdentifierMatch(_) => ProposalKind::IdentifierMatch,
+            ProposalBody::PersonMatch(_) => ProposalKind::PersonMatch,
+            ProposalBody::FirearmTrace(_) => ProposalKind::FirearmTrace,
+            ProposalBody::FinancialIntelligence(_) => ProposalKind::FinancialIntelligence,
+            ProposalBody::JointInvestigation(_) => ProposalKind::JointInvestigation,
+            ProposalBody::CoordinatedOperation(_) => ProposalKind::CoordinatedOperation,
+            ProposalBody::AssistanceOffer(_) => ProposalKind::AssistanceOffer,
+            ProposalBody::AdvanceNotification(_) => ProposalKind::AdvanceNotification,
+            ProposalBody::BorderAlert(_) => ProposalKind::BorderAlert,
+            ProposalBody::SeizureReport(_) => ProposalKind::SeizureReport,
+        }
+    }
+
+    /// The tasks of an operation or offer; empty for every other kind.
+    pub fn tasks(&self) -> &[Task] {
+        match self {
+            ProposalBody::CoordinatedOperation(op) | ProposalBody::AssistanceOffer(op) => &op.tasks,
+            _ => &[],
+        }
+    }
+
+    /// A one-line summary for people.
+    pub fn summary(&self) -> String {
+        match self {
+            ProposalBody::InformationRequest(r) => format!("information on {}", r.subject),
+            ProposalBody::IdentifierMatch(m) => {
+                format!(
+                    "hit/no-hit check of {} {} identifiers",
+                    m.set_size, m.identifier_kind
+                )
+            }
+            ProposalBody::PersonMatch(m) => {
+                format!("likely-match check of {} person records", m.record_count)
+            }
+            ProposalBody::FirearmTrace(t) => {
+                format!(
+                    "trace {} firearms seized at {}",
+                    t.firearms.len(),
+                    t.seized_at
+                )
+            }
+            ProposalBody::FinancialIntelligence(f) => {
+                format!(
+                    "continue a financial trace from {} account(s)",
+                    f.accounts.len()
+                )
+            }
+            ProposalBody::JointInvestigation(j) => format!("joint investigation: {}", j.case_title),
+            ProposalBody::CoordinatedOperation(op) => {
+                format!(
+                    "coordinated operation {} ({} tasks)",
+                    op.name,
+                    op.tasks.len()
+                )
+            }
+            ProposalBody::AssistanceOffer(op) => {
+                format!("assistance offer {} ({} tasks)", op.name, op.tasks.len())
+            }
+            ProposalBody::AdvanceNotification(n) => format!("advance notification: {}", n.title),
+            ProposalBody::BorderAlert(a) => {
+                format!("border alert at {}: {}", a.crossing, a.subject)
+            }
+            ProposalBody::SeizureReport(s) => {
+                format!(
+                    "seizure of {} {} {} at {}",
+                    s.quantity, s.unit, s.commodity, s.place
+                )
+            }
+        }
+    }
+}
+
+/// What an officer writes to make a proposal; the node adds id, sender and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalDraft {
+    /// The party asked.
+    pub to: PartyCode,
+    /// The agency on whose behalf the proposal is made.
+    pub requesting_agency: AgencyId,
+    /// Why.
+    pub purpose: String,
+    /// Under which law or agreement.
+    pub legal_basis: String,
+    /// What the receiver may do with it.
+    pub handling: HandlingCode,
+    /// When an answer is wanted by.
+    pub deadline: Timestamp,
+    /// Earlier proposals this one belongs with (one plan split across several).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_to: Vec<ProposalId>,
+    /// What is proposed.
+    pub body: ProposalBody,
+}
+
+/// A proposal as it travels: a draft with its id, sender, author and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    /// Its id.
+    pub id: ProposalId,
+    /// The proposing party.
+    pub from: PartyCode,
+    /// The party asked.
+    pub to: PartyCode,
+    /// When it was made.
+    pub created: Timestamp,
+    /// The officer who made it, if made by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<OfficerId>,
+    /// The agency on whose behalf it is made.
+    pub requesting_agency: AgencyId,
+    /// Why.
+    pub purpose: String,
+    /// Under which law or agreement.
+    pub legal_basis: String,
+    /// What the receiver may do with it.
+    pub handling: HandlingCode,
+    /// When an answer is wanted by.
+    pub deadline: Timestamp,
+    /// Earlier proposals this one belongs with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_to: Vec<ProposalId>,
+    /// What is proposed.
+    pub body: ProposalBody,
+}
+
+impl Proposal {
+    /// Makes a proposal from a draft, checking what the types alone cannot.
+    pub fn from_draft(
+        draft: ProposalDraft,
+        from: PartyCode,
+        author: Option<OfficerId>,
+        created: Timestamp,
+    ) -> Result<Self, DomainError> {
+        let proposal = Proposal {
+            id: ProposalId::generate(),
+            from,
+            to: draft.to,
+            created,
+            author,
+            requesting_agency: draft.requesting_agency,
+            purpose: draft.purpose,
+            legal_basis: draft.legal_basis,
+            handling: draft.handling,
+            deadline: draft.deadline,
+            related_to: draft.related_to,
+            body: draft.body,
+        };
+        proposal.validate()?;
+        Ok(proposal)
+    }
+
+    /// The proposal's kind.
+    pub fn kind(&self) -> ProposalKind {
+        self.body.kind()
+    }
+
+    /// Checks what the types alone cannot: required text is present, an
+    /// operation has tasks and every task has a place, the proposer's
+    /// agency belongs to the proposer, and the parties differ.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.purpose.trim().is_empty() {
+            return Err(DomainError::Empty("purpose"));
+        }
+        if self.legal_basis.trim().is_empty() {
+            return Err(DomainError::Empty("legal_basis"));
+        }
+        if self.from == self.to {
+            return Err(DomainError::Incomplete(format!(
+                "a proposal from `{}` cannot be addressed to `{}` itself",
+                self.from, self.to
+            )));
+        }
+        if self.requesting_agency.party() != self.from {
+            return Err(DomainError::Incomplete(format!(
+                "the requesting agency `{}` does not belong to the proposing party `{}`",
+                self.requesting_agency, self.from
+            )));
+        }
+        for (field, text) in [
+            ("purpose", &self.purpose),
+            ("legal_basis", &self.legal_basis),
+        ] {
+            if text.chars().count() > 4000 {
+                return Err(DomainError::TooLong { field, max: 4000 });
+            }
+        }
+        match &self.body {
+            ProposalBody::CoordinatedOperation(op) | ProposalBody::AssistanceOffer(op) => {
+                if op.tasks.is_empty() {
+                    return Err(DomainError::Incomplete(
+                        "an operation or assistance offer must list its tasks".into(),
+                    ));
+                }
+                for (i, task) in op.tasks.iter().enumerate() {
+                    if task.locations.is_empty() {
+                        return Err(DomainError::Incomplete(format!(
+                            "task {} (`{}`) does not say where it takes place",
+                            i + 1,
+                            task.agency
+                        )));
+                    }
+                }
+            }
+            ProposalBody::FirearmTrace(t) if t.firearms.is_empty() => {
+                return Err(DomainError::Incomplete(
+                    "a firearm trace must list firearms".into(),
+                ));
+            }
+            ProposalBody::FinancialIntelligence(f) => {
+                if f.accounts.is_empty() {
+                    return Err(DomainError::Incomplete(
+                        "a financial request must name the account in question".into(),
+                    ));
+                }
+                if f.window_to < f.window_from {
+                    return Err(DomainError::Incomplete(
+                        "the time window ends before it starts".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A signed acknowledgement that a proposal (typically an advance
+/// notification) was received, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// The proposal received.
+    pub proposal_id: ProposalId,
+    /// The party that received it.
+    pub received_by: PartyCode,
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// The hex SHA-256 digest of the envelope as received.
+    pub envelope_digest: String,
+    /// A note, such as the receiving party's position.
+    #[serde(default)]
+    pub note: String,
+}
