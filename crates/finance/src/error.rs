@@ -64,6 +64,9 @@ pub enum TraceError {
     /// Nothing to trace from.
     #[error("no seed accounts given; name at least one account to trace from")]
     NoSeeds,
+    /// A seed with a negative amount.
+    #[error("a seed amount is negative; give a non-negative amount or none to trace all flows")]
+    NegativeAmount,
     /// A bad window.
     #[error("time window ends before it starts; give `from` ≤ `to`")]
     Window,

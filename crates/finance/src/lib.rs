@@ -18,6 +18,7 @@ pub mod error;
 pub mod graph;
 pub mod ingest;
 pub mod model;
+pub mod trace;
 
 pub use error::{BadRow, ContinuationError, IngestError, ModelError, TraceError};
 pub use graph::{Graph, GraphBuilder, Place, Rates};
