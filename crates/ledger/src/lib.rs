@@ -1,1 +1,31 @@
-//! soberana-ledger.
+//! The bilateral ledger: an append-only RFC 9162 Merkle log of every exchange
+//! between two country nodes, C2SP checkpoints signed by the log, C2SP
+//! witness cosignatures from the partner, and the proofs that let a third
+//! party check any of it without trusting either operator.
+//!
+//! The core does no I/O. Persistence goes through the [`LedgerStorage`] trait
+//! (an in-memory implementation, [`MemoryStorage`], is included; the SQLite
+//! one lives in the store crate), witnessing is a plain state value
+//! ([`Witness`]) fed with checkpoints and returning cosignatures or alarms,
+//! and every verifier takes bytes or text and returns a typed verdict.
+
+mod checkpoint;
+mod entry;
+mod hash;
+mod note;
+mod tree;
+
+pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, verify_checkpoint_text};
+pub use entry::{
+    Digest, ENTRY_VERSION, EntryError, EnvelopeRecord, LogEntry, MAX_TEXT_BYTES, PeerChangeKind,
+};
+pub use hash::{HASH_LEN, Hash, HashLengthError, empty_root, hash_children, hash_leaf, sha256};
+pub use note::{
+    KeyError, MAX_NOTE_BYTES, MAX_SIGNATURES, Note, NoteError, NoteSignature, NoteSigner,
+    SignatureType, VerifiedSignature, VerifierKey, cosignature_message, key_id,
+};
+pub use tree::{
+    GenerateError, NodeId, NodeTable, ProofError, TreeBuilder, compact_range_ids,
+    consistency_proof, inclusion_proof, root_from_inclusion_proof, root_from_nodes,
+    verify_consistency, verify_consistency_bytes, verify_inclusion, verify_inclusion_bytes,
+};
