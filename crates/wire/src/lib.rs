@@ -1,1 +1,32 @@
-//! soberana-wire.
+//! soberana's wire format: what crosses between two nodes, and nothing else.
+//!
+//! Every message between nodes is a signed [`Envelope`]: a header (id,
+//! sender, recipient, per-sender sequence, time, body kind, body length and
+//! digest) in one canonical JSON encoding, the body bytes, and an Ed25519
+//! signature over exactly those bytes. The receiver checks the signature on
+//! the bytes it received — nothing is re-serialised before checking — and
+//! refuses a header that is not in canonical form, so one message has one
+//! encoding.
+//!
+//! The body is one of a closed set of [`Body`] kinds: a proposal, a
+//! decision, a receipt, an answer. There is no kind that asks a node to *do*
+//! something: a partner can only propose.
+//!
+//! This crate does no I/O and never panics on bytes from a partner.
+
+mod body;
+mod card;
+mod digest;
+mod envelope;
+mod error;
+mod key;
+
+pub use body::{Answer, AnswerItem, Body, BodyKind};
+pub use card::{CARD_VERSION, PartyCard, SignedCard};
+pub use digest::Digest;
+pub use envelope::{
+    EnvelopeHeader, MAX_ENVELOPE_BYTES, SealedEnvelope, UnverifiedEnvelope, VerifiedEnvelope,
+    WIRE_VERSION,
+};
+pub use error::WireError;
+pub use key::{NodeKey, PublicKey};
