@@ -9,11 +9,29 @@
 //! ([`Witness`]) fed with checkpoints and returning cosignatures or alarms,
 //! and every verifier takes bytes or text and returns a typed verdict.
 
+mod audit;
+pub mod bench;
+mod bundle;
 mod checkpoint;
 mod entry;
 mod hash;
+mod log;
 mod note;
+mod storage;
 mod tree;
+mod witness;
+
+pub use audit::{AuditError, AuditReport, Finding, audit_log, audit_storage};
+pub use bundle::{
+    BUNDLE_FORMAT, BundleError, ProofBundle, VerifiedReceipt, verify_bundle, verify_bundle_json,
+    verify_bundle_with,
+};
+pub use log::{Log, LogError};
+pub use storage::{
+    AppendBatch, LedgerStorage, MemoryStorage, PartnerCheckpoint, StorageError, StoredCheckpoint,
+    StoredCosignature, StoredLeaf, stream_leaves,
+};
+pub use witness::{Alarm, AlarmError, AlarmKind, Observation, Witness, WitnessError};
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, verify_checkpoint_text};
 pub use entry::{

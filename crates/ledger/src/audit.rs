@@ -1,0 +1,334 @@
+//! Full-log audit for tamper detection: recompute every leaf hash and the
+//! tree from the stored entries, in one streaming pass, and check every
+//! stored checkpoint and cosignature against it.
+//!
+//! Memory is O(log n) (the [`TreeBuilder`] stack) plus one lookahead leaf,
+//! so a 10-million-entry log is audited without holding it. The audit stops
+//! at the first problem in log order and names the first entry it cannot
+//! vouch for: a leaf whose bytes do not match its stored hash, a missing
+//! index, two entries out of order, a log shorter than a checkpoint it signed
+//! (truncation), or a checkpoint whose root is not the recomputed one (a
+//! fork: the stored history is not the one that was signed).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::SignedCheckpoint;
+use crate::hash::{Hash, hash_leaf};
+use crate::note::{NoteSignature, VerifierKey};
+use crate::storage::{
+    LedgerStorage, StorageError, StoredCheckpoint, StoredCosignature, StoredLeaf, stream_leaves,
+};
+use crate::tree::TreeBuilder;
+
+/// The first problem an audit found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "finding", rename_all = "snake_case")]
+pub enum Finding {
+    /// The entry bytes do not hash to the stored leaf hash.
+    #[error(
+        "entry {index} was altered: its bytes hash to {computed}, not the stored leaf hash {stored}"
+    )]
+    LeafHashMismatch {
+        /// The entry.
+        index: u64,
+        /// The stored leaf hash.
+        stored: Hash,
+        /// The hash of the stored bytes.
+        computed: Hash,
+    },
+    /// An index is missing from the sequence.
+    #[error("entry {missing} is missing: the next stored entry is {found}")]
+    Gap {
+        /// The first missing index.
+        missing: u64,
+        /// The index found in its place.
+        found: u64,
+    },
+    /// Entries are stored out of order.
+    #[error("entries are out of order at {index}: entry {found} is stored where {index} belongs")]
+    OutOfOrder {
+        /// The position where order breaks.
+        index: u64,
+        /// The index found there.
+        found: u64,
+    },
+    /// The log is shorter than a checkpoint it signed.
+    #[error(
+        "the log was truncated: it holds {size} entries but a checkpoint of size {checkpoint_size} was signed"
+    )]
+    Truncated {
+        /// Entries present.
+        size: u64,
+        /// The largest signed size.
+        checkpoint_size: u64,
+    },
+    /// A signed checkpoint's root is not the root of the stored entries.
+    #[error(
+        "fork at checkpoint {checkpoint_size}: it signs root {signed} but the stored entries give {computed}; entries from {first_unproven} on are not the signed history"
+    )]
+    Fork {
+        /// The checkpoint's size.
+        checkpoint_size: u64,
+        /// The root it signs.
+        signed: Hash,
+        /// The root recomputed from the stored entries.
+        computed: Hash,
+        /// Size of the last checkpoint that did match (entries before it are proven).
+        first_unproven: u64,
+    },
+    /// A stored checkpoint is malformed or not signed by the log key.
+    #[error("checkpoint {size} is not valid: {reason}")]
+    BadCheckpoint {
+        /// The size it was stored under.
+        size: u64,
+        /// Why it was refused.
+        reason: String,
+        /// Size of the last valid checkpoint.
+        first_unproven: u64,
+    },
+    /// A stored cosignature from a known witness does not verify.
+    #[error("the cosignature of `{witness}` on checkpoint {size} is not valid: {reason}")]
+    BadCosignature {
+        /// The checkpoint size.
+        size: u64,
+        /// The witness name.
+        witness: String,
+        /// Why it was refused.
+        reason: String,
+        /// Size of the last valid checkpoint.
+        first_unproven: u64,
+    },
+}
+
+impl Finding {
+    /// The first entry index the audit cannot vouch for.
+    pub fn first_bad_index(&self) -> u64 {
+        match self {
+            Finding::LeafHashMismatch { index, .. } | Finding::OutOfOrder { index, .. } => *index,
+            Finding::Gap { missing, .. } => *missing,
+            Finding::Truncated { size, .. } => *size,
+            Finding::Fork { first_unproven, .. }
+            | Finding::BadCheckpoint { first_unproven, .. }
+            | Finding::BadCosignature { first_unproven, .. } => *first_unproven,
+        }
+    }
+}
+
+/// Why an audit did not pass.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The log shows tampering or damage.
+    #[error("the log failed its audit: {0}")]
+    Tampered(Finding),
+    /// The storage could not be read.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The result of a passing audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Entries checked.
+    pub size: u64,
+    /// The recomputed root of all entries.
+    pub root: Hash,
+    /// Checkpoints whose signature and root were checked.
+    pub checkpoints: usize,
+    /// Cosignatures from known witnesses that were checked.
+    pub cosignatures: usize,
+    /// Cosignatures from witnesses not given to the audit (ignored).
+    pub unknown_cosignatures: usize,
+}
+
+impl fmt::Display for AuditReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} entries, root {}, {} checkpoints and {} cosignatures verified ({} from unknown witnesses ignored)",
+            self.size, self.root, self.checkpoints, self.cosignatures, self.unknown_cosignatures
+        )
+    }
+}
+
+struct PendingCheckpoint {
+    size: u64,
+    parsed: Result<SignedCheckpoint, String>,
+    cosignatures: Vec<StoredCosignature>,
+}
+
+/// Audits a log from its stored parts. `leaves` must yield the stored
+/// leaves in storage order; `checkpoints` and `cosignatures` are every stored
+/// record; `witnesses` are the cosigner keys to check (cosignatures from
+/// other names are counted and ignored).
+pub fn audit_log<I>(
+    leaves: I,
+    checkpoints: &[StoredCheckpoint],
+    cosignatures: &[StoredCosignature],
+    log_key: &VerifierKey,
+    witnesses: &[VerifierKey],
+) -> Result<AuditReport, AuditError>
+where
+    I: IntoIterator<Item = Result<StoredLeaf, StorageError>>,
+{
+    let mut by_size: BTreeMap<u64, PendingCheckpoint> = BTreeMap::new();
+    for c in checkpoints {
+        let parsed = SignedCheckpoint::verify(&c.note, log_key)
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                if s.checkpoint().size() == c.size {
+                    Ok(s)
+                } else {
+                    Err(format!("its note says size {}", s.checkpoint().size()))
+                }
+            });
+        by_size.insert(
+            c.size,
+            PendingCheckpoint {
+                size: c.size,
+                parsed,
+                cosignatures: Vec::new(),
+            },
+        );
+    }
+    let mut report = AuditReport {
+        size: 0,
+        root: Hash::default(),
+        checkpoints: 0,
+        cosignatures: 0,
+        unknown_cosignatures: 0,
+    };
+    for c in cosignatures {
+        match by_size.get_mut(&c.size) {
+            Some(p) => p.cosignatures.push(c.clone()),
+            // A cosignature on a checkpoint we never stored proves nothing
+            // about the stored log; it is counted, not trusted.
+            None => report.unknown_cosignatures += 1,
+        }
+    }
+    let mut pending = by_size.into_values().peekable();
+    let mut builder = TreeBuilder::new();
+    let mut last_good = 0u64;
+    let tampered = |f: Finding| Err(AuditError::Tampered(f));
+
+    // Checkpoints of size 0 are checked before any leaf.
+    while let Some(p) = pending.next_if(|p| p.size == 0) {
+        check_checkpoint(&p, &builder, witnesses, &mut last_good, &mut report)?;
+    }
+    let mut iter = leaves.into_iter().peekable();
+    let mut expected = 0u64;
+    while let Some(item) = iter.next() {
+        let leaf = item?;
+        if leaf.index != expected {
+            let swapped = leaf.index > expected
+                && matches!(iter.peek(), Some(Ok(next)) if next.index == expected);
+            if leaf.index < expected || swapped {
+                return tampered(Finding::OutOfOrder {
+                    index: expected,
+                    found: leaf.index,
+                });
+            }
+            return tampered(Finding::Gap {
+                missing: expected,
+                found: leaf.index,
+            });
+        }
+        let computed = hash_leaf(&leaf.entry);
+        if computed != leaf.leaf_hash {
+            return tampered(Finding::LeafHashMismatch {
+                index: leaf.index,
+                stored: leaf.leaf_hash,
+                computed,
+            });
+        }
+        builder.push(computed);
+        expected += 1;
+        while let Some(p) = pending.next_if(|p| p.size == expected) {
+            check_checkpoint(&p, &builder, witnesses, &mut last_good, &mut report)?;
+        }
+    }
+    if let Some(p) = pending.last() {
+        return tampered(Finding::Truncated {
+            size: expected,
+            checkpoint_size: p.size,
+        });
+    }
+    report.size = expected;
+    report.root = builder.root();
+    Ok(report)
+}
+
+fn check_checkpoint(
+    p: &PendingCheckpoint,
+    builder: &TreeBuilder,
+    witnesses: &[VerifierKey],
+    last_good: &mut u64,
+    report: &mut AuditReport,
+) -> Result<(), AuditError> {
+    let signed = match &p.parsed {
+        Ok(s) => s,
+        Err(reason) => {
+            return Err(AuditError::Tampered(Finding::BadCheckpoint {
+                size: p.size,
+                reason: reason.clone(),
+                first_unproven: *last_good,
+            }));
+        }
+    };
+    let computed = builder.root();
+    if computed != *signed.checkpoint().root() {
+        return Err(AuditError::Tampered(Finding::Fork {
+            checkpoint_size: p.size,
+            signed: *signed.checkpoint().root(),
+            computed,
+            first_unproven: *last_good,
+        }));
+    }
+    for c in &p.cosignatures {
+        let Some(key) = witnesses.iter().find(|w| w.name() == c.witness) else {
+            report.unknown_cosignatures += 1;
+            continue;
+        };
+        let outcome = NoteSignature::parse_line(&c.line)
+            .map_err(|e| e.to_string())
+            .and_then(|line| {
+                let mut copy = signed.clone();
+                copy.attach_cosignature(&line, key)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(reason) = outcome {
+            return Err(AuditError::Tampered(Finding::BadCosignature {
+                size: p.size,
+                witness: c.witness.clone(),
+                reason,
+                first_unproven: *last_good,
+            }));
+        }
+        report.cosignatures += 1;
+    }
+    report.checkpoints += 1;
+    *last_good = p.size;
+    Ok(())
+}
+
+/// Audits everything in `storage`, streaming the leaves in chunks.
+pub fn audit_storage<S: LedgerStorage + ?Sized>(
+    storage: &S,
+    log_key: &VerifierKey,
+    witnesses: &[VerifierKey],
+) -> Result<AuditReport, AuditError> {
+    let checkpoints = storage.checkpoints()?;
+    let mut cosignatures = Vec::new();
+    for c in &checkpoints {
+        cosignatures.extend(storage.cosignatures(c.size)?);
+    }
+    audit_log(
+        stream_leaves(storage, 1 << 16),
+        &checkpoints,
+        &cosignatures,
+        log_key,
+        witnesses,
+    )
+}

@@ -1,0 +1,475 @@
+//! Behaviour of the log, the witness, receipts and the full-log audit,
+//! driven through the public API with the in-memory storage.
+
+use soberana_ledger::{
+    Alarm, AlarmKind, AuditError, Checkpoint, EnvelopeRecord, Finding, LedgerStorage, Log,
+    LogEntry, MemoryStorage, NoteSigner, Observation, SignatureType, SignedCheckpoint, StoredLeaf,
+    Witness, audit_log, audit_storage, hash_leaf, verify_bundle, verify_bundle_json,
+    verify_bundle_with, verify_consistency, verify_inclusion,
+};
+
+const MX: &str = "mx.example/ledger";
+const US: &str = "us.example/ledger";
+
+fn log_signer(name: &str, seed: u8) -> NoteSigner {
+    NoteSigner::from_seed(name, SignatureType::Ed25519, &[seed; 32]).unwrap()
+}
+
+fn witness_signer(name: &str, seed: u8) -> NoteSigner {
+    NoteSigner::from_seed(name, SignatureType::CosignatureV1, &[seed; 32]).unwrap()
+}
+
+fn entry(i: u64) -> LogEntry {
+    LogEntry::EnvelopeReceived(EnvelopeRecord {
+        envelope_id: format!("env-{i}"),
+        sender: "US".into(),
+        recipient: "MX".into(),
+        sequence: i,
+        time_ms: 1_763_800_000_000 + i,
+        body_digest: soberana_ledger::sha256(&i.to_be_bytes()),
+    })
+}
+
+fn entries(range: std::ops::Range<u64>) -> Vec<LogEntry> {
+    range.map(entry).collect()
+}
+
+#[test]
+fn append_prove_and_reopen() {
+    let mut log = Log::open(MemoryStorage::new(), log_signer(MX, 1)).unwrap();
+    assert_eq!(log.size(), 0);
+    assert_eq!(log.append(&entries(0..5)).unwrap(), 0);
+    assert_eq!(log.append(&entries(5..37)).unwrap(), 5);
+    assert_eq!(log.size(), 37);
+    let root = log.root();
+    for n in [1u64, 2, 5, 16, 37] {
+        let rn = log.root_at(n).unwrap();
+        for i in [0, n / 2, n - 1] {
+            let proof = log.inclusion_proof(i, n).unwrap();
+            assert!(proof.len() as u32 <= 64 - (n - 1).leading_zeros());
+            let leaf = log.leaf(i).unwrap();
+            assert_eq!(leaf.entry, entry(i).encode().unwrap());
+            verify_inclusion(i, n, &leaf.leaf_hash, &proof, &rn).unwrap();
+        }
+        let proof = log.consistency_proof(n, 37).unwrap();
+        verify_consistency(n, 37, &proof, &rn, &root).unwrap();
+    }
+    assert!(log.inclusion_proof(37, 37).is_err());
+    assert!(log.inclusion_proof(0, 38).is_err());
+    log.sign_checkpoint().unwrap();
+    // Reopening rebuilds the same tree from O(log n) stored nodes.
+    let storage = log.into_storage();
+    let mut reopened = Log::open(storage, log_signer(MX, 1)).unwrap();
+    assert_eq!(reopened.root(), root);
+    reopened.append(&entries(37..40)).unwrap();
+    assert_eq!(reopened.size(), 40);
+}
+
+#[test]
+fn a_failed_batch_appends_nothing() {
+    let mut log = Log::open(MemoryStorage::new(), log_signer(MX, 1)).unwrap();
+    log.append(&entries(0..3)).unwrap();
+    let root = log.root();
+    let mut batch = entries(3..6);
+    batch.push(LogEntry::PolicyPin {
+        layer: "x".repeat(5000),
+        digest: [0; 32],
+        time_ms: 0,
+    });
+    assert!(log.append(&batch).is_err());
+    assert_eq!(log.size(), 3);
+    assert_eq!(log.root(), root);
+    assert_eq!(log.storage().size().unwrap(), 3);
+}
+
+#[test]
+fn opening_with_a_truncated_store_is_refused() {
+    let mut log = Log::open(MemoryStorage::new(), log_signer(MX, 1)).unwrap();
+    log.append(&entries(0..10)).unwrap();
+    let cp = log.sign_checkpoint().unwrap();
+    // Build a store holding only the first 9 entries but the same checkpoint.
+    let mut short = Log::open(MemoryStorage::new(), log_signer(MX, 1)).unwrap();
+    short.append(&entries(0..9)).unwrap();
+    let mut storage = short.into_storage();
+    storage
+        .put_checkpoint(&soberana_ledger::StoredCheckpoint {
+            size: 10,
+            note: cp.to_text(),
+        })
+        .unwrap();
+    assert!(matches!(
+        Log::open(storage, log_signer(MX, 1)),
+        Err(soberana_ledger::LogError::Damaged { size: 10 })
+    ));
+}
+
+/// Two nodes, each witnessing the other, as in the demo.
+#[test]
+fn bilateral_witnessing_and_receipts() {
+    let mut mx = Log::open(MemoryStorage::new(), log_signer(MX, 1)).unwrap();
+    let us_witness_key = witness_signer("us.example/witness", 2);
+    let mut us_witnesses_mx = Witness::new(mx.verifier(), us_witness_key.clone()).unwrap();
+
+    mx.append(&entries(0..10)).unwrap();
+    let cp1 = mx.sign_checkpoint().unwrap();
+    let Observation::Cosigned { cosignature, .. } = us_witnesses_mx
+        .observe(&cp1.to_text(), &[], 1_763_800_000)
+        .unwrap()
+    else {
+        panic!("first checkpoint should be cosigned");
+    };
+    mx.add_cosignature(10, &cosignature, &us_witness_key.verifier())
+        .unwrap();
+
+    mx.append(&entries(10..25)).unwrap();
+    let cp2 = mx.sign_checkpoint().unwrap();
+    let proof = mx.consistency_proof(10, 25).unwrap();
+    let Observation::Cosigned {
+        cosignature,
+        checkpoint,
+    } = us_witnesses_mx
+        .observe(&cp2.to_text(), &proof, 1_763_800_060)
+        .unwrap()
+    else {
+        panic!("consistent checkpoint should be cosigned");
+    };
+    assert_eq!(checkpoint.checkpoint().size(), 25);
+    assert_eq!(us_witnesses_mx.latest().unwrap().checkpoint().size(), 25);
+    mx.add_cosignature(25, &cosignature, &us_witness_key.verifier())
+        .unwrap();
+
+    // A receipt for entry 17: JSON, checkable with nothing else.
+    let bundle = mx.bundle(17, &[us_witness_key.verifier()]).unwrap();
+    let json = bundle.to_json();
+    let receipt = verify_bundle_json(&json).unwrap();
+    assert_eq!(receipt.entry, entry(17));
+    assert_eq!(receipt.index, 17);
+    assert_eq!(receipt.checkpoint.size(), 25);
+    assert_eq!(receipt.cosignatures[0].timestamp, Some(1_763_800_060));
+    verify_bundle_with(&bundle, &[mx.verifier()], &[us_witness_key.verifier()]).unwrap();
+    let stranger = witness_signer("us.example/witness", 9).verifier();
+    assert!(verify_bundle_with(&bundle, &[mx.verifier()], &[stranger]).is_err());
+
+    // Forged receipts are refused.
+    let mut wrong_entry = bundle.clone();
+    wrong_entry.entry = entry(18).encode().unwrap();
+    assert!(verify_bundle(&wrong_entry).is_err());
+    let mut wrong_index = bundle.clone();
+    wrong_index.index = 16;
+    assert!(verify_bundle(&wrong_index).is_err());
+    let mut no_witness = bundle.clone();
+    no_witness.witness_keys.clear();
+    assert!(verify_bundle(&no_witness).is_err());
+    let mut uncosigned = bundle.clone();
+    uncosigned.checkpoint = cp2.to_text();
+    assert!(verify_bundle(&uncosigned).is_err());
+    let mut bad_proof = bundle.clone();
+    bad_proof.inclusion_proof[0].0[0] ^= 1;
+    assert!(verify_bundle(&bad_proof).is_err());
+    let mut garbage_entry = bundle.clone();
+    garbage_entry.entry.push(0);
+    assert!(verify_bundle(&garbage_entry).is_err());
+    assert!(verify_bundle_json("{}").is_err());
+    assert!(verify_bundle_json(&json.replacen("\"index\"", "\"extra\": 1, \"index\"", 1)).is_err());
+
+    // Without the witness's cosignature on a covering checkpoint, no bundle.
+    mx.append(&entries(25..30)).unwrap();
+    mx.sign_checkpoint().unwrap();
+    assert!(mx.bundle(27, &[us_witness_key.verifier()]).is_err());
+    // A cosignature by someone else's key is not stored.
+    let forged = witness_signer("us.example/witness", 9);
+    let signed = mx.signed_checkpoint(30).unwrap();
+    let line = signed.cosign(&forged, 1).unwrap();
+    assert!(
+        mx.add_cosignature(30, &line, &us_witness_key.verifier())
+            .is_err()
+    );
+
+    // The whole log audits clean with the witness key.
+    let report = audit_storage(mx.storage(), &mx.verifier(), &[us_witness_key.verifier()]).unwrap();
+    assert_eq!(report.size, 30);
+    assert_eq!(report.checkpoints, 3);
+    assert_eq!(report.cosignatures, 2);
+    assert_eq!(report.root, mx.root());
+}
+
+fn forked_checkpoint(signer: &NoteSigner, size: u64, seed: &[u8]) -> SignedCheckpoint {
+    SignedCheckpoint::sign(
+        Checkpoint::new(signer.name(), size, hash_leaf(seed)).unwrap(),
+        signer,
+    )
+    .unwrap()
+}
+
+#[test]
+fn witness_raises_alarms_with_evidence() {
+    let us = log_signer(US, 3);
+    let mut log = Log::open(MemoryStorage::new(), us.clone()).unwrap();
+    log.append(&entries(0..8)).unwrap();
+    let cp8 = log.sign_checkpoint().unwrap();
+    let mut w = Witness::new(log.verifier(), witness_signer("mx.example/witness", 4)).unwrap();
+    assert!(matches!(
+        w.observe(&cp8.to_text(), &[], 10).unwrap(),
+        Observation::Cosigned { .. }
+    ));
+
+    // A forged note (not signed by the log) is an error, not evidence.
+    let stranger = log_signer(US, 5);
+    let forged = forked_checkpoint(&stranger, 9, b"x");
+    assert!(w.observe(&forged.to_text(), &[], 11).is_err());
+
+    let cases = [
+        (
+            forked_checkpoint(&us, 8, b"other"),
+            vec![],
+            AlarmKind::Equivocation,
+        ),
+        (
+            forked_checkpoint(&us, 5, b"old"),
+            vec![],
+            AlarmKind::Rollback,
+        ),
+        (
+            forked_checkpoint(&us, 12, b"fork"),
+            log.consistency_proof(8, 8).unwrap(),
+            AlarmKind::Inconsistent,
+        ),
+    ];
+    for (cp, proof, kind) in cases {
+        let Observation::Alarm(alarm) = w.observe(&cp.to_text(), &proof, 12).unwrap() else {
+            panic!("{kind:?} should raise an alarm");
+        };
+        assert_eq!(alarm.kind, kind);
+        assert_eq!(alarm.earlier.checkpoint().size(), 8);
+        // The evidence survives JSON and checks with the log key alone.
+        let back: Alarm = serde_json::from_str(&alarm.to_json()).unwrap();
+        back.verify(&log.verifier()).unwrap();
+        assert!(back.verify(&stranger.verifier()).is_err());
+        // The state did not move.
+        assert_eq!(w.latest().unwrap().checkpoint().size(), 8);
+    }
+    // A mislabelled alarm does not verify.
+    let Observation::Alarm(mut alarm) = w
+        .observe(&forked_checkpoint(&us, 8, b"z").to_text(), &[], 13)
+        .unwrap()
+    else {
+        panic!("equivocation expected");
+    };
+    alarm.kind = AlarmKind::Rollback;
+    assert!(alarm.verify(&log.verifier()).is_err());
+
+    // The honest next checkpoint with a good proof is still cosigned, and the
+    // same checkpoint seen twice is cosigned again rather than an alarm.
+    log.append(&entries(8..20)).unwrap();
+    let cp20 = log.sign_checkpoint().unwrap();
+    let proof = log.consistency_proof(8, 20).unwrap();
+    assert!(matches!(
+        w.observe(&cp20.to_text(), &proof, 14).unwrap(),
+        Observation::Cosigned { .. }
+    ));
+    assert!(matches!(
+        w.observe(&cp20.to_text(), &[], 15).unwrap(),
+        Observation::Cosigned { .. }
+    ));
+    // Resuming from persisted state keeps the rules.
+    let persisted = w.latest().unwrap().to_text();
+    let mut resumed = Witness::resume(
+        log.verifier(),
+        witness_signer("mx.example/witness", 4),
+        &persisted,
+    )
+    .unwrap();
+    assert!(matches!(
+        resumed.observe(&cp8.to_text(), &[], 16).unwrap(),
+        Observation::Alarm(a) if a.kind == AlarmKind::Rollback
+    ));
+}
+
+/// A log with checkpoints at 10, 20 and 30, cosigned, as stored parts.
+struct Parts {
+    leaves: Vec<StoredLeaf>,
+    checkpoints: Vec<soberana_ledger::StoredCheckpoint>,
+    cosignatures: Vec<soberana_ledger::StoredCosignature>,
+    signer: NoteSigner,
+    witness: NoteSigner,
+}
+
+fn parts() -> Parts {
+    let signer = log_signer(MX, 1);
+    let witness = witness_signer("us.example/witness", 2);
+    let mut log = Log::open(MemoryStorage::new(), signer.clone()).unwrap();
+    for end in [10u64, 20, 30] {
+        log.append(&entries(log.size()..end)).unwrap();
+        let cp = log.sign_checkpoint().unwrap();
+        let line = cp.cosign(&witness, 100 + end).unwrap();
+        log.add_cosignature(end, &line, &witness.verifier())
+            .unwrap();
+    }
+    log.append(&entries(30..35)).unwrap();
+    let s = log.storage();
+    let checkpoints = s.checkpoints().unwrap();
+    let cosignatures = checkpoints
+        .iter()
+        .flat_map(|c| s.cosignatures(c.size).unwrap())
+        .collect();
+    Parts {
+        leaves: s.leaves(0, 100).unwrap(),
+        checkpoints,
+        cosignatures,
+        signer,
+        witness,
+    }
+}
+
+fn audit(p: &Parts) -> Result<soberana_ledger::AuditReport, AuditError> {
+    audit_log(
+        p.leaves.iter().cloned().map(Ok),
+        &p.checkpoints,
+        &p.cosignatures,
+        &p.signer.verifier(),
+        &[p.witness.verifier()],
+    )
+}
+
+fn finding(p: &Parts) -> Finding {
+    match audit(p) {
+        Err(AuditError::Tampered(f)) => f,
+        other => panic!("expected a finding, got {other:?}"),
+    }
+}
+
+#[test]
+fn audit_passes_an_intact_log() {
+    let p = parts();
+    let r = audit(&p).unwrap();
+    assert_eq!((r.size, r.checkpoints, r.cosignatures), (35, 3, 3));
+}
+
+#[test]
+fn audit_names_a_changed_byte() {
+    let mut p = parts();
+    p.leaves[13].entry[5] ^= 1;
+    let f = finding(&p);
+    assert!(
+        matches!(f, Finding::LeafHashMismatch { index: 13, .. }),
+        "{f}"
+    );
+    assert_eq!(f.first_bad_index(), 13);
+}
+
+#[test]
+fn audit_names_a_rewritten_entry_as_a_fork() {
+    // The attacker changes entry 13 and recomputes its leaf hash: the leaves
+    // are self-consistent, but the signed checkpoint at 20 no longer is.
+    let mut p = parts();
+    p.leaves[13].entry = entry(99).encode().unwrap();
+    p.leaves[13].leaf_hash = hash_leaf(&p.leaves[13].entry);
+    let f = finding(&p);
+    assert!(
+        matches!(
+            f,
+            Finding::Fork {
+                checkpoint_size: 20,
+                first_unproven: 10,
+                ..
+            }
+        ),
+        "{f}"
+    );
+}
+
+#[test]
+fn audit_names_a_deleted_entry() {
+    let mut p = parts();
+    p.leaves.remove(7);
+    let f = finding(&p);
+    assert_eq!(
+        f,
+        Finding::Gap {
+            missing: 7,
+            found: 8
+        }
+    );
+    assert_eq!(f.first_bad_index(), 7);
+}
+
+#[test]
+fn audit_names_two_reordered_entries() {
+    let mut p = parts();
+    p.leaves.swap(21, 22);
+    assert_eq!(
+        finding(&p),
+        Finding::OutOfOrder {
+            index: 21,
+            found: 22
+        }
+    );
+}
+
+#[test]
+fn audit_names_truncation() {
+    let mut p = parts();
+    p.leaves.truncate(25);
+    let f = finding(&p);
+    assert_eq!(
+        f,
+        Finding::Truncated {
+            size: 25,
+            checkpoint_size: 30
+        }
+    );
+    assert_eq!(f.first_bad_index(), 25);
+}
+
+#[test]
+fn audit_names_a_fork() {
+    // The log key signed a second history at size 20.
+    let mut p = parts();
+    let other = forked_checkpoint(&p.signer, 20, b"another history");
+    p.checkpoints[1].note = other.to_text();
+    let f = finding(&p);
+    assert!(
+        matches!(
+            f,
+            Finding::Fork {
+                checkpoint_size: 20,
+                first_unproven: 10,
+                ..
+            }
+        ),
+        "{f}"
+    );
+    assert_eq!(f.first_bad_index(), 10);
+}
+
+#[test]
+fn audit_names_bad_signatures() {
+    let mut p = parts();
+    p.checkpoints[2].note = p.checkpoints[2].note.replacen("\n30\n", "\n31\n", 1);
+    assert!(matches!(
+        finding(&p),
+        Finding::BadCheckpoint {
+            size: 30,
+            first_unproven: 20,
+            ..
+        }
+    ));
+
+    let mut p = parts();
+    let other = witness_signer("us.example/witness", 7);
+    let cp = SignedCheckpoint::verify(&p.checkpoints[0].note, &p.signer.verifier()).unwrap();
+    p.cosignatures[0].line = cp
+        .cosign(&other, 1)
+        .unwrap()
+        .to_line()
+        .trim_end()
+        .to_owned();
+    assert!(matches!(
+        finding(&p),
+        Finding::BadCosignature {
+            size: 10,
+            first_unproven: 0,
+            ..
+        }
+    ));
+}
