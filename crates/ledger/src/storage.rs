@@ -414,7 +414,7 @@ mod tests {
         ));
         // A batch with a node out of place: refused and nothing written.
         let mut bad = batch(5, 3, &mut other);
-        bad.nodes.swap(0, 1);
+        bad.nodes[0].0.index += 1;
         assert!(s.append(&bad).is_err());
         assert_eq!(s.size().unwrap(), 5);
         assert_eq!(s.node(NodeId::new(0, 5)).unwrap(), None);
