@@ -1,1 +1,64 @@
-//! soberana-psi.
+//! Hit/no-hit checks of identifiers between two countries' nodes without disclosing the lists:
+//! identifier parsing and normalisation, and private set intersection (PSI).
+//!
+//! A requester asks "do you have anything on these?" about phone numbers, accounts, firearm
+//! serials, plates or e-mail addresses; the responder answers so that the requester learns only
+//! which of its identifiers the responder also holds (or only how many, when the responder's
+//! policy says so), and the responder learns only how many were asked. Security is
+//! semi-honest: each node follows the protocol, and the transcript reveals nothing more.
+//!
+//! - [`Identifier`] parses each kind to one canonical string; [`read_identifiers`] reads a
+//!   list and reports every bad line; [`IdentifierSet`] folds duplicates.
+//! - [`PsiRequester`] and [`PsiResponder`] are sans-I/O state machines: byte messages in, byte
+//!   messages out. The node carries the messages (in signed envelopes) between them.
+//! - Two protocols sit behind them ([`Protocol`]): `dh`, Diffie–Hellman PSI over ristretto255
+//!   (the reference, and the only one that can disclose a count only), and `ot`, an oblivious
+//!   PRF from OT extension with cuckoo hashing (KKRT16), fast enough for 2^20 × 2^20.
+//! - [`bench::run`] measures either protocol over a loopback TCP socket.
+//!
+//! ```
+//! use soberana_psi::{Disclosure, Protocol, PsiRequester, PsiResponder, RequesterOutcome,
+//!                    RequesterStep, ResponderStep};
+//!
+//! let ours = ["phone:+525512345678", "phone:+12025550143"];
+//! let theirs = ["phone:+12025550143", "phone:+442079460958"];
+//! let (mut requester, mut to_responder) = PsiRequester::start(Protocol::Ot, &ours).unwrap();
+//! let mut responder = Some(PsiResponder::new(&theirs, Disclosure::Intersection).unwrap());
+//! let outcome = loop {
+//!     // In a node, each message travels inside a signed envelope.
+//!     let step = responder.take().expect("responder still running").handle(&to_responder);
+//!     let to_requester = match step.unwrap() {
+//!         ResponderStep::Send { next, message } => { responder = Some(next); message }
+//!         ResponderStep::Finish { message, summary } => { assert_eq!(summary.asked, 2); message }
+//!     };
+//!     match requester.handle(&to_requester).unwrap() {
+//!         RequesterStep::Send { next, message } => { requester = next; to_responder = message; }
+//!         RequesterStep::Done(outcome) => break outcome,
+//!     }
+//! };
+//! assert_eq!(outcome, RequesterOutcome::Matches(vec![1]));
+//! ```
+
+pub mod bench;
+mod codec;
+mod dh;
+mod error;
+mod ident;
+mod item;
+mod ot;
+mod protocol;
+mod set;
+
+pub use dh::{ExpectDhQuery, ExpectDhReply};
+pub use error::{IdentifierError, PsiError};
+pub use ident::{Identifier, IdentifierKind, ParseOptions, PhoneCountry};
+pub use ot::{ExpectBaseOtReply, ExpectHello, ExpectMask, ExpectOprfValues};
+pub use protocol::{
+    Disclosure, Protocol, PsiRequester, PsiResponder, RequesterOutcome, RequesterStep,
+    ResponderStep, ResponderSummary,
+};
+pub use set::{IdentifierSet, LineError, ReadError, ReadOptions, read_identifiers};
+
+/// The largest set either party accepts (2^24 distinct items), which also bounds what a peer's
+/// count fields can make a party allocate.
+pub const MAX_SET_SIZE: usize = 1 << 24;

@@ -1,0 +1,129 @@
+//! Cuckoo hashing of the requester's items into bins, one item per bin, as in KKRT16 §5 and
+//! Pinkas, Schneider, Segev, Zohner, "Phasing: Private Set Intersection using Permutation-based
+//! Hashing", USENIX Security 2015.
+//!
+//! Each item has `HASHES` candidate bins; the requester places every item in one of them (so
+//! it needs one OPRF instance per bin), and the responder evaluates each of its items in all
+//! candidate bins. With 3 hash functions and `1.27·n` bins insertion succeeds with
+//! overwhelming probability (the load threshold of 3-way cuckoo hashing is about 0.918); on the
+//! rare failure the requester draws a new seed, which the responder sees only as a random seed.
+//! No stash is used, so the responder's work is exactly `HASHES` evaluations per item.
+
+use rand::{Rng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::item::ItemDigest;
+
+/// Candidate bins per item.
+pub(crate) const HASHES: usize = 3;
+
+/// Eviction steps before an insertion is declared failed.
+const MAX_KICKS: usize = 2_000;
+
+const POSITION_DOMAIN: &[u8] = b"soberana-psi/ot/cuckoo/v1\0";
+
+/// The number of bins for `n` requester items. Both parties compute it; the responder refuses
+/// any other value.
+pub(crate) fn bins_for(n: usize) -> usize {
+    // 1.27·n, plus slack so very small sets (where the asymptotic bound says little) still fit.
+    n + n.div_ceil(100) * 27 + 32
+}
+
+/// The candidate bins of an item under `seed` (they may coincide).
+pub(crate) fn positions(seed: &[u8; 32], digest: &ItemDigest, bins: usize) -> [usize; HASHES] {
+    let mut h = Sha256::new();
+    h.update(POSITION_DOMAIN);
+    h.update(seed);
+    h.update(digest);
+    let d = h.finalize();
+    let mut out = [0usize; HASHES];
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&d[i * 8..i * 8 + 8]);
+        // A 64-bit value reduced mod a bin count below 2^32 has negligible bias.
+        *o = (u64::from_le_bytes(w) % bins as u64) as usize;
+    }
+    out
+}
+
+/// One occupied bin: which distinct item, placed by which hash function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) item: u32,
+    pub(crate) hash: u8,
+}
+
+/// Places every item; `None` when an insertion fails (the caller retries with a new seed).
+pub(crate) fn place<R: RngCore>(
+    candidates: &[[usize; HASHES]],
+    bins: usize,
+    rng: &mut R,
+) -> Option<Vec<Option<Slot>>> {
+    let mut table: Vec<Option<Slot>> = vec![None; bins];
+    for item in 0..candidates.len() {
+        let mut current = Slot {
+            item: item as u32,
+            hash: 0,
+        };
+        let mut placed = false;
+        for _ in 0..MAX_KICKS {
+            let bin = candidates.get(current.item as usize)?[current.hash as usize];
+            match table.get_mut(bin)?.replace(current) {
+                None => {
+                    placed = true;
+                    break;
+                }
+                Some(evicted) => {
+                    // Move the evicted item to one of its other bins, chosen at random so the
+                    // walk cannot cycle forever between two bins.
+                    let step = 1 + rng.gen_range(0..HASHES as u8 - 1);
+                    current = Slot {
+                        item: evicted.item,
+                        hash: (evicted.hash + step) % HASHES as u8,
+                    };
+                }
+            }
+        }
+        if !placed {
+            return None;
+        }
+    }
+    Some(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::item_digest;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn every_item_lands_in_one_of_its_bins() {
+        for n in [0usize, 1, 2, 3, 50, 4096] {
+            let seed = [n as u8; 32];
+            let bins = bins_for(n);
+            let cands: Vec<_> = (0..n)
+                .map(|i| positions(&seed, &item_digest(&i.to_le_bytes()), bins))
+                .collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
+            let table = place(&cands, bins, &mut rng).expect("placement");
+            let mut seen = vec![false; n];
+            for (bin, slot) in table.iter().enumerate() {
+                if let Some(s) = slot {
+                    assert_eq!(cands[s.item as usize][s.hash as usize], bin);
+                    assert!(!seen[s.item as usize], "item placed twice");
+                    seen[s.item as usize] = true;
+                }
+            }
+            assert!(seen.iter().all(|s| *s), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn too_few_bins_fails_instead_of_looping() {
+        let cands = vec![[0usize, 1, 0]; 3];
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert!(place(&cands, 2, &mut rng).is_none());
+    }
+}

@@ -1,0 +1,536 @@
+//! The fast protocol: private set intersection from a batched oblivious PRF built on OT
+//! extension, following Kolesnikov, Kumaresan, Rosulek, Trieu, "Efficient Batched Oblivious
+//! PRF with Applications to Private Set Intersection", ACM CCS 2016 (ePrint 2016/799), semi-
+//! honest.
+//!
+//! Flow (requester = OPRF receiver, responder = OPRF sender):
+//!
+//! 1. **hello** (requester → responder): the requester cuckoo-hashes its `n` items into
+//!    `m = bins_for(n)` bins (`cuckoo`), and sends `n`, `m`, the hashing seed and the first
+//!    message `A` of `CODE_BITS` base OTs (Chou–Orlandi, `base`), in which it is the sender.
+//! 2. **base reply** (responder → requester): the responder draws its secret `s ∈ {0,1}^k`
+//!    (`k = CODE_BITS = 512`), uses the bits of `s` as base-OT choices and sends the points `Bᵢ`
+//!    and a nonce; each side now holds the base-OT keys, and both derive a session id.
+//! 3. **mask** (requester → responder): the requester writes, for each bin `j`, the
+//!    pseudo-random codeword `C(yⱼ)` of the item in that bin (random for an empty bin) as row
+//!    `j` of a matrix, and sends `uᵢ = G(k0ᵢ) ⊕ G(k1ᵢ) ⊕ Cᵢ` for each column `i`, where `G` is the
+//!    AES-CTR PRG (`matrix`). Its OPRF output for bin `j` is `H(j, t0ⱼ)` with `t0ᵢ = G(k0ᵢ)`.
+//!    The responder forms `qᵢ = G(k_{sᵢ}ᵢ) ⊕ sᵢ·uᵢ`, so that row `qⱼ = t0ⱼ ⊕ (s ∧ C(yⱼ))`,
+//!    and can evaluate the PRF of bin `j` on any `x` as `H(j, qⱼ ⊕ (s ∧ C(x)))`, which equals
+//!    the requester's output exactly when `x = yⱼ` (KKRT16 §3, "BaRK-OPRF").
+//! 4. **values** (responder → requester): for each of its items `x` and each hash function
+//!    `h`, the responder sends the PRF of `x` (tagged with `h`) in bin `hₕ(x)`, truncated to
+//!    `40 + log₂ m + log₂(3·n')` bits (statistical security 40, KKRT16 §5), in three sorted
+//!    lists. The requester looks its own outputs up in the list of the hash function that
+//!    placed each item.
+//!
+//! The pseudo-random code `C` is SHA-512 (a random oracle with 512-bit output, so codewords
+//! are far apart with overwhelming probability, as KKRT16 §4 requires of a pseudo-random code
+//! with `k ≥ 448` for this set size); the correlation-robust hash `H` is SHA-256 over the
+//! session id, the bin index and the row. The responder learns `n` and nothing else; the
+//! requester learns which of its items match and the size of the responder's set. Count-only
+//! disclosure is not possible here (the requester knows which bin matched); the DH protocol
+//! provides it.
+
+mod base;
+mod cuckoo;
+mod matrix;
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use rand::rngs::OsRng;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::codec::{Reader, Writer};
+use crate::dh::decode_points;
+use crate::error::PsiError;
+use crate::item::{ItemDigest, PreparedSet};
+use crate::protocol::{Disclosure, Protocol, RequesterOutcome, ResponderSummary};
+use base::{BaseSender, SeedKey};
+use cuckoo::{HASHES, Slot, bins_for, place, positions};
+use matrix::{cols_to_rows, prg_fill, rows_to_cols};
+
+/// Width `k` of the pseudo-random code, and so the number of base OTs.
+pub(crate) const CODE_BITS: usize = 512;
+/// The code width in 64-bit words.
+pub(crate) const CODE_WORDS: usize = CODE_BITS / 64;
+
+/// Type byte of the requester's hello.
+pub(crate) const HELLO_TYPE: u8 = 0x21;
+const BASE_REPLY_TYPE: u8 = 0x22;
+const MASK_TYPE: u8 = 0x23;
+const VALUES_TYPE: u8 = 0x24;
+
+const HELLO: &str = "ot hello";
+const BASE_REPLY: &str = "ot base reply";
+const MASK: &str = "ot mask";
+const VALUES: &str = "ot values";
+
+const SESSION_DOMAIN: &[u8] = b"soberana-psi/ot/session/v1\0";
+const CODE_DOMAIN: &[u8] = b"soberana-psi/ot/code/v1\0";
+const OUTPUT_DOMAIN: &[u8] = b"soberana-psi/ot/output/v1\0";
+
+/// Statistical security parameter for false matches.
+const STATISTICAL_BITS: u32 = 40;
+
+/// Attempts at cuckoo placement before giving up.
+const CUCKOO_ATTEMPTS: usize = 8;
+
+type Row = [u64; CODE_WORDS];
+
+fn session_id(seed: &[u8; 32], nonce: &[u8; 32], big_a: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(SESSION_DOMAIN);
+    h.update(seed);
+    h.update(nonce);
+    h.update(big_a);
+    h.finalize().into()
+}
+
+/// The pseudo-random codeword of an item placed by hash function `hash`.
+fn code(prefix: &Sha512, hash: u8, digest: &ItemDigest) -> Row {
+    let mut h = prefix.clone();
+    h.update([hash]);
+    h.update(digest);
+    let d = h.finalize();
+    let mut row = [0u64; CODE_WORDS];
+    for (w, chunk) in row.iter_mut().zip(d.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        *w = u64::from_le_bytes(b);
+    }
+    row
+}
+
+fn code_prefix(session: &[u8; 32]) -> Sha512 {
+    let mut h = Sha512::new();
+    h.update(CODE_DOMAIN);
+    h.update(session);
+    h
+}
+
+fn output_prefix(session: &[u8; 32]) -> Sha256 {
+    let mut h = Sha256::new();
+    h.update(OUTPUT_DOMAIN);
+    h.update(session);
+    h
+}
+
+/// The correlation-robust hash of row `row` of bin `bin`.
+fn output(prefix: &Sha256, bin: usize, row: &Row) -> [u8; 32] {
+    let mut h = prefix.clone();
+    h.update((bin as u64).to_le_bytes());
+    for w in row {
+        h.update(w.to_le_bytes());
+    }
+    h.finalize().into()
+}
+
+fn ceil_log2(x: usize) -> u32 {
+    if x <= 1 {
+        0
+    } else {
+        usize::BITS - (x - 1).leading_zeros()
+    }
+}
+
+/// Bytes of each OPRF value: false-match probability over the whole run at most 2^-40.
+fn value_width(bins: usize, responder_items: usize) -> usize {
+    let bits = STATISTICAL_BITS + ceil_log2(bins) + ceil_log2(HASHES * responder_items.max(1));
+    (bits as usize).div_ceil(8).min(32)
+}
+
+fn row_at(rows: &[u64], j: usize) -> Row {
+    let mut r = [0u64; CODE_WORDS];
+    if let Some(src) = rows.get(j * CODE_WORDS..(j + 1) * CODE_WORDS) {
+        r.copy_from_slice(src);
+    }
+    r
+}
+
+fn one_point(bytes: &[u8], message: &'static str) -> Result<RistrettoPoint, PsiError> {
+    decode_points(bytes, message)?
+        .into_iter()
+        .next()
+        .ok_or(PsiError::MalformedPoint { message, index: 0 })
+}
+
+/// Starts the requester: places its items and opens the base OTs.
+pub(crate) fn start_requester(set: PreparedSet) -> Result<(ExpectBaseOtReply, Vec<u8>), PsiError> {
+    let n = set.distinct.len();
+    let bins = bins_for(n);
+    let mut rng = ChaCha20Rng::from_rng(OsRng).map_err(|_| PsiError::CuckooFailed(n))?;
+    let mut placed = None;
+    for _ in 0..CUCKOO_ATTEMPTS {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let candidates: Vec<_> = set
+            .distinct
+            .par_iter()
+            .map(|d| positions(&seed, d, bins))
+            .collect();
+        if let Some(table) = place(&candidates, bins, &mut rng) {
+            placed = Some((seed, table));
+            break;
+        }
+    }
+    let (seed, table) = placed.ok_or(PsiError::CuckooFailed(n))?;
+    let base = BaseSender::new();
+    let mut w = Writer::new(HELLO_TYPE, 72);
+    w.u32(n as u32);
+    w.u32(bins as u32);
+    w.bytes(&seed);
+    w.bytes(&base.public());
+    let state = ExpectBaseOtReply {
+        set,
+        seed,
+        bins,
+        table,
+        base,
+    };
+    Ok((state, w.finish()))
+}
+
+/// The requester after its hello, waiting for the base-OT answers.
+pub struct ExpectBaseOtReply {
+    set: PreparedSet,
+    seed: [u8; 32],
+    bins: usize,
+    table: Vec<Option<Slot>>,
+    base: BaseSender,
+}
+
+impl ExpectBaseOtReply {
+    /// Handles the base-OT reply; returns the next state and the mask message.
+    pub fn handle(self, message: &[u8]) -> Result<(ExpectOprfValues, Vec<u8>), PsiError> {
+        let mut r = Reader::new(BASE_REPLY, BASE_REPLY_TYPE, message)?;
+        let nonce: [u8; 32] = r.array()?;
+        let points = r.elements(CODE_BITS, 32)?;
+        r.finish()?;
+        let points = decode_points(points, BASE_REPLY)?;
+        let keys = self.base.keys(&points);
+        let session = session_id(&self.seed, &nonce, &self.base.public());
+
+        let words = self.bins.div_ceil(64);
+        let prefix = code_prefix(&session);
+        let mut rows = vec![0u64; words * 64 * CODE_WORDS];
+        rows.par_chunks_exact_mut(CODE_WORDS)
+            .zip(self.table.par_iter())
+            .for_each_init(rand::thread_rng, |rng, (row, slot)| {
+                let codeword = match slot.and_then(|s| {
+                    self.set
+                        .distinct
+                        .get(s.item as usize)
+                        .map(|d| code(&prefix, s.hash, d))
+                }) {
+                    Some(c) => c,
+                    // An empty bin gets a random codeword, so the mask shows nothing of the
+                    // table's occupancy.
+                    None => rng.r#gen(),
+                };
+                row.copy_from_slice(&codeword);
+            });
+        let mut masks = rows_to_cols(&rows, words);
+        drop(rows);
+
+        let mut t0 = vec![0u64; CODE_BITS * words];
+        t0.par_chunks_exact_mut(words)
+            .zip(masks.par_chunks_exact_mut(words))
+            .zip(keys.par_iter())
+            .for_each(|((t, u), (k0, k1))| {
+                prg_fill(k0, t);
+                let mut t1 = vec![0u64; words];
+                prg_fill(k1, &mut t1);
+                for ((u, t), t1) in u.iter_mut().zip(t.iter()).zip(t1.iter()) {
+                    *u ^= t ^ t1;
+                }
+            });
+
+        let mut w = Writer::new(MASK_TYPE, masks.len() * 8);
+        for word in &masks {
+            w.bytes(&word.to_le_bytes());
+        }
+        drop(masks);
+        let t0_rows = cols_to_rows(&t0, words);
+        let next = ExpectOprfValues {
+            set: self.set,
+            table: self.table,
+            t0_rows,
+            session,
+            bins: self.bins,
+        };
+        Ok((next, w.finish()))
+    }
+}
+
+/// The requester after its mask, waiting for the responder's OPRF values.
+pub struct ExpectOprfValues {
+    set: PreparedSet,
+    table: Vec<Option<Slot>>,
+    t0_rows: Vec<u64>,
+    session: [u8; 32],
+    bins: usize,
+}
+
+/// Whether `value` is in `list`, a sorted concatenation of `width`-byte values.
+fn sorted_contains(list: &[u8], width: usize, value: &[u8]) -> bool {
+    let count = list.len() / width;
+    let (mut lo, mut hi) = (0usize, count);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let Some(v) = list.get(mid * width..(mid + 1) * width) else {
+            return false;
+        };
+        match v.cmp(value) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+        }
+    }
+    false
+}
+
+fn is_sorted(list: &[u8], width: usize) -> bool {
+    list.chunks_exact(width)
+        .zip(list.chunks_exact(width).skip(1))
+        .all(|(a, b)| a <= b)
+}
+
+impl ExpectOprfValues {
+    /// Handles the responder's values and computes the intersection.
+    pub fn handle(self, message: &[u8]) -> Result<RequesterOutcome, PsiError> {
+        let mut r = Reader::new(VALUES, VALUES_TYPE, message)?;
+        let width = usize::from(r.u8()?);
+        let count = r.u32()? as usize;
+        if count > crate::MAX_SET_SIZE {
+            return Err(PsiError::BadCount {
+                message: VALUES,
+                reason: format!(
+                    "`{count}` items exceeds the limit of {}",
+                    crate::MAX_SET_SIZE
+                ),
+            });
+        }
+        let expected = value_width(self.bins, count);
+        if width != expected {
+            return Err(PsiError::BadField {
+                message: VALUES,
+                field: "width",
+                reason: format!("`{width}` bytes where {expected} are required"),
+            });
+        }
+        let mut lists = Vec::with_capacity(HASHES);
+        for _ in 0..HASHES {
+            let list = r.elements(count, width)?;
+            if !is_sorted(list, width) {
+                return Err(PsiError::BadField {
+                    message: VALUES,
+                    field: "values",
+                    reason: "each list must be sorted ascending".to_owned(),
+                });
+            }
+            lists.push(list);
+        }
+        r.finish()?;
+
+        let prefix = output_prefix(&self.session);
+        let hits: Vec<u32> = self
+            .table
+            .par_iter()
+            .enumerate()
+            .filter_map(|(bin, slot)| {
+                let slot = (*slot)?;
+                let value = output(&prefix, bin, &row_at(&self.t0_rows, bin));
+                let list = lists.get(usize::from(slot.hash))?;
+                sorted_contains(list, width, value.get(..width)?).then_some(slot.item)
+            })
+            .collect();
+        let mut matched = vec![false; self.set.distinct.len()];
+        for item in hits {
+            if let Some(m) = matched.get_mut(item as usize) {
+                *m = true;
+            }
+        }
+        Ok(RequesterOutcome::Matches(
+            self.set.input_positions(&matched),
+        ))
+    }
+}
+
+/// The responder waiting for a hello.
+pub struct ExpectHello {
+    set: PreparedSet,
+}
+
+impl ExpectHello {
+    pub(crate) fn new(set: PreparedSet) -> Self {
+        ExpectHello { set }
+    }
+
+    /// Handles the hello; returns the next state and the base-OT reply.
+    pub fn handle(self, message: &[u8]) -> Result<(ExpectMask, Vec<u8>), PsiError> {
+        let mut r = Reader::new(HELLO, HELLO_TYPE, message)?;
+        let asked = r.u32()? as usize;
+        let bins = r.u32()? as usize;
+        let seed: [u8; 32] = r.array()?;
+        let big_a_bytes: [u8; 32] = r.array()?;
+        r.finish()?;
+        if asked > crate::MAX_SET_SIZE {
+            return Err(PsiError::BadCount {
+                message: HELLO,
+                reason: format!(
+                    "`{asked}` items exceeds the limit of {}",
+                    crate::MAX_SET_SIZE
+                ),
+            });
+        }
+        if bins != bins_for(asked) {
+            return Err(PsiError::BadField {
+                message: HELLO,
+                field: "bins",
+                reason: format!(
+                    "`{bins}` bins where {} are required for {asked} items",
+                    bins_for(asked)
+                ),
+            });
+        }
+        let big_a = one_point(&big_a_bytes, HELLO)?;
+
+        let mut secret = [0u64; CODE_WORDS];
+        OsRng.fill(&mut secret[..]);
+        let choices: Vec<bool> = (0..CODE_BITS)
+            .map(|i| (secret[i / 64] >> (i % 64)) & 1 == 1)
+            .collect();
+        let (points, keys) = base::receive(&big_a, &choices);
+        let mut nonce = [0u8; 32];
+        OsRng.fill_bytes(&mut nonce);
+        let session = session_id(&seed, &nonce, &big_a_bytes);
+
+        let mut w = Writer::new(BASE_REPLY_TYPE, 32 + 32 * CODE_BITS);
+        w.bytes(&nonce);
+        for p in &points {
+            w.bytes(p);
+        }
+        let next = ExpectMask {
+            set: self.set,
+            asked,
+            bins,
+            seed,
+            session,
+            secret,
+            keys,
+        };
+        Ok((next, w.finish()))
+    }
+}
+
+/// The responder after its base-OT reply, waiting for the mask.
+pub struct ExpectMask {
+    set: PreparedSet,
+    asked: usize,
+    bins: usize,
+    seed: [u8; 32],
+    session: [u8; 32],
+    secret: Row,
+    keys: Vec<SeedKey>,
+}
+
+impl Drop for ExpectMask {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.secret.zeroize();
+        for k in &mut self.keys {
+            k.zeroize();
+        }
+    }
+}
+
+impl ExpectMask {
+    /// Handles the mask; returns the OPRF values to send and what the responder learnt.
+    pub fn handle(self, message: &[u8]) -> Result<(Vec<u8>, ResponderSummary), PsiError> {
+        let words = self.bins.div_ceil(64);
+        let mut r = Reader::new(MASK, MASK_TYPE, message)?;
+        let masks = r.elements(CODE_BITS * words, 8)?;
+        r.finish()?;
+
+        let mut q = vec![0u64; CODE_BITS * words];
+        q.par_chunks_exact_mut(words)
+            .zip(masks.par_chunks_exact(words * 8))
+            .zip(self.keys.par_iter())
+            .enumerate()
+            .for_each(|(i, ((q, u), key))| {
+                prg_fill(key, q);
+                // All-ones when bit i of the secret is set; applied without a branch.
+                let bit = (self.secret[i / 64] >> (i % 64)) & 1;
+                let select = 0u64.wrapping_sub(bit);
+                for (q, u) in q.iter_mut().zip(u.chunks_exact(8)) {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(u);
+                    *q ^= u64::from_le_bytes(b) & select;
+                }
+            });
+        let q_rows = cols_to_rows(&q, words);
+        drop(q);
+
+        let n = self.set.distinct.len();
+        let width = value_width(self.bins, n);
+        let code_prefix = code_prefix(&self.session);
+        let out_prefix = output_prefix(&self.session);
+        let per_item: Vec<[[u8; 32]; HASHES]> = self
+            .set
+            .distinct
+            .par_iter()
+            .map(|d| {
+                let bins = positions(&self.seed, d, self.bins);
+                let mut out = [[0u8; 32]; HASHES];
+                for (h, (o, &bin)) in out.iter_mut().zip(bins.iter()).enumerate() {
+                    let c = code(&code_prefix, h as u8, d);
+                    let mut row = row_at(&q_rows, bin);
+                    for ((r, c), s) in row.iter_mut().zip(c.iter()).zip(self.secret.iter()) {
+                        *r ^= c & s;
+                    }
+                    *o = output(&out_prefix, bin, &row);
+                }
+                out
+            })
+            .collect();
+        drop(q_rows);
+
+        let mut w = Writer::new(VALUES_TYPE, 5 + HASHES * n * width);
+        w.u8(width as u8);
+        w.u32(n as u32);
+        for h in 0..HASHES {
+            let mut list: Vec<&[u8]> = per_item
+                .iter()
+                .filter_map(|values| values.get(h).and_then(|v| v.get(..width)))
+                .collect();
+            // Sorting the pseudo-random values hides the order of the responder's input.
+            list.par_sort_unstable();
+            for v in list {
+                w.bytes(v);
+            }
+        }
+        let summary = ResponderSummary {
+            protocol: Protocol::Ot,
+            asked: self.asked,
+            disclosure: Disclosure::Intersection,
+        };
+        Ok((w.finish(), summary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_width_covers_statistical_security() {
+        // 2^20 × 2^20: 40 + 21 (1.27·2^20 bins) + 22 (3·2^20 values) = 83 bits → 11 bytes.
+        assert_eq!(value_width(bins_for(1 << 20), 1 << 20), 11);
+        // No items: 40 + 5 (32 bins) + 2 = 47 bits → 6 bytes.
+        assert_eq!(value_width(bins_for(0), 0), 6);
+        assert!(value_width(usize::MAX / 4, usize::MAX / 4) <= 32);
+    }
+}
