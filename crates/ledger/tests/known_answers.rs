@@ -10,6 +10,13 @@
 //! The files are read from `shared/testdata` beside the repository, never
 //! copied into it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

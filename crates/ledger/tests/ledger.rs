@@ -1,6 +1,13 @@
 //! Behaviour of the log, the witness, receipts and the full-log audit,
 //! driven through the public API with the in-memory storage.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use soberana_ledger::{
     Alarm, AlarmKind, AuditError, Checkpoint, EnvelopeRecord, Finding, LedgerStorage, Log,
     LogEntry, MemoryStorage, NoteSigner, Observation, SignatureType, SignedCheckpoint, StoredLeaf,
