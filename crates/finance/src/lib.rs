@@ -15,10 +15,12 @@
 //! no file and no socket.
 
 pub mod error;
+pub mod generate;
 pub mod graph;
 pub mod ingest;
 pub mod model;
 pub mod trace;
+pub mod typology;
 
 pub use error::{BadRow, ContinuationError, IngestError, ModelError, TraceError};
 pub use graph::{Graph, GraphBuilder, Place, Rates};
