@@ -14,6 +14,7 @@
 //! Readers and writers are generic (`std::io::Read`/`Write`): the crate opens
 //! no file and no socket.
 
+pub mod continuation;
 pub mod error;
 pub mod generate;
 pub mod graph;
