@@ -31,7 +31,10 @@ pub use storage::{
     AppendBatch, LedgerStorage, MemoryStorage, PartnerCheckpoint, StorageError, StoredCheckpoint,
     StoredCosignature, StoredLeaf, stream_leaves,
 };
-pub use witness::{Alarm, AlarmError, AlarmKind, Observation, Witness, WitnessError};
+pub use witness::{
+    AddCheckpoint, Alarm, AlarmError, AlarmKind, MAX_PROOF_LINES, Observation, Witness,
+    WitnessError,
+};
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, verify_checkpoint_text};
 pub use entry::{

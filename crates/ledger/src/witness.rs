@@ -9,6 +9,8 @@
 //! log's public key alone; a failed consistency proof or a smaller size is
 //! recorded with both signed checkpoints so that it can be escalated.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};
@@ -110,6 +112,87 @@ pub enum WitnessError {
     /// A key was of the wrong type.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// An add-checkpoint request body is malformed.
+    #[error("the add-checkpoint request is malformed: {0}")]
+    Malformed(&'static str),
+    /// The request's old size is not the size we last cosigned
+    /// (tlog-witness answers 409 with this size).
+    #[error("the old size does not match; the witness last cosigned size {latest}")]
+    OldSizeMismatch {
+        /// The size of the latest checkpoint we cosigned (0 if none).
+        latest: u64,
+    },
+}
+
+/// Most consistency proof lines a tlog-witness request may carry.
+pub const MAX_PROOF_LINES: usize = 63;
+
+/// A C2SP tlog-witness `add-checkpoint` request body: the size the log
+/// believes we last cosigned, a consistency proof from it, and the new
+/// signed checkpoint. This is the message a log sends its partner's witness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddCheckpoint {
+    /// The size of the previous checkpoint the witness cosigned.
+    pub old_size: u64,
+    /// Consistency proof from `old_size` to the checkpoint's size.
+    pub proof: Vec<Hash>,
+    /// The signed checkpoint note.
+    pub checkpoint: String,
+}
+
+impl AddCheckpoint {
+    /// Parses a request body (c2sp.org/tlog-witness, add-checkpoint).
+    pub fn parse(body: &str) -> Result<Self, WitnessError> {
+        let (head, checkpoint) = body.split_once("\n\n").ok_or(WitnessError::Malformed(
+            "no blank line before the checkpoint",
+        ))?;
+        let mut lines = head.split('\n');
+        let old =
+            lines
+                .next()
+                .and_then(|l| l.strip_prefix("old "))
+                .ok_or(WitnessError::Malformed(
+                    "the first line must be `old <size>`",
+                ))?;
+        if old.is_empty()
+            || !old.bytes().all(|b| b.is_ascii_digit())
+            || (old.len() > 1 && old.starts_with('0'))
+        {
+            return Err(WitnessError::Malformed(
+                "the old size must be decimal without leading zeros",
+            ));
+        }
+        let old_size = old
+            .parse()
+            .map_err(|_| WitnessError::Malformed("the old size does not fit 64 bits"))?;
+        let mut proof = Vec::new();
+        for line in lines {
+            if proof.len() == MAX_PROOF_LINES {
+                return Err(WitnessError::Malformed(
+                    "more than 63 consistency proof lines",
+                ));
+            }
+            proof.push(Hash::from_base64(line).ok_or(WitnessError::Malformed(
+                "a proof line is not base64 of 32 bytes",
+            ))?);
+        }
+        Ok(AddCheckpoint {
+            old_size,
+            proof,
+            checkpoint: checkpoint.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for AddCheckpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "old {}", self.old_size)?;
+        for h in &self.proof {
+            writeln!(f, "{}", h.to_base64())?;
+        }
+        writeln!(f)?;
+        f.write_str(&self.checkpoint)
+    }
 }
 
 /// Witness state for one partner log.
@@ -164,6 +247,28 @@ impl Witness {
     /// Our cosigner verifier key, for the partner to check our cosignatures.
     pub fn cosigner_key(&self) -> VerifierKey {
         self.cosigner.verifier()
+    }
+
+    /// Handles a tlog-witness `add-checkpoint` request body. Over HTTP the
+    /// outcomes map to: `Cosigned` → 200 with the cosignature line;
+    /// `OldSizeMismatch` → 409 with the size; `Alarm` equivocation → 409,
+    /// rollback → 400, inconsistent → 422; `Malformed` → 400; a checkpoint
+    /// not signed by the partner's log key → 403.
+    pub fn add_checkpoint(&mut self, body: &str, now: u64) -> Result<Observation, WitnessError> {
+        let request = AddCheckpoint::parse(body)?;
+        // The signature is checked before anything else so that a stranger
+        // cannot even learn our state.
+        SignedCheckpoint::verify(&request.checkpoint, &self.log_key)?;
+        let latest = self.latest.as_ref().map_or(0, |c| c.checkpoint().size());
+        if request.old_size != latest {
+            return Err(WitnessError::OldSizeMismatch { latest });
+        }
+        if request.old_size == 0 && !request.proof.is_empty() {
+            return Err(WitnessError::Malformed(
+                "the proof must be empty when the old size is zero",
+            ));
+        }
+        self.observe(&request.checkpoint, &request.proof, now)
     }
 
     /// Considers the partner's signed checkpoint `note` with a consistency

@@ -480,3 +480,78 @@ fn audit_names_bad_signatures() {
         }
     ));
 }
+
+/// The tlog-witness add-checkpoint exchange between the two nodes.
+#[test]
+fn add_checkpoint_requests() {
+    use soberana_ledger::{AddCheckpoint, WitnessError};
+    let mut log = Log::open(MemoryStorage::new(), log_signer(US, 3)).unwrap();
+    let witness_key = witness_signer("mx.example/witness", 4);
+    let mut w = Witness::new(log.verifier(), witness_key.clone()).unwrap();
+    log.append(&entries(0..6)).unwrap();
+    let cp6 = log.sign_checkpoint().unwrap();
+
+    // First contact: old size 0, no proof.
+    let req = AddCheckpoint {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: cp6.to_text(),
+    };
+    let body = req.to_string();
+    assert!(
+        body.starts_with("old 0\n\nus.example/ledger\n6\n"),
+        "{body}"
+    );
+    assert_eq!(AddCheckpoint::parse(&body).unwrap(), req);
+    let Observation::Cosigned { cosignature, .. } = w.add_checkpoint(&body, 100).unwrap() else {
+        panic!("first checkpoint should be cosigned");
+    };
+    log.add_cosignature(6, &cosignature, &witness_key.verifier())
+        .unwrap();
+
+    log.append(&entries(6..11)).unwrap();
+    let cp11 = log.sign_checkpoint().unwrap();
+    // A stale old size gets the witness's real size back (HTTP 409).
+    let stale = AddCheckpoint {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: cp11.to_text(),
+    };
+    assert_eq!(
+        w.add_checkpoint(&stale.to_string(), 101),
+        Err(WitnessError::OldSizeMismatch { latest: 6 })
+    );
+    let good = AddCheckpoint {
+        old_size: 6,
+        proof: log.consistency_proof(6, 11).unwrap(),
+        checkpoint: cp11.to_text(),
+    };
+    assert!(matches!(
+        w.add_checkpoint(&good.to_string(), 102).unwrap(),
+        Observation::Cosigned { .. }
+    ));
+
+    let malformed = [
+        "".to_owned(),
+        "old 11\n".to_owned(),
+        format!("old 011\n\n{}", cp11.to_text()),
+        format!("old -1\n\n{}", cp11.to_text()),
+        format!("new 11\n\n{}", cp11.to_text()),
+        format!("old 11\nnot-a-hash\n\n{}", cp11.to_text()),
+        format!(
+            "old 11\n{}\n{}",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".repeat(64),
+            cp11.to_text()
+        ),
+    ];
+    for body in malformed {
+        assert!(w.add_checkpoint(&body, 103).is_err(), "accepted {body:?}");
+    }
+    // Not signed by the partner's log: refused before any state is revealed.
+    let stranger = forked_checkpoint(&log_signer(US, 8), 11, b"x");
+    assert!(matches!(
+        w.add_checkpoint(&format!("old 0\n\n{}", stranger.to_text()), 104),
+        Err(WitnessError::Checkpoint(_))
+    ));
+    assert_eq!(w.latest().unwrap().checkpoint().size(), 11);
+}
