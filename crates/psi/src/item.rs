@@ -8,6 +8,7 @@
 //! requester maps matches back to every position of its own input.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -30,6 +31,24 @@ pub(crate) fn item_digest(item: &[u8]) -> ItemDigest {
     h.finalize().into()
 }
 
+/// Hashes a digest for a hash map by taking its first eight bytes: digests are already uniform,
+/// so running them through SipHash again would only cost time. Only a party's own input is
+/// hashed this way, never peer data, so there is no flooding concern.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= u64::from(*b) << (8 * i);
+        }
+    }
+}
+
 /// A party's input, digested and without duplicates.
 pub(crate) struct PreparedSet {
     /// Distinct digests, in order of first occurrence.
@@ -44,7 +63,8 @@ impl PreparedSet {
             return Err(PsiError::SetTooLarge(items.len()));
         }
         let digests: Vec<ItemDigest> = items.par_iter().map(|i| item_digest(i.as_ref())).collect();
-        let mut index: HashMap<ItemDigest, u32> = HashMap::with_capacity(digests.len());
+        let mut index: HashMap<ItemDigest, u32, BuildHasherDefault<DigestHasher>> =
+            HashMap::with_capacity_and_hasher(digests.len(), BuildHasherDefault::default());
         let mut distinct = Vec::with_capacity(digests.len());
         let mut distinct_of_input = Vec::with_capacity(digests.len());
         for d in digests {

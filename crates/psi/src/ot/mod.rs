@@ -24,10 +24,13 @@
 //!    lists. The requester looks its own outputs up in the list of the hash function that
 //!    placed each item.
 //!
-//! The pseudo-random code `C` is SHA-512 (a random oracle with 512-bit output, so codewords
-//! are far apart with overwhelming probability, as KKRT16 §4 requires of a pseudo-random code
-//! with `k ≥ 448` for this set size); the correlation-robust hash `H` is SHA-256 over the
-//! session id, the bin index and the row. The responder learns `n` and nothing else; the
+//! The pseudo-random code `C(x, h)` is AES-128 in counter mode under the key
+//! `SHA-256(session, x)` (truncated to 128 bits), blocks `4h … 4h+3`: a PRG keyed by a random
+//! oracle of the item, so every codeword is an independent pseudo-random 512-bit string and
+//! codewords are far apart with overwhelming probability, as KKRT16 §4 requires of a
+//! pseudo-random code with `k ≥ 448` for this set size. One hash and twelve AES blocks give all
+//! three codewords of an item. The correlation-robust hash `H` is SHA-256 over the session id,
+//! the bin index and the row. The responder learns `n` and nothing else; the
 //! requester learns which of its items match and the size of the responder's set. Count-only
 //! disclosure is not possible here (the requester knows which bin matched); the DH protocol
 //! provides it.
@@ -41,7 +44,7 @@ use rand::rngs::OsRng;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use crate::codec::{Reader, Writer};
 use crate::dh::decode_points;
@@ -89,23 +92,24 @@ fn session_id(seed: &[u8; 32], nonce: &[u8; 32], big_a: &[u8; 32]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The pseudo-random codeword of an item placed by hash function `hash`.
-fn code(prefix: &Sha512, hash: u8, digest: &ItemDigest) -> Row {
+/// The pseudo-random codewords of an item, one per hash function.
+fn codes(prefix: &Sha256, digest: &ItemDigest) -> [Row; HASHES] {
     let mut h = prefix.clone();
-    h.update([hash]);
     h.update(digest);
     let d = h.finalize();
-    let mut row = [0u64; CODE_WORDS];
-    for (w, chunk) in row.iter_mut().zip(d.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        *w = u64::from_le_bytes(b);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&d[..16]);
+    let mut words = [0u64; HASHES * CODE_WORDS];
+    prg_fill(&key, &mut words);
+    let mut out = [[0u64; CODE_WORDS]; HASHES];
+    for (row, chunk) in out.iter_mut().zip(words.chunks_exact(CODE_WORDS)) {
+        row.copy_from_slice(chunk);
     }
-    row
+    out
 }
 
-fn code_prefix(session: &[u8; 32]) -> Sha512 {
-    let mut h = Sha512::new();
+fn code_prefix(session: &[u8; 32]) -> Sha256 {
+    let mut h = Sha256::new();
     h.update(CODE_DOMAIN);
     h.update(session);
     h
@@ -139,7 +143,31 @@ fn ceil_log2(x: usize) -> u32 {
 /// Bytes of each OPRF value: false-match probability over the whole run at most 2^-40.
 fn value_width(bins: usize, responder_items: usize) -> usize {
     let bits = STATISTICAL_BITS + ceil_log2(bins) + ceil_log2(HASHES * responder_items.max(1));
-    (bits as usize).div_ceil(8).min(32)
+    (bits as usize).div_ceil(8).min(MAX_WIDTH)
+}
+
+/// The widest OPRF value; with at most 2^24 items per side 12 bytes suffice, so values fit a
+/// `u128` and sort and compare as integers.
+const MAX_WIDTH: usize = 16;
+
+/// The first `width` bytes of `value`, as a big-endian integer (so integer order is byte order).
+fn truncate(value: &[u8; 32], width: usize) -> u128 {
+    let mut b = [0u8; 16];
+    let width = width.min(MAX_WIDTH);
+    b[16 - width..].copy_from_slice(&value[..width]);
+    u128::from_be_bytes(b)
+}
+
+/// Reads a list of `width`-byte big-endian values.
+fn read_values(bytes: &[u8], width: usize) -> Vec<u128> {
+    bytes
+        .chunks_exact(width)
+        .map(|c| {
+            let mut b = [0u8; 16];
+            b[16 - c.len()..].copy_from_slice(c);
+            u128::from_be_bytes(b)
+        })
+        .collect()
 }
 
 fn row_at(rows: &[u64], j: usize) -> Row {
@@ -223,7 +251,7 @@ impl ExpectBaseOtReply {
                     self.set
                         .distinct
                         .get(s.item as usize)
-                        .map(|d| code(&prefix, s.hash, d))
+                        .and_then(|d| codes(&prefix, d).get(usize::from(s.hash)).copied())
                 }) {
                     Some(c) => c,
                     // An empty bin gets a random codeword, so the mask shows nothing of the
@@ -274,30 +302,6 @@ pub struct ExpectOprfValues {
     bins: usize,
 }
 
-/// Whether `value` is in `list`, a sorted concatenation of `width`-byte values.
-fn sorted_contains(list: &[u8], width: usize, value: &[u8]) -> bool {
-    let count = list.len() / width;
-    let (mut lo, mut hi) = (0usize, count);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let Some(v) = list.get(mid * width..(mid + 1) * width) else {
-            return false;
-        };
-        match v.cmp(value) {
-            std::cmp::Ordering::Equal => return true,
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-        }
-    }
-    false
-}
-
-fn is_sorted(list: &[u8], width: usize) -> bool {
-    list.chunks_exact(width)
-        .zip(list.chunks_exact(width).skip(1))
-        .all(|(a, b)| a <= b)
-}
-
 impl ExpectOprfValues {
     /// Handles the responder's values and computes the intersection.
     pub fn handle(self, message: &[u8]) -> Result<RequesterOutcome, PsiError> {
@@ -323,8 +327,8 @@ impl ExpectOprfValues {
         }
         let mut lists = Vec::with_capacity(HASHES);
         for _ in 0..HASHES {
-            let list = r.elements(count, width)?;
-            if !is_sorted(list, width) {
+            let list = read_values(r.elements(count, width)?, width);
+            if !list.is_sorted() {
                 return Err(PsiError::BadField {
                     message: VALUES,
                     field: "values",
@@ -342,9 +346,9 @@ impl ExpectOprfValues {
             .enumerate()
             .filter_map(|(bin, slot)| {
                 let slot = (*slot)?;
-                let value = output(&prefix, bin, &row_at(&self.t0_rows, bin));
+                let value = truncate(&output(&prefix, bin, &row_at(&self.t0_rows, bin)), width);
                 let list = lists.get(usize::from(slot.hash))?;
-                sorted_contains(list, width, value.get(..width)?).then_some(slot.item)
+                list.binary_search(&value).is_ok().then_some(slot.item)
             })
             .collect();
         let mut matched = vec![false; self.set.distinct.len()];
@@ -478,20 +482,20 @@ impl ExpectMask {
         let width = value_width(self.bins, n);
         let code_prefix = code_prefix(&self.session);
         let out_prefix = output_prefix(&self.session);
-        let per_item: Vec<[[u8; 32]; HASHES]> = self
+        let per_item: Vec<[u128; HASHES]> = self
             .set
             .distinct
             .par_iter()
             .map(|d| {
                 let bins = positions(&self.seed, d, self.bins);
-                let mut out = [[0u8; 32]; HASHES];
-                for (h, (o, &bin)) in out.iter_mut().zip(bins.iter()).enumerate() {
-                    let c = code(&code_prefix, h as u8, d);
+                let codes = codes(&code_prefix, d);
+                let mut out = [0u128; HASHES];
+                for ((o, &bin), c) in out.iter_mut().zip(bins.iter()).zip(codes.iter()) {
                     let mut row = row_at(&q_rows, bin);
                     for ((r, c), s) in row.iter_mut().zip(c.iter()).zip(self.secret.iter()) {
                         *r ^= c & s;
                     }
-                    *o = output(&out_prefix, bin, &row);
+                    *o = truncate(&output(&out_prefix, bin, &row), width);
                 }
                 out
             })
@@ -502,14 +506,14 @@ impl ExpectMask {
         w.u8(width as u8);
         w.u32(n as u32);
         for h in 0..HASHES {
-            let mut list: Vec<&[u8]> = per_item
+            let mut list: Vec<u128> = per_item
                 .iter()
-                .filter_map(|values| values.get(h).and_then(|v| v.get(..width)))
+                .filter_map(|values| values.get(h).copied())
                 .collect();
             // Sorting the pseudo-random values hides the order of the responder's input.
             list.par_sort_unstable();
             for v in list {
-                w.bytes(v);
+                w.bytes(&v.to_be_bytes()[16 - width..]);
             }
         }
         let summary = ResponderSummary {
@@ -531,6 +535,7 @@ mod tests {
         assert_eq!(value_width(bins_for(1 << 20), 1 << 20), 11);
         // No items: 40 + 5 (32 bins) + 2 = 47 bits → 6 bytes.
         assert_eq!(value_width(bins_for(0), 0), 6);
-        assert!(value_width(usize::MAX / 4, usize::MAX / 4) <= 32);
+        assert!(value_width(usize::MAX / 4, usize::MAX / 4) <= MAX_WIDTH);
+        assert!(value_width(bins_for(crate::MAX_SET_SIZE), crate::MAX_SET_SIZE) <= 12);
     }
 }
