@@ -8,6 +8,44 @@
 //! one lives in the store crate), witnessing is a plain state value
 //! ([`Witness`]) fed with checkpoints and returning cosignatures or alarms,
 //! and every verifier takes bytes or text and returns a typed verdict.
+//!
+//! # What travels between nodes
+//!
+//! * Log → partner witness: an [`AddCheckpoint`] body (C2SP tlog-witness
+//!   `add-checkpoint`): `old <size>`, consistency proof lines, a blank line,
+//!   the signed checkpoint note.
+//! * Witness → log: the cosignature line ([`NoteSignature::to_line`]), or on
+//!   a stale old size the witness's latest size.
+//! * To anyone: a [`ProofBundle`] (JSON receipt) or an [`Alarm`] (JSON
+//!   evidence of equivocation, rollback or inconsistency).
+//!
+//! # Example
+//!
+//! ```
+//! use soberana_ledger::*;
+//!
+//! let log_key = NoteSigner::from_seed("mx.example/ledger", SignatureType::Ed25519, &[1; 32])?;
+//! let us_witness = NoteSigner::from_seed("us.example/witness", SignatureType::CosignatureV1, &[2; 32])?;
+//! let mut log = Log::open(MemoryStorage::new(), log_key)?;
+//! let mut witness = Witness::new(log.verifier(), us_witness.clone())?;
+//!
+//! // Group commit: one storage transaction for the batch.
+//! log.append(&[LogEntry::PolicyPin { layer: "constitutional".into(), digest: sha256(b"policies"), time_ms: 0 }])?;
+//! let checkpoint = log.sign_checkpoint()?;
+//!
+//! // The partner witnesses it and returns a cosignature.
+//! let request = AddCheckpoint { old_size: 0, proof: vec![], checkpoint: checkpoint.to_text() };
+//! let Observation::Cosigned { cosignature, .. } = witness.add_checkpoint(&request.to_string(), 1_763_800_000)? else {
+//!     unreachable!("a first checkpoint is always consistent");
+//! };
+//! log.add_cosignature(1, &cosignature, &us_witness.verifier())?;
+//!
+//! // Anyone can check a receipt with no access to either node.
+//! let receipt = log.bundle(0, &[us_witness.verifier()])?;
+//! let verified = verify_bundle_json(&receipt.to_json())?;
+//! assert_eq!(verified.checkpoint.size(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod audit;
 pub mod bench;

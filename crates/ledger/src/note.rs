@@ -134,7 +134,7 @@ fn valid_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c == '+' || c.is_control())
 }
 
-/// The signed-note key id: SHA-256(name || 0x0A || type || public key)[:4].
+/// The signed-note key id: `SHA-256(name || 0x0A || type || public key)[:4]`.
 pub fn key_id(name: &str, kind: SignatureType, public_key: &[u8; 32]) -> u32 {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
