@@ -1,1 +1,131 @@
-//! soberana-store.
+//! soberana's durable store: the only crate that knows SQL.
+//!
+//! A node keeps everything in one SQLite file (WAL, `synchronous=FULL`):
+//! its pinned peers, every proposal with its full history, the envelopes it
+//! received (kept as evidence, byte for byte), its outbox, the refusals it
+//! issued, and its Merkle log. Every state change — a received envelope and
+//! all its effects, an officer's decision and the reply it queues — happens
+//! in one transaction, so a crash leaves either all of it or none.
+//!
+//! Writes go through a single writer thread that commits many callers'
+//! changes in one transaction (group commit): each caller's change runs in
+//! its own savepoint, and no caller is answered before the commit that holds
+//! its change is durable. One fsync serves a whole batch; none is skipped.
+//!
+//! The node talks to storage only through the [`NodeStore`] trait, so that a
+//! PostgreSQL implementation can follow without touching the rest.
+
+mod error;
+mod records;
+mod schema;
+mod sqlite;
+
+pub use error::StoreError;
+pub use records::{
+    DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
+    PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
+    RefusalRecord, Sealer, StoredLeaf,
+};
+pub use sqlite::SqliteStore;
+
+use soberana_core::{PartyCode, Proposal, ProposalId, Timestamp};
+use soberana_ledger::{Hash, LogEntry, NodeId};
+use soberana_wire::SealedEnvelope;
+
+/// Everything a node asks of its storage.
+///
+/// Each method is one transaction: it either happens whole or not at all.
+/// Methods that send something take a [`Sealer`], called inside the
+/// transaction with the next sequence number for the recipient, so that the
+/// envelope, its outbox row, its log entry and the state change it reports
+/// are committed together.
+pub trait NodeStore: Send + Sync + 'static {
+    /// The pinned party cards, as their JSON text.
+    fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError>;
+
+    /// Pins (or replaces) a partner's card, logging the change.
+    fn pin_peer(&self, party: PartyCode, card: String, log: LogEntry) -> Result<(), StoreError>;
+
+    /// Appends entries to the log on their own (a policy pin, for example).
+    fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError>;
+
+    /// Records our new proposal and queues its envelope.
+    fn queue_proposal(
+        &self,
+        proposal: Proposal,
+        sealer: Sealer,
+    ) -> Result<SealedEnvelope, StoreError>;
+
+    /// Records an envelope received from a partner with its one effect, and
+    /// queues whatever reply the effect calls for. Refuses an envelope id
+    /// seen before with [`StoreError::Duplicate`], and a state change the
+    /// lifecycle does not allow with [`StoreError::Transition`].
+    fn receive(
+        &self,
+        received: Received,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+
+    /// Records a refusal at intake (and nothing else).
+    fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError>;
+
+    /// Records an officer's decision on an incoming proposal and queues the
+    /// decision (and any answer) to the proposer.
+    fn decide(
+        &self,
+        decision: OfficerDecision,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+
+    /// Envelopes due for delivery at `now`, oldest first.
+    fn due_deliveries(&self, now: Timestamp, limit: usize)
+    -> Result<Vec<DeliveryItem>, StoreError>;
+
+    /// Marks an envelope delivered (the partner's node accepted it).
+    fn mark_delivered(&self, envelope_id: String, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Records a failed delivery attempt and when to try again.
+    fn mark_failed(
+        &self,
+        envelope_id: String,
+        error: String,
+        next_attempt: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// When the next undelivered envelope is due, if any.
+    fn next_delivery_due(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Proposals matching `filter`, newest first.
+    fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<ProposalRecord>, StoreError>;
+
+    /// One proposal with its history and everything attached to it.
+    fn proposal(&self, id: ProposalId) -> Result<Option<ProposalDetail>, StoreError>;
+
+    /// Refusals issued at intake, newest first.
+    fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, StoreError>;
+
+    /// The number of entries in the log.
+    fn log_size(&self) -> Result<u64, StoreError>;
+
+    /// A stored perfect subtree hash of the log.
+    fn log_node(&self, id: NodeId) -> Result<Hash, StoreError>;
+
+    /// Log leaves `[from, to)` in order.
+    fn log_leaves(&self, from: u64, to: u64) -> Result<Vec<StoredLeaf>, StoreError>;
+
+    /// Stores a checkpoint of our log that we signed.
+    fn add_checkpoint(&self, checkpoint: LedgerCheckpoint) -> Result<(), StoreError>;
+
+    /// Our stored checkpoints, oldest first.
+    fn checkpoints(&self) -> Result<Vec<LedgerCheckpoint>, StoreError>;
+
+    /// Stores a partner's checkpoint we received (and what we did with it).
+    fn add_partner_checkpoint(
+        &self,
+        checkpoint: PartnerCheckpoint,
+        log: Vec<LogEntry>,
+    ) -> Result<(), StoreError>;
+
+    /// The partner checkpoints we hold, oldest first.
+    fn partner_checkpoints(&self, peer: PartyCode) -> Result<Vec<PartnerCheckpoint>, StoreError>;
+}

@@ -1,0 +1,47 @@
+//! Storage errors.
+
+use soberana_core::TransitionError;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened, read or written.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The database file was written by a newer soberana.
+    #[error(
+        "the store at `{path}` has schema version {found}, newer than this soberana ({supported}); upgrade soberana"
+    )]
+    TooNew {
+        /// The file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+    },
+    /// An envelope with this id was received before.
+    #[error("envelope `{0}` was already received")]
+    Duplicate(String),
+    /// A proposal with this id exists already.
+    #[error("proposal `{0}` exists already")]
+    ProposalExists(String),
+    /// No such proposal.
+    #[error("no proposal `{0}`")]
+    NoSuchProposal(String),
+    /// The proposal belongs to another party than the message that refers to it.
+    #[error("proposal `{0}` is not one exchanged with `{1}`")]
+    WrongParty(String, String),
+    /// The lifecycle does not allow this change.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// A stored value could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A log entry could not be encoded.
+    #[error("log entry: {0}")]
+    Entry(String),
+    /// The writer thread is gone (the node is shutting down).
+    #[error("the store is closed")]
+    Closed,
+}

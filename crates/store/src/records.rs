@@ -1,0 +1,224 @@
+//! The values that go in and out of the store.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use soberana_core::{
+    Decision, Direction, PartyCode, Proposal, ProposalId, ProposalKind, ProposalState, Receipt,
+    Timestamp,
+};
+use soberana_ledger::Hash;
+use soberana_wire::{Answer, Body, SealedEnvelope};
+
+/// Seals a body for a recipient with a sequence number the store allocates
+/// inside the transaction that queues it.
+pub type Sealer = Arc<dyn Fn(PartyCode, u64, &Body) -> SealedEnvelope + Send + Sync>;
+
+/// An envelope accepted at intake, with the one effect it has.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// Its verified sender.
+    pub sender: PartyCode,
+    /// Its recipient (this node).
+    pub recipient: PartyCode,
+    /// The sender's sequence number.
+    pub sequence: u64,
+    /// When it was sealed, Unix milliseconds.
+    pub sealed_at: i64,
+    /// The SHA-256 of its body.
+    pub body_digest: [u8; 32],
+    /// The SHA-256 of the whole envelope, hex.
+    pub digest: String,
+    /// The envelope's bytes exactly as received.
+    pub bytes: Vec<u8>,
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// What it does here.
+    pub effect: IntakeEffect,
+}
+
+/// The closed set of things a partner's envelope can do on this node.
+///
+/// There is no variant that runs anything: a partner can create a proposal
+/// for our policy and officers, give a receipt or a decision for one of
+/// ours, or answer one of ours. Anything else is refused before it gets here.
+#[derive(Debug, Clone)]
+pub enum IntakeEffect {
+    /// A new proposal, with what policy made of it.
+    Proposal {
+        /// The proposal.
+        proposal: Box<Proposal>,
+        /// Policy's response.
+        response: Box<PolicyResponse>,
+        /// Policy's explanation, as JSON, kept with the proposal.
+        verdict: String,
+    },
+    /// The partner's decision on one of our proposals.
+    Decision(Decision),
+    /// The partner's receipt for one of our proposals.
+    Receipt(Receipt),
+    /// The partner's answer to one of our accepted proposals.
+    Answer(Answer),
+}
+
+/// What policy does with a new proposal.
+#[derive(Debug, Clone)]
+pub enum PolicyResponse {
+    /// Policy decided it; the decision (and any answer) goes back at once.
+    Decided {
+        /// The decision.
+        decision: Decision,
+        /// What is released with an acceptance, if anything.
+        answer: Option<Answer>,
+    },
+    /// An officer must decide.
+    Review,
+    /// A notification: answered with a receipt.
+    Acknowledge(Receipt),
+}
+
+/// A refusal issued at intake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalRecord {
+    /// When.
+    pub at: Timestamp,
+    /// The sender the bytes claimed (unverified), or `?`.
+    pub claimed_sender: String,
+    /// The SHA-256 of the refused bytes, hex.
+    pub digest: String,
+    /// How many bytes were refused.
+    pub size: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// An officer's decision on an incoming proposal.
+#[derive(Debug, Clone)]
+pub struct OfficerDecision {
+    /// The decision.
+    pub decision: Decision,
+    /// What is released with an acceptance, if anything.
+    pub answer: Option<Answer>,
+}
+
+/// An envelope waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryItem {
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// Its recipient.
+    pub recipient: PartyCode,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// How many attempts were made.
+    pub attempts: u32,
+}
+
+/// Which proposals to list.
+#[derive(Debug, Clone, Default)]
+pub struct ProposalFilter {
+    /// Only this direction.
+    pub direction: Option<Direction>,
+    /// Only these states (any, if empty).
+    pub states: Vec<ProposalState>,
+    /// At most this many (all, if zero).
+    pub limit: usize,
+}
+
+/// A proposal as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProposalRecord {
+    /// Ours or a partner's.
+    pub direction: Direction,
+    /// The other party.
+    pub peer: PartyCode,
+    /// Where it stands.
+    pub state: ProposalState,
+    /// When it last changed.
+    pub updated: Timestamp,
+    /// The proposal.
+    pub proposal: Proposal,
+}
+
+impl ProposalRecord {
+    /// The proposal's id.
+    pub fn id(&self) -> ProposalId {
+        self.proposal.id
+    }
+
+    /// The proposal's kind.
+    pub fn kind(&self) -> ProposalKind {
+        self.proposal.kind()
+    }
+}
+
+/// One step in a proposal's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProposalEvent {
+    /// When.
+    pub at: Timestamp,
+    /// The state after the step.
+    pub state: ProposalState,
+    /// What happened, in plain words.
+    pub event: String,
+}
+
+/// A proposal with everything attached to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposalDetail {
+    /// The proposal.
+    pub record: ProposalRecord,
+    /// Its history, oldest first.
+    pub events: Vec<ProposalEvent>,
+    /// Policy's explanation (JSON), for incoming proposals.
+    pub verdict: Option<serde_json::Value>,
+    /// The decision, once made.
+    pub decision: Option<Decision>,
+    /// The receipt, for notifications.
+    pub receipt: Option<Receipt>,
+    /// What was released, once answered.
+    pub answer: Option<Answer>,
+    /// Digests of what left this node for it: (hex digest, bytes).
+    pub disclosures: Vec<(String, u64)>,
+}
+
+/// A leaf of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLeaf {
+    /// Its index.
+    pub index: u64,
+    /// The entry's canonical bytes.
+    pub entry: Vec<u8>,
+    /// The leaf hash as stored.
+    pub hash: Hash,
+}
+
+/// A checkpoint of our own log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerCheckpoint {
+    /// The tree size.
+    pub size: u64,
+    /// The signed note's text, with any cosignatures.
+    pub note: String,
+    /// When it was stored or last cosigned.
+    pub at: Timestamp,
+}
+
+/// A partner's checkpoint and what we made of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerCheckpoint {
+    /// The partner.
+    pub peer: PartyCode,
+    /// The tree size.
+    pub size: u64,
+    /// The signed note's text as received.
+    pub note: String,
+    /// When it was received.
+    pub at: Timestamp,
+    /// `cosigned`, or `alarm` when it conflicts with what we hold.
+    pub status: String,
+    /// Evidence or notes (JSON).
+    pub detail: String,
+}

@@ -1,0 +1,123 @@
+//! The schema and its versioned migrations.
+//!
+//! Each migration is applied once, in order, inside a transaction, and the
+//! version is recorded in SQLite's `user_version`. A store written by a newer
+//! soberana is refused rather than misread.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the spine.
+    r#"
+    CREATE TABLE peers (
+        party TEXT PRIMARY KEY,
+        card TEXT NOT NULL,
+        pinned_at INTEGER NOT NULL
+    );
+    CREATE TABLE proposals (
+        id TEXT PRIMARY KEY,
+        direction TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        deadline INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        verdict TEXT
+    );
+    CREATE INDEX proposals_by_state ON proposals(direction, state, created);
+    CREATE TABLE proposal_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        proposal_id TEXT NOT NULL REFERENCES proposals(id),
+        at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        event TEXT NOT NULL
+    );
+    CREATE INDEX proposal_events_by_proposal ON proposal_events(proposal_id, seq);
+    CREATE TABLE decisions (proposal_id TEXT PRIMARY KEY REFERENCES proposals(id), body TEXT NOT NULL);
+    CREATE TABLE receipts (proposal_id TEXT PRIMARY KEY REFERENCES proposals(id), body TEXT NOT NULL);
+    CREATE TABLE answers (proposal_id TEXT PRIMARY KEY REFERENCES proposals(id), body TEXT NOT NULL);
+    CREATE TABLE disclosures (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        proposal_id TEXT NOT NULL REFERENCES proposals(id),
+        digest TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        envelope_id TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        proposal_id TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt INTEGER NOT NULL,
+        delivered_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(delivered_at, next_attempt);
+    CREATE TABLE inbox (
+        envelope_id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        proposal_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE TABLE refusals (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        claimed_sender TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE sequences (peer TEXT PRIMARY KEY, next INTEGER NOT NULL);
+    CREATE TABLE log_leaves (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL, hash BLOB NOT NULL);
+    CREATE TABLE log_nodes (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, at INTEGER NOT NULL);
+    CREATE TABLE partner_checkpoints (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        peer TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        note TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this soberana writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`SCHEMA_VERSION`].
+pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,1110 @@
+//! The SQLite implementation of [`NodeStore`], with group commit.
+//!
+//! One writer thread owns the write connection. Callers hand it a closure
+//! and wait; the thread takes every closure that is waiting, runs each in
+//! its own savepoint inside one transaction, commits once, and only then
+//! answers each caller. A closure that fails is rolled back to its savepoint
+//! without disturbing the others in the batch. Reads use a second
+//! connection, which WAL lets proceed while the writer works.
+
+use std::any::Any;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use soberana_core::{
+    Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Receipt,
+    Timestamp,
+};
+use soberana_ledger::{EnvelopeRecord, Hash, LogEntry, NodeId, hash_children, hash_leaf};
+use soberana_wire::{Answer, Body, Digest, SealedEnvelope};
+
+use crate::records::*;
+use crate::{NodeStore, StoreError, schema};
+
+type Outcome = Result<Box<dyn Any + Send>, StoreError>;
+type Work = Box<dyn FnOnce(&Transaction<'_>) -> Outcome + Send>;
+
+struct Job {
+    work: Work,
+    reply: SyncSender<Outcome>,
+}
+
+/// The most changes committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// A node's store in one SQLite file.
+pub struct SqliteStore {
+    jobs: Mutex<Option<SyncSender<Job>>>,
+    reader: Mutex<Connection>,
+    writer: Mutex<Option<thread::JoinHandle<()>>>,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = open_connection(path)?;
+        schema::migrate(&mut conn, &path.display().to_string())?;
+        let reader = open_connection(path)?;
+        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let handle = thread::Builder::new()
+            .name("soberana-store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            jobs: Mutex::new(Some(tx)),
+            reader: Mutex::new(reader),
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Runs `f` in the writer's next batch and waits until it is durable.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job = Job {
+            work: Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)),
+            reply,
+        };
+        {
+            let guard = self.jobs.lock().map_err(|_| StoreError::Closed)?;
+            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+            sender.send(job).map_err(|_| StoreError::Closed)?;
+        }
+        let value = answer.recv().map_err(|_| StoreError::Closed)??;
+        value
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| StoreError::Corrupt("writer returned the wrong type".into()))
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.reader.lock().map_err(|_| StoreError::Closed)?;
+        f(&conn)
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        if let Ok(mut writer) = self.writer.lock()
+            && let Some(handle) = writer.take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn writer_loop(mut conn: Connection, jobs: Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut conn, batch);
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let msg = e.to_string();
+            for job in batch {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Corrupt(format!("cannot begin: {msg}"))));
+            }
+            return;
+        }
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let outcome = match tx.execute_batch("SAVEPOINT job") {
+            Ok(()) => {
+                let outcome = (job.work)(&tx);
+                let end = if outcome.is_ok() {
+                    tx.execute_batch("RELEASE job")
+                } else {
+                    tx.execute_batch("ROLLBACK TO job; RELEASE job")
+                };
+                match end {
+                    Ok(()) => outcome,
+                    Err(e) => Err(StoreError::Database(e)),
+                }
+            }
+            Err(e) => Err(StoreError::Database(e)),
+        };
+        results.push((job.reply, outcome));
+    }
+    match tx.commit() {
+        Ok(()) => {
+            for (reply, outcome) in results {
+                let _ = reply.send(outcome);
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            tracing::error!(error = %msg, "commit failed; the batch is lost and every caller is told");
+            for (reply, _) in results {
+                let _ = reply.send(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
+            }
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn unjson<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn party(text: &str) -> Result<PartyCode, StoreError> {
+    PartyCode::new(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn hash_from(bytes: &[u8]) -> Result<Hash, StoreError> {
+    Hash::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("log hash: {e}")))
+}
+
+/// Appends entries to the log inside `tx`: the leaf and every perfect
+/// subtree it completes, so proofs never rehash the log.
+fn append_log(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<(), StoreError> {
+    let first: u64 = tx.query_row(
+        "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64;
+    let mut insert_leaf =
+        tx.prepare_cached("INSERT INTO log_leaves (idx, entry, hash) VALUES (?1, ?2, ?3)")?;
+    let mut insert_node =
+        tx.prepare_cached("INSERT INTO log_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    let mut get_node =
+        tx.prepare_cached("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2")?;
+    for (size, entry) in (first..).zip(entries) {
+        let bytes = entry
+            .encode()
+            .map_err(|e| StoreError::Entry(e.to_string()))?;
+        let leaf = hash_leaf(&bytes);
+        insert_leaf.execute(params![size as i64, bytes, leaf.as_bytes().as_slice()])?;
+        insert_node.execute(params![0i64, size as i64, leaf.as_bytes().as_slice()])?;
+        let (mut level, mut index, mut hash) = (0i64, size, leaf);
+        while index % 2 == 1 {
+            let left: Vec<u8> =
+                get_node.query_row(params![level, (index - 1) as i64], |r| r.get(0))?;
+            hash = hash_children(&hash_from(&left)?, &hash);
+            level += 1;
+            index /= 2;
+            insert_node.execute(params![level, index as i64, hash.as_bytes().as_slice()])?;
+        }
+    }
+    Ok(())
+}
+
+fn next_sequence(tx: &Transaction<'_>, peer: PartyCode) -> Result<u64, StoreError> {
+    let next: Option<i64> = tx
+        .query_row(
+            "SELECT next FROM sequences WHERE peer = ?1",
+            [peer.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let next = next.unwrap_or(1);
+    tx.execute(
+        "INSERT INTO sequences (peer, next) VALUES (?1, ?2)
+         ON CONFLICT(peer) DO UPDATE SET next = excluded.next",
+        params![peer.as_str(), next + 1],
+    )?;
+    Ok(next as u64)
+}
+
+fn envelope_record(env: &SealedEnvelope) -> EnvelopeRecord {
+    let h = env.header();
+    EnvelopeRecord {
+        envelope_id: h.id.to_string(),
+        sender: h.sender.to_string(),
+        recipient: h.recipient.to_string(),
+        sequence: h.sequence,
+        time_ms: h.time.max(0) as u64,
+        body_digest: *h.body_digest.as_bytes(),
+    }
+}
+
+/// Seals `body` to `recipient`, queues it and logs it, inside `tx`.
+fn queue(
+    tx: &Transaction<'_>,
+    sealer: &Sealer,
+    recipient: PartyCode,
+    body: &Body,
+    now: Timestamp,
+) -> Result<SealedEnvelope, StoreError> {
+    let sequence = next_sequence(tx, recipient)?;
+    let env = sealer(recipient, sequence, body);
+    tx.prepare_cached(
+        "INSERT INTO outbox (envelope_id, recipient, sequence, kind, proposal_id, bytes, created, next_attempt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        env.header().id.to_string(),
+        recipient.as_str(),
+        sequence as i64,
+        body.kind().as_str(),
+        body.proposal_id().to_string(),
+        env.bytes(),
+        now.unix_millis(),
+    ])?;
+    append_log(tx, &[LogEntry::EnvelopeSent(envelope_record(&env))])?;
+    Ok(env)
+}
+
+struct Stored {
+    direction: Direction,
+    peer: PartyCode,
+    state: ProposalState,
+}
+
+fn load_state(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<Stored>, StoreError> {
+    let row: Option<(String, String, String)> = tx
+        .prepare_cached("SELECT direction, peer, state FROM proposals WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((direction, peer, state)) = row else {
+        return Ok(None);
+    };
+    let direction = match direction.as_str() {
+        "outgoing" => Direction::Outgoing,
+        "incoming" => Direction::Incoming,
+        other => return Err(StoreError::Corrupt(format!("direction `{other}`"))),
+    };
+    let state = ProposalState::parse(&state)
+        .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?;
+    Ok(Some(Stored {
+        direction,
+        peer: party(&peer)?,
+        state,
+    }))
+}
+
+/// Moves a proposal through the lifecycle and records the step.
+fn transition(
+    tx: &Transaction<'_>,
+    id: ProposalId,
+    expect_direction: Direction,
+    peer: PartyCode,
+    event: LifecycleEvent,
+    description: &str,
+    now: Timestamp,
+) -> Result<ProposalState, StoreError> {
+    let stored = load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
+    if stored.direction != expect_direction || stored.peer != peer {
+        return Err(StoreError::WrongParty(id.to_string(), peer.to_string()));
+    }
+    let next = stored.state.apply(stored.direction, &event)?;
+    tx.prepare_cached("UPDATE proposals SET state = ?2, updated = ?3 WHERE id = ?1")?
+        .execute(params![id.to_string(), next.as_str(), now.unix_millis()])?;
+    add_event(tx, id, next, description, now)?;
+    Ok(next)
+}
+
+fn add_event(
+    tx: &Transaction<'_>,
+    id: ProposalId,
+    state: ProposalState,
+    description: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO proposal_events (proposal_id, at, state, event) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        id.to_string(),
+        now.unix_millis(),
+        state.as_str(),
+        description
+    ])?;
+    Ok(())
+}
+
+fn insert_proposal(
+    tx: &Transaction<'_>,
+    proposal: &Proposal,
+    direction: Direction,
+    verdict: Option<&str>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let peer = match direction {
+        Direction::Outgoing => proposal.to,
+        Direction::Incoming => proposal.from,
+    };
+    let state = ProposalState::initial(direction);
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO proposals (id, direction, peer, kind, state, body, created, deadline, updated, verdict)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            proposal.id.to_string(),
+            direction.as_str(),
+            peer.as_str(),
+            proposal.kind().as_str(),
+            state.as_str(),
+            json(proposal)?,
+            proposal.created.unix_millis(),
+            proposal.deadline.unix_millis(),
+            now.unix_millis(),
+            verdict,
+        ])?;
+    if inserted == 0 {
+        return Err(StoreError::ProposalExists(proposal.id.to_string()));
+    }
+    let what = match direction {
+        Direction::Outgoing => format!("proposed to {}", proposal.to),
+        Direction::Incoming => format!("received from {}", proposal.from),
+    };
+    add_event(tx, proposal.id, state, &what, now)
+}
+
+fn decision_entry(decision: &Decision, now: Timestamp) -> Result<LogEntry, StoreError> {
+    let digest = Digest::parse(&decision.policy_digest)
+        .map(|d| d.0)
+        .unwrap_or([0; 32]);
+    Ok(LogEntry::Decision {
+        proposal_id: decision.proposal_id.to_string(),
+        outcome: decision.outcome.as_str().to_owned(),
+        policy_set_digest: digest,
+        decided_by: match &decision.decided_by {
+            soberana_core::DecidedBy::Policy => "policy".to_owned(),
+            soberana_core::DecidedBy::Officer { officer, .. } => format!("officer:{officer}"),
+        },
+        time_ms: now.unix_millis().max(0) as u64,
+    })
+}
+
+/// Stores a decision made here, queues it, and queues the answer if any.
+fn record_own_decision(
+    tx: &Transaction<'_>,
+    sealer: &Sealer,
+    peer: PartyCode,
+    decision: &Decision,
+    answer: Option<&Answer>,
+    now: Timestamp,
+) -> Result<Vec<SealedEnvelope>, StoreError> {
+    let id = decision.proposal_id;
+    let by = match &decision.decided_by {
+        soberana_core::DecidedBy::Policy => "policy".to_owned(),
+        soberana_core::DecidedBy::Officer { officer, .. } => format!("officer {officer}"),
+    };
+    transition(
+        tx,
+        id,
+        Direction::Incoming,
+        peer,
+        LifecycleEvent::Decided(decision.outcome.clone()),
+        &format!("{} by {by}", decision.outcome.as_str().replace('_', " ")),
+        now,
+    )?;
+    tx.prepare_cached("INSERT INTO decisions (proposal_id, body) VALUES (?1, ?2)")?
+        .execute(params![id.to_string(), json(decision)?])?;
+    append_log(tx, &[decision_entry(decision, now)?])?;
+    let mut sent = vec![queue(
+        tx,
+        sealer,
+        peer,
+        &Body::Decision(decision.clone()),
+        now,
+    )?];
+    if let Some(answer) = answer {
+        if !decision.outcome.is_acceptance() {
+            return Err(StoreError::Corrupt(
+                "an answer can only follow an acceptance".into(),
+            ));
+        }
+        let env = queue(tx, sealer, peer, &Body::Answer(answer.clone()), now)?;
+        let body = Body::Answer(answer.clone()).to_bytes();
+        let digest = Digest::of(&body);
+        tx.prepare_cached(
+            "INSERT INTO disclosures (proposal_id, digest, bytes, at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            id.to_string(),
+            digest.to_hex(),
+            body.len() as i64,
+            now.unix_millis()
+        ])?;
+        tx.prepare_cached("INSERT INTO answers (proposal_id, body) VALUES (?1, ?2)")?
+            .execute(params![id.to_string(), json(answer)?])?;
+        append_log(
+            tx,
+            &[LogEntry::Disclosure {
+                proposal_id: id.to_string(),
+                digest: digest.0,
+                byte_count: body.len() as u64,
+                time_ms: now.unix_millis().max(0) as u64,
+            }],
+        )?;
+        transition(
+            tx,
+            id,
+            Direction::Incoming,
+            peer,
+            LifecycleEvent::Answered,
+            &format!("answered: {} item(s) disclosed", answer.items.len()),
+            now,
+        )?;
+        sent.push(env);
+    }
+    Ok(sent)
+}
+
+fn receive_in(
+    tx: &Transaction<'_>,
+    received: Received,
+    sealer: &Sealer,
+) -> Result<Vec<SealedEnvelope>, StoreError> {
+    let now = received.received_at;
+    let (kind, proposal_id) = match &received.effect {
+        IntakeEffect::Proposal { proposal, .. } => ("proposal", proposal.id),
+        IntakeEffect::Decision(d) => ("decision", d.proposal_id),
+        IntakeEffect::Receipt(r) => ("receipt", r.proposal_id),
+        IntakeEffect::Answer(a) => ("answer", a.proposal_id),
+    };
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO inbox (envelope_id, sender, sequence, kind, proposal_id, digest, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(envelope_id) DO NOTHING",
+        )?
+        .execute(params![
+            received.envelope_id,
+            received.sender.as_str(),
+            received.sequence as i64,
+            kind,
+            proposal_id.to_string(),
+            received.digest,
+            received.bytes,
+            now.unix_millis(),
+        ])?;
+    if inserted == 0 {
+        return Err(StoreError::Duplicate(received.envelope_id));
+    }
+    append_log(
+        tx,
+        &[LogEntry::EnvelopeReceived(EnvelopeRecord {
+            envelope_id: received.envelope_id.clone(),
+            sender: received.sender.to_string(),
+            recipient: received.recipient.to_string(),
+            sequence: received.sequence,
+            time_ms: received.sealed_at.max(0) as u64,
+            body_digest: received.body_digest,
+        })],
+    )?;
+    let peer = received.sender;
+    match received.effect {
+        IntakeEffect::Proposal {
+            proposal,
+            response,
+            verdict,
+        } => {
+            insert_proposal(tx, &proposal, Direction::Incoming, Some(&verdict), now)?;
+            match *response {
+                PolicyResponse::Decided { decision, answer } => {
+                    record_own_decision(tx, sealer, peer, &decision, answer.as_ref(), now)
+                }
+                PolicyResponse::Review => {
+                    transition(
+                        tx,
+                        proposal.id,
+                        Direction::Incoming,
+                        peer,
+                        LifecycleEvent::ReviewRequired,
+                        "sent to an officer by policy",
+                        now,
+                    )?;
+                    Ok(Vec::new())
+                }
+                PolicyResponse::Acknowledge(receipt) => {
+                    transition(
+                        tx,
+                        proposal.id,
+                        Direction::Incoming,
+                        peer,
+                        LifecycleEvent::Acknowledged,
+                        "receipt given",
+                        now,
+                    )?;
+                    tx.prepare_cached("INSERT INTO receipts (proposal_id, body) VALUES (?1, ?2)")?
+                        .execute(params![proposal.id.to_string(), json(&receipt)?])?;
+                    Ok(vec![queue(tx, sealer, peer, &Body::Receipt(receipt), now)?])
+                }
+            }
+        }
+        IntakeEffect::Decision(decision) => {
+            transition(
+                tx,
+                decision.proposal_id,
+                Direction::Outgoing,
+                peer,
+                LifecycleEvent::Decided(decision.outcome.clone()),
+                &format!("{} by {peer}", decision.outcome.as_str().replace('_', " ")),
+                now,
+            )?;
+            tx.prepare_cached("INSERT INTO decisions (proposal_id, body) VALUES (?1, ?2)")?
+                .execute(params![decision.proposal_id.to_string(), json(&decision)?])?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Receipt(receipt) => {
+            transition(
+                tx,
+                receipt.proposal_id,
+                Direction::Outgoing,
+                peer,
+                LifecycleEvent::Acknowledged,
+                &format!("receipt from {peer}"),
+                now,
+            )?;
+            tx.prepare_cached("INSERT INTO receipts (proposal_id, body) VALUES (?1, ?2)")?
+                .execute(params![receipt.proposal_id.to_string(), json(&receipt)?])?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Answer(answer) => {
+            transition(
+                tx,
+                answer.proposal_id,
+                Direction::Outgoing,
+                peer,
+                LifecycleEvent::Answered,
+                &format!("answer from {peer}: {} item(s)", answer.items.len()),
+                now,
+            )?;
+            tx.prepare_cached("INSERT INTO answers (proposal_id, body) VALUES (?1, ?2)")?
+                .execute(params![answer.proposal_id.to_string(), json(&answer)?])?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn record_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, i64, String)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn to_record(raw: (String, String, String, i64, String)) -> Result<ProposalRecord, StoreError> {
+    let (direction, peer, state, updated, body) = raw;
+    Ok(ProposalRecord {
+        direction: match direction.as_str() {
+            "outgoing" => Direction::Outgoing,
+            _ => Direction::Incoming,
+        },
+        peer: party(&peer)?,
+        state: ProposalState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
+        updated: Timestamp::from_unix_millis(updated),
+        proposal: unjson(&body)?,
+    })
+}
+
+impl NodeStore for SqliteStore {
+    fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT party, card FROM peers ORDER BY party")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.map(|r| {
+                let (p, card) = r?;
+                Ok((party(&p)?, card))
+            })
+            .collect()
+        })
+    }
+
+    fn pin_peer(&self, peer: PartyCode, card: String, log: LogEntry) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO peers (party, card, pinned_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(party) DO UPDATE SET card = excluded.card, pinned_at = excluded.pinned_at",
+                params![peer.as_str(), card, Timestamp::now().unix_millis()],
+            )?;
+            append_log(tx, &[log])
+        })
+    }
+
+    fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        self.write(move |tx| append_log(tx, &entries))
+    }
+
+    fn queue_proposal(
+        &self,
+        proposal: Proposal,
+        sealer: Sealer,
+    ) -> Result<SealedEnvelope, StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            insert_proposal(tx, &proposal, Direction::Outgoing, None, now)?;
+            queue(
+                tx,
+                &sealer,
+                proposal.to,
+                &Body::Proposal(proposal.clone()),
+                now,
+            )
+        })
+    }
+
+    fn receive(
+        &self,
+        received: Received,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| receive_in(tx, received, &sealer))
+    }
+
+    fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO refusals (at, claimed_sender, digest, size, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                refusal.at.unix_millis(),
+                refusal.claimed_sender,
+                refusal.digest,
+                refusal.size as i64,
+                refusal.reason,
+            ])?;
+            let digest = Digest::parse(&refusal.digest).map(|d| d.0).unwrap_or([0; 32]);
+            append_log(
+                tx,
+                &[LogEntry::IntakeRefusal {
+                    reason: refusal.reason.chars().take(1000).collect(),
+                    digest,
+                    claimed_sender: refusal.claimed_sender.chars().take(16).collect(),
+                    time_ms: refusal.at.unix_millis().max(0) as u64,
+                }],
+            )
+        })
+    }
+
+    fn decide(
+        &self,
+        decision: OfficerDecision,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| {
+            let id = decision.decision.proposal_id;
+            let stored =
+                load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
+            record_own_decision(
+                tx,
+                &sealer,
+                stored.peer,
+                &decision.decision,
+                decision.answer.as_ref(),
+                Timestamp::now(),
+            )
+        })
+    }
+
+    fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DeliveryItem>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT envelope_id, recipient, bytes, attempts FROM outbox
+                 WHERE delivered_at IS NULL AND next_attempt <= ?1
+                 ORDER BY created, sequence LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now.unix_millis(), limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (envelope_id, recipient, bytes, attempts) = r?;
+                Ok(DeliveryItem {
+                    envelope_id,
+                    recipient: party(&recipient)?,
+                    bytes,
+                    attempts: attempts as u32,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn mark_delivered(&self, envelope_id: String, now: Timestamp) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let row: Option<(String, String, String)> = tx
+                .query_row(
+                    "SELECT kind, proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
+                    [&envelope_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            tx.execute(
+                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
+                 WHERE envelope_id = ?1 AND delivered_at IS NULL",
+                params![envelope_id, now.unix_millis()],
+            )?;
+            if let Some((kind, proposal_id, recipient)) = row
+                && kind == "proposal"
+            {
+                let id = ProposalId::parse(&proposal_id)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                // The partner may already have decided (its decision can
+                // arrive before our delivery is recorded); then there is
+                // nothing to move.
+                if let Some(stored) = load_state(tx, id)?
+                    && stored.state == ProposalState::Queued
+                {
+                    transition(
+                        tx,
+                        id,
+                        Direction::Outgoing,
+                        party(&recipient)?,
+                        LifecycleEvent::Delivered,
+                        &format!("delivered to {recipient}"),
+                        now,
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn mark_failed(
+        &self,
+        envelope_id: String,
+        error: String,
+        next_attempt: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt = ?3
+                 WHERE envelope_id = ?1 AND delivered_at IS NULL",
+                params![envelope_id, error, next_attempt.unix_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn next_delivery_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.read(|c| {
+            let next: Option<i64> = c.query_row(
+                "SELECT MIN(next_attempt) FROM outbox WHERE delivered_at IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(next.map(Timestamp::from_unix_millis))
+        })
+    }
+
+    fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<ProposalRecord>, StoreError> {
+        self.read(|c| {
+            let mut sql = String::from(
+                "SELECT direction, peer, state, updated, body FROM proposals WHERE 1 = 1",
+            );
+            let mut args: Vec<String> = Vec::new();
+            if let Some(direction) = filter.direction {
+                args.push(direction.as_str().to_owned());
+                sql.push_str(&format!(" AND direction = ?{}", args.len()));
+            }
+            if !filter.states.is_empty() {
+                let mut marks = Vec::new();
+                for state in &filter.states {
+                    args.push(state.as_str().to_owned());
+                    marks.push(format!("?{}", args.len()));
+                }
+                sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+            }
+            sql.push_str(" ORDER BY created DESC, id DESC");
+            if filter.limit > 0 {
+                sql.push_str(&format!(" LIMIT {}", filter.limit));
+            }
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), record_from_row)?;
+            rows.map(|r| to_record(r?)).collect()
+        })
+    }
+
+    fn proposal(&self, id: ProposalId) -> Result<Option<ProposalDetail>, StoreError> {
+        self.read(|c| {
+            let key = id.to_string();
+            let raw = c
+                .query_row(
+                    "SELECT direction, peer, state, updated, body FROM proposals WHERE id = ?1",
+                    [&key],
+                    record_from_row,
+                )
+                .optional()?;
+            let Some(raw) = raw else {
+                return Ok(None);
+            };
+            let record = to_record(raw)?;
+            let verdict: Option<String> =
+                c.query_row("SELECT verdict FROM proposals WHERE id = ?1", [&key], |r| {
+                    r.get(0)
+                })?;
+            let mut stmt = c.prepare(
+                "SELECT at, state, event FROM proposal_events WHERE proposal_id = ?1 ORDER BY seq",
+            )?;
+            let events = stmt
+                .query_map([&key], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .map(|r| {
+                    let (at, state, event) = r?;
+                    Ok(ProposalEvent {
+                        at: Timestamp::from_unix_millis(at),
+                        state: ProposalState::parse(&state)
+                            .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
+                        event,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let one = |table: &str| -> Result<Option<String>, StoreError> {
+                Ok(c.query_row(
+                    &format!("SELECT body FROM {table} WHERE proposal_id = ?1"),
+                    [&key],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            };
+            let decision: Option<Decision> = one("decisions")?.map(|t| unjson(&t)).transpose()?;
+            let receipt: Option<Receipt> = one("receipts")?.map(|t| unjson(&t)).transpose()?;
+            let answer: Option<Answer> = one("answers")?.map(|t| unjson(&t)).transpose()?;
+            let mut stmt = c.prepare(
+                "SELECT digest, bytes FROM disclosures WHERE proposal_id = ?1 ORDER BY seq",
+            )?;
+            let disclosures = stmt
+                .query_map([&key], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(ProposalDetail {
+                record,
+                events,
+                verdict: verdict.map(|v| unjson(&v)).transpose()?,
+                decision,
+                receipt,
+                answer,
+                disclosures,
+            }))
+        })
+    }
+
+    fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT at, claimed_sender, digest, size, reason FROM refusals ORDER BY seq DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok(RefusalRecord {
+                    at: Timestamp::from_unix_millis(r.get(0)?),
+                    claimed_sender: r.get(1)?,
+                    digest: r.get(2)?,
+                    size: r.get::<_, i64>(3)? as u64,
+                    reason: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn log_size(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let size: i64 = c.query_row(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(size as u64)
+        })
+    }
+
+    fn log_node(&self, id: NodeId) -> Result<Hash, StoreError> {
+        self.read(|c| {
+            let bytes: Option<Vec<u8>> = c
+                .prepare_cached("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2")?
+                .query_row(params![id.level as i64, id.index as i64], |r| r.get(0))
+                .optional()?;
+            let bytes = bytes.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "log node at level {} index {} is missing",
+                    id.level, id.index
+                ))
+            })?;
+            hash_from(&bytes)
+        })
+    }
+
+    fn log_leaves(&self, from: u64, to: u64) -> Result<Vec<StoredLeaf>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT idx, entry, hash FROM log_leaves WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+            )?;
+            let rows = stmt.query_map(params![from as i64, to as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (index, entry, hash) = r?;
+                Ok(StoredLeaf {
+                    index: index as u64,
+                    entry,
+                    hash: hash_from(&hash)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn add_checkpoint(&self, checkpoint: LedgerCheckpoint) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO checkpoints (size, note, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(size) DO UPDATE SET note = excluded.note, at = excluded.at",
+                params![
+                    checkpoint.size as i64,
+                    checkpoint.note,
+                    checkpoint.at.unix_millis()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn checkpoints(&self) -> Result<Vec<LedgerCheckpoint>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT size, note, at FROM checkpoints ORDER BY size")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(LedgerCheckpoint {
+                    size: r.get::<_, i64>(0)? as u64,
+                    note: r.get(1)?,
+                    at: Timestamp::from_unix_millis(r.get(2)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn add_partner_checkpoint(
+        &self,
+        checkpoint: PartnerCheckpoint,
+        log: Vec<LogEntry>,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO partner_checkpoints (peer, size, note, at, status, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    checkpoint.peer.as_str(),
+                    checkpoint.size as i64,
+                    checkpoint.note,
+                    checkpoint.at.unix_millis(),
+                    checkpoint.status,
+                    checkpoint.detail,
+                ],
+            )?;
+            append_log(tx, &log)
+        })
+    }
+
+    fn partner_checkpoints(&self, peer: PartyCode) -> Result<Vec<PartnerCheckpoint>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT size, note, at, status, detail FROM partner_checkpoints WHERE peer = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([peer.as_str()], |r| {
+                Ok(PartnerCheckpoint {
+                    peer,
+                    size: r.get::<_, i64>(0)? as u64,
+                    note: r.get(1)?,
+                    at: Timestamp::from_unix_millis(r.get(2)?),
+                    status: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+}
+
+/// For tests and tools: the raw connection's view of a table's row count.
+impl SqliteStore {
+    /// How many rows `table` holds (tests and diagnostics).
+    pub fn count(&self, table: &str) -> Result<u64, StoreError> {
+        if !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            return Err(StoreError::Corrupt(format!(
+                "`{table}` is not a table name"
+            )));
+        }
+        self.read(|c| {
+            let n: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+            Ok(n as u64)
+        })
+    }
+
+    /// Opens a plain connection to the file, for tools that must inspect
+    /// or (in tamper tests) alter it directly.
+    pub fn raw_connection(path: &Path) -> Result<Connection, StoreError> {
+        open_connection(path)
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<SqliteStore>();
+    is::<Arc<dyn NodeStore>>();
+}
