@@ -51,6 +51,7 @@ mod audit;
 pub mod bench;
 mod bundle;
 mod checkpoint;
+pub mod conformance;
 mod entry;
 mod hash;
 mod log;
