@@ -1,0 +1,1200 @@
+//! The policy engine: both layers loaded and checked, and every incoming
+//! proposal decided by them — allow (with conditions), review, or refuse.
+//!
+//! Cedar has no quantifier over a set, so "no task of this proposal puts
+//! foreign forces on our territory" cannot be one expression over the
+//! proposal. Each task is therefore judged by its own Cedar request (action
+//! `task`, principal the acting agency), and the proposal by one more request
+//! (action its kind, principal the requesting agency). The proposal is
+//! refused if any request meets a `forbid`, if any policy fails to evaluate
+//! (Cedar skips such a policy, which for a `forbid` would open a red line),
+//! or if the proposal is incomplete; otherwise the operational permits that
+//! match decide between allow and review. With no permit, the answer is no.
+//!
+//! The facts in each request come from the deciding node's own registry,
+//! never from the partner's description: an agency we do not know counts as
+//! military, and one that claims our party code but is not in our registry is
+//! not ours.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
+    EntityUid, PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
+    Validator,
+};
+use serde::Serialize;
+use soberana_core::{
+    AgencyId, AgencyKind, DecidedBy, Decision, HandlingCode, Outcome, PartyCode, Proposal,
+    ProposalBody, ProposalId, ProposalKind, Reason, Registry, Task, TaskAction, Timestamp,
+};
+
+use crate::digest::set_digest;
+use crate::layers::{Disposition, Layer, PolicyFile, PolicyMeta, parse_layer};
+use crate::{PolicyDigest, PolicyError, pin};
+
+/// The schema every policy is validated against, in Cedar's schema syntax.
+pub const SCHEMA: &str = include_str!("../schema/soberana.cedarschema");
+
+/// The party code given to an agency that claims our code but is not in our
+/// registry: it is not ours, and it belongs to no party we know.
+const NOT_OURS: &str = "ZZ";
+
+/// What policy decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Accepted by policy, with any conditions attached.
+    Allow,
+    /// Sent to an officer.
+    Review,
+    /// Refused.
+    Refuse,
+}
+
+impl Verdict {
+    /// The verdict's name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Review => "review",
+            Verdict::Refuse => "refuse",
+        }
+    }
+}
+
+/// One reason for a decision, from a policy's annotations or from the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionReason {
+    /// The policy that gave it, if one did.
+    pub policy: Option<String>,
+    /// That policy's layer.
+    pub layer: Option<Layer>,
+    /// The reason in plain words.
+    pub text: String,
+    /// The tasks it concerns, described for people.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<String>,
+}
+
+impl DecisionReason {
+    fn plain(text: impl Into<String>) -> Self {
+        Self {
+            policy: None,
+            layer: None,
+            text: text.into(),
+            tasks: Vec::new(),
+        }
+    }
+
+    fn from_meta(meta: &PolicyMeta) -> Self {
+        Self {
+            policy: Some(meta.id.clone()),
+            layer: Some(meta.layer),
+            text: meta.reason_text(),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// The reason in soberana-core's terms.
+    pub fn to_core(&self) -> Reason {
+        let text = if self.tasks.is_empty() {
+            self.text.clone()
+        } else {
+            format!("{} ({})", self.text, self.tasks.join("; "))
+        };
+        Reason {
+            policy: self.policy.clone(),
+            text,
+        }
+    }
+}
+
+impl fmt::Display for DecisionReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(policy), Some(layer)) = (&self.policy, self.layer) {
+            write!(f, "[{} {policy}] ", layer.as_str())?;
+        }
+        f.write_str(&self.text)?;
+        for task in &self.tasks {
+            write!(f, "\n      - {task}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Policy's decision on one proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyDecision {
+    /// Allow, review or refuse.
+    pub verdict: Verdict,
+    /// Conditions attached to an acceptance (or proposed to the reviewing
+    /// officer), each a sentence.
+    pub conditions: Vec<String>,
+    /// Why: for a refusal, the determining policies first.
+    pub reasons: Vec<DecisionReason>,
+    /// The digest of the whole policy set (schema and both layers).
+    pub policy_digest: PolicyDigest,
+}
+
+impl PolicyDecision {
+    /// The outcome in soberana-core's terms; `None` for a review, which an
+    /// officer decides.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self.verdict {
+            Verdict::Allow if self.conditions.is_empty() => Some(Outcome::Accepted),
+            Verdict::Allow => Some(Outcome::AcceptedWithConditions {
+                conditions: self.conditions.clone(),
+            }),
+            Verdict::Refuse => Some(Outcome::Refused),
+            Verdict::Review => None,
+        }
+    }
+
+    /// The reasons in soberana-core's terms.
+    pub fn core_reasons(&self) -> Vec<Reason> {
+        self.reasons.iter().map(DecisionReason::to_core).collect()
+    }
+
+    /// The decision as soberana-core records it, made by policy alone;
+    /// `None` for a review.
+    pub fn to_core(
+        &self,
+        proposal_id: ProposalId,
+        decided_by_party: PartyCode,
+        decided_at: Timestamp,
+    ) -> Option<Decision> {
+        Some(Decision {
+            proposal_id,
+            decided_by_party,
+            outcome: self.outcome()?,
+            reasons: self.core_reasons(),
+            decided_by: DecidedBy::Policy,
+            policy_digest: self.policy_digest.to_hex(),
+            decided_at,
+        })
+    }
+}
+
+impl fmt::Display for PolicyDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "decision: {}", self.verdict.as_str())?;
+        for condition in &self.conditions {
+            writeln!(f, "  condition: {condition}")?;
+        }
+        for reason in &self.reasons {
+            writeln!(f, "  because: {reason}")?;
+        }
+        write!(f, "  policy set: {}", self.policy_digest)
+    }
+}
+
+/// One task as policy saw it, for explanations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskView {
+    /// Which proposal it is from, for people.
+    pub origin: String,
+    /// The acting agency, as named.
+    pub agency: String,
+    /// Its kind in our registry (`military` if unknown).
+    pub agency_kind: AgencyKind,
+    /// Whether our registry knows the agency.
+    pub known_agency: bool,
+    /// Its party in our registry.
+    pub agency_party: String,
+    /// Whether any place or launch point is on our territory.
+    pub on_territory: bool,
+    /// Whether personnel are armed.
+    pub armed: bool,
+    /// Whether it uses force, by flag or by nature.
+    pub kinetic: bool,
+    /// What it does.
+    pub action: String,
+    /// The policies that forbid it.
+    pub forbidden_by: Vec<String>,
+}
+
+/// A decision with what policy saw: the answer to `soberana policy eval`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvalReport {
+    /// The deciding party.
+    pub party: PartyCode,
+    /// The proposal decided.
+    pub proposal_id: ProposalId,
+    /// Its kind.
+    pub kind: ProposalKind,
+    /// Whether it was complete.
+    pub complete: bool,
+    /// What made it incomplete.
+    pub incomplete: Vec<String>,
+    /// Every task judged, its own and its related proposals'.
+    pub tasks: Vec<TaskView>,
+    /// The decision.
+    pub decision: PolicyDecision,
+}
+
+impl fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "proposal {} ({}) decided by {}",
+            self.proposal_id,
+            self.kind.label(),
+            self.party
+        )?;
+        for missing in &self.incomplete {
+            writeln!(f, "  incomplete: {missing}")?;
+        }
+        for task in &self.tasks {
+            writeln!(
+                f,
+                "  task: {} — {} ({}, {}{}) {}{}{}{}",
+                task.origin,
+                task.agency,
+                task.agency_kind,
+                task.agency_party,
+                if task.known_agency { "" } else { ", unknown" },
+                task.action,
+                if task.on_territory {
+                    " on our territory"
+                } else {
+                    " outside our territory"
+                },
+                if task.armed { ", armed" } else { "" },
+                if task.kinetic { ", kinetic" } else { "" },
+            )?;
+            if !task.forbidden_by.is_empty() {
+                writeln!(f, "    forbidden by: {}", task.forbidden_by.join(", "))?;
+            }
+        }
+        write!(f, "{}", self.decision)
+    }
+}
+
+/// Entity types and enum members, built once so the hot path only clones.
+struct Names {
+    agency: EntityTypeName,
+    territory: EntityUid,
+    task_action: EntityUid,
+    proposal_actions: Vec<EntityUid>,
+    agency_kinds: Vec<EntityUid>,
+    task_actions: Vec<EntityUid>,
+    handling: Vec<EntityUid>,
+}
+
+fn uid(type_name: &str, id: &str) -> Result<EntityUid, PolicyError> {
+    let type_name: EntityTypeName = type_name
+        .parse()
+        .map_err(|e| PolicyError::BuiltInSchema(format!("entity type `{type_name}`: {e}")))?;
+    Ok(EntityUid::from_type_name_and_id(
+        type_name,
+        EntityId::new(id),
+    ))
+}
+
+const TASK_ACTIONS: [TaskAction; 12] = [
+    TaskAction::Deployment,
+    TaskAction::Patrol,
+    TaskAction::Surveillance,
+    TaskAction::Intelligence,
+    TaskAction::Arrest,
+    TaskAction::Raid,
+    TaskAction::Strike,
+    TaskAction::Interdiction,
+    TaskAction::Training,
+    TaskAction::Advice,
+    TaskAction::Logistics,
+    TaskAction::Inspection,
+];
+
+const HANDLING: [HandlingCode; 4] = [
+    HandlingCode::H0,
+    HandlingCode::H1,
+    HandlingCode::H2,
+    HandlingCode::H3,
+];
+
+impl Names {
+    fn new(party: PartyCode) -> Result<Self, PolicyError> {
+        let agency = "Soberana::Agency"
+            .parse()
+            .map_err(|e| PolicyError::BuiltInSchema(format!("entity type: {e}")))?;
+        Ok(Self {
+            agency,
+            territory: uid("Soberana::Territory", party.as_str())?,
+            task_action: uid("Soberana::Action", "task")?,
+            proposal_actions: ProposalKind::ALL
+                .iter()
+                .map(|k| uid("Soberana::Action", k.as_str()))
+                .collect::<Result<_, _>>()?,
+            agency_kinds: AgencyKind::ALL
+                .iter()
+                .map(|k| uid("Soberana::AgencyKind", k.as_str()))
+                .collect::<Result<_, _>>()?,
+            task_actions: TASK_ACTIONS
+                .iter()
+                .map(|a| uid("Soberana::TaskAction", a.as_str()))
+                .collect::<Result<_, _>>()?,
+            handling: HANDLING
+                .iter()
+                .map(|h| uid("Soberana::Handling", &h.to_string()))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn agency(&self, id: &str) -> EntityUid {
+        EntityUid::from_type_name_and_id(self.agency.clone(), EntityId::new(id))
+    }
+
+    fn proposal_action(&self, kind: ProposalKind) -> Option<&EntityUid> {
+        let i = ProposalKind::ALL.iter().position(|k| *k == kind)?;
+        self.proposal_actions.get(i)
+    }
+
+    fn kind(&self, kind: AgencyKind) -> Option<&EntityUid> {
+        let i = AgencyKind::ALL.iter().position(|k| *k == kind)?;
+        self.agency_kinds.get(i)
+    }
+
+    fn task_action(&self, action: TaskAction) -> Option<&EntityUid> {
+        let i = TASK_ACTIONS.iter().position(|a| *a == action)?;
+        self.task_actions.get(i)
+    }
+
+    fn handling(&self, code: HandlingCode) -> Option<&EntityUid> {
+        let i = HANDLING.iter().position(|h| *h == code)?;
+        self.handling.get(i)
+    }
+}
+
+/// A node's policy: schema, both layers, registry facts, ready to decide.
+pub struct PolicyEngine {
+    party: PartyCode,
+    registry: Registry,
+    schema: Schema,
+    /// Every policy, for proposal requests.
+    all: PolicySet,
+    /// The `forbid` policies only, for task requests: a task request is only
+    /// ever asked whether something forbids it.
+    forbids: PolicySet,
+    entities: Entities,
+    meta: HashMap<PolicyId, PolicyMeta>,
+    order: Vec<PolicyId>,
+    names: Names,
+    authorizer: Authorizer,
+    digest: PolicyDigest,
+    constitutional_digest: PolicyDigest,
+}
+
+impl fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("party", &self.party)
+            .field("policies", &self.order.len())
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses the built-in schema.
+pub fn schema() -> Result<Schema, PolicyError> {
+    Schema::from_cedarschema_str(SCHEMA)
+        .map(|(schema, _warnings)| schema)
+        .map_err(|e| PolicyError::BuiltInSchema(e.to_string()))
+}
+
+impl PolicyEngine {
+    /// Loads a node's policy: `party`'s constitutional layer, which must be
+    /// present, pass strict validation, hold only `forbid` policies and
+    /// match the digest `pinned` in configuration; and the operational layer.
+    pub fn load(
+        party: PartyCode,
+        registry: &Registry,
+        constitutional: Option<&PolicyFile>,
+        pinned: &PolicyDigest,
+        operational: &PolicyFile,
+    ) -> Result<Self, PolicyError> {
+        let constitutional = constitutional.ok_or(PolicyError::ConstitutionalMissing { party })?;
+        let actual = pin(constitutional.bytes());
+        if actual != *pinned {
+            return Err(PolicyError::DigestMismatch {
+                file: constitutional.name().to_owned(),
+                pinned: pinned.to_hex(),
+                actual: actual.to_hex(),
+            });
+        }
+        Self::load_unpinned(party, registry, constitutional, operational)
+    }
+
+    /// Loads and checks both layers without comparing the pin: for `check`,
+    /// which reports the digest to pin.
+    pub(crate) fn load_unpinned(
+        party: PartyCode,
+        registry: &Registry,
+        constitutional: &PolicyFile,
+        operational: &PolicyFile,
+    ) -> Result<Self, PolicyError> {
+        let schema = schema()?;
+        let mut all = PolicySet::new();
+        let mut forbids = PolicySet::new();
+        let mut meta = HashMap::new();
+        let mut order = Vec::new();
+        let mut texts = HashMap::new();
+        for (file, layer) in [
+            (constitutional, Layer::Constitutional),
+            (operational, Layer::Operational),
+        ] {
+            texts.insert(
+                file.name().to_owned(),
+                String::from_utf8_lossy(file.bytes()).into_owned(),
+            );
+            for (policy, m) in parse_layer(file, layer)? {
+                let duplicate = || PolicyError::DuplicateId {
+                    file: file.name().to_owned(),
+                    policy: m.id.clone(),
+                };
+                if meta.contains_key(policy.id()) {
+                    return Err(duplicate());
+                }
+                if m.forbids {
+                    forbids.add(policy.clone()).map_err(|_| duplicate())?;
+                }
+                order.push(policy.id().clone());
+                meta.insert(policy.id().clone(), m.clone());
+                all.add(policy).map_err(|_| duplicate())?;
+            }
+        }
+        validate(&schema, &all, &meta, &texts)?;
+
+        let names = Names::new(party)?;
+        let entities = registry_entities(party, registry, &schema, &names)?;
+        let digest = set_digest(
+            party.as_str(),
+            SCHEMA.as_bytes(),
+            constitutional.bytes(),
+            operational.bytes(),
+        );
+        Ok(Self {
+            party,
+            registry: registry.clone(),
+            schema,
+            all,
+            forbids,
+            entities,
+            meta,
+            order,
+            names,
+            authorizer: Authorizer::new(),
+            digest,
+            constitutional_digest: pin(constitutional.bytes()),
+        })
+    }
+
+    /// The deciding party.
+    pub fn party(&self) -> PartyCode {
+        self.party
+    }
+
+    /// The digest of the whole policy set, carried by every decision.
+    pub fn digest(&self) -> PolicyDigest {
+        self.digest
+    }
+
+    /// The digest of the constitutional layer (what configuration pins).
+    pub fn constitutional_digest(&self) -> PolicyDigest {
+        self.constitutional_digest
+    }
+
+    /// Every policy's metadata, constitutional layer first, in file order.
+    pub fn policies(&self) -> impl Iterator<Item = &PolicyMeta> {
+        self.order.iter().filter_map(|id| self.meta.get(id))
+    }
+
+    /// Decides a proposal. `related` holds the proposals it names in
+    /// `related_to` (and any others of the same plan): their tasks are judged
+    /// together with its own, so a plan split across proposals is judged
+    /// whole. A related proposal it names but that is not supplied makes it
+    /// incomplete, and so refused.
+    pub fn decide(&self, proposal: &Proposal, related: &[&Proposal]) -> PolicyDecision {
+        self.judge(proposal, related, false).decision
+    }
+
+    /// Decides a proposal and reports what policy saw, for
+    /// `soberana policy eval`.
+    pub fn eval(&self, proposal: &Proposal, related: &[&Proposal]) -> EvalReport {
+        let judged = self.judge(proposal, related, true);
+        EvalReport {
+            party: self.party,
+            proposal_id: proposal.id,
+            kind: proposal.kind(),
+            complete: judged.incomplete.is_empty(),
+            incomplete: judged.incomplete,
+            tasks: judged.views,
+            decision: judged.decision,
+        }
+    }
+
+    fn judge(&self, proposal: &Proposal, related: &[&Proposal], explain: bool) -> Judged {
+        let prepared = self.prepare(proposal, related, explain);
+        let mut judged = self.decide_prepared(&prepared);
+        judged.views = prepared.views;
+        for view in &mut judged.views {
+            if let Some(ids) = judged.forbidden.get(&view.origin) {
+                view.forbidden_by = ids.clone();
+            }
+        }
+        judged
+    }
+
+    /// Builds every Cedar request for a proposal: the hot path's first half.
+    pub(crate) fn prepare(
+        &self,
+        proposal: &Proposal,
+        related: &[&Proposal],
+        explain: bool,
+    ) -> Prepared<'_> {
+        let mut incomplete = Vec::new();
+        if let Err(e) = proposal.validate() {
+            incomplete.push(e.to_string());
+        }
+        if proposal.to != self.party {
+            incomplete.push(format!(
+                "it is addressed to `{}`, not to `{}`",
+                proposal.to, self.party
+            ));
+        }
+        for id in &proposal.related_to {
+            if !related.iter().any(|r| r.id == *id) {
+                incomplete.push(format!(
+                    "related proposal `{id}` was not supplied: a plan is judged whole"
+                ));
+            }
+        }
+
+        let own = proposal.body.tasks().iter().map(|t| (None, t));
+        let others = related
+            .iter()
+            .flat_map(|r| r.body.tasks().iter().map(move |t| (Some(r.id), t)));
+        let mut tasks = Vec::new();
+        let mut unknown: Vec<(String, String)> = Vec::new();
+        let mut views = Vec::new();
+        let mut failures = Vec::new();
+        let mut records = Vec::new();
+        let mut on_territory = 0i64;
+        let mut own_index = 0usize;
+        let mut related_index: HashMap<ProposalId, usize> = HashMap::new();
+        for (origin, task) in own.chain(others) {
+            let index = match origin {
+                None => {
+                    own_index += 1;
+                    own_index
+                }
+                Some(id) => {
+                    let n = related_index.entry(id).or_insert(0);
+                    *n += 1;
+                    *n
+                }
+            };
+            let facts = self.task_facts(task, origin.is_some());
+            if facts.on_territory {
+                on_territory += 1;
+            }
+            if !facts.known {
+                unknown.push((task.agency.as_str().to_owned(), facts.party.clone()));
+            }
+            let label = describe_task(origin, index, task);
+            match self.task_request(&facts, task, proposal.kind()) {
+                Ok((request, record)) => {
+                    records.push(record);
+                    tasks.push((request, label.clone()));
+                }
+                Err(e) => failures.push(format!("{label}: {e}")),
+            }
+            if explain {
+                views.push(TaskView {
+                    origin: label,
+                    agency: task.agency.as_str().to_owned(),
+                    agency_kind: facts.kind,
+                    known_agency: facts.known,
+                    agency_party: facts.party.clone(),
+                    on_territory: facts.on_territory,
+                    armed: task.armed,
+                    kinetic: facts.kinetic,
+                    action: task.action.as_str().to_owned(),
+                    forbidden_by: Vec::new(),
+                });
+            }
+        }
+
+        let requester = proposal.requesting_agency.as_str();
+        if self.registry.agency(&proposal.requesting_agency).is_none() {
+            let (_, party, _) = self.agency_facts(&proposal.requesting_agency);
+            unknown.push((requester.to_owned(), party));
+        }
+        let proposal_request = self
+            .proposal_context(proposal, records, on_territory, incomplete.is_empty())
+            .map_err(|e| e.to_string())
+            .and_then(|context| {
+                let action = self
+                    .names
+                    .proposal_action(proposal.kind())
+                    .ok_or_else(|| format!("no action for `{}`", proposal.kind()))?;
+                Request::new(
+                    self.names.agency(requester),
+                    action.clone(),
+                    self.names.territory.clone(),
+                    context,
+                    None,
+                )
+                .map_err(|e| e.to_string())
+            });
+        let proposal_request = match proposal_request {
+            Ok(r) => Some(r),
+            Err(e) => {
+                failures.push(format!("the proposal: {e}"));
+                None
+            }
+        };
+        let entities = if unknown.is_empty() {
+            Cow::Borrowed(&self.entities)
+        } else {
+            match self.with_unknown_agencies(&unknown) {
+                Ok(e) => Cow::Owned(e),
+                Err(e) => {
+                    failures.push(e);
+                    Cow::Borrowed(&self.entities)
+                }
+            }
+        };
+        Prepared {
+            proposal: proposal_request,
+            tasks,
+            entities,
+            incomplete,
+            failures,
+            views,
+        }
+    }
+
+    /// Judges prepared requests: the hot path's second half.
+    pub(crate) fn decide_prepared(&self, prepared: &Prepared<'_>) -> Judged {
+        let mut refusals: Vec<DecisionReason> = Vec::new();
+        let mut forbidden: HashMap<String, Vec<String>> = HashMap::new();
+        let mut add_refusal = |policy: &PolicyId, task: Option<&str>| {
+            let Some(meta) = self.meta.get(policy) else {
+                return;
+            };
+            let at = match refusals
+                .iter()
+                .position(|r| r.policy.as_deref() == Some(meta.id.as_str()))
+            {
+                Some(at) => at,
+                None => {
+                    refusals.push(DecisionReason::from_meta(meta));
+                    refusals.len() - 1
+                }
+            };
+            if let (Some(task), Some(reason)) = (task, refusals.get_mut(at)) {
+                reason.tasks.push(task.to_owned());
+            }
+        };
+        let mut errors = Vec::new();
+        for failure in &prepared.failures {
+            errors.push(DecisionReason::plain(format!(
+                "policy could not be asked about {failure}; refused because a proposal policy cannot judge is never allowed"
+            )));
+        }
+        for (request, label) in &prepared.tasks {
+            let response =
+                self.authorizer
+                    .is_authorized(request, &self.forbids, &prepared.entities);
+            for error in response.diagnostics().errors() {
+                errors.push(self.evaluation_error(error, Some(label)));
+            }
+            if response.decision() == CedarDecision::Deny {
+                for policy in response.diagnostics().reason() {
+                    add_refusal(policy, Some(label));
+                    if let Some(meta) = self.meta.get(policy) {
+                        forbidden
+                            .entry(label.clone())
+                            .or_default()
+                            .push(meta.id.clone());
+                    }
+                }
+            }
+        }
+        let mut permits = Vec::new();
+        if let Some(request) = &prepared.proposal {
+            let response = self
+                .authorizer
+                .is_authorized(request, &self.all, &prepared.entities);
+            for error in response.diagnostics().errors() {
+                errors.push(self.evaluation_error(error, None));
+            }
+            match response.decision() {
+                CedarDecision::Deny => {
+                    for policy in response.diagnostics().reason() {
+                        add_refusal(policy, None);
+                    }
+                }
+                CedarDecision::Allow => permits.extend(response.diagnostics().reason().cloned()),
+            }
+        }
+
+        let mut reasons = refusals;
+        reasons.extend(errors);
+        reasons.extend(prepared.incomplete.iter().map(|m| {
+            DecisionReason::plain(format!(
+                "the proposal is incomplete: {m}; an incomplete proposal is never allowed"
+            ))
+        }));
+        let decision = if !reasons.is_empty() || permits.is_empty() {
+            if reasons.is_empty() {
+                reasons.push(DecisionReason::plain(
+                    "no policy permits this proposal; with no permit, the answer is no",
+                ));
+            }
+            PolicyDecision {
+                verdict: Verdict::Refuse,
+                conditions: Vec::new(),
+                reasons,
+                policy_digest: self.digest,
+            }
+        } else {
+            let mut verdict = Verdict::Allow;
+            let mut conditions: Vec<String> = Vec::new();
+            // Report permits in file order so decisions read the same way
+            // every time.
+            for id in self.order.iter().filter(|id| permits.contains(id)) {
+                let Some(meta) = self.meta.get(id) else {
+                    continue;
+                };
+                if meta.disposition == Disposition::Review {
+                    verdict = Verdict::Review;
+                }
+                if let Some(c) = &meta.condition
+                    && !conditions.contains(c)
+                {
+                    conditions.push(c.clone());
+                }
+                reasons.push(DecisionReason::from_meta(meta));
+            }
+            PolicyDecision {
+                verdict,
+                conditions,
+                reasons,
+                policy_digest: self.digest,
+            }
+        };
+        Judged {
+            decision,
+            incomplete: prepared.incomplete.clone(),
+            views: Vec::new(),
+            forbidden,
+        }
+    }
+
+    fn evaluation_error(
+        &self,
+        error: &cedar_policy::AuthorizationError,
+        task: Option<&str>,
+    ) -> DecisionReason {
+        let cedar_policy::AuthorizationError::PolicyEvaluationError(error) = error;
+        let policy = error.policy_id();
+        let (id, layer) = match self.meta.get(policy) {
+            Some(m) => (m.id.clone(), Some(m.layer)),
+            None => (policy.to_string(), None),
+        };
+        let layer_name = layer.map_or("a", |l| l.as_str());
+        DecisionReason {
+            policy: Some(id.clone()),
+            layer,
+            text: format!(
+                "{layer_name} policy `{id}` could not be evaluated ({}); refused because a policy that errors cannot be relied on",
+                error.inner()
+            ),
+            tasks: task.map(|t| vec![t.to_owned()]).unwrap_or_default(),
+        }
+    }
+
+    /// An agency's kind, party and whether we know it, from our registry.
+    fn agency_facts(&self, agency: &AgencyId) -> (AgencyKind, String, bool) {
+        match self.registry.agency(agency) {
+            Some(known) => (known.kind, known.id.party().to_string(), true),
+            // Only the party code is taken from an id we do not know, and
+            // if it claims to be ours it is not: our registry lists all of
+            // ours. Its kind is military, whatever the partner calls it.
+            None if agency.party() == self.party => {
+                (AgencyKind::Military, NOT_OURS.to_owned(), false)
+            }
+            None => (AgencyKind::Military, agency.party().to_string(), false),
+        }
+    }
+
+    fn task_facts(&self, task: &Task, related: bool) -> TaskFacts {
+        let (kind, party, known) = self.agency_facts(&task.agency);
+        TaskFacts {
+            kind,
+            party,
+            known,
+            // A task that names no place is taken to be on our territory:
+            // what a proposal does not say cannot be assumed to be elsewhere.
+            on_territory: task.locations.is_empty() || task.touches(self.party),
+            kinetic: task.is_kinetic(),
+            related,
+        }
+    }
+
+    /// The Cedar request judging one task, and the task's record for the
+    /// proposal's context.
+    fn task_request(
+        &self,
+        facts: &TaskFacts,
+        task: &Task,
+        kind: ProposalKind,
+    ) -> Result<(Request, RestrictedExpression), String> {
+        let record = self.task_record(facts, task)?;
+        let context = Context::from_pairs([
+            ("task".to_owned(), record.clone()),
+            (
+                "proposal_kind".to_owned(),
+                RestrictedExpression::new_string(kind.as_str().to_owned()),
+            ),
+        ])
+        .map_err(|e| e.to_string())?;
+        let request = Request::new(
+            self.names.agency(task.agency.as_str()),
+            self.names.task_action.clone(),
+            self.names.territory.clone(),
+            context,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((request, record))
+    }
+
+    fn task_record(&self, facts: &TaskFacts, task: &Task) -> Result<RestrictedExpression, String> {
+        let kind = self
+            .names
+            .kind(facts.kind)
+            .ok_or_else(|| format!("no kind `{}`", facts.kind))?;
+        let action = self
+            .names
+            .task_action(task.action)
+            .ok_or_else(|| format!("no action `{}`", task.action.as_str()))?;
+        RestrictedExpression::new_record([
+            (
+                "agency".to_owned(),
+                RestrictedExpression::new_string(task.agency.as_str().to_owned()),
+            ),
+            (
+                "agency_kind".to_owned(),
+                RestrictedExpression::new_entity_uid(kind.clone()),
+            ),
+            (
+                "agency_party".to_owned(),
+                RestrictedExpression::new_string(facts.party.clone()),
+            ),
+            (
+                "on_territory".to_owned(),
+                RestrictedExpression::new_bool(facts.on_territory),
+            ),
+            (
+                "armed".to_owned(),
+                RestrictedExpression::new_bool(task.armed),
+            ),
+            (
+                "kinetic".to_owned(),
+                RestrictedExpression::new_bool(facts.kinetic),
+            ),
+            (
+                "action".to_owned(),
+                RestrictedExpression::new_entity_uid(action.clone()),
+            ),
+            (
+                "under_command_of".to_owned(),
+                RestrictedExpression::new_string(
+                    task.under_command_of
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                ),
+            ),
+            (
+                "related".to_owned(),
+                RestrictedExpression::new_bool(facts.related),
+            ),
+        ])
+        .map_err(|e| e.to_string())
+    }
+
+    fn proposal_context(
+        &self,
+        proposal: &Proposal,
+        tasks: Vec<RestrictedExpression>,
+        on_territory: i64,
+        complete: bool,
+    ) -> Result<Context, String> {
+        let handling = self
+            .names
+            .handling(proposal.handling)
+            .ok_or_else(|| format!("no handling code `{}`", proposal.handling))?;
+        let categories = data_categories(&proposal.body)
+            .into_iter()
+            .map(RestrictedExpression::new_string);
+        Context::from_pairs([
+            (
+                "from_party".to_owned(),
+                RestrictedExpression::new_string(proposal.from.to_string()),
+            ),
+            ("tasks".to_owned(), RestrictedExpression::new_set(tasks)),
+            (
+                "tasks_on_territory".to_owned(),
+                RestrictedExpression::new_long(on_territory),
+            ),
+            (
+                "data_categories".to_owned(),
+                RestrictedExpression::new_set(categories),
+            ),
+            (
+                "purpose".to_owned(),
+                RestrictedExpression::new_string(proposal.purpose.clone()),
+            ),
+            (
+                "legal_basis".to_owned(),
+                RestrictedExpression::new_string(proposal.legal_basis.clone()),
+            ),
+            (
+                "handling".to_owned(),
+                RestrictedExpression::new_entity_uid(handling.clone()),
+            ),
+            (
+                "complete".to_owned(),
+                RestrictedExpression::new_bool(complete),
+            ),
+            (
+                "related_count".to_owned(),
+                RestrictedExpression::new_long(
+                    i64::try_from(proposal.related_to.len()).unwrap_or(i64::MAX),
+                ),
+            ),
+        ])
+        .map_err(|e| e.to_string())
+    }
+
+    /// Our entities plus agencies we do not know, each as military.
+    fn with_unknown_agencies(&self, unknown: &[(String, String)]) -> Result<Entities, String> {
+        let mut seen = HashSet::new();
+        let mut extra = Vec::new();
+        for (id, party) in unknown {
+            if !seen.insert(id.as_str()) {
+                continue;
+            }
+            let kind = self
+                .names
+                .kind(AgencyKind::Military)
+                .ok_or("no kind `military`")?;
+            extra.push(agency_entity(&self.names, id, kind, party).map_err(|e| e.to_string())?);
+        }
+        self.entities
+            .clone()
+            .add_entities(extra, Some(&self.schema))
+            .map_err(|e| format!("agencies unknown to our registry: {e}"))
+    }
+
+    /// The schema the policies were validated against.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The `forbid` policies of both layers, which judge each task.
+    pub fn forbid_set(&self) -> &PolicySet {
+        &self.forbids
+    }
+
+    /// The full policy set (both layers).
+    pub fn policy_set(&self) -> &PolicySet {
+        &self.all
+    }
+}
+
+struct TaskFacts {
+    kind: AgencyKind,
+    party: String,
+    known: bool,
+    on_territory: bool,
+    kinetic: bool,
+    related: bool,
+}
+
+/// Every Cedar request for one proposal, built and ready to authorise.
+pub(crate) struct Prepared<'a> {
+    pub(crate) proposal: Option<Request>,
+    pub(crate) tasks: Vec<(Request, String)>,
+    pub(crate) entities: Cow<'a, Entities>,
+    pub(crate) incomplete: Vec<String>,
+    pub(crate) failures: Vec<String>,
+    pub(crate) views: Vec<TaskView>,
+}
+
+/// A decision with what policy saw.
+pub(crate) struct Judged {
+    pub(crate) decision: PolicyDecision,
+    pub(crate) incomplete: Vec<String>,
+    pub(crate) views: Vec<TaskView>,
+    pub(crate) forbidden: HashMap<String, Vec<String>>,
+}
+
+fn describe_task(origin: Option<ProposalId>, index: usize, task: &Task) -> String {
+    match origin {
+        None => format!(
+            "task {index} of this proposal (`{}`, {})",
+            task.agency,
+            task.action.as_str()
+        ),
+        Some(id) => format!(
+            "task {index} of related proposal `{id}` (`{}`, {})",
+            task.agency,
+            task.action.as_str()
+        ),
+    }
+}
+
+/// The categories of our data a proposal asks for or touches.
+fn data_categories(body: &ProposalBody) -> Vec<String> {
+    match body {
+        ProposalBody::InformationRequest(r) => r.categories.clone(),
+        ProposalBody::IdentifierMatch(m) => vec![format!("identifiers:{}", m.identifier_kind)],
+        ProposalBody::PersonMatch(_) => vec!["identity".to_owned()],
+        ProposalBody::FirearmTrace(_) => vec!["firearms".to_owned()],
+        ProposalBody::FinancialIntelligence(_) => vec!["financial".to_owned()],
+        _ => Vec::new(),
+    }
+}
+
+fn agency_entity(
+    names: &Names,
+    id: &str,
+    kind: &EntityUid,
+    party: &str,
+) -> Result<Entity, cedar_policy::EntityAttrEvaluationError> {
+    let mut parents = HashSet::new();
+    if let Ok(p) = uid("Soberana::Party", party) {
+        parents.insert(p);
+    }
+    Entity::new(
+        names.agency(id),
+        HashMap::from([
+            (
+                "kind".to_owned(),
+                RestrictedExpression::new_entity_uid(kind.clone()),
+            ),
+            (
+                "party".to_owned(),
+                RestrictedExpression::new_string(party.to_owned()),
+            ),
+        ]),
+        parents,
+    )
+}
+
+/// The entities of our registry: parties, agencies with their kinds, and our
+/// territory.
+fn registry_entities(
+    party: PartyCode,
+    registry: &Registry,
+    schema: &Schema,
+    names: &Names,
+) -> Result<Entities, PolicyError> {
+    let bad = |e: &dyn fmt::Display| PolicyError::Registry(e.to_string());
+    let mut entities = Vec::new();
+    let mut codes: Vec<PartyCode> = registry.parties().map(|p| p.code).collect();
+    if !codes.contains(&party) {
+        codes.push(party);
+    }
+    for code in &codes {
+        entities.push(
+            Entity::new(
+                uid("Soberana::Party", code.as_str())?,
+                HashMap::from([(
+                    "code".to_owned(),
+                    RestrictedExpression::new_string(code.to_string()),
+                )]),
+                HashSet::new(),
+            )
+            .map_err(|e| bad(&e))?,
+        );
+    }
+    for agency in registry.agencies() {
+        let kind = names
+            .kind(agency.kind)
+            .ok_or_else(|| PolicyError::Registry(format!("no kind `{}`", agency.kind)))?;
+        entities.push(
+            agency_entity(names, agency.id.as_str(), kind, agency.id.party().as_str())
+                .map_err(|e| bad(&e))?,
+        );
+    }
+    entities.push(
+        Entity::new(
+            names.territory.clone(),
+            HashMap::from([(
+                "party".to_owned(),
+                RestrictedExpression::new_string(party.to_string()),
+            )]),
+            HashSet::new(),
+        )
+        .map_err(|e| bad(&e))?,
+    );
+    Entities::from_entities(entities, Some(schema)).map_err(|e| bad(&e))
+}
+
+/// Strict validation of both layers together: every policy must typecheck
+/// for every action it can apply to. A constitutional policy that can never
+/// apply is refused too: a red line that matches nothing protects nothing.
+fn validate(
+    schema: &Schema,
+    set: &PolicySet,
+    meta: &HashMap<PolicyId, PolicyMeta>,
+    texts: &HashMap<String, String>,
+) -> Result<(), PolicyError> {
+    let result = Validator::new(schema.clone()).validate(set, ValidationMode::Strict);
+    let locate = |policy: &PolicyId, diagnostic: &dyn miette::Diagnostic| {
+        let m = meta.get(policy);
+        let file = m.map(|m| m.file.clone()).unwrap_or_default();
+        let (line, column) = crate::layers::first_offset(diagnostic)
+            .and_then(|offset| {
+                texts
+                    .get(&file)
+                    .map(|t| crate::layers::line_column(t, offset))
+            })
+            .unwrap_or((0, 0));
+        (file, line, column)
+    };
+    if let Some(error) = result.validation_errors().next() {
+        let (file, line, column) = locate(error.policy_id(), error);
+        return Err(PolicyError::Schema {
+            file,
+            policy: error.policy_id().to_string(),
+            line,
+            column,
+            message: error.to_string(),
+        });
+    }
+    for warning in result.validation_warnings() {
+        let constitutional = meta
+            .get(warning.policy_id())
+            .is_some_and(|m| m.layer == Layer::Constitutional);
+        if constitutional {
+            let (file, line, column) = locate(warning.policy_id(), warning);
+            return Err(PolicyError::Schema {
+                file,
+                policy: warning.policy_id().to_string(),
+                line,
+                column,
+                message: warning.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
