@@ -306,7 +306,8 @@ pub fn answer(
         account: req.account.clone(),
         amount: Some(req.value),
     };
-    let flow = trace(g, &[seed], &opts).map_err(|_| ContinuationError::BadRequest("the trace could not run"))?;
+    let flow = trace(g, &[seed], &opts)
+        .map_err(|_| ContinuationError::BadRequest("the trace could not run"))?;
     let origin = flow.node(req.account.as_str());
     let r = |v: i64| round(v, policy.round_to);
 
@@ -316,14 +317,20 @@ pub fn answer(
         .nodes
         .iter()
         .map(|n| match n.kind {
-            NodeKind::CashOut if n.border_zone => ("cash-border".to_owned(), OnwardKind::CashBorderZone),
+            NodeKind::CashOut if n.border_zone => {
+                ("cash-border".to_owned(), OnwardKind::CashBorderZone)
+            }
             NodeKind::CashOut => ("cash-inland".to_owned(), OnwardKind::CashInland),
             NodeKind::Border => (
-                AccountId::new(&n.key).map(|a| key.pseudonym(&a)).unwrap_or_default(),
+                AccountId::new(&n.key)
+                    .map(|a| key.pseudonym(&a))
+                    .unwrap_or_default(),
                 OnwardKind::Abroad,
             ),
             _ => (
-                AccountId::new(&n.key).map(|a| key.pseudonym(&a)).unwrap_or_default(),
+                AccountId::new(&n.key)
+                    .map(|a| key.pseudonym(&a))
+                    .unwrap_or_default(),
                 OnwardKind::Account,
             ),
         })
@@ -331,7 +338,11 @@ pub fn answer(
     let mut pooled: HashMap<String, OnwardNode> = HashMap::new();
     let (mut cash, mut cash_border, mut abroad, mut retained) = (0i64, 0i64, 0i64, 0i64);
     for (i, n) in flow.nodes.iter().enumerate() {
-        retained += if matches!(n.kind, NodeKind::Account | NodeKind::Seed) { n.retained } else { 0 };
+        retained += if matches!(n.kind, NodeKind::Account | NodeKind::Seed) {
+            n.retained
+        } else {
+            0
+        };
         match n.kind {
             NodeKind::CashOut => {
                 cash += n.inflow;
@@ -361,7 +372,10 @@ pub fn answer(
         entry.reported |= n.reported;
     }
     let mut onward: Vec<OnwardNode> = pooled.into_values().collect();
-    let reached = onward.iter().filter(|n| n.kind == OnwardKind::Account).count() as u64;
+    let reached = onward
+        .iter()
+        .filter(|n| n.kind == OnwardKind::Account)
+        .count() as u64;
     onward.sort_by(|a, b| b.inflow.cmp(&a.inflow).then_with(|| a.id.cmp(&b.id)));
     let truncated_nodes = onward.len() > policy.max_onward;
     onward.truncate(policy.max_onward.min(MAX_ANSWER_NODES));
@@ -371,7 +385,11 @@ pub fn answer(
     if policy.release_edges {
         for e in &flow.edges {
             let name = |n: u32| {
-                if Some(n) == origin { "origin".to_owned() } else { ids[n as usize].0.clone() }
+                if Some(n) == origin {
+                    "origin".to_owned()
+                } else {
+                    ids[n as usize].0.clone()
+                }
             };
             let (f, t) = (name(e.from), name(e.to));
             if (f != "origin" && !released.contains(f.as_str())) || !released.contains(t.as_str()) {
@@ -450,16 +468,24 @@ pub fn check_request(
         return Err(ContinuationError::NotOurs(req.account.to_string()));
     }
     if req.requester == home {
-        return Err(ContinuationError::BadRequest("a request must come from another country"));
+        return Err(ContinuationError::BadRequest(
+            "a request must come from another country",
+        ));
     }
     if req.value <= 0 {
-        return Err(ContinuationError::BadRequest("the traced amount must be positive"));
+        return Err(ContinuationError::BadRequest(
+            "the traced amount must be positive",
+        ));
     }
     if req.from > req.to {
-        return Err(ContinuationError::BadRequest("the window ends before it starts"));
+        return Err(ContinuationError::BadRequest(
+            "the window ends before it starts",
+        ));
     }
     if req.to.saturating_sub(req.from) > policy.max_window {
-        return Err(ContinuationError::BadRequest("the window is longer than our policy allows"));
+        return Err(ContinuationError::BadRequest(
+            "the window is longer than our policy allows",
+        ));
     }
     if req.max_hops == 0 {
         return Err(ContinuationError::BadRequest("ask for at least one hop"));
@@ -493,7 +519,9 @@ pub fn stitch(
         .filter(|&b| flow.nodes[b as usize].kind == NodeKind::Border)
         .ok_or_else(|| ContinuationError::NoMatchingRequest(ans.request_id.clone()))?;
     if ans.answering != req.account.country() {
-        return Err(ContinuationError::BadAnswer("the answer comes from a country that does not hold the account"));
+        return Err(ContinuationError::BadAnswer(
+            "the answer comes from a country that does not hold the account",
+        ));
     }
     let partner = ans.answering;
     if flow
@@ -515,7 +543,11 @@ pub fn stitch(
         flow.nodes.push(FlowNode {
             key: format!("partner:{partner}:{}", n.id),
             kind,
-            country: Some(if n.kind == OnwardKind::Abroad { n.country.unwrap_or(partner) } else { partner }),
+            country: Some(if n.kind == OnwardKind::Abroad {
+                n.country.unwrap_or(partner)
+            } else {
+                partner
+            }),
             hop: base_hop.saturating_add(n.hop),
             inflow: n.inflow,
             outflow: n.outflow,
@@ -528,12 +560,18 @@ pub fn stitch(
     }
     let before_edges = flow.edges.len();
     for e in &ans.edges {
-        let from = if e.from == "origin" { Some(border) } else { index.get(e.from.as_str()).copied() };
+        let from = if e.from == "origin" {
+            Some(border)
+        } else {
+            index.get(e.from.as_str()).copied()
+        };
         let to = index.get(e.to.as_str()).copied();
         let (Some(from), Some(to)) = (from, to) else {
             flow.nodes.truncate(before_nodes);
             flow.edges.truncate(before_edges);
-            return Err(ContinuationError::BadAnswer("an edge names a node the answer does not list"));
+            return Err(ContinuationError::BadAnswer(
+                "an edge names a node the answer does not list",
+            ));
         };
         flow.edges.push(FlowEdge {
             from,
@@ -557,16 +595,30 @@ pub fn stitch(
 }
 
 /// Checks an answer's shape and claims against the request.
-fn check_answer(req: &ContinuationRequest, ans: &ContinuationAnswer) -> Result<(), ContinuationError> {
+fn check_answer(
+    req: &ContinuationRequest,
+    ans: &ContinuationAnswer,
+) -> Result<(), ContinuationError> {
     let bad = ContinuationError::BadAnswer;
     if ans.onward.len() > MAX_ANSWER_NODES || ans.edges.len() > MAX_ANSWER_EDGES {
         return Err(bad("the answer is larger than the limits"));
     }
     // Rounding may add up to half a unit per figure; allow one per cent.
-    let cap = req.value.saturating_add(req.value / 100).saturating_add(10_000);
-    let figures = [ans.moved_on, ans.retained, ans.cash_out, ans.cash_out_border_zone, ans.abroad];
+    let cap = req
+        .value
+        .saturating_add(req.value / 100)
+        .saturating_add(10_000);
+    let figures = [
+        ans.moved_on,
+        ans.retained,
+        ans.cash_out,
+        ans.cash_out_border_zone,
+        ans.abroad,
+    ];
     if figures.iter().any(|&v| v < 0 || v > cap) {
-        return Err(bad("a total is negative or larger than the amount that was sent"));
+        return Err(bad(
+            "a total is negative or larger than the amount that was sent",
+        ));
     }
     if ans.cash_out_border_zone > ans.cash_out {
         return Err(bad("more cash withdrawn in border zones than in all"));
@@ -576,7 +628,12 @@ fn check_answer(req: &ContinuationRequest, ans: &ContinuationAnswer) -> Result<(
         let well_formed = match n.kind {
             OnwardKind::CashBorderZone => n.id == "cash-border",
             OnwardKind::CashInland => n.id == "cash-inland",
-            _ => n.id.len() == 32 && n.id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            _ => {
+                n.id.len() == 32
+                    && n.id
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            }
         };
         if !well_formed {
             return Err(bad("a node id is not a 32-digit lower-case hex pseudonym"));
@@ -585,12 +642,16 @@ fn check_answer(req: &ContinuationRequest, ans: &ContinuationAnswer) -> Result<(
             return Err(bad("a node is listed twice"));
         }
         if n.inflow < 0 || n.outflow < 0 || n.inflow > cap || n.outflow > cap {
-            return Err(bad("a node's amounts are negative or larger than the amount that was sent"));
+            return Err(bad(
+                "a node's amounts are negative or larger than the amount that was sent",
+            ));
         }
     }
     for e in &ans.edges {
         if e.value < 0 || e.value > cap {
-            return Err(bad("an edge's amount is negative or larger than the amount that was sent"));
+            return Err(bad(
+                "an edge's amount is negative or larger than the amount that was sent",
+            ));
         }
     }
     if ans.typologies.len() > Typology::ALL.len() {
@@ -606,18 +667,32 @@ mod tests {
     use crate::model::{Channel, Currency, Money, SuspiciousReport, Transaction, TxId, UnixTime};
     use crate::trace::tests::{T0, mx, us};
 
-    fn push(b: &mut GraphBuilder, id: u64, hour: i64, usd: i64, from: Option<AccountId>, to: Option<AccountId>, border: bool) {
+    fn push(
+        b: &mut GraphBuilder,
+        id: u64,
+        hour: i64,
+        usd: i64,
+        from: Option<AccountId>,
+        to: Option<AccountId>,
+        border: bool,
+    ) {
         let channel = match (&from, &to) {
             (None, _) => Channel::CashDeposit,
             (_, None) => Channel::CashWithdrawal,
             (Some(f), Some(t)) if f.country() != t.country() => Channel::CrossBorderWire,
             _ => Channel::DomesticWire,
         };
-        let country = from.as_ref().or(to.as_ref()).map_or(Country::US, |a| a.country());
+        let country = from
+            .as_ref()
+            .or(to.as_ref())
+            .map_or(Country::US, |a| a.country());
         b.push(&Transaction {
             id: TxId(id),
             time: UnixTime(T0 + hour * 3600),
-            amount: Money { minor: usd * 100, currency: Currency::Usd },
+            amount: Money {
+                minor: usd * 100,
+                currency: Currency::Usd,
+            },
             channel,
             from,
             to,
@@ -663,11 +738,27 @@ mod tests {
         let (usg, mxg) = ledgers();
         let mut opts = TraceOptions::forward(Country::US);
         opts.min_value = 1;
-        let flow = trace(&usg, &[Seed { account: us(1), amount: None }], &opts).unwrap();
+        let flow = trace(
+            &usg,
+            &[Seed {
+                account: us(1),
+                amount: None,
+            }],
+            &opts,
+        )
+        .unwrap();
         let reqs = requests(&flow, Country::MX, 30 * 86_400, 4, "US-FIN-1");
         assert_eq!(reqs.len(), 1);
         let req = reqs[0].clone();
-        let ans = answer(&mxg, &req, Country::MX, &key(), &DisclosurePolicy::default(), &TypologyConfig::default()).unwrap();
+        let ans = answer(
+            &mxg,
+            &req,
+            Country::MX,
+            &key(),
+            &DisclosurePolicy::default(),
+            &TypologyConfig::default(),
+        )
+        .unwrap();
         (flow, req, ans)
     }
 
@@ -679,9 +770,26 @@ mod tests {
         assert_eq!(req.tx_count, 1);
         assert_eq!(req.from, T0 + 60 * 3600);
         let json = serde_json::to_value(&req).unwrap();
-        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["account", "from", "max_hops", "request_id", "requester", "to", "tx_count", "value"]);
+        assert_eq!(
+            keys,
+            [
+                "account",
+                "from",
+                "max_hops",
+                "request_id",
+                "requester",
+                "to",
+                "tx_count",
+                "value"
+            ]
+        );
     }
 
     #[test]
@@ -694,13 +802,29 @@ mod tests {
         assert_eq!(ans.accounts_reached, 3);
         let text = serde_json::to_string(&ans).unwrap();
         for n in 11..=13 {
-            assert!(!text.contains(mx(n).as_str()), "onward account {n} must not leave");
+            assert!(
+                !text.contains(mx(n).as_str()),
+                "onward account {n} must not leave"
+            );
         }
         assert!(!text.contains("MX-B"), "branches must not leave");
-        let reported: Vec<bool> = ans.onward.iter().filter(|n| n.kind == OnwardKind::Account).map(|n| n.reported).collect();
+        let reported: Vec<bool> = ans
+            .onward
+            .iter()
+            .filter(|n| n.kind == OnwardKind::Account)
+            .map(|n| n.reported)
+            .collect();
         assert_eq!(reported.iter().filter(|r| **r).count(), 1);
-        assert_eq!(ans.onward.iter().find(|n| n.id == key().pseudonym(&mx(12))).map(|n| n.reported), Some(true));
-        assert!(ans.typologies.iter().any(|(t, _)| *t == Typology::FanOut) || ans.typologies.is_empty());
+        assert_eq!(
+            ans.onward
+                .iter()
+                .find(|n| n.id == key().pseudonym(&mx(12)))
+                .map(|n| n.reported),
+            Some(true)
+        );
+        assert!(
+            ans.typologies.iter().any(|(t, _)| *t == Typology::FanOut) || ans.typologies.is_empty()
+        );
     }
 
     #[test]
@@ -716,7 +840,10 @@ mod tests {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&[7u8; 32]).unwrap();
         mac.update(b"soberana-finance-pseudonym-v1");
         mac.update(mx(11).as_str().as_bytes());
-        let want: String = mac.finalize().into_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let want: String = mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(a, want);
     }
 
@@ -726,13 +853,29 @@ mod tests {
         let home_nodes = flow.nodes.len();
         let s = stitch(&mut flow, &req, &ans).unwrap();
         assert_eq!(s.nodes, ans.onward.len());
-        assert!(flow.nodes[home_nodes..].iter().all(|n| n.leg == Leg::Partner(Country::MX)));
+        assert!(
+            flow.nodes[home_nodes..]
+                .iter()
+                .all(|n| n.leg == Leg::Partner(Country::MX))
+        );
         let border = flow.node(mx(10).as_str()).unwrap();
-        let out: i64 = flow.edges.iter().filter(|e| e.from == border).map(|e| e.value).sum();
+        let out: i64 = flow
+            .edges
+            .iter()
+            .filter(|e| e.from == border)
+            .map(|e| e.value)
+            .sum();
         assert_eq!(out, 2_550_000);
-        assert!(flow.nodes.iter().any(|n| n.kind == NodeKind::CashOut && n.border_zone && n.leg != Leg::Home));
+        assert!(
+            flow.nodes
+                .iter()
+                .any(|n| n.kind == NodeKind::CashOut && n.border_zone && n.leg != Leg::Home)
+        );
         // Twice is refused.
-        assert!(matches!(stitch(&mut flow, &req, &ans), Err(ContinuationError::BadAnswer(_))));
+        assert!(matches!(
+            stitch(&mut flow, &req, &ans),
+            Err(ContinuationError::BadAnswer(_))
+        ));
     }
 
     #[test]
@@ -745,7 +888,10 @@ mod tests {
             ("inflated", |a| a.moved_on = 1_000_000_000),
             ("negative", |a| a.cash_out = -1),
             ("bad id", |a| a.onward[0].id = "mx-account".into()),
-            ("duplicate", |a| { let n = a.onward[0].clone(); a.onward.push(n) }),
+            ("duplicate", |a| {
+                let n = a.onward[0].clone();
+                a.onward.push(n)
+            }),
             ("dangling edge", |a| a.edges[0].to = "0".repeat(32)),
             ("wrong country", |a| a.answering = Country::US),
         ];
@@ -756,8 +902,13 @@ mod tests {
             assert!(stitch(&mut f, &req, &bad).is_err(), "{name}");
             assert_eq!(f, flow, "{name}: nothing added");
         }
-        let text = serde_json::to_string(&ans).unwrap().replacen('{', "{\"extra\":1,", 1);
-        assert!(serde_json::from_str::<ContinuationAnswer>(&text).is_err(), "unknown fields are refused");
+        let text = serde_json::to_string(&ans)
+            .unwrap()
+            .replacen('{', "{\"extra\":1,", 1);
+        assert!(
+            serde_json::from_str::<ContinuationAnswer>(&text).is_err(),
+            "unknown fields are refused"
+        );
     }
 
     #[test]
@@ -778,7 +929,10 @@ mod tests {
         for (name, forge) in cases {
             let mut bad = req.clone();
             forge(&mut bad);
-            assert!(answer(&mxg, &bad, Country::MX, &key(), &p, &t).is_err(), "{name}");
+            assert!(
+                answer(&mxg, &bad, Country::MX, &key(), &p, &t).is_err(),
+                "{name}"
+            );
         }
         let mut unknown = req.clone();
         unknown.account = mx(4242);
@@ -790,8 +944,21 @@ mod tests {
     fn policy_limits_what_is_released() {
         let (_, req, _) = round_trip();
         let (_, mxg) = ledgers();
-        let p = DisclosurePolicy { max_onward: 2, release_edges: false, release_typologies: false, ..DisclosurePolicy::default() };
-        let a = answer(&mxg, &req, Country::MX, &key(), &p, &TypologyConfig::default()).unwrap();
+        let p = DisclosurePolicy {
+            max_onward: 2,
+            release_edges: false,
+            release_typologies: false,
+            ..DisclosurePolicy::default()
+        };
+        let a = answer(
+            &mxg,
+            &req,
+            Country::MX,
+            &key(),
+            &p,
+            &TypologyConfig::default(),
+        )
+        .unwrap();
         assert_eq!(a.onward.len(), 2);
         assert!(a.edges.is_empty() && a.typologies.is_empty() && a.truncated);
         assert_eq!(a.accounts_reached, 3, "counts stay whole");

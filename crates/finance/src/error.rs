@@ -7,7 +7,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ModelError {
     /// Not a two-letter country code.
-    #[error("country `{0}` is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as `MX`")]
+    #[error(
+        "country `{0}` is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as `MX`"
+    )]
     Country(String),
     /// Not a known currency.
     #[error("currency `{0}` is not supported; use one of USD, MXN, EUR, CAD")]
@@ -76,13 +78,17 @@ pub enum TraceError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ContinuationError {
     /// The requested account is not held in the answering country.
-    #[error("account `{0}` is not held in this jurisdiction; the request went to the wrong partner")]
+    #[error(
+        "account `{0}` is not held in this jurisdiction; the request went to the wrong partner"
+    )]
     NotOurs(String),
     /// The request is malformed.
     #[error("request refused: {0}")]
     BadRequest(&'static str),
     /// The answer does not belong to any open request.
-    #[error("answer `{0}` does not match a request for that account in this flow; it cannot be stitched")]
+    #[error(
+        "answer `{0}` does not match a request for that account in this flow; it cannot be stitched"
+    )]
     NoMatchingRequest(String),
     /// The answer is malformed or claims more than was sent.
     #[error("answer refused: {0}")]

@@ -202,9 +202,8 @@ impl PlaceCode {
     }
 
     fn branch(self) -> Option<String> {
-        (self.branch > 0).then(|| {
-            format!("{}-{}-{:02}", self.country(), self.city().0, self.branch)
-        })
+        (self.branch > 0)
+            .then(|| format!("{}-{}-{:02}", self.country(), self.city().0, self.branch))
     }
 
     fn border_zone(self) -> bool {
@@ -257,7 +256,7 @@ impl Population {
     }
 
     fn is_company(&self, a: u32) -> bool {
-        a < self.background && a % 10 == 0
+        a < self.background && a.is_multiple_of(10)
     }
 
     fn city(&self, a: u32) -> u8 {
@@ -305,7 +304,10 @@ impl Population {
 
 fn local(mx: bool, usd_cents: i64) -> (i64, Currency) {
     if mx {
-        ((usd_cents as f64 * MXN_PER_USD).round() as i64, Currency::Mxn)
+        (
+            (usd_cents as f64 * MXN_PER_USD).round() as i64,
+            Currency::Mxn,
+        )
     } else {
         (usd_cents, Currency::Usd)
     }
@@ -332,11 +334,33 @@ struct Planter<'a> {
 
 impl Planter<'_> {
     #[allow(clippy::too_many_arguments)]
-    fn tx(&mut self, time: i64, usd: i64, channel: Channel, from: u32, to: u32, place: PlaceCode, in_mx: bool) -> u64 {
-        let (amount, currency) = if channel == Channel::CrossBorderWire { (usd, Currency::Usd) } else { local(in_mx, usd) };
+    fn tx(
+        &mut self,
+        time: i64,
+        usd: i64,
+        channel: Channel,
+        from: u32,
+        to: u32,
+        place: PlaceCode,
+        in_mx: bool,
+    ) -> u64 {
+        let (amount, currency) = if channel == Channel::CrossBorderWire {
+            (usd, Currency::Usd)
+        } else {
+            local(in_mx, usd)
+        };
         let id = self.next_id;
         self.next_id += 1;
-        self.txs.push(GenTx { id, time, amount, currency, channel, from, to, place });
+        self.txs.push(GenTx {
+            id,
+            time,
+            amount,
+            currency,
+            channel,
+            from,
+            to,
+            place,
+        });
         id
     }
 
@@ -345,7 +369,11 @@ impl Planter<'_> {
     }
 
     fn branch(&mut self, mx: bool, city: u8) -> PlaceCode {
-        PlaceCode { mx, city, branch: 1 + self.rng.below(u64::from(BRANCHES_PER_CITY)) as u8 }
+        PlaceCode {
+            mx,
+            city,
+            branch: 1 + self.rng.below(u64::from(BRANCHES_PER_CITY)) as u8,
+        }
     }
 
     fn border_city(&mut self, mx: bool) -> u8 {
@@ -353,7 +381,11 @@ impl Planter<'_> {
     }
 
     fn no_place(mx: bool) -> PlaceCode {
-        PlaceCode { mx, city: 0, branch: 0 }
+        PlaceCode {
+            mx,
+            city: 0,
+            branch: 0,
+        }
     }
 
     /// Cash deposits just under USD 10,000 at several US branches over a
@@ -366,7 +398,10 @@ impl Planter<'_> {
         let mut total = 0;
         let mut last = day0;
         for k in 0..n {
-            let t = day0 + (k * span / n.max(1)) * DAY + k * DAY / 3 + self.rng.range(9 * HOUR, 17 * HOUR);
+            let t = day0
+                + (k * span / n.max(1)) * DAY
+                + k * DAY / 3
+                + self.rng.range(9 * HOUR, 17 * HOUR);
             let usd = self.rng.range(800, 990) * 1000; // USD 8,000–9,900 in tens
             let city = self.rng.below(10) as u8;
             let place = self.branch(false, city);
@@ -385,7 +420,15 @@ impl Planter<'_> {
         let f = self.pop.add(true);
         let t_wire = last + self.rng.range(20 * HOUR, 44 * HOUR);
         let wire = total * 95 / 100;
-        let w = self.tx(t_wire, wire, Channel::CrossBorderWire, c, f, Self::no_place(false), false);
+        let w = self.tx(
+            t_wire,
+            wire,
+            Channel::CrossBorderWire,
+            c,
+            f,
+            Self::no_place(false),
+            false,
+        );
         let fan = self.fan_out_from(f, t_wire, wire, true);
         let mut ids = vec![w];
         ids.extend(fan.iter().map(|(id, _, _, _)| *id));
@@ -404,13 +447,23 @@ impl Planter<'_> {
     }
 
     /// Sends `share` of `usd` from `f` to 5–8 fresh accounts within two days.
-    fn fan_out_from(&mut self, f: u32, after: i64, usd: i64, mx: bool) -> Vec<(u64, u32, i64, i64)> {
+    fn fan_out_from(
+        &mut self,
+        f: u32,
+        after: i64,
+        usd: i64,
+        mx: bool,
+    ) -> Vec<(u64, u32, i64, i64)> {
         let n = self.rng.range(5, 8);
         let mut left = usd * self.rng.range(88, 98) / 100;
         let mut out = Vec::new();
         for k in 0..n {
             let m = self.pop.add(mx);
-            let part = if k == n - 1 { left } else { left / (n - k) * self.rng.range(80, 120) / 100 };
+            let part = if k == n - 1 {
+                left
+            } else {
+                left / (n - k) * self.rng.range(80, 120) / 100
+            };
             left -= part;
             let t = after + self.rng.range(2 * HOUR, 40 * HOUR);
             let id = self.tx(t, part, Channel::DomesticWire, f, m, Self::no_place(mx), mx);
@@ -425,7 +478,15 @@ impl Planter<'_> {
         let src = self.pop.pick(&mut self.rng, mx, true);
         let t = day0 + self.rng.range(9 * HOUR, 17 * HOUR);
         let usd = self.usd(20_000.0, 80_000.0);
-        let x = self.tx(t, usd, Channel::DomesticWire, src, f, Self::no_place(mx), mx);
+        let x = self.tx(
+            t,
+            usd,
+            Channel::DomesticWire,
+            src,
+            f,
+            Self::no_place(mx),
+            mx,
+        );
         let mut ids = vec![x];
         ids.extend(self.fan_out_from(f, t, usd, mx).iter().map(|r| r.0));
         self.labels.push((Typology::FanOut, f, ids));
@@ -460,7 +521,11 @@ impl Planter<'_> {
         let city = self.border_city(mx);
         let mut t = last + self.rng.range(4 * HOUR, 30 * HOUR);
         for k in 0..pulls {
-            let part = if k == pulls - 1 { left } else { left / (pulls - k) };
+            let part = if k == pulls - 1 {
+                left
+            } else {
+                left / (pulls - k)
+            };
             left -= part;
             let place = self.branch(mx, city);
             ids.push(self.tx(t, part, Channel::CashWithdrawal, u, NONE, place, mx));
@@ -478,11 +543,27 @@ impl Planter<'_> {
             let t = day0 + k * self.rng.range(3, 8) * DAY + self.rng.range(8 * HOUR, 18 * HOUR);
             let src = self.pop.pick(&mut self.rng, mx, true);
             let usd = self.usd(5_000.0, 30_000.0);
-            ids.push(self.tx(t, usd, Channel::DomesticWire, src, p, Self::no_place(mx), mx));
+            ids.push(self.tx(
+                t,
+                usd,
+                Channel::DomesticWire,
+                src,
+                p,
+                Self::no_place(mx),
+                mx,
+            ));
             let out = usd * self.rng.range(950, 995) / 1000;
             let dst = self.pop.pick(&mut self.rng, mx, false);
             let t2 = t + self.rng.range(2 * HOUR, 30 * HOUR);
-            ids.push(self.tx(t2, out, Channel::DomesticWire, p, dst, Self::no_place(mx), mx));
+            ids.push(self.tx(
+                t2,
+                out,
+                Channel::DomesticWire,
+                p,
+                dst,
+                Self::no_place(mx),
+                mx,
+            ));
         }
         self.labels.push((Typology::PassThrough, p, ids));
     }
@@ -501,7 +582,11 @@ impl Planter<'_> {
         for w in chain.windows(2) {
             let (f, to) = (w[0], w[1]);
             let (fm, tm) = (self.pop.is_mx(f), self.pop.is_mx(to));
-            let ch = if fm != tm { Channel::CrossBorderWire } else { Channel::DomesticWire };
+            let ch = if fm != tm {
+                Channel::CrossBorderWire
+            } else {
+                Channel::DomesticWire
+            };
             ids.push(self.tx(t, usd, ch, f, to, Self::no_place(fm), fm));
             usd = usd * self.rng.range(970, 995) / 1000;
             t += self.rng.range(1, 6) * DAY;
@@ -530,13 +615,17 @@ impl Planter<'_> {
 
 fn plan(opts: &GenerateOptions) -> Result<Plan, GenerateError> {
     if opts.days < 90 {
-        return Err(GenerateError::Options("give at least 90 days: 70 of warm-up and room for the patterns"));
+        return Err(GenerateError::Options(
+            "give at least 90 days: 70 of warm-up and room for the patterns",
+        ));
     }
     if opts.transactions < 1000 {
         return Err(GenerateError::Options("give at least 1,000 transactions"));
     }
     if opts.transactions > 4_000_000_000 {
-        return Err(GenerateError::Options("give at most 4,000,000,000 transactions"));
+        return Err(GenerateError::Options(
+            "give at most 4,000,000,000 transactions",
+        ));
     }
     let mut pop = Population::new(opts.transactions);
     let k = opts
@@ -587,7 +676,9 @@ fn plan(opts: &GenerateOptions) -> Result<Plan, GenerateError> {
         })
         .collect();
     let payroll = u64::from(pop.background) * 9 / 10 * 2 * u64::from(opts.days) / 30;
-    let background = opts.transactions.saturating_sub(payroll + planted.len() as u64);
+    let background = opts
+        .transactions
+        .saturating_sub(payroll + planted.len() as u64);
     Ok(Plan {
         per_day: background / u64::from(opts.days),
         pop,
@@ -599,18 +690,40 @@ fn plan(opts: &GenerateOptions) -> Result<Plan, GenerateError> {
 }
 
 /// Generates one day of background traffic into `out` (unsorted).
-fn background_day(plan: &Plan, opts: &GenerateOptions, day: u32, next_id: &mut u64, out: &mut Vec<GenTx>) {
+fn background_day(
+    plan: &Plan,
+    opts: &GenerateOptions,
+    day: u32,
+    next_id: &mut u64,
+    out: &mut Vec<GenTx>,
+) {
     let pop = &plan.pop;
     let mut rng = Rng::new(opts.seed, u64::from(day));
     let t0 = opts.start + i64::from(day) * DAY;
-    let mut push = |out: &mut Vec<GenTx>, time: i64, usd: i64, channel: Channel, from: u32, to: u32, place: PlaceCode| {
+    let mut push = |out: &mut Vec<GenTx>,
+                    time: i64,
+                    usd: i64,
+                    channel: Channel,
+                    from: u32,
+                    to: u32,
+                    place: PlaceCode| {
         let mx = place.mx;
-        let (amount, currency) = if channel == Channel::CrossBorderWire || channel == Channel::Remittance {
-            (usd, Currency::Usd)
-        } else {
-            local(mx, usd)
-        };
-        out.push(GenTx { id: *next_id, time, amount, currency, channel, from, to, place });
+        let (amount, currency) =
+            if channel == Channel::CrossBorderWire || channel == Channel::Remittance {
+                (usd, Currency::Usd)
+            } else {
+                local(mx, usd)
+            };
+        out.push(GenTx {
+            id: *next_id,
+            time,
+            amount,
+            currency,
+            channel,
+            from,
+            to,
+            place,
+        });
         *next_id += 1;
     };
     // Payroll on the 1st and the 15th.
@@ -625,7 +738,19 @@ fn background_day(plan: &Plan, opts: &GenerateOptions, day: u32, next_id: &mut u
                 let usd = (base * (0.97 + 0.06 * rng.unit()) * 100.0) as i64;
                 let usd = if mx { usd / 3 } else { usd };
                 let t = t0 + 8 * HOUR + rng.range(0, 4 * HOUR);
-                push(out, t, usd, Channel::DomesticWire, c, p, PlaceCode { mx, city: 0, branch: 0 });
+                push(
+                    out,
+                    t,
+                    usd,
+                    Channel::DomesticWire,
+                    c,
+                    p,
+                    PlaceCode {
+                        mx,
+                        city: 0,
+                        branch: 0,
+                    },
+                );
             }
         }
     }
@@ -633,7 +758,11 @@ fn background_day(plan: &Plan, opts: &GenerateOptions, day: u32, next_id: &mut u
         let t = t0 + 7 * HOUR + rng.range(0, 15 * HOUR);
         let r = rng.below(1000);
         let mx = rng.below(2) == 1;
-        let none = PlaceCode { mx, city: 0, branch: 0 };
+        let none = PlaceCode {
+            mx,
+            city: 0,
+            branch: 0,
+        };
         match r {
             0..520 => {
                 let p = pop.pick(&mut rng, mx, false);
@@ -664,7 +793,11 @@ fn background_day(plan: &Plan, opts: &GenerateOptions, day: u32, next_id: &mut u
             790..850 => {
                 // A shop pays in its takings at its own branch.
                 let c = pop.pick(&mut rng, mx, true);
-                let place = PlaceCode { mx, city: pop.city(c), branch: 1 + (mix(u64::from(c), 5) % 20) as u8 };
+                let place = PlaceCode {
+                    mx,
+                    city: pop.city(c),
+                    branch: 1 + (mix(u64::from(c), 5) % 20) as u8,
+                };
                 let usd = rng.dollars(500.0, 7_500.0);
                 push(out, t, usd, Channel::CashDeposit, NONE, c, place);
             }
@@ -696,7 +829,11 @@ fn background_day(plan: &Plan, opts: &GenerateOptions, day: u32, next_id: &mut u
                 let b = pop.pick(&mut Rng::new(u64::from(a), 13), true, true);
                 let (f, to) = if rng.below(2) == 0 { (a, b) } else { (b, a) };
                 let usd = rng.dollars(5_000.0, 80_000.0);
-                let place = PlaceCode { mx: pop.is_mx(f), city: 0, branch: 0 };
+                let place = PlaceCode {
+                    mx: pop.is_mx(f),
+                    city: 0,
+                    branch: 0,
+                };
                 push(out, t, usd, Channel::CrossBorderWire, f, to, place);
             }
             _ => {
@@ -715,7 +852,10 @@ fn civil(t: i64) -> (i64, i64, i64) {
 }
 
 /// Runs the generator, handing every transaction to `f` in time order.
-fn drive(opts: &GenerateOptions, mut f: impl FnMut(&Plan, &GenTx) -> Result<(), GenerateError>) -> Result<Plan, GenerateError> {
+fn drive(
+    opts: &GenerateOptions,
+    mut f: impl FnMut(&Plan, &GenTx) -> Result<(), GenerateError>,
+) -> Result<Plan, GenerateError> {
     let plan = plan(opts)?;
     let mut next_id = 1u64;
     let mut day_txs = Vec::new();
@@ -740,7 +880,14 @@ fn drive(opts: &GenerateOptions, mut f: impl FnMut(&Plan, &GenTx) -> Result<(), 
 }
 
 fn held_by(plan: &Plan, t: &GenTx, c: Country) -> bool {
-    let side = |a: u32| a != NONE && (if plan.pop.is_mx(a) { Country::MX } else { Country::US }) == c;
+    let side = |a: u32| {
+        a != NONE
+            && (if plan.pop.is_mx(a) {
+                Country::MX
+            } else {
+                Country::US
+            }) == c
+    };
     side(t.from) || side(t.to) || (t.place.branch > 0 && t.place.country() == c)
 }
 
@@ -748,7 +895,11 @@ fn summary(plan: Plan, written: u64) -> Summary {
     Summary {
         transactions: written,
         accounts: u64::from(plan.pop.len()),
-        scenario: plan.scenario.iter().map(|&(c, f)| (plan.pop.id(c), plan.pop.id(f))).collect(),
+        scenario: plan
+            .scenario
+            .iter()
+            .map(|&(c, f)| (plan.pop.id(c), plan.pop.id(f)))
+            .collect(),
         planted: plan.labels,
     }
 }
@@ -768,7 +919,13 @@ pub fn write<W: Write>(opts: &GenerateOptions, mut out: W) -> Result<Summary, Ge
         {
             return Ok(());
         }
-        let acc = |a: u32| if a == NONE { String::new() } else { plan.pop.id(a).to_string() };
+        let acc = |a: u32| {
+            if a == NONE {
+                String::new()
+            } else {
+                plan.pop.id(a).to_string()
+            }
+        };
         writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{}",
@@ -864,10 +1021,32 @@ pub fn write_reports<W: Write>(opts: &GenerateOptions, mut out: W) -> Result<u64
 /// Writes the account CSV (`account,institution,holder_id,country`) and the
 /// holder CSV (`holder_id,kind,name,country`) of the population, one
 /// holder per account.
-pub fn write_accounts<A: Write, H: Write>(opts: &GenerateOptions, mut accounts: A, mut holders: H) -> Result<u64, GenerateError> {
-    const GIVEN: [&str; 8] = ["Ana", "José", "María", "Luis", "Carmen", "John", "Linda", "Miguel"];
-    const FAMILY: [&str; 8] = ["García", "Hernández", "López", "Martínez", "Smith", "Johnson", "Rodríguez", "Pérez"];
-    const TRADE: [&str; 6] = ["Comercial", "Transportes", "Abarrotes", "Logistics", "Foods", "Imports"];
+pub fn write_accounts<A: Write, H: Write>(
+    opts: &GenerateOptions,
+    mut accounts: A,
+    mut holders: H,
+) -> Result<u64, GenerateError> {
+    const GIVEN: [&str; 8] = [
+        "Ana", "José", "María", "Luis", "Carmen", "John", "Linda", "Miguel",
+    ];
+    const FAMILY: [&str; 8] = [
+        "García",
+        "Hernández",
+        "López",
+        "Martínez",
+        "Smith",
+        "Johnson",
+        "Rodríguez",
+        "Pérez",
+    ];
+    const TRADE: [&str; 6] = [
+        "Comercial",
+        "Transportes",
+        "Abarrotes",
+        "Logistics",
+        "Foods",
+        "Imports",
+    ];
     let plan = plan(opts)?;
     writeln!(accounts, "account,institution,holder_id,country")?;
     writeln!(holders, "holder_id,kind,name,country")?;
@@ -880,16 +1059,38 @@ pub fn write_accounts<A: Write, H: Write>(opts: &GenerateOptions, mut accounts: 
         }
         let h = mix(u64::from(a), 17);
         let institution = if country == Country::MX {
-            ["Banamex", "BBVA México", "Santander México", "Banorte", "HSBC México"][(h % 5) as usize]
+            [
+                "Banamex",
+                "BBVA México",
+                "Santander México",
+                "Banorte",
+                "HSBC México",
+            ][(h % 5) as usize]
         } else {
-            ["JPMorgan Chase", "Bank of America", "Wells Fargo", "Frost Bank", "Union Bank"][(h % 5) as usize]
+            [
+                "JPMorgan Chase",
+                "Bank of America",
+                "Wells Fargo",
+                "Frost Bank",
+                "Union Bank",
+            ][(h % 5) as usize]
         };
         let holder = format!("H{country}{a:09}");
         writeln!(accounts, "{id},{institution},{holder},{country}")?;
         if plan.pop.is_company(a) {
-            writeln!(holders, "{holder},company,{} {} SA,{country}", TRADE[(h % 6) as usize], FAMILY[(h / 6 % 8) as usize])?;
+            writeln!(
+                holders,
+                "{holder},company,{} {} SA,{country}",
+                TRADE[(h % 6) as usize],
+                FAMILY[(h / 6 % 8) as usize]
+            )?;
         } else {
-            writeln!(holders, "{holder},person,{} {},{country}", GIVEN[(h % 8) as usize], FAMILY[(h / 8 % 8) as usize])?;
+            writeln!(
+                holders,
+                "{holder},person,{} {},{country}",
+                GIVEN[(h % 8) as usize],
+                FAMILY[(h / 8 % 8) as usize]
+            )?;
         }
         n += 1;
     }

@@ -342,7 +342,11 @@ impl GraphBuilder {
 
     /// Adds one transaction.
     pub fn push(&mut self, tx: &Transaction) -> Result<(), BuildError> {
-        let from = tx.from.as_ref().map(|a| self.intern_account(a)).transpose()?;
+        let from = tx
+            .from
+            .as_ref()
+            .map(|a| self.intern_account(a))
+            .transpose()?;
         let to = tx.to.as_ref().map(|a| self.intern_account(a)).transpose()?;
         self.push_indexed(
             tx.id,

@@ -249,14 +249,15 @@ fn for_each_row<R: Read, const N: usize>(
                 rows += 1;
                 let line = e.position().map_or(line, |p| p.line());
                 let reason = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("{len} fields where the header has {expected_len}")
                     }
                     _ => format!("unreadable row: {e}"),
                 };
                 bad.add(line, reason);
-                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) && e.is_io_error()
-                {
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) && e.is_io_error() {
                     break;
                 }
             }
@@ -284,7 +285,18 @@ fn parse_bool(text: &str) -> Result<bool, String> {
 
 /// Parses one transaction row's fields (in [`TransactionColumns`] order).
 fn transaction(f: [&str; 10]) -> Result<Transaction, String> {
-    let [id, time, amount, currency, channel, from, to, country, branch, border] = f;
+    let [
+        id,
+        time,
+        amount,
+        currency,
+        channel,
+        from,
+        to,
+        country,
+        branch,
+        border,
+    ] = f;
     let id: u64 = id
         .parse()
         .map_err(|_| format!("transaction id `{id}` is not an unsigned integer"))?;
@@ -297,14 +309,20 @@ fn transaction(f: [&str; 10]) -> Result<Transaction, String> {
         return Err(if channel.has_sender() {
             format!("a {} needs a sending account", channel.name())
         } else {
-            format!("a {} has no sending account; leave it empty", channel.name())
+            format!(
+                "a {} has no sending account; leave it empty",
+                channel.name()
+            )
         });
     }
     if to.is_some() != channel.has_receiver() {
         return Err(if channel.has_receiver() {
             format!("a {} needs a receiving account", channel.name())
         } else {
-            format!("a {} has no receiving account; leave it empty", channel.name())
+            format!(
+                "a {} has no receiving account; leave it empty",
+                channel.name()
+            )
         });
     }
     Ok(Transaction {
@@ -481,7 +499,10 @@ mod tests {
             format!("3,2025-11-05T10:00:00Z,100000.50,MXN,cash_withdrawal,{B},,MX,CHH-JRZ-02,true"),
         ]);
         let mut b = GraphBuilder::new();
-        assert_eq!(read_transactions(text.as_bytes(), &TransactionColumns::default(), &mut b), Ok(3));
+        assert_eq!(
+            read_transactions(text.as_bytes(), &TransactionColumns::default(), &mut b),
+            Ok(3)
+        );
         let g = b.finish();
         assert_eq!(g.len(), 3);
         assert_eq!(g.account_count(), 2);
@@ -510,8 +531,8 @@ mod tests {
         let mut b = GraphBuilder::new();
         let before = csv(&[format!("100,2025-11-01T10:00:00Z,1,USD,card,{A},{B},US,,0")]);
         read_transactions(before.as_bytes(), &TransactionColumns::default(), &mut b).unwrap();
-        let err = read_transactions(text.as_bytes(), &TransactionColumns::default(), &mut b)
-            .unwrap_err();
+        let err =
+            read_transactions(text.as_bytes(), &TransactionColumns::default(), &mut b).unwrap_err();
         let lines: Vec<u64> = err.rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, (3..=13).collect::<Vec<_>>(), "{err:#?}");
         assert_eq!(err.total_bad, 11);

@@ -3,7 +3,7 @@
 //! Each country follows the money through its own financial-intelligence
 //! data. This crate holds that data as a compact, time-ordered transaction
 //! graph ([`Graph`]), traces funds forward and backward from seed accounts
-//! with a documented attribution rule ([`trace`]), finds typologies of
+//! with a documented attribution rule ([`trace()`]), finds typologies of
 //! money laundering ([`typology`]), and continues a trail across the border
 //! by request ([`continuation`]): the requester sends only the account, the
 //! amounts and the time window; the partner runs the next leg on its own
@@ -13,15 +13,38 @@
 //!
 //! Readers and writers are generic (`std::io::Read`/`Write`): the crate opens
 //! no file and no socket.
+//!
+//! ```
+//! use soberana_finance::{generate, trace, Country, Seed, TraceOptions};
+//! let opts = generate::GenerateOptions { transactions: 5_000, ..Default::default() };
+//! let (graph, summary) = generate::build_graph(&opts).unwrap();
+//! let (collector, _) = summary.scenario[0].clone();
+//! let flow = trace(&graph, &[Seed { account: collector, amount: None }],
+//!                  &TraceOptions::forward(Country::US)).unwrap();
+//! // The structured cash went to Mexico: the trail reaches the border.
+//! assert!(flow.border_nodes().any(|(_, n)| n.country == Some(Country::MX)));
+//! ```
 
+pub mod bench;
 pub mod continuation;
 pub mod error;
 pub mod generate;
 pub mod graph;
 pub mod ingest;
 pub mod model;
+pub mod svg;
 pub mod trace;
 pub mod typology;
 
+pub use continuation::{
+    ContinuationAnswer, ContinuationRequest, DisclosurePolicy, PseudonymKey, answer, requests,
+    stitch,
+};
 pub use error::{BadRow, ContinuationError, IngestError, ModelError, TraceError};
 pub use graph::{Graph, GraphBuilder, Place, Rates};
+pub use model::{
+    Account, AccountId, Channel, Country, Currency, Holder, HolderKind, Money, SuspiciousReport,
+    Transaction, TxId, UnixTime,
+};
+pub use trace::{Direction, FlowGraph, Leg, NodeKind, Seed, TraceOptions, trace};
+pub use typology::{Alert, Typology, TypologyConfig, scan};

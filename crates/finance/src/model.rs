@@ -171,7 +171,12 @@ pub struct Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.currency.format_amount(self.minor), self.currency)
+        write!(
+            f,
+            "{} {}",
+            self.currency.format_amount(self.minor),
+            self.currency
+        )
     }
 }
 
@@ -380,7 +385,7 @@ fn aba_valid(routing: &[u8]) -> bool {
         .enumerate()
         .map(|(i, b)| u32::from(b - b'0') * W[i % 3])
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Completes an 8-digit ABA prefix with its check digit.
@@ -405,7 +410,10 @@ fn validate_iban(iban: &str) -> Result<(), &'static str> {
     if !b.iter().take(2).all(u8::is_ascii_uppercase) || !b[2..4].iter().all(u8::is_ascii_digit) {
         return Err("an IBAN starts with a country code and two check digits");
     }
-    if !b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+    if !b
+        .iter()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
         return Err("an IBAN has only digits and upper-case letters");
     }
     let mut rem: u32 = 0;
@@ -492,7 +500,12 @@ impl UnixTime {
         };
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month(y, mo)
+            || h > 23
+            || mi > 59
+            || s > 59
         {
             return Err(bad());
         }
@@ -551,7 +564,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// A transaction identifier, unique within one reporting country's data.
@@ -605,7 +626,9 @@ mod tests {
         assert!(AccountId::new("clabe:032180000118359719").is_ok());
         assert!(AccountId::new("clabe:032180000118359718").is_err());
         assert_eq!(
-            AccountId::clabe_from_digits("03218000011835971").unwrap().as_str(),
+            AccountId::clabe_from_digits("03218000011835971")
+                .unwrap()
+                .as_str(),
             "clabe:032180000118359719"
         );
     }
@@ -630,7 +653,11 @@ mod tests {
         ];
         for (text, country) in cases {
             let got = AccountId::new(text).ok().map(|a| a.country());
-            assert_eq!(got.map(|c| c.as_str().to_owned()), country.map(str::to_owned), "{text}");
+            assert_eq!(
+                got.map(|c| c.as_str().to_owned()),
+                country.map(str::to_owned),
+                "{text}"
+            );
         }
         assert!(AccountId::new(&format!("us:{}:1", aba_complete(2_100_002))).is_ok());
     }
@@ -641,7 +668,15 @@ mod tests {
         assert_eq!(c.parse_amount("9500.00").unwrap(), 950_000);
         assert_eq!(c.parse_amount("12").unwrap(), 1200);
         assert_eq!(c.parse_amount("0.5").unwrap(), 50);
-        for bad in ["", "-1", "1.234", "1e3", ".5", "99999999999999999999", "1,000"] {
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1e3",
+            ".5",
+            "99999999999999999999",
+            "1,000",
+        ] {
             assert!(c.parse_amount(bad).is_err(), "{bad}");
         }
         assert_eq!(c.format_amount(950_005), "9500.05");
@@ -654,7 +689,12 @@ mod tests {
         assert_eq!(t.format(), "2025-11-03T14:05:09Z");
         assert_eq!(UnixTime::parse("1970-01-01T00:00:00Z").unwrap().0, 0);
         assert!(UnixTime::parse("2024-02-29T00:00:00Z").is_ok());
-        for bad in ["2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-11-03 14:05:09", "x"] {
+        for bad in [
+            "2025-02-29T00:00:00Z",
+            "2025-13-01T00:00:00Z",
+            "2025-11-03 14:05:09",
+            "x",
+        ] {
             assert!(UnixTime::parse(bad).is_err(), "{bad}");
         }
     }

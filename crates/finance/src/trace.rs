@@ -212,7 +212,10 @@ pub struct FlowGraph {
 impl FlowGraph {
     /// Index of the node with this key.
     pub fn node(&self, key: &str) -> Option<u32> {
-        self.nodes.iter().position(|n| n.key == key).map(|i| i as u32)
+        self.nodes
+            .iter()
+            .position(|n| n.key == key)
+            .map(|i| i as u32)
     }
 
     /// Border nodes: where the trail reaches another jurisdiction.
@@ -274,7 +277,11 @@ impl<'g> Flow<'g> {
             NodeKind::Account
         };
         let n = self.push_node(FlowNode {
-            key: self.g.account_id(a).map(|i| i.as_str().to_owned()).unwrap_or_default(),
+            key: self
+                .g
+                .account_id(a)
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
             kind,
             country,
             hop,
@@ -302,7 +309,11 @@ impl<'g> Flow<'g> {
             Direction::Backward => NodeKind::CashIn,
         };
         let n = self.push_node(FlowNode {
-            key: format!("cash:{}:{}", place.country, place.branch.as_deref().unwrap_or("-")),
+            key: format!(
+                "cash:{}:{}",
+                place.country,
+                place.branch.as_deref().unwrap_or("-")
+            ),
             kind,
             country: Some(place.country),
             hop,
@@ -366,7 +377,13 @@ pub fn trace(g: &Graph, seeds: &[Seed], opts: &TraceOptions) -> Result<FlowGraph
     }
     let forward = opts.direction == Direction::Forward;
     // The adjacency to walk, and the far end of a transaction.
-    let adj = |a: u32| if forward { g.outgoing(a) } else { g.incoming(a) };
+    let adj = |a: u32| {
+        if forward {
+            g.outgoing(a)
+        } else {
+            g.incoming(a)
+        }
+    };
     let other = |t: u32| if forward { g.to(t) } else { g.from(t) };
     // Heap key: forward, the position; backward, the position reversed, so
     // that one min-heap walks time in the trace's direction.
@@ -440,14 +457,18 @@ pub fn trace(g: &Graph, seeds: &[Seed], opts: &TraceOptions) -> Result<FlowGraph
             }
             continue;
         }
-        let Some(st) = state.get_mut(&a) else { continue };
+        let Some(st) = state.get_mut(&a) else {
+            continue;
+        };
         let from_node = st.node;
         // Pay the transaction out of the lots, oldest first.
         let mut want = g.value(t);
         let mut taken: i64 = 0;
         let mut hop_out: u8 = 0;
         while want > 0 {
-            let Some(lot) = st.lots.front_mut() else { break };
+            let Some(lot) = st.lots.front_mut() else {
+                break;
+            };
             let x = lot.value.min(want);
             lot.value -= x;
             want -= x;
@@ -573,7 +594,10 @@ pub(crate) mod tests {
 
     /// Builds a graph from `(id, hour, dollars, from, to)`; `None` accounts
     /// make cash deposits or withdrawals.
-    pub(crate) fn graph(rows: &[(u64, i64, i64, Option<AccountId>, Option<AccountId>)]) -> Graph {
+    /// `(id, hour, dollars, from, to)`.
+    pub(crate) type Row = (u64, i64, i64, Option<AccountId>, Option<AccountId>);
+
+    pub(crate) fn graph(rows: &[Row]) -> Graph {
         let mut b = GraphBuilder::new();
         for (id, hour, dollars, from, to) in rows {
             let channel = match (from, to) {
@@ -592,7 +616,10 @@ pub(crate) mod tests {
                 channel,
                 from: from.clone(),
                 to: to.clone(),
-                country: from.as_ref().or(to.as_ref()).map_or(Country::US, |a| a.country()),
+                country: from
+                    .as_ref()
+                    .or(to.as_ref())
+                    .map_or(Country::US, |a| a.country()),
                 branch: None,
                 border_zone: false,
             })
@@ -609,7 +636,8 @@ pub(crate) mod tests {
     }
 
     fn value_into(f: &FlowGraph, key: &AccountId) -> i64 {
-        f.node(key.as_str()).map_or(0, |n| f.nodes[n as usize].inflow / 100)
+        f.node(key.as_str())
+            .map_or(0, |n| f.nodes[n as usize].inflow / 100)
     }
 
     fn assert_conserved(f: &FlowGraph) {
@@ -630,7 +658,12 @@ pub(crate) mod tests {
             (2, 2, 1000, Some(us(1)), Some(us(2))),
             (3, 3, 400, Some(us(2)), Some(us(4))),
         ]);
-        let f = trace(&g, &[seed(us(1), None)], &TraceOptions::forward(Country::US)).unwrap();
+        let f = trace(
+            &g,
+            &[seed(us(1), None)],
+            &TraceOptions::forward(Country::US),
+        )
+        .unwrap();
         assert_eq!(value_into(&f, &us(4)), 400);
         assert_eq!(f.node(us(3).as_str()), None);
         assert_eq!(f.seeded, 100_000);
@@ -644,7 +677,12 @@ pub(crate) mod tests {
             (2, 5, 100, Some(us(1)), Some(us(2))),
             (3, 5, 100, Some(us(2)), Some(us(4))),
         ]);
-        let f = trace(&g, &[seed(us(1), None)], &TraceOptions::forward(Country::US)).unwrap();
+        let f = trace(
+            &g,
+            &[seed(us(1), None)],
+            &TraceOptions::forward(Country::US),
+        )
+        .unwrap();
         assert_eq!(f.node(us(3).as_str()), None);
         assert_eq!(value_into(&f, &us(4)), 100);
     }
@@ -658,7 +696,12 @@ pub(crate) mod tests {
             (4, 4, 100, Some(us(2)), Some(us(4))),
             (5, 5, 100, Some(us(2)), Some(us(5))),
         ]);
-        let f = trace(&g, &[seed(us(1), Some(100))], &TraceOptions::forward(Country::US)).unwrap();
+        let f = trace(
+            &g,
+            &[seed(us(1), Some(100))],
+            &TraceOptions::forward(Country::US),
+        )
+        .unwrap();
         assert_eq!(value_into(&f, &us(3)), 30);
         assert_eq!(value_into(&f, &us(4)), 70);
         assert_eq!(f.node(us(5).as_str()), None, "B had no traced money left");
@@ -687,11 +730,19 @@ pub(crate) mod tests {
         assert_eq!(f.node(us(6).as_str()), None, "outside the window");
         let border: Vec<_> = f.border_nodes().map(|(_, n)| n.key.clone()).collect();
         assert_eq!(border, vec![mx(7).to_string()]);
-        assert_eq!(f.node(us(8).as_str()), None, "the partner's side is not followed");
+        assert_eq!(
+            f.node(us(8).as_str()),
+            None,
+            "the partner's side is not followed"
+        );
         assert_conserved(&f);
         o.max_hops = 6;
         let f = trace(&g, &[seed(us(1), None)], &o).unwrap();
-        let cash = f.nodes.iter().find(|n| n.kind == NodeKind::CashOut).unwrap();
+        let cash = f
+            .nodes
+            .iter()
+            .find(|n| n.kind == NodeKind::CashOut)
+            .unwrap();
         assert_eq!(cash.inflow, 2000);
         assert_eq!(cash.hop, 4);
     }
@@ -704,7 +755,12 @@ pub(crate) mod tests {
             (3, 3, 400, Some(us(2)), Some(us(3))),
             (4, 4, 900, Some(us(5)), Some(us(2))), // after the payment: not a source
         ]);
-        let f = trace(&g, &[seed(us(3), None)], &TraceOptions::backward(Country::US)).unwrap();
+        let f = trace(
+            &g,
+            &[seed(us(3), None)],
+            &TraceOptions::backward(Country::US),
+        )
+        .unwrap();
         // 400 demanded of B: 200 from the cash deposit (most recent), 200 of A's 300.
         assert_eq!(f.seeded, 40_000);
         let a = f.node(us(1).as_str()).unwrap();
@@ -730,7 +786,13 @@ pub(crate) mod tests {
                 let a = (next() % 40) as u32;
                 let b = (next() % 40) as u32;
                 let to = if b == 39 { mx(b) } else { us(b) };
-                (i, (next() % 500) as i64, (next() % 900 + 1) as i64, Some(us(a)), Some(to))
+                (
+                    i,
+                    (next() % 500) as i64,
+                    (next() % 900 + 1) as i64,
+                    Some(us(a)),
+                    Some(to),
+                )
             })
             .collect();
         let g = graph(&rows);
@@ -746,7 +808,10 @@ pub(crate) mod tests {
                     // Every evidence transaction moves money along the edge.
                     for id in &e.tx_ids {
                         let t = g.position(*id).unwrap();
-                        assert_eq!(g.account_id(g.from(t)).unwrap().as_str(), f.nodes[e.from as usize].key);
+                        assert_eq!(
+                            g.account_id(g.from(t)).unwrap().as_str(),
+                            f.nodes[e.from as usize].key
+                        );
                     }
                 }
             }
@@ -758,8 +823,14 @@ pub(crate) mod tests {
         let g = graph(&[(1, 1, 100, Some(us(1)), Some(us(2)))]);
         let o = TraceOptions::forward(Country::US);
         assert_eq!(trace(&g, &[], &o), Err(TraceError::NoSeeds));
-        assert!(matches!(trace(&g, &[seed(us(77), None)], &o), Err(TraceError::UnknownAccount(_))));
-        assert_eq!(trace(&g, &[seed(us(1), Some(-1))], &o), Err(TraceError::NegativeAmount));
+        assert!(matches!(
+            trace(&g, &[seed(us(77), None)], &o),
+            Err(TraceError::UnknownAccount(_))
+        ));
+        assert_eq!(
+            trace(&g, &[seed(us(1), Some(-1))], &o),
+            Err(TraceError::NegativeAmount)
+        );
         let mut w = o.clone();
         w.from = 10;
         w.to = 5;

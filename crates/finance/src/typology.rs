@@ -377,7 +377,11 @@ impl<'g> Ctx<'g> {
                 .iter()
                 .map(|&t| {
                     let f = g.from(t);
-                    if f == NONE { (NONE, g.place[t as usize]) } else { (f, NONE) }
+                    if f == NONE {
+                        (NONE, g.place[t as usize])
+                    } else {
+                        (f, NONE)
+                    }
                 })
                 .collect();
             let inflow: i64 = window.iter().map(|&t| g.value(t)).sum();
@@ -404,7 +408,9 @@ impl<'g> Ctx<'g> {
         for &x in g.incoming(a) {
             let tx = g.time(x);
             let vx = g.value(x);
-            if vx < c.fan_out_min_value || tx <= covered_until || tx < self.start + c.fan_out_lookback
+            if vx < c.fan_out_min_value
+                || tx <= covered_until
+                || tx < self.start + c.fan_out_lookback
             {
                 continue;
             }
@@ -499,7 +505,9 @@ impl<'g> Ctx<'g> {
     fn cycle_dfs(&self, origin: u32, deadline: i64, path: &mut Vec<u32>) -> bool {
         let g = self.g;
         let c = self.cfg;
-        let Some(&last) = path.last() else { return false };
+        let Some(&last) = path.last() else {
+            return false;
+        };
         let at = g.to(last);
         let prev = g.value(last) as f64;
         let outs = g.outgoing(at);
@@ -566,7 +574,10 @@ impl<'g> Ctx<'g> {
                         break;
                     }
                     let d = g.to(t);
-                    if d == NONE || d == a || d == m || (g.value(t) as f64) < c.sg_min_keep * vs as f64
+                    if d == NONE
+                        || d == a
+                        || d == m
+                        || (g.value(t) as f64) < c.sg_min_keep * vs as f64
                     {
                         continue;
                     }
@@ -650,9 +661,17 @@ pub fn evaluate(alerts: &[Alert], known: &[KnownPattern]) -> Score {
         .iter()
         .map(|&kind| {
             let kn = known.iter().filter(|k| k.kind == kind).count();
-            let fo = known.iter().zip(&found).filter(|(k, f)| k.kind == kind && **f).count();
+            let fo = known
+                .iter()
+                .zip(&found)
+                .filter(|(k, f)| k.kind == kind && **f)
+                .count();
             let al = alerts.iter().filter(|a| a.kind == kind).count();
-            let tr = alerts.iter().zip(&true_alert).filter(|(a, t)| a.kind == kind && **t).count();
+            let tr = alerts
+                .iter()
+                .zip(&true_alert)
+                .filter(|(a, t)| a.kind == kind && **t)
+                .count();
             (kind, kn, fo, al, tr)
         })
         .collect();

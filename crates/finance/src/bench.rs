@@ -1,0 +1,316 @@
+//! The finance benchmark, as library code for `soberana bench finance`:
+//! ingest speed (CSV rows per second), memory per transaction, trace
+//! latency (6 hops), full typology scan time, and recall and precision on
+//! the planted patterns, on a generated two-country ledger.
+//!
+//! Goals (from the product's bars): a 6-hop trace under 100 ms at 100 M
+//! transactions; a typology scan of 10 M under 30 s; recall ≥ 0.95 at
+//! precision ≥ 0.9; under 16 GB for 100 M transactions.
+
+use std::fmt;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::generate::{self, GenerateOptions};
+use crate::graph::GraphBuilder;
+use crate::ingest::{TransactionColumns, read_transactions};
+use crate::trace::{Seed, TraceOptions, trace};
+use crate::typology::{Score, TypologyConfig, evaluate, scan};
+
+/// What to measure.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchOptions {
+    /// Transactions in the generated ledger (default 10,000,000).
+    pub transactions: u64,
+    /// Generator seed (default 1).
+    pub seed: u64,
+    /// Rows for the CSV ingest measurement (default the smaller of the
+    /// ledger and 2,000,000: the CSV text is held in memory).
+    pub ingest_rows: Option<u64>,
+    /// Hops of the traced trails (default 6).
+    pub hops: u8,
+    /// Traces run (default 40: the demo network's collectors, then other
+    /// accounts).
+    pub traces: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            transactions: 10_000_000,
+            seed: 1,
+            ingest_rows: None,
+            hops: 6,
+            traces: 40,
+        }
+    }
+}
+
+/// Trace latency figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceFigures {
+    /// Traces run.
+    pub runs: usize,
+    /// Hop limit.
+    pub hops: u8,
+    /// Median, milliseconds.
+    pub median_ms: f64,
+    /// 95th percentile, milliseconds.
+    pub p95_ms: f64,
+    /// Slowest, milliseconds.
+    pub max_ms: f64,
+    /// Mean flow edges per trace.
+    pub mean_edges: f64,
+    /// The first seed (a demo collector), for side-by-side runs.
+    pub first_seed: String,
+    /// Milliseconds of the trace from `first_seed`.
+    pub first_seed_ms: f64,
+}
+
+/// The benchmark's results.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// Transactions in the graph.
+    pub transactions: u64,
+    /// Accounts in the graph.
+    pub accounts: u64,
+    /// Seconds to generate the ledger and build the graph.
+    pub build_secs: f64,
+    /// CSV rows parsed and loaded in the ingest measurement.
+    pub ingest_rows: u64,
+    /// Rows per second (parse, validate, intern, build).
+    pub ingest_rows_per_sec: f64,
+    /// Bytes held per transaction (columns, adjacency, accounts).
+    pub bytes_per_transaction: f64,
+    /// Bytes held in all.
+    pub graph_bytes: u64,
+    /// Trace latency.
+    pub trace: TraceFigures,
+    /// Seconds for a full typology scan.
+    pub scan_secs: f64,
+    /// Alerts raised.
+    pub alerts: usize,
+    /// Recall and precision against the planted patterns.
+    pub score: Score,
+    /// Hardware threads available (the measurements use one).
+    pub threads: usize,
+}
+
+/// A benchmark that could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The generator refused.
+    #[error(transparent)]
+    Generate(#[from] generate::GenerateError),
+    /// The generated CSV did not load (a bug).
+    #[error("the generated CSV did not load: {0}")]
+    Ingest(#[from] crate::error::IngestError),
+    /// A trace failed (a bug).
+    #[error("a trace failed: {0}")]
+    Trace(#[from] crate::error::TraceError),
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs the benchmark.
+pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let gen_opts = GenerateOptions {
+        seed: opts.seed,
+        transactions: opts.transactions,
+        ..GenerateOptions::default()
+    };
+    // Ingest: a CSV held in memory, parsed and built.
+    let rows = opts
+        .ingest_rows
+        .unwrap_or(opts.transactions.min(2_000_000))
+        .max(1000);
+    let mut csv = Vec::with_capacity(rows as usize * 120);
+    generate::write(
+        &GenerateOptions {
+            transactions: rows,
+            ..gen_opts.clone()
+        },
+        &mut csv,
+    )?;
+    let t = Instant::now();
+    let mut b = GraphBuilder::new();
+    let loaded = read_transactions(csv.as_slice(), &TransactionColumns::default(), &mut b)?;
+    let small = b.finish();
+    let ingest_secs = t.elapsed().as_secs_f64();
+    drop(small);
+    drop(csv);
+
+    let t = Instant::now();
+    let (g, summary) = generate::build_graph(&gen_opts)?;
+    let build_secs = t.elapsed().as_secs_f64();
+    let mem = g.memory();
+
+    // Traces: the demo collectors first, then spread-out accounts.
+    let mut seeds: Vec<_> = summary.scenario.iter().map(|(c, _)| c.clone()).collect();
+    let mut k = 0u64;
+    while seeds.len() < opts.traces && g.account_count() > 0 {
+        let a = ((k.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % g.account_count() as u64) as u32;
+        k += 1;
+        if let Some(id) = g.account_id(a)
+            && !g.outgoing(a).is_empty()
+        {
+            seeds.push(id.clone());
+        }
+        if k > 10 * opts.traces as u64 + 1000 {
+            break;
+        }
+    }
+    seeds.truncate(opts.traces);
+    let mut times = Vec::new();
+    let mut edges = 0usize;
+    for s in &seeds {
+        let mut o = TraceOptions::forward(s.country());
+        o.max_hops = opts.hops;
+        let t = Instant::now();
+        let f = trace(
+            &g,
+            &[Seed {
+                account: s.clone(),
+                amount: None,
+            }],
+            &o,
+        )?;
+        times.push(ms(t.elapsed()));
+        edges += f.edges.len();
+    }
+    let first_ms = times.first().copied().unwrap_or(0.0);
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let pick = |q: f64| {
+        sorted
+            .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+
+    let t = Instant::now();
+    let alerts = scan(&g, &TypologyConfig::default());
+    let scan_secs = t.elapsed().as_secs_f64();
+    let score = evaluate(&alerts, &summary.planted);
+
+    Ok(BenchReport {
+        transactions: g.len() as u64,
+        accounts: g.account_count() as u64,
+        build_secs,
+        ingest_rows: loaded,
+        ingest_rows_per_sec: loaded as f64 / ingest_secs.max(1e-9),
+        bytes_per_transaction: mem.per_transaction,
+        graph_bytes: mem.transactions + mem.accounts,
+        trace: TraceFigures {
+            runs: times.len(),
+            hops: opts.hops,
+            median_ms: pick(0.5),
+            p95_ms: pick(0.95),
+            max_ms: sorted.last().copied().unwrap_or(0.0),
+            mean_edges: edges as f64 / times.len().max(1) as f64,
+            first_seed: seeds.first().map(|s| s.to_string()).unwrap_or_default(),
+            first_seed_ms: first_ms,
+        },
+        scan_secs,
+        alerts: alerts.len(),
+        score,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "finance benchmark: {} transactions, {} accounts",
+            self.transactions, self.accounts
+        )?;
+        writeln!(f, "  generate + build graph   {:>10.2} s", self.build_secs)?;
+        writeln!(
+            f,
+            "  CSV ingest               {:>10.0} rows/s ({} rows)",
+            self.ingest_rows_per_sec, self.ingest_rows
+        )?;
+        writeln!(
+            f,
+            "  memory                   {:>10.1} bytes/transaction ({:.2} GB)",
+            self.bytes_per_transaction,
+            self.graph_bytes as f64 / 1e9
+        )?;
+        writeln!(
+            f,
+            "  trace, {} hops ({} runs)  median {:.2} ms, p95 {:.2} ms, max {:.2} ms, {:.0} edges on average",
+            self.trace.hops,
+            self.trace.runs,
+            self.trace.median_ms,
+            self.trace.p95_ms,
+            self.trace.max_ms,
+            self.trace.mean_edges
+        )?;
+        writeln!(
+            f,
+            "  typology scan            {:>10.2} s, {} alerts",
+            self.scan_secs, self.alerts
+        )?;
+        writeln!(
+            f,
+            "  planted patterns         recall {:.3}, precision {:.3} ({} of {} found; {} of {} alerts true)",
+            self.score.recall,
+            self.score.precision,
+            self.score.found,
+            self.score.known,
+            self.score.true_alerts,
+            self.score.alerts
+        )?;
+        for (kind, known, found, alerts, true_alerts) in &self.score.by_kind {
+            writeln!(
+                f,
+                "    {:<15} found {found}/{known}, true alerts {true_alerts}/{alerts}",
+                kind.name()
+            )?;
+        }
+        write!(
+            f,
+            "  ({} hardware threads; every figure from one thread)",
+            self.threads
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_run_reports_every_figure() {
+        let r = run(&BenchOptions {
+            transactions: 20_000,
+            ingest_rows: Some(5_000),
+            traces: 5,
+            ..BenchOptions::default()
+        })
+        .unwrap();
+        assert!(
+            r.transactions >= 19_000 && r.transactions <= 21_000,
+            "{}",
+            r.transactions
+        );
+        assert_eq!(r.trace.runs, 5);
+        assert!(
+            r.bytes_per_transaction > 30.0 && r.bytes_per_transaction < 200.0,
+            "{}",
+            r.bytes_per_transaction
+        );
+        assert!(r.ingest_rows >= 4_500);
+        assert!(
+            r.trace.first_seed.starts_with("us:"),
+            "the demo collector is American"
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"recall\""));
+        assert!(r.to_string().contains("recall"));
+    }
+}
