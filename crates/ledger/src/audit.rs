@@ -21,7 +21,7 @@ use crate::note::{NoteSignature, VerifierKey};
 use crate::storage::{
     LedgerStorage, StorageError, StoredCheckpoint, StoredCosignature, StoredLeaf, stream_leaves,
 };
-use crate::tree::TreeBuilder;
+use crate::tree::{NodeId, TreeBuilder};
 
 /// The first problem an audit found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -79,6 +79,23 @@ pub enum Finding {
         /// Size of the last checkpoint that did match (entries before it are proven).
         first_unproven: u64,
     },
+    /// A stored tree node differs from the one recomputed from the entries:
+    /// proofs served from it would be wrong.
+    #[error(
+        "stored tree node at level {level} index {index} is {stored} but the entries give {computed}; entries from {first_leaf} on are suspect"
+    )]
+    NodeMismatch {
+        /// The node's level.
+        level: u8,
+        /// The node's index in its level.
+        index: u64,
+        /// The first leaf the node covers.
+        first_leaf: u64,
+        /// What is stored (hex, or `missing`).
+        stored: String,
+        /// What the entries give.
+        computed: Hash,
+    },
     /// A stored checkpoint is malformed or not signed by the log key.
     #[error("checkpoint {size} is not valid: {reason}")]
     BadCheckpoint {
@@ -110,6 +127,7 @@ impl Finding {
             Finding::LeafHashMismatch { index, .. } | Finding::OutOfOrder { index, .. } => *index,
             Finding::Gap { missing, .. } => *missing,
             Finding::Truncated { size, .. } => *size,
+            Finding::NodeMismatch { first_leaf, .. } => *first_leaf,
             Finding::Fork { first_unproven, .. }
             | Finding::BadCheckpoint { first_unproven, .. }
             | Finding::BadCosignature { first_unproven, .. } => *first_unproven,
@@ -169,6 +187,23 @@ pub fn audit_log<I>(
     cosignatures: &[StoredCosignature],
     log_key: &VerifierKey,
     witnesses: &[VerifierKey],
+) -> Result<AuditReport, AuditError>
+where
+    I: IntoIterator<Item = Result<StoredLeaf, StorageError>>,
+{
+    audit_inner(leaves, checkpoints, cosignatures, log_key, witnesses, None)
+}
+
+/// Reads one stored node, for comparing the stored tree with the recomputed one.
+type NodeReader<'a> = &'a dyn Fn(NodeId) -> Result<Option<Hash>, StorageError>;
+
+fn audit_inner<I>(
+    leaves: I,
+    checkpoints: &[StoredCheckpoint],
+    cosignatures: &[StoredCosignature],
+    log_key: &VerifierKey,
+    witnesses: &[VerifierKey],
+    nodes: Option<NodeReader<'_>>,
 ) -> Result<AuditReport, AuditError>
 where
     I: IntoIterator<Item = Result<StoredLeaf, StorageError>>,
@@ -243,7 +278,35 @@ where
                 computed,
             });
         }
-        builder.push(computed);
+        match nodes {
+            None => builder.push(computed),
+            Some(read) => {
+                let mut mismatch: Option<Result<Finding, StorageError>> = None;
+                builder.push_with(computed, |id, hash| {
+                    if mismatch.is_some() {
+                        return;
+                    }
+                    match read(id) {
+                        Ok(Some(stored)) if stored == hash => {}
+                        Ok(stored) => {
+                            mismatch = Some(Ok(Finding::NodeMismatch {
+                                level: id.level,
+                                index: id.index,
+                                first_leaf: id.index << id.level,
+                                stored: stored.map_or_else(|| "missing".to_owned(), |h| h.to_hex()),
+                                computed: hash,
+                            }));
+                        }
+                        Err(e) => mismatch = Some(Err(e)),
+                    }
+                });
+                match mismatch {
+                    None => {}
+                    Some(Ok(f)) => return tampered(f),
+                    Some(Err(e)) => return Err(e.into()),
+                }
+            }
+        }
         expected += 1;
         while let Some(p) = pending.next_if(|p| p.size == expected) {
             check_checkpoint(&p, &builder, witnesses, &mut last_good, &mut report)?;
@@ -313,7 +376,10 @@ fn check_checkpoint(
     Ok(())
 }
 
-/// Audits everything in `storage`, streaming the leaves in chunks.
+/// Audits everything in `storage`, streaming the leaves in chunks, and also
+/// compares every stored tree node with the recomputed one (so that a
+/// rewritten entry is pinned to the first node that covers it, and a damaged
+/// node, which would make proofs fail, is found).
 pub fn audit_storage<S: LedgerStorage + ?Sized>(
     storage: &S,
     log_key: &VerifierKey,
@@ -324,11 +390,13 @@ pub fn audit_storage<S: LedgerStorage + ?Sized>(
     for c in &checkpoints {
         cosignatures.extend(storage.cosignatures(c.size)?);
     }
-    audit_log(
+    let read = |id: NodeId| storage.node(id);
+    audit_inner(
         stream_leaves(storage, 1 << 16),
         &checkpoints,
         &cosignatures,
         log_key,
         witnesses,
+        Some(&read),
     )
 }

@@ -555,3 +555,122 @@ fn add_checkpoint_requests() {
     ));
     assert_eq!(w.latest().unwrap().checkpoint().size(), 11);
 }
+
+/// A store whose entry 13 was rewritten behind the ledger's back, with its
+/// leaf hash recomputed (and, optionally, its level-0 node too).
+struct Rewritten {
+    inner: MemoryStorage,
+    also_level0: bool,
+}
+
+impl Rewritten {
+    fn forged() -> Vec<u8> {
+        entry(99).encode().unwrap()
+    }
+}
+
+impl LedgerStorage for Rewritten {
+    fn size(&self) -> Result<u64, soberana_ledger::StorageError> {
+        self.inner.size()
+    }
+    fn append(
+        &mut self,
+        b: &soberana_ledger::AppendBatch,
+    ) -> Result<(), soberana_ledger::StorageError> {
+        self.inner.append(b)
+    }
+    fn leaves(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<StoredLeaf>, soberana_ledger::StorageError> {
+        let mut out = self.inner.leaves(start, end)?;
+        for l in &mut out {
+            if l.index == 13 {
+                l.entry = Self::forged();
+                l.leaf_hash = hash_leaf(&l.entry);
+            }
+        }
+        Ok(out)
+    }
+    fn node(
+        &self,
+        id: soberana_ledger::NodeId,
+    ) -> Result<Option<soberana_ledger::Hash>, soberana_ledger::StorageError> {
+        if self.also_level0 && id == soberana_ledger::NodeId::new(0, 13) {
+            return Ok(Some(hash_leaf(&Self::forged())));
+        }
+        self.inner.node(id)
+    }
+    fn put_checkpoint(
+        &mut self,
+        c: &soberana_ledger::StoredCheckpoint,
+    ) -> Result<(), soberana_ledger::StorageError> {
+        self.inner.put_checkpoint(c)
+    }
+    fn checkpoint(
+        &self,
+        size: u64,
+    ) -> Result<Option<soberana_ledger::StoredCheckpoint>, soberana_ledger::StorageError> {
+        self.inner.checkpoint(size)
+    }
+    fn checkpoints(
+        &self,
+    ) -> Result<Vec<soberana_ledger::StoredCheckpoint>, soberana_ledger::StorageError> {
+        self.inner.checkpoints()
+    }
+    fn latest_checkpoint(
+        &self,
+    ) -> Result<Option<soberana_ledger::StoredCheckpoint>, soberana_ledger::StorageError> {
+        self.inner.latest_checkpoint()
+    }
+    fn put_cosignature(
+        &mut self,
+        c: &soberana_ledger::StoredCosignature,
+    ) -> Result<(), soberana_ledger::StorageError> {
+        self.inner.put_cosignature(c)
+    }
+    fn cosignatures(
+        &self,
+        size: u64,
+    ) -> Result<Vec<soberana_ledger::StoredCosignature>, soberana_ledger::StorageError> {
+        self.inner.cosignatures(size)
+    }
+    fn put_partner_checkpoint(
+        &mut self,
+        c: &soberana_ledger::PartnerCheckpoint,
+    ) -> Result<(), soberana_ledger::StorageError> {
+        self.inner.put_partner_checkpoint(c)
+    }
+    fn latest_partner_checkpoint(
+        &self,
+        origin: &str,
+    ) -> Result<Option<soberana_ledger::PartnerCheckpoint>, soberana_ledger::StorageError> {
+        self.inner.latest_partner_checkpoint(origin)
+    }
+}
+
+#[test]
+fn storage_audit_pins_a_rewritten_entry_to_its_stored_nodes() {
+    let signer = log_signer(MX, 1);
+    let mut log = Log::open(MemoryStorage::new(), signer.clone()).unwrap();
+    log.append(&entries(0..30)).unwrap();
+    log.sign_checkpoint().unwrap();
+    let clean = log.into_storage();
+    audit_storage(&clean, &signer.verifier(), &[]).unwrap();
+    let cases = [(false, 0u8, 13u64, 13u64), (true, 1, 6, 12)];
+    for (also_level0, level, index, first) in cases {
+        let store = Rewritten {
+            inner: clean.clone(),
+            also_level0,
+        };
+        let Err(AuditError::Tampered(f)) = audit_storage(&store, &signer.verifier(), &[]) else {
+            panic!("rewritten entry not found");
+        };
+        assert!(
+            matches!(&f, Finding::NodeMismatch { level: l, index: i, .. } if *l == level && *i == index),
+            "{f}"
+        );
+        assert_eq!(f.first_bad_index(), first);
+    }
+}
