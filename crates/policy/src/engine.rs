@@ -743,6 +743,14 @@ impl PolicyEngine {
             }
         }
 
+        // Cedar reports determining policies in no fixed order; report them
+        // in file order (constitutional first) so a decision reads the same
+        // way every time.
+        refusals.sort_by_key(|r| {
+            self.order
+                .iter()
+                .position(|id| Some(AsRef::<str>::as_ref(id)) == r.policy.as_deref())
+        });
         let mut reasons = refusals;
         reasons.extend(errors);
         reasons.extend(prepared.incomplete.iter().map(|m| {
@@ -1197,4 +1205,142 @@ fn validate(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{shipped_constitutional, shipped_operational, shipped_registry};
+
+    fn engine() -> PolicyEngine {
+        let mx = PartyCode::new("MX").unwrap();
+        let constitutional = shipped_constitutional(mx).unwrap();
+        PolicyEngine::load(
+            mx,
+            &shipped_registry().unwrap(),
+            Some(&constitutional),
+            &pin(constitutional.bytes()),
+            &shipped_operational(),
+        )
+        .unwrap()
+    }
+
+    fn task_request(engine: &PolicyEngine, pairs: Vec<(String, RestrictedExpression)>) -> Request {
+        Request::new(
+            engine.names.agency("US.SOCOM"),
+            engine.names.task_action.clone(),
+            engine.names.territory.clone(),
+            Context::from_pairs(pairs).unwrap(),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn prepared(request: Request, entities: Entities) -> Prepared<'static> {
+        Prepared {
+            proposal: None,
+            tasks: vec![(request, "task 1".to_owned())],
+            entities: Cow::Owned(entities),
+            incomplete: Vec::new(),
+            failures: Vec::new(),
+            views: Vec::new(),
+        }
+    }
+
+    /// Requests that do not fit the schema make the constitutional policies
+    /// error, which Cedar would skip; soberana refuses instead.
+    #[test]
+    fn requests_that_do_not_fit_the_schema_are_refused() {
+        let engine = engine();
+        let empty = task_request(&engine, Vec::new());
+        let partial_record = task_request(
+            &engine,
+            vec![(
+                "task".to_owned(),
+                RestrictedExpression::new_record([(
+                    "on_territory".to_owned(),
+                    RestrictedExpression::new_bool(true),
+                )])
+                .unwrap(),
+            )],
+        );
+        let wrong_type = task_request(
+            &engine,
+            vec![(
+                "task".to_owned(),
+                RestrictedExpression::new_string("a raid".to_owned()),
+            )],
+        );
+        for request in [empty, partial_record, wrong_type] {
+            let judged = engine.decide_prepared(&prepared(request, engine.entities.clone()));
+            assert_eq!(judged.decision.verdict, Verdict::Refuse);
+            assert!(
+                judged
+                    .decision
+                    .reasons
+                    .iter()
+                    .any(|r| r.layer == Some(Layer::Constitutional)
+                        && r.text.contains("could not be evaluated")),
+                "{}",
+                judged.decision
+            );
+        }
+    }
+
+    /// Entities missing our territory make `resource.party` fail: refused.
+    #[test]
+    fn missing_entities_are_refused() {
+        let engine = engine();
+        let mx = PartyCode::new("MX").unwrap();
+        let task = Task {
+            agency: AgencyId::new("MX.GN").unwrap(),
+            action: TaskAction::Patrol,
+            locations: vec![soberana_core::Location {
+                territory: soberana_core::Territory::Of(mx),
+                domain: soberana_core::Domain::Land,
+                place: String::new(),
+            }],
+            launched_from: None,
+            armed: true,
+            kinetic: false,
+            personnel: 1,
+            under_command_of: None,
+            description: String::new(),
+        };
+        let facts = engine.task_facts(&task, false);
+        let (request, _) = engine
+            .task_request(&facts, &task, ProposalKind::CoordinatedOperation)
+            .unwrap();
+        let ok = engine.decide_prepared(&prepared(request.clone(), engine.entities.clone()));
+        let errored = |d: &PolicyDecision| {
+            d.reasons
+                .iter()
+                .any(|r| r.text.contains("could not be evaluated"))
+        };
+        assert!(!errored(&ok.decision), "{}", ok.decision);
+        let judged = engine.decide_prepared(&prepared(request, Entities::empty()));
+        assert_eq!(
+            judged.decision.verdict,
+            Verdict::Refuse,
+            "{}",
+            judged.decision
+        );
+        assert!(errored(&judged.decision), "{}", judged.decision);
+    }
+
+    #[test]
+    fn unknown_agencies_count_as_military_and_never_as_ours() {
+        let engine = engine();
+        let ours = engine.agency_facts(&AgencyId::new("MX.GN").unwrap());
+        assert_eq!(ours, (AgencyKind::Military, "MX".to_owned(), true));
+        let fake = engine.agency_facts(&AgencyId::new("MX.ASESORES").unwrap());
+        assert_eq!(fake, (AgencyKind::Military, NOT_OURS.to_owned(), false));
+        let contractor = engine.agency_facts(&AgencyId::new("US.CONTRACTOR").unwrap());
+        assert_eq!(contractor, (AgencyKind::Military, "US".to_owned(), false));
+        let dea = engine.agency_facts(&AgencyId::new("US.DEA").unwrap());
+        assert_eq!(
+            dea,
+            (AgencyKind::ArmedLawEnforcement, "US".to_owned(), true)
+        );
+    }
 }
