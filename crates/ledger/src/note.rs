@@ -316,6 +316,36 @@ impl NoteSigner {
         })
     }
 
+    /// Parses a private key in the Go `sumdb/note` text form,
+    /// `PRIVATE+KEY+name+hash+base64(type || seed)`; the hash must match.
+    pub fn from_skey(skey: &str) -> Result<Self, KeyError> {
+        // Never echo the key text in an error: it is a secret.
+        let malformed = || KeyError::Malformed("PRIVATE+KEY+…".to_owned());
+        let rest = skey.strip_prefix("PRIVATE+KEY+").ok_or_else(malformed)?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(malformed());
+        };
+        if hash.len() != 8 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(malformed());
+        }
+        let given = u32::from_str_radix(hash, 16).map_err(|_| malformed())?;
+        let raw = zeroize::Zeroizing::new(BASE64.decode(key).map_err(|_| malformed())?);
+        let Some((&type_byte, seed)) = raw.split_first() else {
+            return Err(malformed());
+        };
+        let kind =
+            SignatureType::from_byte(type_byte).ok_or(KeyError::UnsupportedType(type_byte))?;
+        let seed: zeroize::Zeroizing<[u8; 32]> =
+            zeroize::Zeroizing::new(seed.try_into().map_err(|_| malformed())?);
+        let signer = NoteSigner::from_seed(name, kind, &seed)?;
+        let computed = signer.verifier().key_id();
+        if computed != given {
+            return Err(KeyError::IdMismatch { given, computed });
+        }
+        Ok(signer)
+    }
+
     /// The key name.
     pub fn name(&self) -> &str {
         &self.name

@@ -7,6 +7,10 @@
 //!   `testdata/log`, commit 1811ae1a7c401c971d9cff2a5cfdfba07a26161e
 //!   (Apache-2.0): signed checkpoints, hash tiles and entry bundles.
 //!
+//! * Signed-note examples of golang.org/x/mod/sumdb/note (the reference
+//!   implementation) and of the C2SP signed-note specification, quoted in
+//!   the tests that use them.
+//!
 //! The files are read from `shared/testdata` beside the repository, never
 //! copied into it.
 
@@ -261,5 +265,83 @@ fn tessera_checkpoints_are_refused_when_tampered_or_with_the_wrong_key() {
     sig_flipped[at] = if sig_flipped[at] == b'A' { b'B' } else { b'A' };
     assert!(
         verify_checkpoint_text(&String::from_utf8(sig_flipped).unwrap(), TESSERA_VKEY).is_err()
+    );
+}
+
+/// The signed-note example of Go's reference implementation,
+/// golang.org/x/mod/sumdb/note (package documentation and `note_test.go`):
+/// Ed25519 is deterministic, so signing the text with the published key must
+/// give the published signature byte for byte.
+#[test]
+fn go_sumdb_note_vectors() {
+    use soberana_ledger::{Note, NoteSigner};
+    let skey = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    let vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+    let enoch = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
+    let text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+    let peter_sig = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+    let enoch_sig = "\u{2014} EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+
+    let signer = NoteSigner::from_skey(skey).unwrap();
+    assert_eq!(signer.verifier().to_string(), vkey);
+    let mut note = Note::new(text).unwrap();
+    note.sign(&signer, 0).unwrap();
+    assert_eq!(note.to_text(), format!("{text}\n{peter_sig}"));
+
+    let both = Note::parse(&format!("{text}\n{peter_sig}{enoch_sig}")).unwrap();
+    let (p, e) = (
+        VerifierKey::parse(vkey).unwrap(),
+        VerifierKey::parse(enoch).unwrap(),
+    );
+    assert_eq!(
+        both.verify(&[&p]).unwrap().len(),
+        1,
+        "EnochRoot is unknown and ignored"
+    );
+    assert_eq!(both.verify(&[&p, &e]).unwrap().len(), 2);
+
+    // Manglings of the private key are refused (as the reference's TestNewSigner does).
+    let bytes = skey.as_bytes();
+    for i in 0..bytes.len() {
+        let mut b = bytes.to_vec();
+        b[i] = b[i].wrapping_add(1);
+        if let Ok(k) = String::from_utf8(b) {
+            assert!(
+                NoteSigner::from_skey(&k).is_err(),
+                "accepted mangled key at byte {i}"
+            );
+        }
+        assert!(NoteSigner::from_skey(&skey[..i]).is_err());
+    }
+    // Wrong-length key and unknown algorithm, with adjusted key hashes, from the same tests.
+    assert!(
+        VerifierKey::parse(
+            "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=="
+        )
+        .is_err()
+    );
+    assert!(
+        VerifierKey::parse("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+            .is_err()
+    );
+}
+
+/// The worked example of the C2SP signed-note specification, C2SP/C2SP
+/// `signed-note.md` at commit d4c16da5e7687a016619074e78dad84b2c7238cc.
+#[test]
+fn c2sp_signed_note_example() {
+    use soberana_ledger::Note;
+    let key =
+        VerifierKey::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+            .unwrap();
+    let note = "This is an example message.\n\n\u{2014} example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+    let parsed = Note::parse(note).unwrap();
+    assert_eq!(parsed.text(), "This is an example message.\n");
+    assert_eq!(parsed.verify(&[&key]).unwrap().len(), 1);
+    assert!(
+        Note::parse(&note.replace("example message", "example massage"))
+            .unwrap()
+            .verify(&[&key])
+            .is_err()
     );
 }
