@@ -539,8 +539,10 @@ impl Planter<'_> {
         let p = self.pop.add(mx);
         let n = self.rng.range(2, 4);
         let mut ids = Vec::new();
-        for k in 0..n {
-            let t = day0 + k * self.rng.range(3, 8) * DAY + self.rng.range(8 * HOUR, 18 * HOUR);
+        let mut day = day0;
+        for _ in 0..n {
+            let t = day + self.rng.range(8 * HOUR, 18 * HOUR);
+            day += self.rng.range(3, 8) * DAY;
             let src = self.pop.pick(&mut self.rng, mx, true);
             let usd = self.usd(5_000.0, 30_000.0);
             ids.push(self.tx(
