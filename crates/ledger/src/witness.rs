@@ -91,8 +91,11 @@ impl Alarm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
     /// The checkpoint extends what we cosigned before: here is our
-    /// cosignature (send it back to the log) and the checkpoint with it
-    /// attached (persist it as the new witness state).
+    /// cosignature and the checkpoint with it attached. Persist the
+    /// checkpoint (as a `PartnerCheckpoint`) *before* sending the
+    /// cosignature back, in the same transaction that checked the old size:
+    /// tlog-witness requires it, or two racing requests could roll the
+    /// witness state back.
     Cosigned {
         /// The partner checkpoint with our cosignature attached.
         checkpoint: SignedCheckpoint,
