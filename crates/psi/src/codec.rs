@@ -38,6 +38,13 @@ impl Writer {
         self.buf.extend_from_slice(v);
     }
 
+    /// Appends `len` zero bytes and returns them, so large arrays can be filled in parallel.
+    pub(crate) fn tail_mut(&mut self, len: usize) -> &mut [u8] {
+        let start = self.buf.len();
+        self.buf.resize(start + len, 0);
+        &mut self.buf[start..]
+    }
+
     pub(crate) fn finish(self) -> Vec<u8> {
         self.buf
     }

@@ -7,9 +7,6 @@
 //! are folded before matching (a duplicate would show the responder a repeated value), and the
 //! requester maps matches back to every position of its own input.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -31,27 +28,22 @@ pub(crate) fn item_digest(item: &[u8]) -> ItemDigest {
     h.finalize().into()
 }
 
-/// Hashes a digest for a hash map by taking its first eight bytes: digests are already uniform,
-/// so running them through SipHash again would only cost time. Only a party's own input is
-/// hashed this way, never peer data, so there is no flooding concern.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for (i, b) in bytes.iter().take(8).enumerate() {
-            self.0 ^= u64::from(*b) << (8 * i);
-        }
-    }
+/// A SHA-256 state that has absorbed `domain ‖ key`, zero-padded to one 64-byte block, so
+/// that each use (by cloning) hashes only its own input: a 32-byte input then costs one
+/// compression instead of two. The padding is part of the domain separation.
+pub(crate) fn keyed_prefix(domain: &[u8], key: &[u8; 32]) -> Sha256 {
+    let mut block = [0u8; 64];
+    let take = domain.len().min(32);
+    block[..take].copy_from_slice(&domain[..take]);
+    block[32..].copy_from_slice(key);
+    let mut h = Sha256::new();
+    h.update(block);
+    h
 }
 
 /// A party's input, digested and without duplicates.
 pub(crate) struct PreparedSet {
-    /// Distinct digests, in order of first occurrence.
+    /// Distinct digests, in ascending order (which reveals nothing: they are never sent).
     pub(crate) distinct: Vec<ItemDigest>,
     /// For each input position, the index of its digest in `distinct`.
     pub(crate) distinct_of_input: Vec<u32>,
@@ -62,18 +54,23 @@ impl PreparedSet {
         if items.len() > MAX_SET_SIZE {
             return Err(PsiError::SetTooLarge(items.len()));
         }
-        let digests: Vec<ItemDigest> = items.par_iter().map(|i| item_digest(i.as_ref())).collect();
-        let mut index: HashMap<ItemDigest, u32, BuildHasherDefault<DigestHasher>> =
-            HashMap::with_capacity_and_hasher(digests.len(), BuildHasherDefault::default());
-        let mut distinct = Vec::with_capacity(digests.len());
-        let mut distinct_of_input = Vec::with_capacity(digests.len());
-        for d in digests {
-            let next = distinct.len() as u32;
-            let slot = *index.entry(d).or_insert_with(|| {
-                distinct.push(d);
-                next
-            });
-            distinct_of_input.push(slot);
+        // Sorting (digest, position) pairs groups duplicates; it runs on all cores, unlike
+        // inserting into a hash map.
+        let mut pairs: Vec<(ItemDigest, u32)> = items
+            .par_iter()
+            .enumerate()
+            .map(|(i, item)| (item_digest(item.as_ref()), i as u32))
+            .collect();
+        pairs.par_sort_unstable();
+        let mut distinct: Vec<ItemDigest> = Vec::with_capacity(pairs.len());
+        let mut distinct_of_input = vec![0u32; pairs.len()];
+        for (digest, position) in pairs {
+            if distinct.last() != Some(&digest) {
+                distinct.push(digest);
+            }
+            if let Some(slot) = distinct_of_input.get_mut(position as usize) {
+                *slot = (distinct.len() - 1) as u32;
+            }
         }
         Ok(PreparedSet {
             distinct,

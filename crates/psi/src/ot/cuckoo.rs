@@ -12,7 +12,7 @@
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::item::ItemDigest;
+use crate::item::{ItemDigest, keyed_prefix};
 
 /// Candidate bins per item.
 pub(crate) const HASHES: usize = 3;
@@ -29,11 +29,14 @@ pub(crate) fn bins_for(n: usize) -> usize {
     n + n.div_ceil(100) * 27 + 32
 }
 
-/// The candidate bins of an item under `seed` (they may coincide).
-pub(crate) fn positions(seed: &[u8; 32], digest: &ItemDigest, bins: usize) -> [usize; HASHES] {
-    let mut h = Sha256::new();
-    h.update(POSITION_DOMAIN);
-    h.update(seed);
+/// The hash state for positions under `seed`.
+pub(crate) fn position_prefix(seed: &[u8; 32]) -> Sha256 {
+    keyed_prefix(POSITION_DOMAIN, seed)
+}
+
+/// The candidate bins of an item under the seed absorbed in `prefix` (they may coincide).
+pub(crate) fn positions(prefix: &Sha256, digest: &ItemDigest, bins: usize) -> [usize; HASHES] {
+    let mut h = prefix.clone();
     h.update(digest);
     let d = h.finalize();
     let mut out = [0usize; HASHES];
@@ -60,10 +63,22 @@ pub(crate) fn place<R: RngCore>(
     rng: &mut R,
 ) -> Option<Vec<Option<Slot>>> {
     let mut table: Vec<Option<Slot>> = vec![None; bins];
-    for item in 0..candidates.len() {
+    for (item, cands) in candidates.iter().enumerate() {
+        // Take a free candidate bin if there is one; most items need no eviction at all.
+        if let Some(hash) = cands
+            .iter()
+            .position(|&bin| table.get(bin).is_some_and(Option::is_none))
+        {
+            let bin = cands[hash];
+            table[bin] = Some(Slot {
+                item: item as u32,
+                hash: hash as u8,
+            });
+            continue;
+        }
         let mut current = Slot {
             item: item as u32,
-            hash: 0,
+            hash: rng.gen_range(0..HASHES as u8),
         };
         let mut placed = false;
         for _ in 0..MAX_KICKS {
@@ -104,10 +119,17 @@ mod tests {
             let seed = [n as u8; 32];
             let bins = bins_for(n);
             let cands: Vec<_> = (0..n)
-                .map(|i| positions(&seed, &item_digest(&i.to_le_bytes()), bins))
+                .map(|i| {
+                    positions(
+                        &position_prefix(&seed),
+                        &item_digest(&i.to_le_bytes()),
+                        bins,
+                    )
+                })
                 .collect();
             let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
             let table = place(&cands, bins, &mut rng).expect("placement");
+            assert_eq!(table.iter().flatten().count(), n);
             let mut seen = vec![false; n];
             for (bin, slot) in table.iter().enumerate() {
                 if let Some(s) = slot {

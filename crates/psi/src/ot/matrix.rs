@@ -18,11 +18,15 @@ use super::{CODE_BITS, CODE_WORDS};
 /// Fills `out` with AES-128 in counter mode under `key` (counter blocks 0, 1, 2, … as
 /// little-endian 128-bit integers). This is the standard PRG of OT-extension implementations.
 pub(crate) fn prg_fill(key: &[u8; 16], out: &mut [u64]) {
-    let cipher = Aes128::new(GenericArray::from_slice(key));
-    // Encrypt in chunks so the counter blocks fit in cache and AES-NI pipelines several blocks.
-    const CHUNK_BLOCKS: usize = 256;
-    let mut blocks = vec![GenericArray::default(); CHUNK_BLOCKS];
-    let mut counter: u128 = 0;
+    prg_fill_from(&Aes128::new(GenericArray::from_slice(key)), 0, out);
+}
+
+/// Fills `out` with the AES-CTR stream of `cipher` starting at counter block `first_block`.
+pub(crate) fn prg_fill_from(cipher: &Aes128, first_block: u128, out: &mut [u64]) {
+    // Encrypt in chunks on the stack so AES-NI pipelines several blocks without allocating.
+    const CHUNK_BLOCKS: usize = 32;
+    let mut blocks = [GenericArray::default(); CHUNK_BLOCKS];
+    let mut counter = first_block;
     for chunk in out.chunks_mut(CHUNK_BLOCKS * 2) {
         let n = chunk.len().div_ceil(2);
         for b in blocks.iter_mut().take(n) {
@@ -61,29 +65,21 @@ pub(crate) fn transpose64(a: &mut [u64; 64]) {
 /// words).
 pub(crate) fn rows_to_cols(rows: &[u64], words: usize) -> Vec<u64> {
     debug_assert_eq!(rows.len(), words * 64 * CODE_WORDS);
-    // Each task transposes one 64-row block into a scratch of CODE_BITS words, which are then
-    // scattered into the columns.
-    let blocks: Vec<[u64; CODE_BITS]> = rows
-        .par_chunks_exact(64 * CODE_WORDS)
-        .map(|block| {
-            let mut out = [0u64; CODE_BITS];
-            for w in 0..CODE_WORDS {
+    // One task per group of 64 columns: it walks the row blocks in order, so its reads are
+    // sequential 64-word tiles and its writes 64 sequential streams, one per column.
+    let mut cols = vec![0u64; CODE_BITS * words];
+    cols.par_chunks_exact_mut(64 * words)
+        .enumerate()
+        .for_each(|(w, group)| {
+            for rb in 0..words {
                 let mut tile = [0u64; 64];
                 for (r, t) in tile.iter_mut().enumerate() {
-                    *t = block[r * CODE_WORDS + w];
+                    *t = rows[(rb * 64 + r) * CODE_WORDS + w];
                 }
                 transpose64(&mut tile);
-                out[w * 64..w * 64 + 64].copy_from_slice(&tile);
-            }
-            out
-        })
-        .collect();
-    let mut cols = vec![0u64; CODE_BITS * words];
-    cols.par_chunks_exact_mut(words)
-        .enumerate()
-        .for_each(|(c, col)| {
-            for (rb, word) in col.iter_mut().enumerate() {
-                *word = blocks[rb][c];
+                for (b, t) in tile.iter().enumerate() {
+                    group[b * words + rb] = *t;
+                }
             }
         });
     cols

@@ -49,11 +49,14 @@ use sha2::{Digest, Sha256};
 use crate::codec::{Reader, Writer};
 use crate::dh::decode_points;
 use crate::error::PsiError;
-use crate::item::{ItemDigest, PreparedSet};
+use crate::item::{ItemDigest, PreparedSet, keyed_prefix};
 use crate::protocol::{Disclosure, Protocol, RequesterOutcome, ResponderSummary};
+use aes::Aes128;
+use aes::cipher::KeyInit;
+use aes::cipher::generic_array::GenericArray;
 use base::{BaseSender, SeedKey};
-use cuckoo::{HASHES, Slot, bins_for, place, positions};
-use matrix::{cols_to_rows, prg_fill, rows_to_cols};
+use cuckoo::{HASHES, Slot, bins_for, place, position_prefix, positions};
+use matrix::{cols_to_rows, prg_fill, prg_fill_from, rows_to_cols};
 
 /// Width `k` of the pseudo-random code, and so the number of base OTs.
 pub(crate) const CODE_BITS: usize = 512;
@@ -92,34 +95,28 @@ fn session_id(seed: &[u8; 32], nonce: &[u8; 32], big_a: &[u8; 32]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The pseudo-random codewords of an item, one per hash function.
-fn codes(prefix: &Sha256, digest: &ItemDigest) -> [Row; HASHES] {
+/// The AES key of an item's codewords.
+fn code_cipher(prefix: &Sha256, digest: &ItemDigest) -> Aes128 {
     let mut h = prefix.clone();
     h.update(digest);
     let d = h.finalize();
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&d[..16]);
-    let mut words = [0u64; HASHES * CODE_WORDS];
-    prg_fill(&key, &mut words);
-    let mut out = [[0u64; CODE_WORDS]; HASHES];
-    for (row, chunk) in out.iter_mut().zip(words.chunks_exact(CODE_WORDS)) {
-        row.copy_from_slice(chunk);
-    }
-    out
+    Aes128::new(GenericArray::from_slice(&d[..16]))
+}
+
+/// The pseudo-random codeword of an item for hash function `hash`: counter blocks
+/// `4·hash … 4·hash + 3` (each codeword is four AES blocks).
+fn code(cipher: &Aes128, hash: usize) -> Row {
+    let mut row = [0u64; CODE_WORDS];
+    prg_fill_from(cipher, (hash * CODE_WORDS / 2) as u128, &mut row);
+    row
 }
 
 fn code_prefix(session: &[u8; 32]) -> Sha256 {
-    let mut h = Sha256::new();
-    h.update(CODE_DOMAIN);
-    h.update(session);
-    h
+    keyed_prefix(CODE_DOMAIN, session)
 }
 
 fn output_prefix(session: &[u8; 32]) -> Sha256 {
-    let mut h = Sha256::new();
-    h.update(OUTPUT_DOMAIN);
-    h.update(session);
-    h
+    keyed_prefix(OUTPUT_DOMAIN, session)
 }
 
 /// The correlation-robust hash of row `row` of bin `bin`.
@@ -194,10 +191,11 @@ pub(crate) fn start_requester(set: PreparedSet) -> Result<(ExpectBaseOtReply, Ve
     for _ in 0..CUCKOO_ATTEMPTS {
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
+        let prefix = position_prefix(&seed);
         let candidates: Vec<_> = set
             .distinct
             .par_iter()
-            .map(|d| positions(&seed, d, bins))
+            .map(|d| positions(&prefix, d, bins))
             .collect();
         if let Some(table) = place(&candidates, bins, &mut rng) {
             placed = Some((seed, table));
@@ -251,7 +249,7 @@ impl ExpectBaseOtReply {
                     self.set
                         .distinct
                         .get(s.item as usize)
-                        .and_then(|d| codes(&prefix, d).get(usize::from(s.hash)).copied())
+                        .map(|d| code(&code_cipher(&prefix, d), usize::from(s.hash)))
                 }) {
                     Some(c) => c,
                     // An empty bin gets a random codeword, so the mask shows nothing of the
@@ -277,9 +275,10 @@ impl ExpectBaseOtReply {
             });
 
         let mut w = Writer::new(MASK_TYPE, masks.len() * 8);
-        for word in &masks {
-            w.bytes(&word.to_le_bytes());
-        }
+        w.tail_mut(masks.len() * 8)
+            .par_chunks_exact_mut(8)
+            .zip(masks.par_iter())
+            .for_each(|(out, word)| out.copy_from_slice(&word.to_le_bytes()));
         drop(masks);
         let t0_rows = cols_to_rows(&t0, words);
         let next = ExpectOprfValues {
@@ -339,18 +338,31 @@ impl ExpectOprfValues {
         }
         r.finish()?;
 
+        // The requester's own values, grouped by the hash function that placed each item and
+        // sorted, are merged with the responder's sorted lists: a linear pass instead of a
+        // binary search with a cache miss per probe.
         let prefix = output_prefix(&self.session);
-        let hits: Vec<u32> = self
+        let mut ours: Vec<(u8, u128, u32)> = self
             .table
             .par_iter()
             .enumerate()
             .filter_map(|(bin, slot)| {
                 let slot = (*slot)?;
                 let value = truncate(&output(&prefix, bin, &row_at(&self.t0_rows, bin)), width);
-                let list = lists.get(usize::from(slot.hash))?;
-                list.binary_search(&value).is_ok().then_some(slot.item)
+                Some((slot.hash, value, slot.item))
             })
             .collect();
+        ours.par_sort_unstable();
+        let mut hits = Vec::new();
+        for (h, list) in lists.iter().enumerate() {
+            let mut theirs = list.iter().peekable();
+            for &(_, value, item) in ours.iter().filter(|(hash, _, _)| usize::from(*hash) == h) {
+                while theirs.next_if(|v| **v < value).is_some() {}
+                if theirs.peek() == Some(&&value) {
+                    hits.push(item);
+                }
+            }
+        }
         let mut matched = vec![false; self.set.distinct.len()];
         for item in hits {
             if let Some(m) = matched.get_mut(item as usize) {
@@ -482,15 +494,17 @@ impl ExpectMask {
         let width = value_width(self.bins, n);
         let code_prefix = code_prefix(&self.session);
         let out_prefix = output_prefix(&self.session);
+        let position_prefix = position_prefix(&self.seed);
         let per_item: Vec<[u128; HASHES]> = self
             .set
             .distinct
             .par_iter()
             .map(|d| {
-                let bins = positions(&self.seed, d, self.bins);
-                let codes = codes(&code_prefix, d);
+                let bins = positions(&position_prefix, d, self.bins);
+                let cipher = code_cipher(&code_prefix, d);
                 let mut out = [0u128; HASHES];
-                for ((o, &bin), c) in out.iter_mut().zip(bins.iter()).zip(codes.iter()) {
+                for (h, (o, &bin)) in out.iter_mut().zip(bins.iter()).enumerate() {
+                    let c = code(&cipher, h);
                     let mut row = row_at(&q_rows, bin);
                     for ((r, c), s) in row.iter_mut().zip(c.iter()).zip(self.secret.iter()) {
                         *r ^= c & s;
