@@ -16,6 +16,23 @@
 //!   PRF from OT extension with cuckoo hashing (KKRT16), fast enough for 2^20 × 2^20.
 //! - [`bench::run`] measures either protocol over a loopback TCP socket.
 //!
+//! # Messages
+//!
+//! Every message starts with a type byte and the version byte (1); fields are little-endian;
+//! the reader refuses anything short, long or out of range with a [`PsiError`].
+//!
+//! | protocol | message | direction | size in bytes |
+//! |---|---|---|---|
+//! | dh | query `0x11` | requester → responder | 6 + 32·n_req |
+//! | dh | reply `0x12` | responder → requester | 11 + 32·n_req + 32·n_resp |
+//! | ot | hello `0x21` | requester → responder | 74 |
+//! | ot | base reply `0x22` | responder → requester | 16,418 |
+//! | ot | mask `0x23` | requester → responder | 2 + 4096·⌈bins/64⌉, bins ≈ 1.27·n_req (≈ 81 per item) |
+//! | ot | values `0x24` | responder → requester | 7 + 3·n_resp·w, w = 6 to 12 (11 at 2^20) |
+//!
+//! (`n_req`, `n_resp`: distinct items of each side.) At 2^20 × 2^20 the `ot` exchange is
+//! about 81 MiB one way and 33 MiB the other; a transport must allow messages that large.
+//!
 //! ```
 //! use soberana_psi::{Disclosure, Protocol, PsiRequester, PsiResponder, RequesterOutcome,
 //!                    RequesterStep, ResponderStep};

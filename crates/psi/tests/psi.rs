@@ -139,6 +139,33 @@ fn both_protocols_agree_with_plain_intersection() {
     }
 }
 
+/// Random sizes and overlaps, with duplicates drawn from a small pool: the two protocols must
+/// give the same answer, and that answer must be the plain intersection.
+#[test]
+fn random_sets_cross_checked() {
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    for round in 0..6 {
+        let pool_size = rng.gen_range(1..400);
+        let pool = random_items(&mut rng, pool_size);
+        let pick = |rng: &mut ChaCha8Rng, n: usize| -> Vec<Vec<u8>> {
+            (0..n)
+                .map(|_| pool[rng.gen_range(0..pool.len())].clone())
+                .collect()
+        };
+        let (n_ours, n_theirs) = (rng.gen_range(0..300), rng.gen_range(0..300));
+        let ours = pick(&mut rng, n_ours);
+        let theirs = pick(&mut rng, n_theirs);
+        let (dh, _, _) = run(Protocol::Dh, &ours, &theirs, Disclosure::Intersection);
+        let (ot, _, _) = run(Protocol::Ot, &ours, &theirs, Disclosure::Intersection);
+        assert_eq!(dh, ot, "round {round}");
+        assert_eq!(
+            dh,
+            RequesterOutcome::Matches(expected(&ours, &theirs)),
+            "round {round}"
+        );
+    }
+}
+
 #[test]
 fn count_only_reveals_the_count_with_dh_and_refuses_ot() {
     for (name, ours, theirs) in cases() {
