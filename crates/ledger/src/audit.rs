@@ -266,11 +266,18 @@ where
         if chunk.is_empty() {
             break;
         }
-        // Leaf hashes are independent, so they are computed on every core;
-        // the tree itself is then built in order on this thread.
-        let hashes = hash_leaves(&chunk);
-        for (k, (leaf, &computed)) in chunk.iter().zip(&hashes).enumerate() {
-            if leaf.index != expected {
+        let len = chunk.len() as u64;
+        // A whole aligned chunk with no checkpoint strictly inside it and no
+        // node comparison can be folded into the tree as perfect subtrees
+        // built by the worker threads; otherwise leaves are pushed one by one.
+        let fast = nodes.is_none()
+            && chunk.len() == CHUNK
+            && expected.is_multiple_of(len)
+            && pending.peek().is_none_or(|p| p.size >= expected + len);
+        let hashed = hash_chunk(&chunk, fast);
+        for (k, leaf) in chunk.iter().enumerate() {
+            if leaf.index != expected + k as u64 {
+                let want = expected + k as u64;
                 let next = match chunk.get(k + 1) {
                     Some(n) => Some(n.index),
                     None => match iter.peek() {
@@ -278,60 +285,48 @@ where
                         _ => None,
                     },
                 };
-                let swapped = leaf.index > expected && next == Some(expected);
-                if leaf.index < expected || swapped {
+                let swapped = leaf.index > want && next == Some(want);
+                if leaf.index < want || swapped {
                     return tampered(Finding::OutOfOrder {
-                        index: expected,
+                        index: want,
                         found: leaf.index,
                     });
                 }
                 return tampered(Finding::Gap {
-                    missing: expected,
+                    missing: want,
                     found: leaf.index,
                 });
             }
-            if computed != leaf.leaf_hash {
+            if hashed.first_mismatch == Some(k) {
                 return tampered(Finding::LeafHashMismatch {
                     index: leaf.index,
                     stored: leaf.leaf_hash,
-                    computed,
+                    computed: hash_leaf(&leaf.entry),
                 });
             }
-            match nodes {
-                None => builder.push(computed),
-                Some(read) => {
-                    let mut mismatch: Option<Result<Finding, StorageError>> = None;
-                    builder.push_with(computed, |id, hash| {
-                        if mismatch.is_some() {
-                            return;
-                        }
-                        match read(id) {
-                            Ok(Some(stored)) if stored == hash => {}
-                            Ok(stored) => {
-                                mismatch = Some(Ok(Finding::NodeMismatch {
-                                    level: id.level,
-                                    index: id.index,
-                                    first_leaf: id.index << id.level,
-                                    stored: stored
-                                        .map_or_else(|| "missing".to_owned(), |h| h.to_hex()),
-                                    computed: hash,
-                                }));
-                            }
-                            Err(e) => mismatch = Some(Err(e)),
-                        }
-                    });
-                    match mismatch {
-                        None => {}
-                        Some(Ok(f)) => return tampered(f),
-                        Some(Err(e)) => return Err(e.into()),
-                    }
-                }
+            if fast {
+                continue;
             }
-            expected += 1;
-            while let Some(p) = pending.next_if(|p| p.size == expected) {
+            let computed = hashed
+                .hashes
+                .get(k)
+                .copied()
+                .unwrap_or_else(|| hash_leaf(&leaf.entry));
+            push_checked(&mut builder, computed, nodes)?;
+            let size = expected + k as u64 + 1;
+            while let Some(p) = pending.next_if(|p| p.size == size) {
                 check_checkpoint(&p, &builder, witnesses, &mut last_good, &mut report)?;
             }
         }
+        if fast {
+            for (level, root) in &hashed.subtrees {
+                builder.push_subtree(*level, *root);
+            }
+            while let Some(p) = pending.next_if(|p| p.size == expected + len) {
+                check_checkpoint(&p, &builder, witnesses, &mut last_good, &mut report)?;
+            }
+        }
+        expected += len;
     }
     if let Some(p) = pending.last() {
         return tampered(Finding::Truncated {
@@ -345,27 +340,113 @@ where
 }
 
 /// Leaves hashed per parallel step: large enough that starting the threads
-/// is noise (about 2 ms of hashing), small enough to keep memory bounded.
+/// is noise (a few milliseconds of hashing), small enough to keep memory
+/// bounded. A power of two, so that full chunks are perfect subtrees.
 const CHUNK: usize = 1 << 14;
 
-/// Leaf hashes of a chunk, split across the available cores.
-fn hash_leaves(chunk: &[StoredLeaf]) -> Vec<Hash> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || chunk.len() < 1024 {
-        return chunk.iter().map(|l| hash_leaf(&l.entry)).collect();
-    }
-    let per = chunk.len().div_ceil(threads);
-    let mut out = vec![Hash::default(); chunk.len()];
-    std::thread::scope(|scope| {
-        for (src, dst) in chunk.chunks(per).zip(out.chunks_mut(per)) {
-            scope.spawn(move || {
-                for (leaf, slot) in src.iter().zip(dst) {
-                    *slot = hash_leaf(&leaf.entry);
-                }
-            });
+/// What the worker threads computed for one chunk.
+struct HashedChunk {
+    /// Every leaf hash (empty on the fast path, where only subtrees are needed).
+    hashes: Vec<Hash>,
+    /// Position of the first leaf whose bytes do not match its stored hash.
+    first_mismatch: Option<usize>,
+    /// On the fast path, the perfect subtrees covering the chunk, in order.
+    subtrees: Vec<(u8, Hash)>,
+}
+
+/// Hashes a chunk on every core. With `subtrees`, each worker also folds its
+/// (power-of-two, aligned) slice into one perfect-subtree root, which moves
+/// the interior hashing off the main thread as well.
+fn hash_chunk(chunk: &[StoredLeaf], subtrees: bool) -> HashedChunk {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    // A power of two number of slices keeps every slice an aligned perfect subtree.
+    let slices = if chunk.len() < 1024 {
+        1
+    } else {
+        1usize << (usize::BITS - 1 - cores.leading_zeros())
+    };
+    let per = chunk.len().div_ceil(slices).max(1);
+    let work = |src: &[StoredLeaf]| {
+        let mut hashes = Vec::with_capacity(if subtrees { 0 } else { src.len() });
+        let mut first_mismatch = None;
+        let mut tree = TreeBuilder::new();
+        for (k, leaf) in src.iter().enumerate() {
+            let h = hash_leaf(&leaf.entry);
+            if first_mismatch.is_none() && h != leaf.leaf_hash {
+                first_mismatch = Some(k);
+            }
+            if subtrees {
+                tree.push(h);
+            } else {
+                hashes.push(h);
+            }
         }
-    });
+        (hashes, first_mismatch, tree.root())
+    };
+    let results: Vec<_> = if slices == 1 {
+        vec![work(chunk)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .chunks(per)
+                .map(|src| scope.spawn(move || work(src)))
+                .collect();
+            // A worker only hashes; it cannot panic, but if it somehow did,
+            // redo its slice here rather than propagate the panic.
+            handles
+                .into_iter()
+                .zip(chunk.chunks(per))
+                .map(|(h, src)| h.join().unwrap_or_else(|_| work(src)))
+                .collect()
+        })
+    };
+    let level = per.trailing_zeros() as u8;
+    let mut out = HashedChunk {
+        hashes: Vec::with_capacity(if subtrees { 0 } else { chunk.len() }),
+        first_mismatch: None,
+        subtrees: Vec::new(),
+    };
+    for (i, (hashes, mismatch, root)) in results.into_iter().enumerate() {
+        if out.first_mismatch.is_none() {
+            out.first_mismatch = mismatch.map(|k| i * per + k);
+        }
+        out.hashes.extend(hashes);
+        if subtrees {
+            out.subtrees.push((level, root));
+        }
+    }
     out
+}
+
+/// Pushes one leaf hash, comparing every completed node with the stored one
+/// when a node reader is given.
+fn push_checked(
+    builder: &mut TreeBuilder,
+    computed: Hash,
+    nodes: Option<NodeReader<'_>>,
+) -> Result<(), AuditError> {
+    let Some(read) = nodes else {
+        builder.push(computed);
+        return Ok(());
+    };
+    let mut outcome: Result<(), AuditError> = Ok(());
+    builder.push_with(computed, |id, hash| {
+        if outcome.is_err() {
+            return;
+        }
+        outcome = match read(id) {
+            Ok(Some(stored)) if stored == hash => Ok(()),
+            Ok(stored) => Err(AuditError::Tampered(Finding::NodeMismatch {
+                level: id.level,
+                index: id.index,
+                first_leaf: id.index << id.level,
+                stored: stored.map_or_else(|| "missing".to_owned(), |h| h.to_hex()),
+                computed: hash,
+            })),
+            Err(e) => Err(e.into()),
+        };
+    });
+    outcome
 }
 
 fn check_checkpoint(
@@ -469,6 +550,55 @@ mod tests {
             .unwrap()
             .verifier();
         audit_log(leaves.into_iter().map(Ok), &[], &[], &key, &[])
+    }
+
+    /// Checkpoints at a chunk's end (folded subtrees) and inside a chunk
+    /// (leaf by leaf) are both checked, and a fork at either is found.
+    #[test]
+    fn checkpoints_on_both_paths() {
+        use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+        let signer =
+            NoteSigner::from_seed("a.example/log", SignatureType::Ed25519, &[1; 32]).unwrap();
+        let n = CHUNK as u64 * 2 + 100;
+        let all = leaves(n);
+        let mut tree = TreeBuilder::new();
+        let mut stored = Vec::new();
+        let sizes = [CHUNK as u64, CHUNK as u64 + 5, n];
+        for leaf in &all {
+            tree.push(leaf.leaf_hash);
+            if sizes.contains(&tree.size()) {
+                let cp = Checkpoint::new("a.example/log", tree.size(), tree.root()).unwrap();
+                stored.push(StoredCheckpoint {
+                    size: tree.size(),
+                    note: SignedCheckpoint::sign(cp, &signer).unwrap().to_text(),
+                });
+            }
+        }
+        let audit = |cps: &[StoredCheckpoint]| {
+            audit_log(
+                all.iter().cloned().map(Ok),
+                cps,
+                &[],
+                &signer.verifier(),
+                &[],
+            )
+        };
+        assert_eq!(audit(&stored).unwrap().checkpoints, 3);
+        for (i, size) in sizes.iter().enumerate() {
+            let mut forked = stored.clone();
+            let other = Checkpoint::new("a.example/log", *size, hash_leaf(b"other")).unwrap();
+            forked[i].note = SignedCheckpoint::sign(other, &signer).unwrap().to_text();
+            let Err(AuditError::Tampered(Finding::Fork {
+                checkpoint_size,
+                first_unproven,
+                ..
+            })) = audit(&forked)
+            else {
+                panic!("fork at {size} not found");
+            };
+            assert_eq!(checkpoint_size, *size);
+            assert_eq!(first_unproven, if i == 0 { 0 } else { sizes[i - 1] });
+        }
     }
 
     /// Findings across the boundary of two parallel hashing chunks must be

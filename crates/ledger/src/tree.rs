@@ -136,6 +136,26 @@ impl TreeBuilder {
         self.size += 1;
     }
 
+    /// Appends a whole perfect subtree of `2^level` leaves with root `hash`.
+    /// Only valid when the size is a multiple of `2^level`; returns `false`
+    /// (and changes nothing) otherwise.
+    pub fn push_subtree(&mut self, level: u8, hash: Hash) -> bool {
+        let width = 1u64.checked_shl(u32::from(level)).unwrap_or(0);
+        if width == 0 || !self.size.is_multiple_of(width) {
+            return false;
+        }
+        let mut index = self.size >> level;
+        let mut hash = hash;
+        while index & 1 == 1 {
+            let Some(left) = self.stack.pop() else { break };
+            hash = hash_children(&left, &hash);
+            index >>= 1;
+        }
+        self.stack.push(hash);
+        self.size += width;
+        true
+    }
+
     /// Appends one leaf hash.
     pub fn push(&mut self, leaf: Hash) {
         self.push_with(leaf, |_, _| {});
@@ -642,6 +662,28 @@ mod tests {
             b.push(*leaf);
             assert_eq!(b.root(), mth(&all[..=i]), "size {}", i + 1);
         }
+    }
+
+    #[test]
+    fn push_subtree_equals_pushing_its_leaves() {
+        let all = leaves(48);
+        let mut a = TreeBuilder::new();
+        let mut b = TreeBuilder::new();
+        for leaf in &all[..16] {
+            a.push(*leaf);
+        }
+        assert!(b.push_subtree(4, mth(&all[..16])));
+        assert_eq!(a, b);
+        for leaf in &all[16..40] {
+            a.push(*leaf);
+        }
+        assert!(b.push_subtree(4, mth(&all[16..32])));
+        assert!(b.push_subtree(3, mth(&all[32..40])));
+        assert_eq!(a.root(), b.root());
+        assert_eq!(a, b);
+        // Misaligned: size 40 is not a multiple of 16.
+        assert!(!b.push_subtree(4, Hash::default()));
+        assert_eq!(a, b);
     }
 
     #[test]
