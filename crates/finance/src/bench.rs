@@ -30,8 +30,8 @@ pub struct BenchOptions {
     pub ingest_rows: Option<u64>,
     /// Hops of the traced trails (default 6).
     pub hops: u8,
-    /// Traces run (default 40: the demo network's collectors, then other
-    /// accounts).
+    /// Traces run (default 40: the demo network's first collector, then
+    /// accounts spread over the population, people and companies).
     pub traces: usize,
 }
 
@@ -66,6 +66,21 @@ pub struct TraceFigures {
     pub first_seed: String,
     /// Milliseconds of the trace from `first_seed`.
     pub first_seed_ms: f64,
+    /// The first ten traces, seed by seed, for side-by-side runs.
+    pub per_seed: Vec<SeedTiming>,
+}
+
+/// One trace's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeedTiming {
+    /// The seed account.
+    pub account: String,
+    /// Milliseconds.
+    pub ms: f64,
+    /// Flow edges.
+    pub edges: usize,
+    /// Flow nodes.
+    pub nodes: usize,
 }
 
 /// The benchmark's results.
@@ -148,8 +163,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let build_secs = t.elapsed().as_secs_f64();
     let mem = g.memory();
 
-    // Traces: the demo collectors first, then spread-out accounts.
-    let mut seeds: Vec<_> = summary.scenario.iter().map(|(c, _)| c.clone()).collect();
+    // Traces: the demo collector first (the side-by-side seed), then
+    // spread-out accounts with outgoing payments.
+    let mut seeds: Vec<_> = summary
+        .scenario
+        .iter()
+        .take(1)
+        .map(|(c, _)| c.clone())
+        .collect();
     let mut k = 0u64;
     while seeds.len() < opts.traces && g.account_count() > 0 {
         let a = ((k.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % g.account_count() as u64) as u32;
@@ -166,6 +187,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     seeds.truncate(opts.traces);
     let mut times = Vec::new();
     let mut edges = 0usize;
+    let mut per_seed = Vec::new();
     for s in &seeds {
         let mut o = TraceOptions::forward(s.country());
         o.max_hops = opts.hops;
@@ -180,6 +202,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         )?;
         times.push(ms(t.elapsed()));
         edges += f.edges.len();
+        if per_seed.len() < 10 {
+            per_seed.push(SeedTiming {
+                account: s.to_string(),
+                ms: times.last().copied().unwrap_or(0.0),
+                edges: f.edges.len(),
+                nodes: f.nodes.len(),
+            });
+        }
     }
     let first_ms = times.first().copied().unwrap_or(0.0);
     let mut sorted = times.clone();
@@ -213,6 +243,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
             mean_edges: edges as f64 / times.len().max(1) as f64,
             first_seed: seeds.first().map(|s| s.to_string()).unwrap_or_default(),
             first_seed_ms: first_ms,
+            per_seed,
         },
         scan_secs,
         alerts: alerts.len(),
