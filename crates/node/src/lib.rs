@@ -1,1 +1,30 @@
-//! soberana-node.
+//! soberana's node: one party's identity, transport, intake and outbox.
+//!
+//! A [`Node`] is opened from a node directory (made by [`init()`]). It
+//! listens for partners over HTTPS with mutual TLS, each partner's
+//! certificate pinned from its party card; it takes in signed envelopes
+//! through [`Node::intake`], where a partner's message can only ever create a
+//! proposal, a receipt, or the answer to one of our own proposals; and it
+//! delivers its outbox until partners take it. This is the only crate that
+//! opens sockets.
+
+mod config;
+mod error;
+mod identity;
+mod init;
+mod intake;
+mod node;
+mod outbox;
+mod policy;
+mod server;
+mod tls;
+
+pub use config::{NodeConfig, NodeDir, load_registry};
+pub use error::NodeError;
+pub use identity::{TlsIdentity, load_signing_key, read_secret};
+pub use init::{InitOptions, SHIPPED_PARTIES, init};
+pub use intake::{IntakeOutcome, IntakeRefusal};
+pub use node::{Node, OfficerVerdict, log_origin};
+pub use outbox::{Delivery, backoff};
+pub use policy::{PolicyVerdict, ProposalPolicy, Verdict};
+pub use server::{PeerCertificate, RunningNode, router};

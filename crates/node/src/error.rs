@@ -1,0 +1,114 @@
+//! The node's errors: each names what is wrong and, where it can, the fix.
+
+use std::path::PathBuf;
+
+/// Why a node could not be made, started or used.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The node directory has no configuration.
+    #[error("no node at `{0}`: run `soberana init --party XX --dir {0}` first")]
+    NoNode(PathBuf),
+    /// `init` was pointed at a directory that already holds a node.
+    #[error("`{0}` already holds a node; choose another --dir or remove it")]
+    AlreadyExists(PathBuf),
+    /// The configuration file could not be read.
+    #[error("bad configuration in `{path}`: {detail}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The party is not in the registry of known parties.
+    #[error(
+        "unknown party `{0}`: known parties are {1}; add a party file under `parties/` to add one"
+    )]
+    UnknownParty(String, String),
+    /// A key file is missing.
+    #[error(
+        "key file `{0}` is missing: restore it from backup, or make a new node with `soberana init`"
+    )]
+    MissingKey(PathBuf),
+    /// A key file can be read by others.
+    #[error("key file `{path}` is readable by other users (mode {mode:o}): run `chmod 600 {path}`")]
+    KeyPermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its mode.
+        mode: u32,
+    },
+    /// A key or certificate file is not valid.
+    #[error("key file `{path}` is not valid: {detail}")]
+    BadKey {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The listen address is taken.
+    #[error(
+        "cannot listen on `{addr}`: {detail}; stop the other process or set `listen` in `{config}`"
+    )]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        detail: String,
+        /// The config file.
+        config: PathBuf,
+    },
+    /// A party card is not valid.
+    #[error("party card `{path}`: {detail}")]
+    Card {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A proposal file is not valid.
+    #[error("proposal `{path}`: {detail}")]
+    Proposal {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The proposal is addressed to a party that is not pinned.
+    #[error("no partner `{0}` is pinned: add its card with `soberana peer add CARD --dir …`")]
+    UnknownPeer(String),
+    /// No such proposal.
+    #[error("no proposal `{0}` on this node")]
+    NoSuchProposal(String),
+    /// The proposal is not waiting for an officer's decision.
+    #[error("proposal `{id}` is {state}; only proposals awaiting an officer can be decided")]
+    NotAwaitingDecision {
+        /// The proposal.
+        id: String,
+        /// Its state.
+        state: String,
+    },
+    /// The policy could not be loaded.
+    #[error("policy: {0}")]
+    Policy(String),
+    /// Storage failed.
+    #[error("store: {0}")]
+    Store(#[from] soberana_store::StoreError),
+    /// TLS setup failed.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// Reading or writing a file failed.
+    #[error("`{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl NodeError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> NodeError {
+        let path = path.into();
+        move |source| NodeError::Io { path, source }
+    }
+}

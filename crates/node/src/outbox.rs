@@ -1,0 +1,199 @@
+//! Delivery: the outbox, sent to partners until they take it.
+//!
+//! An envelope is written to the outbox in the same transaction as the
+//! change it reports, so nothing the node decided can be lost between
+//! deciding and sending. This loop sends what is due; a partner's `200`, or
+//! a `409 duplicate` (it already has the envelope), marks it delivered;
+//! anything else is retried with exponential backoff up to a minute, for as
+//! long as it takes. Delivery is at-least-once on the wire and exactly-once
+//! in effect, because intake refuses an envelope id it has seen.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use soberana_core::{PartyCode, Timestamp};
+use soberana_store::DeliveryItem;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::node::Node;
+use crate::tls;
+
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// How long to wait before the next attempt after `attempts` failures.
+pub fn backoff(attempts: u32) -> Duration {
+    let millis = 250u64.saturating_mul(1u64 << attempts.min(8));
+    Duration::from_millis(millis.min(60_000))
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The partner took it (or already had it).
+    Delivered,
+    /// Not delivered; try again later.
+    Failed(String),
+}
+
+fn client_for(
+    node: &Node,
+    party: PartyCode,
+    cache: &mut HashMap<PartyCode, (String, HttpsClient)>,
+) -> Option<(String, HttpsClient)> {
+    if let Some(found) = cache.get(&party) {
+        return Some(found.clone());
+    }
+    let card = node.peer(party)?;
+    let config = tls::client_config(node.tls(), card.tls_cert_sha256.0).ok()?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .build();
+    let client: HttpsClient = Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector);
+    let url = format!("{}/v1/envelopes", card.endpoint.trim_end_matches('/'));
+    cache.insert(party, (url.clone(), client.clone()));
+    Some((url, client))
+}
+
+async fn post(url: String, client: HttpsClient, bytes: Vec<u8>) -> Delivery {
+    let request = match hyper::Request::post(&url)
+        .header("content-type", "application/octet-stream")
+        .body(Full::new(Bytes::from(bytes)))
+    {
+        Ok(r) => r,
+        Err(e) => return Delivery::Failed(e.to_string()),
+    };
+    let response =
+        match tokio::time::timeout(Duration::from_secs(30), client.request(request)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Delivery::Failed(format!("cannot reach {url}: {e}")),
+            Err(_) => return Delivery::Failed(format!("{url} did not answer within 30 s")),
+        };
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if status.is_success() {
+        return Delivery::Delivered;
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if status.as_u16() == 409 && answer["code"] == "duplicate" {
+        return Delivery::Delivered;
+    }
+    Delivery::Failed(format!(
+        "{status}: {}",
+        answer["error"].as_str().unwrap_or("no reason given")
+    ))
+}
+
+/// Sends what is due until `shutdown` turns true.
+pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    let mut clients: HashMap<PartyCode, (String, HttpsClient)> = HashMap::new();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let store = node.store().clone();
+        let due = tokio::task::spawn_blocking(move || store.due_deliveries(Timestamp::now(), 256))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        if due.is_empty() {
+            tokio::select! {
+                _ = node.outbox_woken() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        }
+        let mut attempts = JoinSet::new();
+        for item in due {
+            let DeliveryItem {
+                envelope_id,
+                recipient,
+                bytes,
+                attempts: tried,
+            } = item;
+            match client_for(&node, recipient, &mut clients) {
+                Some((url, client)) => {
+                    attempts
+                        .spawn(async move { (envelope_id, tried, post(url, client, bytes).await) });
+                }
+                None => {
+                    let reason = format!("no pinned partner `{recipient}`");
+                    attempts.spawn(async move { (envelope_id, tried, Delivery::Failed(reason)) });
+                }
+            }
+        }
+        let mut marks = JoinSet::new();
+        while let Some(Ok((id, tried, result))) = attempts.join_next().await {
+            let store = node.store().clone();
+            marks.spawn_blocking(move || match result {
+                Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
+                Delivery::Failed(reason) => {
+                    tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
+                    let wait = backoff(tried + 1);
+                    let next = Timestamp::now().plus_seconds(0);
+                    let next =
+                        Timestamp::from_unix_millis(next.unix_millis() + wait.as_millis() as i64);
+                    store.mark_failed(id, reason, next)
+                }
+            });
+        }
+        while marks.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_millis(250));
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert!(backoff(5) > backoff(4));
+        assert_eq!(backoff(30), Duration::from_secs(60));
+    }
+}
+
+impl Node {
+    /// Sends raw bytes to a pinned partner's envelope endpoint over mutual
+    /// TLS and returns the HTTP status and body. Bypasses the outbox: for
+    /// diagnostics and for tests that must send what a faulty or hostile
+    /// partner would.
+    pub async fn send_raw(&self, to: PartyCode, bytes: Vec<u8>) -> Result<(u16, String), String> {
+        let mut cache = HashMap::new();
+        let (url, client) =
+            client_for(self, to, &mut cache).ok_or_else(|| format!("no pinned partner `{to}`"))?;
+        let request = hyper::Request::post(&url)
+            .header("content-type", "application/octet-stream")
+            .body(Full::new(Bytes::from(bytes)))
+            .map_err(|e| e.to_string())?;
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .map_err(|e| e.to_string())?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}

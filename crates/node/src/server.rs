@@ -1,0 +1,177 @@
+//! The node's listener: HTTPS with mutual TLS, and a small versioned API.
+//!
+//! `POST /v1/envelopes` takes one envelope; `GET /v1/health` says who this
+//! node is. The connection's client certificate fingerprint travels with
+//! each request, so intake can check that the TLS identity and the envelope's
+//! signer are the same partner.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Extension, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use sha2::{Digest as _, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::node::Node;
+use crate::{NodeError, tls};
+
+/// The fingerprint of the connection's client certificate.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerCertificate(pub Option<[u8; 32]>);
+
+/// The partner-facing API, without a socket (tests call it directly).
+pub fn router(node: Node) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/envelopes", post(envelope))
+        .with_state(node)
+}
+
+async fn health(State(node): State<Node>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "party": node.party().to_string(),
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+fn refusal(status: u16, code: &str, reason: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        Json(serde_json::json!({ "error": reason, "code": code })),
+    )
+        .into_response()
+}
+
+async fn envelope(
+    State(node): State<Node>,
+    peer: Option<Extension<PeerCertificate>>,
+    request: Request,
+) -> Response {
+    let limit = node.config().max_envelope_bytes;
+    // Read one byte past the limit so an oversized envelope is recognised
+    // (and refused by intake, which records it) without reading all of it.
+    let limited = http_body_util::Limited::new(request.into_body(), limit + 1);
+    let bytes = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let reason = format!("envelope is over the limit of {limit} bytes");
+            let refused = node.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                refused.intake(&vec![0u8; limit + 1], None).err()
+            })
+            .await;
+            return refusal(413, "too_large", reason);
+        }
+    };
+    let fingerprint = peer.and_then(|Extension(p)| p.0);
+    let result = tokio::task::spawn_blocking(move || node.intake(&bytes, fingerprint)).await;
+    match result {
+        Ok(Ok(outcome)) => (StatusCode::OK, Json(outcome)).into_response(),
+        Ok(Err(refused)) => refusal(refused.status, refused.code, refused.reason),
+        Err(_) => refusal(503, "unavailable", "the node is shutting down".into()),
+    }
+}
+
+/// A node that is listening and delivering.
+pub struct RunningNode {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningNode {
+    /// Stops listening and delivering, and waits for both to end.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Node {
+    /// Starts listening on the configured address and delivering the outbox.
+    pub async fn start(&self) -> Result<RunningNode, NodeError> {
+        let addr = self.config().listen;
+        let listener = TcpListener::bind(addr).await.map_err(|e| NodeError::Bind {
+            addr: addr.to_string(),
+            detail: e.to_string(),
+            config: self.dir().config(),
+        })?;
+        let local = listener
+            .local_addr()
+            .map_err(NodeError::io(self.dir().config()))?;
+        let server = tls::server_config(self.tls(), self.pins())?;
+        let acceptor = TlsAcceptor::from(Arc::new(server));
+        let (shutdown, watch) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(accept_loop(self.clone(), listener, acceptor, watch.clone()));
+        tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
+        tracing::info!(party = %self.party(), %local, "node listening");
+        Ok(RunningNode {
+            addr: local,
+            shutdown,
+            tasks,
+        })
+    }
+}
+
+async fn accept_loop(
+    node: Node,
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((tcp, remote)) = accepted else { continue };
+                let acceptor = acceptor.clone();
+                let app = router(node.clone());
+                let mut stop = shutdown.clone();
+                connections.spawn(async move {
+                    let tls = match acceptor.accept(tcp).await {
+                        Ok(tls) => tls,
+                        Err(e) => {
+                            tracing::warn!(%remote, error = %e, "TLS handshake refused");
+                            return;
+                        }
+                    };
+                    let fingerprint = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .map(|c| -> [u8; 32] { Sha256::digest(c.as_ref()).into() });
+                    let app = app.layer(Extension(PeerCertificate(fingerprint)));
+                    let service = TowerToHyperService::new(app);
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = stop.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
+}

@@ -1,0 +1,328 @@
+//! Two real nodes on loopback over mutual TLS: delivery, decisions, the
+//! outbox across an outage, and every kind of bad envelope refused with
+//! nothing stored but the refusal.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use soberana_core::{
+    Direction, OfficerId, Outcome, PartyCode, ProposalDraft, ProposalKind, ProposalState, Reason,
+    Timestamp,
+};
+use soberana_node::{
+    InitOptions, Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict, init,
+};
+use soberana_wire::{AnswerItem, Body, NodeKey, SealedEnvelope};
+
+/// Refuses operations, reviews requests, accepts the rest.
+struct TestPolicy;
+
+impl ProposalPolicy for TestPolicy {
+    fn evaluate(
+        &self,
+        proposal: &soberana_core::Proposal,
+        _: &[soberana_core::Proposal],
+    ) -> PolicyVerdict {
+        let verdict = match proposal.kind() {
+            ProposalKind::AssistanceOffer | ProposalKind::CoordinatedOperation => Verdict::Refuse,
+            ProposalKind::InformationRequest | ProposalKind::FinancialIntelligence => {
+                Verdict::Review
+            }
+            _ => Verdict::Allow { conditions: vec![] },
+        };
+        PolicyVerdict {
+            verdict,
+            reasons: vec![Reason {
+                policy: Some("test".into()),
+                text: "test policy".into(),
+            }],
+            policy_digest: "11".repeat(32),
+        }
+    }
+    fn digest(&self) -> String {
+        "11".repeat(32)
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn party(code: &str) -> PartyCode {
+    PartyCode::new(code).unwrap()
+}
+
+fn make(dir: &Path, code: &str) -> Node {
+    init(&InitOptions {
+        party: party(code),
+        dir: dir.join(code),
+        listen: free_port(),
+        endpoint: None,
+        files: vec![],
+        constitutional_digest: String::new(),
+    })
+    .unwrap();
+    Node::open(&dir.join(code), Arc::new(TestPolicy)).unwrap()
+}
+
+fn pair(dir: &Path) -> (Node, Node) {
+    let mx = make(dir, "MX");
+    let us = make(dir, "US");
+    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
+        .unwrap();
+    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
+        .unwrap();
+    (mx, us)
+}
+
+fn example(name: &str) -> ProposalDraft {
+    let path = format!(
+        "{}/../../examples/proposals/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn state(node: &Node, id: soberana_core::ProposalId) -> Option<ProposalState> {
+    node.show(id).ok().map(|d| d.record.state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_reviewed_decided_and_answered_across_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+
+    let proposal = us
+        .propose(example("us-financial-intelligence.toml"), None)
+        .unwrap();
+    eventually("MX receives the request", || {
+        state(&mx, proposal.id) == Some(ProposalState::AwaitingOfficer)
+    })
+    .await;
+    eventually("US sees it delivered", || {
+        state(&us, proposal.id) == Some(ProposalState::Delivered)
+    })
+    .await;
+
+    mx.decide(
+        proposal.id,
+        OfficerVerdict {
+            officer: OfficerId::new("uif.analyst").unwrap(),
+            outcome: Outcome::AcceptedWithConditions {
+                conditions: vec!["not to be used as evidence".into()],
+            },
+            reason: "within the Egmont principles".into(),
+            release: vec![AnswerItem {
+                label: "onward accounts".into(),
+                value: "3".into(),
+            }],
+        },
+    )
+    .unwrap();
+    eventually("US receives the answer", || {
+        state(&us, proposal.id) == Some(ProposalState::Answered)
+    })
+    .await;
+    let detail = us.show(proposal.id).unwrap();
+    assert!(matches!(
+        detail.decision.unwrap().outcome,
+        Outcome::AcceptedWithConditions { .. }
+    ));
+    assert_eq!(detail.answer.unwrap().items.len(), 1);
+    let mx_detail = mx.show(proposal.id).unwrap();
+    assert_eq!(mx_detail.disclosures.len(), 1, "what left MX is recorded");
+    assert!(
+        mx.decide(
+            proposal.id,
+            OfficerVerdict {
+                officer: OfficerId::new("uif.analyst").unwrap(),
+                outcome: Outcome::Refused,
+                reason: "changed my mind".into(),
+                release: vec![],
+            },
+        )
+        .is_err(),
+        "a decided proposal cannot be decided again"
+    );
+    mx_run.stop().await;
+    us_run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_and_receipts_come_back_automatically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    let troops = us.propose(example("us-deploy-forces.toml"), None).unwrap();
+    let notice = us.propose(example("us-notify-order.toml"), None).unwrap();
+    eventually("the offer is refused on both sides", || {
+        state(&us, troops.id) == Some(ProposalState::Refused)
+            && state(&mx, troops.id) == Some(ProposalState::Refused)
+    })
+    .await;
+    eventually("the notification is acknowledged", || {
+        state(&us, notice.id) == Some(ProposalState::Acknowledged)
+    })
+    .await;
+    let receipt = us.show(notice.id).unwrap().receipt.unwrap();
+    assert_eq!(receipt.received_by, party("MX"));
+    mx_run.stop().await;
+    us_run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_keeps_a_proposal_until_the_partner_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    let us_run = us.start().await.unwrap();
+    let proposal = us.propose(example("us-border-alert.toml"), None).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(state(&us, proposal.id), Some(ProposalState::Queued));
+    let mx_run = mx.start().await.unwrap();
+    eventually("delivered once MX is up", || {
+        state(&mx, proposal.id) == Some(ProposalState::Accepted)
+    })
+    .await;
+    eventually("US records the acceptance", || {
+        state(&us, proposal.id) == Some(ProposalState::Accepted)
+    })
+    .await;
+    mx_run.stop().await;
+    us_run.stop().await;
+}
+
+fn seal_with(key: &NodeKey, from: &str, to: &str, body: &Body) -> Vec<u8> {
+    SealedEnvelope::seal(key, party(from), party(to), 1, Timestamp::now(), body)
+        .bytes()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_envelopes_are_refused_and_only_the_refusal_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    let mx_run = mx.start().await.unwrap();
+    let us_key = soberana_node::load_signing_key(&dir.path().join("US/keys/signing.key")).unwrap();
+    let draft = example("us-border-alert.toml");
+    let proposal =
+        soberana_core::Proposal::from_draft(draft, party("US"), None, Timestamp::now()).unwrap();
+    let good = seal_with(&us_key, "US", "MX", &Body::Proposal(proposal.clone()));
+
+    let forged = seal_with(
+        &NodeKey::generate().unwrap(),
+        "US",
+        "MX",
+        &Body::Proposal(proposal.clone()),
+    );
+    let unknown_sender = {
+        let mut p = proposal.clone();
+        p.from = party("GT");
+        seal_with(&us_key, "GT", "MX", &Body::Proposal(p))
+    };
+    let wrong_recipient = seal_with(&us_key, "US", "CA", &Body::Proposal(proposal.clone()));
+    let oversized = vec![b'x'; mx.config().max_envelope_bytes + 10];
+    let truncated = good[..good.len() - 10].to_vec();
+    let garbage = b"GET / HTTP/1.1".to_vec();
+    let unknown_fields = {
+        let mut value = serde_json::to_value(&proposal).unwrap();
+        value["body"]["execute_on_arrival"] = serde_json::json!(true);
+        raw_envelope(&us_key, "proposal", &serde_json::to_vec(&value).unwrap())
+    };
+    let unknown_kind = {
+        let mut value = serde_json::to_value(&proposal).unwrap();
+        value["body"]["kind"] = serde_json::json!("remote_strike");
+        raw_envelope(&us_key, "proposal", &serde_json::to_vec(&value).unwrap())
+    };
+    let unknown_body_kind = raw_envelope(&us_key, "command", b"{}");
+
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("forged signature", forged, 403),
+        ("unknown sender", unknown_sender, 403),
+        ("wrong recipient", wrong_recipient, 421),
+        ("oversized body", oversized, 413),
+        ("truncated", truncated, 400),
+        ("garbage", garbage, 400),
+        ("unknown fields", unknown_fields, 400),
+        ("unknown proposal kind", unknown_kind, 400),
+        ("unknown body kind", unknown_body_kind, 400),
+    ];
+    let mut refusals = 0;
+    for (name, bytes, status) in cases {
+        let (got, body) = us.send_raw(party("MX"), bytes).await.unwrap();
+        assert_eq!(got, status, "{name}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            !error["error"].as_str().unwrap().is_empty(),
+            "{name}: {body}"
+        );
+        refusals += 1;
+        assert_eq!(mx.store().refusals(100).unwrap().len(), refusals, "{name}");
+    }
+    assert!(
+        mx.list(Some(Direction::Incoming), vec![])
+            .unwrap()
+            .is_empty()
+    );
+
+    // The genuine envelope is accepted once; its replay is refused.
+    let (status, body) = us.send_raw(party("MX"), good.clone()).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = us.send_raw(party("MX"), good).await.unwrap();
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("already received"), "{body}");
+    assert_eq!(mx.list(Some(Direction::Incoming), vec![]).unwrap().len(), 1);
+    mx_run.stop().await;
+}
+
+/// An envelope with a hand-made header kind, signed correctly.
+fn raw_envelope(key: &NodeKey, kind: &str, body: &[u8]) -> Vec<u8> {
+    let digest = soberana_wire::Digest::of(body);
+    let header = format!(
+        r#"{{"v":1,"id":"{}","sender":"US","recipient":"MX","sequence":1,"time":0,"kind":"{kind}","body_len":{},"body_digest":"{}"}}"#,
+        soberana_core::ProposalId::generate(),
+        body.len(),
+        digest.to_hex()
+    );
+    let mut bytes = b"SOBERANA/1\n".to_vec();
+    bytes.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(body);
+    let sig = key.sign(&bytes);
+    bytes.extend_from_slice(&sig);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_a_pinned_certificate_is_refused_at_the_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = pair(dir.path());
+    // A second "US" node with its own keys: it pins MX, but MX pinned the
+    // real US node's certificate, not this one's.
+    let stranger = make(&dir.path().join("impostor"), "US");
+    stranger
+        .add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mx_run = mx.start().await.unwrap();
+    let err = stranger.send_raw(party("MX"), b"hello".to_vec()).await;
+    assert!(err.is_err(), "an unpinned client got an answer: {err:?}");
+    assert!(mx.store().refusals(10).unwrap().is_empty());
+    mx_run.stop().await;
+}
