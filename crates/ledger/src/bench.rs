@@ -80,6 +80,9 @@ pub struct SizeFigures {
     pub audit_seconds: f64,
     /// Entries audited per second.
     pub audit_per_second: f64,
+    /// Processor time the audit used, all threads, seconds (Linux only).
+    /// Compare with `audit_seconds`: on a busy machine wall time is larger.
+    pub audit_cpu_seconds: Option<f64>,
 }
 
 /// The whole benchmark report.
@@ -103,7 +106,7 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>14}",
+            "{:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10} {:>14}",
             "size",
             "incl gen",
             "incl ver",
@@ -111,12 +114,13 @@ impl fmt::Display for BenchReport {
             "cons gen",
             "cons ver",
             "audit s",
+            "audit cpu",
             "audit/s"
         )?;
         for s in &self.sizes {
             writeln!(
                 f,
-                "{:>12} {:>8.2}µs {:>8.2}µs {:>5}/{:<6} {:>8.2}µs {:>8.2}µs {:>10.2} {:>14.0}",
+                "{:>12} {:>8.2}µs {:>8.2}µs {:>5}/{:<6} {:>8.2}µs {:>8.2}µs {:>10.2} {:>10} {:>14.0}",
                 s.size,
                 s.inclusion_generate_median_us,
                 s.inclusion_verify_median_us,
@@ -125,6 +129,8 @@ impl fmt::Display for BenchReport {
                 s.consistency_generate_median_us,
                 s.consistency_verify_median_us,
                 s.audit_seconds,
+                s.audit_cpu_seconds
+                    .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2}")),
                 s.audit_per_second
             )?;
         }
@@ -175,6 +181,19 @@ fn median_us(mut samples: Vec<Duration>) -> f64 {
     samples
         .get(samples.len() / 2)
         .map_or(0.0, |d| d.as_secs_f64() * 1e6)
+}
+
+/// Processor time of this process so far (user + system, all threads),
+/// from `/proc/self/stat` in clock ticks of 1/100 s; `None` off Linux.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name is in parentheses and may hold spaces: fields are
+    // counted after the last `)`, where field 3 (state) comes first.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 / 100.0)
 }
 
 fn ceil_log2(n: u64) -> usize {
@@ -263,12 +282,14 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             .into_iter()
             .filter(|c| c.size <= size)
             .collect();
+        let cpu = process_cpu_seconds();
         let t = Instant::now();
         let leaves = stream_leaves(log.storage(), 1 << 16)
             .take_while(|l| l.as_ref().map_or(true, |l| l.index < size));
         let report = audit_log(leaves, &checkpoints, &[], &verifier, &[])
             .map_err(|e| BenchError::Audit(e.to_string()))?;
         let audit_seconds = t.elapsed().as_secs_f64();
+        let audit_cpu_seconds = cpu.zip(process_cpu_seconds()).map(|(a, b)| b - a);
         if report.size != size || report.root != root {
             return Err(BenchError::Audit(format!(
                 "audited {} entries, expected {size}",
@@ -286,6 +307,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             consistency_verify_median_us: median_us(cver_t),
             audit_seconds,
             audit_per_second: size as f64 / audit_seconds.max(1e-9),
+            audit_cpu_seconds,
         });
     }
     Ok(BenchReport {
