@@ -2,6 +2,7 @@
 //! `cargo run --release -p soberana-psi --example psi_bench -- N [dh|ot]`. Prints the
 //! human-readable line, then the report as one JSON line (the last line).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use soberana_psi::Protocol;
@@ -28,11 +29,10 @@ fn main() -> ExitCode {
     };
     match bench::run(n, protocol) {
         Ok(report) => {
-            println!("{report}");
-            match serde_json::to_string(&report) {
-                Ok(json) => println!("{json}"),
-                Err(e) => eprintln!("could not encode the report: {e}"),
-            }
+            // Written without `println!`, so a closed pipe (`| head`) ends quietly.
+            let mut out = std::io::stdout().lock();
+            let json = serde_json::to_string(&report).unwrap_or_default();
+            let _ = writeln!(out, "{report}").and_then(|()| writeln!(out, "{json}"));
             ExitCode::SUCCESS
         }
         Err(e) => {
