@@ -229,13 +229,30 @@ pub fn best_and_second(candidates: &[Candidate]) -> (Vec<f32>, Vec<f32>) {
 /// scores fall below the null median (half of such rows should). The
 /// expected errors at threshold `t` are then false links `u·S0(t)` plus
 /// missed links `(n - u) - (N(t) - u·S0(t))`, where `N(t)` counts best scores
-/// ≥ t; the threshold minimises their sum, `2u·S0(t) - N(t) + const`.
+/// ≥ t; the threshold minimises their sum, `2u·S0(t) - N(t) + const`, and
+/// is the middle of the stretch where that sum is within half an error of
+/// its minimum.
 /// `None` with fewer than 20 rows.
 pub fn null_model_threshold(best: &[f32], second: &[f32]) -> Option<f64> {
     if best.len() < 20 || second.len() < 20 {
         return None;
     }
-    let mut null: Vec<f32> = second.to_vec();
+    let mut all_seconds: Vec<f32> = second.to_vec();
+    all_seconds.sort_by(f32::total_cmp);
+    // The second-best of an unmatched row is the runner-up of n draws, lower
+    // than the best of n-1 draws that a matched row's second-best is. Rows
+    // whose best clears 99% of all second-best scores are matched almost
+    // surely, so their second-best scores are the clean null.
+    let q99 = *all_seconds.get((all_seconds.len() - 1) * 99 / 100)?;
+    let mut null: Vec<f32> = best
+        .iter()
+        .zip(second)
+        .filter(|(b, _)| **b >= q99)
+        .map(|(_, s)| *s)
+        .collect();
+    if null.len() < 20 {
+        null = all_seconds;
+    }
     null.sort_by(f32::total_cmp);
     let mut bests: Vec<f32> = best.to_vec();
     bests.sort_by(f32::total_cmp);
@@ -243,19 +260,25 @@ pub fn null_model_threshold(best: &[f32], second: &[f32]) -> Option<f64> {
     let below = bests.partition_point(|&b| b < median) as f64;
     let n = bests.len() as f64;
     let u = (2.0 * below).min(n);
-    let share_at_least = |xs: &[f32], t: f32| (xs.len() - xs.partition_point(|&x| x < t)) as f64;
-    let mut best_t = (f64::INFINITY, 1.0);
-    for step in 0..=200 {
-        let t = step as f32 * 0.005;
-        let s0 = share_at_least(&null, t) / null.len() as f64;
-        let cost = 2.0 * u * s0 - share_at_least(&bests, t);
-        // Strictly lower only: among equal costs the lowest threshold wins,
-        // and later (higher) thresholds must earn their place.
-        if cost < best_t.0 - 1e-9 {
-            best_t = (cost, f64::from(t));
-        }
-    }
-    Some(best_t.1)
+    let at_least = |xs: &[f32], t: f32| (xs.len() - xs.partition_point(|&x| x < t)) as f64;
+    // Linking below the null median would accept most unrelated records'
+    // best partners: never a useful threshold.
+    let costs: Vec<(f64, f64)> = (0..=200)
+        .filter(|step| *step as f32 * 0.005 >= median)
+        .map(|step| {
+            let t = step as f32 * 0.005;
+            let s0 = at_least(&null, t) / null.len() as f64;
+            (f64::from(t), 2.0 * u * s0 - at_least(&bests, t))
+        })
+        .collect();
+    let min = costs.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
+    // Where matches and non-matches separate cleanly the cost is flat over
+    // the gap between them; the middle of that plateau is the safest cut.
+    let tolerance = 0.5f64.max(0.001 * n);
+    let first = costs.iter().position(|c| c.1 <= min + tolerance)?;
+    let last = costs.iter().rposition(|c| c.1 <= min + tolerance)?;
+    let mid = costs.get((first + last) / 2)?;
+    Some(mid.0)
 }
 
 /// Chooses a linkage threshold without labels: the two-group model of
@@ -332,7 +355,10 @@ mod tests {
     #[test]
     fn null_model_threshold_table() {
         // Null (second-best) scores uniform on 0.50..0.70.
-        let null: Vec<f32> = (0..1000).map(|i| 0.5 + (i % 200) as f32 * 0.001).collect();
+        // Scattered so that a row's best and second-best are unrelated.
+        let null: Vec<f32> = (0..1000)
+            .map(|i| 0.5 + ((i * 7919) % 200) as f32 * 0.001)
+            .collect();
         // Every row matched, matches 0.65..1.0: the threshold may sit low,
         // under the null's top, since no row's best is a null draw.
         let matched: Vec<f32> = (0..1000).map(|i| 0.65 + (i % 350) as f32 * 0.001).collect();
