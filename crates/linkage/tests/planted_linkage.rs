@@ -3,6 +3,8 @@
 //! applied to the partner's copy, and recall and precision must stay above
 //! floors. Sizes are small so the debug-mode run stays fast.
 
+#![allow(clippy::expect_used, reason = "test helpers may fail loudly")]
+
 use soberana_linkage::message::{EncodingBatch, LinkResult, LinkedPair, PseudonymousId};
 use soberana_linkage::synth::{ALL_CORRUPTIONS, Corruption, planted_records};
 use soberana_linkage::{
