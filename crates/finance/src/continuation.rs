@@ -918,10 +918,11 @@ mod tests {
         let p = DisclosurePolicy::default();
         let t = TypologyConfig::default();
         type Forge = fn(&mut ContinuationRequest);
-        let cases: [(&str, Forge); 6] = [
+        let cases: [(&str, Forge); 7] = [
             ("not ours", |r| r.account = us(5)),
             ("empty id", |r| r.request_id.clear()),
             ("zero", |r| r.value = 0),
+            ("huge", |r| r.value = i64::MAX),
             ("window", |r| r.to = r.from - 1),
             ("too long", |r| r.to = r.from + 400 * 86_400),
             ("from us", |r| r.requester = Country::MX),

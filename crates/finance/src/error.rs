@@ -66,8 +66,10 @@ pub enum TraceError {
     /// Nothing to trace from.
     #[error("no seed accounts given; name at least one account to trace from")]
     NoSeeds,
-    /// A seed with a negative amount.
-    #[error("a seed amount is negative; give a non-negative amount or none to trace all flows")]
+    /// A seed with a negative or absurdly large amount.
+    #[error(
+        "a seed amount is negative or above USD 10 trillion; give a sensible amount, or none to trace all flows"
+    )]
     NegativeAmount,
     /// A bad window.
     #[error("time window ends before it starts; give `from` ≤ `to`")]

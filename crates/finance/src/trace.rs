@@ -34,12 +34,12 @@
 //! [`NodeKind::Border`]; [`crate::continuation`] turns them into requests.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::TraceError;
-use crate::graph::{Graph, NONE};
+use crate::graph::{FastMap, Graph, NONE};
 use crate::model::{AccountId, Channel, Country, TxId};
 
 /// Which way to follow the money.
@@ -51,6 +51,10 @@ pub enum Direction {
     /// Where did the money come from.
     Backward,
 }
+
+/// Largest seed amount accepted: USD 10 trillion in cents. It keeps every
+/// sum in a flow far from `i64` overflow.
+pub const MAX_SEED_VALUE: i64 = 1_000_000_000_000_000;
 
 /// The attribution rule's name, carried by every flow.
 pub const RULE_TAINTED_FIFO: &str = "tainted-first FIFO";
@@ -256,9 +260,9 @@ struct Flow<'g> {
     opts: &'g TraceOptions,
     nodes: Vec<FlowNode>,
     edges: Vec<FlowEdge>,
-    node_of_account: HashMap<u32, u32>,
-    node_of_place: HashMap<u32, u32>,
-    edge_of: HashMap<(u32, u32), u32>,
+    node_of_account: FastMap<u32, u32>,
+    node_of_place: FastMap<u32, u32>,
+    edge_of: FastMap<(u32, u32), u32>,
 }
 
 impl<'g> Flow<'g> {
@@ -398,15 +402,15 @@ pub fn trace(g: &Graph, seeds: &[Seed], opts: &TraceOptions) -> Result<FlowGraph
         opts,
         nodes: Vec::new(),
         edges: Vec::new(),
-        node_of_account: HashMap::new(),
-        node_of_place: HashMap::new(),
-        edge_of: HashMap::new(),
+        node_of_account: FastMap::default(),
+        node_of_place: FastMap::default(),
+        edge_of: FastMap::default(),
     };
-    let mut state: HashMap<u32, AccState> = HashMap::new();
+    let mut state: FastMap<u32, AccState> = FastMap::default();
     let mut heap: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
     let mut seeded: i64 = 0;
     // Money drawn from unlimited seed lots, per seed node.
-    let mut injected: HashMap<u32, i64> = HashMap::new();
+    let mut injected: FastMap<u32, i64> = FastMap::default();
 
     for seed in seeds {
         let a = g
@@ -418,8 +422,12 @@ pub fn trace(g: &Graph, seeds: &[Seed], opts: &TraceOptions) -> Result<FlowGraph
             if v < 0 {
                 return Err(TraceError::NegativeAmount);
             }
-            seeded += v;
-            injected.insert(node, injected.get(&node).copied().unwrap_or(0) + v);
+            if v > MAX_SEED_VALUE {
+                return Err(TraceError::NegativeAmount);
+            }
+            seeded = seeded.saturating_add(v);
+            let e = injected.entry(node).or_insert(0);
+            *e = e.saturating_add(v);
         }
         let slice = adj(a);
         // First transaction inside the window in the trace's direction.
@@ -475,8 +483,9 @@ pub fn trace(g: &Graph, seeds: &[Seed], opts: &TraceOptions) -> Result<FlowGraph
             taken += x;
             hop_out = hop_out.max(lot.hop + 1);
             if lot.unlimited {
-                *injected.entry(from_node).or_insert(0) += x;
-                seeded += x;
+                let e = injected.entry(from_node).or_insert(0);
+                *e = e.saturating_add(x);
+                seeded = seeded.saturating_add(x);
             }
             if lot.value < opts.min_value {
                 // Dust (or an emptied lot) stays here, counted as retained.
