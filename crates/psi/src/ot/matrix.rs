@@ -1,22 +1,26 @@
 //! Bit-matrix plumbing for OT extension: the AES-CTR pseudo-random generator that expands base
 //! OT seeds into columns, and the transposition between columns (one per base OT) and rows
-//! (one per OPRF instance).
+//! (one per OPRF instance, i.e. per bin).
 //!
-//! Matrices are `u64` words. A column matrix holds `CODE_BITS` columns of `words` words each
-//! (bit `r % 64` of word `r / 64` is row `r`); a row matrix holds `words * 64` rows of
-//! `CODE_WORDS` words each (bit `c % 64` of word `c / 64` is column `c`). Transposition works
-//! on 64×64 blocks with the recursive block swap of Warren, "Hacker's Delight" (2nd ed., §7-3),
-//! and runs blocks in parallel.
+//! The matrices are processed one *row block* of 64 bins at a time: a block holds 64 rows of
+//! `CODE_WORDS` words (bit `c % 64` of word `c / 64` is column `c`), or equivalently
+//! `CODE_BITS` column words (bit `r` is row `r` of the block). Counter-mode AES can produce any
+//! word of a column directly, so each block is generated, transposed and used while it is in
+//! cache, and no full column matrix is ever stored. Transposition works on 64×64 tiles with the
+//! recursive block swap of Warren, "Hacker's Delight" (2nd ed., §7-3).
 
 use aes::Aes128;
+use aes::cipher::BlockEncrypt;
+#[cfg(test)]
+use aes::cipher::KeyInit;
 use aes::cipher::generic_array::GenericArray;
-use aes::cipher::{BlockEncrypt, KeyInit};
-use rayon::prelude::*;
 
 use super::{CODE_BITS, CODE_WORDS};
 
 /// Fills `out` with AES-128 in counter mode under `key` (counter blocks 0, 1, 2, … as
-/// little-endian 128-bit integers). This is the standard PRG of OT-extension implementations.
+/// little-endian 128-bit integers). This is the standard PRG of OT-extension implementations;
+/// the protocol uses [`prg_fill_from`] to produce any part of the stream directly.
+#[cfg(test)]
 pub(crate) fn prg_fill(key: &[u8; 16], out: &mut [u64]) {
     prg_fill_from(&Aes128::new(GenericArray::from_slice(key)), 0, out);
 }
@@ -61,50 +65,32 @@ pub(crate) fn transpose64(a: &mut [u64; 64]) {
     }
 }
 
-/// Rows (`words * 64` rows of `CODE_WORDS` words) to columns (`CODE_BITS` columns of `words`
-/// words).
-pub(crate) fn rows_to_cols(rows: &[u64], words: usize) -> Vec<u64> {
-    debug_assert_eq!(rows.len(), words * 64 * CODE_WORDS);
-    // One task per group of 64 columns: it walks the row blocks in order, so its reads are
-    // sequential 64-word tiles and its writes 64 sequential streams, one per column.
-    let mut cols = vec![0u64; CODE_BITS * words];
-    cols.par_chunks_exact_mut(64 * words)
-        .enumerate()
-        .for_each(|(w, group)| {
-            for rb in 0..words {
-                let mut tile = [0u64; 64];
-                for (r, t) in tile.iter_mut().enumerate() {
-                    *t = rows[(rb * 64 + r) * CODE_WORDS + w];
-                }
-                transpose64(&mut tile);
-                for (b, t) in tile.iter().enumerate() {
-                    group[b * words + rb] = *t;
-                }
-            }
-        });
-    cols
+/// One block: 64 rows of `CODE_WORDS` words to `CODE_BITS` column words.
+pub(crate) fn block_rows_to_cols(rows: &[u64], cols: &mut [u64]) {
+    debug_assert_eq!(rows.len(), 64 * CODE_WORDS);
+    debug_assert_eq!(cols.len(), CODE_BITS);
+    for (w, tile_out) in cols.chunks_exact_mut(64).enumerate() {
+        let mut tile = [0u64; 64];
+        for (r, t) in tile.iter_mut().enumerate() {
+            *t = rows[r * CODE_WORDS + w];
+        }
+        transpose64(&mut tile);
+        tile_out.copy_from_slice(&tile);
+    }
 }
 
-/// Columns (`CODE_BITS` columns of `words` words) to rows (`words * 64` rows of `CODE_WORDS`
-/// words).
-pub(crate) fn cols_to_rows(cols: &[u64], words: usize) -> Vec<u64> {
-    debug_assert_eq!(cols.len(), words * CODE_BITS);
-    let mut rows = vec![0u64; words * 64 * CODE_WORDS];
-    rows.par_chunks_exact_mut(64 * CODE_WORDS)
-        .enumerate()
-        .for_each(|(rb, block)| {
-            for w in 0..CODE_WORDS {
-                let mut tile = [0u64; 64];
-                for (b, t) in tile.iter_mut().enumerate() {
-                    *t = cols[(w * 64 + b) * words + rb];
-                }
-                transpose64(&mut tile);
-                for (r, t) in tile.iter().enumerate() {
-                    block[r * CODE_WORDS + w] = *t;
-                }
-            }
-        });
-    rows
+/// One block: `CODE_BITS` column words to 64 rows of `CODE_WORDS` words.
+pub(crate) fn block_cols_to_rows(cols: &[u64], rows: &mut [u64]) {
+    debug_assert_eq!(rows.len(), 64 * CODE_WORDS);
+    debug_assert_eq!(cols.len(), CODE_BITS);
+    for (w, tile_in) in cols.chunks_exact(64).enumerate() {
+        let mut tile = [0u64; 64];
+        tile.copy_from_slice(tile_in);
+        transpose64(&mut tile);
+        for (r, t) in tile.iter().enumerate() {
+            rows[r * CODE_WORDS + w] = *t;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -132,21 +118,31 @@ mod tests {
     }
 
     #[test]
-    fn rows_and_cols_round_trip_and_agree_bitwise() {
-        let words = 3;
+    fn block_transposition_round_trips_and_agrees_bitwise() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let mut rows = vec![0u64; words * 64 * CODE_WORDS];
+        let mut rows = vec![0u64; 64 * CODE_WORDS];
         rng.fill(&mut rows[..]);
-        let cols = rows_to_cols(&rows, words);
-        for r in 0..words * 64 {
-            for c in (0..CODE_BITS).step_by(7) {
-                assert_eq!(
-                    bit(&rows[r * CODE_WORDS..(r + 1) * CODE_WORDS], c),
-                    bit(&cols[c * words..(c + 1) * words], r)
-                );
+        let mut cols = vec![0u64; CODE_BITS];
+        block_rows_to_cols(&rows, &mut cols);
+        for (r, row) in rows.chunks_exact(CODE_WORDS).enumerate() {
+            for (c, col) in cols.iter().enumerate() {
+                assert_eq!(bit(row, c), (col >> r) & 1 == 1, "row {r}, column {c}");
             }
         }
-        assert_eq!(cols_to_rows(&cols, words), rows);
+        let mut back = vec![0u64; 64 * CODE_WORDS];
+        block_cols_to_rows(&cols, &mut back);
+        assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn prg_can_start_at_any_block() {
+        let key = [9u8; 16];
+        let mut whole = [0u64; 40];
+        prg_fill(&key, &mut whole);
+        let cipher = Aes128::new(GenericArray::from_slice(&key));
+        let mut part = [0u64; 7];
+        prg_fill_from(&cipher, 10, &mut part);
+        assert_eq!(&whole[20..27], &part[..]);
     }
 
     /// Known answer: AES-128 of the all-zero block under the all-zero key is

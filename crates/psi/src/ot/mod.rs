@@ -14,7 +14,8 @@
 //! 3. **mask** (requester → responder): the requester writes, for each bin `j`, the
 //!    pseudo-random codeword `C(yⱼ)` of the item in that bin (random for an empty bin) as row
 //!    `j` of a matrix, and sends `uᵢ = G(k0ᵢ) ⊕ G(k1ᵢ) ⊕ Cᵢ` for each column `i`, where `G` is the
-//!    AES-CTR PRG (`matrix`). Its OPRF output for bin `j` is `H(j, t0ⱼ)` with `t0ᵢ = G(k0ᵢ)`.
+//!    AES-CTR PRG (`matrix`), laid out block by block: for each block of 64 bins, the block's
+//!    word of every column. Its OPRF output for bin `j` is `H(j, t0ⱼ)` with `t0ᵢ = G(k0ᵢ)`.
 //!    The responder forms `qᵢ = G(k_{sᵢ}ᵢ) ⊕ sᵢ·uᵢ`, so that row `qⱼ = t0ⱼ ⊕ (s ∧ C(yⱼ))`,
 //!    and can evaluate the PRF of bin `j` on any `x` as `H(j, qⱼ ⊕ (s ∧ C(x)))`, which equals
 //!    the requester's output exactly when `x = yⱼ` (KKRT16 §3, "BaRK-OPRF").
@@ -56,7 +57,7 @@ use aes::cipher::KeyInit;
 use aes::cipher::generic_array::GenericArray;
 use base::{BaseSender, SeedKey};
 use cuckoo::{HASHES, Slot, bins_for, place, position_prefix, positions};
-use matrix::{cols_to_rows, prg_fill, prg_fill_from, rows_to_cols};
+use matrix::{block_cols_to_rows, block_rows_to_cols, prg_fill_from};
 
 /// Width `k` of the pseudo-random code, and so the number of base OTs.
 pub(crate) const CODE_BITS: usize = 512;
@@ -78,6 +79,12 @@ const SESSION_DOMAIN: &[u8] = b"soberana-psi/ot/session/v1\0";
 const CODE_DOMAIN: &[u8] = b"soberana-psi/ot/code/v1\0";
 const OUTPUT_DOMAIN: &[u8] = b"soberana-psi/ot/output/v1\0";
 
+/// Bytes of one row block of the mask: one word per column.
+const BLOCK_BYTES: usize = CODE_BITS * 8;
+
+/// Row blocks per parallel task: an even number, so each task starts on an AES block.
+const CHUNK_BLOCKS: usize = 16;
+
 /// Statistical security parameter for false matches.
 const STATISTICAL_BITS: u32 = 40;
 
@@ -93,6 +100,11 @@ fn session_id(seed: &[u8; 32], nonce: &[u8; 32], big_a: &[u8; 32]) -> [u8; 32] {
     h.update(nonce);
     h.update(big_a);
     h.finalize().into()
+}
+
+/// An AES-128 instance for a base-OT seed.
+fn cipher(key: &SeedKey) -> Aes128 {
+    Aes128::new(GenericArray::from_slice(key))
 }
 
 /// The AES key of an item's codewords.
@@ -239,53 +251,84 @@ impl ExpectBaseOtReply {
         let keys = self.base.keys(&points);
         let session = session_id(&self.seed, &nonce, &self.base.public());
 
-        let words = self.bins.div_ceil(64);
-        let prefix = code_prefix(&session);
-        let mut rows = vec![0u64; words * 64 * CODE_WORDS];
-        rows.par_chunks_exact_mut(CODE_WORDS)
-            .zip(self.table.par_iter())
-            .for_each_init(rand::thread_rng, |rng, (row, slot)| {
-                let codeword = match slot.and_then(|s| {
-                    self.set
-                        .distinct
-                        .get(s.item as usize)
-                        .map(|d| code(&code_cipher(&prefix, d), usize::from(s.hash)))
-                }) {
-                    Some(c) => c,
-                    // An empty bin gets a random codeword, so the mask shows nothing of the
-                    // table's occupancy.
-                    None => rng.r#gen(),
-                };
-                row.copy_from_slice(&codeword);
-            });
-        let mut masks = rows_to_cols(&rows, words);
-        drop(rows);
-
-        let mut t0 = vec![0u64; CODE_BITS * words];
-        t0.par_chunks_exact_mut(words)
-            .zip(masks.par_chunks_exact_mut(words))
-            .zip(keys.par_iter())
-            .for_each(|((t, u), (k0, k1))| {
-                prg_fill(k0, t);
-                let mut t1 = vec![0u64; words];
-                prg_fill(k1, &mut t1);
-                for ((u, t), t1) in u.iter_mut().zip(t.iter()).zip(t1.iter()) {
-                    *u ^= t ^ t1;
+        let blocks = self.bins.div_ceil(64);
+        let code_prefix = code_prefix(&session);
+        let out_prefix = output_prefix(&session);
+        let ciphers: Vec<(Aes128, Aes128)> = keys
+            .iter()
+            .map(|(k0, k1)| (cipher(k0), cipher(k1)))
+            .collect();
+        // Per bin, the first 16 bytes of the requester's OPRF output `H(j, t0ⱼ)`; the width
+        // to compare is known only once the responder's count arrives.
+        let mut outputs = vec![0u128; blocks * 64];
+        let mut w = Writer::new(MASK_TYPE, blocks * BLOCK_BYTES);
+        w.tail_mut(blocks * BLOCK_BYTES)
+            .par_chunks_mut(CHUNK_BLOCKS * BLOCK_BYTES)
+            .zip(outputs.par_chunks_mut(CHUNK_BLOCKS * 64))
+            .enumerate()
+            .for_each_init(rand::thread_rng, |rng, (chunk, (message, outputs))| {
+                let first = chunk * CHUNK_BLOCKS;
+                let count = message.len() / BLOCK_BYTES;
+                // t0 and t1 words of this chunk, column by column.
+                let mut t0 = vec![0u64; CODE_BITS * count];
+                let mut u = vec![0u64; CODE_BITS * count];
+                let mut t1 = vec![0u64; count];
+                for (c, (c0, c1)) in ciphers.iter().enumerate() {
+                    let t0c = &mut t0[c * count..(c + 1) * count];
+                    prg_fill_from(c0, (first / 2) as u128, t0c);
+                    prg_fill_from(c1, (first / 2) as u128, &mut t1);
+                    for (b, (x, y)) in t0c.iter().zip(t1.iter()).enumerate() {
+                        u[b * CODE_BITS + c] = x ^ y;
+                    }
+                }
+                let mut rows = [0u64; 64 * CODE_WORDS];
+                let mut cols = [0u64; CODE_BITS];
+                for b in 0..count {
+                    let block = first + b;
+                    for (i, row) in rows.chunks_exact_mut(CODE_WORDS).enumerate() {
+                        let bin = block * 64 + i;
+                        let slot = self.table.get(bin).copied().flatten();
+                        let codeword = match slot.and_then(|s| {
+                            self.set
+                                .distinct
+                                .get(s.item as usize)
+                                .map(|d| code(&code_cipher(&code_prefix, d), usize::from(s.hash)))
+                        }) {
+                            Some(c) => c,
+                            // An empty bin gets a random codeword, so the mask shows nothing
+                            // of the table's occupancy; rows past the last bin stay zero.
+                            None if bin < self.bins => rng.r#gen(),
+                            None => [0u64; CODE_WORDS],
+                        };
+                        row.copy_from_slice(&codeword);
+                    }
+                    block_rows_to_cols(&rows, &mut cols);
+                    let ub = &mut u[b * CODE_BITS..(b + 1) * CODE_BITS];
+                    for (x, c) in ub.iter_mut().zip(cols.iter()) {
+                        *x ^= c;
+                    }
+                    for (c, col) in cols.iter_mut().enumerate() {
+                        *col = t0[c * count + b];
+                    }
+                    block_cols_to_rows(&cols, &mut rows);
+                    for (i, row) in rows.chunks_exact(CODE_WORDS).enumerate() {
+                        let bin = block * 64 + i;
+                        if self.table.get(bin).copied().flatten().is_some() {
+                            let mut r = [0u64; CODE_WORDS];
+                            r.copy_from_slice(row);
+                            outputs[b * 64 + i] =
+                                truncate(&output(&out_prefix, bin, &r), MAX_WIDTH);
+                        }
+                    }
+                }
+                for (out, word) in message.chunks_exact_mut(8).zip(u.iter()) {
+                    out.copy_from_slice(&word.to_le_bytes());
                 }
             });
-
-        let mut w = Writer::new(MASK_TYPE, masks.len() * 8);
-        w.tail_mut(masks.len() * 8)
-            .par_chunks_exact_mut(8)
-            .zip(masks.par_iter())
-            .for_each(|(out, word)| out.copy_from_slice(&word.to_le_bytes()));
-        drop(masks);
-        let t0_rows = cols_to_rows(&t0, words);
         let next = ExpectOprfValues {
             set: self.set,
             table: self.table,
-            t0_rows,
-            session,
+            outputs,
             bins: self.bins,
         };
         Ok((next, w.finish()))
@@ -296,8 +339,7 @@ impl ExpectBaseOtReply {
 pub struct ExpectOprfValues {
     set: PreparedSet,
     table: Vec<Option<Slot>>,
-    t0_rows: Vec<u64>,
-    session: [u8; 32],
+    outputs: Vec<u128>,
     bins: usize,
 }
 
@@ -341,15 +383,14 @@ impl ExpectOprfValues {
         // The requester's own values, grouped by the hash function that placed each item and
         // sorted, are merged with the responder's sorted lists: a linear pass instead of a
         // binary search with a cache miss per probe.
-        let prefix = output_prefix(&self.session);
+        let shift = 8 * (MAX_WIDTH - width);
         let mut ours: Vec<(u8, u128, u32)> = self
             .table
             .par_iter()
-            .enumerate()
-            .filter_map(|(bin, slot)| {
+            .zip(self.outputs.par_iter())
+            .filter_map(|(slot, value)| {
                 let slot = (*slot)?;
-                let value = truncate(&output(&prefix, bin, &row_at(&self.t0_rows, bin)), width);
-                Some((slot.hash, value, slot.item))
+                Some((slot.hash, value >> shift, slot.item))
             })
             .collect();
         ours.par_sort_unstable();
@@ -466,29 +507,46 @@ impl Drop for ExpectMask {
 impl ExpectMask {
     /// Handles the mask; returns the OPRF values to send and what the responder learnt.
     pub fn handle(self, message: &[u8]) -> Result<(Vec<u8>, ResponderSummary), PsiError> {
-        let words = self.bins.div_ceil(64);
+        let blocks = self.bins.div_ceil(64);
         let mut r = Reader::new(MASK, MASK_TYPE, message)?;
-        let masks = r.elements(CODE_BITS * words, 8)?;
+        let masks = r.elements(blocks, BLOCK_BYTES)?;
         r.finish()?;
 
-        let mut q = vec![0u64; CODE_BITS * words];
-        q.par_chunks_exact_mut(words)
-            .zip(masks.par_chunks_exact(words * 8))
-            .zip(self.keys.par_iter())
+        let ciphers: Vec<Aes128> = self.keys.iter().map(cipher).collect();
+        // All-ones where the bit of the secret is set, so it is applied without a branch.
+        let select: Vec<u64> = (0..CODE_BITS)
+            .map(|c| 0u64.wrapping_sub((self.secret[c / 64] >> (c % 64)) & 1))
+            .collect();
+        let mut q_rows = vec![0u64; blocks * 64 * CODE_WORDS];
+        q_rows
+            .par_chunks_mut(CHUNK_BLOCKS * 64 * CODE_WORDS)
+            .zip(masks.par_chunks(CHUNK_BLOCKS * BLOCK_BYTES))
             .enumerate()
-            .for_each(|(i, ((q, u), key))| {
-                prg_fill(key, q);
-                // All-ones when bit i of the secret is set; applied without a branch.
-                let bit = (self.secret[i / 64] >> (i % 64)) & 1;
-                let select = 0u64.wrapping_sub(bit);
-                for (q, u) in q.iter_mut().zip(u.chunks_exact(8)) {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(u);
-                    *q ^= u64::from_le_bytes(b) & select;
+            .for_each(|(chunk, (rows, u))| {
+                let first = chunk * CHUNK_BLOCKS;
+                let count = u.len() / BLOCK_BYTES;
+                let mut q = vec![0u64; CODE_BITS * count];
+                for (c, cipher) in ciphers.iter().enumerate() {
+                    prg_fill_from(
+                        cipher,
+                        (first / 2) as u128,
+                        &mut q[c * count..(c + 1) * count],
+                    );
+                }
+                let mut cols = [0u64; CODE_BITS];
+                for (b, (rows, u)) in rows
+                    .chunks_exact_mut(64 * CODE_WORDS)
+                    .zip(u.chunks_exact(BLOCK_BYTES))
+                    .enumerate()
+                {
+                    for (c, (col, u)) in cols.iter_mut().zip(u.chunks_exact(8)).enumerate() {
+                        let mut bytes = [0u8; 8];
+                        bytes.copy_from_slice(u);
+                        *col = q[c * count + b] ^ (u64::from_le_bytes(bytes) & select[c]);
+                    }
+                    block_cols_to_rows(&cols, rows);
                 }
             });
-        let q_rows = cols_to_rows(&q, words);
-        drop(q);
 
         let n = self.set.distinct.len();
         let width = value_width(self.bins, n);
