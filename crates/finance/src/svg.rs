@@ -165,24 +165,46 @@ pub fn render(flow: &FlowGraph, opts: &SvgOptions) -> String {
             TOP + opts.height + 16.0
         );
     }
-    // Bands, stacked at each end in order.
-    let mut out_off: HashMap<usize, f64> = HashMap::new();
-    let mut in_off: HashMap<usize, f64> = HashMap::new();
-    let mut edges: Vec<usize> = (0..flow.edges.len()).collect();
-    edges.sort_by_key(|&e| std::cmp::Reverse(flow.edges[e].value));
-    for e in edges {
+    // Bands: stacked at the source in the order of their targets' heights
+    // and at the target in the order of their sources', so they do not cross
+    // needlessly.
+    let drawn: Vec<usize> = (0..flow.edges.len())
+        .filter(|&e| {
+            pos.contains_key(&(flow.edges[e].from as usize))
+                && pos.contains_key(&(flow.edges[e].to as usize))
+        })
+        .collect();
+    let y_of = |n: u32| pos.get(&(n as usize)).map_or(0.0, |p| p.1);
+    let width_of = |e: usize| (flow.edges[e].value as f64 * scale).max(0.5);
+    let mut start_y: HashMap<usize, f64> = HashMap::new();
+    let mut by_target = drawn.clone();
+    by_target.sort_by(|&a, &b| y_of(flow.edges[a].to).total_cmp(&y_of(flow.edges[b].to)));
+    let mut off: HashMap<u32, f64> = HashMap::new();
+    for &e in &by_target {
+        let f = flow.edges[e].from;
+        let o = off.entry(f).or_insert(0.0);
+        start_y.insert(e, y_of(f) + *o);
+        *o += width_of(e);
+    }
+    let mut end_y: HashMap<usize, f64> = HashMap::new();
+    let mut by_source = drawn.clone();
+    by_source.sort_by(|&a, &b| y_of(flow.edges[a].from).total_cmp(&y_of(flow.edges[b].from)));
+    off.clear();
+    for &e in &by_source {
+        let t = flow.edges[e].to;
+        let o = off.entry(t).or_insert(0.0);
+        end_y.insert(e, y_of(t) + *o);
+        *o += width_of(e);
+    }
+    for e in drawn {
         let edge = &flow.edges[e];
         let (f, t) = (edge.from as usize, edge.to as usize);
-        let (Some(&(x0, y0, _)), Some(&(x1, y1, _))) = (pos.get(&f), pos.get(&t)) else {
+        let (Some(&(x0, _, _)), Some(&(x1, _, _))) = (pos.get(&f), pos.get(&t)) else {
             continue;
         };
-        let w = (edge.value as f64 * scale).max(0.5);
-        let of = out_off.entry(f).or_insert(0.0);
-        let sy = y0 + *of;
-        *of += w;
-        let oi = in_off.entry(t).or_insert(0.0);
-        let ty = y1 + *oi;
-        *oi += w;
+        let w = width_of(e);
+        let sy = start_y.get(&e).copied().unwrap_or(0.0);
+        let ty = end_y.get(&e).copied().unwrap_or(0.0);
         let sx = x0 + BAR_W;
         let tx = x1;
         let mx = (sx + tx) / 2.0;
