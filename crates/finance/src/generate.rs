@@ -906,7 +906,7 @@ fn summary(plan: Plan, written: u64) -> Summary {
     }
 }
 
-/// The transaction CSV header written by [`write`].
+/// The transaction CSV header written by [`write()`].
 pub const TRANSACTION_HEADER: &str =
     "tx_id,time,amount,currency,channel,from_account,to_account,country,branch,border_zone";
 

@@ -9,6 +9,10 @@
 //! reason; the result is all-or-nothing: if any row is bad, the caller gets
 //! the list and nothing else (and a [`GraphBuilder`] is rolled back to where
 //! it was).
+//!
+//! Duplicate transaction ids are not detected here: that needs a set of
+//! every id seen (gigabytes at a hundred million rows); the store's primary
+//! key catches them when the rows are inserted.
 
 use std::io::Read;
 
