@@ -204,3 +204,28 @@ impl ExpectDhQuery {
         Ok((w.finish(), summary))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::item_digest;
+
+    /// Regression pin of the domain-separated hash-to-point: changing the domain or the input
+    /// layout would make nodes of different versions silently stop matching. The value was
+    /// produced by this implementation (RFC 9496 one-way map over SHA-512 via
+    /// `curve25519-dalek`) when the protocol was fixed at version 1.
+    #[test]
+    fn hash_to_point_is_stable() {
+        let p = hash_to_point(&item_digest(b"phone:+525512345678"));
+        let hex: String = p
+            .compress()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "06dc15ce914f2e1212cc6a88a9eaf3ddcf659e5f235ec2ecfd66ac416c779a34"
+        );
+    }
+}

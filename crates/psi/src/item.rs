@@ -88,3 +88,32 @@ impl PreparedSet {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pins the item digest: two nodes match only if they digest identically. The expected
+    /// value was computed independently with Python's `hashlib.sha256` over
+    /// `b"soberana-psi/item/v1\0" + (19).to_bytes(8, "little") + b"phone:+525512345678"`.
+    #[test]
+    fn item_digest_known_answer() {
+        let d = item_digest(b"phone:+525512345678");
+        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "10bbf5006868b87056f4690e2d9cacced53c4dda6ed2d8dabb9dc58ff07a4176"
+        );
+    }
+
+    #[test]
+    fn duplicates_fold_and_map_back_to_every_position() {
+        let set = PreparedSet::new(&["b", "a", "b", "c", "a"]).unwrap();
+        assert_eq!(set.distinct.len(), 3);
+        let b = set.distinct_of_input[0];
+        assert_eq!(set.distinct_of_input[2], b);
+        let mut matched = vec![false; 3];
+        matched[b as usize] = true;
+        assert_eq!(set.input_positions(&matched), [0, 2]);
+    }
+}
