@@ -46,6 +46,10 @@ pub struct PsiBenchReport {
     /// Peak resident memory of the whole process (both parties), from `VmHWM`; `None` where
     /// `/proc/self/status` is unavailable.
     pub peak_memory_bytes: Option<u64>,
+    /// CPU seconds (user + system) the process spent during the run, both parties together;
+    /// unlike `seconds` it does not grow when other work shares the machine. `None` where
+    /// `/proc/self/stat` is unavailable.
+    pub cpu_seconds: Option<f64>,
     /// Worker threads available to each party's parallel work.
     pub threads: usize,
 }
@@ -67,6 +71,9 @@ impl fmt::Display for PsiBenchReport {
         match self.peak_memory_bytes {
             Some(b) => write!(f, "peak memory {:.0} MiB", mib(b))?,
             None => write!(f, "peak memory unknown")?,
+        }
+        if let Some(cpu) = self.cpu_seconds {
+            write!(f, ", {cpu:.3} CPU s")?;
         }
         write!(f, ", {} threads", self.threads)
     }
@@ -184,6 +191,7 @@ pub fn run(n: usize, protocol: Protocol) -> Result<PsiBenchReport, BenchError> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
 
+    let cpu_start = cpu_time();
     let start = Instant::now();
     let responder = thread::spawn(move || run_responder(listener, theirs));
     let mut link = Framed::new(TcpStream::connect(address)?)?;
@@ -199,10 +207,11 @@ pub fn run(n: usize, protocol: Protocol) -> Result<PsiBenchReport, BenchError> {
             RequesterStep::Done(outcome) => break outcome,
         }
     };
-    let seconds = start.elapsed().as_secs_f64();
     let responder_link = responder
         .join()
         .map_err(|_| BenchError::Responder("thread panicked".to_owned()))??;
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_start.zip(cpu_time()).map(|(a, b)| b - a);
 
     let matches = match outcome {
         RequesterOutcome::Matches(m) => m.len(),
@@ -223,8 +232,22 @@ pub fn run(n: usize, protocol: Protocol) -> Result<PsiBenchReport, BenchError> {
         bytes_responder_to_requester: responder_link.sent,
         messages: link.messages + responder_link.messages,
         peak_memory_bytes: peak_memory(),
+        cpu_seconds,
         threads: rayon::current_num_threads(),
     })
+}
+
+/// The process's CPU time so far (user + system), from `/proc/self/stat`, in seconds.
+fn cpu_time() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) start after the last `)`;
+    // utime and stime are fields 14 and 15 of the whole line, so 12 and 13 of the rest.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    // Linux reports these in USER_HZ ticks: 100 on x86 and ARM.
+    Some((user + system) / 100.0)
 }
 
 /// The process's peak resident set size, from `VmHWM` in `/proc/self/status`.
@@ -257,9 +280,10 @@ mod tests {
     }
 
     #[test]
-    fn peak_memory_is_read_on_linux() {
+    fn peak_memory_and_cpu_time_are_read_on_linux() {
         if cfg!(target_os = "linux") {
             assert!(peak_memory().unwrap() > 0);
+            assert!(cpu_time().unwrap() >= 0.0);
         }
     }
 }
