@@ -27,10 +27,11 @@
 //!
 //! The pseudo-random code `C(x, h)` is AES-128 in counter mode under the key
 //! `SHA-256(session, x)` (truncated to 128 bits), blocks `4h … 4h+3`: a PRG keyed by a random
-//! oracle of the item, so every codeword is an independent pseudo-random 512-bit string and
-//! codewords are far apart with overwhelming probability, as KKRT16 §4 requires of a
-//! pseudo-random code with `k ≥ 448` for this set size. One hash and twelve AES blocks give all
-//! three codewords of an item. The correlation-robust hash `H` is SHA-256 over the session id,
+//! oracle of the item, so every codeword is an independent pseudo-random 512-bit string. KKRT16
+//! §4 needs any two codewords of a run to differ in at least κ = 128 positions: for a pair of
+//! random 512-bit strings that fails with probability below 2^-97, so below 2^-50 over all
+//! pairs of a 2^24 × 2^24 run. One hash and twelve AES blocks give all three codewords of an
+//! item. The correlation-robust hash `H` is SHA-256 over the session id,
 //! the bin index and the row. The responder learns `n` and nothing else; the
 //! requester learns which of its items match and the size of the responder's set. Count-only
 //! disclosure is not possible here (the requester knows which bin matched); the DH protocol
