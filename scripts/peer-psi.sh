@@ -4,7 +4,9 @@
 # loopback TCP, at the same sizes on the same machine. Prints both figures and their ratio.
 #
 # Usage: scripts/peer-psi.sh [N ...]     (default: 4096; the README's bar is 1048576)
-# The peer is installed into .venv-psi/ (gitignored) on first use.
+# The peer is installed into .venv-psi/ (gitignored) on first use. soberana's figure comes from
+# `soberana bench psi` (a release build of the whole binary); SOBERANA_PSI_BENCH=example takes
+# it from the psi crate's benchmark example instead, which builds only that crate.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,11 +28,12 @@ py="$venv/bin/python"
 # wired, the crate's own benchmark example prints the same report.
 soberana_json() {
     local n=$1 out
-    if out=$(cargo run --quiet --release -p soberana -- bench psi --n "$n" --protocol ot --json 2>/dev/null) \
+    if [ "${SOBERANA_PSI_BENCH:-cli}" != example ] \
+        && out=$(cargo run --quiet --release -p soberana -- bench psi --n "$n" --protocol ot --json 2>/dev/null) \
         && grep -q '^{' <<<"$out"; then
         grep '^{' <<<"$out" | tail -n 1
     else
-        echo "(soberana bench psi unavailable; using the soberana-psi benchmark example)" >&2
+        echo "(taking soberana's figure from the soberana-psi benchmark example)" >&2
         cargo run --quiet --release -p soberana-psi --example psi_bench -- "$n" ot | grep '^{' | tail -n 1
     fi
 }
