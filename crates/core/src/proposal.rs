@@ -445,6 +445,8 @@ pub enum MeasureKind {
     FinancialOrder,
     /// A change to border or trade measures.
     BorderMeasure,
+    /// A change to the notifying party's constitutional policy layer.
+    ConstitutionalPolicyChange,
 }
 
 /// Advance notice of a unilateral measure, answered with a signed receipt.

@@ -219,6 +219,7 @@ impl Node {
         match self.store().receive(received, self.sealer()) {
             Ok(_) => {
                 self.wake_outbox();
+                self.announce(&outcome);
                 Ok(outcome)
             }
             Err(StoreError::Duplicate(id)) => Err(IntakeRefusal::new(

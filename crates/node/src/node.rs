@@ -39,6 +39,7 @@ struct Inner {
     peers: RwLock<HashMap<PartyCode, PartyCard>>,
     pins: PinSet,
     outbox: Notify,
+    events: tokio::sync::broadcast::Sender<crate::IntakeOutcome>,
 }
 
 /// What an officer decides.
@@ -82,6 +83,7 @@ impl Node {
                 peers: RwLock::new(HashMap::new()),
                 pins: PinSet::default(),
                 outbox: Notify::new(),
+                events: tokio::sync::broadcast::channel(4096).0,
             }),
         };
         node.reload_peers()?;
@@ -193,6 +195,16 @@ impl Node {
         Arc::new(move |to, sequence, body| {
             SealedEnvelope::seal(&key, from, to, sequence, Timestamp::now(), body)
         })
+    }
+
+    /// Every envelope this node accepts from now on, as it is accepted.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::IntakeOutcome> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn announce(&self, outcome: &crate::IntakeOutcome) {
+        // Nobody listening is the normal case; the send result is irrelevant.
+        let _ = self.inner.events.send(outcome.clone());
     }
 
     pub(crate) fn wake_outbox(&self) {

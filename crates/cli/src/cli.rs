@@ -1,0 +1,252 @@
+//! The command line, as clap types.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// soberana: cross-border security cooperation without subordination.
+///
+/// Each country runs its own node and keeps its data at home. Partners send
+/// signed proposals; only the receiving country's policy and officers decide;
+/// constitutional red lines can never be overridden; every exchange is in a
+/// tamper-evident log both countries cosign.
+///
+/// Start with `soberana demo`, which runs a Mexican and a US node on this
+/// machine and plays the story of the cooperation between them.
+#[derive(Debug, Parser)]
+#[command(name = "soberana", version, propagate_version = true)]
+pub struct Cli {
+    /// More detail in the log on standard error (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The node directory, shared by most commands.
+#[derive(Debug, Clone, Args)]
+pub struct DirArg {
+    /// The node directory (made by `soberana init`).
+    #[arg(long, short = 'd', env = "SOBERANA_DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Play the story of the articles between an MX and a US node on loopback.
+    Demo(DemoArgs),
+    /// Make a new node: keys, certificate, configuration, policy.
+    Init(InitArgs),
+    /// Run a node: listen for partners and deliver the outbox until Ctrl-C.
+    Run(DirArg),
+    /// This node's public party card.
+    #[command(subcommand)]
+    Card(CardCommand),
+    /// Pinned partners.
+    #[command(subcommand)]
+    Peer(PeerCommand),
+    /// Send a proposal from a TOML or JSON file (see examples/proposals).
+    Propose(ProposeArgs),
+    /// Incoming proposals awaiting an officer (or all, with --all).
+    Inbox(ListArgs),
+    /// Our proposals and where each stands.
+    Outbox(ListArgs),
+    /// One proposal with its history, decision and what was disclosed.
+    Show(ShowArgs),
+    /// Decide an incoming proposal that policy sent to an officer.
+    Decide(DecideArgs),
+    /// Check, evaluate and pin the node's policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Measure soberana on this machine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `soberana demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to put the two nodes (default: a fresh folder under the system's
+    /// temporary directory, printed at the start).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Play the story and exit, instead of leaving both nodes up.
+    #[arg(long)]
+    pub headless: bool,
+}
+
+/// `soberana init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The party this node speaks for (ISO 3166-1 alpha-2, e.g. MX).
+    #[arg(long)]
+    pub party: String,
+    /// The node directory to create (must not exist, or be empty).
+    #[arg(long, short = 'd')]
+    pub dir: PathBuf,
+    /// The address to listen on for partner nodes.
+    #[arg(long, default_value = "127.0.0.1:7443")]
+    pub listen: SocketAddr,
+    /// The address partners reach this node at (default: https://LISTEN).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+/// `soberana card …`.
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Write this node's signed party card, to give to partners.
+    Export {
+        /// The node.
+        #[command(flatten)]
+        dir: DirArg,
+        /// Where to write it (default: standard output).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `soberana peer …`.
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Pin a partner from its party card. Compare the printed fingerprint
+    /// with the partner over an official channel first.
+    Add {
+        /// The partner's card file.
+        card: PathBuf,
+        /// The node.
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// List pinned partners.
+    List(DirArg),
+}
+
+/// `soberana propose`.
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// The proposal file (TOML or JSON).
+    pub file: PathBuf,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The officer making the proposal.
+    #[arg(long, env = "SOBERANA_OFFICER")]
+    pub officer: Option<String>,
+}
+
+/// `soberana inbox` and `soberana outbox`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// Every proposal, not only those needing attention.
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `soberana show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The proposal's id.
+    pub id: String,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `soberana decide`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("outcome").required(true).args(["accept", "refuse", "ask"])))]
+pub struct DecideArgs {
+    /// The proposal's id.
+    pub id: String,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// Accept (with --condition, accept on conditions).
+    #[arg(long)]
+    pub accept: bool,
+    /// Refuse.
+    #[arg(long)]
+    pub refuse: bool,
+    /// Ask for more information (the reason says what).
+    #[arg(long)]
+    pub ask: bool,
+    /// Why, in plain words: it travels to the partner.
+    #[arg(long)]
+    pub reason: String,
+    /// A condition of acceptance (repeatable).
+    #[arg(long = "condition")]
+    pub conditions: Vec<String>,
+    /// An item released with an acceptance, as LABEL=VALUE (repeatable).
+    /// Only what is listed here leaves the node.
+    #[arg(long = "release")]
+    pub release: Vec<String>,
+    /// The deciding officer.
+    #[arg(long, env = "SOBERANA_OFFICER", default_value = "approver")]
+    pub officer: String,
+}
+
+/// `soberana policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate both layers and say in plain words what each allows and forbids.
+    Check(DirArg),
+    /// Decide a proposal file as this node would, without sending anything.
+    Eval {
+        /// The proposal file (TOML or JSON), written as the partner would send it.
+        file: PathBuf,
+        /// The node.
+        #[command(flatten)]
+        dir: DirArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pin the constitutional layer as it now is: recorded in the log and
+    /// announced to every partner.
+    Pin(DirArg),
+}
+
+/// `soberana bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Signed, policy-checked, durably stored proposals per second between
+    /// two nodes on loopback, with round-trip latency percentiles.
+    Exchange(BenchExchangeArgs),
+    /// Cedar decisions per second, soberana's path beside raw Cedar.
+    Policy(JsonArg),
+}
+
+/// `--json` alone.
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `soberana bench exchange`.
+#[derive(Debug, Args)]
+pub struct BenchExchangeArgs {
+    /// Proposals per run.
+    #[arg(long, default_value_t = 2000)]
+    pub proposals: usize,
+    /// Concurrent senders in the second run.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+}

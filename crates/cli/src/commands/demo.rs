@@ -1,0 +1,344 @@
+//! `soberana demo`: the story of the articles, played between two nodes.
+//!
+//! Two nodes, MX and US, each with its own directory, SQLite file, keys and
+//! certificate, run in this process on loopback and talk over mutual TLS
+//! exactly as two countries' nodes would. The officers' actions are scripted;
+//! everything else — policy, red lines, signatures, delivery, receipts — is
+//! the real thing.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use soberana_core::{
+    Direction, OfficerId, Outcome, PartyCode, Proposal, ProposalBody, ProposalDraft, ProposalState,
+};
+use soberana_node::{InitOptions, Node, OfficerVerdict};
+use soberana_store::ProposalDetail;
+use soberana_wire::AnswerItem;
+
+use crate::cli::DemoArgs;
+use crate::policy::{initial_files, open_node};
+
+const US_DEPLOY_FORCES: &str = include_str!("../../../../examples/proposals/us-deploy-forces.toml");
+const US_NOTIFY_ORDER: &str = include_str!("../../../../examples/proposals/us-notify-order.toml");
+const US_FINANCIAL: &str =
+    include_str!("../../../../examples/proposals/us-financial-intelligence.toml");
+const MX_FIREARM_TRACE: &str = include_str!("../../../../examples/proposals/mx-firearm-trace.toml");
+const US_FIREARM_SALES: &str = include_str!("../../../../examples/demo/us-firearm-sales.csv");
+
+fn free_addr() -> Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Makes a node for `code` in `dir/code`, or opens it if it exists.
+pub fn make_node(dir: &Path, code: &str) -> Result<Node> {
+    let party = PartyCode::new(code)?;
+    let path = dir.join(code.to_ascii_lowercase());
+    if !path.join("node.toml").exists() {
+        let (files, digest) = initial_files(party)?;
+        soberana_node::init(&InitOptions {
+            party,
+            dir: path.clone(),
+            listen: free_addr()?,
+            endpoint: None,
+            files,
+            constitutional_digest: digest,
+        })?;
+    }
+    open_node(&path)
+}
+
+/// Pins each node's card in the other.
+pub fn introduce(a: &Node, b: &Node) -> Result<()> {
+    a.add_peer(&b.card()?.to_text(), Path::new("card"))?;
+    b.add_peer(&a.card()?.to_text(), Path::new("card"))?;
+    Ok(())
+}
+
+fn draft(text: &str) -> Result<ProposalDraft> {
+    toml::from_str(text).context("a shipped example proposal does not parse")
+}
+
+/// Waits until `node` holds proposal `id` in one of `states`.
+pub async fn wait_for(
+    node: &Node,
+    id: soberana_core::ProposalId,
+    states: &[ProposalState],
+) -> Result<ProposalDetail> {
+    for _ in 0..600 {
+        if let Ok(detail) = node.show(id)
+            && states.contains(&detail.record.state)
+        {
+            return Ok(detail);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let now = node
+        .show(id)
+        .map(|d| d.record.state.to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    bail!(
+        "{} never saw proposal {id} reach {states:?} (it is {now})",
+        node.party()
+    )
+}
+
+fn say(step: &str, text: &str) {
+    println!("\n── {step} ─ {text}");
+}
+
+fn line(text: impl AsRef<str>) {
+    println!("   {}", text.as_ref());
+}
+
+fn print_reasons(detail: &ProposalDetail) {
+    if let Some(decision) = &detail.decision {
+        for reason in &decision.reasons {
+            match &reason.policy {
+                Some(policy) => line(format!("because [{policy}] {}", reason.text)),
+                None => line(format!("because {}", reason.text)),
+            }
+        }
+    }
+}
+
+/// Traces firearms against the US node's record of first retail sales.
+fn trace_firearms(proposal: &Proposal) -> Vec<AnswerItem> {
+    let ProposalBody::FirearmTrace(trace) = &proposal.body else {
+        return Vec::new();
+    };
+    let normalise = |s: &str| s.to_ascii_uppercase().replace([' ', '-'], "");
+    trace
+        .firearms
+        .iter()
+        .map(|firearm| {
+            let found = US_FIREARM_SALES.lines().skip(1).find_map(|row| {
+                let cols: Vec<&str> = row.split(',').collect();
+                match cols.as_slice() {
+                    [maker, serial, model, date, dealer, city, state]
+                        if normalise(maker) == normalise(&firearm.manufacturer)
+                            && normalise(serial) == normalise(&firearm.serial) =>
+                    {
+                        Some(format!(
+                            "{model}: first retail sale {date} by {dealer}, {city}, {state}"
+                        ))
+                    }
+                    _ => None,
+                }
+            });
+            AnswerItem {
+                label: format!("{} {}", firearm.manufacturer, firearm.serial),
+                value: found.unwrap_or_else(|| "no record of a US retail sale".into()),
+            }
+        })
+        .collect()
+}
+
+/// Runs the demo.
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let dir: PathBuf = match args.dir {
+        Some(dir) => dir,
+        None => {
+            let stamp = soberana_core::Timestamp::now().unix_millis();
+            std::env::temp_dir().join(format!("soberana-demo-{stamp}"))
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    println!("soberana demo — cooperation without subordination");
+    println!(
+        "two sovereign nodes, each with its own keys, store and policy, in {}",
+        dir.display()
+    );
+
+    let mx = make_node(&dir, "MX")?;
+    let us = make_node(&dir, "US")?;
+    introduce(&mx, &us)?;
+    let mx_run = mx.start().await?;
+    let us_run = us.start().await?;
+    line(format!(
+        "MX node on https://{}  (policy set {})",
+        mx_run.addr,
+        &mx.policy().digest()[..16]
+    ));
+    line(format!(
+        "US node on https://{}  (policy set {})",
+        us_run.addr,
+        &us.policy().digest()[..16]
+    ));
+    line("each pinned the other's card: signing key and TLS certificate");
+
+    // 1. The red line.
+    say(
+        "1",
+        "the US proposes deploying US forces in Mexico to fight cartels",
+    );
+    let offer = us.propose(draft(US_DEPLOY_FORCES)?, None)?;
+    line(format!("US → MX: {}", offer.body.summary()));
+    line("the tasks: US.SOCOM raids in Culiacán, armed, kinetic, \"under Mexican command\"");
+    let refused = wait_for(
+        &us,
+        offer.id,
+        &[ProposalState::Refused, ProposalState::Accepted],
+    )
+    .await?;
+    if refused.record.state != ProposalState::Refused {
+        bail!(
+            "the red line did not hold: the offer was {}",
+            refused.record.state
+        );
+    }
+    line("MX policy REFUSED it before any officer saw it — a constitutional red line:");
+    print_reasons(&refused);
+    let mx_side = wait_for(&mx, offer.id, &[ProposalState::Refused]).await?;
+    line(format!(
+        "recorded in both nodes: MX {} · US {}",
+        mx_side.record.state, refused.record.state
+    ));
+
+    // 2. Advance notification.
+    say(
+        "2",
+        "the US notifies in advance an order authorising force against designated cartels",
+    );
+    let notice = us.propose(draft(US_NOTIFY_ORDER)?, None)?;
+    let acknowledged = wait_for(&us, notice.id, &[ProposalState::Acknowledged]).await?;
+    if let Some(receipt) = &acknowledged.receipt {
+        line(format!(
+            "MX returned a signed receipt at {}: envelope sha256 {}…",
+            receipt.received_at,
+            &receipt.envelope_digest[..16]
+        ));
+        line(format!("\"{}\"", receipt.note));
+    }
+
+    // 3. Financial intelligence, decided by an officer.
+    say("3", "the US asks for intelligence on a financial network");
+    let request = us.propose(draft(US_FINANCIAL)?, None)?;
+    let waiting = wait_for(
+        &mx,
+        request.id,
+        &[ProposalState::AwaitingOfficer, ProposalState::Refused],
+    )
+    .await?;
+    if waiting.record.state != ProposalState::AwaitingOfficer {
+        bail!("MX policy did not send the request to an officer");
+    }
+    line("MX policy sent it to an officer (UIF) for review");
+    mx.decide(
+        request.id,
+        OfficerVerdict {
+            officer: OfficerId::new("uif.approver")?,
+            outcome: Outcome::AcceptedWithConditions {
+                conditions: vec![
+                    "not to be used as evidence without Mexico's permission (H2)".into(),
+                    "no onward dissemination to third countries".into(),
+                ],
+            },
+            reason: "the account is held in Mexico; Mexico continues the trace on its own data"
+                .into(),
+            release: vec![
+                AnswerItem {
+                    label: "account 002180700959486210".into(),
+                    value: "received USD 482,500 in 23 wires 2025-09-02..2025-10-28".into(),
+                },
+                AnswerItem {
+                    label: "onward flow".into(),
+                    value: "fanned out to 4 accounts; 71% withdrawn in cash in Sonora within 48 h"
+                        .into(),
+                },
+            ],
+        },
+    )?;
+    let answered = wait_for(&us, request.id, &[ProposalState::Answered]).await?;
+    line("an MX officer ACCEPTED it with conditions; only what the officer released left Mexico:");
+    if let Some(answer) = &answered.answer {
+        for item in &answer.items {
+            line(format!("  {}: {}", item.label, item.value));
+        }
+    }
+    if let Ok(detail) = mx.show(request.id) {
+        for (digest, bytes) in &detail.disclosures {
+            line(format!(
+                "MX recorded the disclosure: {bytes} bytes, sha256 {}…",
+                &digest[..16]
+            ));
+        }
+    }
+
+    // 4. Firearm trace, the other way.
+    say(
+        "4",
+        "Mexico asks the US to trace firearms seized in Nogales, Sonora",
+    );
+    let trace = mx.propose(draft(MX_FIREARM_TRACE)?, None)?;
+    let at_us = wait_for(
+        &us,
+        trace.id,
+        &[
+            ProposalState::AwaitingOfficer,
+            ProposalState::Accepted,
+            ProposalState::Refused,
+        ],
+    )
+    .await?;
+    if at_us.record.state == ProposalState::AwaitingOfficer {
+        line("US policy sent it to an officer (ATF), who traces the serials");
+        us.decide(
+            trace.id,
+            OfficerVerdict {
+                officer: OfficerId::new("atf.tracer")?,
+                outcome: Outcome::Accepted,
+                reason: "trace completed from first-retail-sale records".into(),
+                release: trace_firearms(&at_us.record.proposal),
+            },
+        )?;
+    }
+    let traced = wait_for(
+        &mx,
+        trace.id,
+        &[ProposalState::Answered, ProposalState::Refused],
+    )
+    .await?;
+    if let Some(answer) = &traced.answer {
+        for item in &answer.items {
+            line(format!("  {}: {}", item.label, item.value));
+        }
+    }
+
+    say("end", "what each node holds");
+    for node in [&mx, &us] {
+        let incoming = node.list(Some(Direction::Incoming), vec![])?.len();
+        let outgoing = node.list(Some(Direction::Outgoing), vec![])?.len();
+        let log = node.store().log_size()?;
+        line(format!(
+            "{}: {incoming} proposals received, {outgoing} sent, {log} entries in its log",
+            node.party()
+        ));
+    }
+
+    let bin = std::env::args().next().unwrap_or_else(|| "soberana".into());
+    let mx_dir = dir.join("mx");
+    let us_dir = dir.join("us");
+    if args.headless {
+        mx_run.stop().await;
+        us_run.stop().await;
+        println!("\ndone. Look around with:");
+        println!("  {bin} outbox --all --dir {}", us_dir.display());
+        println!("  {bin} show {} --dir {}", offer.id, mx_dir.display());
+        return Ok(());
+    }
+    println!("\nboth nodes stay up until Ctrl-C. In another terminal:");
+    println!("  {bin} inbox --all --dir {}", mx_dir.display());
+    println!("  {bin} outbox --all --dir {}", us_dir.display());
+    println!("  {bin} show {} --dir {}", offer.id, mx_dir.display());
+    println!(
+        "  {bin} propose examples/proposals/us-border-alert.toml --dir {}",
+        us_dir.display()
+    );
+    tokio::signal::ctrl_c().await?;
+    mx_run.stop().await;
+    us_run.stop().await;
+    Ok(())
+}

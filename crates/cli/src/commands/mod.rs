@@ -1,0 +1,52 @@
+//! One function per command; `run` picks it.
+
+use anyhow::Result;
+
+use crate::cli::{BenchCommand, Cli, Command};
+
+mod bench;
+mod demo;
+mod node;
+mod policy;
+
+/// Logs go to standard error; `-v` raises the level. Key material is never
+/// logged anywhere in soberana, whatever the level.
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SOBERANA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo(args) => runtime()?.block_on(demo::run(args)),
+        Command::Init(args) => node::init(args),
+        Command::Run(dir) => runtime()?.block_on(node::serve(dir)),
+        Command::Card(cmd) => node::card(cmd),
+        Command::Peer(cmd) => node::peer(cmd),
+        Command::Propose(args) => node::propose(args),
+        Command::Inbox(args) => node::inbox(args),
+        Command::Outbox(args) => node::outbox(args),
+        Command::Show(args) => node::show(args),
+        Command::Decide(args) => node::decide(args),
+        Command::Policy(cmd) => policy::run(cmd),
+        Command::Bench(BenchCommand::Exchange(args)) => runtime()?.block_on(bench::exchange(args)),
+        Command::Bench(BenchCommand::Policy(args)) => bench::policy(args),
+    }
+}
