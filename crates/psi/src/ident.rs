@@ -722,6 +722,33 @@ mod tests {
         }
     }
 
+    /// Normalisation is idempotent: the canonical value parses back to the same identifier,
+    /// whatever the default phone country.
+    #[test]
+    fn canonical_values_parse_to_themselves() {
+        let inputs = [
+            (IdentifierKind::Phone, "044 55 1234 5678"),
+            (IdentifierKind::Phone, "+1 (202) 555-0143"),
+            (IdentifierKind::Clabe, "002 010 07777777777 1"),
+            (IdentifierKind::Iban, "gb82 west 1234 5698 7654 32"),
+            (IdentifierKind::AbaAccount, "021000021 0012-3456"),
+            (IdentifierKind::Firearm, "Smith & Wesson / ab-12 34"),
+            (IdentifierKind::Plate, "mx/cmx/abc-123-4"),
+            (IdentifierKind::Email, "John.Doe@Example.ORG"),
+        ];
+        for (kind, input) in inputs {
+            let id = Identifier::parse(kind, input, &mx()).unwrap();
+            for opts in [mx(), us()] {
+                assert_eq!(
+                    Identifier::parse(kind, id.value(), &opts).unwrap(),
+                    id,
+                    "{input}"
+                );
+            }
+            assert_eq!(Identifier::parse_tagged(id.canonical(), &mx()).unwrap(), id);
+        }
+    }
+
     #[test]
     fn tagged_form_and_kind_names() {
         let id = Identifier::parse_tagged("PHONE: 55 1234 5678", &mx()).unwrap();

@@ -429,3 +429,35 @@ fn oversized_sets_are_refused() {
         Err(PsiError::SetTooLarge(_))
     ));
 }
+
+/// Random bytes behind each valid type byte, at every state: always an error, never a panic.
+#[test]
+fn random_garbage_never_panics() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let ours = random_items(&mut rng, 10);
+    let types = [0x11u8, 0x12, 0x21, 0x22, 0x23, 0x24];
+    for round in 0..60 {
+        let len = rng.gen_range(0..200);
+        let mut msg = vec![0u8; len];
+        rng.fill_bytes(&mut msg);
+        if let Some(first) = msg.first_mut() {
+            *first = types[round % types.len()];
+        }
+        if let Some(version) = msg.get_mut(1) {
+            *version = 1;
+        }
+        let responder = PsiResponder::new(&ours, Disclosure::Intersection).unwrap();
+        assert!(responder.handle(&msg).is_err());
+        for protocol in PROTOCOLS {
+            let (requester, _) = PsiRequester::start(protocol, &ours).unwrap();
+            assert!(requester.handle(&msg).is_err());
+        }
+        // The later OT states cost base OTs to reach, so fewer rounds exercise them.
+        if round < 12 {
+            let (_, resp, _) = replay(Protocol::Ot, &ours, &ours, 1);
+            assert!(resp.handle(&msg).is_err());
+            let (req, _, _) = replay(Protocol::Ot, &ours, &ours, 1);
+            assert!(req.handle(&msg).is_err());
+        }
+    }
+}
