@@ -34,8 +34,9 @@ pub struct PsiBenchReport {
     pub n: usize,
     /// Items the requester found in common (the run checks this is `n / 2`).
     pub matches: usize,
-    /// Wall-clock seconds from the start of both parties to the requester's result, including
-    /// hashing of the sets, all computation and the socket transfer.
+    /// Wall-clock seconds from the start of both parties until both have finished (the
+    /// requester holding its result), including hashing of the sets, all computation and the
+    /// socket transfer; set generation is excluded.
     pub seconds: f64,
     /// Bytes the requester sent, framing included.
     pub bytes_requester_to_responder: u64,
