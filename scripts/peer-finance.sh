@@ -52,7 +52,9 @@ soberana_json() {
 for n in "${sizes[@]}"; do
     echo "== $n transactions ==" >&2
     dir="bench-out/finance-$n"
-    if [ ! -s "$dir/summary.json" ]; then
+    # Regenerated every run (the generator may have changed); KEEP=1 reuses the files.
+    if [ "${KEEP:-0}" != 1 ] || [ ! -s "$dir/summary.json" ]; then
+        rm -rf "$dir"
         generate "$n" "$dir" >&2
     fi
     ours=$(soberana_json "$n")
