@@ -14,6 +14,30 @@
 //! Readers and writers are generic (`std::io::Read`/`Write`): the crate opens
 //! no file and no socket.
 //!
+//! # Code map
+//!
+//! - [`model`]: countries, currencies, account identifiers (CLABE, IBAN, US
+//!   routing and account, check digits verified), holders, transactions,
+//!   suspicious-transaction reports.
+//! - [`ingest`]: streaming CSV with column maps; all or nothing, every bad
+//!   row reported with its line.
+//! - [`graph`]: the columnar, time-ordered graph (44 bytes a transaction).
+//! - [`trace()`]: forward and backward traces, tainted-first FIFO attribution,
+//!   border marking; [`FlowGraph`] is the result, serde and JSON.
+//! - [`typology`]: structuring, funnel, fan-out, pass-through, round trip,
+//!   scatter-gather; alerts with evidence; scoring against known patterns.
+//! - [`continuation`]: the cross-border request, the partner's
+//!   disclosure-limited answer, stitching. The two message types travel
+//!   between nodes.
+//! - [`generate`]: the two-country ledger generator with planted patterns.
+//! - [`svg`]: the Sankey picture of a flow.
+//! - [`bench`]: the benchmark behind `soberana bench finance`.
+//!
+//! Invariants: no I/O beyond the generic readers and writers; nothing from a
+//! partner (a [`ContinuationRequest`] or a [`ContinuationAnswer`]) is used
+//! before it is checked, and checking never panics; no account identifier of
+//! the answering country is in an answer.
+//!
 //! ```
 //! use soberana_finance::{generate, trace, Country, Seed, TraceOptions};
 //! let opts = generate::GenerateOptions { transactions: 5_000, ..Default::default() };
