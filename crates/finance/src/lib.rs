@@ -31,7 +31,7 @@
 //!   between nodes.
 //! - [`generate`]: the two-country ledger generator with planted patterns.
 //! - [`svg`]: the Sankey picture of a flow.
-//! - [`bench`]: the benchmark behind `soberana bench finance`.
+//! - [`bench`](mod@bench): the benchmark behind `soberana bench finance`.
 //!
 //! Invariants: no I/O beyond the generic readers and writers; nothing from a
 //! partner (a [`ContinuationRequest`] or a [`ContinuationAnswer`]) is used
