@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p soberana-finance --example finance -- generate --n 1000000 --out DIR [--seed S] [--country MX]
-//! cargo run --release -p soberana-finance --example finance -- bench [--n N] [--json]
+//! cargo run --release -p soberana-finance --example finance -- bench [--n N] [--threads T] [--json]
 //! cargo run --release -p soberana-finance --example finance -- demo --out DIR [--n N]
 //! ```
 
@@ -65,9 +65,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Some("bench") => {
+            let scan_threads: usize = arg(&args, "--threads").map_or(Ok(1), |v| v.parse())?;
             let report = run(&BenchOptions {
                 transactions: n,
                 seed,
+                scan_threads,
                 ..BenchOptions::default()
             })?;
             if args.iter().any(|a| a == "--json") {

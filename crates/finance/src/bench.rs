@@ -16,7 +16,7 @@ use crate::generate::{self, GenerateOptions};
 use crate::graph::GraphBuilder;
 use crate::ingest::{TransactionColumns, read_transactions};
 use crate::trace::{Seed, TraceOptions, trace};
-use crate::typology::{Score, TypologyConfig, evaluate, scan};
+use crate::typology::{Score, TypologyConfig, evaluate, scan_parallel};
 
 /// What to measure.
 #[derive(Clone, Debug, Serialize)]
@@ -33,6 +33,8 @@ pub struct BenchOptions {
     /// Traces run (default 40: the demo network's first collector, then
     /// accounts spread over the population, people and companies).
     pub traces: usize,
+    /// Threads for the typology scan (default 1).
+    pub scan_threads: usize,
 }
 
 impl Default for BenchOptions {
@@ -43,6 +45,7 @@ impl Default for BenchOptions {
             ingest_rows: None,
             hops: 6,
             traces: 40,
+            scan_threads: 1,
         }
     }
 }
@@ -104,6 +107,8 @@ pub struct BenchReport {
     pub trace: TraceFigures,
     /// Seconds for a full typology scan.
     pub scan_secs: f64,
+    /// Threads it ran on.
+    pub scan_threads: usize,
     /// Alerts raised.
     pub alerts: usize,
     /// Recall and precision against the planted patterns.
@@ -222,7 +227,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     };
 
     let t = Instant::now();
-    let alerts = scan(&g, &TypologyConfig::default());
+    let alerts = scan_parallel(&g, &TypologyConfig::default(), opts.scan_threads);
     let scan_secs = t.elapsed().as_secs_f64();
     let score = evaluate(&alerts, &summary.planted);
 
@@ -246,6 +251,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
             per_seed,
         },
         scan_secs,
+        scan_threads: opts.scan_threads.max(1),
         alerts: alerts.len(),
         score,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -71,4 +71,4 @@ pub use model::{
     Transaction, TxId, UnixTime,
 };
 pub use trace::{Direction, FlowGraph, Leg, NodeKind, Seed, TraceOptions, trace};
-pub use typology::{Alert, Typology, TypologyConfig, scan};
+pub use typology::{Alert, Typology, TypologyConfig, scan, scan_parallel};
