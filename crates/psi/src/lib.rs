@@ -72,7 +72,7 @@ pub use ident::{Identifier, IdentifierKind, ParseOptions, PhoneCountry};
 pub use ot::{ExpectBaseOtReply, ExpectHello, ExpectMask, ExpectOprfValues};
 pub use protocol::{
     Disclosure, Protocol, PsiRequester, PsiResponder, RequesterOutcome, RequesterStep,
-    ResponderStep, ResponderSummary,
+    ResponderStep, ResponderSummary, UnknownName,
 };
 pub use set::{IdentifierSet, LineError, ReadError, ReadOptions, read_identifiers};
 

@@ -9,6 +9,7 @@
 //! when it is created.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -46,6 +47,27 @@ impl Protocol {
     }
 }
 
+impl FromStr for Protocol {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::from_name(s).ok_or_else(|| UnknownName {
+            what: "protocol",
+            name: s.to_owned(),
+            expected: "`dh` or `ot`",
+        })
+    }
+}
+
+/// A protocol or disclosure name that is not one soberana knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{name}`; use {expected}")]
+pub struct UnknownName {
+    what: &'static str,
+    name: String,
+    expected: &'static str,
+}
+
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -64,6 +86,14 @@ pub enum Disclosure {
 }
 
 impl Disclosure {
+    /// The disclosure's name (`intersection` or `count-only`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Disclosure::Intersection => "intersection",
+            Disclosure::CountOnly => "count-only",
+        }
+    }
+
     pub(crate) fn to_byte(self) -> u8 {
         match self {
             Disclosure::Intersection => 0,
@@ -77,6 +107,28 @@ impl Disclosure {
             1 => Some(Disclosure::CountOnly),
             _ => None,
         }
+    }
+}
+
+impl FromStr for Disclosure {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "intersection" => Ok(Disclosure::Intersection),
+            "count-only" => Ok(Disclosure::CountOnly),
+            _ => Err(UnknownName {
+                what: "disclosure",
+                name: s.to_owned(),
+                expected: "`intersection` or `count-only`",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Disclosure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -251,5 +303,25 @@ impl PsiResponder {
                 Ok(ResponderStep::Finish { message, summary })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_explained() {
+        for p in [Protocol::Dh, Protocol::Ot] {
+            assert_eq!(p.name().parse::<Protocol>().unwrap(), p);
+        }
+        for d in [Disclosure::Intersection, Disclosure::CountOnly] {
+            assert_eq!(d.to_string().parse::<Disclosure>().unwrap(), d);
+            assert_eq!(Disclosure::from_byte(d.to_byte()), Some(d));
+        }
+        assert_eq!(Disclosure::from_byte(2), None);
+        let err = "ecdh".parse::<Protocol>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown protocol `ecdh`; use `dh` or `ot`");
+        assert!("all".parse::<Disclosure>().is_err());
     }
 }
