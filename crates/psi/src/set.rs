@@ -121,8 +121,8 @@ fn display_lines(lines: &[LineError]) -> String {
         .join("\n")
 }
 
-/// Reads a file of identifiers, one per line. Blank lines and lines starting with `#` are
-/// skipped. A line is `kind:value`, or just a value when `options.default_kind` is set. Every
+/// Reads a file of identifiers, one per line (UTF-8, `\n` or `\r\n`, an optional leading
+/// byte-order mark). Blank lines and lines starting with `#` are skipped. A line is `kind:value`, or just a value when `options.default_kind` is set. Every
 /// bad line is reported; if there is any, no set is returned.
 pub fn read_identifiers<R: BufRead>(
     reader: R,
@@ -134,6 +134,9 @@ pub fn read_identifiers<R: BufRead>(
         let line_no = index + 1;
         let raw = line?;
         let result = match std::str::from_utf8(&raw) {
+            // Spreadsheet exports often start with a byte-order mark; it is not part of the
+            // first identifier.
+            Ok(text) if line_no == 1 => parse_line(text.trim_start_matches('\u{feff}'), options),
             Ok(text) => parse_line(text, options),
             Err(_) => Err(IdentifierError::NotUtf8),
         };
@@ -215,6 +218,13 @@ mod tests {
         assert!(matches!(lines[4].error, IdentifierError::MissingKind(_)));
         let message = err.to_string();
         assert!(message.contains("line 5: invalid clabe"), "{message}");
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_ignored() {
+        let text = "\u{feff}phone:+52 55 1234 5678\nphone:+1 202 555 0143\n";
+        let set = read_identifiers(text.as_bytes(), &ReadOptions::default()).unwrap();
+        assert_eq!(set.len(), 2);
     }
 
     #[test]
