@@ -58,6 +58,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Decide an incoming proposal that policy sent to an officer.
     Decide(DecideArgs),
+    /// Verify, prove and check the tamper-evident log.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Check, evaluate and pin the node's policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -196,6 +199,40 @@ pub struct DecideArgs {
     /// The deciding officer.
     #[arg(long, env = "SOBERANA_OFFICER", default_value = "approver")]
     pub officer: String,
+}
+
+/// `soberana log …`.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Recompute the whole tree from the stored entries and check every
+    /// checkpoint and cosignature; names the first bad entry on failure.
+    Verify(DirArg),
+    /// Write a self-contained proof that entry ENTRY is in this node's log.
+    Proof {
+        /// The entry's index.
+        entry: u64,
+        /// The node.
+        #[command(flatten)]
+        dir: DirArg,
+        /// Where to write it (default: standard output).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+    },
+    /// Verify a proof bundle with no access to either node.
+    Check {
+        /// The bundle file.
+        bundle: PathBuf,
+    },
+    /// Verify any C2SP checkpoint against a verifier key.
+    Checkpoint {
+        /// The verifier key (`name+hash+base64`).
+        #[arg(long)]
+        key: String,
+        /// The checkpoint file.
+        file: PathBuf,
+    },
+    /// Sign a checkpoint now and send it to every partner to cosign.
+    Cosign(DirArg),
 }
 
 /// `soberana policy …`.

@@ -90,6 +90,9 @@ pub enum NodeError {
     /// The policy could not be loaded.
     #[error("policy: {0}")]
     Policy(String),
+    /// The ledger refused or failed.
+    #[error("ledger: {0}")]
+    Ledger(String),
     /// Storage failed.
     #[error("store: {0}")]
     Store(#[from] soberana_store::StoreError),

@@ -42,6 +42,26 @@ pub enum IntakeOutcome {
         /// Our proposal.
         proposal: ProposalId,
     },
+    /// We cosigned the partner's checkpoint.
+    Cosigned {
+        /// Its size.
+        size: u64,
+    },
+    /// The partner's checkpoint conflicts with one we cosigned; both are
+    /// kept as evidence.
+    WitnessAlarm,
+    /// The partner cosigned one of our checkpoints.
+    CosignatureRecorded {
+        /// Its size.
+        size: u64,
+    },
+    /// A protocol message under an accepted proposal was taken in.
+    SessionMessage {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The protocol step.
+        step: u32,
+    },
 }
 
 /// Why an envelope was refused, with the HTTP status to answer with.
@@ -201,6 +221,31 @@ impl Node {
                 (
                     IntakeEffect::Answer(answer),
                     IntakeOutcome::AnswerRecorded { proposal },
+                )
+            }
+            Body::Checkpoint(request) => {
+                let effect = self.witness_effect(&card, &request)?;
+                let outcome = match &effect {
+                    IntakeEffect::WitnessCosigned { checkpoint, .. } => IntakeOutcome::Cosigned {
+                        size: checkpoint.size,
+                    },
+                    _ => IntakeOutcome::WitnessAlarm,
+                };
+                (effect, outcome)
+            }
+            Body::Cosignature(reply) => {
+                let effect = self.cosignature_effect(&card, &reply)?;
+                (
+                    effect,
+                    IntakeOutcome::CosignatureRecorded { size: reply.size },
+                )
+            }
+            Body::Session(message) => {
+                let proposal = message.proposal_id;
+                let step = message.step;
+                (
+                    IntakeEffect::Session(message),
+                    IntakeOutcome::SessionMessage { proposal, step },
                 )
             }
         };

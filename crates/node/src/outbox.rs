@@ -119,27 +119,56 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
             }
             continue;
         }
-        let mut attempts = JoinSet::new();
+        // Envelopes about one proposal go in the order they were queued (a
+        // decision before its answer); everything else goes in parallel.
+        let mut groups: Vec<Vec<DeliveryItem>> = Vec::new();
+        let mut by_proposal: HashMap<String, usize> = HashMap::new();
         for item in due {
-            let DeliveryItem {
-                envelope_id,
-                recipient,
-                bytes,
-                attempts: tried,
-            } = item;
-            match client_for(&node, recipient, &mut clients) {
-                Some((url, client)) => {
-                    attempts
-                        .spawn(async move { (envelope_id, tried, post(url, client, bytes).await) });
+            if item.proposal_id.is_empty() {
+                groups.push(vec![item]);
+            } else if let Some(&i) = by_proposal.get(&item.proposal_id) {
+                if let Some(group) = groups.get_mut(i) {
+                    group.push(item);
                 }
-                None => {
-                    let reason = format!("no pinned partner `{recipient}`");
-                    attempts.spawn(async move { (envelope_id, tried, Delivery::Failed(reason)) });
-                }
+            } else {
+                by_proposal.insert(item.proposal_id.clone(), groups.len());
+                groups.push(vec![item]);
             }
         }
+        let mut attempts = JoinSet::new();
+        for group in groups {
+            let link = group
+                .first()
+                .and_then(|item| client_for(&node, item.recipient, &mut clients));
+            attempts.spawn(async move {
+                let mut results = Vec::with_capacity(group.len());
+                let mut blocked = None;
+                for item in group {
+                    let result = match (&blocked, &link) {
+                        (Some(reason), _) => {
+                            Delivery::Failed(format!("waiting for an earlier envelope: {reason}"))
+                        }
+                        (None, Some((url, client))) => {
+                            post(url.clone(), client.clone(), item.bytes).await
+                        }
+                        (None, None) => {
+                            Delivery::Failed(format!("no pinned partner `{}`", item.recipient))
+                        }
+                    };
+                    if let Delivery::Failed(reason) = &result {
+                        blocked = Some(reason.clone());
+                    }
+                    results.push((item.envelope_id, item.attempts, result));
+                }
+                results
+            });
+        }
         let mut marks = JoinSet::new();
-        while let Some(Ok((id, tried, result))) = attempts.join_next().await {
+        let mut outcomes = Vec::new();
+        while let Some(Ok(results)) = attempts.join_next().await {
+            outcomes.extend(results);
+        }
+        for (id, tried, result) in outcomes {
             let store = node.store().clone();
             marks.spawn_blocking(move || match result {
                 Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
@@ -157,20 +186,52 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(0), Duration::from_millis(250));
-        assert_eq!(backoff(1), Duration::from_millis(500));
-        assert!(backoff(5) > backoff(4));
-        assert_eq!(backoff(30), Duration::from_secs(60));
-    }
-}
-
 impl Node {
+    /// Asks partner `from` for a receipt that our envelope `envelope_id` is
+    /// in its log, and verifies it against the keys pinned from its card and
+    /// our own witness key before returning it.
+    pub async fn fetch_receipt(
+        &self,
+        from: PartyCode,
+        envelope_id: &str,
+    ) -> Result<soberana_ledger::ProofBundle, crate::NodeError> {
+        let failed = |detail: String| crate::NodeError::Ledger(detail);
+        let card = self
+            .peer(from)
+            .ok_or_else(|| crate::NodeError::UnknownPeer(from.to_string()))?;
+        let mut cache = HashMap::new();
+        let (url, client) = client_for(self, from, &mut cache)
+            .ok_or_else(|| crate::NodeError::UnknownPeer(from.to_string()))?;
+        let url = url.replace("/v1/envelopes", &format!("/v1/receipts/{envelope_id}"));
+        let request = hyper::Request::get(&url)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| failed(e.to_string()))?;
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| failed(format!("cannot reach {url}: {e}")))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .map_err(|e| failed(e.to_string()))?;
+        if !status.is_success() {
+            return Err(failed(format!(
+                "{from} gave no receipt ({status}): {}",
+                String::from_utf8_lossy(&body)
+            )));
+        }
+        let bundle: soberana_ledger::ProofBundle =
+            serde_json::from_slice(&body).map_err(|e| failed(format!("malformed receipt: {e}")))?;
+        let log_key = crate::card_log_key(&card)
+            .ok_or_else(|| failed("the partner's card has no log key".into()))?;
+        soberana_ledger::verify_bundle_with(&bundle, &[log_key], &[self.witness_key()?])
+            .map_err(|e| failed(format!("the receipt does not verify: {e}")))?;
+        Ok(bundle)
+    }
+
     /// Sends raw bytes to a pinned partner's envelope endpoint over mutual
     /// TLS and returns the HTTP status and body. Bypasses the outbox: for
     /// diagnostics and for tests that must send what a faulty or hostile
@@ -195,5 +256,18 @@ impl Node {
             .map(|b| b.to_bytes())
             .map_err(|e| e.to_string())?;
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_millis(250));
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert!(backoff(5) > backoff(4));
+        assert_eq!(backoff(30), Duration::from_secs(60));
     }
 }

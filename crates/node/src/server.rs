@@ -34,6 +34,7 @@ pub fn router(node: Node) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/envelopes", post(envelope))
+        .route("/v1/receipts/{envelope}", get(receipt))
         .with_state(node)
 }
 
@@ -80,6 +81,56 @@ async fn envelope(
     match result {
         Ok(Ok(outcome)) => (StatusCode::OK, Json(outcome)).into_response(),
         Ok(Err(refused)) => refusal(refused.status, refused.code, refused.reason),
+        Err(_) => refusal(503, "unavailable", "the node is shutting down".into()),
+    }
+}
+
+/// `GET /v1/receipts/{envelope}`: a receipt that an envelope the caller
+/// sent is in this node's log, against a checkpoint the caller cosigned.
+/// The caller is known by its client certificate; it gets receipts only
+/// for its own envelopes.
+async fn receipt(
+    State(node): State<Node>,
+    peer: Option<Extension<PeerCertificate>>,
+    axum::extract::Path(envelope): axum::extract::Path<String>,
+) -> Response {
+    let Some(fingerprint) = peer.and_then(|Extension(p)| p.0) else {
+        return refusal(
+            403,
+            "no_identity",
+            "receipts are given only to pinned partners".into(),
+        );
+    };
+    let Some(card) = node
+        .peers()
+        .into_iter()
+        .find(|c| c.tls_cert_sha256.0 == fingerprint)
+    else {
+        return refusal(
+            403,
+            "unknown_partner",
+            "the connection's certificate is not a pinned partner's".into(),
+        );
+    };
+    let party = card.party;
+    let result = tokio::task::spawn_blocking(move || node.receipt_for(&envelope, party)).await;
+    match result {
+        Ok(Ok(bundle)) => {
+            let own = matches!(
+                soberana_ledger::LogEntry::decode(&bundle.entry),
+                Ok(soberana_ledger::LogEntry::EnvelopeReceived(ref r)) if r.sender == party.as_str()
+            );
+            if own {
+                (StatusCode::OK, Json(bundle)).into_response()
+            } else {
+                refusal(
+                    404,
+                    "not_found",
+                    "no such envelope from this partner".into(),
+                )
+            }
+        }
+        Ok(Err(e)) => refusal(404, "not_found", e.to_string()),
         Err(_) => refusal(503, "unavailable", "the node is shutting down".into()),
     }
 }

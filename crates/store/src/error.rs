@@ -32,6 +32,12 @@ pub enum StoreError {
     /// The proposal belongs to another party than the message that refers to it.
     #[error("proposal `{0}` is not one exchanged with `{1}`")]
     WrongParty(String, String),
+    /// A protocol message for a proposal that is not accepted.
+    #[error("proposal `{0}` is {1}; protocol messages are taken only under an accepted proposal")]
+    NotAccepted(String, String),
+    /// A write conflicts with what is stored.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The lifecycle does not allow this change.
     #[error(transparent)]
     Transition(#[from] TransitionError),

@@ -16,11 +16,13 @@
 //! PostgreSQL implementation can follow without touching the rest.
 
 mod error;
+mod ledger_view;
 mod records;
 mod schema;
 mod sqlite;
 
 pub use error::StoreError;
+pub use ledger_view::LedgerView;
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
@@ -29,7 +31,7 @@ pub use records::{
 pub use sqlite::SqliteStore;
 
 use soberana_core::{PartyCode, Proposal, ProposalId, Timestamp};
-use soberana_ledger::{Hash, LogEntry, NodeId};
+use soberana_ledger::{Hash, LogEntry, NodeId, StoredCosignature};
 use soberana_wire::SealedEnvelope;
 
 /// Everything a node asks of its storage.
@@ -46,8 +48,64 @@ pub trait NodeStore: Send + Sync + 'static {
     /// Pins (or replaces) a partner's card, logging the change.
     fn pin_peer(&self, party: PartyCode, card: String, log: LogEntry) -> Result<(), StoreError>;
 
-    /// Appends entries to the log on their own (a policy pin, for example).
-    fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError>;
+    /// Appends entries to the log on their own (a policy pin, for example);
+    /// returns the index of the first.
+    fn append_log(&self, entries: Vec<LogEntry>) -> Result<u64, StoreError>;
+
+    /// Appends encoded entries and their perfect nodes as one batch starting
+    /// at `start`, which must be the current size (the ledger's storage
+    /// contract).
+    fn append_batch(
+        &self,
+        start: u64,
+        entries: Vec<Vec<u8>>,
+        nodes: Vec<(NodeId, Hash)>,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a witness's cosignature on one of our checkpoints.
+    fn put_cosignature(&self, cosignature: StoredCosignature) -> Result<(), StoreError>;
+
+    /// The cosignatures on our checkpoint of `size` (every one, if `None`).
+    fn cosignatures(&self, size: Option<u64>) -> Result<Vec<StoredCosignature>, StoreError>;
+
+    /// The log index of the entry recording a received envelope.
+    fn received_log_index(&self, envelope_id: &str) -> Result<Option<u64>, StoreError>;
+
+    /// The ids of the envelopes we sent about a proposal, with their kinds.
+    fn sent_envelopes(&self, proposal: ProposalId) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The protocol messages received from `peer` under a proposal, for one
+    /// step, by part.
+    fn session_messages(
+        &self,
+        proposal: ProposalId,
+        peer: PartyCode,
+        step: u32,
+    ) -> Result<Vec<soberana_wire::SessionMessage>, StoreError>;
+
+    /// Queues bodies to `peer` that change no proposal's state (protocol
+    /// messages, checkpoints for witnessing), each in its own envelope.
+    fn queue_messages(
+        &self,
+        peer: PartyCode,
+        bodies: Vec<soberana_wire::Body>,
+        sealer: Sealer,
+    ) -> Result<(), StoreError>;
+
+    /// Records what we learnt ourselves from a protocol run under one of our
+    /// proposals (a match result) as its answer, with a log entry.
+    fn record_result(&self, answer: soberana_wire::Answer, log: LogEntry)
+    -> Result<(), StoreError>;
+
+    /// Records data leaving this node under an accepted incoming proposal
+    /// (protocol messages of a match), with its digest in the log.
+    fn record_disclosure(
+        &self,
+        proposal: ProposalId,
+        digest: [u8; 32],
+        bytes: u64,
+        log: Vec<LogEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Records our new proposal and queues its envelope.
     fn queue_proposal(

@@ -7,8 +7,8 @@ use soberana_core::{
     Decision, Direction, PartyCode, Proposal, ProposalId, ProposalKind, ProposalState, Receipt,
     Timestamp,
 };
-use soberana_ledger::Hash;
-use soberana_wire::{Answer, Body, SealedEnvelope};
+use soberana_ledger::{self as ledger, Hash, LogEntry};
+use soberana_wire::{Answer, Body, CosignatureReply, SealedEnvelope, SessionMessage};
 
 /// Seals a body for a recipient with a sequence number the store allocates
 /// inside the transaction that queues it.
@@ -61,6 +61,31 @@ pub enum IntakeEffect {
     Receipt(Receipt),
     /// The partner's answer to one of our accepted proposals.
     Answer(Answer),
+    /// We cosigned the partner's checkpoint as its witness: keep it as our
+    /// witness state and send the cosignature back.
+    WitnessCosigned {
+        /// The checkpoint, as we now hold it.
+        checkpoint: PartnerCheckpoint,
+        /// The cosignature to send back.
+        reply: CosignatureReply,
+        /// What to log (the cosignature issued).
+        log: LogEntry,
+    },
+    /// The partner's checkpoint conflicts with one we cosigned: keep both as
+    /// evidence, cosign nothing.
+    WitnessAlarm {
+        /// The checkpoint, with the evidence in `detail`.
+        checkpoint: PartnerCheckpoint,
+    },
+    /// The partner cosigned one of our checkpoints.
+    CosignatureReceived {
+        /// The cosignature.
+        cosignature: ledger::StoredCosignature,
+        /// What to log (the cosignature received).
+        log: LogEntry,
+    },
+    /// A protocol message under a proposal in an accepted state.
+    Session(SessionMessage),
 }
 
 /// What policy does with a new proposal.
@@ -114,6 +139,9 @@ pub struct DeliveryItem {
     pub bytes: Vec<u8>,
     /// How many attempts were made.
     pub attempts: u32,
+    /// The proposal it concerns (empty if none): envelopes about one
+    /// proposal are delivered in the order they were queued.
+    pub proposal_id: String,
 }
 
 /// Which proposals to list.
@@ -217,6 +245,8 @@ pub struct PartnerCheckpoint {
     pub note: String,
     /// When it was received.
     pub at: Timestamp,
+    /// The partner log's origin.
+    pub origin: String,
     /// `cosigned`, or `alarm` when it conflicts with what we hold.
     pub status: String,
     /// Evidence or notes (JSON).

@@ -98,6 +98,28 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     );
     "#,
+    // 2: witnessing, receipts and protocol sessions.
+    r#"
+    CREATE TABLE cosignatures (
+        size INTEGER NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (size, witness)
+    );
+    ALTER TABLE partner_checkpoints ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+    ALTER TABLE inbox ADD COLUMN log_index INTEGER;
+    CREATE TABLE session_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        proposal_id TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        UNIQUE (proposal_id, peer, step, part)
+    );
+    "#,
 ];
 
 /// The schema version this soberana writes.

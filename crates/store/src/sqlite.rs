@@ -18,7 +18,9 @@ use soberana_core::{
     Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Receipt,
     Timestamp,
 };
-use soberana_ledger::{EnvelopeRecord, Hash, LogEntry, NodeId, hash_children, hash_leaf};
+use soberana_ledger::{
+    EnvelopeRecord, Hash, LogEntry, NodeId, StoredCosignature, hash_children, hash_leaf,
+};
 use soberana_wire::{Answer, Body, Digest, SealedEnvelope};
 
 use crate::records::*;
@@ -185,6 +187,10 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
     }
 }
 
+fn hex_digest(digest: &[u8; 32]) -> String {
+    Digest(*digest).to_hex()
+}
+
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -203,7 +209,19 @@ fn hash_from(bytes: &[u8]) -> Result<Hash, StoreError> {
 
 /// Appends entries to the log inside `tx`: the leaf and every perfect
 /// subtree it completes, so proofs never rehash the log.
-fn append_log(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<(), StoreError> {
+fn append_log(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<u64, StoreError> {
+    let encoded = entries
+        .iter()
+        .map(|e| e.encode().map_err(|e| StoreError::Entry(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    append_encoded(tx, &encoded).map(|(first, _)| first)
+}
+
+/// Appends encoded entries; returns the first index and the nodes written.
+fn append_encoded(
+    tx: &Transaction<'_>,
+    entries: &[Vec<u8>],
+) -> Result<(u64, Vec<(NodeId, Hash)>), StoreError> {
     let first: u64 = tx.query_row(
         "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves",
         [],
@@ -215,24 +233,32 @@ fn append_log(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<(), StoreErr
         tx.prepare_cached("INSERT INTO log_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
     let mut get_node =
         tx.prepare_cached("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2")?;
-    for (size, entry) in (first..).zip(entries) {
-        let bytes = entry
-            .encode()
-            .map_err(|e| StoreError::Entry(e.to_string()))?;
-        let leaf = hash_leaf(&bytes);
+    let mut written = Vec::with_capacity(entries.len() * 2);
+    for (size, bytes) in (first..).zip(entries) {
+        let leaf = hash_leaf(bytes);
         insert_leaf.execute(params![size as i64, bytes, leaf.as_bytes().as_slice()])?;
         insert_node.execute(params![0i64, size as i64, leaf.as_bytes().as_slice()])?;
-        let (mut level, mut index, mut hash) = (0i64, size, leaf);
+        written.push((NodeId::new(0, size), leaf));
+        let (mut level, mut index, mut hash) = (0u8, size, leaf);
         while index % 2 == 1 {
             let left: Vec<u8> =
-                get_node.query_row(params![level, (index - 1) as i64], |r| r.get(0))?;
+                get_node.query_row(params![level as i64, (index - 1) as i64], |r| r.get(0))?;
             hash = hash_children(&hash_from(&left)?, &hash);
             level += 1;
             index /= 2;
-            insert_node.execute(params![level, index as i64, hash.as_bytes().as_slice()])?;
+            insert_node.execute(params![
+                level as i64,
+                index as i64,
+                hash.as_bytes().as_slice()
+            ])?;
+            written.push((NodeId::new(level, index), hash));
         }
     }
-    Ok(())
+    Ok((first, written))
+}
+
+fn append_log_unit(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<(), StoreError> {
+    append_log(tx, entries).map(|_| ())
 }
 
 fn next_sequence(tx: &Transaction<'_>, peer: PartyCode) -> Result<u64, StoreError> {
@@ -283,7 +309,7 @@ fn queue(
         recipient.as_str(),
         sequence as i64,
         body.kind().as_str(),
-        body.proposal_id().to_string(),
+        body.proposal_id().map(|id| id.to_string()).unwrap_or_default(),
         env.bytes(),
         now.unix_millis(),
     ])?;
@@ -497,10 +523,15 @@ fn receive_in(
 ) -> Result<Vec<SealedEnvelope>, StoreError> {
     let now = received.received_at;
     let (kind, proposal_id) = match &received.effect {
-        IntakeEffect::Proposal { proposal, .. } => ("proposal", proposal.id),
-        IntakeEffect::Decision(d) => ("decision", d.proposal_id),
-        IntakeEffect::Receipt(r) => ("receipt", r.proposal_id),
-        IntakeEffect::Answer(a) => ("answer", a.proposal_id),
+        IntakeEffect::Proposal { proposal, .. } => ("proposal", proposal.id.to_string()),
+        IntakeEffect::Decision(d) => ("decision", d.proposal_id.to_string()),
+        IntakeEffect::Receipt(r) => ("receipt", r.proposal_id.to_string()),
+        IntakeEffect::Answer(a) => ("answer", a.proposal_id.to_string()),
+        IntakeEffect::Session(m) => ("session", m.proposal_id.to_string()),
+        IntakeEffect::WitnessCosigned { .. } | IntakeEffect::WitnessAlarm { .. } => {
+            ("checkpoint", String::new())
+        }
+        IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
     };
     let inserted = tx
         .prepare_cached(
@@ -512,7 +543,7 @@ fn receive_in(
             received.sender.as_str(),
             received.sequence as i64,
             kind,
-            proposal_id.to_string(),
+            proposal_id,
             received.digest,
             received.bytes,
             now.unix_millis(),
@@ -520,7 +551,7 @@ fn receive_in(
     if inserted == 0 {
         return Err(StoreError::Duplicate(received.envelope_id));
     }
-    append_log(
+    let index = append_log(
         tx,
         &[LogEntry::EnvelopeReceived(EnvelopeRecord {
             envelope_id: received.envelope_id.clone(),
@@ -531,6 +562,8 @@ fn receive_in(
             body_digest: received.body_digest,
         })],
     )?;
+    tx.prepare_cached("UPDATE inbox SET log_index = ?2 WHERE envelope_id = ?1")?
+        .execute(params![received.envelope_id, index as i64])?;
     let peer = received.sender;
     match received.effect {
         IntakeEffect::Proposal {
@@ -613,6 +646,108 @@ fn receive_in(
                 .execute(params![answer.proposal_id.to_string(), json(&answer)?])?;
             Ok(Vec::new())
         }
+        IntakeEffect::WitnessCosigned {
+            checkpoint,
+            reply,
+            log,
+        } => {
+            insert_partner_checkpoint(tx, &checkpoint)?;
+            append_log(tx, &[log])?;
+            Ok(vec![queue(
+                tx,
+                sealer,
+                peer,
+                &Body::Cosignature(reply),
+                now,
+            )?])
+        }
+        IntakeEffect::WitnessAlarm { checkpoint } => {
+            tracing::error!(%peer, size = checkpoint.size, "witness alarm: the partner's log conflicts with a checkpoint we cosigned");
+            insert_partner_checkpoint(tx, &checkpoint)?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::CosignatureReceived { cosignature, log } => {
+            insert_cosignature(tx, &cosignature)?;
+            append_log(tx, &[log])?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Session(message) => {
+            let stored = load_state(tx, message.proposal_id)?
+                .ok_or_else(|| StoreError::NoSuchProposal(message.proposal_id.to_string()))?;
+            if stored.peer != peer {
+                return Err(StoreError::WrongParty(
+                    message.proposal_id.to_string(),
+                    peer.to_string(),
+                ));
+            }
+            if !matches!(
+                stored.state,
+                ProposalState::Accepted | ProposalState::Answered
+            ) {
+                return Err(StoreError::NotAccepted(
+                    message.proposal_id.to_string(),
+                    stored.state.to_string(),
+                ));
+            }
+            tx.prepare_cached(
+                "INSERT INTO session_messages (proposal_id, peer, step, part, parts, payload, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                message.proposal_id.to_string(),
+                peer.as_str(),
+                message.step as i64,
+                message.part as i64,
+                message.parts as i64,
+                message.payload,
+                now.unix_millis(),
+            ])?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn insert_partner_checkpoint(
+    tx: &Transaction<'_>,
+    c: &PartnerCheckpoint,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO partner_checkpoints (peer, size, note, at, status, detail, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            c.peer.as_str(),
+            c.size as i64,
+            c.note,
+            c.at.unix_millis(),
+            c.status,
+            c.detail,
+            c.origin
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_cosignature(tx: &Transaction<'_>, c: &StoredCosignature) -> Result<(), StoreError> {
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT line FROM cosignatures WHERE size = ?1 AND witness = ?2",
+            params![c.size as i64, c.witness],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match existing {
+        Some(line) if line == c.line => Ok(()),
+        Some(_) => Err(StoreError::Conflict(format!(
+            "a different cosignature by `{}` on size {} is stored",
+            c.witness, c.size
+        ))),
+        None => {
+            tx.execute(
+                "INSERT INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
+                params![c.size as i64, c.witness, c.line],
+            )?;
+            Ok(())
+        }
     }
 }
 
@@ -664,12 +799,176 @@ impl NodeStore for SqliteStore {
                  ON CONFLICT(party) DO UPDATE SET card = excluded.card, pinned_at = excluded.pinned_at",
                 params![peer.as_str(), card, Timestamp::now().unix_millis()],
             )?;
-            append_log(tx, &[log])
+            append_log(tx, &[log]).map(|_| ())
         })
     }
 
-    fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+    fn append_log(&self, entries: Vec<LogEntry>) -> Result<u64, StoreError> {
         self.write(move |tx| append_log(tx, &entries))
+    }
+
+    fn append_batch(
+        &self,
+        start: u64,
+        entries: Vec<Vec<u8>>,
+        nodes: Vec<(NodeId, Hash)>,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let (first, written) = append_encoded(tx, &entries)?;
+            if first != start {
+                return Err(StoreError::Conflict(format!(
+                    "a batch starting at {start} cannot follow a log of size {first}"
+                )));
+            }
+            // The store computes the tree itself; a batch whose nodes differ
+            // from what its entries imply is refused (and rolled back).
+            if written != nodes {
+                return Err(StoreError::Conflict(
+                    "the batch's tree nodes are not the ones its entries imply".into(),
+                ));
+            }
+            Ok(())
+        })
+    }
+
+    fn put_cosignature(&self, cosignature: StoredCosignature) -> Result<(), StoreError> {
+        self.write(move |tx| insert_cosignature(tx, &cosignature))
+    }
+
+    fn cosignatures(&self, size: Option<u64>) -> Result<Vec<StoredCosignature>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT size, witness, line FROM cosignatures WHERE ?1 IS NULL OR size = ?1 ORDER BY size, witness",
+            )?;
+            let rows = stmt.query_map([size.map(|s| s as i64)], |r| {
+                Ok(StoredCosignature {
+                    size: r.get::<_, i64>(0)? as u64,
+                    witness: r.get(1)?,
+                    line: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn received_log_index(&self, envelope_id: &str) -> Result<Option<u64>, StoreError> {
+        self.read(|c| {
+            let index: Option<Option<i64>> = c
+                .query_row(
+                    "SELECT log_index FROM inbox WHERE envelope_id = ?1",
+                    [envelope_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(index.flatten().map(|i| i as u64))
+        })
+    }
+
+    fn sent_envelopes(&self, proposal: ProposalId) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT envelope_id, kind FROM outbox WHERE proposal_id = ?1 ORDER BY created, sequence",
+            )?;
+            let rows = stmt.query_map([proposal.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn session_messages(
+        &self,
+        proposal: ProposalId,
+        peer: PartyCode,
+        step: u32,
+    ) -> Result<Vec<soberana_wire::SessionMessage>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT part, parts, payload FROM session_messages
+                 WHERE proposal_id = ?1 AND peer = ?2 AND step = ?3 ORDER BY part",
+            )?;
+            let rows = stmt.query_map(
+                params![proposal.to_string(), peer.as_str(), step as i64],
+                |r| {
+                    Ok(soberana_wire::SessionMessage {
+                        proposal_id: proposal,
+                        step,
+                        part: r.get::<_, i64>(0)? as u32,
+                        parts: r.get::<_, i64>(1)? as u32,
+                        payload: r.get(2)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn queue_messages(
+        &self,
+        peer: PartyCode,
+        bodies: Vec<Body>,
+        sealer: Sealer,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            for body in bodies {
+                if matches!(
+                    body,
+                    Body::Proposal(_) | Body::Decision(_) | Body::Receipt(_) | Body::Answer(_)
+                ) {
+                    return Err(StoreError::Conflict(format!(
+                        "a {} changes a proposal and is queued with its change, not on its own",
+                        body.kind().as_str()
+                    )));
+                }
+                queue(tx, &sealer, peer, &body, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn record_result(
+        &self,
+        answer: soberana_wire::Answer,
+        log: LogEntry,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let id = answer.proposal_id;
+            let stored =
+                load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
+            let now = Timestamp::now();
+            transition(
+                tx,
+                id,
+                Direction::Outgoing,
+                stored.peer,
+                LifecycleEvent::Answered,
+                &format!("result: {}", answer.summary),
+                now,
+            )?;
+            tx.prepare_cached("INSERT INTO answers (proposal_id, body) VALUES (?1, ?2)")?
+                .execute(params![id.to_string(), json(&answer)?])?;
+            append_log(tx, &[log]).map(|_| ())
+        })
+    }
+
+    fn record_disclosure(
+        &self,
+        proposal: ProposalId,
+        digest: [u8; 32],
+        bytes: u64,
+        log: Vec<LogEntry>,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO disclosures (proposal_id, digest, bytes, at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                proposal.to_string(),
+                hex_digest(&digest),
+                bytes as i64,
+                Timestamp::now().unix_millis()
+            ])?;
+            append_log(tx, &log).map(|_| ())
+        })
     }
 
     fn queue_proposal(
@@ -711,7 +1010,7 @@ impl NodeStore for SqliteStore {
                 refusal.reason,
             ])?;
             let digest = Digest::parse(&refusal.digest).map(|d| d.0).unwrap_or([0; 32]);
-            append_log(
+            append_log_unit(
                 tx,
                 &[LogEntry::IntakeRefusal {
                     reason: refusal.reason.chars().take(1000).collect(),
@@ -750,7 +1049,7 @@ impl NodeStore for SqliteStore {
     ) -> Result<Vec<DeliveryItem>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT envelope_id, recipient, bytes, attempts FROM outbox
+                "SELECT envelope_id, recipient, bytes, attempts, proposal_id FROM outbox
                  WHERE delivered_at IS NULL AND next_attempt <= ?1
                  ORDER BY created, sequence LIMIT ?2",
             )?;
@@ -760,15 +1059,17 @@ impl NodeStore for SqliteStore {
                     r.get::<_, String>(1)?,
                     r.get::<_, Vec<u8>>(2)?,
                     r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })?;
             rows.map(|r| {
-                let (envelope_id, recipient, bytes, attempts) = r?;
+                let (envelope_id, recipient, bytes, attempts, proposal_id) = r?;
                 Ok(DeliveryItem {
                     envelope_id,
                     recipient: party(&recipient)?,
                     bytes,
                     attempts: attempts as u32,
+                    proposal_id,
                 })
             })
             .collect()
@@ -1044,26 +1345,15 @@ impl NodeStore for SqliteStore {
         log: Vec<LogEntry>,
     ) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO partner_checkpoints (peer, size, note, at, status, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    checkpoint.peer.as_str(),
-                    checkpoint.size as i64,
-                    checkpoint.note,
-                    checkpoint.at.unix_millis(),
-                    checkpoint.status,
-                    checkpoint.detail,
-                ],
-            )?;
-            append_log(tx, &log)
+            insert_partner_checkpoint(tx, &checkpoint)?;
+            append_log(tx, &log).map(|_| ())
         })
     }
 
     fn partner_checkpoints(&self, peer: PartyCode) -> Result<Vec<PartnerCheckpoint>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT size, note, at, status, detail FROM partner_checkpoints WHERE peer = ?1 ORDER BY seq",
+                "SELECT size, note, at, status, detail, origin FROM partner_checkpoints WHERE peer = ?1 ORDER BY seq",
             )?;
             let rows = stmt.query_map([peer.as_str()], |r| {
                 Ok(PartnerCheckpoint {
@@ -1073,6 +1363,7 @@ impl NodeStore for SqliteStore {
                     at: Timestamp::from_unix_millis(r.get(2)?),
                     status: r.get(3)?,
                     detail: r.get(4)?,
+                    origin: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)

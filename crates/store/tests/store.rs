@@ -257,3 +257,10 @@ fn stored_subtrees_agree_with_a_tree_recomputed_from_the_leaves() {
         assert_eq!(from_nodes, tree.root(), "size {size}");
     }
 }
+
+#[test]
+fn the_store_keeps_the_ledger_storage_contract() {
+    let (_dir, store) = store();
+    soberana_ledger::conformance::check_storage_contract(&mut soberana_store::LedgerView(&store))
+        .unwrap_or_else(|e| panic!("{e}"));
+}

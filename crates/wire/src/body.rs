@@ -1,9 +1,11 @@
 //! The closed set of things an envelope can carry.
 //!
 //! A partner can send a proposal, its decision on one of ours, a receipt, or
-//! an answer to one of our proposals. There is deliberately no kind that
-//! carries an instruction: whatever a partner sends can at most create a
-//! proposal for our policy and officers to decide.
+//! an answer to one of our proposals; a checkpoint of its log for us to
+//! cosign, or its cosignature on ours (receipts for logs); and the messages
+//! of a protocol run under a proposal that was accepted. There is
+//! deliberately no kind that carries an instruction: whatever a partner
+//! sends can at most create a proposal for our policy and officers to decide.
 
 use serde::{Deserialize, Serialize};
 use soberana_core::{Decision, HandlingCode, Proposal, ProposalId, Receipt};
@@ -22,6 +24,13 @@ pub enum BodyKind {
     Receipt,
     /// What the partner released in answer to our accepted proposal.
     Answer,
+    /// A checkpoint of the sender's log, for us to cosign as its witness.
+    Checkpoint,
+    /// The partner's cosignature on one of our checkpoints.
+    Cosignature,
+    /// One message of a protocol run under an accepted proposal (a private
+    /// set intersection, a record linkage, a financial trace).
+    Session,
 }
 
 impl BodyKind {
@@ -32,6 +41,9 @@ impl BodyKind {
             BodyKind::Decision => "decision",
             BodyKind::Receipt => "receipt",
             BodyKind::Answer => "answer",
+            BodyKind::Checkpoint => "checkpoint",
+            BodyKind::Cosignature => "cosignature",
+            BodyKind::Session => "session",
         }
     }
 }
@@ -63,6 +75,44 @@ pub struct Answer {
     pub conditions: Vec<String>,
 }
 
+/// A checkpoint of the sender's log sent for witnessing: the body of a
+/// C2SP tlog-witness `add-checkpoint` request (`old N`, the consistency
+/// proof from the last size we cosigned, a blank line, the signed note).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointRequest {
+    /// The add-checkpoint request body.
+    pub add_checkpoint: String,
+}
+
+/// A witness's cosignature on one of the recipient's checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureReply {
+    /// The origin of the cosigned log.
+    pub origin: String,
+    /// The size of the cosigned checkpoint.
+    pub size: u64,
+    /// The signed-note signature line (`— name base64`).
+    pub line: String,
+}
+
+/// One message of a protocol run under an accepted proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionMessage {
+    /// The proposal the run belongs to.
+    pub proposal_id: ProposalId,
+    /// The protocol step (each protocol numbers its own).
+    pub step: u32,
+    /// Which part of the step this is, from 0, for steps sent in parts.
+    pub part: u32,
+    /// How many parts the step has.
+    pub parts: u32,
+    /// The protocol's bytes, base64.
+    pub payload: String,
+}
+
 /// An envelope's body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -74,6 +124,12 @@ pub enum Body {
     Receipt(Receipt),
     /// An answer to a proposal the recipient sent.
     Answer(Answer),
+    /// A checkpoint for the recipient to cosign.
+    Checkpoint(CheckpointRequest),
+    /// A cosignature on one of the recipient's checkpoints.
+    Cosignature(CosignatureReply),
+    /// A protocol message under an accepted proposal.
+    Session(SessionMessage),
 }
 
 impl Body {
@@ -84,16 +140,21 @@ impl Body {
             Body::Decision(_) => BodyKind::Decision,
             Body::Receipt(_) => BodyKind::Receipt,
             Body::Answer(_) => BodyKind::Answer,
+            Body::Checkpoint(_) => BodyKind::Checkpoint,
+            Body::Cosignature(_) => BodyKind::Cosignature,
+            Body::Session(_) => BodyKind::Session,
         }
     }
 
-    /// The proposal the body is about.
-    pub fn proposal_id(&self) -> ProposalId {
+    /// The proposal the body is about, if it is about one.
+    pub fn proposal_id(&self) -> Option<ProposalId> {
         match self {
-            Body::Proposal(p) => p.id,
-            Body::Decision(d) => d.proposal_id,
-            Body::Receipt(r) => r.proposal_id,
-            Body::Answer(a) => a.proposal_id,
+            Body::Proposal(p) => Some(p.id),
+            Body::Decision(d) => Some(d.proposal_id),
+            Body::Receipt(r) => Some(r.proposal_id),
+            Body::Answer(a) => Some(a.proposal_id),
+            Body::Session(s) => Some(s.proposal_id),
+            Body::Checkpoint(_) | Body::Cosignature(_) => None,
         }
     }
 
@@ -104,6 +165,9 @@ impl Body {
             Body::Decision(d) => serde_json::to_vec(d),
             Body::Receipt(r) => serde_json::to_vec(r),
             Body::Answer(a) => serde_json::to_vec(a),
+            Body::Checkpoint(c) => serde_json::to_vec(c),
+            Body::Cosignature(c) => serde_json::to_vec(c),
+            Body::Session(s) => serde_json::to_vec(s),
         };
         // Serialising these plain data types to a Vec cannot fail: they hold
         // only strings, numbers, sequences and maps with string keys.
@@ -128,6 +192,21 @@ impl Body {
             BodyKind::Decision => Body::Decision(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Receipt => Body::Receipt(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Answer => Body::Answer(serde_json::from_slice(bytes).map_err(err)?),
+            BodyKind::Checkpoint => Body::Checkpoint(serde_json::from_slice(bytes).map_err(err)?),
+            BodyKind::Cosignature => Body::Cosignature(serde_json::from_slice(bytes).map_err(err)?),
+            BodyKind::Session => {
+                let message: SessionMessage = serde_json::from_slice(bytes).map_err(err)?;
+                if message.parts == 0 || message.part >= message.parts {
+                    return Err(WireError::Body {
+                        kind: kind.as_str().to_owned(),
+                        detail: format!(
+                            "part {} of {} is not a part of the step",
+                            message.part, message.parts
+                        ),
+                    });
+                }
+                Body::Session(message)
+            }
         })
     }
 }

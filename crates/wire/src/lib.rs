@@ -21,7 +21,9 @@ mod envelope;
 mod error;
 mod key;
 
-pub use body::{Answer, AnswerItem, Body, BodyKind};
+pub use body::{
+    Answer, AnswerItem, Body, BodyKind, CheckpointRequest, CosignatureReply, SessionMessage,
+};
 pub use card::{CARD_VERSION, PartyCard, SignedCard};
 pub use digest::Digest;
 pub use envelope::{

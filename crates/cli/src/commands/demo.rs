@@ -85,6 +85,20 @@ pub async fn wait_for(
     )
 }
 
+/// Waits until a partner's cosignature on our checkpoint of `size` is in.
+async fn wait_cosigned(node: &Node, size: u64) -> Result<()> {
+    for _ in 0..600 {
+        if !node.store().cosignatures(Some(size))?.is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    bail!(
+        "{}'s checkpoint of size {size} was never cosigned",
+        node.party()
+    )
+}
+
 fn say(step: &str, text: &str) {
     println!("\n── {step} ─ {text}");
 }
@@ -212,6 +226,27 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         ));
         line(format!("\"{}\"", receipt.note));
     }
+    // The receipt proves MX said it received the notice; the receipt below
+    // proves the notice is in MX's own log, cosigned by the US as witness.
+    let checkpoint = mx.checkpoint_and_request_cosignatures()?;
+    wait_cosigned(&mx, checkpoint.checkpoint().size()).await?;
+    let envelope = us
+        .store()
+        .sent_envelopes(notice.id)?
+        .into_iter()
+        .find(|(_, kind)| kind == "proposal")
+        .map(|(id, _)| id)
+        .context("the US node has no record of the envelope it sent")?;
+    let bundle = us.fetch_receipt(mx.party(), &envelope).await?;
+    let receipt_file = dir.join("receipt-notification.json");
+    std::fs::write(&receipt_file, bundle.to_json())?;
+    line(format!(
+        "proof that the notice is entry {} of MX's log, in MX's checkpoint of size {} cosigned by the US:",
+        bundle.index,
+        checkpoint.checkpoint().size()
+    ));
+    line(format!("  {}", receipt_file.display()));
+    line("  anyone can check it, with no access to either node: soberana log check FILE");
 
     // 3. Financial intelligence, decided by an officer.
     say("3", "the US asks for intelligence on a financial network");
@@ -305,6 +340,32 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         for item in &answer.items {
             line(format!("  {}: {}", item.label, item.value));
         }
+    }
+
+    // 6. Cross-witnessing.
+    say(
+        "6",
+        "each side cosigns the other's checkpoint; both logs are verified",
+    );
+    let mx_cp = mx.checkpoint_and_request_cosignatures()?;
+    let us_cp = us.checkpoint_and_request_cosignatures()?;
+    wait_cosigned(&mx, mx_cp.checkpoint().size()).await?;
+    wait_cosigned(&us, us_cp.checkpoint().size()).await?;
+    for (node, cp) in [(&mx, &mx_cp), (&us, &us_cp)] {
+        line(format!(
+            "{} checkpoint: size {}, root {} — cosigned by {}",
+            node.party(),
+            cp.checkpoint().size(),
+            cp.checkpoint().root(),
+            if node.party() == mx.party() {
+                "US"
+            } else {
+                "MX"
+            }
+        ));
+    }
+    for node in [&mx, &us] {
+        crate::commands::log::verify(node.dir().root())?;
     }
 
     say("end", "what each node holds");

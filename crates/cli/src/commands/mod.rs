@@ -6,6 +6,7 @@ use crate::cli::{BenchCommand, Cli, Command};
 
 mod bench;
 mod demo;
+mod log;
 mod node;
 mod policy;
 
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => node::show(args),
         Command::Decide(args) => node::decide(args),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Log(cmd) => log::run(cmd),
         Command::Bench(BenchCommand::Exchange(args)) => runtime()?.block_on(bench::exchange(args)),
         Command::Bench(BenchCommand::Policy(args)) => bench::policy(args),
     }

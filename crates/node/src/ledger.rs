@@ -1,0 +1,285 @@
+//! The node's side of the bilateral ledger: signing checkpoints of its own
+//! log, witnessing the partner's, and handing out receipts.
+//!
+//! The node's Ed25519 key signs its checkpoints (origin `soberana/xx/log`)
+//! and its cosignatures of partners' checkpoints (`soberana/xx/witness`,
+//! C2SP cosignature/v1). The two are the same key under two names and two
+//! signed-message formats, so a partner's card is all another party needs
+//! to check either. Witnessing follows C2SP tlog-witness: the partner sends
+//! `old N`, a consistency proof, and its new checkpoint; we check it against
+//! the last checkpoint of its log that we cosigned, and either cosign or
+//! raise an alarm that keeps both signed checkpoints as evidence.
+
+use soberana_core::{PartyCode, Timestamp};
+use soberana_ledger::{
+    AddCheckpoint, LedgerStorage, Log, LogEntry, NoteSignature, NoteSigner, Observation,
+    ProofBundle, SignatureType, SignedCheckpoint, StoredCosignature, VerifierKey, Witness,
+};
+use soberana_store::{IntakeEffect, LedgerView, PartnerCheckpoint};
+use soberana_wire::{Body, CheckpointRequest, CosignatureReply, PartyCard};
+
+use crate::NodeError;
+use crate::intake::IntakeRefusal;
+use crate::node::{Node, log_origin};
+
+/// The name under which a party's node cosigns partners' checkpoints.
+pub fn witness_name(party: PartyCode) -> String {
+    format!("soberana/{}/witness", party.as_str().to_ascii_lowercase())
+}
+
+fn key(
+    name: &str,
+    kind: SignatureType,
+    card_key: &soberana_wire::PublicKey,
+) -> Option<VerifierKey> {
+    VerifierKey::new(name, kind, *card_key.verifying_key()).ok()
+}
+
+/// The verifier key of a partner's log, from its card.
+pub fn card_log_key(card: &PartyCard) -> Option<VerifierKey> {
+    key(&card.log_origin, SignatureType::Ed25519, &card.signing_key)
+}
+
+/// The verifier key of a partner's witness cosignatures, from its card.
+pub fn card_witness_key(card: &PartyCard) -> Option<VerifierKey> {
+    key(
+        &witness_name(card.party),
+        SignatureType::CosignatureV1,
+        &card.signing_key,
+    )
+}
+
+fn now_secs() -> u64 {
+    (Timestamp::now().unix_millis() / 1000).max(0) as u64
+}
+
+fn ledger_error(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Ledger(e.to_string())
+}
+
+impl Node {
+    fn note_signer(&self, name: &str, kind: SignatureType) -> Result<NoteSigner, NodeError> {
+        NoteSigner::from_seed(name, kind, &self.key().seed()).map_err(ledger_error)
+    }
+
+    /// The verifier key of this node's log.
+    pub fn log_key(&self) -> Result<VerifierKey, NodeError> {
+        Ok(self
+            .note_signer(&log_origin(self.party()), SignatureType::Ed25519)?
+            .verifier())
+    }
+
+    /// The verifier key of this node's witness cosignatures.
+    pub fn witness_key(&self) -> Result<VerifierKey, NodeError> {
+        Ok(self
+            .note_signer(&witness_name(self.party()), SignatureType::CosignatureV1)?
+            .verifier())
+    }
+
+    /// This node's log, read through its store.
+    pub fn log(&self) -> Result<Log<LedgerView<'_>>, NodeError> {
+        let signer = self.note_signer(&log_origin(self.party()), SignatureType::Ed25519)?;
+        Log::open(LedgerView(self.store().as_ref()), signer).map_err(ledger_error)
+    }
+
+    /// The witness keys of every pinned partner.
+    pub fn partner_witness_keys(&self) -> Vec<VerifierKey> {
+        self.peers().iter().filter_map(card_witness_key).collect()
+    }
+
+    /// Signs a checkpoint of the log as it stands and sends it to every
+    /// partner to cosign. Returns the checkpoint.
+    pub fn checkpoint_and_request_cosignatures(&self) -> Result<SignedCheckpoint, NodeError> {
+        let mut log = self.log()?;
+        let signed = log.sign_checkpoint().map_err(ledger_error)?;
+        let size = signed.checkpoint().size();
+        let cosigned = self.store().cosignatures(None)?;
+        for card in self.peers() {
+            let witness = witness_name(card.party);
+            let old = cosigned
+                .iter()
+                .filter(|c| c.witness == witness && c.size <= size)
+                .map(|c| c.size)
+                .max()
+                .unwrap_or(0);
+            let proof = if old > 0 && old < size {
+                log.consistency_proof(old, size).map_err(ledger_error)?
+            } else {
+                Vec::new()
+            };
+            let request = AddCheckpoint {
+                old_size: old,
+                proof,
+                checkpoint: signed.to_text(),
+            };
+            self.store().queue_messages(
+                card.party,
+                vec![Body::Checkpoint(CheckpointRequest {
+                    add_checkpoint: request.to_string(),
+                })],
+                self.sealer(),
+            )?;
+        }
+        self.wake_outbox();
+        Ok(signed)
+    }
+
+    /// Witnesses a partner's checkpoint: the effect to store, or a refusal.
+    pub(crate) fn witness_effect(
+        &self,
+        card: &PartyCard,
+        request: &CheckpointRequest,
+    ) -> Result<IntakeEffect, IntakeRefusal> {
+        let refuse = |code: &'static str, reason: String| IntakeRefusal {
+            status: 409,
+            code,
+            reason,
+        };
+        let log_key = card_log_key(card).ok_or_else(|| {
+            refuse(
+                "witness",
+                format!("`{}`'s card has no usable log key", card.party),
+            )
+        })?;
+        let cosigner = self
+            .note_signer(&witness_name(self.party()), SignatureType::CosignatureV1)
+            .map_err(|e| refuse("witness", e.to_string()))?;
+        let latest = self
+            .store()
+            .partner_checkpoints(card.party)
+            .map_err(|e| refuse("witness", e.to_string()))?
+            .into_iter()
+            .filter(|c| c.status == "cosigned")
+            .max_by_key(|c| c.size);
+        let mut witness = match &latest {
+            Some(c) => Witness::resume(log_key, cosigner, &c.note),
+            None => Witness::new(log_key, cosigner),
+        }
+        .map_err(|e| refuse("witness", e.to_string()))?;
+        let observation = witness
+            .add_checkpoint(&request.add_checkpoint, now_secs())
+            .map_err(|e| refuse("witness", e.to_string()))?;
+        Ok(match observation {
+            Observation::Cosigned {
+                checkpoint,
+                cosignature,
+            } => {
+                let cp = checkpoint.checkpoint();
+                IntakeEffect::WitnessCosigned {
+                    checkpoint: PartnerCheckpoint {
+                        peer: card.party,
+                        size: cp.size(),
+                        note: checkpoint.to_text(),
+                        at: Timestamp::now(),
+                        origin: cp.origin().to_owned(),
+                        status: "cosigned".into(),
+                        detail: String::new(),
+                    },
+                    reply: CosignatureReply {
+                        origin: cp.origin().to_owned(),
+                        size: cp.size(),
+                        line: cosignature.to_line().trim_end().to_owned(),
+                    },
+                    log: LogEntry::CosignatureIssued {
+                        origin: cp.origin().to_owned(),
+                        size: cp.size(),
+                        root: *cp.root().as_bytes(),
+                        time_ms: Timestamp::now().unix_millis().max(0) as u64,
+                    },
+                }
+            }
+            Observation::Alarm(alarm) => IntakeEffect::WitnessAlarm {
+                checkpoint: PartnerCheckpoint {
+                    peer: card.party,
+                    size: alarm.later.checkpoint().size(),
+                    note: alarm.later.to_text(),
+                    at: Timestamp::now(),
+                    origin: alarm.origin.clone(),
+                    status: "alarm".into(),
+                    detail: alarm.to_json(),
+                },
+            },
+        })
+    }
+
+    /// Checks a partner's cosignature on one of our checkpoints.
+    pub(crate) fn cosignature_effect(
+        &self,
+        card: &PartyCard,
+        reply: &CosignatureReply,
+    ) -> Result<IntakeEffect, IntakeRefusal> {
+        let bad = |reason: String| IntakeRefusal {
+            status: 400,
+            code: "cosignature",
+            reason,
+        };
+        let witness = card_witness_key(card)
+            .ok_or_else(|| bad(format!("`{}`'s card has no usable witness key", card.party)))?;
+        let our = self
+            .store()
+            .checkpoints()
+            .map_err(|e| bad(e.to_string()))?
+            .into_iter()
+            .find(|c| c.size == reply.size)
+            .ok_or_else(|| {
+                bad(format!(
+                    "this node issued no checkpoint of size {}",
+                    reply.size
+                ))
+            })?;
+        let log_key = self.log_key().map_err(|e| bad(e.to_string()))?;
+        let mut signed =
+            SignedCheckpoint::verify(&our.note, &log_key).map_err(|e| bad(e.to_string()))?;
+        let line =
+            NoteSignature::parse_line(reply.line.trim_end()).map_err(|e| bad(e.to_string()))?;
+        signed
+            .attach_cosignature(&line, &witness)
+            .map_err(|e| bad(format!("the cosignature does not verify: {e}")))?;
+        Ok(IntakeEffect::CosignatureReceived {
+            cosignature: StoredCosignature {
+                size: reply.size,
+                witness: witness.name().to_owned(),
+                line: reply.line.clone(),
+            },
+            log: LogEntry::CosignatureReceived {
+                witness: witness.name().to_owned(),
+                size: reply.size,
+                root: *signed.checkpoint().root().as_bytes(),
+                time_ms: Timestamp::now().unix_millis().max(0) as u64,
+            },
+        })
+    }
+
+    /// A receipt that the envelope `envelope_id`, received from `requester`,
+    /// is in this node's log: against the latest checkpoint that the
+    /// requester has cosigned.
+    pub fn receipt_for(
+        &self,
+        envelope_id: &str,
+        requester: PartyCode,
+    ) -> Result<ProofBundle, NodeError> {
+        let index = self
+            .store()
+            .received_log_index(envelope_id)?
+            .ok_or_else(|| {
+                NodeError::Ledger(format!("no envelope `{envelope_id}` was received"))
+            })?;
+        let card = self
+            .peer(requester)
+            .ok_or_else(|| NodeError::UnknownPeer(requester.to_string()))?;
+        let witness = card_witness_key(&card)
+            .ok_or_else(|| NodeError::Ledger("the partner's card has no witness key".into()))?;
+        self.log()?.bundle(index, &[witness]).map_err(ledger_error)
+    }
+
+    /// The stored checkpoints of our log with their cosignatures attached.
+    pub fn cosigned_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, NodeError> {
+        let log = self.log()?;
+        let view = LedgerView(self.store().as_ref());
+        view.checkpoints()
+            .map_err(ledger_error)?
+            .iter()
+            .map(|c| log.signed_checkpoint(c.size).map_err(ledger_error))
+            .collect()
+    }
+}
