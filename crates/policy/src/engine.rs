@@ -376,9 +376,15 @@ pub struct PolicyEngine {
     schema: Schema,
     /// Every policy, for proposal requests.
     all: PolicySet,
-    /// The `forbid` policies only, for task requests: a task request is only
-    /// ever asked whether something forbids it.
+    /// The `forbid` policies whose scope can match the `task` action: a
+    /// task request is only ever asked whether something forbids it.
     forbids: PolicySet,
+    /// For each proposal kind (in `ProposalKind::ALL` order), the policies
+    /// whose action scope can match it. Cedar evaluates every policy it is
+    /// given; a policy whose scope cannot match the action is never
+    /// satisfied and never errors, so leaving it out changes no decision
+    /// and saves its evaluation on every request.
+    by_kind: Vec<PolicySet>,
     entities: Entities,
     meta: HashMap<PolicyId, PolicyMeta>,
     order: Vec<PolicyId>,
@@ -439,6 +445,7 @@ impl PolicyEngine {
         let schema = schema()?;
         let mut all = PolicySet::new();
         let mut forbids = PolicySet::new();
+        let mut by_kind = vec![PolicySet::new(); ProposalKind::ALL.len()];
         let mut meta = HashMap::new();
         let mut order = Vec::new();
         let mut texts = HashMap::new();
@@ -458,8 +465,13 @@ impl PolicyEngine {
                 if meta.contains_key(policy.id()) {
                     return Err(duplicate());
                 }
-                if m.forbids {
+                if m.forbids && may_apply(&policy, "task") {
                     forbids.add(policy.clone()).map_err(|_| duplicate())?;
+                }
+                for (kind, subset) in ProposalKind::ALL.iter().zip(by_kind.iter_mut()) {
+                    if may_apply(&policy, kind.as_str()) {
+                        subset.add(policy.clone()).map_err(|_| duplicate())?;
+                    }
                 }
                 order.push(policy.id().clone());
                 meta.insert(policy.id().clone(), m.clone());
@@ -482,6 +494,7 @@ impl PolicyEngine {
             schema,
             all,
             forbids,
+            by_kind,
             entities,
             meta,
             order,
@@ -669,6 +682,7 @@ impl PolicyEngine {
             }
         };
         Prepared {
+            kind_set: ProposalKind::ALL.iter().position(|k| *k == proposal.kind()),
             proposal: proposal_request,
             tasks,
             entities,
@@ -727,9 +741,9 @@ impl PolicyEngine {
         }
         let mut permits = Vec::new();
         if let Some(request) = &prepared.proposal {
-            let response = self
-                .authorizer
-                .is_authorized(request, &self.all, &prepared.entities);
+            let response =
+                self.authorizer
+                    .is_authorized(request, self.kind_set(prepared), &prepared.entities);
             for error in response.diagnostics().errors() {
                 errors.push(self.evaluation_error(error, None));
             }
@@ -1003,7 +1017,7 @@ impl PolicyEngine {
                 .names
                 .kind(AgencyKind::Military)
                 .ok_or("no kind `military`")?;
-            extra.push(agency_entity(&self.names, id, kind, party).map_err(|e| e.to_string())?);
+            extra.push(agency_entity(&self.names, id, kind, party)?);
         }
         self.entities
             .clone()
@@ -1016,9 +1030,18 @@ impl PolicyEngine {
         &self.schema
     }
 
-    /// The `forbid` policies of both layers, which judge each task.
+    /// The `forbid` policies of both layers that judge each task.
     pub fn forbid_set(&self) -> &PolicySet {
         &self.forbids
+    }
+
+    /// The policies that judge a prepared proposal request: those whose
+    /// scope can match its kind.
+    pub(crate) fn kind_set(&self, prepared: &Prepared<'_>) -> &PolicySet {
+        prepared
+            .kind_set
+            .and_then(|i| self.by_kind.get(i))
+            .unwrap_or(&self.all)
     }
 
     /// The full policy set (both layers).
@@ -1038,6 +1061,8 @@ struct TaskFacts {
 
 /// Every Cedar request for one proposal, built and ready to authorise.
 pub(crate) struct Prepared<'a> {
+    /// Which of the per-kind policy sets judges the proposal request.
+    pub(crate) kind_set: Option<usize>,
     pub(crate) proposal: Option<Request>,
     pub(crate) tasks: Vec<(Request, String)>,
     pub(crate) entities: Cow<'a, Entities>,
@@ -1081,12 +1106,7 @@ fn data_categories(body: &ProposalBody) -> Vec<String> {
     }
 }
 
-fn agency_entity(
-    names: &Names,
-    id: &str,
-    kind: &EntityUid,
-    party: &str,
-) -> Result<Entity, cedar_policy::EntityAttrEvaluationError> {
+fn agency_entity(names: &Names, id: &str, kind: &EntityUid, party: &str) -> Result<Entity, String> {
     let mut parents = HashSet::new();
     if let Ok(p) = uid("Soberana::Party", party) {
         parents.insert(p);
@@ -1105,6 +1125,23 @@ fn agency_entity(
         ]),
         parents,
     )
+    .map_err(|e| e.to_string())
+}
+
+/// Whether a policy's action scope can match `action` (an action of the
+/// `Soberana` namespace). Every proposal kind is a member of the group
+/// `proposal`, and `task` of none, as the schema declares.
+fn may_apply(policy: &cedar_policy::Policy, action: &str) -> bool {
+    let is_kind = action != "task";
+    let matches = |uid: &EntityUid, with_groups: bool| {
+        let id = uid.id().unescaped();
+        id == action || (with_groups && is_kind && id == "proposal")
+    };
+    match policy.action_constraint() {
+        cedar_policy::ActionConstraint::Any => true,
+        cedar_policy::ActionConstraint::Eq(uid) => matches(&uid, false),
+        cedar_policy::ActionConstraint::In(uids) => uids.iter().any(|u| matches(u, true)),
+    }
 }
 
 /// The entities of our registry: parties, agencies with their kinds, and our
@@ -1238,6 +1275,7 @@ mod tests {
 
     fn prepared(request: Request, entities: Entities) -> Prepared<'static> {
         Prepared {
+            kind_set: None,
             proposal: None,
             tasks: vec![(request, "task 1".to_owned())],
             entities: Cow::Owned(entities),
@@ -1342,5 +1380,109 @@ mod tests {
             dea,
             (AgencyKind::ArmedLawEnforcement, "US".to_owned(), true)
         );
+    }
+
+    /// Judging a proposal with only the policies whose scope can match its
+    /// kind gives the same answer as judging it with the whole set.
+    #[test]
+    fn per_kind_policy_sets_decide_as_the_whole_set_does() {
+        let mx = PartyCode::new("MX").unwrap();
+        let constitutional = shipped_constitutional(mx).unwrap();
+        let mut operational = crate::bench::generated_operational(60);
+        operational.push_str(
+            "@id(\"t.all\") permit (principal, action in Soberana::Action::\"proposal\", resource);\n\
+             @id(\"t.no-h3\") forbid (principal, action in [Soberana::Action::\"border_alert\", Soberana::Action::\"proposal\"], resource) when { context.handling == Soberana::Handling::\"H3\" };\n\
+             @id(\"t.group-eq\") forbid (principal, action == Soberana::Action::\"proposal\", resource);\n\
+             @id(\"t.tasks\") forbid (principal, action == Soberana::Action::\"task\", resource) when { context.task.agency == \"US.CIA\" };\n",
+        );
+        let engine = PolicyEngine::load(
+            mx,
+            &shipped_registry().unwrap(),
+            Some(&constitutional),
+            &pin(constitutional.bytes()),
+            &crate::PolicyFile::new("operational.cedar", operational),
+        )
+        .unwrap();
+        let summary = |r: &cedar_policy::Response| {
+            let mut ids: Vec<String> = r.diagnostics().reason().map(|p| p.to_string()).collect();
+            ids.sort();
+            (r.decision(), ids, r.diagnostics().errors().count())
+        };
+        let proposal = |handling| Proposal {
+            id: ProposalId::generate(),
+            from: PartyCode::new("US").unwrap(),
+            to: mx,
+            created: Timestamp::now(),
+            author: None,
+            requesting_agency: AgencyId::new("US.DEA").unwrap(),
+            purpose: "generated purpose 3".into(),
+            legal_basis: "treaty".into(),
+            handling,
+            deadline: Timestamp::now(),
+            related_to: Vec::new(),
+            body: ProposalBody::InformationRequest(soberana_core::InformationRequest {
+                subject: "s".into(),
+                categories: vec![],
+                questions: vec![],
+            }),
+        };
+        for handling in [HandlingCode::H1, HandlingCode::H3] {
+            let context = engine
+                .proposal_context(&proposal(handling), Vec::new(), 0, true)
+                .unwrap();
+            for (i, kind) in ProposalKind::ALL.iter().enumerate() {
+                let request = Request::new(
+                    engine.names.agency("US.DEA"),
+                    engine.names.proposal_action(*kind).unwrap().clone(),
+                    engine.names.territory.clone(),
+                    context.clone(),
+                    None,
+                )
+                .unwrap();
+                let whole =
+                    engine
+                        .authorizer
+                        .is_authorized(&request, &engine.all, &engine.entities);
+                let subset =
+                    engine
+                        .authorizer
+                        .is_authorized(&request, &engine.by_kind[i], &engine.entities);
+                assert_eq!(summary(&whole), summary(&subset), "{kind} {handling}");
+                assert!(engine.by_kind[i].policies().count() < engine.all.policies().count());
+            }
+        }
+        for agency in ["US.CIA", "US.DEA", "MX.GN"] {
+            let task = Task {
+                agency: AgencyId::new(agency).unwrap(),
+                action: TaskAction::Intelligence,
+                locations: vec![soberana_core::Location {
+                    territory: soberana_core::Territory::Of(mx),
+                    domain: soberana_core::Domain::Land,
+                    place: String::new(),
+                }],
+                launched_from: None,
+                armed: false,
+                kinetic: false,
+                personnel: 1,
+                under_command_of: None,
+                description: String::new(),
+            };
+            let facts = engine.task_facts(&task, false);
+            let (request, _) = engine
+                .task_request(&facts, &task, ProposalKind::CoordinatedOperation)
+                .unwrap();
+            let whole = engine
+                .authorizer
+                .is_authorized(&request, &engine.all, &engine.entities);
+            let forbids =
+                engine
+                    .authorizer
+                    .is_authorized(&request, &engine.forbids, &engine.entities);
+            // Only forbids matter for a task; the whole set may also hold
+            // permits, which change the decision but not the forbids met.
+            assert_eq!(summary(&whole).1, summary(&forbids).1, "{agency}");
+            assert_eq!(summary(&whole).2, summary(&forbids).2, "{agency}");
+            assert_eq!(forbids.decision(), CedarDecision::Deny);
+        }
     }
 }
