@@ -264,6 +264,40 @@ pub enum BenchCommand {
     Exchange(BenchExchangeArgs),
     /// Cedar decisions per second, soberana's path beside raw Cedar.
     Policy(JsonArg),
+    /// Private set intersection of N × N identifiers between two parties
+    /// over loopback: time, bytes on the wire, peak memory.
+    Psi(BenchPsiArgs),
+    /// Durable appends per second into a node's store, proof generation and
+    /// verification, and a full audit, at the given log sizes.
+    Ledger(BenchLedgerArgs),
+}
+
+/// `soberana bench psi`.
+#[derive(Debug, Args)]
+pub struct BenchPsiArgs {
+    /// Identifiers on each side.
+    #[arg(long, default_value_t = 1 << 16)]
+    pub n: usize,
+    /// `ot` (KKRT16 OPRF, fast) or `dh` (Diffie–Hellman, reference).
+    #[arg(long, default_value = "ot")]
+    pub protocol: String,
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `soberana bench ledger`.
+#[derive(Debug, Args)]
+pub struct BenchLedgerArgs {
+    /// Log sizes for proofs and the audit (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1_000_000u64, 10_000_000])]
+    pub sizes: Vec<u64>,
+    /// Entries appended durably into a node store.
+    #[arg(long, default_value_t = 200_000)]
+    pub durable: usize,
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--json` alone.

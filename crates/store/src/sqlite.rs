@@ -78,7 +78,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` in the writer's next batch and waits until it is durable.
-    fn write<T: Send + 'static>(
+    pub(crate) fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -99,7 +99,7 @@ impl SqliteStore {
             .map_err(|_| StoreError::Corrupt("writer returned the wrong type".into()))
     }
 
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

@@ -13,7 +13,7 @@ use soberana_core::{
 use soberana_node::{IntakeOutcome, Node};
 use tokio::sync::oneshot;
 
-use crate::cli::{BenchExchangeArgs, JsonArg};
+use crate::cli::{BenchExchangeArgs, BenchLedgerArgs, BenchPsiArgs, JsonArg};
 use crate::commands::demo::{introduce, make_node};
 
 /// Figures of one exchange run.
@@ -204,6 +204,108 @@ pub fn policy(args: JsonArg) -> Result<()> {
     print!("{report}");
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+/// `soberana bench psi`.
+pub fn psi(args: BenchPsiArgs) -> Result<()> {
+    let protocol: soberana_psi::Protocol = args
+        .protocol
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--protocol: {e}"))?;
+    if args.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    eprintln!(
+        "intersecting {} × {} identifiers with the {protocol} protocol over loopback…",
+        args.n, args.n
+    );
+    let report = soberana_psi::bench::run(args.n, protocol)?;
+    println!("{report}");
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+/// Durable appends into a node store.
+#[derive(Debug, Clone, Serialize)]
+pub struct DurableAppends {
+    /// Entries appended.
+    pub entries: usize,
+    /// Entries per transaction.
+    pub batch: usize,
+    /// Entries per second, each batch committed with a full fsync.
+    pub per_second: f64,
+}
+
+/// Figures of the ledger benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerReport {
+    /// Appends through a node's SQLite store.
+    pub durable: DurableAppends,
+    /// Proofs and audits at scale (in memory).
+    pub ledger: soberana_ledger::bench::BenchReport,
+}
+
+/// `soberana bench ledger`.
+pub fn ledger(args: BenchLedgerArgs) -> Result<()> {
+    use soberana_store::NodeStore;
+    let dir = std::env::temp_dir().join(format!(
+        "soberana-bench-ledger-{}",
+        Timestamp::now().unix_millis()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let store = soberana_store::SqliteStore::open(&dir.join("node.sqlite"))?;
+    let batch = 1000usize;
+    let entry = |i: usize| {
+        soberana_ledger::LogEntry::EnvelopeReceived(soberana_ledger::EnvelopeRecord {
+            envelope_id: format!("01a20000-0000-7000-8000-{i:012}"),
+            sender: "US".into(),
+            recipient: "MX".into(),
+            sequence: i as u64,
+            time_ms: i as u64,
+            body_digest: [7; 32],
+        })
+    };
+    eprintln!(
+        "appending {} entries durably (WAL, synchronous=FULL), {batch} per transaction…",
+        args.durable
+    );
+    let start = Instant::now();
+    let mut done = 0;
+    while done < args.durable {
+        let n = batch.min(args.durable - done);
+        store.append_log((done..done + n).map(entry).collect())?;
+        done += n;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    store.close();
+    let _ = std::fs::remove_dir_all(&dir);
+    let durable = DurableAppends {
+        entries: done,
+        batch,
+        per_second: done as f64 / elapsed,
+    };
+    println!(
+        "durable appends: {:.0} entries/s ({} entries, {} per transaction, fsync on every commit)",
+        durable.per_second, durable.entries, durable.batch
+    );
+    eprintln!(
+        "building logs of {:?} entries in memory for proofs and audits…",
+        args.sizes
+    );
+    let ledger = soberana_ledger::bench::run(&soberana_ledger::bench::BenchOptions {
+        sizes: args.sizes.clone(),
+        ..Default::default()
+    })?;
+    println!("{ledger}");
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&LedgerReport { durable, ledger })?
+        );
     }
     Ok(())
 }

@@ -50,5 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Log(cmd) => log::run(cmd),
         Command::Bench(BenchCommand::Exchange(args)) => runtime()?.block_on(bench::exchange(args)),
         Command::Bench(BenchCommand::Policy(args)) => bench::policy(args),
+        Command::Bench(BenchCommand::Psi(args)) => bench::psi(args),
+        Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(args),
     }
 }

@@ -1,0 +1,1 @@
+//! soberana-desk: the officer desk.
