@@ -33,6 +33,12 @@ pub struct LshConfig {
     /// Seed of the sampled positions (both sides need not agree on it: only
     /// the party that compares uses it).
     pub seed: u64,
+    /// Before a candidate pair is scored, a second whole word of both
+    /// encodings (kept beside the bucket entry, so no extra memory access)
+    /// must differ in at most this many bits. Unrelated encodings differ in
+    /// about 32 of 64, similar ones in few: this drops almost every chance
+    /// collision without fetching its encoding. 64 disables the check.
+    pub sketch_max_distance: u32,
     /// Buckets with more pairs than this are skipped and counted, so a very
     /// common value cannot turn blocking back into a full comparison.
     pub max_bucket_pairs: u64,
@@ -51,11 +57,19 @@ impl LshConfig {
         } else {
             (miss.ln() / (1.0 - hit).ln()).ceil().clamp(1.0, 10_000.0) as u32
         };
+        // Mean plus three standard deviations of the disagreement of a pair
+        // at this agreement over 64 bits: it passes about 99.8% of such pairs
+        // and well under 1% of unrelated ones.
+        let q = (1.0 - agreement).clamp(0.0, 1.0);
+        let sketch = (64.0 * q + 3.0 * (64.0 * q * (1.0 - q)).sqrt())
+            .ceil()
+            .min(64.0) as u32;
         Self {
             bits_per_key: k,
             tables,
             seed: 0x5eed,
-            max_bucket_pairs: 1 << 22,
+            sketch_max_distance: sketch,
+            max_bucket_pairs: 1 << 16,
         }
     }
 }
@@ -85,28 +99,80 @@ fn table_masks(config: &LshConfig, words_per: usize) -> Vec<(usize, u64)> {
         .collect()
 }
 
-/// Sorted `(key hash << 32 | row)` for one table.
-fn keys(batch: &ClkBatch, word: usize, mask: u64) -> Vec<u64> {
+/// Word `w` of every encoding, contiguous: a table reads one word per
+/// encoding, and reading it from row-major storage would pull a whole
+/// 128-byte row into cache for 8 useful bytes.
+fn columns(batch: &ClkBatch) -> Vec<Vec<u64>> {
     let w = batch.words_per();
-    let mut out: Vec<u64> = batch
-        .words()
-        .iter()
-        .skip(word)
-        .step_by(w)
-        .enumerate()
-        .map(|(row, &x)| {
-            // Multiplicative hashing folds the masked word to 32 bits; a
-            // collision only adds a candidate, never loses one.
-            let h = ((x & mask).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
-            (u64::from(h) << 32) | row as u64
-        })
-        .collect();
-    out.sort_unstable();
-    out
+    (0..w)
+        .map(|k| batch.words().iter().skip(k).step_by(w).copied().collect())
+        .collect()
+}
+
+/// Bucket entry of one encoding in one table: `[hash << 32 | row, sketch]`,
+/// where `hash` is a 32-bit hash of the sampled bits and `sketch` the
+/// encoding's sketch word. Two encodings collide in a table when their hashes
+/// are equal; different sampled bits with equal 32-bit hashes (about 2^-32)
+/// only add a candidate, whose exact score is computed anyway.
+#[inline(always)]
+fn entry(x: u64, mask: u64, row: usize, sketch: u64) -> [u64; 2] {
+    let h = (x & mask).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    [(h << 32) | row as u64, sketch]
+}
+
+/// Sorts entries by their top `bits` bits with a two-pass LSD radix sort:
+/// each pass scatters into at most 4,096 streams, which the caches absorb,
+/// where one pass into a million buckets would miss on every write.
+fn radix_sort_top(
+    entries: &mut Vec<[u64; 2]>,
+    tmp: &mut Vec<[u64; 2]>,
+    counts: &mut Vec<u32>,
+    bits: u32,
+) {
+    let low = bits / 2;
+    let high = bits - low;
+    for (shift, width) in [(64 - bits, low), (64 - high, high)] {
+        if width == 0 {
+            continue;
+        }
+        let digit_mask = (1u64 << width) - 1;
+        counts.clear();
+        counts.resize(1 << width, 0);
+        for e in entries.iter() {
+            counts[((e[0] >> shift) & digit_mask) as usize] += 1;
+        }
+        let mut acc = 0u32;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = acc;
+            acc += n;
+        }
+        tmp.clear();
+        tmp.resize(entries.len(), [0; 2]);
+        for e in entries.iter() {
+            let d = ((e[0] >> shift) & digit_mask) as usize;
+            tmp[counts[d] as usize] = *e;
+            counts[d] += 1;
+        }
+        std::mem::swap(entries, tmp);
+    }
+}
+
+/// Reusable per-thread buffers of one table.
+#[derive(Default)]
+struct Buffers {
+    a: Vec<[u64; 2]>,
+    b: Vec<[u64; 2]>,
+    tmp: Vec<[u64; 2]>,
+    counts: Vec<u32>,
 }
 
 /// Candidate pairs at or above `floor` found through LSH blocking, each pair
 /// once with its exact Dice score, sorted by `(a, b)`.
+///
+/// Each table builds one entry per encoding on both sides, radix-sorts both
+/// by hash and walks them together: all memory access is sequential except
+/// fetching the two encodings of a pair that survives the sketch check.
 pub fn lsh_candidates(
     a: &ClkBatch,
     b: &ClkBatch,
@@ -119,16 +185,48 @@ pub fn lsh_candidates(
     }
     let floor = floor as f32;
     let arch = pulp::Arch::new();
+    let (cols_a, cols_b) = rayon::join(|| columns(a), || columns(b));
+    // About four encodings of the larger side per sorted bucket.
+    let larger = a.len().max(b.len());
+    let bits = (usize::BITS - larger.leading_zeros())
+        .saturating_sub(2)
+        .clamp(2, 24);
     let per_table: Vec<(Vec<Candidate>, BlockingStats)> = table_masks(config, a.words_per())
         .into_par_iter()
-        .map(|(word, mask)| {
-            let ka = keys(a, word, mask);
-            let kb = keys(b, word, mask);
+        .map_init(Buffers::default, |buf, (word, mask)| {
+            // The sketch word is the one half the encoding away.
+            let sketch = (word + a.words_per() / 2) % a.words_per();
+            let (Some(ca), Some(cb), Some(sa), Some(sb)) = (
+                cols_a.get(word),
+                cols_b.get(word),
+                cols_a.get(sketch),
+                cols_b.get(sketch),
+            ) else {
+                return (Vec::new(), BlockingStats::default());
+            };
+            buf.a.clear();
+            buf.a.extend(
+                ca.iter()
+                    .zip(sa)
+                    .enumerate()
+                    .map(|(r, (&x, &s))| entry(x, mask, r, s)),
+            );
+            buf.b.clear();
+            buf.b.extend(
+                cb.iter()
+                    .zip(sb)
+                    .enumerate()
+                    .map(|(r, (&x, &s))| entry(x, mask, r, s)),
+            );
+            radix_sort_top(&mut buf.a, &mut buf.tmp, &mut buf.counts, bits);
+            radix_sort_top(&mut buf.b, &mut buf.tmp, &mut buf.counts, bits);
             arch.dispatch(JoinTable {
                 a,
                 b,
-                ka: &ka,
-                kb: &kb,
+                ea: &buf.a,
+                eb: &buf.b,
+                bits,
+                sketch_max: config.sketch_max_distance,
                 floor,
                 max_bucket_pairs: config.max_bucket_pairs,
             })
@@ -150,8 +248,10 @@ pub fn lsh_candidates(
 struct JoinTable<'a> {
     a: &'a ClkBatch,
     b: &'a ClkBatch,
-    ka: &'a [u64],
-    kb: &'a [u64],
+    ea: &'a [[u64; 2]],
+    eb: &'a [[u64; 2]],
+    bits: u32,
+    sketch_max: u32,
     floor: f32,
     max_bucket_pairs: u64,
 }
@@ -161,54 +261,59 @@ impl pulp::WithSimd for JoinTable<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
-        join_table(
-            self.a,
-            self.b,
-            self.ka,
-            self.kb,
-            self.floor,
-            self.max_bucket_pairs,
-        )
+        join_table(self)
     }
 }
 
 #[inline(always)]
-fn join_table(
-    a: &ClkBatch,
-    b: &ClkBatch,
-    ka: &[u64],
-    kb: &[u64],
-    floor: f32,
-    max_bucket_pairs: u64,
-) -> (Vec<Candidate>, BlockingStats) {
+fn join_table(t: JoinTable<'_>) -> (Vec<Candidate>, BlockingStats) {
+    let JoinTable {
+        a,
+        b,
+        ea,
+        eb,
+        bits,
+        sketch_max,
+        floor,
+        max_bucket_pairs,
+    } = t;
     let mut out = Vec::new();
     let mut stats = BlockingStats::default();
-    let (mut i, mut j) = (0, 0);
-    while let (Some(&x), Some(&y)) = (ka.get(i), kb.get(j)) {
-        let (hx, hy) = (x >> 32, y >> 32);
-        if hx < hy {
+    let top = |e: &[u64; 2]| e[0] >> (64 - bits);
+    let (mut i, mut j) = (0usize, 0usize);
+    while let (Some(x), Some(y)) = (ea.get(i), eb.get(j)) {
+        let (bx, by) = (top(x), top(y));
+        if bx < by {
             i += 1;
             continue;
         }
-        if hy < hx {
+        if by < bx {
             j += 1;
             continue;
         }
-        let i_end = i + ka
-            .get(i..)
-            .map_or(0, |s| s.partition_point(|v| v >> 32 == hx));
-        let j_end = j + kb
-            .get(j..)
-            .map_or(0, |s| s.partition_point(|v| v >> 32 == hx));
-        let pairs = (i_end - i) as u64 * (j_end - j) as u64;
-        if pairs > max_bucket_pairs {
-            stats.skipped_pairs += pairs;
+        // Buckets hold a handful of entries: a linear walk stays in the
+        // cache lines already loaded, where a binary search would not.
+        let mut i_end = i + 1;
+        while ea.get(i_end).is_some_and(|e| top(e) == bx) {
+            i_end += 1;
+        }
+        let mut j_end = j + 1;
+        while eb.get(j_end).is_some_and(|e| top(e) == bx) {
+            j_end += 1;
+        }
+        let (Some(ga), Some(gb)) = (ea.get(i..i_end), eb.get(j..j_end)) else {
+            break;
+        };
+        if (ga.len() as u64) * (gb.len() as u64) > max_bucket_pairs {
+            stats.skipped_pairs += (ga.len() as u64) * (gb.len() as u64);
         } else {
-            stats.comparisons += pairs;
-            for &x in ka.get(i..i_end).unwrap_or(&[]) {
-                let ra = (x & 0xFFFF_FFFF) as usize;
-                for &y in kb.get(j..j_end).unwrap_or(&[]) {
-                    let rb = (y & 0xFFFF_FFFF) as usize;
+            for &[eb0, skb] in gb {
+                for &[ea0, ska] in ga {
+                    if ea0 >> 32 != eb0 >> 32 || (ska ^ skb).count_ones() > sketch_max {
+                        continue;
+                    }
+                    let (ra, rb) = ((ea0 & 0xFFFF_FFFF) as usize, (eb0 & 0xFFFF_FFFF) as usize);
+                    stats.comparisons += 1;
                     let score = dice_rows(a, ra, b, rb);
                     if score >= floor {
                         out.push(Candidate {
@@ -239,11 +344,26 @@ mod tests {
     }
 
     #[test]
+    fn radix_sort_orders_by_top_bits() {
+        let mut v: Vec<[u64; 2]> = (0..1000u64)
+            .map(|i| [i.wrapping_mul(0x9E37_79B9_7F4A_7C15), i])
+            .collect();
+        let (mut tmp, mut counts) = (Vec::new(), Vec::new());
+        radix_sort_top(&mut v, &mut tmp, &mut counts, 12);
+        assert_eq!(v.len(), 1000);
+        assert!(v.windows(2).all(|w| w[0][0] >> 52 <= w[1][0] >> 52));
+        let mut payload: Vec<u64> = v.iter().map(|e| e[1]).collect();
+        payload.sort_unstable();
+        assert_eq!(payload, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn masks_have_k_bits_in_range() {
         let c = LshConfig {
             bits_per_key: 20,
             tables: 50,
             seed: 9,
+            sketch_max_distance: 64,
             max_bucket_pairs: 10,
         };
         for (word, mask) in table_masks(&c, 16) {
