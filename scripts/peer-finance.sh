@@ -27,9 +27,16 @@ fi
 py="$venv/bin/python"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-finance}"
 
+# The `soberana` binary is used once it calls the finance crate (building it in release takes
+# minutes, so it is not tried before then).
+cli_has_finance() {
+    grep -rqs 'soberana_finance' crates/cli/src
+}
+
 generate() {
     local n=$1 dir=$2
-    if cargo run --quiet --release -p soberana -- finance generate --n "$n" --seed 1 --out "$dir" 2>/dev/null \
+    if cli_has_finance \
+        && cargo run --quiet --release -p soberana -- finance generate --n "$n" --seed 1 --out "$dir" 2>/dev/null \
         && [ -s "$dir/summary.json" ]; then
         return
     fi
@@ -39,7 +46,8 @@ generate() {
 
 soberana_json() {
     local n=$1 out
-    if out=$(cargo run --quiet --release -p soberana -- bench finance --n "$n" --json 2>/dev/null) \
+    if cli_has_finance \
+        && out=$(cargo run --quiet --release -p soberana -- bench finance --n "$n" --json 2>/dev/null) \
         && grep -q '^{' <<<"$out"; then
         grep '^{' <<<"$out" | tail -n 1
     else
