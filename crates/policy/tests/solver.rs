@@ -155,6 +155,28 @@ async fn prove(party: &str) {
     }
 }
 
+/// The prover is not vacuous: a red line weakened by one clause (armed
+/// personnel left out) is caught, with a counterexample behind the answer.
+async fn weakened_rule_is_caught() {
+    let mut prover = Prover::new();
+    let file = shipped_constitutional(PartyCode::new("MX").unwrap()).unwrap();
+    let text = std::str::from_utf8(file.bytes())
+        .unwrap()
+        .replace(" || context.task.armed)", ")");
+    let weakened: Vec<Policy> = PolicySet::from_str(&text)
+        .unwrap()
+        .policies()
+        .map(|p| p.new_id(PolicyId::new(p.annotation("id").unwrap())))
+        .collect();
+    let forces = vec![
+        by_suffix(&weakened, ".foreign-forces"),
+        permit_when(&format!(
+            "{FOREIGN_ON_TERRITORY} && (context.task.agency_kind == Soberana::AgencyKind::\"military\" || context.task.armed)"
+        )),
+    ];
+    assert!(!prover.always_denies(&set(forces)).await);
+}
+
 #[test]
 fn red_lines_hold_for_every_well_typed_task_request() {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -164,5 +186,6 @@ fn red_lines_hold_for_every_well_typed_task_request() {
     runtime.block_on(async {
         prove("MX").await;
         prove("US").await;
+        weakened_rule_is_caught().await;
     });
 }
