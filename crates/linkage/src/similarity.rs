@@ -295,7 +295,7 @@ pub fn accelerated() -> bool {
 /// on a sample of pairs, how often each candidate checkpoint already rules a
 /// pair out at the given bar; the cost model is words touched per pair.
 fn choose_checkpoint(a: &ClkBatch, b: &ClkBatch, bar: f64) -> usize {
-    const CANDIDATES: [usize; 6] = [6, 8, 10, 11, 12, 16];
+    const CANDIDATES: [usize; 3] = [8, 12, 16];
     let sample_a = a.len().min(64);
     let sample_b = b.len().min(256);
     if sample_a == 0 || sample_b == 0 || bar <= 0.0 {
