@@ -8,8 +8,9 @@
 //!   party (`constitutional/MX.cedar`), pinned by digest in configuration.
 //!   Mexico's says: no foreign military or armed personnel on Mexican
 //!   territory (Art. 76 fr. III: only the Senate could admit foreign troops),
-//!   no foreign use of force there, and each task on Mexican territory is
-//!   carried out by Mexico's own agencies. Because forbid overrides permit in
+//!   no foreign use of force there (wherever it is launched from), each task
+//!   on Mexican territory carried out by Mexico's own agencies, and none
+//!   under another party's command. Because forbid overrides permit in
 //!   Cedar, nothing an operator writes can weaken it;
 //! * the **operational** layer — what is accepted automatically, what goes
 //!   to an officer, and on which conditions (`@decision`, `@condition`).

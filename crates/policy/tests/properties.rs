@@ -138,9 +138,15 @@ fn touches_mx(task: &Task) -> bool {
             .is_some_and(|l| l.territory == mx)
 }
 
-/// The red line, stated without the engine: a foreign agency on our
-/// territory. (Military, armed or kinetic are special cases of it.)
+/// The red line, stated without the engine: a foreign agency, or anyone
+/// under foreign command, on our territory. (Military, armed or kinetic are
+/// special cases of the first.)
 fn crosses_red_line(task: &Task) -> bool {
+    let foreign_command = task.under_command_of.is_some_and(|c| c != mx());
+    foreign_on_our_territory(task) || (touches_mx(task) && foreign_command)
+}
+
+fn foreign_on_our_territory(task: &Task) -> bool {
     !is_ours(&task.agency) && touches_mx(task)
 }
 
@@ -163,7 +169,7 @@ proptest! {
     ) {
         let forbidden = tasks.iter().any(crosses_red_line);
         let military_armed_or_force = tasks.iter().any(|t| {
-            crosses_red_line(t)
+            foreign_on_our_territory(t)
                 && (t.armed
                     || t.kinetic
                     || matches!(t.action, TaskAction::Strike | TaskAction::Raid)

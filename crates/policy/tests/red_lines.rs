@@ -17,6 +17,7 @@ use support::*;
 const FORCES: &str = "mx.foreign-forces";
 const FORCE_USED: &str = "mx.foreign-force-used";
 const TERRITORIAL: &str = "mx.territorial";
+const COMMAND: &str = "mx.command";
 
 fn constitutional_ids(decision: &PolicyDecision) -> Vec<&str> {
     let mut ids: Vec<&str> = decision
@@ -75,6 +76,10 @@ fn evasions() -> Vec<Evasion> {
     let mut surveillance = task("US.DEA", TaskAction::Surveillance, vec![land("MX")]);
     surveillance.kinetic = true;
 
+    let mut subordinated = task("MX.GN", TaskAction::Patrol, vec![land("MX")]);
+    subordinated.under_command_of = Some(us());
+    subordinated.description = "Mexican units under a US joint task force".into();
+
     let invented = task("MX.ASESORES", TaskAction::Advice, vec![land("MX")]);
     let third_party = task("GT.X", TaskAction::Training, vec![land("MX")]);
     let nowhere = task("US.DEA", TaskAction::Arrest, vec![]);
@@ -120,6 +125,11 @@ fn evasions() -> Vec<Evasion> {
             name: "surveillance flagged as using force",
             tasks: vec![surveillance],
             must_cite: &[FORCE_USED, TERRITORIAL],
+        },
+        Evasion {
+            name: "Mexican units under US command on Mexican soil",
+            tasks: vec![subordinated],
+            must_cite: &[COMMAND],
         },
         Evasion {
             name: "an agency that claims to be Mexican but is not in our registry",
@@ -300,6 +310,7 @@ fn cooperation_that_stays_allowed_is_not_refused() {
     );
     mx_navy.armed = true;
     mx_navy.kinetic = true;
+    mx_navy.under_command_of = Some(mx());
     let mut us_cbp = task("US.CBP", TaskAction::Patrol, vec![land("US")]);
     us_cbp.armed = true;
     let mut high_seas = task(

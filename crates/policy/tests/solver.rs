@@ -5,7 +5,9 @@
 //!
 //! Statement proved, for each shipped constitutional layer: for every
 //! request of the `task` action in which a foreign agency acts on our
-//! territory, some constitutional `forbid` is satisfied (and none errors).
+//! territory, some constitutional `forbid` is satisfied (and none errors);
+//! and each specific rule (foreign forces, foreign force, foreign command)
+//! holds on its own.
 //! Because in Cedar a satisfied forbid denies whatever else the set holds,
 //! no operational layer can allow such a request. The proof is made by
 //! adding the strongest possible permit — one that permits exactly those
@@ -106,7 +108,7 @@ fn by_suffix(policies: &[Policy], suffix: &str) -> Policy {
 async fn prove(party: &str) {
     let mut prover = Prover::new();
     let constitution = constitution(party);
-    assert_eq!(constitution.len(), 3, "{party}");
+    assert_eq!(constitution.len(), 4, "{party}");
 
     for policy in &constitution {
         assert!(
@@ -139,6 +141,17 @@ async fn prove(party: &str) {
         permit_when(&format!("{FOREIGN_ON_TERRITORY} && context.task.kinetic")),
     ];
     assert!(prover.always_denies(&set(force)).await, "{party}: force");
+    // ...and nothing on our territory under another party's command.
+    let command = vec![
+        by_suffix(&constitution, ".command"),
+        permit_when(
+            "context.task.on_territory && context.task.under_command_of != \"\" && context.task.under_command_of != resource.party",
+        ),
+    ];
+    assert!(
+        prover.always_denies(&set(command)).await,
+        "{party}: command"
+    );
 
     // And the layer is not vacuous: each party acting on its own territory,
     // and anyone acting off our territory, can still be permitted.
