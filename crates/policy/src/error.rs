@@ -14,6 +14,14 @@ pub enum PolicyError {
         /// The party.
         party: PartyCode,
     },
+    /// The constitutional layer holds no policy at all.
+    #[error(
+        "constitutional layer `{file}` holds no policy: a node never runs without its red lines; restore the file shipped for its party"
+    )]
+    EmptyConstitution {
+        /// The file.
+        file: String,
+    },
     /// A policy file could not be read.
     #[error("cannot read policy file `{file}`: {message}")]
     Read {

@@ -187,6 +187,11 @@ pub(crate) fn parse_layer(
         .collect();
     policies.sort_by_key(|(n, _)| *n);
 
+    if layer == Layer::Constitutional && policies.is_empty() {
+        return Err(PolicyError::EmptyConstitution {
+            file: file.name.clone(),
+        });
+    }
     let mut out = Vec::with_capacity(policies.len());
     for (position, (_, policy)) in policies.into_iter().enumerate() {
         let index = position + 1;

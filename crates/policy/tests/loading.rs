@@ -247,6 +247,10 @@ fn other_malformed_layers_are_refused() {
         load(FORBID_ONE, decision).unwrap_err(),
         PolicyError::UnknownDecision { value, .. } if value == "maybe"
     ));
+    assert!(matches!(
+        load("// all red lines removed\n", "").unwrap_err(),
+        PolicyError::EmptyConstitution { .. }
+    ));
     let file = PolicyFile::new("constitutional/MX.cedar", vec![0xff, 0xfe, b'x']);
     let err = PolicyEngine::load(
         mx(),
