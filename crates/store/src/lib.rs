@@ -17,12 +17,14 @@
 
 mod error;
 mod ledger_view;
+mod officers;
 mod records;
 mod schema;
 mod sqlite;
 
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
+pub use officers::{AuditEntry, OfficerAccount, OfficerStore, PendingDecision};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,

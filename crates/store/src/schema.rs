@@ -120,6 +120,33 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (proposal_id, peer, step, part)
     );
     "#,
+    // 3: the officer desk: accounts, audit trail, decisions awaiting a
+    // second officer.
+    r#"
+    CREATE TABLE desk_officers (
+        id TEXT PRIMARY KEY,
+        officer TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        language TEXT NOT NULL,
+        utc_offset_minutes INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER
+    );
+    CREATE TABLE desk_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        officer TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TABLE desk_pending (
+        proposal_id TEXT PRIMARY KEY,
+        officer TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this soberana writes.

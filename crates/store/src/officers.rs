@@ -1,0 +1,446 @@
+//! Officers of the desk: their accounts, the audit trail of what each did,
+//! and decisions waiting for a second officer's confirmation.
+//!
+//! The desk (the web UI) keeps these in the node's own SQLite file so that a
+//! node is still one file to back up, and so that every officer action sits
+//! beside the proposals it touched. Password hashes arrive here already
+//! hashed (PHC strings); this module never sees a password. Each method is
+//! one transaction: an account change or a login outcome is written together
+//! with its audit entry, or not at all.
+
+use rusqlite::{OptionalExtension, Row, params};
+use soberana_core::{Officer, OfficerId, ProposalId, Timestamp};
+
+use crate::{SqliteStore, StoreError};
+
+/// An officer's account on the desk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficerAccount {
+    /// Who the officer is and what they may do.
+    pub officer: Officer,
+    /// The password hash as a PHC string (Argon2id).
+    pub password_hash: String,
+    /// The language the desk speaks to this officer (`es` or `en`).
+    pub language: String,
+    /// The officer's offset from UTC in minutes, used to show times.
+    pub utc_offset_minutes: i32,
+    /// Failed logins since the last successful one.
+    pub failures: u32,
+    /// Logins are refused until then, after too many failures.
+    pub locked_until: Option<Timestamp>,
+}
+
+/// One line of the desk's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: Timestamp,
+    /// Who acted (an officer id, or the id someone tried to log in as).
+    pub officer: String,
+    /// What was done (`login`, `login_failed`, `decide`, …).
+    pub action: String,
+    /// What it was done to (a proposal id, or empty).
+    pub target: String,
+    /// Details in plain words.
+    pub detail: String,
+}
+
+/// A decision recorded by one officer, waiting for a second one to confirm
+/// it before it takes effect (four eyes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDecision {
+    /// The proposal it decides.
+    pub proposal_id: ProposalId,
+    /// The officer who recorded it.
+    pub officer: OfficerId,
+    /// When.
+    pub at: Timestamp,
+    /// The decision as the desk wrote it (JSON; opaque to the store).
+    pub body: String,
+}
+
+/// What the desk asks of storage.
+pub trait OfficerStore: Send + Sync + 'static {
+    /// Creates or replaces an officer's account (failures and lock reset).
+    fn put_officer(&self, account: OfficerAccount, audit: AuditEntry) -> Result<(), StoreError>;
+
+    /// One officer's account.
+    fn officer(&self, id: &OfficerId) -> Result<Option<OfficerAccount>, StoreError>;
+
+    /// Every account, by id.
+    fn officers(&self) -> Result<Vec<OfficerAccount>, StoreError>;
+
+    /// Records a failed login. For a known officer the failure count goes up
+    /// and, when it reaches `lock_after`, logins are refused until
+    /// `lock_until`. Returns the new count (0 for an unknown id).
+    fn login_failed(
+        &self,
+        id: &str,
+        lock_after: u32,
+        lock_until: Timestamp,
+        audit: AuditEntry,
+    ) -> Result<u32, StoreError>;
+
+    /// Records a successful login: the failure count and lock are cleared.
+    fn login_succeeded(&self, id: &OfficerId, audit: AuditEntry) -> Result<(), StoreError>;
+
+    /// Sets the language the desk uses for an officer.
+    fn set_language(
+        &self,
+        id: &OfficerId,
+        language: &str,
+        audit: AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Appends a line to the audit trail.
+    fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+
+    /// The latest `limit` lines of the audit trail, newest first.
+    fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Stores a decision awaiting confirmation; refuses a second one for the
+    /// same proposal with [`StoreError::Conflict`].
+    fn put_pending(&self, pending: PendingDecision, audit: AuditEntry) -> Result<(), StoreError>;
+
+    /// The decision awaiting confirmation for a proposal, if any.
+    fn pending(&self, proposal: ProposalId) -> Result<Option<PendingDecision>, StoreError>;
+
+    /// Removes the decision awaiting confirmation (confirmed or withdrawn).
+    fn clear_pending(&self, proposal: ProposalId, audit: AuditEntry) -> Result<(), StoreError>;
+}
+
+fn insert_audit(tx: &rusqlite::Transaction<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO desk_audit (at, officer, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            entry.at.unix_millis(),
+            entry.officer,
+            entry.action,
+            entry.target,
+            entry.detail
+        ],
+    )?;
+    Ok(())
+}
+
+fn account_from_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<(String, String, String, i32, i64, Option<i64>)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn account(
+    (officer, hash, language, offset, failures, locked): (
+        String,
+        String,
+        String,
+        i32,
+        i64,
+        Option<i64>,
+    ),
+) -> Result<OfficerAccount, StoreError> {
+    let officer: Officer =
+        serde_json::from_str(&officer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(OfficerAccount {
+        officer,
+        password_hash: hash,
+        language,
+        utc_offset_minutes: offset,
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        locked_until: locked.map(Timestamp::from_unix_millis),
+    })
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "officer, password_hash, language, utc_offset_minutes, failures, locked_until";
+
+impl OfficerStore for SqliteStore {
+    fn put_officer(&self, account: OfficerAccount, audit: AuditEntry) -> Result<(), StoreError> {
+        let officer = serde_json::to_string(&account.officer)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO desk_officers (id, officer, password_hash, language, utc_offset_minutes, failures, locked_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, NULL)
+                 ON CONFLICT(id) DO UPDATE SET officer = ?2, password_hash = ?3, language = ?4,
+                   utc_offset_minutes = ?5, failures = 0, locked_until = NULL",
+                params![
+                    account.officer.id.as_str(),
+                    officer,
+                    account.password_hash,
+                    account.language,
+                    account.utc_offset_minutes
+                ],
+            )?;
+            insert_audit(tx, &audit)
+        })
+    }
+
+    fn officer(&self, id: &OfficerId) -> Result<Option<OfficerAccount>, StoreError> {
+        let id = id.as_str().to_owned();
+        let row = self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM desk_officers WHERE id = ?1"),
+                params![id],
+                account_from_row,
+            )
+            .optional()?)
+        })?;
+        row.map(account).transpose()
+    }
+
+    fn officers(&self) -> Result<Vec<OfficerAccount>, StoreError> {
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM desk_officers ORDER BY id"
+            ))?;
+            let rows = stmt
+                .query_map([], account_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        rows.into_iter().map(account).collect()
+    }
+
+    fn login_failed(
+        &self,
+        id: &str,
+        lock_after: u32,
+        lock_until: Timestamp,
+        audit: AuditEntry,
+    ) -> Result<u32, StoreError> {
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let failures: Option<i64> = tx
+                .query_row(
+                    "UPDATE desk_officers SET failures = failures + 1 WHERE id = ?1 RETURNING failures",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let failures = failures.map_or(0, |f| u32::try_from(f).unwrap_or(u32::MAX));
+            if failures >= lock_after && lock_after > 0 {
+                tx.execute(
+                    "UPDATE desk_officers SET locked_until = ?2 WHERE id = ?1",
+                    params![id, lock_until.unix_millis()],
+                )?;
+            }
+            insert_audit(tx, &audit)?;
+            Ok(failures)
+        })
+    }
+
+    fn login_succeeded(&self, id: &OfficerId, audit: AuditEntry) -> Result<(), StoreError> {
+        let id = id.as_str().to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE desk_officers SET failures = 0, locked_until = NULL WHERE id = ?1",
+                params![id],
+            )?;
+            insert_audit(tx, &audit)
+        })
+    }
+
+    fn set_language(
+        &self,
+        id: &OfficerId,
+        language: &str,
+        audit: AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (id, language) = (id.as_str().to_owned(), language.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE desk_officers SET language = ?2 WHERE id = ?1",
+                params![id, language],
+            )?;
+            insert_audit(tx, &audit)
+        })
+    }
+
+    fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.write(move |tx| insert_audit(tx, &entry))
+    }
+
+    fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT at, officer, action, target, detail FROM desk_audit ORDER BY seq DESC LIMIT ?1",
+            )?;
+            let rows = stmt
+                .query_map(params![limit], |r| {
+                    Ok(AuditEntry {
+                        at: Timestamp::from_unix_millis(r.get(0)?),
+                        officer: r.get(1)?,
+                        action: r.get(2)?,
+                        target: r.get(3)?,
+                        detail: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn put_pending(&self, pending: PendingDecision, audit: AuditEntry) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let id = pending.proposal_id.to_string();
+            let exists: Option<String> = tx
+                .query_row(
+                    "SELECT officer FROM desk_pending WHERE proposal_id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(officer) = exists {
+                return Err(StoreError::Conflict(format!(
+                    "proposal `{id}` already has a decision by `{officer}` awaiting confirmation"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO desk_pending (proposal_id, officer, at, body) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    id,
+                    pending.officer.as_str(),
+                    pending.at.unix_millis(),
+                    pending.body
+                ],
+            )?;
+            insert_audit(tx, &audit)
+        })
+    }
+
+    fn pending(&self, proposal: ProposalId) -> Result<Option<PendingDecision>, StoreError> {
+        let id = proposal.to_string();
+        let row: Option<(String, i64, String)> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT officer, at, body FROM desk_pending WHERE proposal_id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })?;
+        row.map(|(officer, at, body)| {
+            Ok(PendingDecision {
+                proposal_id: proposal,
+                officer: OfficerId::new(&officer)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                at: Timestamp::from_unix_millis(at),
+                body,
+            })
+        })
+        .transpose()
+    }
+
+    fn clear_pending(&self, proposal: ProposalId, audit: AuditEntry) -> Result<(), StoreError> {
+        let id = proposal.to_string();
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM desk_pending WHERE proposal_id = ?1",
+                params![id],
+            )?;
+            insert_audit(tx, &audit)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use soberana_core::{AgencyId, Role};
+
+    fn entry(action: &str) -> AuditEntry {
+        AuditEntry {
+            at: Timestamp::from_unix_millis(1_000),
+            officer: "fgr.ana".into(),
+            action: action.into(),
+            target: String::new(),
+            detail: String::new(),
+        }
+    }
+
+    fn ana() -> OfficerAccount {
+        OfficerAccount {
+            officer: Officer {
+                id: OfficerId::new("fgr.ana").unwrap(),
+                name: "Ana Ruiz".into(),
+                agency: AgencyId::new("MX.FGR").unwrap(),
+                roles: vec![Role::Approver],
+            },
+            password_hash: "$argon2id$stub".into(),
+            language: "es".into(),
+            utc_offset_minutes: -360,
+            failures: 0,
+            locked_until: None,
+        }
+    }
+
+    #[test]
+    fn accounts_lockout_and_audit_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+        store.put_officer(ana(), entry("officer_added")).unwrap();
+        let id = OfficerId::new("fgr.ana").unwrap();
+        assert_eq!(store.officer(&id).unwrap().unwrap(), ana());
+        let until = Timestamp::from_unix_millis(9_000);
+        assert_eq!(
+            store.login_failed("fgr.ana", 2, until, entry("f")).unwrap(),
+            1
+        );
+        assert_eq!(store.officer(&id).unwrap().unwrap().locked_until, None);
+        assert_eq!(
+            store.login_failed("fgr.ana", 2, until, entry("f")).unwrap(),
+            2
+        );
+        assert_eq!(
+            store.officer(&id).unwrap().unwrap().locked_until,
+            Some(until)
+        );
+        // An unknown id changes no account but is still audited.
+        assert_eq!(
+            store.login_failed("nobody", 2, until, entry("f")).unwrap(),
+            0
+        );
+        store.login_succeeded(&id, entry("login")).unwrap();
+        let back = store.officer(&id).unwrap().unwrap();
+        assert_eq!((back.failures, back.locked_until), (0, None));
+        store.set_language(&id, "en", entry("language")).unwrap();
+        assert_eq!(store.officer(&id).unwrap().unwrap().language, "en");
+        let trail = store.audit_trail(10).unwrap();
+        assert_eq!(trail.len(), 6);
+        assert_eq!(trail.first().unwrap().action, "language");
+        assert_eq!(store.officers().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_second_pending_decision_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+        let proposal = ProposalId::generate();
+        let pending = PendingDecision {
+            proposal_id: proposal,
+            officer: OfficerId::new("fgr.ana").unwrap(),
+            at: Timestamp::from_unix_millis(5),
+            body: "{}".into(),
+        };
+        store
+            .put_pending(pending.clone(), entry("pending"))
+            .unwrap();
+        let err = store
+            .put_pending(pending.clone(), entry("pending"))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(store.pending(proposal).unwrap(), Some(pending));
+        store.clear_pending(proposal, entry("confirmed")).unwrap();
+        assert_eq!(store.pending(proposal).unwrap(), None);
+        // The refused second write left only its own audit line out.
+        assert_eq!(store.audit_trail(10).unwrap().len(), 2);
+    }
+}
