@@ -648,7 +648,6 @@ impl PolicyEngine {
         }
         let proposal_request = self
             .proposal_context(proposal, records, on_territory, incomplete.is_empty())
-            .map_err(|e| e.to_string())
             .and_then(|context| {
                 let action = self
                     .names
