@@ -63,6 +63,9 @@ pub enum BenchError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The benchmark schema or secret was refused (a bug, not an input error).
+    #[error("benchmark encoder could not be built: {0}")]
+    Schema(#[from] crate::error::SchemaError),
     /// A FEBRL file did not have the expected columns.
     #[error("cannot read `{path}`: {source}")]
     Read {
@@ -193,12 +196,7 @@ pub fn febrl(dir: &Path) -> Result<FebrlReport, BenchError> {
 
     let t = Instant::now();
     // The benchmark secret is a constant longer than 16 bytes: cannot fail.
-    let encoder = bench_secret()
-        .and_then(|s| Encoder::new(EncodingSchema::febrl(), &s))
-        .map_err(|e| BenchError::Read {
-            path: String::new(),
-            source: crate::error::ReadError::Header(e.to_string()),
-        })?;
+    let encoder = Encoder::new(EncodingSchema::febrl(), &bench_secret()?)?;
     let recs_a: Vec<_> = ra.records.iter().map(|(_, r)| r.clone()).collect();
     let recs_b: Vec<_> = rb.records.iter().map(|(_, r)| r.clone()).collect();
     let (a, b) = rayon::join(

@@ -93,6 +93,14 @@ pub enum MessageError {
         /// Bytes present.
         actual: u64,
     },
+    /// A batch was given a different number of ids and encodings.
+    #[error("{ids} pseudonymous ids for {encodings} encodings; give one id per encoding")]
+    IdCountMismatch {
+        /// Ids given.
+        ids: u64,
+        /// Encodings given.
+        encodings: u64,
+    },
     /// Two entries carry the same pseudonymous id.
     #[error("pseudonymous id `{0}` appears twice in the batch")]
     DuplicateId(String),

@@ -53,6 +53,16 @@ impl PseudonymousId {
     }
 }
 
+impl PseudonymousId {
+    /// A fresh random id. Use a cryptographic generator (e.g. `OsRng`) and
+    /// new ids for every request, so batches cannot be correlated.
+    pub fn random<R: rand::RngCore + rand::CryptoRng>(rng: &mut R) -> Self {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        Self(id)
+    }
+}
+
 impl std::fmt::Display for PseudonymousId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for b in self.0 {
@@ -89,22 +99,33 @@ pub struct EncodingBatch {
 }
 
 impl EncodingBatch {
-    /// Builds a batch; `ids` and `clks` must have the same length (extra ids
-    /// or encodings are cut to the shorter of the two).
+    /// Builds a batch of `clks` under `ids` (one id per encoding) for a
+    /// schema whose digest is `schema_digest`.
     pub fn new(
         schema_digest: [u8; 32],
         ids: Vec<PseudonymousId>,
         clks: &[Clk],
         length_bits: u32,
-    ) -> Self {
-        let n = ids.len().min(clks.len());
+    ) -> Result<Self, MessageError> {
+        if length_bits == 0 || !length_bits.is_multiple_of(64) || length_bits > 8192 {
+            return Err(MessageError::BadLength(length_bits));
+        }
+        if ids.len() != clks.len() {
+            return Err(MessageError::IdCountMismatch {
+                ids: ids.len() as u64,
+                encodings: clks.len() as u64,
+            });
+        }
         let words_per = (length_bits / 64) as usize;
-        Self {
+        if let Some(bad) = clks.iter().find(|c| c.0.len() != words_per) {
+            return Err(MessageError::BadLength(bad.0.len() as u32 * 64));
+        }
+        Ok(Self {
             schema_digest,
             length_bits,
-            ids: ids.into_iter().take(n).collect(),
-            clks: ClkBatch::from_clks(clks.get(..n).unwrap_or(&[]), words_per),
-        }
+            ids,
+            clks: ClkBatch::from_clks(clks, words_per),
+        })
     }
 
     /// Serialises to the binary layout.
@@ -115,6 +136,7 @@ impl EncodingBatch {
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
         out.push(0);
+        // `new` and `parse` both hold length_bits to at most 8192.
         out.extend_from_slice(&(self.length_bits as u16).to_le_bytes());
         out.extend_from_slice(&(n as u32).to_le_bytes());
         out.extend_from_slice(&self.schema_digest);
@@ -232,6 +254,36 @@ pub struct LinkResult {
 }
 
 impl LinkResult {
+    /// Builds the result of linking our batch to a partner's `batch`: every
+    /// link's partner row becomes the partner's pseudonymous id. Links whose
+    /// row is outside the batch are dropped (they cannot come from linking
+    /// this batch).
+    pub fn from_links(
+        links: &[crate::assign::Link],
+        batch: &EncodingBatch,
+        threshold: f64,
+    ) -> Self {
+        let pairs = links
+            .iter()
+            .filter_map(|l| {
+                batch.ids.get(l.b as usize).map(|id| LinkedPair {
+                    requester_index: l.a,
+                    partner_id: *id,
+                    score: l.score,
+                })
+            })
+            .collect();
+        Self {
+            schema_digest: batch
+                .schema_digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            threshold,
+            pairs,
+        }
+    }
+
     /// Parses a result strictly: unknown fields, scores outside `[0, 1]`,
     /// a threshold outside `[0, 1]`, or an id used twice are refused.
     pub fn parse_json(text: &str) -> Result<Self, MessageError> {
@@ -272,7 +324,27 @@ mod tests {
     fn sample() -> EncodingBatch {
         let ids = vec![PseudonymousId([1; 16]), PseudonymousId([2; 16])];
         let clks = vec![Clk(vec![1, 2]), Clk(vec![u64::MAX, 0])];
-        EncodingBatch::new([9; 32], ids, &clks, 128)
+        EncodingBatch::new([9; 32], ids, &clks, 128).expect("consistent batch")
+    }
+
+    #[test]
+    fn inconsistent_batches_are_not_built() {
+        let ids = vec![PseudonymousId([1; 16])];
+        assert_eq!(
+            EncodingBatch::new([0; 32], ids.clone(), &[], 128).err(),
+            Some(MessageError::IdCountMismatch {
+                ids: 1,
+                encodings: 0
+            })
+        );
+        assert_eq!(
+            EncodingBatch::new([0; 32], ids.clone(), &[Clk(vec![1])], 128).err(),
+            Some(MessageError::BadLength(64))
+        );
+        assert_eq!(
+            EncodingBatch::new([0; 32], ids, &[Clk(vec![1, 2])], 100).err(),
+            Some(MessageError::BadLength(100))
+        );
     }
 
     #[test]

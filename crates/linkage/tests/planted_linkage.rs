@@ -5,7 +5,7 @@
 
 #![allow(clippy::expect_used, reason = "test helpers may fail loudly")]
 
-use soberana_linkage::message::{EncodingBatch, LinkResult, LinkedPair, PseudonymousId};
+use soberana_linkage::message::{EncodingBatch, LinkResult, PseudonymousId};
 use soberana_linkage::synth::{ALL_CORRUPTIONS, Corruption, planted_records};
 use soberana_linkage::{
     Blocking, Encoder, EncodingSchema, LinkConfig, LinkageSecret, LshConfig, Quality, link,
@@ -106,29 +106,15 @@ fn linkage_through_the_wire_format() {
             PseudonymousId(id)
         })
         .collect();
-    let sent = EncodingBatch::new(enc.schema_digest(), ids.clone(), &partner_clks, 1024).to_bytes();
+    let sent = EncodingBatch::new(enc.schema_digest(), ids.clone(), &partner_clks, 1024)
+        .expect("one id per encoding")
+        .to_bytes();
     // The requester parses strictly against its own schema and links.
     let received =
         EncodingBatch::parse(&sent, &enc.schema_digest(), 1_000_000).expect("well-formed batch");
     let ours = enc.encode_all(&data.a);
     let out = link(&ours, &received.clks, &LinkConfig::default());
-    let result = LinkResult {
-        schema_digest: enc
-            .schema_digest()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        threshold: out.threshold,
-        pairs: out
-            .links
-            .iter()
-            .map(|l| LinkedPair {
-                requester_index: l.a,
-                partner_id: received.ids[l.b as usize],
-                score: l.score,
-            })
-            .collect(),
-    };
+    let result = LinkResult::from_links(&out.links, &received, out.threshold);
     let text = serde_json::to_string(&result).expect("serialises");
     let back = LinkResult::parse_json(&text).expect("strict parse of our own result");
     // Map the partner ids back to its rows and check against the truth.
