@@ -6,7 +6,7 @@
 //! them by Dice similarity ([`similarity`]), exhaustively or after blocking by
 //! locality-sensitive hashing ([`blocking`]), and assigns pairs one-to-one
 //! above a threshold chosen without labels ([`assign`]). Nothing here does
-//! network or file I/O except [`bench`], which reads benchmark data sets.
+//! network or file I/O except [`bench`](mod@bench), which reads benchmark data sets.
 //!
 //! ```
 //! use soberana_linkage::{encoding::{Encoder, EncodingSchema, LinkageSecret}, link, LinkConfig};
