@@ -11,8 +11,9 @@
 #   --throughput N  also time anonlink's exhaustive Dice kernel on N x N
 #                   random 1024-bit filters (N=20000 takes about a minute).
 #
-# Note: at threshold 0.70 the peer's filters (68% of bits set) make most
-# pairs candidates, so that run takes minutes; 0.75 takes seconds.
+# PEER_THRESHOLDS (default 0.70,0.75,0.80) sets the peer's thresholds. At
+# 0.70 its filters (68% of bits set) make most pairs candidates, so that run
+# takes minutes; 0.75 takes seconds.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,10 +38,12 @@ done
 
 echo "== peer: clkhash + anonlink (FEBRL4 at $FEBRL_DIR)"
 "$VENV/bin/python" scripts/peer_pprl.py --febrl "$FEBRL_DIR" --schema "$SCHEMA" \
-    --thresholds 0.70,0.75,0.80 --throughput "$THROUGHPUT"
+    --thresholds "${PEER_THRESHOLDS:-0.70,0.75,0.80}" --throughput "$THROUGHPUT"
 
 echo "== soberana"
-if cargo run --release -q -p soberana -- bench pprl --help >/dev/null 2>&1; then
+# Use the CLI once it has the command (checked in its source, so a missing
+# command does not cost a full release build to find out).
+if grep -rqs "pprl" crates/cli/src; then
     cargo run --release -q -p soberana -- bench pprl --febrl "$FEBRL_DIR" --json
 else
     # The CLI command is not wired yet: run the same library benchmark
