@@ -5,9 +5,12 @@
 //! over the sum of their popcounts. The scan is the hot loop of linkage, so:
 //!
 //! * The kernel runs inside `pulp::Arch::dispatch`, which enters a function
-//!   compiled for x86-64-v3 (POPCNT, AVX2) when the CPU has it, so
-//!   `u64::count_ones` becomes the POPCNT instruction without any `unsafe` in
-//!   this crate (the workspace forbids it); other CPUs get the portable code.
+//!   compiled for x86-64-v3 (POPCNT, AVX2) when the CPU has it, without any
+//!   `unsafe` in this crate (the workspace forbids it); other CPUs get the
+//!   portable code. There `u64::count_ones` becomes POPCNT, and the 16-word
+//!   AND-popcount is vectorised by the compiler into AVX2 nibble lookups
+//!   (`vpshufb`, `vpsadbw`), about 1.5× faster per pair on this machine than
+//!   16 scalar POPCNTs. The baseline x86-64 target has neither instruction.
 //! * It is exact but lazy: after the first `C` words of a pair, the AND count
 //!   plus the smaller of the two remaining popcounts bounds the final AND
 //!   count, and when even that bound cannot reach the row's acceptance bar the
