@@ -9,8 +9,8 @@
 //!   `unsafe` in this crate (the workspace forbids it); other CPUs get the
 //!   portable code. There `u64::count_ones` becomes POPCNT, and the 16-word
 //!   AND-popcount is vectorised by the compiler into AVX2 nibble lookups
-//!   (`vpshufb`, `vpsadbw`), about 1.5× faster per pair on this machine than
-//!   16 scalar POPCNTs. The baseline x86-64 target has neither instruction.
+//!   (`vpshufb`, `vpsadbw`), which it prefers to 16 scalar POPCNTs. The
+//!   baseline x86-64 target has neither instruction.
 //! * It is exact but lazy: after the first `C` words of a pair, the AND count
 //!   plus the smaller of the two remaining popcounts bounds the final AND
 //!   count, and when even that bound cannot reach the row's acceptance bar the
