@@ -18,6 +18,7 @@ mod node;
 mod outbox;
 mod policy;
 mod server;
+pub mod sessions;
 mod tls;
 
 pub use config::{NodeConfig, NodeDir, load_registry};

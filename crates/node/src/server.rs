@@ -168,6 +168,7 @@ impl Node {
         let (shutdown, watch) = watch::channel(false);
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(self.clone(), listener, acceptor, watch.clone()));
+        tasks.spawn(crate::sessions::session_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
         Ok(RunningNode {
