@@ -1,1 +1,305 @@
-//! soberana-desk: the officer desk.
+//! soberana-desk: the officer desk, the web UI each node serves.
+//!
+//! Approving authorities and liaison officers work here rather than in a
+//! terminal: the inbox of partner proposals that policy sent to an officer,
+//! each proposal with the reasons policy gave and its full history, the form
+//! to decide it (with a second officer's confirmation when material under a
+//! restrictive handling code is released), our own proposals and where they
+//! stand, the proof (checkpoints, the partner's cosignatures, verifying a
+//! receipt bundle), and outcome charts drawn as SVG on the server.
+//!
+//! Code map:
+//! - [`router`] builds the whole desk as an axum `Router` over a [`Desk`];
+//!   tests call it without a socket, [`serve`] puts it on one.
+//! - `auth`: Argon2id password hashes, in-memory sessions, form tokens.
+//! - `pages`: one handler per page; `decide`: decisions and four eyes;
+//!   `charts`: the SVG charts; `html`: escaping and the page frame;
+//!   `i18n`: Spanish and English, chosen per officer.
+//!
+//! Invariants:
+//! - Every form carries the session's token and is refused without it; every
+//!   page but the login needs a session.
+//! - Every officer action is attributed and written to the audit trail in the
+//!   node's store; a decision additionally names its officer(s) itself.
+//! - A refused request changes nothing: checks come before any write.
+//! - The desk never decides anything the node would not: decisions go
+//!   through the node's store, which enforces the proposal lifecycle.
+//! - No asset comes from elsewhere: the stylesheet and script are compiled in.
+
+mod auth;
+mod charts;
+mod decide;
+mod error;
+mod html;
+mod i18n;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use soberana_core::{Officer, Role, Timestamp};
+use soberana_node::Node;
+use soberana_store::{AuditEntry, OfficerAccount, OfficerStore, SqliteStore};
+
+pub use auth::{HashCost, hash_password, verify_password};
+pub use error::DeskError;
+pub use html::escape;
+pub use i18n::Lang;
+
+/// How a desk behaves.
+#[derive(Debug, Clone)]
+pub struct DeskConfig {
+    /// Mark cookies `Secure` (set when the desk is served over HTTPS, or
+    /// behind a proxy that terminates HTTPS).
+    pub secure_cookies: bool,
+    /// A session ends after this many seconds without a request.
+    pub session_idle_seconds: i64,
+    /// A session ends this many seconds after login, whatever happens.
+    pub session_max_seconds: i64,
+    /// Failed logins in a row before an account is locked.
+    pub lock_after_failures: u32,
+    /// How long a lock lasts.
+    pub lock_seconds: i64,
+    /// The largest receipt bundle the proof page takes.
+    pub max_upload_bytes: usize,
+    /// The language of pages shown before anyone logs in.
+    pub default_language: Lang,
+    /// The cost of the hash verified for unknown officer ids (match the
+    /// cost officers' passwords were hashed with).
+    pub hash_cost: HashCost,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle_seconds: 30 * 60,
+            session_max_seconds: 12 * 3600,
+            lock_after_failures: 5,
+            lock_seconds: 15 * 60,
+            max_upload_bytes: 256 * 1024,
+            default_language: Lang::Es,
+            hash_cost: HashCost::Standard,
+        }
+    }
+}
+
+/// Everything a desk request needs: the node, the officer store, the live
+/// sessions and the configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: Node,
+    officers: Arc<dyn OfficerStore>,
+    sessions: auth::Sessions,
+    config: DeskConfig,
+    decoy_hash: String,
+}
+
+impl Desk {
+    /// A desk for `node`, keeping officers in the node's own store file.
+    pub fn open(node: Node, config: DeskConfig) -> Result<Self, DeskError> {
+        let officers = open_officers(&node)?;
+        Self::with_store(node, officers, config)
+    }
+
+    /// A desk for `node` with officers kept in `officers`.
+    pub fn with_store(
+        node: Node,
+        officers: Arc<dyn OfficerStore>,
+        config: DeskConfig,
+    ) -> Result<Self, DeskError> {
+        let decoy_hash = hash_password(&auth::new_token()?, config.hash_cost)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                node,
+                officers,
+                sessions: auth::Sessions::default(),
+                config,
+                decoy_hash,
+            }),
+        })
+    }
+
+    /// The node behind the desk.
+    pub fn node(&self) -> &Node {
+        &self.inner.node
+    }
+
+    /// The officer store.
+    pub fn officers(&self) -> &Arc<dyn OfficerStore> {
+        &self.inner.officers
+    }
+
+    pub(crate) fn config(&self) -> &DeskConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn sessions(&self) -> &auth::Sessions {
+        &self.inner.sessions
+    }
+
+    pub(crate) fn decoy_hash(&self) -> &str {
+        &self.inner.decoy_hash
+    }
+
+    pub(crate) fn party(&self) -> String {
+        self.inner.node.party().to_string()
+    }
+
+    /// Appends to the audit trail; a failure to audit is logged loudly but
+    /// does not undo what was already done.
+    pub(crate) fn audit(&self, officer: &str, action: &str, target: &str, detail: &str) {
+        let entry = AuditEntry {
+            at: Timestamp::now(),
+            officer: officer.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            detail: detail.to_owned(),
+        };
+        if let Err(e) = self.inner.officers.audit(entry) {
+            tracing::error!(error = %e, action, "could not write the desk audit trail");
+        }
+    }
+}
+
+/// Opens the officer store in the node's SQLite file (a second handle on the
+/// same file; SQLite's WAL serialises the writers).
+pub fn open_officers(node: &Node) -> Result<Arc<dyn OfficerStore>, DeskError> {
+    let path = node.dir().store_path(node.config());
+    let store = SqliteStore::open(&path).map_err(|e| DeskError::Internal(e.to_string()))?;
+    Ok(Arc::new(store))
+}
+
+/// What `soberana officer add` records.
+#[derive(Debug, Clone)]
+pub struct NewOfficer {
+    /// The officer.
+    pub officer: Officer,
+    /// Their password (hashed before it is stored).
+    pub password: String,
+    /// Their language.
+    pub language: Lang,
+    /// Their offset from UTC in minutes, for showing times.
+    pub utc_offset_minutes: i32,
+}
+
+/// Adds (or replaces) an officer's account, with an audit line naming who
+/// did it (`by`, e.g. the operator's login on the machine).
+pub fn add_officer(
+    store: &dyn OfficerStore,
+    new: NewOfficer,
+    cost: HashCost,
+    by: &str,
+) -> Result<(), DeskError> {
+    if new.officer.roles.is_empty() {
+        return Err(DeskError::BadInput(
+            "an officer needs at least one role".into(),
+        ));
+    }
+    if new.officer.name.trim().is_empty() || new.officer.name.chars().count() > 120 {
+        return Err(DeskError::BadInput(
+            "an officer's name must have 1 to 120 characters".into(),
+        ));
+    }
+    if !(-14 * 60..=14 * 60).contains(&new.utc_offset_minutes) {
+        return Err(DeskError::BadInput(format!(
+            "offset `{}` minutes is not a UTC offset; use -840 to 840",
+            new.utc_offset_minutes
+        )));
+    }
+    let password_hash = hash_password(&new.password, cost)?;
+    let roles: Vec<&str> = new.officer.roles.iter().map(Role::as_str).collect();
+    let audit = AuditEntry {
+        at: Timestamp::now(),
+        officer: by.to_owned(),
+        action: "officer_added".into(),
+        target: new.officer.id.to_string(),
+        detail: format!(
+            "{} · {} · {}",
+            new.officer.name,
+            new.officer.agency,
+            roles.join(",")
+        ),
+    };
+    store.put_officer(
+        OfficerAccount {
+            officer: new.officer,
+            password_hash,
+            language: new.language.code().into(),
+            utc_offset_minutes: new.utc_offset_minutes,
+            failures: 0,
+            locked_until: None,
+        },
+        audit,
+    )?;
+    Ok(())
+}
+
+/// The whole desk as a router (tests call it without a socket).
+pub fn router(desk: Desk) -> Router {
+    let upload_limit = desk.config().max_upload_bytes;
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/language", post(pages::language))
+        .route("/inbox", get(pages::inbox))
+        .route("/outbox", get(pages::outbox))
+        .route("/proposals/{id}", get(pages::proposal))
+        .route("/proposals/{id}/decide", post(decide::decide))
+        .route("/proposals/{id}/confirm", post(decide::confirm))
+        .route("/proposals/{id}/withdraw", post(decide::withdraw))
+        .route("/proof", get(pages::proof))
+        .route(
+            "/proof/verify",
+            // Room for the multipart framing around the file itself; the
+            // file's own size is checked against the limit exactly.
+            post(pages::verify_receipt).layer(DefaultBodyLimit::max(upload_limit + 16 * 1024)),
+        )
+        .route("/outcomes", get(pages::outcomes))
+        .route("/charts/{name}", get(pages::chart))
+        .route("/assets/desk.css", get(pages::stylesheet))
+        .route("/assets/desk.js", get(pages::script))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::map_response(pages::security_headers))
+        .with_state(desk)
+}
+
+/// A running desk.
+pub struct RunningDesk {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningDesk {
+    /// Stops serving.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Serves the desk on `addr` (plain HTTP: put it on loopback or behind a
+/// proxy that terminates HTTPS, and set `secure_cookies`).
+pub async fn serve(desk: Desk, addr: SocketAddr) -> Result<RunningDesk, DeskError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| DeskError::Internal(format!("cannot listen on `{addr}`: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| DeskError::Internal(e.to_string()))?;
+    let app = router(desk);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the desk stopped serving");
+        }
+    });
+    Ok(RunningDesk { addr, task })
+}

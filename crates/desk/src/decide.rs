@@ -1,0 +1,506 @@
+//! Deciding an incoming proposal, with four eyes where release is sensitive.
+//!
+//! An approver accepts (with or without conditions), refuses, or asks for
+//! more information, gives a reason, and lists what is released. When the
+//! acceptance releases material under a handling code that restricts
+//! dissemination (H2, H3), the decision does not take effect at once: it is
+//! stored as pending, and a *different* approver must confirm it; the
+//! decision that goes to the partner then names both
+//! (`DecidedBy::Officer { officer, confirmed_by }`).
+
+use std::fmt::Write as _;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use soberana_core::{
+    DecidedBy, Decision, Direction, Outcome, ProposalId, ProposalState, Reason, Role, Timestamp,
+};
+use soberana_node::OfficerVerdict;
+use soberana_store::{AuditEntry, OfficerDecision, PendingDecision, ProposalDetail};
+use soberana_wire::{Answer, AnswerItem};
+
+use crate::html::{escape, time_tag};
+use crate::pages::{SignedIn, parse_id, with_officer};
+use crate::{Desk, DeskError};
+
+/// The longest reason, condition list or release the form takes.
+const MAX_FIELD: usize = 16 * 1024;
+
+/// The decision form.
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    conditions: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    release: String,
+}
+
+/// A decision as stored while it awaits confirmation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    outcome: Outcome,
+    reason: String,
+    release: Vec<(String, String)>,
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Turns the form into what is decided, refusing anything malformed.
+fn parse_form(form: &DecideForm) -> Result<Pending, DeskError> {
+    for (name, value) in [
+        ("reason", &form.reason),
+        ("conditions", &form.conditions),
+        ("release", &form.release),
+    ] {
+        if value.len() > MAX_FIELD {
+            return Err(DeskError::BadInput(format!(
+                "the {name} is over {MAX_FIELD} bytes; shorten it"
+            )));
+        }
+    }
+    let reason = form.reason.trim().to_owned();
+    if reason.is_empty() {
+        return Err(DeskError::BadInput(
+            "give a reason for the decision; the partner reads it".into(),
+        ));
+    }
+    let conditions = lines(&form.conditions);
+    let outcome = match form.outcome.as_str() {
+        "accept" if conditions.is_empty() => Outcome::Accepted,
+        "accept" => Outcome::AcceptedWithConditions { conditions },
+        "refuse" => Outcome::Refused,
+        "more_information" if conditions.is_empty() => {
+            return Err(DeskError::BadInput(
+                "asking for more information needs at least one question (one per line)".into(),
+            ));
+        }
+        "more_information" => Outcome::MoreInformationNeeded {
+            questions: conditions,
+        },
+        other => {
+            return Err(DeskError::BadInput(format!(
+                "choose accept, refuse or ask for more information (got `{}`)",
+                other.chars().take(32).collect::<String>()
+            )));
+        }
+    };
+    let mut release = Vec::new();
+    for line in lines(&form.release) {
+        let (label, value) = line.split_once(':').ok_or_else(|| {
+            DeskError::BadInput(format!(
+                "release line `{}` has no `:`; write `label: value`",
+                line.chars().take(60).collect::<String>()
+            ))
+        })?;
+        let (label, value) = (label.trim(), value.trim());
+        if label.is_empty() || value.is_empty() {
+            return Err(DeskError::BadInput(format!(
+                "release line `{}` needs both a label and a value",
+                line.chars().take(60).collect::<String>()
+            )));
+        }
+        release.push((label.to_owned(), value.to_owned()));
+    }
+    if !release.is_empty() && !outcome.is_acceptance() {
+        return Err(DeskError::BadInput(
+            "only an acceptance releases anything; empty the release list or accept".into(),
+        ));
+    }
+    Ok(Pending {
+        outcome,
+        reason,
+        release,
+    })
+}
+
+/// The proposal, if it can be decided now.
+fn decidable(desk: &Desk, id: ProposalId) -> Result<ProposalDetail, DeskError> {
+    let detail = desk.node().show(id)?;
+    if detail.record.direction != Direction::Incoming
+        || detail.record.state != ProposalState::AwaitingOfficer
+    {
+        return Err(DeskError::AlreadyDecided {
+            id: id.to_string(),
+            state: format!(
+                "{} and {}",
+                detail.record.direction.as_str(),
+                detail.record.state
+            ),
+        });
+    }
+    Ok(detail)
+}
+
+fn audit_entry(officer: &SignedIn, action: &str, id: ProposalId, detail: String) -> AuditEntry {
+    AuditEntry {
+        at: Timestamp::now(),
+        officer: officer.id().to_string(),
+        action: action.into(),
+        target: id.to_string(),
+        detail,
+    }
+}
+
+/// `POST /proposals/{id}/decide`.
+pub async fn decide(
+    State(desk): State<Desk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    with_officer(&desk, &headers, |officer| {
+        officer.check_form(&form.csrf)?;
+        officer.require(Role::Approver)?;
+        let id = parse_id(&id)?;
+        let detail = decidable(&desk, id)?;
+        if let Some(pending) = desk.officers().pending(id)? {
+            return Err(DeskError::Conflict(format!(
+                "a decision by `{}` on this proposal awaits a second approver's confirmation; confirm or withdraw it first",
+                pending.officer
+            )));
+        }
+        let decided = parse_form(&form)?;
+        let four_eyes = decided.outcome.is_acceptance()
+            && !decided.release.is_empty()
+            && detail.record.proposal.handling.restricts_dissemination();
+        if four_eyes {
+            let body =
+                serde_json::to_string(&decided).map_err(|e| DeskError::Internal(e.to_string()))?;
+            desk.officers().put_pending(
+                PendingDecision {
+                    proposal_id: id,
+                    officer: officer.id().clone(),
+                    at: Timestamp::now(),
+                    body,
+                },
+                audit_entry(
+                    officer,
+                    "decision_pending",
+                    id,
+                    format!(
+                        "{} · {} item(s)",
+                        decided.outcome.as_str(),
+                        decided.release.len()
+                    ),
+                ),
+            )?;
+        } else {
+            let outcome = decided.outcome.as_str();
+            let items = decided.release.len();
+            desk.node().decide(
+                id,
+                OfficerVerdict {
+                    officer: officer.id().clone(),
+                    outcome: decided.outcome,
+                    reason: decided.reason,
+                    release: decided
+                        .release
+                        .into_iter()
+                        .map(|(label, value)| AnswerItem { label, value })
+                        .collect(),
+                },
+            )?;
+            desk.audit(
+                officer.id().as_str(),
+                "decide",
+                &id.to_string(),
+                &format!("{outcome} · {items} item(s) released"),
+            );
+        }
+        Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
+    })
+}
+
+/// The confirmation form (and the withdrawal form).
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /proposals/{id}/confirm`: a second approver confirms a pending
+/// decision, which then takes effect naming both officers.
+pub async fn confirm(
+    State(desk): State<Desk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    with_officer(&desk, &headers, |officer| {
+        officer.check_form(&form.csrf)?;
+        officer.require(Role::Approver)?;
+        let id = parse_id(&id)?;
+        let detail = decidable(&desk, id)?;
+        let pending = desk.officers().pending(id)?.ok_or_else(|| {
+            DeskError::Conflict("no decision on this proposal awaits confirmation".into())
+        })?;
+        if &pending.officer == officer.id() {
+            return Err(DeskError::SameOfficer);
+        }
+        let decided: Pending = serde_json::from_str(&pending.body)
+            .map_err(|e| DeskError::Internal(format!("a pending decision does not parse: {e}")))?;
+        let node = desk.node();
+        let decision = Decision {
+            proposal_id: id,
+            decided_by_party: node.party(),
+            outcome: decided.outcome.clone(),
+            reasons: vec![Reason::plain(decided.reason)],
+            decided_by: DecidedBy::Officer {
+                officer: pending.officer.clone(),
+                confirmed_by: Some(officer.id().clone()),
+            },
+            policy_digest: node.policy().digest(),
+            decided_at: Timestamp::now(),
+        };
+        // The same answer `Node::decide` builds, with the second officer named.
+        let answer = (!decided.release.is_empty()).then(|| Answer {
+            proposal_id: id,
+            summary: format!(
+                "released by {} under decision of {}",
+                node.party(),
+                decision.decided_at
+            ),
+            items: decided
+                .release
+                .iter()
+                .map(|(label, value)| AnswerItem {
+                    label: label.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            handling: detail.record.proposal.handling,
+            conditions: match &decision.outcome {
+                Outcome::AcceptedWithConditions { conditions } => conditions.clone(),
+                _ => Vec::new(),
+            },
+        });
+        node.store().decide(
+            OfficerDecision {
+                decision: decision.clone(),
+                answer,
+            },
+            node.sealer(),
+        )?;
+        desk.officers().clear_pending(
+            id,
+            audit_entry(
+                officer,
+                "decision_confirmed",
+                id,
+                format!(
+                    "{} by {} confirmed · {} item(s) released",
+                    decision.outcome.as_str(),
+                    pending.officer,
+                    decided.release.len()
+                ),
+            ),
+        )?;
+        Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
+    })
+}
+
+/// `POST /proposals/{id}/withdraw`: an approver withdraws a pending decision.
+pub async fn withdraw(
+    State(desk): State<Desk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
+    with_officer(&desk, &headers, |officer| {
+        officer.check_form(&form.csrf)?;
+        officer.require(Role::Approver)?;
+        let id = parse_id(&id)?;
+        let pending = desk.officers().pending(id)?.ok_or_else(|| {
+            DeskError::Conflict("no decision on this proposal awaits confirmation".into())
+        })?;
+        desk.officers().clear_pending(
+            id,
+            audit_entry(
+                officer,
+                "decision_withdrawn",
+                id,
+                format!("pending decision by {}", pending.officer),
+            ),
+        )?;
+        Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
+    })
+}
+
+/// The decide (or confirm) section of a proposal awaiting an officer.
+pub(crate) fn decide_section(
+    desk: &Desk,
+    officer: &SignedIn,
+    detail: &ProposalDetail,
+) -> Result<String, DeskError> {
+    let lang = officer.lang;
+    let id = detail.record.id();
+    let mut out = format!(
+        "<section aria-labelledby=\"decide\"><h2 id=\"decide\">{}</h2>",
+        lang.s("Decide", "Decidir")
+    );
+    if let Some(pending) = desk.officers().pending(id)? {
+        let decided: Option<Pending> = serde_json::from_str(&pending.body).ok();
+        let _ = write!(
+            out,
+            "<p class=\"notice\" role=\"status\">{} <strong>{}</strong> · {}</p>",
+            lang.s(
+                "Releasing under a restrictive handling code needs a second approver. Decision awaiting confirmation by",
+                "Liberar con un código de manejo restrictivo requiere un segundo aprobador. Decisión en espera de confirmación, de"
+            ),
+            escape(pending.officer.as_str()),
+            time_tag(pending.at, officer.offset())
+        );
+        if let Some(decided) = decided {
+            let _ = write!(
+                out,
+                "<p><strong>{}</strong> — {}</p><ul>",
+                escape(decided.outcome.as_str()),
+                escape(&decided.reason)
+            );
+            for (label, value) in &decided.release {
+                let _ = write!(out, "<li>{}: {}</li>", escape(label), escape(value));
+            }
+            out.push_str("</ul>");
+        }
+        if officer.account.officer.has_role(Role::Approver) {
+            if &pending.officer != officer.id() {
+                let _ = write!(
+                    out,
+                    "<form method=\"post\" action=\"/proposals/{id}/confirm\">{}<button type=\"submit\">{}</button></form>",
+                    officer.csrf_field(),
+                    lang.s("Confirm this decision", "Confirmar esta decisión")
+                );
+            }
+            let _ = write!(
+                out,
+                "<form method=\"post\" action=\"/proposals/{id}/withdraw\">{}<button type=\"submit\" class=\"secondary\">{}</button></form>",
+                officer.csrf_field(),
+                lang.s("Withdraw it", "Retirarla")
+            );
+        }
+    } else if officer.account.officer.has_role(Role::Approver) {
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"/proposals/{id}/decide\" class=\"decide\">{csrf}\
+             <fieldset><legend>{what}</legend>\
+             <label><input type=\"radio\" name=\"outcome\" value=\"accept\" required> {accept}</label>\
+             <label><input type=\"radio\" name=\"outcome\" value=\"refuse\"> {refuse}</label>\
+             <label><input type=\"radio\" name=\"outcome\" value=\"more_information\"> {more}</label></fieldset>\
+             <label for=\"conditions\">{cond}</label><textarea id=\"conditions\" name=\"conditions\" rows=\"3\"></textarea>\
+             <label for=\"reason\">{reason}</label><textarea id=\"reason\" name=\"reason\" rows=\"3\" required></textarea>\
+             <label for=\"release\">{release}</label><textarea id=\"release\" name=\"release\" rows=\"4\" placeholder=\"{placeholder}\"></textarea>\
+             <p class=\"hint\">{hint}</p><button type=\"submit\">{go}</button></form>",
+            csrf = officer.csrf_field(),
+            what = lang.s("Decision", "Decisión"),
+            accept = lang.s("Accept", "Aceptar"),
+            refuse = lang.s("Refuse", "Rechazar"),
+            more = lang.s("Ask for more information", "Pedir más información"),
+            cond = lang.s(
+                "Conditions, or questions (one per line)",
+                "Condiciones o preguntas (una por línea)"
+            ),
+            reason = lang.s(
+                "Reason (the partner reads it)",
+                "Motivo (la contraparte lo lee)"
+            ),
+            release = lang.s(
+                "Release (one item per line, label: value)",
+                "Liberar (un elemento por línea, etiqueta: valor)"
+            ),
+            placeholder = lang.s(
+                "account 0021…: received USD 482,500",
+                "cuenta 0021…: recibió USD 482,500"
+            ),
+            hint = if detail.record.proposal.handling.restricts_dissemination() {
+                lang.s(
+                    "Handling H2/H3: a release takes effect only when a second approver confirms it.",
+                    "Manejo H2/H3: lo liberado solo surte efecto cuando un segundo aprobador lo confirma.",
+                )
+            } else {
+                ""
+            },
+            go = lang.s("Record the decision", "Registrar la decisión"),
+        );
+    } else {
+        let _ = write!(
+            out,
+            "<p>{}</p>",
+            lang.s(
+                "Only an approver can decide this proposal.",
+                "Solo un aprobador puede decidir esta propuesta."
+            )
+        );
+    }
+    out.push_str("</section>");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(outcome: &str, conditions: &str, reason: &str, release: &str) -> DecideForm {
+        DecideForm {
+            csrf: String::new(),
+            outcome: outcome.into(),
+            conditions: conditions.into(),
+            reason: reason.into(),
+            release: release.into(),
+        }
+    }
+
+    #[test]
+    fn forms_become_outcomes() {
+        let p = parse_form(&form("accept", "", "ok", "a: 1\n\n b : 2 ")).unwrap();
+        assert_eq!(p.outcome, Outcome::Accepted);
+        assert_eq!(
+            p.release,
+            vec![("a".into(), "1".into()), ("b".into(), "2".into())]
+        );
+        let p = parse_form(&form("accept", "no onward use\n", "ok", "")).unwrap();
+        assert!(
+            matches!(p.outcome, Outcome::AcceptedWithConditions { ref conditions } if conditions.len() == 1)
+        );
+        let p = parse_form(&form("more_information", "which account?", "unclear", "")).unwrap();
+        assert!(matches!(p.outcome, Outcome::MoreInformationNeeded { .. }));
+        assert_eq!(
+            parse_form(&form("refuse", "", "no", "")).unwrap().outcome,
+            Outcome::Refused
+        );
+    }
+
+    #[test]
+    fn malformed_forms_are_refused() {
+        let cases = [
+            form("accept", "", "   ", ""),
+            form("maybe", "", "r", ""),
+            form("", "", "r", ""),
+            form("refuse", "", "r", "a: 1"),
+            form("accept", "", "r", "no colon here"),
+            form("accept", "", "r", ": value"),
+            form("more_information", "", "r", ""),
+            form("accept", "", &"x".repeat(MAX_FIELD + 1), ""),
+        ];
+        for case in cases {
+            assert!(
+                matches!(parse_form(&case), Err(DeskError::BadInput(_))),
+                "{case:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Hand-written HTML: escaping, the page frame, and small helpers.
+//!
+//! The desk builds its pages as strings rather than through a template
+//! engine, to keep the build lean. Everything that did not come from this
+//! file's own literals goes through [`escape`] (text and attribute values
+//! alike), so a partner's proposal text can never become markup on an
+//! officer's screen.
+
+use std::fmt::Write as _;
+
+use soberana_core::Timestamp;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::i18n::Lang;
+
+/// Escapes text for use in HTML element content and in quoted attribute
+/// values: `&`, `<`, `>`, `"`, `'` become character references; control
+/// characters other than tab, newline and carriage return are dropped.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An instant shown in the officer's offset, with the zone written out:
+/// `2025-11-04 16:00 UTC−06:00`, or `… UTC` for offset zero.
+pub fn when(at: Timestamp, offset_minutes: i32) -> String {
+    let nanos = i128::from(at.unix_millis()) * 1_000_000;
+    let offset =
+        UtcOffset::from_whole_seconds(offset_minutes.saturating_mul(60)).unwrap_or(UtcOffset::UTC);
+    let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
+        return at.to_string();
+    };
+    let t = t.to_offset(offset);
+    let zone = if offset_minutes == 0 {
+        "UTC".to_owned()
+    } else {
+        let sign = if offset_minutes < 0 { '−' } else { '+' };
+        let m = offset_minutes.unsigned_abs();
+        format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} {zone}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// A `<time>` element for an instant, machine-readable in UTC.
+pub fn time_tag(at: Timestamp, offset_minutes: i32) -> String {
+    format!(
+        "<time datetime=\"{}\">{}</time>",
+        escape(&at.to_string()),
+        escape(&when(at, offset_minutes))
+    )
+}
+
+/// The time left until `deadline`, in words (`2 d 3 h left`, `overdue by 5 h`).
+pub fn countdown(lang: Lang, now: Timestamp, deadline: Timestamp) -> String {
+    let secs = now.seconds_until(deadline);
+    let abs = secs.unsigned_abs();
+    let span = if abs >= 86_400 {
+        format!("{} d {} h", abs / 86_400, (abs % 86_400) / 3_600)
+    } else if abs >= 3_600 {
+        format!("{} h {} min", abs / 3_600, (abs % 3_600) / 60)
+    } else {
+        format!("{} min", abs / 60)
+    };
+    if secs >= 0 {
+        format!("{span} {}", lang.s("left", "restantes"))
+    } else {
+        format!("{} {span}", lang.s("overdue by", "vencido hace"))
+    }
+}
+
+/// The signed-in officer as the frame needs them.
+pub struct FrameUser<'a> {
+    /// The officer's name.
+    pub name: &'a str,
+    /// Their id.
+    pub id: &'a str,
+    /// The session's form token.
+    pub csrf: &'a str,
+}
+
+/// The whole page around `body`: navigation, language switch and logout for
+/// a signed-in officer, and a skip link for keyboard users.
+pub fn page(
+    lang: Lang,
+    party: &str,
+    title: &str,
+    user: Option<FrameUser<'_>>,
+    body: &str,
+) -> String {
+    let mut out = String::with_capacity(body.len() + 2048);
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · soberana {party}</title>\
+         <link rel=\"stylesheet\" href=\"/assets/desk.css\">\
+         <script src=\"/assets/desk.js\" defer></script></head><body>\
+         <a class=\"skip\" href=\"#main\">{skip}</a>\
+         <header><span class=\"brand\">soberana · {party}</span>",
+        lang = lang.code(),
+        title = escape(title),
+        party = escape(party),
+        skip = lang.s("Skip to content", "Ir al contenido"),
+    );
+    if let Some(user) = user {
+        let _ = write!(
+            out,
+            "<nav aria-label=\"{nav}\"><a href=\"/inbox\">{inbox}</a><a href=\"/outbox\">{outbox}</a>\
+             <a href=\"/proof\">{proof}</a><a href=\"/outcomes\">{outcomes}</a></nav>\
+             <div class=\"who\"><span>{name} ({id})</span>\
+             <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"language\" value=\"{other}\">\
+             <button type=\"submit\">{switch}</button></form>\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\">{logout}</button></form></div>",
+            nav = lang.s("Desk", "Escritorio"),
+            inbox = lang.s("Inbox", "Bandeja de entrada"),
+            outbox = lang.s("Outbox", "Enviadas"),
+            proof = lang.s("Proof", "Pruebas"),
+            outcomes = lang.s("Outcomes", "Resultados"),
+            name = escape(user.name),
+            id = escape(user.id),
+            csrf = escape(user.csrf),
+            other = lang.other().code(),
+            switch = lang.s("Español", "English"),
+            logout = lang.s("Log out", "Salir"),
+        );
+    }
+    let _ = write!(
+        out,
+        "</header><main id=\"main\" tabindex=\"-1\"><h1>{}</h1>{body}</main></body></html>",
+        escape(title)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_cannot_become_markup() {
+        let cases = [
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
+            ("\" onmouseover=\"x", "&quot; onmouseover=&quot;x"),
+            ("' autofocus onfocus='x", "&#39; autofocus onfocus=&#39;x"),
+            ("a & b &amp;", "a &amp; b &amp;amp;"),
+            (
+                "</textarea><img src=x>",
+                "&lt;/textarea&gt;&lt;img src=x&gt;",
+            ),
+            ("nul\u{0}bell\u{7}esc\u{1b}", "nulbellesc"),
+            ("línea\nsegunda\tcol", "línea\nsegunda\tcol"),
+            ("", ""),
+        ];
+        for (input, expected) in cases {
+            let out = escape(input);
+            assert_eq!(out, expected, "{input:?}");
+            assert!(!out.contains(['<', '>', '"', '\'']), "{out}");
+        }
+    }
+
+    #[test]
+    fn times_carry_their_zone() {
+        let t = Timestamp::parse("2025-11-04T22:00:00Z").unwrap();
+        assert_eq!(when(t, 0), "2025-11-04 22:00 UTC");
+        assert_eq!(when(t, -360), "2025-11-04 16:00 UTC−06:00");
+        assert_eq!(when(t, 330), "2025-11-05 03:30 UTC+05:30");
+        assert!(time_tag(t, 0).contains("datetime=\"2025-11-04T22:00:00Z\""));
+    }
+
+    #[test]
+    fn countdowns_say_left_or_overdue() {
+        let now = Timestamp::from_unix_millis(0);
+        assert_eq!(
+            countdown(Lang::En, now, now.plus_seconds(2 * 86_400 + 3 * 3_600)),
+            "2 d 3 h left"
+        );
+        assert_eq!(
+            countdown(Lang::Es, now, now.plus_seconds(-5 * 3_600)),
+            "vencido hace 5 h 0 min"
+        );
+        assert_eq!(
+            countdown(Lang::En, now, now.plus_seconds(600)),
+            "10 min left"
+        );
+    }
+
+    #[test]
+    fn the_frame_escapes_the_title_and_the_officer() {
+        let html = page(
+            Lang::En,
+            "MX",
+            "<b>",
+            Some(FrameUser {
+                name: "<i>Ana</i>",
+                id: "ana",
+                csrf: "t\"k",
+            }),
+            "",
+        );
+        assert!(!html.contains("<b>") && !html.contains("<i>"));
+        assert!(html.contains("value=\"t&quot;k\""));
+    }
+}
