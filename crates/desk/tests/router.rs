@@ -1,0 +1,652 @@
+//! The desk through its router, without a socket or a browser: login and
+//! lock-out, sessions, form tokens, roles, decisions (with four eyes),
+//! uploads, and every refusal leaving the store unchanged.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use soberana_core::{DecidedBy, ProposalId, ProposalState};
+use soberana_desk::{Desk, DeskConfig, router};
+use soberana_node::Node;
+use support::*;
+use tower::ServiceExt;
+
+/// A cookie-keeping client over the router.
+struct Client {
+    app: Router,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl Client {
+    fn new(desk: &Desk) -> Self {
+        Self {
+            app: router(desk.clone()),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let request = request
+            .header(header::COOKIE, cookie.join("; "))
+            .body(body)
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            assert!(
+                text.contains("HttpOnly") && text.contains("SameSite=Strict"),
+                "{text}"
+            );
+            let (pair, _) = text.split_once(';').unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.into(), v.into());
+            }
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            location,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        self.send(Request::get(path), Body::empty()).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        self.send(
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Body::from(body.join("&")),
+        )
+        .await
+    }
+
+    /// Logs in; returns the login reply.
+    async fn login(&mut self, id: &str, password: &str) -> Reply {
+        let form = self.get("/login").await;
+        let csrf = csrf_in(&form.body);
+        self.post(
+            "/login",
+            &[("csrf", &csrf), ("officer", id), ("password", password)],
+        )
+        .await
+    }
+
+    /// The session's form token, read from a page.
+    async fn csrf(&mut self) -> String {
+        csrf_in(&self.get("/inbox").await.body)
+    }
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn csrf_in(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .unwrap_or_else(|| panic!("no form token in {html}"))
+        + 19;
+    html[start..start + 64].to_owned()
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    mx: Node,
+    us: Node,
+    desk: Desk,
+    runs: Vec<soberana_node::RunningNode>,
+}
+
+impl World {
+    async fn new(config: DeskConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (mx, us) = pair(dir.path());
+        let runs = vec![mx.start().await.unwrap(), us.start().await.unwrap()];
+        let desk = Desk::open(mx.clone(), config).unwrap();
+        mx_officers(&desk);
+        Self {
+            _dir: dir,
+            mx,
+            us,
+            desk,
+            runs,
+        }
+    }
+
+    /// A US proposal awaiting an MX officer.
+    async fn incoming(&self, example_name: &str) -> ProposalId {
+        let p = self.us.propose(example(example_name), None).unwrap();
+        wait_state(&self.mx, p.id, ProposalState::AwaitingOfficer).await;
+        p.id
+    }
+
+    fn state(&self, id: ProposalId) -> ProposalState {
+        self.mx.show(id).unwrap().record.state
+    }
+
+    async fn stop(self) {
+        for run in self.runs {
+            run.stop().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_need_a_session_and_login_works() {
+    let world = World::new(test_config()).await;
+    let mut client = Client::new(&world.desk);
+    for path in ["/inbox", "/outbox", "/proof", "/outcomes", "/proposals/x"] {
+        let reply = client.get(path).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(reply.body.contains("action=\"/login\""), "{path}");
+    }
+    let reply = client.login("ana", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location.as_deref(), Some("/inbox"));
+    for path in [
+        "/inbox",
+        "/outbox",
+        "/proof",
+        "/outcomes",
+        "/charts/by-kind",
+    ] {
+        let reply = client.get(path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+    }
+    let trail = world.desk.officers().audit_trail(10).unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.action == "login" && e.officer == "ana")
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_are_refused_logged_and_lock_the_account() {
+    let world = World::new(test_config()).await;
+    let mut client = Client::new(&world.desk);
+    for _ in 0..3 {
+        let reply = client.login("ana", "wrong password!").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            reply.body.contains("contraseña incorrectos"),
+            "{}",
+            reply.body
+        );
+        assert!(!client.cookies.contains_key("soberana_desk"));
+    }
+    // Locked now: even the right password is refused.
+    let reply = client.login("ana", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(reply.body.contains("bloqueada"), "{}", reply.body);
+    assert!(!client.cookies.contains_key("soberana_desk"));
+    // An unknown officer gets the same answer as a wrong password.
+    let reply = client.login("nobody", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let trail = world.desk.officers().audit_trail(20).unwrap();
+    assert_eq!(
+        trail.iter().filter(|e| e.action == "login_failed").count(),
+        4
+    );
+    assert!(trail.iter().any(|e| e.action == "login_refused_locked"));
+    // Another officer is unaffected.
+    assert_eq!(
+        client.login("beto", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_without_its_form_token_is_refused() {
+    let world = World::new(test_config()).await;
+    let mut client = Client::new(&world.desk);
+    let _ = client.get("/login").await;
+    let reply = client
+        .post(
+            "/login",
+            &[
+                ("csrf", &"0".repeat(64)),
+                ("officer", "ana"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(!client.cookies.contains_key("soberana_desk"));
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_told_to_log_in_again() {
+    let config = DeskConfig {
+        session_idle_seconds: -1,
+        ..test_config()
+    };
+    let world = World::new(config).await;
+    let mut client = Client::new(&world.desk);
+    assert_eq!(
+        client.login("ana", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let reply = client.get("/inbox").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(reply.body.contains("expiró"), "{}", reply.body);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_decides_and_the_partner_receives_it() {
+    let world = World::new(test_config()).await;
+    // H1: no second officer needed.
+    let id = {
+        let mut draft = example("mx-information-request.toml");
+        draft.to = soberana_core::PartyCode::new("MX").unwrap();
+        draft.requesting_agency = soberana_core::AgencyId::new("US.DEA").unwrap();
+        let p = world.us.propose(draft, None).unwrap();
+        wait_state(&world.mx, p.id, ProposalState::AwaitingOfficer).await;
+        p.id
+    };
+    let mut client = Client::new(&world.desk);
+    client.login("ana", PASSWORD).await;
+    let inbox = client.get("/inbox").await;
+    assert!(inbox.body.contains(&format!("/proposals/{id}")));
+    assert!(inbox.body.contains("op.data-requests-reviewed"));
+    assert!(inbox.body.contains("left"), "a countdown to the deadline");
+    let csrf = client.csrf().await;
+    let reply = client
+        .post(
+            &format!("/proposals/{id}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "accept"),
+                ("conditions", "no onward dissemination"),
+                ("reason", "lawful request"),
+                ("release", "record: nothing known"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    // Accepted, and answered at once with what was released.
+    assert_eq!(world.state(id), ProposalState::Answered);
+    let decision = world.mx.show(id).unwrap().decision.unwrap();
+    assert_eq!(
+        decision.decided_by,
+        DecidedBy::Officer {
+            officer: soberana_core::OfficerId::new("ana").unwrap(),
+            confirmed_by: None
+        }
+    );
+    wait_state(&world.us, id, ProposalState::Answered).await;
+    let page = client.get(&format!("/proposals/{id}")).await;
+    assert!(page.body.contains("accepted_with_conditions"));
+    assert!(page.body.contains("record"), "what was disclosed is shown");
+
+    // Deciding it again is a conflict, and changes nothing.
+    let reply = client
+        .post(
+            &format!("/proposals/{id}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "refuse"),
+                ("reason", "changed my mind"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert!(reply.body.contains("cannot be decided"), "{}", reply.body);
+    assert_eq!(world.state(id), ProposalState::Answered);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_change_nothing() {
+    let world = World::new(test_config()).await;
+    let id = world.incoming("us-financial-intelligence.toml").await;
+    let path = format!("/proposals/{id}/decide");
+
+    // A forged form token.
+    let mut ana = Client::new(&world.desk);
+    ana.login("ana", PASSWORD).await;
+    let reply = ana
+        .post(
+            &path,
+            &[
+                ("csrf", &"f".repeat(64)),
+                ("outcome", "refuse"),
+                ("reason", "r"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.body.contains("security token"), "{}", reply.body);
+    // No token at all.
+    let reply = ana
+        .post(&path, &[("outcome", "refuse"), ("reason", "r")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    // An officer without the approver role.
+    let mut carla = Client::new(&world.desk);
+    carla.login("carla", PASSWORD).await;
+    let csrf = carla.csrf().await;
+    let reply = carla
+        .post(
+            &path,
+            &[("csrf", &csrf), ("outcome", "refuse"), ("reason", "r")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.body.contains("`approver` role"), "{}", reply.body);
+    let page = carla.get(&format!("/proposals/{id}")).await;
+    assert!(
+        !page.body.contains("/decide\""),
+        "no decide form for a liaison"
+    );
+
+    // A malformed form.
+    let csrf = ana.csrf().await;
+    let reply = ana
+        .post(
+            &path,
+            &[("csrf", &csrf), ("outcome", "refuse"), ("reason", "  ")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("give a reason"));
+
+    // A proposal that does not exist, and an id that is not one.
+    let reply = ana
+        .post(
+            &format!("/proposals/{}/decide", ProposalId::generate()),
+            &[("csrf", &csrf), ("outcome", "refuse"), ("reason", "r")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        ana.get("/proposals/%3Cscript%3E").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    assert_eq!(world.state(id), ProposalState::AwaitingOfficer);
+    assert!(world.mx.show(id).unwrap().decision.is_none());
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releasing_under_h2_takes_a_second_approver() {
+    let world = World::new(test_config()).await;
+    let id = world.incoming("us-financial-intelligence.toml").await;
+    let mut ana = Client::new(&world.desk);
+    ana.login("ana", PASSWORD).await;
+    let csrf = ana.csrf().await;
+    let reply = ana
+        .post(
+            &format!("/proposals/{id}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "accept"),
+                ("reason", "the account is held in Mexico"),
+                ("release", "account 0021: received USD 482,500"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    // Nothing has left yet.
+    assert_eq!(world.state(id), ProposalState::AwaitingOfficer);
+    assert!(world.desk.officers().pending(id).unwrap().is_some());
+    let page = ana.get(&format!("/proposals/{id}")).await;
+    assert!(
+        !page.body.contains("/confirm\""),
+        "no confirm button for the same officer"
+    );
+
+    // The same officer cannot confirm it.
+    let reply = ana
+        .post(&format!("/proposals/{id}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(world.state(id), ProposalState::AwaitingOfficer);
+    // A second decision while one is pending is a conflict.
+    let reply = ana
+        .post(
+            &format!("/proposals/{id}/decide"),
+            &[("csrf", &csrf), ("outcome", "refuse"), ("reason", "r")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+
+    // A different approver confirms; the decision names both.
+    let mut beto = Client::new(&world.desk);
+    beto.login("beto", PASSWORD).await;
+    let csrf = beto.csrf().await;
+    let page = beto.get(&format!("/proposals/{id}")).await;
+    assert!(page.body.contains("/confirm\""));
+    assert!(page.body.contains("Confirmar"), "beto reads Spanish");
+    let reply = beto
+        .post(&format!("/proposals/{id}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let decision = world.mx.show(id).unwrap().decision.unwrap();
+    assert_eq!(
+        decision.decided_by,
+        DecidedBy::Officer {
+            officer: soberana_core::OfficerId::new("ana").unwrap(),
+            confirmed_by: Some(soberana_core::OfficerId::new("beto").unwrap()),
+        }
+    );
+    assert!(world.desk.officers().pending(id).unwrap().is_none());
+    wait_state(&world.us, id, ProposalState::Answered).await;
+    let answer = world.us.show(id).unwrap().answer.unwrap();
+    assert_eq!(answer.items.len(), 1);
+    let trail = world.desk.officers().audit_trail(20).unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.action == "decision_pending" && e.officer == "ana")
+    );
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.action == "decision_confirmed" && e.officer == "beto")
+    );
+    world.stop().await;
+}
+
+fn multipart(csrf: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "deskboundary7f3a";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"r.json\"\r\nContent-Type: application/json\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_are_verified_and_oversized_uploads_refused() {
+    let world = World::new(test_config()).await;
+    let mut olga = Client::new(&world.desk);
+    olga.login("olga", PASSWORD).await;
+    let csrf = olga.csrf().await;
+    let upload = |csrf: &str, file: &[u8]| {
+        let (kind, body) = multipart(csrf, file);
+        (
+            Request::post("/proof/verify").header(header::CONTENT_TYPE, kind),
+            Body::from(body),
+        )
+    };
+
+    // Over the limit (4 KiB in tests).
+    let (request, body) = upload(&csrf, &vec![b'x'; 5 * 1024]);
+    let reply = olga.send(request, body).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        reply.body.contains("over the limit of 4096 bytes"),
+        "{}",
+        reply.body
+    );
+    // Far over it (past the router's own body limit too).
+    let (request, body) = upload(&csrf, &vec![b'x'; 64 * 1024]);
+    assert_eq!(
+        olga.send(request, body).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    // A forged token on an upload.
+    let (request, body) = upload(&"a".repeat(64), b"{}");
+    assert_eq!(olga.send(request, body).await.status, StatusCode::FORBIDDEN);
+
+    // Not a receipt.
+    let (request, body) = upload(&csrf, b"{\"format\": \"<b>x</b>\"}");
+    let reply = olga.send(request, body).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains("does not verify"));
+    assert!(!reply.body.contains("<b>x</b>"));
+
+    // A real receipt: a US notification in MX's log, cosigned by the US.
+    let notice = world
+        .us
+        .propose(example("us-notify-order.toml"), None)
+        .unwrap();
+    wait_state(&world.us, notice.id, ProposalState::Acknowledged).await;
+    let checkpoint = world.mx.checkpoint_and_request_cosignatures().unwrap();
+    for _ in 0..400 {
+        if !world
+            .mx
+            .store()
+            .cosignatures(Some(checkpoint.checkpoint().size()))
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let envelope = world
+        .us
+        .store()
+        .sent_envelopes(notice.id)
+        .unwrap()
+        .into_iter()
+        .find(|(_, kind)| kind == "proposal")
+        .unwrap()
+        .0;
+    let bundle = world
+        .us
+        .fetch_receipt(world.mx.party(), &envelope)
+        .await
+        .unwrap();
+    let (request, body) = upload(&csrf, bundle.to_json().as_bytes());
+    let reply = olga.send(request, body).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains("Receipt verified"), "{}", reply.body);
+    let proof = olga.get("/proof").await;
+    assert!(
+        proof.body.contains("verify_receipt"),
+        "oversight sees the audit trail"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_text_is_escaped_and_outcomes_are_drawn() {
+    let world = World::new(test_config()).await;
+    let mut draft = example("us-financial-intelligence.toml");
+    draft.purpose = "<script>alert('x')</script><img src=x onerror=alert(1)>".into();
+    let p = world.us.propose(draft, None).unwrap();
+    wait_state(&world.mx, p.id, ProposalState::AwaitingOfficer).await;
+    let refused = world
+        .us
+        .propose(example("us-deploy-forces.toml"), None)
+        .unwrap();
+    wait_state(&world.mx, refused.id, ProposalState::Refused).await;
+
+    let mut ana = Client::new(&world.desk);
+    ana.login("ana", PASSWORD).await;
+    let page = ana.get(&format!("/proposals/{}", p.id)).await;
+    assert!(!page.body.contains("<script>alert"));
+    assert!(!page.body.contains("<img src=x"));
+    assert!(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)"));
+    let outcomes = ana.get("/outcomes").await;
+    assert_eq!(outcomes.status, StatusCode::OK);
+    assert_eq!(outcomes.body.matches("<svg").count(), 4);
+    assert!(
+        outcomes.body.contains("mx.foreign-forces"),
+        "the red line is counted"
+    );
+    assert_eq!(ana.get("/charts/nope").await.status, StatusCode::NOT_FOUND);
+
+    // The language switch needs the form token and a known language.
+    let csrf = ana.csrf().await;
+    assert_eq!(
+        ana.post("/language", &[("csrf", &csrf), ("language", "fr")])
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        ana.post("/language", &[("csrf", &csrf), ("language", "es")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(ana.get("/inbox").await.body.contains("Bandeja de entrada"));
+    // Logging out ends the session.
+    assert_eq!(
+        ana.post("/logout", &[("csrf", &csrf)]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(ana.get("/inbox").await.status, StatusCode::UNAUTHORIZED);
+    world.stop().await;
+}

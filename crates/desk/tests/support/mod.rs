@@ -1,0 +1,159 @@
+//! Shared fixtures for the desk's tests: two real nodes on loopback (MX and
+//! US) with a small policy that sends every request to an officer, desks
+//! with test officers, and a way to get an incoming proposal awaiting one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use soberana_core::{
+    AgencyId, Officer, OfficerId, ProposalDraft, ProposalId, ProposalKind, ProposalState, Reason,
+    Role, Timestamp,
+};
+use soberana_desk::{Desk, DeskConfig, HashCost, Lang, NewOfficer, add_officer};
+use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
+
+/// The password every test officer has.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Refuses assistance offers as a red line would, acknowledges
+/// notifications, sends everything else to an officer.
+pub struct TestPolicy;
+
+impl ProposalPolicy for TestPolicy {
+    fn evaluate(
+        &self,
+        proposal: &soberana_core::Proposal,
+        _: &[soberana_core::Proposal],
+    ) -> PolicyVerdict {
+        let (verdict, policy, text) = match proposal.kind() {
+            ProposalKind::AssistanceOffer => (
+                Verdict::Refuse,
+                "mx.foreign-forces",
+                "no foreign armed forces on national territory",
+            ),
+            ProposalKind::AdvanceNotification | ProposalKind::SeizureReport => (
+                Verdict::Allow { conditions: vec![] },
+                "op.notifications-acknowledged",
+                "notifications are acknowledged",
+            ),
+            _ => (
+                Verdict::Review,
+                "op.data-requests-reviewed",
+                "requests for data go to an officer",
+            ),
+        };
+        PolicyVerdict {
+            verdict,
+            reasons: vec![Reason {
+                policy: Some(policy.into()),
+                text: text.into(),
+            }],
+            policy_digest: "22".repeat(32),
+        }
+    }
+
+    fn digest(&self) -> String {
+        "22".repeat(32)
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A node for `code` under `dir`.
+pub fn make(dir: &Path, code: &str) -> Node {
+    init(&InitOptions {
+        party: soberana_core::PartyCode::new(code).unwrap(),
+        dir: dir.join(code),
+        listen: free_port(),
+        endpoint: None,
+        files: vec![],
+        constitutional_digest: String::new(),
+    })
+    .unwrap();
+    Node::open(&dir.join(code), Arc::new(TestPolicy)).unwrap()
+}
+
+/// MX and US, each pinning the other.
+pub fn pair(dir: &Path) -> (Node, Node) {
+    let mx = make(dir, "MX");
+    let us = make(dir, "US");
+    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
+        .unwrap();
+    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
+        .unwrap();
+    (mx, us)
+}
+
+/// A shipped example proposal, with a deadline three days from now.
+pub fn example(name: &str) -> ProposalDraft {
+    let path = format!(
+        "{}/../../examples/proposals/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut draft: ProposalDraft = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    draft.deadline = Timestamp::now().plus_seconds(3 * 86_400 + 4 * 3_600);
+    draft
+}
+
+/// Waits until `node` holds `id` in `state`.
+pub async fn wait_state(node: &Node, id: ProposalId, state: ProposalState) {
+    for _ in 0..400 {
+        if node.show(id).map(|d| d.record.state).ok() == Some(state) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let now = node.show(id).map(|d| d.record.state.to_string());
+    panic!(
+        "{} never saw {id} reach {state} (it is {now:?})",
+        node.party()
+    );
+}
+
+/// Desk settings for tests: cheap hashes, a short lock-out threshold.
+pub fn test_config() -> DeskConfig {
+    DeskConfig {
+        lock_after_failures: 3,
+        max_upload_bytes: 4 * 1024,
+        hash_cost: HashCost::DangerTestOnly,
+        ..DeskConfig::default()
+    }
+}
+
+/// Adds an officer with [`PASSWORD`].
+pub fn officer(desk: &Desk, id: &str, agency: &str, roles: &[Role], lang: Lang) {
+    add_officer(
+        desk.officers().as_ref(),
+        NewOfficer {
+            officer: Officer {
+                id: OfficerId::new(id).unwrap(),
+                name: format!("Officer {id}"),
+                agency: AgencyId::new(agency).unwrap(),
+                roles: roles.to_vec(),
+            },
+            password: PASSWORD.into(),
+            language: lang,
+            utc_offset_minutes: -360,
+        },
+        HashCost::DangerTestOnly,
+        "test",
+    )
+    .unwrap();
+}
+
+/// The MX desk's officers: two approvers, a liaison, an oversight officer.
+pub fn mx_officers(desk: &Desk) {
+    officer(desk, "ana", "MX.FGR", &[Role::Approver], Lang::En);
+    officer(desk, "beto", "MX.FGR", &[Role::Approver], Lang::Es);
+    officer(desk, "carla", "MX.FGR", &[Role::Liaison], Lang::En);
+    officer(desk, "olga", "MX.FGR", &[Role::Oversight], Lang::En);
+}
