@@ -52,7 +52,7 @@ fn bars(
     } else {
         12.0 * series.len().max(1) as f64 + 10.0
     };
-    let legend_h = 24.0;
+    let legend_h = 50.0;
     let height = pad * 2.0 + legend_h + band * rows.len().max(1) as f64;
     let width = label_w + bar_w + 140.0;
     let max = rows
@@ -73,14 +73,21 @@ fn bars(
         escape(title),
         escape(desc)
     );
+    let _ = write!(
+        out,
+        "<text x=\"{pad}\" y=\"{}\" font-size=\"15\" font-weight=\"600\">{}</text>",
+        pad + 12.0,
+        escape(title)
+    );
     let mut x = label_w;
     for s in series {
         let _ = write!(
             out,
-            "<rect x=\"{x}\" y=\"{pad}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
+            "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
+            pad + 26.0,
             s.color,
             x + 16.0,
-            pad + 11.0,
+            pad + 37.0,
             escape(&s.name)
         );
         x += 24.0 + 7.0 * s.name.chars().count() as f64;
@@ -144,7 +151,8 @@ fn bars(
 /// What the figures are made from.
 struct Figures {
     by_kind: BTreeMap<ProposalKind, [f64; 5]>,
-    response: BTreeMap<ProposalKind, Vec<f64>>,
+    /// Per kind: (seconds taken to decide, seconds the deadline allowed).
+    response: BTreeMap<ProposalKind, Vec<(f64, f64)>>,
     red_lines: BTreeMap<String, f64>,
     seizures: BTreeMap<(bool, bool), f64>,
 }
@@ -182,7 +190,7 @@ fn gather(desk: &Desk) -> Result<Figures, DeskError> {
                 .response
                 .entry(record.kind())
                 .or_default()
-                .push(100.0 * taken / allowed);
+                .push((taken, allowed));
             // A red line: refused by policy alone, naming a policy outside
             // the operational layer (whose ids start with `op.`).
             if decision.outcome == Outcome::Refused && decision.decided_by == DecidedBy::Policy {
@@ -218,11 +226,22 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-fn kind_name(lang: Lang, kind: ProposalKind) -> String {
-    match lang {
-        Lang::En => kind.label().to_owned(),
-        Lang::Es => kind.as_str().replace('_', " "),
+/// A span of seconds in the largest sensible unit.
+fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 86_400 {
+        format!("{} d {} h", s / 86_400, (s % 86_400) / 3_600)
+    } else if s >= 3_600 {
+        format!("{} h {} min", s / 3_600, (s % 3_600) / 60)
+    } else if s >= 60 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
     }
+}
+
+fn kind_name(lang: Lang, kind: ProposalKind) -> String {
+    crate::pages::kind_text(lang, kind).to_owned()
 }
 
 fn draw(lang: Lang, name: &str, figures: &mut Figures) -> Option<String> {
@@ -279,14 +298,20 @@ fn draw(lang: Lang, name: &str, figures: &mut Figures) -> Option<String> {
             let rows: Vec<Row> = figures
                 .response
                 .iter_mut()
-                .map(|(kind, shares)| {
-                    let m = median(shares);
-                    let overdue = shares.iter().filter(|s| **s > 100.0).count();
+                .map(|(kind, times)| {
+                    let mut shares: Vec<f64> = times.iter().map(|t| 100.0 * t.0 / t.1).collect();
+                    let mut taken: Vec<f64> = times.iter().map(|t| t.0).collect();
+                    let mut allowed: Vec<f64> = times.iter().map(|t| t.1).collect();
+                    let m = median(&mut shares);
+                    let late = shares.iter().filter(|s| **s > 100.0).count();
                     Row {
                         label: kind_name(lang, *kind),
                         values: vec![m],
                         note: format!(
-                            "{m:.2}% · n={} · {} {overdue}",
+                            "{m:.1}% · {} {} {} · n={} · {} {late}",
+                            duration(median(&mut taken)),
+                            lang.s("of", "de"),
+                            duration(median(&mut allowed)),
                             shares.len(),
                             lang.s("late", "tardías")
                         ),
@@ -433,6 +458,15 @@ mod tests {
         );
         assert!(svg.contains("width=\"400.0\""));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn durations_pick_their_unit() {
+        assert_eq!(duration(5.0), "5 s");
+        assert_eq!(duration(125.0), "2 min");
+        assert_eq!(duration(3.0 * 3600.0 + 60.0), "3 h 1 min");
+        assert_eq!(duration(3.0 * 86400.0 + 4.0 * 3600.0), "3 d 4 h");
+        assert_eq!(duration(-3.0), "0 s");
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub fn page(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · soberana {party}</title>\
-         <link rel=\"stylesheet\" href=\"/assets/desk.css\">\
+         <link rel=\"stylesheet\" href=\"/assets/desk.css\"><link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\">\
          <script src=\"/assets/desk.js\" defer></script></head><body>\
          <a class=\"skip\" href=\"#main\">{skip}</a>\
          <header><span class=\"brand\">soberana · {party}</span>",

@@ -149,6 +149,12 @@ impl Desk {
         &self.inner.decoy_hash
     }
 
+    /// A cookie's name on this desk: one per party, so that two desks on
+    /// one host (the demo) keep apart sessions.
+    pub(crate) fn cookie(&self, base: &str) -> String {
+        format!("{base}_{}", self.party().to_ascii_lowercase())
+    }
+
     pub(crate) fn party(&self) -> String {
         self.inner.node.party().to_string()
     }
@@ -267,6 +273,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/charts/{name}", get(pages::chart))
         .route("/assets/desk.css", get(pages::stylesheet))
         .route("/assets/desk.js", get(pages::script))
+        .route("/assets/icon.svg", get(pages::icon))
         .fallback(pages::not_found)
         .layer(axum::middleware::map_response(pages::security_headers))
         .with_state(desk)

@@ -23,6 +23,7 @@ use crate::{Desk, DeskError, charts};
 
 const STYLESHEET: &str = include_str!("../assets/desk.css");
 const SCRIPT: &str = include_str!("../assets/desk.js");
+const ICON: &str = include_str!("../assets/icon.svg");
 
 /// A signed-in officer making a request.
 pub(crate) struct SignedIn {
@@ -90,7 +91,8 @@ pub(crate) fn signed_in(desk: &Desk, headers: &HeaderMap) -> Result<SignedIn, De
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let token = auth::cookie(cookies, SESSION_COOKIE).ok_or(DeskError::NotLoggedIn)?;
+    let token =
+        auth::cookie(cookies, &desk.cookie(SESSION_COOKIE)).ok_or(DeskError::NotLoggedIn)?;
     let config = desk.config();
     let session = desk
         .sessions()
@@ -173,7 +175,7 @@ fn login_page(desk: &Desk, lang: Lang, error: Option<&DeskError>, status: Status
         &body,
     );
     let cookie = auth::set_cookie(
-        LOGIN_COOKIE,
+        &desk.cookie(LOGIN_COOKIE),
         &token,
         desk.config().secure_cookies,
         Some(600),
@@ -232,7 +234,7 @@ async fn try_login(
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let expected = auth::cookie(cookies, LOGIN_COOKIE).unwrap_or("");
+    let expected = auth::cookie(cookies, &desk.cookie(LOGIN_COOKIE)).unwrap_or("");
     if !auth::tokens_match(expected, &form.csrf) {
         return Err(DeskError::Csrf);
     }
@@ -290,8 +292,8 @@ async fn try_login(
     let secure = desk.config().secure_cookies;
     let mut response = Redirect::to("/inbox").into_response();
     for cookie in [
-        auth::set_cookie(SESSION_COOKIE, &token, secure, None),
-        auth::set_cookie(LOGIN_COOKIE, "", secure, Some(0)),
+        auth::set_cookie(&desk.cookie(SESSION_COOKIE), &token, secure, None),
+        auth::set_cookie(&desk.cookie(LOGIN_COOKIE), "", secure, Some(0)),
     ] {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
@@ -321,12 +323,17 @@ pub async fn logout(
             .get(header::COOKIE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if let Some(token) = auth::cookie(cookies, SESSION_COOKIE) {
+        if let Some(token) = auth::cookie(cookies, &desk.cookie(SESSION_COOKIE)) {
             desk.sessions().end(token);
         }
         desk.audit(officer.id().as_str(), "logout", "", "");
         let mut response = Redirect::to("/login").into_response();
-        let cookie = auth::set_cookie(SESSION_COOKIE, "", desk.config().secure_cookies, Some(0));
+        let cookie = auth::set_cookie(
+            &desk.cookie(SESSION_COOKIE),
+            "",
+            desk.config().secure_cookies,
+            Some(0),
+        );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -364,9 +371,13 @@ pub async fn language(
 }
 
 fn kind_label(lang: Lang, record: &ProposalRecord) -> String {
-    let kind = record.kind();
+    kind_text(lang, record.kind()).to_owned()
+}
+
+/// A kind's name for people, in the officer's language.
+pub(crate) fn kind_text(lang: Lang, kind: soberana_core::ProposalKind) -> &'static str {
     match lang {
-        Lang::En => kind.label().to_owned(),
+        Lang::En => kind.label(),
         Lang::Es => match kind.as_str() {
             "information_request" => "solicitud de información",
             "identifier_match" => "cotejo de identificadores",
@@ -379,9 +390,8 @@ fn kind_label(lang: Lang, record: &ProposalRecord) -> String {
             "advance_notification" => "notificación previa",
             "border_alert" => "alerta fronteriza",
             "seizure_report" => "reporte de aseguramiento",
-            other => other,
-        }
-        .to_owned(),
+            _ => kind.label(),
+        },
     }
 }
 
@@ -1082,6 +1092,11 @@ pub async fn script() -> Response {
         SCRIPT,
     )
         .into_response()
+}
+
+/// `GET /assets/icon.svg`.
+pub async fn icon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], ICON).into_response()
 }
 
 /// Anything else.

@@ -215,13 +215,13 @@ async fn wrong_passwords_are_refused_logged_and_lock_the_account() {
             "{}",
             reply.body
         );
-        assert!(!client.cookies.contains_key("soberana_desk"));
+        assert!(!client.cookies.contains_key("soberana_desk_mx"));
     }
     // Locked now: even the right password is refused.
     let reply = client.login("ana", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(reply.body.contains("bloqueada"), "{}", reply.body);
-    assert!(!client.cookies.contains_key("soberana_desk"));
+    assert!(!client.cookies.contains_key("soberana_desk_mx"));
     // An unknown officer gets the same answer as a wrong password.
     let reply = client.login("nobody", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
@@ -255,7 +255,7 @@ async fn a_login_without_its_form_token_is_refused() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert!(!client.cookies.contains_key("soberana_desk"));
+    assert!(!client.cookies.contains_key("soberana_desk_mx"));
     world.stop().await;
 }
 

@@ -131,12 +131,17 @@ pub fn test_config() -> DeskConfig {
 
 /// Adds an officer with [`PASSWORD`].
 pub fn officer(desk: &Desk, id: &str, agency: &str, roles: &[Role], lang: Lang) {
+    named(desk, id, &format!("Officer {id}"), agency, roles, lang);
+}
+
+/// Adds an officer with a name and [`PASSWORD`].
+pub fn named(desk: &Desk, id: &str, name: &str, agency: &str, roles: &[Role], lang: Lang) {
     add_officer(
         desk.officers().as_ref(),
         NewOfficer {
             officer: Officer {
                 id: OfficerId::new(id).unwrap(),
-                name: format!("Officer {id}"),
+                name: name.to_owned(),
                 agency: AgencyId::new(agency).unwrap(),
                 roles: roles.to_vec(),
             },
