@@ -67,6 +67,11 @@ pub enum Command {
     /// Measure soberana on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run a node with its officer desk (the web UI) until Ctrl-C.
+    Desk(crate::commands::desk::DeskArgs),
+    /// Officer accounts on a node's desk.
+    #[command(subcommand)]
+    Officer(crate::commands::officer::OfficerCommand),
 }
 
 /// `soberana demo`.

@@ -390,6 +390,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         println!("  {bin} show {} --dir {}", offer.id, mx_dir.display());
         return Ok(());
     }
+    let _desks = crate::commands::desk::demo_desks(&mx, &us).await?;
     println!("\nboth nodes stay up until Ctrl-C. In another terminal:");
     println!("  {bin} inbox --all --dir {}", mx_dir.display());
     println!("  {bin} outbox --all --dir {}", us_dir.display());

@@ -6,8 +6,10 @@ use crate::cli::{BenchCommand, Cli, Command};
 
 mod bench;
 mod demo;
+pub(crate) mod desk;
 mod log;
 mod node;
+pub(crate) mod officer;
 mod policy;
 
 /// Logs go to standard error; `-v` raises the level. Key material is never
@@ -52,5 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Policy(args)) => bench::policy(args),
         Command::Bench(BenchCommand::Psi(args)) => bench::psi(args),
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(args),
+        Command::Desk(args) => runtime()?.block_on(desk::run(args)),
+        Command::Officer(cmd) => officer::run(cmd),
     }
 }
