@@ -5,7 +5,7 @@
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/test` installs
 //! them). Without them the test says so and passes, unless
 //! `SOBERANA_REQUIRE_BROWSER=1` (set by `scripts/test` and CI), where it
-//! fails. With `SOBERANA_SCREENSHOTS=DIR` it saves the inbox and the
+//! fails. With `SOBERANA_SCREENSHOTS=DIR` (an absolute path) it saves the inbox and the
 //! outcomes page as PNG files in DIR (how `docs/desk-*.png` were made).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
