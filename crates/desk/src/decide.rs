@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use axum::Form;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,7 +24,7 @@ use soberana_store::{AuditEntry, OfficerDecision, PendingDecision, ProposalDetai
 use soberana_wire::{Answer, AnswerItem};
 
 use crate::html::{escape, time_tag};
-use crate::pages::{SignedIn, parse_id, with_officer};
+use crate::pages::{SignedIn, bad_form, parse_id, with_officer};
 use crate::{Desk, DeskError};
 
 /// The longest reason, condition list or release the form takes.
@@ -161,9 +162,10 @@ pub async fn decide(
     State(desk): State<Desk>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<DecideForm>,
+    form: Result<Form<DecideForm>, FormRejection>,
 ) -> Response {
     with_officer(&desk, &headers, |officer| {
+        let Form(form) = form.map_err(bad_form)?;
         officer.check_form(&form.csrf)?;
         officer.require(Role::Approver)?;
         let id = parse_id(&id)?;
@@ -239,9 +241,10 @@ pub async fn confirm(
     State(desk): State<Desk>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<ConfirmForm>,
+    form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
     with_officer(&desk, &headers, |officer| {
+        let Form(form) = form.map_err(bad_form)?;
         officer.check_form(&form.csrf)?;
         officer.require(Role::Approver)?;
         let id = parse_id(&id)?;
@@ -319,9 +322,10 @@ pub async fn withdraw(
     State(desk): State<Desk>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<ConfirmForm>,
+    form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
     with_officer(&desk, &headers, |officer| {
+        let Form(form) = form.map_err(bad_form)?;
         officer.check_form(&form.csrf)?;
         officer.require(Role::Approver)?;
         let id = parse_id(&id)?;

@@ -8,6 +8,8 @@
 use std::fmt::Write as _;
 
 use axum::Form;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Uri};
@@ -212,9 +214,13 @@ pub struct LoginForm {
 pub async fn login(
     State(desk): State<Desk>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let lang = desk.config().default_language;
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(e) => return refuse(&desk, lang, bad_form(e)),
+    };
     match try_login(&desk, &headers, form).await {
         Ok(response) => response,
         Err(e @ (DeskError::WrongPassword | DeskError::Locked(_) | DeskError::Csrf)) => {
@@ -302,6 +308,14 @@ async fn try_login(
     Ok(response)
 }
 
+/// A form the desk could not read (wrong content type, bad encoding).
+pub(crate) fn bad_form(rejection: FormRejection) -> DeskError {
+    DeskError::BadInput(format!(
+        "the form could not be read: {}",
+        rejection.body_text()
+    ))
+}
+
 /// A form that carries only its token (and perhaps a language).
 #[derive(Deserialize)]
 pub struct TokenForm {
@@ -315,9 +329,10 @@ pub struct TokenForm {
 pub async fn logout(
     State(desk): State<Desk>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
     with_officer(&desk, &headers, |officer| {
+        let Form(form) = form.map_err(bad_form)?;
         officer.check_form(&form.csrf)?;
         let cookies = headers
             .get(header::COOKIE)
@@ -345,9 +360,10 @@ pub async fn logout(
 pub async fn language(
     State(desk): State<Desk>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
     with_officer(&desk, &headers, |officer| {
+        let Form(form) = form.map_err(bad_form)?;
         officer.check_form(&form.csrf)?;
         let lang = Lang::parse(&form.language).ok_or_else(|| {
             DeskError::BadInput(format!(
@@ -928,11 +944,21 @@ fn proof_body(desk: &Desk, officer: &SignedIn, result: &str) -> Result<String, D
 pub async fn verify_receipt(
     State(desk): State<Desk>,
     headers: HeaderMap,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let officer = match signed_in(&desk, &headers) {
         Ok(o) => o,
         Err(e) => return refuse(&desk, desk.config().default_language, e),
+    };
+    let multipart = match multipart {
+        Ok(m) => m,
+        Err(e) => {
+            let error = DeskError::BadInput(format!(
+                "the receipt must be sent as a file upload (multipart/form-data): {}",
+                e.body_text()
+            ));
+            return refuse(&desk, officer.lang, error);
+        }
     };
     match read_upload(&desk, multipart).await {
         Ok((csrf, bundle)) => {

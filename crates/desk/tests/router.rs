@@ -397,6 +397,28 @@ async fn refusals_change_nothing() {
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.body.contains("give a reason"));
 
+    // A form that is not a form, and an upload that is not an upload.
+    let reply = ana
+        .send(
+            Request::post(&path).header(header::CONTENT_TYPE, "application/json"),
+            Body::from("{\"outcome\": \"accept\"}"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.body.contains("form could not be read"),
+        "{}",
+        reply.body
+    );
+    let reply = ana
+        .send(
+            Request::post("/proof/verify").header(header::CONTENT_TYPE, "text/plain"),
+            Body::from("hello"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("file upload"), "{}", reply.body);
+
     // A proposal that does not exist, and an id that is not one.
     let reply = ana
         .post(
