@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use soberana_core::{AgencyId, Officer, OfficerId, PartyCode, ProposalDraft, Role, Timestamp};
 use soberana_desk::{Desk, DeskConfig, HashCost, Lang, NewOfficer, RunningDesk, add_officer};
@@ -28,16 +28,23 @@ pub struct DeskArgs {
     /// Mark cookies Secure (when an HTTPS proxy is in front of the desk).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// The language of the login page: es or en (each officer then gets
+    /// their own).
+    #[arg(long, default_value = "es")]
+    pub language: String,
 }
 
 /// Runs the node and its desk until Ctrl-C.
 pub async fn run(args: DeskArgs) -> Result<()> {
+    let default_language = Lang::parse(&args.language)
+        .with_context(|| format!("language `{}` is not offered; use es or en", args.language))?;
     let node = open_node(&args.dir.dir)?;
     let running = node.start().await?;
     let desk = Desk::open(
         node.clone(),
         DeskConfig {
             secure_cookies: args.secure_cookies,
+            default_language,
             ..DeskConfig::default()
         },
     )?;
