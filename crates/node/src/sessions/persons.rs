@@ -37,7 +37,7 @@ use soberana_core::{PersonMatch, Proposal, ProposalBody};
 use soberana_linkage::record::DateFormat;
 use soberana_linkage::{
     ClkBatch, ColumnMapping, EncodingBatch, EncodingSchema, LinkConfig, LinkageSecret,
-    PersonRecord, PseudonymousId,
+    PersonRecord, PseudonymousId, Threshold,
 };
 use soberana_wire::AnswerItem;
 
@@ -53,6 +53,13 @@ pub const SCHEMA_NAME: &str = "soberana-person-v1";
 const HELLO_MAGIC: &[u8; 4] = b"SBPH";
 const HELLO_VERSION: u8 = 1;
 const HELLO_LEN: usize = 4 + 1 + 32 + 16 + 4;
+
+/// Below this many candidate pairs a fixed Dice threshold is used instead of
+/// the one chosen from the score distribution.
+pub const AUTO_THRESHOLD_PAIRS: usize = 1_000_000;
+
+/// The Dice threshold on small runs.
+pub const SMALL_RUN_THRESHOLD: f64 = 0.8;
 
 /// The most encodings a requester accepts from a partner.
 pub const MAX_PARTNER_RECORDS: u64 = 1 << 22;
@@ -259,7 +266,19 @@ impl PersonsRequester {
         if theirs.clks.words_per() != self.ours.words_per() {
             return Err("the partner's encodings have another length".into());
         }
-        let outcome = soberana_linkage::link(&self.ours, &theirs.clks, &LinkConfig::default());
+        // The unlabelled threshold needs enough scored pairs to see a
+        // non-match group and a match group; on small runs it can sit on the
+        // exact matches alone, so a fixed threshold is used there.
+        let pairs = self.ours.len().saturating_mul(theirs.clks.len());
+        let config = if pairs < AUTO_THRESHOLD_PAIRS {
+            LinkConfig {
+                threshold: Threshold::Fixed(SMALL_RUN_THRESHOLD),
+                ..LinkConfig::default()
+            }
+        } else {
+            LinkConfig::default()
+        };
+        let outcome = soberana_linkage::link(&self.ours, &theirs.clks, &config);
         let mut items = Vec::new();
         for link in &outcome.links {
             let (Some(label), Some(partner)) = (

@@ -1,0 +1,286 @@
+//! Person matches between two real nodes on loopback: the requester learns
+//! which of its records the partner likely holds, under pseudonymous ids
+//! the partner can map back; only encodings cross, never a name; a partner
+//! holding another linkage secret is refused before any encoding leaves.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use soberana_core::{PartyCode, ProposalId, ProposalKind, ProposalState, Reason};
+use soberana_node::sessions::persons::read_person_file;
+use soberana_node::sessions::{MatchResult, RequestContext, match_result};
+use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
+use soberana_store::SqliteStore;
+
+struct AllowMatches;
+
+impl ProposalPolicy for AllowMatches {
+    fn evaluate(
+        &self,
+        proposal: &soberana_core::Proposal,
+        _: &[soberana_core::Proposal],
+    ) -> PolicyVerdict {
+        let verdict = if proposal.kind() == ProposalKind::PersonMatch {
+            Verdict::Allow { conditions: vec![] }
+        } else {
+            Verdict::Review
+        };
+        PolicyVerdict {
+            verdict,
+            reasons: vec![Reason {
+                policy: Some("test".into()),
+                text: "test policy".into(),
+            }],
+            policy_digest: "33".repeat(32),
+        }
+    }
+    fn digest(&self) -> String {
+        "33".repeat(32)
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn make(dir: &Path, code: &str) -> Node {
+    init(&InitOptions {
+        party: PartyCode::new(code).unwrap(),
+        dir: dir.join(code),
+        listen: free_port(),
+        endpoint: None,
+        files: vec![],
+        constitutional_digest: String::new(),
+    })
+    .unwrap();
+    Node::open(&dir.join(code), Arc::new(AllowMatches)).unwrap()
+}
+
+fn pair(dir: &Path) -> (Node, Node) {
+    let mx = make(dir, "MX");
+    let us = make(dir, "US");
+    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
+        .unwrap();
+    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
+        .unwrap();
+    (mx, us)
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..800 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn state(node: &Node, id: ProposalId) -> Option<ProposalState> {
+    node.show(id).ok().map(|d| d.record.state)
+}
+
+const GIVEN: [&str; 12] = [
+    "Maria",
+    "Jose",
+    "Juan",
+    "Guadalupe",
+    "Francisco",
+    "Ana",
+    "Luis",
+    "Rosa",
+    "Carlos",
+    "Elena",
+    "Miguel",
+    "Patricia",
+];
+const SURNAMES: [&str; 12] = [
+    "Hernandez",
+    "Garcia",
+    "Martinez",
+    "Lopez",
+    "Gonzalez",
+    "Perez",
+    "Rodriguez",
+    "Sanchez",
+    "Ramirez",
+    "Cruz",
+    "Flores",
+    "Gomez",
+];
+const PLACES: [&str; 4] = ["Culiacan", "Hermosillo", "Tijuana", "Chihuahua"];
+
+/// Person `i` as a CSV row (distinct names and dates for distinct `i`).
+fn person(i: usize) -> [String; 7] {
+    [
+        format!("p{i}"),
+        GIVEN[i % 12].to_owned(),
+        SURNAMES[(i / 12) % 12].to_owned(),
+        SURNAMES[(i * 5 + i / 12 + 3) % 12].to_owned(),
+        format!(
+            "19{:02}-{:02}-{:02}",
+            50 + i % 45,
+            1 + i % 12,
+            1 + (i * 3) % 28
+        ),
+        if i.is_multiple_of(2) { "F" } else { "M" }.to_owned(),
+        PLACES[i % 4].to_owned(),
+    ]
+}
+
+const HEADER: &str =
+    "id,given_names,paternal_surname,maternal_surname,date_of_birth,sex,place_of_birth\n";
+
+fn csv(rows: &[[String; 7]]) -> String {
+    let mut text = HEADER.to_owned();
+    for row in rows {
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    text
+}
+
+fn set_secret(node: &Node, byte: u8) {
+    let path = node.linkage_key_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, hex::encode([byte; 32])).unwrap();
+}
+
+fn sent_bytes(node: &Node) -> Vec<Vec<u8>> {
+    let path = node.dir().store_path(node.config());
+    let conn = SqliteStore::raw_connection(&path).unwrap();
+    let mut stmt = conn.prepare("SELECT bytes FROM outbox").unwrap();
+    stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_requester_learns_which_records_match_and_no_name_crosses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    set_secret(&mx, 7);
+    set_secret(&us, 7);
+    // MX holds people 0..40; the US asks about 36..46 with typos in two of
+    // the four it shares with MX.
+    let held: Vec<[String; 7]> = (0..40).map(person).collect();
+    std::fs::write(mx.persons_path(), csv(&held)).unwrap();
+    let mut asked: Vec<[String; 7]> = (36..46).map(person).collect();
+    for row in &mut asked {
+        row[0] = format!("us-{}", row[0]);
+    }
+    asked[0][2] = asked[0][2].replacen('a', "e", 1);
+    asked[1][1] = format!("{}a", asked[1][1]);
+    let file = dir.path().join("asked.csv");
+    std::fs::write(&file, csv(&asked)).unwrap();
+    let records = read_person_file(&file).unwrap();
+    assert!(records.rejected.is_empty(), "{:?}", records.rejected);
+
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    let proposal = us
+        .request_person_match(mx.party(), &records.records, &RequestContext::default())
+        .unwrap();
+    eventually("the US learns its result", || {
+        state(&us, proposal.id) == Some(ProposalState::Answered)
+    })
+    .await;
+    let detail = us.show(proposal.id).unwrap();
+    let answer = detail.answer.clone().unwrap();
+    let linked: BTreeSet<&str> = answer.items.iter().map(|i| i.label.as_str()).collect();
+    let expected: BTreeSet<&str> = ["us-p36", "us-p37", "us-p38", "us-p39"].into();
+    assert_eq!(linked, expected, "{answer:?}");
+    assert!(matches!(
+        match_result(&detail),
+        Some(MatchResult::Hits { .. })
+    ));
+
+    // Each linked partner id maps back, on MX only, to the right record.
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(
+            mx.dir()
+                .root()
+                .join(format!("data/responses/{}.json", proposal.id)),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for item in &answer.items {
+        let partner = item
+            .value
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .trim_end_matches(',');
+        assert_eq!(
+            map.get(partner).map(String::as_str),
+            Some(item.label.trim_start_matches("us-")),
+            "{item:?}"
+        );
+    }
+    eventually("MX records what left", || {
+        !mx.show(proposal.id).unwrap().disclosures.is_empty()
+    })
+    .await;
+
+    for (node, rows) in [(&us, &asked), (&mx, &held)] {
+        for bytes in sent_bytes(node) {
+            for row in rows.iter() {
+                for name in [&row[1], &row[2], &row[3], &row[4]] {
+                    // Shorter needles turn up by chance in binary encodings.
+                    for needle in [name.clone(), name.to_lowercase()]
+                        .into_iter()
+                        .filter(|n| n.len() >= 5)
+                    {
+                        assert!(
+                            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                            "{} sent `{needle}`",
+                            node.party()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    mx_run.stop().await;
+    us_run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requester_with_another_secret_gets_no_encodings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    set_secret(&mx, 7);
+    set_secret(&us, 8);
+    std::fs::write(
+        mx.persons_path(),
+        csv(&(0..10).map(person).collect::<Vec<_>>()),
+    )
+    .unwrap();
+    let file = dir.path().join("asked.csv");
+    std::fs::write(&file, csv(&(0..3).map(person).collect::<Vec<_>>())).unwrap();
+    let records = read_person_file(&file).unwrap();
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    let proposal = us
+        .request_person_match(mx.party(), &records.records, &RequestContext::default())
+        .unwrap();
+    eventually("the US learns the session ended", || {
+        state(&us, proposal.id) == Some(ProposalState::Answered)
+    })
+    .await;
+    let Some(MatchResult::Failed { reason }) = match_result(&us.show(proposal.id).unwrap()) else {
+        panic!("expected a failure");
+    };
+    assert!(reason.contains("another linkage secret"), "{reason}");
+    assert!(mx.show(proposal.id).unwrap().disclosures.is_empty());
+    mx_run.stop().await;
+    us_run.stop().await;
+}
