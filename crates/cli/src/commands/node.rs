@@ -124,10 +124,24 @@ pub fn read_draft(path: &Path) -> Result<ProposalDraft> {
             .map_err(|e| anyhow::anyhow!("proposal `{}`: {e}", path.display()))?
     } else {
         toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("proposal `{}`: {}", path.display(), e.to_string().trim())
+            anyhow::anyhow!("proposal `{}`: {}", path.display(), toml_error(&text, &e))
         })?
     };
     Ok(draft)
+}
+
+/// A TOML error in one line: where, and what.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
 }
 
 /// `soberana propose`.
