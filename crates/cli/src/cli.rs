@@ -67,6 +67,10 @@ pub enum Command {
     /// Measure soberana on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Follow the money: load ledgers, trace, find typologies, and continue
+    /// a trail across the border by request (no ledger crosses).
+    #[command(subcommand)]
+    Finance(crate::commands::finance::FinanceCommand),
     /// Run a node with its officer desk (the web UI) until Ctrl-C.
     Desk(crate::commands::desk::DeskArgs),
     /// Officer accounts on a node's desk.
@@ -275,6 +279,9 @@ pub enum BenchCommand {
     /// Durable appends per second into a node's store, proof generation and
     /// verification, and a full audit, at the given log sizes.
     Ledger(BenchLedgerArgs),
+    /// Follow-the-money engine: CSV ingest, multi-hop traces, typology scan,
+    /// memory per transaction, on a generated two-country ledger.
+    Finance(crate::commands::finance::BenchFinanceArgs),
 }
 
 /// `soberana bench psi`.

@@ -23,8 +23,6 @@ use crate::policy::{initial_files, open_node};
 
 const US_DEPLOY_FORCES: &str = include_str!("../../../../examples/proposals/us-deploy-forces.toml");
 const US_NOTIFY_ORDER: &str = include_str!("../../../../examples/proposals/us-notify-order.toml");
-const US_FINANCIAL: &str =
-    include_str!("../../../../examples/proposals/us-financial-intelligence.toml");
 const MX_FIREARM_TRACE: &str = include_str!("../../../../examples/proposals/mx-firearm-trace.toml");
 const US_FIREARM_SALES: &str = include_str!("../../../../examples/demo/us-firearm-sales.csv");
 
@@ -248,59 +246,12 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     line(format!("  {}", receipt_file.display()));
     line("  anyone can check it, with no access to either node: soberana log check FILE");
 
-    // 3. Financial intelligence, decided by an officer.
-    say("3", "the US asks for intelligence on a financial network");
-    let request = us.propose(draft(US_FINANCIAL)?, None)?;
-    let waiting = wait_for(
-        &mx,
-        request.id,
-        &[ProposalState::AwaitingOfficer, ProposalState::Refused],
-    )
-    .await?;
-    if waiting.record.state != ProposalState::AwaitingOfficer {
-        bail!("MX policy did not send the request to an officer");
-    }
-    line("MX policy sent it to an officer (UIF) for review");
-    mx.decide(
-        request.id,
-        OfficerVerdict {
-            officer: OfficerId::new("uif.approver")?,
-            outcome: Outcome::AcceptedWithConditions {
-                conditions: vec![
-                    "not to be used as evidence without Mexico's permission (H2)".into(),
-                    "no onward dissemination to third countries".into(),
-                ],
-            },
-            reason: "the account is held in Mexico; Mexico continues the trace on its own data"
-                .into(),
-            release: vec![
-                AnswerItem {
-                    label: "account 002180700959486210".into(),
-                    value: "received USD 482,500 in 23 wires 2025-09-02..2025-10-28".into(),
-                },
-                AnswerItem {
-                    label: "onward flow".into(),
-                    value: "fanned out to 4 accounts; 71% withdrawn in cash in Sonora within 48 h"
-                        .into(),
-                },
-            ],
-        },
-    )?;
-    let answered = wait_for(&us, request.id, &[ProposalState::Answered]).await?;
-    line("an MX officer ACCEPTED it with conditions; only what the officer released left Mexico:");
-    if let Some(answer) = &answered.answer {
-        for item in &answer.items {
-            line(format!("  {}: {}", item.label, item.value));
-        }
-    }
-    if let Ok(detail) = mx.show(request.id) {
-        for (digest, bytes) in &detail.disclosures {
-            line(format!(
-                "MX recorded the disclosure: {bytes} bytes, sha256 {}…",
-                &digest[..16]
-            ));
-        }
-    }
+    // 3. Financial intelligence: the trail continued across the border.
+    say(
+        "3",
+        "the US follows structured cash to the border; Mexico continues the trail on its own data",
+    );
+    crate::commands::finance::demo(&us, &mx, &dir).await?;
 
     // 4. Firearm trace, the other way.
     say(

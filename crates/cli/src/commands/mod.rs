@@ -6,6 +6,7 @@ use crate::cli::{BenchCommand, Cli, Command};
 
 mod bench;
 mod demo;
+pub mod finance;
 pub(crate) mod desk;
 mod log;
 mod node;
@@ -54,6 +55,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Policy(args)) => bench::policy(args),
         Command::Bench(BenchCommand::Psi(args)) => bench::psi(args),
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(args),
+        Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
+        Command::Finance(cmd) => finance::run(cmd),
         Command::Desk(args) => runtime()?.block_on(desk::run(args)),
         Command::Officer(cmd) => officer::run(cmd),
     }
