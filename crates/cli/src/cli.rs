@@ -67,6 +67,10 @@ pub enum Command {
     /// Measure soberana on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check identifiers or person records against a partner's holdings
+    /// without either side disclosing its list.
+    #[command(subcommand)]
+    Match(MatchCommand),
     /// Follow the money: load ledgers, trace, find typologies, and continue
     /// a trail across the border by request (no ledger crosses).
     #[command(subcommand)]
@@ -76,6 +80,105 @@ pub enum Command {
     /// Officer accounts on a node's desk.
     #[command(subcommand)]
     Officer(crate::commands::officer::OfficerCommand),
+}
+
+/// `soberana match …`.
+///
+/// What a node holds for partners to check against lives in its directory:
+/// identifiers in `DIR/data/identifiers/<kind>.txt` (one per line; put them
+/// there with `soberana match hold`), person records in `DIR/data/persons.csv`
+/// with the linkage secret agreed with partners in `DIR/data/linkage.key`.
+/// A partner's check runs only after this node's policy or an officer has
+/// accepted it, and every message that leaves is recorded as a disclosure.
+#[derive(Debug, Subcommand)]
+pub enum MatchCommand {
+    /// Ask a partner which of the identifiers in FILE it also holds (private
+    /// set intersection): only the list's size travels until the partner
+    /// accepts; then it learns how many were asked and nothing else.
+    Ids(MatchIdsArgs),
+    /// Ask a partner which of the person records in FILE (CSV) it likely
+    /// holds (privacy-preserving record linkage): you learn which of your
+    /// records match, with the partner's pseudonymous record id and a score;
+    /// details only through a later information request.
+    Persons(MatchPersonsArgs),
+    /// Check an identifier file and keep it as this node's holdings of its
+    /// kind, for partners' accepted matches to be checked against.
+    Hold(MatchHoldArgs),
+}
+
+/// What every match request shares.
+#[derive(Debug, Args)]
+pub struct MatchRequestArgs {
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The partner asked (e.g. US).
+    #[arg(long)]
+    pub peer: String,
+    /// The requesting agency (default: this party's first agency).
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// Why the match is asked for; it travels to the partner.
+    #[arg(long, default_value = "check for hits in a case under investigation")]
+    pub purpose: String,
+    /// Under which law or agreement.
+    #[arg(long, default_value = "bilateral security cooperation")]
+    pub legal_basis: String,
+    /// The officer asking.
+    #[arg(long, env = "SOBERANA_OFFICER")]
+    pub officer: Option<String>,
+    /// How long to wait for the result, in seconds; the request stays on
+    /// the node after that (`soberana run` completes it; see `soberana show`).
+    #[arg(long, default_value_t = 900)]
+    pub wait: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `soberana match ids`.
+#[derive(Debug, Args)]
+pub struct MatchIdsArgs {
+    /// The identifiers, one per line (`kind:value`, or just the value of
+    /// --kind); blank lines and `#` comments are skipped.
+    pub file: PathBuf,
+    /// The kind: phone, clabe, iban, aba, firearm, plate or email.
+    #[arg(long)]
+    pub kind: String,
+    /// `ot` (fast, KKRT16 oblivious PRF) or `dh` (Diffie–Hellman).
+    #[arg(long, default_value = "ot")]
+    pub protocol: String,
+    /// Learn only how many match, not which (needs `--protocol dh`).
+    #[arg(long)]
+    pub count_only: bool,
+    /// The request.
+    #[command(flatten)]
+    pub request: MatchRequestArgs,
+}
+
+/// `soberana match persons`.
+#[derive(Debug, Args)]
+pub struct MatchPersonsArgs {
+    /// The records (CSV whose header names soberana's fields: id,
+    /// given_names, paternal_surname, maternal_surname, date_of_birth
+    /// as YYYY-MM-DD, sex as M/F, place_of_birth, curp, ssn).
+    pub file: PathBuf,
+    /// The request.
+    #[command(flatten)]
+    pub request: MatchRequestArgs,
+}
+
+/// `soberana match hold`.
+#[derive(Debug, Args)]
+pub struct MatchHoldArgs {
+    /// The identifiers, one per line.
+    pub file: PathBuf,
+    /// Their kind: phone, clabe, iban, aba, firearm, plate or email.
+    #[arg(long)]
+    pub kind: String,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
 }
 
 /// `soberana demo`.

@@ -25,6 +25,11 @@ const US_DEPLOY_FORCES: &str = include_str!("../../../../examples/proposals/us-d
 const US_NOTIFY_ORDER: &str = include_str!("../../../../examples/proposals/us-notify-order.toml");
 const MX_FIREARM_TRACE: &str = include_str!("../../../../examples/proposals/mx-firearm-trace.toml");
 const US_FIREARM_SALES: &str = include_str!("../../../../examples/demo/us-firearm-sales.csv");
+const MX_HELD_PHONES: &str = include_str!("../../../../examples/demo/mx-held-phones.txt");
+const US_PHONES_TO_CHECK: &str = include_str!("../../../../examples/demo/us-phones-to-check.txt");
+const US_HELD_FIREARMS: &str = include_str!("../../../../examples/demo/us-held-firearms.txt");
+const MX_FIREARMS_TO_CHECK: &str =
+    include_str!("../../../../examples/demo/mx-firearms-to-check.txt");
 
 fn free_addr() -> Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
@@ -292,6 +297,48 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             line(format!("  {}: {}", item.label, item.value));
         }
     }
+
+    // 5. Private matches, both ways: each side checks a list against the
+    // other's holdings; only the matches are learnt, neither list leaves.
+    say(
+        "5",
+        "each side checks a list for hits in the other's holdings; neither list leaves home",
+    );
+    for (node, kind, text) in [
+        (&mx, soberana_psi::IdentifierKind::Phone, MX_HELD_PHONES),
+        (&us, soberana_psi::IdentifierKind::Firearm, US_HELD_FIREARMS),
+    ] {
+        let path = node.holdings_path(kind);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)?;
+    }
+    line("US (DEA) checks 200 phone numbers against MX's holdings; an MX officer (CNI) accepts:");
+    let phones = crate::commands::matching::demo_match(
+        &us,
+        &mx,
+        soberana_psi::IdentifierKind::Phone,
+        US_PHONES_TO_CHECK,
+        "US.DEA",
+        "cni.analyst",
+    )
+    .await?;
+    crate::commands::matching::print_result(&phones, "   ");
+    line(
+        "MX (FGR) checks 150 seized firearms against the US's holdings; a US officer (ATF) accepts:",
+    );
+    let firearms = crate::commands::matching::demo_match(
+        &mx,
+        &us,
+        soberana_psi::IdentifierKind::Firearm,
+        MX_FIREARMS_TO_CHECK,
+        "MX.FGR",
+        "atf.analyst",
+    )
+    .await?;
+    crate::commands::matching::print_result(&firearms, "   ");
+    line("each holder learnt only how many were asked; both logs record the session and what left");
 
     // 6. Cross-witnessing.
     say(

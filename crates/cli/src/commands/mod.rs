@@ -2,13 +2,14 @@
 
 use anyhow::Result;
 
-use crate::cli::{BenchCommand, Cli, Command};
+use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
 mod bench;
 mod demo;
 pub mod finance;
 pub(crate) mod desk;
 mod log;
+mod matching;
 mod node;
 pub(crate) mod officer;
 mod policy;
@@ -57,6 +58,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(args),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
+        Command::Match(MatchCommand::Ids(args)) => matching::ids(args),
+        Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
+        Command::Match(MatchCommand::Hold(args)) => matching::hold(args),
         Command::Desk(args) => runtime()?.block_on(desk::run(args)),
         Command::Officer(cmd) => officer::run(cmd),
     }

@@ -1,0 +1,274 @@
+//! `soberana match …`: private matches of identifiers and person records
+//! with a partner, and the holdings partners' matches are checked against.
+//!
+//! The command reads and checks the list first (every bad line is reported
+//! and nothing is sent), then sends a proposal carrying only the list's size
+//! and waits for the partner's decision and the result. The protocol itself
+//! is driven by the node: by this process when no node runs for the
+//! directory, otherwise by the running node (`soberana run`), with this
+//! command watching the store.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use soberana_core::{AgencyId, OfficerId, PartyCode, ProposalId, ProposalState};
+use soberana_node::sessions::{
+    IdentifierRequest, MatchResult, RequestContext, match_result, read_identifier_file,
+};
+use soberana_node::{Node, NodeError};
+use soberana_psi::{IdentifierKind, Protocol};
+
+use crate::cli::{MatchHoldArgs, MatchIdsArgs, MatchPersonsArgs, MatchRequestArgs};
+use crate::policy::open_node;
+
+fn context(args: &MatchRequestArgs) -> Result<RequestContext> {
+    Ok(RequestContext {
+        agency: args.agency.as_deref().map(AgencyId::new).transpose()?,
+        purpose: args.purpose.clone(),
+        legal_basis: args.legal_basis.clone(),
+        officer: args.officer.as_deref().map(OfficerId::new).transpose()?,
+        ..RequestContext::default()
+    })
+}
+
+/// `soberana match ids`.
+pub fn ids(args: MatchIdsArgs) -> Result<()> {
+    let protocol: Protocol = args.protocol.parse()?;
+    if args.count_only && protocol == Protocol::Ot {
+        bail!(soberana_node::sessions::MatchError::CountOnlyNeedsDh);
+    }
+    let kind = IdentifierKind::from_name(&args.kind)?;
+    let items = read_identifier_file(&args.file, kind)?;
+    if items.is_empty() {
+        bail!(
+            "`{}` holds no identifiers (only blank or comment lines); nothing to match",
+            args.file.display()
+        );
+    }
+    let node = open_node(&args.request.dir.dir)?;
+    let peer = PartyCode::new(&args.request.peer)?;
+    let count = items.len();
+    let proposal = node.request_identifier_match(IdentifierRequest {
+        peer,
+        kind,
+        items,
+        protocol,
+        count_only: args.count_only,
+        context: context(&args.request)?,
+    })?;
+    if !args.request.json {
+        println!(
+            "asked {peer} to check {count} {kind} identifiers with {protocol} (proposal {}); only the count travels until {peer} accepts",
+            proposal.id
+        );
+    }
+    super::runtime()?.block_on(wait_and_print(node, proposal.id, &args.request))
+}
+
+/// `soberana match persons`.
+pub fn persons(args: MatchPersonsArgs) -> Result<()> {
+    let file = soberana_node::sessions::persons::read_person_file(&args.file)?;
+    if !file.rejected.is_empty() {
+        bail!(
+            "{} unusable row(s) in `{}`; fix them and ask again:\n{}",
+            file.rejected.len(),
+            args.file.display(),
+            file.rejected.join("\n")
+        );
+    }
+    let node = open_node(&args.request.dir.dir)?;
+    let peer = PartyCode::new(&args.request.peer)?;
+    let count = file.records.len();
+    let proposal = node.request_person_match(peer, &file.records, &context(&args.request)?)?;
+    if !args.request.json {
+        println!(
+            "asked {peer} to check {count} person records (proposal {}); only the count travels until {peer} accepts, then only encodings",
+            proposal.id
+        );
+    }
+    super::runtime()?.block_on(wait_and_print(node, proposal.id, &args.request))
+}
+
+/// `soberana match hold`.
+pub fn hold(args: MatchHoldArgs) -> Result<()> {
+    let kind = IdentifierKind::from_name(&args.kind)?;
+    let items = read_identifier_file(&args.file, kind)?;
+    let node = open_node(&args.dir.dir)?;
+    let path = node.holdings_path(kind);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create `{}`", parent.display()))?;
+    }
+    let mut text = String::with_capacity(items.len() * 24);
+    for item in &items {
+        text.push_str(item);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+    println!(
+        "{} holds {} {kind} identifiers for partners' accepted checks ({})",
+        node.party(),
+        items.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// Prints a match's result, one line each.
+pub fn print_result(result: &MatchResult, indent: &str) {
+    match result {
+        MatchResult::Hits { hits, summary } => {
+            println!("{indent}{summary}");
+            for hit in hits {
+                println!("{indent}  {hit}");
+            }
+        }
+        MatchResult::Count { summary, .. } => println!("{indent}{summary}"),
+        MatchResult::Failed { reason } => println!("{indent}no result: {reason}"),
+    }
+}
+
+/// Runs the node here if none runs for its directory, and waits for the
+/// proposal's result, saying how it goes.
+async fn wait_and_print(node: Node, id: ProposalId, args: &MatchRequestArgs) -> Result<()> {
+    let running = match node.start().await {
+        Ok(running) => Some(running),
+        Err(NodeError::Bind { .. }) => {
+            if !args.json {
+                println!(
+                    "a node is already running for {}; it runs the match, this command watches",
+                    node.dir().root().display()
+                );
+            }
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let outcome = watch(&node, id, args).await;
+    if let Some(running) = running {
+        running.stop().await;
+    }
+    let result = outcome?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print_result(&result, "");
+    }
+    if matches!(result, MatchResult::Failed { .. }) {
+        bail!("the match did not complete");
+    }
+    Ok(())
+}
+
+async fn watch(node: &Node, id: ProposalId, args: &MatchRequestArgs) -> Result<MatchResult> {
+    let started = Instant::now();
+    let mut last_state = None;
+    let mut last_parts = 0;
+    loop {
+        let detail = node.show(id)?;
+        let state = detail.record.state;
+        if last_state != Some(state) && !args.json {
+            let said = match state {
+                ProposalState::Queued => "queued for delivery",
+                ProposalState::Delivered => "delivered; the partner's policy or an officer decides",
+                ProposalState::Accepted => "accepted; the protocol runs",
+                _ => "",
+            };
+            if !said.is_empty() {
+                println!("  {said}");
+            }
+        }
+        last_state = Some(state);
+        match state {
+            ProposalState::Answered => {
+                return match_result(&detail).context("the proposal was answered with no result");
+            }
+            ProposalState::Refused | ProposalState::MoreInformationNeeded => {
+                let reasons: Vec<String> = detail
+                    .decision
+                    .iter()
+                    .flat_map(|d| d.reasons.iter().map(|r| r.text.clone()))
+                    .collect();
+                bail!(
+                    "the partner decided: {state} ({}); nothing of the list left this node",
+                    reasons.join("; ")
+                );
+            }
+            _ => {}
+        }
+        let parts = node.session_progress(id)?.sent_parts;
+        if parts != last_parts && !args.json {
+            println!("  protocol: {parts} message part(s) sent");
+            last_parts = parts;
+        }
+        if started.elapsed() > Duration::from_secs(args.wait) {
+            bail!(
+                "no result within {} s (the proposal is {state}); the request stays on the node: keep `soberana run --dir {}` up and look with `soberana show {id}`",
+                args.wait,
+                node.dir().root().display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One match in the demo: `asker` checks `list` (identifiers of `kind`,
+/// one per line) against what `holder` holds; an officer of `holder`
+/// accepts; returns what `asker` learnt.
+pub async fn demo_match(
+    asker: &Node,
+    holder: &Node,
+    kind: IdentifierKind,
+    list: &str,
+    agency: &str,
+    officer: &str,
+) -> Result<MatchResult> {
+    let options = soberana_psi::ReadOptions {
+        default_kind: Some(kind),
+        ..soberana_psi::ReadOptions::default()
+    };
+    let items: Vec<String> = soberana_psi::read_identifiers(list.as_bytes(), &options)?
+        .iter()
+        .map(|i| i.canonical().to_owned())
+        .collect();
+    let proposal = asker.request_identifier_match(IdentifierRequest {
+        peer: holder.party(),
+        kind,
+        items,
+        protocol: Protocol::Ot,
+        count_only: false,
+        context: RequestContext {
+            agency: Some(AgencyId::new(agency)?),
+            purpose: format!("check seized {kind} identifiers for hits in a trafficking case"),
+            ..RequestContext::default()
+        },
+    })?;
+    let waiting = super::demo::wait_for(
+        holder,
+        proposal.id,
+        &[
+            ProposalState::AwaitingOfficer,
+            ProposalState::Accepted,
+            ProposalState::Refused,
+        ],
+    )
+    .await?;
+    match waiting.record.state {
+        ProposalState::AwaitingOfficer => {
+            holder.decide(
+                proposal.id,
+                soberana_node::OfficerVerdict {
+                    officer: OfficerId::new(officer)?,
+                    outcome: soberana_core::Outcome::Accepted,
+                    reason: "a hit/no-hit check: only matches are learnt, nothing else leaves"
+                        .into(),
+                    release: Vec::new(),
+                },
+            )?;
+        }
+        ProposalState::Refused => bail!("{} refused the match", holder.party()),
+        _ => {}
+    }
+    let answered = super::demo::wait_for(asker, proposal.id, &[ProposalState::Answered]).await?;
+    match_result(&answered).context("the match was answered with no result")
+}
