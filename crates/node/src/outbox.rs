@@ -8,7 +8,8 @@
 //! long as it takes. Delivery is at-least-once on the wire and exactly-once
 //! in effect, because intake refuses an envelope id it has seen.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -18,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use soberana_core::{PartyCode, Timestamp};
 use soberana_store::DeliveryItem;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::node::Node;
@@ -98,51 +99,95 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>) -> Delivery {
     ))
 }
 
+/// What is being sent right now: envelope ids, and the proposals they
+/// concern (a later envelope about the same proposal waits for them).
+#[derive(Default)]
+struct InFlight {
+    envelopes: HashSet<String>,
+    proposals: HashSet<String>,
+}
+
+/// The most envelopes in flight at once.
+const MAX_IN_FLIGHT: usize = 1024;
+
 /// Sends what is due until `shutdown` turns true.
+///
+/// Deliveries are pipelined: each group of envelopes (those about one
+/// proposal, in queue order; or a single envelope about none) is sent and
+/// marked by its own task while the loop goes on fetching what else is due,
+/// skipping what is already in flight.
 pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     let mut clients: HashMap<PartyCode, (String, HttpsClient)> = HashMap::new();
+    let in_flight: Arc<Mutex<InFlight>> = Arc::default();
+    let finished = Arc::new(Notify::new());
+    let mut tasks = JoinSet::new();
     loop {
         if *shutdown.borrow() {
-            return;
+            break;
         }
+        while tasks.try_join_next().is_some() {}
+        let busy = in_flight.lock().map(|f| f.envelopes.len()).unwrap_or(0);
         let store = node.store().clone();
-        let due = tokio::task::spawn_blocking(move || store.due_deliveries(Timestamp::now(), 256))
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .unwrap_or_default();
-        if due.is_empty() {
-            tokio::select! {
-                _ = node.outbox_woken() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = shutdown.changed() => return,
-            }
-            continue;
-        }
+        let due = if busy < MAX_IN_FLIGHT {
+            tokio::task::spawn_blocking(move || store.due_deliveries(Timestamp::now(), 512))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         // Envelopes about one proposal go in the order they were queued (a
         // decision before its answer); everything else goes in parallel.
         let mut groups: Vec<Vec<DeliveryItem>> = Vec::new();
         let mut by_proposal: HashMap<String, usize> = HashMap::new();
-        for item in due {
-            if item.proposal_id.is_empty() {
-                groups.push(vec![item]);
-            } else if let Some(&i) = by_proposal.get(&item.proposal_id) {
-                if let Some(group) = groups.get_mut(i) {
-                    group.push(item);
+        if let Ok(mut flight) = in_flight.lock() {
+            for item in due {
+                if flight.envelopes.contains(&item.envelope_id)
+                    || (!item.proposal_id.is_empty()
+                        && flight.proposals.contains(&item.proposal_id))
+                {
+                    continue;
                 }
-            } else {
-                by_proposal.insert(item.proposal_id.clone(), groups.len());
-                groups.push(vec![item]);
+                if item.proposal_id.is_empty() {
+                    groups.push(vec![item]);
+                } else if let Some(&i) = by_proposal.get(&item.proposal_id) {
+                    if let Some(group) = groups.get_mut(i) {
+                        group.push(item);
+                    }
+                } else {
+                    by_proposal.insert(item.proposal_id.clone(), groups.len());
+                    groups.push(vec![item]);
+                }
+            }
+            for group in &groups {
+                for item in group {
+                    flight.envelopes.insert(item.envelope_id.clone());
+                    if !item.proposal_id.is_empty() {
+                        flight.proposals.insert(item.proposal_id.clone());
+                    }
+                }
             }
         }
-        let mut attempts = JoinSet::new();
+        if groups.is_empty() {
+            tokio::select! {
+                _ = node.outbox_woken() => {}
+                _ = finished.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => break,
+            }
+            continue;
+        }
         for group in groups {
             let link = group
                 .first()
                 .and_then(|item| client_for(&node, item.recipient, &mut clients));
-            attempts.spawn(async move {
-                let mut results = Vec::with_capacity(group.len());
+            let store = node.store().clone();
+            let in_flight = Arc::clone(&in_flight);
+            let finished = Arc::clone(&finished);
+            tasks.spawn(async move {
                 let mut blocked = None;
+                let mut proposal = String::new();
                 for item in group {
                     let result = match (&blocked, &link) {
                         (Some(reason), _) => {
@@ -158,32 +203,34 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
                     if let Delivery::Failed(reason) = &result {
                         blocked = Some(reason.clone());
                     }
-                    results.push((item.envelope_id, item.attempts, result));
+                    let store = store.clone();
+                    let id = item.envelope_id.clone();
+                    let tried = item.attempts;
+                    let _ = tokio::task::spawn_blocking(move || match result {
+                        Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
+                        Delivery::Failed(reason) => {
+                            tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
+                            let wait = backoff(tried + 1);
+                            let next = Timestamp::from_unix_millis(
+                                Timestamp::now().unix_millis() + wait.as_millis() as i64,
+                            );
+                            store.mark_failed(id, reason, next)
+                        }
+                    })
+                    .await;
+                    if let Ok(mut flight) = in_flight.lock() {
+                        flight.envelopes.remove(&item.envelope_id);
+                    }
+                    proposal = item.proposal_id;
                 }
-                results
+                if let Ok(mut flight) = in_flight.lock() {
+                    flight.proposals.remove(&proposal);
+                }
+                finished.notify_one();
             });
         }
-        let mut marks = JoinSet::new();
-        let mut outcomes = Vec::new();
-        while let Some(Ok(results)) = attempts.join_next().await {
-            outcomes.extend(results);
-        }
-        for (id, tried, result) in outcomes {
-            let store = node.store().clone();
-            marks.spawn_blocking(move || match result {
-                Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
-                Delivery::Failed(reason) => {
-                    tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
-                    let wait = backoff(tried + 1);
-                    let next = Timestamp::now().plus_seconds(0);
-                    let next =
-                        Timestamp::from_unix_millis(next.unix_millis() + wait.as_millis() as i64);
-                    store.mark_failed(id, reason, next)
-                }
-            });
-        }
-        while marks.join_next().await.is_some() {}
     }
+    while tasks.join_next().await.is_some() {}
 }
 
 impl Node {
