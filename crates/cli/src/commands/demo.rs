@@ -30,6 +30,8 @@ const US_PHONES_TO_CHECK: &str = include_str!("../../../../examples/demo/us-phon
 const US_HELD_FIREARMS: &str = include_str!("../../../../examples/demo/us-held-firearms.txt");
 const MX_FIREARMS_TO_CHECK: &str =
     include_str!("../../../../examples/demo/mx-firearms-to-check.txt");
+const US_PERSON_RECORDS: &str = include_str!("../../../../examples/demo/us-person-records.csv");
+const MX_SUSPECTS: &str = include_str!("../../../../examples/demo/mx-suspects.csv");
 
 fn free_addr() -> Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
@@ -338,6 +340,25 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     )
     .await?;
     crate::commands::matching::print_result(&firearms, "   ");
+    // Person records: both nodes hold the linkage secret agreed out of band.
+    let key = soberana_node::sessions::persons::new_linkage_key()?;
+    for node in [&mx, &us] {
+        let path = node.linkage_key_path();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &key)?;
+    }
+    std::fs::write(us.persons_path(), US_PERSON_RECORDS)?;
+    let suspects = dir.join("mx-suspects.csv");
+    std::fs::write(&suspects, MX_SUSPECTS)?;
+    line(
+        "MX (CNI) checks 30 suspects against US person records; only encodings cross; a US officer (FBI) accepts:",
+    );
+    let people =
+        crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.analyst")
+            .await?;
+    crate::commands::matching::print_result(&people, "   ");
     line("each holder learnt only how many were asked; both logs record the session and what left");
 
     // 6. Cross-witnessing.

@@ -272,3 +272,52 @@ pub async fn demo_match(
     let answered = super::demo::wait_for(asker, proposal.id, &[ProposalState::Answered]).await?;
     match_result(&answered).context("the match was answered with no result")
 }
+
+/// A person match in the demo: `asker` checks the records in `records`
+/// (CSV) against `holder`'s person records; an officer of `holder` accepts.
+pub async fn demo_person_match(
+    asker: &Node,
+    holder: &Node,
+    records: &std::path::Path,
+    agency: &str,
+    officer: &str,
+) -> Result<MatchResult> {
+    let file = soberana_node::sessions::persons::read_person_file(records)?;
+    let proposal = asker.request_person_match(
+        holder.party(),
+        &file.records,
+        &RequestContext {
+            agency: Some(AgencyId::new(agency)?),
+            purpose: "find cross-border links of suspects in a kidnapping case".into(),
+            ..RequestContext::default()
+        },
+    )?;
+    let waiting = super::demo::wait_for(
+        holder,
+        proposal.id,
+        &[
+            ProposalState::AwaitingOfficer,
+            ProposalState::Accepted,
+            ProposalState::Refused,
+        ],
+    )
+    .await?;
+    match waiting.record.state {
+        ProposalState::AwaitingOfficer => {
+            holder.decide(
+                proposal.id,
+                soberana_node::OfficerVerdict {
+                    officer: OfficerId::new(officer)?,
+                    outcome: soberana_core::Outcome::Accepted,
+                    reason: "likely matches only, under pseudonymous ids; details need an information request"
+                        .into(),
+                    release: Vec::new(),
+                },
+            )?;
+        }
+        ProposalState::Refused => bail!("{} refused the match", holder.party()),
+        _ => {}
+    }
+    let answered = super::demo::wait_for(asker, proposal.id, &[ProposalState::Answered]).await?;
+    match_result(&answered).context("the match was answered with no result")
+}

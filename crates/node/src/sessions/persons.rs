@@ -130,6 +130,15 @@ pub fn read_person_file(path: &Path) -> Result<PersonFile, MatchError> {
     })
 }
 
+/// A fresh linkage secret (32 random bytes, hex), to agree with a partner
+/// over an official channel and write to both nodes' `data/linkage.key`.
+pub fn new_linkage_key() -> Result<String, MatchError> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| MatchError::Persons(format!("no randomness for a linkage secret: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
 /// The linkage secret this node agreed with its partners.
 struct Secret {
     secret: LinkageSecret,
