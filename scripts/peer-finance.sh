@@ -6,7 +6,8 @@
 #
 # Usage: scripts/peer-finance.sh [N ...]     (default: 1000000 transactions; the bar is 10000000)
 # The peer is installed into .venv-finance/ (gitignored) on first use. The ledger is written to
-# bench-out/finance-N/ (gitignored) by `soberana finance generate`, or, until that command is
+# bench-out/finance-N/ (gitignored) by `soberana finance generate --no-split` (the whole ledger
+# only), or, if that command is not
 # wired, by the soberana-finance example `finance generate` (same generator, same seed, same rows).
 # Both sides run on one thread.
 set -euo pipefail
@@ -36,7 +37,7 @@ cli_has_finance() {
 generate() {
     local n=$1 dir=$2
     if cli_has_finance \
-        && cargo run --quiet --release -p soberana -- finance generate --n "$n" --seed 1 --out "$dir" 2>/dev/null \
+        && cargo run --quiet --release -p soberana -- finance generate --n "$n" --seed 1 --no-split --out "$dir" 2>/dev/null \
         && [ -s "$dir/summary.json" ]; then
         return
     fi

@@ -965,7 +965,11 @@ fn trace_cmd(args: TraceArgs) -> Result<()> {
         return Ok(());
     }
     print_flow(&flow);
-    for (_, n) in flow.border_nodes() {
+    // Only a forward trail can be continued by the partner.
+    for (_, n) in flow
+        .border_nodes()
+        .filter(|_| direction == Direction::Forward)
+    {
         if let Some(c) = n.country {
             println!(
                 "the trail crosses into {c} at {} ({}); ask {c} to continue it with\n  soberana finance continue --dir {} --from {} --peer {c}",
