@@ -516,3 +516,64 @@ async fn a_request_larger_than_accepted_is_not_answered() {
     mx_run.stop().await;
     us_run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_request_is_answered_with_an_abort_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    hold(&mx, IdentifierKind::Phone, &phones(0..50));
+    // Only MX runs; the US side is played by hand, as a faulty partner would.
+    let mx_run = mx.start().await.unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut sequence = 2_000_000;
+    for (what, payload) in [
+        ("garbage", b64(b"not a psi message")),
+        ("an empty message", String::new()),
+        (
+            "a dh query with a bad count",
+            b64(&[0x11, 0x01, 0xff, 0xff, 0xff, 0xff]),
+        ),
+        ("an ot hello cut short", b64(&[0x21, 0x01, 0x00])),
+    ] {
+        let proposal = us
+            .request_identifier_match(request("MX", phones(0..10), Protocol::Dh, false))
+            .unwrap();
+        for bytes in queued(&us, "proposal") {
+            let _ = mx.intake(&bytes, None);
+        }
+        assert_eq!(state(&mx, proposal.id), Some(ProposalState::Accepted));
+        sequence += 1;
+        let envelope = SealedEnvelope::seal(
+            us.key(),
+            us.party(),
+            mx.party(),
+            sequence,
+            Timestamp::now(),
+            &Body::Session(SessionMessage {
+                proposal_id: proposal.id,
+                step: 0,
+                part: 0,
+                parts: 1,
+                payload,
+            }),
+        );
+        mx.intake(envelope.bytes(), None).unwrap();
+        eventually(what, || {
+            sent_sessions(&mx)
+                .iter()
+                .any(|m| m.proposal_id == proposal.id && m.step == ABORT_STEP)
+        })
+        .await;
+        let replies: Vec<u32> = sent_sessions(&mx)
+            .iter()
+            .filter(|m| m.proposal_id == proposal.id)
+            .map(|m| m.step)
+            .collect();
+        assert_eq!(replies, [ABORT_STEP], "{what}: MX sent only the abort");
+        assert!(
+            mx.show(proposal.id).unwrap().disclosures.is_empty(),
+            "{what}: nothing was disclosed"
+        );
+    }
+    mx_run.stop().await;
+}
