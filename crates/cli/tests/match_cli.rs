@@ -229,3 +229,40 @@ fn a_match_between_two_processes_finds_exactly_the_shared_identifiers() {
     assert!(stdout.contains("phone:+12025550143"), "{stdout}");
     assert!(!stdout.contains("+525599990000"), "{stdout}");
 }
+
+#[test]
+fn a_person_file_without_names_or_with_bad_rows_is_refused_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let us = init(dir.path(), "US");
+    let mx = init(dir.path(), "MX");
+    introduce(dir.path(), &us, &mx);
+    let before = outbox_rows(&mx);
+    let file = dir.path().join("people.csv");
+    for (what, text, expected) in [
+        (
+            "no name column",
+            "id,date_of_birth\nA1,1980-01-02\n",
+            "neither a `given_names` nor a `paternal_surname` column",
+        ),
+        (
+            "a row of the wrong width",
+            "id,given_names,paternal_surname\nA1,Maria,Lopez\nA2,Jose\n",
+            "unusable row(s)",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let out = soberana(&[
+            "match",
+            "persons",
+            file.to_str().unwrap(),
+            "--peer",
+            "US",
+            "--dir",
+            &mx,
+        ]);
+        assert!(!out.status.success(), "{what}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{what}: {err}");
+        assert_eq!(outbox_rows(&mx), before, "{what}: nothing was queued");
+    }
+}
