@@ -262,17 +262,24 @@ async fn hits_are_exactly_the_plain_intersection_and_nothing_travels_in_the_clea
 
     // Each side logged each session: 3 on each side.
     for node in [&mx, &us] {
-        let sessions: Vec<(u64, u64)> = log_entries(node)
+        let (protocols, sessions): (Vec<String>, Vec<(u64, u64)>) = log_entries(node)
             .into_iter()
             .filter_map(|e| match e {
                 LogEntry::MatchSession {
+                    protocol,
                     our_size,
                     their_size,
                     ..
-                } => Some((our_size, their_size)),
+                } => Some((protocol, (our_size, their_size))),
                 _ => None,
             })
-            .collect();
+            .unzip();
+        assert_eq!(
+            protocols,
+            ["ot-psi", "dh-psi", "dh-psi"],
+            "{}",
+            node.party()
+        );
         assert_eq!(sessions.len(), 3, "{} match sessions logged", node.party());
         if node.party() == mx.party() {
             assert!(sessions.iter().all(|&s| s == (300, 120)), "{sessions:?}");

@@ -109,6 +109,9 @@ pub enum MatchError {
         /// What went wrong.
         detail: String,
     },
+    /// No agency to ask on behalf of.
+    #[error("the registry has no agency of `{0}`; name one with --agency")]
+    NoAgency(String),
     /// The person records or linkage settings are unusable.
     #[error("{0}")]
     Persons(String),
@@ -248,11 +251,7 @@ impl Node {
             .agencies()
             .find(|a| a.id.party() == party)
             .map(|a| a.id.clone())
-            .ok_or_else(|| {
-                MatchError::Persons(format!(
-                    "the registry has no agency of `{party}`; name one with --agency"
-                ))
-            })
+            .ok_or_else(|| MatchError::NoAgency(party.to_string()))
     }
 
     pub(crate) fn propose_match(
@@ -631,6 +630,18 @@ pub(crate) fn assemble(parts: &[SessionMessage]) -> Result<Option<Vec<u8>>, Stri
     Ok(Some(message))
 }
 
+/// The responder's protocol name until the first message says which.
+const PSI_UNKNOWN: &str = "psi";
+
+/// The log name of the PSI protocol a first message belongs to.
+fn psi_name(first: u8) -> String {
+    match first {
+        0x11 => "dh-psi".into(),
+        0x21 => "ot-psi".into(),
+        _ => PSI_UNKNOWN.into(),
+    }
+}
+
 fn now_ms() -> u64 {
     Timestamp::now().unix_millis().max(0) as u64
 }
@@ -982,6 +993,11 @@ impl Node {
                 our_size,
                 limit,
             } = run;
+            // The responder learns the protocol from the first message.
+            let protocol = match (expect, message.first()) {
+                (0, Some(&first)) if protocol == PSI_UNKNOWN => psi_name(first),
+                _ => protocol,
+            };
             match machine.handle(&message) {
                 Ok(ResponderNext::Send(next, reply)) => {
                     self.disclose(id, peer, expect + 1, &reply, Vec::new())?;
@@ -1079,7 +1095,7 @@ impl Node {
                     machine: ResponderMachine::Psi(machine),
                     expect: 0,
                     started: Instant::now(),
-                    protocol: "psi".into(),
+                    protocol: PSI_UNKNOWN.into(),
                     our_size: items.len() as u64,
                     limit: m.set_size,
                 })
