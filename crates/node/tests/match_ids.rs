@@ -584,3 +584,48 @@ async fn a_malformed_request_is_answered_with_an_abort_and_nothing_else() {
     }
     mx_run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_cut_by_a_restart_ends_with_a_reason_and_is_not_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    let proposal = us
+        .request_identifier_match(request("MX", phones(0..10), Protocol::Dh, false))
+        .unwrap();
+    for bytes in queued(&us, "proposal") {
+        let _ = mx.intake(&bytes, None);
+    }
+    for bytes in queued(&mx, "decision") {
+        let _ = us.intake(&bytes, None);
+    }
+    let us_run = us.start().await.unwrap();
+    eventually("the US starts its session", || {
+        sent_sessions(&us)
+            .iter()
+            .any(|m| m.proposal_id == proposal.id && m.step == 0)
+    })
+    .await;
+    us_run.stop().await;
+    // The one-time secrets of the first run are gone with it.
+    let us_run = us.start().await.unwrap();
+    eventually("the US ends the session", || {
+        state(&us, proposal.id) == Some(ProposalState::Answered)
+    })
+    .await;
+    let Some(MatchResult::Failed { reason }) = match_result(&us.show(proposal.id).unwrap()) else {
+        panic!("expected a failure");
+    };
+    assert!(reason.contains("interrupted"), "{reason}");
+    let first_steps = sent_sessions(&us)
+        .iter()
+        .filter(|m| m.proposal_id == proposal.id && m.step == 0)
+        .count();
+    assert_eq!(first_steps, 1, "the first step is not sent again");
+    assert!(
+        sent_sessions(&us)
+            .iter()
+            .any(|m| m.proposal_id == proposal.id && m.step == ABORT_STEP),
+        "the partner is told the session ended"
+    );
+    us_run.stop().await;
+}

@@ -722,7 +722,7 @@ impl Node {
                             id,
                             record.peer,
                             "the session was interrupted (the node restarted while it ran); ask again",
-                            None,
+                            Some(record.peer),
                         );
                         continue;
                     }
