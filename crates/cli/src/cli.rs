@@ -67,6 +67,11 @@ pub enum Command {
     /// Measure soberana on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run a node with its officer desk (the web UI) until Ctrl-C.
+    Desk(crate::commands::desk::DeskArgs),
+    /// Officer accounts on a node's desk.
+    #[command(subcommand)]
+    Officer(crate::commands::officer::OfficerCommand),
     /// Check identifiers or person records against a partner's holdings
     /// without either side disclosing its list.
     #[command(subcommand)]
@@ -75,11 +80,6 @@ pub enum Command {
     /// a trail across the border by request (no ledger crosses).
     #[command(subcommand)]
     Finance(crate::commands::finance::FinanceCommand),
-    /// Run a node with its officer desk (the web UI) until Ctrl-C.
-    Desk(crate::commands::desk::DeskArgs),
-    /// Officer accounts on a node's desk.
-    #[command(subcommand)]
-    Officer(crate::commands::officer::OfficerCommand),
 }
 
 /// `soberana match …`.
@@ -385,6 +385,26 @@ pub enum BenchCommand {
     /// Follow-the-money engine: CSV ingest, multi-hop traces, typology scan,
     /// memory per transaction, on a generated two-country ledger.
     Finance(crate::commands::finance::BenchFinanceArgs),
+    /// Privacy-preserving record linkage: exhaustive and blocked matching of
+    /// encoded person records, and accuracy on FEBRL data if given.
+    Pprl(BenchPprlArgs),
+}
+
+/// `soberana bench pprl`.
+#[derive(Debug, Args)]
+pub struct BenchPprlArgs {
+    /// A folder with FEBRL data sets, for accuracy figures.
+    #[arg(long)]
+    pub febrl: Option<PathBuf>,
+    /// Records on each side of the exhaustive comparison (0 to skip).
+    #[arg(long, default_value_t = 100_000)]
+    pub exhaustive: usize,
+    /// Records on each side of the blocked comparison (0 to skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub blocked: usize,
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `soberana bench psi`.

@@ -82,16 +82,76 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     let check = ok(&["log", "check", path(&demo.join("receipt-notification.json"))]);
     assert!(check.contains("received US → MX"), "{check}");
 
-    // An edited entry is found and named.
-    let conn = soberana_store::SqliteStore::raw_connection(&mx.join("node.sqlite")).unwrap();
+    // Each way of tampering with the stored log is found and named. These
+    // statements play an operator editing the database file behind the
+    // node's back; they are the only SQL outside the store crate.
+    let cases: Vec<(&str, String, String)> = vec![
+        (
+            "one byte changed",
+            "UPDATE log_leaves SET entry = CAST(entry || X'00' AS BLOB) WHERE idx = 3".into(),
+            "entry 3".into(),
+        ),
+        ("one deleted", "DELETE FROM log_leaves WHERE idx = 5".into(), "entry 5".into()),
+        (
+            "two reordered",
+            "UPDATE log_leaves SET idx = -7 WHERE idx = 7; \
+             UPDATE log_leaves SET idx = 7 WHERE idx = 6; \
+             UPDATE log_leaves SET idx = 6 WHERE idx = -7;"
+                .into(),
+            "entry 6".into(),
+        ),
+        (
+            "truncated",
+            // Below the last checkpoint: entries after it are not yet
+            // committed to by any signature.
+            "DELETE FROM log_leaves WHERE idx >= (SELECT MAX(size) FROM checkpoints) - 2".into(),
+            "FAILED".into(),
+        ),
+    ];
+    for (name, sql, named) in cases {
+        let copy = dir.path().join(name.replace(' ', "-"));
+        copy_dir(&mx, &copy);
+        let conn = soberana_store::SqliteStore::raw_connection(&copy.join("node.sqlite")).unwrap();
+        conn.execute_batch(&sql).unwrap();
+        drop(conn);
+        let err = fails(&["log", "verify", "--dir", path(&copy)]);
+        assert!(err.contains(&named), "{name}: {err}");
+    }
+
+    // A fork: an entry rewritten together with its leaf hash, so that only
+    // the tree and the cosigned checkpoints can tell.
+    let copy = dir.path().join("forked");
+    copy_dir(&mx, &copy);
+    let conn = soberana_store::SqliteStore::raw_connection(&copy.join("node.sqlite")).unwrap();
+    let mut entry: Vec<u8> = conn
+        .query_row("SELECT entry FROM log_leaves WHERE idx = 2", [], |r| r.get(0))
+        .unwrap();
+    let last = entry.len() - 1;
+    entry[last] ^= 1;
+    let hash = soberana_ledger::hash_leaf(&entry);
     conn.execute(
-        "UPDATE log_leaves SET entry = CAST(entry || X'00' AS BLOB) WHERE idx = 3",
-        [],
+        "UPDATE log_leaves SET entry = ?1, hash = ?2 WHERE idx = 2",
+        (&entry, hash.as_bytes().as_slice()),
     )
     .unwrap();
     drop(conn);
-    let err = fails(&["log", "verify", "--dir", path(&mx)]);
-    assert!(err.contains("entry 3"), "{err}");
+    let err = fails(&["log", "verify", "--dir", path(&copy)]);
+    assert!(err.contains("FAILED"), "fork: {err}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+            let mode = std::fs::metadata(entry.path()).unwrap().permissions();
+            std::fs::set_permissions(&target, mode).unwrap();
+        }
+    }
 }
 
 #[test]

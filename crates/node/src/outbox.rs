@@ -52,11 +52,17 @@ fn client_for(
     }
     let card = node.peer(party)?;
     let config = tls::client_config(node.tls(), card.tls_cert_sha256.0).ok()?;
+    // Envelopes are small requests answered at once: without TCP_NODELAY,
+    // Nagle's algorithm holds a request's body back for the peer's delayed
+    // acknowledgement and every exchange waits milliseconds for nothing.
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
         .enable_http1()
-        .build();
+        .wrap_connector(http);
     let client: HttpsClient = Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
         .build(connector);

@@ -190,6 +190,8 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((tcp, remote)) = accepted else { continue };
+                // Answers are small and immediate; see the client side.
+                let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let app = router(node.clone());
                 let mut stop = shutdown.clone();

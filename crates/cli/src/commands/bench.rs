@@ -13,7 +13,7 @@ use soberana_core::{
 use soberana_node::{IntakeOutcome, Node};
 use tokio::sync::oneshot;
 
-use crate::cli::{BenchExchangeArgs, BenchLedgerArgs, BenchPsiArgs, JsonArg};
+use crate::cli::{BenchExchangeArgs, BenchLedgerArgs, BenchPprlArgs, BenchPsiArgs, JsonArg};
 use crate::commands::demo::{introduce, make_node};
 
 /// Figures of one exchange run.
@@ -306,6 +306,21 @@ pub fn ledger(args: BenchLedgerArgs) -> Result<()> {
             "{}",
             serde_json::to_string(&LedgerReport { durable, ledger })?
         );
+    }
+    Ok(())
+}
+
+/// `soberana bench pprl`.
+pub fn pprl(args: BenchPprlArgs) -> Result<()> {
+    let report = soberana_linkage::bench::run(&soberana_linkage::bench::BenchOptions {
+        febrl_dir: args.febrl,
+        exhaustive_n: args.exhaustive,
+        blocked_n: args.blocked,
+    })?;
+    print!("{report}");
+    println!();
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
     }
     Ok(())
 }

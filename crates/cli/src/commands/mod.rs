@@ -6,8 +6,8 @@ use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
 mod bench;
 mod demo;
-pub mod finance;
 pub(crate) mod desk;
+pub mod finance;
 mod log;
 mod matching;
 mod node;
@@ -56,12 +56,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Policy(args)) => bench::policy(args),
         Command::Bench(BenchCommand::Psi(args)) => bench::psi(args),
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(args),
+        Command::Bench(BenchCommand::Pprl(args)) => bench::pprl(args),
+        Command::Desk(args) => runtime()?.block_on(desk::run(args)),
+        Command::Officer(cmd) => officer::run(cmd),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
         Command::Match(MatchCommand::Ids(args)) => matching::ids(args),
         Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
         Command::Match(MatchCommand::Hold(args)) => matching::hold(args),
-        Command::Desk(args) => runtime()?.block_on(desk::run(args)),
-        Command::Officer(cmd) => officer::run(cmd),
     }
 }
