@@ -33,10 +33,18 @@ fn ok(args: &[&str]) -> String {
 /// Runs a command that must fail, and returns its one-line error.
 fn fails(args: &[&str]) -> String {
     let out = soberana(args);
-    assert!(!out.status.success(), "`soberana {}` succeeded", args.join(" "));
+    assert!(
+        !out.status.success(),
+        "`soberana {}` succeeded",
+        args.join(" ")
+    );
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(err.starts_with("error: "), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "more than one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "more than one line: {err}"
+    );
     err
 }
 
@@ -55,8 +63,24 @@ fn path(p: &Path) -> &str {
 fn pair(root: &Path) -> (String, String) {
     let mx = root.join("mx");
     let us = root.join("us");
-    ok(&["init", "--party", "MX", "--dir", path(&mx), "--listen", &free_port()]);
-    ok(&["init", "--party", "US", "--dir", path(&us), "--listen", &free_port()]);
+    ok(&[
+        "init",
+        "--party",
+        "MX",
+        "--dir",
+        path(&mx),
+        "--listen",
+        &free_port(),
+    ]);
+    ok(&[
+        "init",
+        "--party",
+        "US",
+        "--dir",
+        path(&us),
+        "--listen",
+        &free_port(),
+    ]);
     let mx_card = root.join("MX.card");
     let us_card = root.join("US.card");
     ok(&["card", "export", "--dir", path(&mx), "-o", path(&mx_card)]);
@@ -72,14 +96,21 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     let demo = dir.path().join("demo");
     let out = ok(&["demo", "--headless", "--dir", path(&demo)]);
     assert!(out.contains("REFUSED"), "{out}");
-    assert!(out.contains("mx.foreign-forces"), "the refusal names its policy: {out}");
+    assert!(
+        out.contains("mx.foreign-forces"),
+        "the refusal names its policy: {out}"
+    );
     assert!(out.contains("signed receipt"), "{out}");
     assert!(out.contains("ACCEPTED"), "{out}");
     assert!(out.contains("MX log verified"), "{out}");
     assert!(out.contains("US log verified"), "{out}");
     let mx = demo.join("mx");
     ok(&["log", "verify", "--dir", path(&mx)]);
-    let check = ok(&["log", "check", path(&demo.join("receipt-notification.json"))]);
+    let check = ok(&[
+        "log",
+        "check",
+        path(&demo.join("receipt-notification.json")),
+    ]);
     assert!(check.contains("received US → MX"), "{check}");
 
     // Each way of tampering with the stored log is found and named. These
@@ -91,7 +122,11 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
             "UPDATE log_leaves SET entry = CAST(entry || X'00' AS BLOB) WHERE idx = 3".into(),
             "entry 3".into(),
         ),
-        ("one deleted", "DELETE FROM log_leaves WHERE idx = 5".into(), "entry 5".into()),
+        (
+            "one deleted",
+            "DELETE FROM log_leaves WHERE idx = 5".into(),
+            "entry 5".into(),
+        ),
         (
             "two reordered",
             "UPDATE log_leaves SET idx = -7 WHERE idx = 7; \
@@ -124,7 +159,9 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     copy_dir(&mx, &copy);
     let conn = soberana_store::SqliteStore::raw_connection(&copy.join("node.sqlite")).unwrap();
     let mut entry: Vec<u8> = conn
-        .query_row("SELECT entry FROM log_leaves WHERE idx = 2", [], |r| r.get(0))
+        .query_row("SELECT entry FROM log_leaves WHERE idx = 2", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let last = entry.len() - 1;
     entry[last] ^= 1;
@@ -160,7 +197,13 @@ fn bad_configuration_gets_a_one_line_error_naming_the_fix() {
     let (mx, _us) = pair(dir.path());
     let mx = Path::new(&mx);
 
-    let err = fails(&["init", "--party", "XX", "--dir", path(&dir.path().join("xx"))]);
+    let err = fails(&[
+        "init",
+        "--party",
+        "XX",
+        "--dir",
+        path(&dir.path().join("xx")),
+    ]);
     assert!(err.contains("`XX`"), "{err}");
     assert!(!dir.path().join("xx").exists(), "nothing half-written");
 
@@ -180,7 +223,11 @@ fn bad_configuration_gets_a_one_line_error_naming_the_fix() {
     std::fs::rename(mx.join("keys/tls.key.bak"), &tls).unwrap();
 
     let config = std::fs::read_to_string(mx.join("node.toml")).unwrap();
-    std::fs::write(mx.join("node.toml"), config.replace("listen =", "listen_on =")).unwrap();
+    std::fs::write(
+        mx.join("node.toml"),
+        config.replace("listen =", "listen_on ="),
+    )
+    .unwrap();
     let err = fails(&["inbox", "--dir", path(mx)]);
     assert!(err.contains("node.toml"), "{err}");
     std::fs::write(mx.join("node.toml"), &config).unwrap();
@@ -200,7 +247,10 @@ fn bad_configuration_gets_a_one_line_error_naming_the_fix() {
         .to_owned();
     let _taken = TcpListener::bind(&listen).unwrap();
     let err = fails(&["run", "--dir", path(mx)]);
-    assert!(err.contains("cannot listen") && err.contains(&listen), "{err}");
+    assert!(
+        err.contains("cannot listen") && err.contains(&listen),
+        "{err}"
+    );
 
     let draft = dir.path().join("bad.toml");
     std::fs::write(&draft, "to = \"US\"\nsmuggled = true\n").unwrap();
@@ -247,7 +297,10 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 fn a_node_killed_before_delivering_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mx, us) = pair(dir.path());
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/proposals/us-border-alert.toml");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/proposals/us-border-alert.toml"
+    );
     let id = ok(&["propose", example, "--dir", &us]).trim().to_owned();
 
     // The US node starts with MX down, tries to deliver, and is killed.
@@ -268,5 +321,9 @@ fn a_node_killed_before_delivering_loses_nothing() {
     });
     let inbox = ok(&["inbox", "--all", "--json", "--dir", &mx]);
     let listed: serde_json::Value = serde_json::from_str(&inbox).unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 1, "delivered exactly once");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "delivered exactly once"
+    );
 }
