@@ -1268,7 +1268,7 @@ impl NodeStore for SqliteStore {
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
-        self.read(|c| next_log_index(c))
+        self.read(next_log_index)
     }
 
     fn log_node(&self, id: NodeId) -> Result<Hash, StoreError> {
