@@ -37,6 +37,14 @@ pub struct NodeConfig {
     /// The hex SHA-256 of the constitutional policy file pinned for this node.
     #[serde(default)]
     pub constitutional_digest: String,
+    /// How often a running node signs a checkpoint of its log (when it has
+    /// grown) and asks its partners to cosign it, in seconds; 0 turns it off.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval_secs: u64,
+}
+
+fn default_checkpoint_interval() -> u64 {
+    300
 }
 
 fn default_store() -> PathBuf {

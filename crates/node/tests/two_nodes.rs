@@ -326,3 +326,48 @@ async fn a_client_without_a_pinned_certificate_is_refused_at_the_handshake() {
     assert!(mx.store().refusals(10).unwrap().is_empty());
     mx_run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_nodes_checkpoint_and_cosign_each_other_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let _ = pair(dir.path());
+    let reopen = |code: &str| {
+        let config = dir.path().join(code).join("node.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains("checkpoint_interval_secs = 300"), "{text}");
+        std::fs::write(
+            &config,
+            text.replace(
+                "checkpoint_interval_secs = 300",
+                "checkpoint_interval_secs = 1",
+            ),
+        )
+        .unwrap();
+        Node::open(&dir.path().join(code), Arc::new(TestPolicy)).unwrap()
+    };
+    let (mx, us) = (reopen("MX"), reopen("US"));
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    let proposal = us.propose(example("us-border-alert.toml"), None).unwrap();
+    eventually("the alert is accepted", || {
+        state(&us, proposal.id) == Some(ProposalState::Accepted)
+    })
+    .await;
+    let covered = |node: &Node| {
+        let size = node.store().log_size().unwrap();
+        node.store()
+            .cosignatures(None)
+            .unwrap()
+            .iter()
+            .any(|c| c.size >= size.saturating_sub(8) && c.size > 0)
+    };
+    for _ in 0..300 {
+        if covered(&mx) && covered(&us) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(covered(&mx), "MX's log was not cosigned by the US");
+    assert!(covered(&us), "the US log was not cosigned by MX");
+    mx_run.stop().await;
+    us_run.stop().await;
+}
