@@ -6,19 +6,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::{eventually, party, state};
+
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use soberana_core::{PartyCode, ProposalId, ProposalKind, ProposalState, Reason, Timestamp};
+use soberana_core::{ProposalId, ProposalKind, ProposalState, Reason, Timestamp};
 use soberana_ledger::LogEntry;
 use soberana_node::sessions::{
     ABORT_STEP, IdentifierRequest, MatchResult, RequestContext, match_result,
 };
-use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
+use soberana_node::{Node, PolicyVerdict, ProposalPolicy, Verdict};
 use soberana_psi::{IdentifierKind, Protocol};
 use soberana_store::SqliteStore;
 use soberana_wire::{Body, SealedEnvelope, SessionMessage, UnverifiedEnvelope};
@@ -54,55 +57,10 @@ impl ProposalPolicy for MatchPolicy {
     }
 }
 
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn party(code: &str) -> PartyCode {
-    PartyCode::new(code).unwrap()
-}
-
-fn make(dir: &Path, code: &str) -> Node {
-    init(&InitOptions {
-        party: party(code),
-        dir: dir.join(code),
-        listen: free_port(),
-        endpoint: None,
-        files: vec![],
-        constitutional_digest: String::new(),
-    })
-    .unwrap();
-    Node::open(&dir.join(code), Arc::new(MatchPolicy)).unwrap()
-}
-
 fn pair(dir: &Path) -> (Node, Node) {
-    let mx = make(dir, "MX");
-    let us = make(dir, "US");
-    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
-        .unwrap();
-    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
-        .unwrap();
-    (mx, us)
+    support::pair(dir, || Arc::new(MatchPolicy))
 }
 
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..800 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-fn state(node: &Node, id: ProposalId) -> Option<ProposalState> {
-    node.show(id).ok().map(|d| d.record.state)
-}
-
-/// Mexican mobile numbers `+52 55 1000 NNNN` for `range`.
 fn phones(range: std::ops::Range<u32>) -> Vec<String> {
     range.map(|i| format!("phone:+525510{i:06}")).collect()
 }

@@ -5,16 +5,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::{eventually, state};
+
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use soberana_core::{PartyCode, ProposalId, ProposalKind, ProposalState, Reason};
+use soberana_core::{ProposalKind, ProposalState, Reason};
 use soberana_node::sessions::persons::read_person_file;
 use soberana_node::sessions::{MatchResult, RequestContext, match_result};
-use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
+use soberana_node::{Node, PolicyVerdict, ProposalPolicy, Verdict};
 use soberana_store::SqliteStore;
 
 struct AllowMatches;
@@ -44,48 +46,8 @@ impl ProposalPolicy for AllowMatches {
     }
 }
 
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn make(dir: &Path, code: &str) -> Node {
-    init(&InitOptions {
-        party: PartyCode::new(code).unwrap(),
-        dir: dir.join(code),
-        listen: free_port(),
-        endpoint: None,
-        files: vec![],
-        constitutional_digest: String::new(),
-    })
-    .unwrap();
-    Node::open(&dir.join(code), Arc::new(AllowMatches)).unwrap()
-}
-
 fn pair(dir: &Path) -> (Node, Node) {
-    let mx = make(dir, "MX");
-    let us = make(dir, "US");
-    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
-        .unwrap();
-    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
-        .unwrap();
-    (mx, us)
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..800 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-fn state(node: &Node, id: ProposalId) -> Option<ProposalState> {
-    node.show(id).ok().map(|d| d.record.state)
+    support::pair(dir, || Arc::new(AllowMatches))
 }
 
 const GIVEN: [&str; 12] = [

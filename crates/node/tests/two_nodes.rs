@@ -4,18 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::{SocketAddr, TcpListener};
+mod support;
+
+use support::{eventually, party, state};
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use soberana_core::{
-    Direction, OfficerId, Outcome, PartyCode, ProposalDraft, ProposalKind, ProposalState, Reason,
-    Timestamp,
+    Direction, OfficerId, Outcome, ProposalDraft, ProposalKind, ProposalState, Reason, Timestamp,
 };
-use soberana_node::{
-    InitOptions, Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict, init,
-};
+use soberana_node::{Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict};
 use soberana_wire::{AnswerItem, Body, NodeKey, SealedEnvelope};
 
 /// Refuses operations, reviews requests, accepts the rest.
@@ -48,38 +48,12 @@ impl ProposalPolicy for TestPolicy {
     }
 }
 
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn party(code: &str) -> PartyCode {
-    PartyCode::new(code).unwrap()
-}
-
 fn make(dir: &Path, code: &str) -> Node {
-    init(&InitOptions {
-        party: party(code),
-        dir: dir.join(code),
-        listen: free_port(),
-        endpoint: None,
-        files: vec![],
-        constitutional_digest: String::new(),
-    })
-    .unwrap();
-    Node::open(&dir.join(code), Arc::new(TestPolicy)).unwrap()
+    support::make(dir, code, Arc::new(TestPolicy))
 }
 
 fn pair(dir: &Path) -> (Node, Node) {
-    let mx = make(dir, "MX");
-    let us = make(dir, "US");
-    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
-        .unwrap();
-    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
-        .unwrap();
-    (mx, us)
+    support::pair(dir, || Arc::new(TestPolicy))
 }
 
 fn example(name: &str) -> ProposalDraft {
@@ -88,20 +62,6 @@ fn example(name: &str) -> ProposalDraft {
         env!("CARGO_MANIFEST_DIR")
     );
     toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
-fn state(node: &Node, id: soberana_core::ProposalId) -> Option<ProposalState> {
-    node.show(id).ok().map(|d| d.record.state)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

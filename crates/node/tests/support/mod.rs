@@ -1,0 +1,66 @@
+//! What the node's integration tests share: making nodes on loopback with a
+//! test policy, pinning them to each other, and waiting for a state.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use soberana_core::{PartyCode, ProposalId, ProposalState};
+use soberana_node::{InitOptions, Node, ProposalPolicy, init};
+
+/// A free port on loopback.
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A party code.
+pub fn party(code: &str) -> PartyCode {
+    PartyCode::new(code).unwrap()
+}
+
+/// Makes the node of `code` in `dir/code`, deciding with `policy`.
+pub fn make(dir: &Path, code: &str, policy: Arc<dyn ProposalPolicy>) -> Node {
+    init(&InitOptions {
+        party: party(code),
+        dir: dir.join(code),
+        listen: free_port(),
+        endpoint: None,
+        files: vec![],
+        constitutional_digest: String::new(),
+    })
+    .unwrap();
+    Node::open(&dir.join(code), policy).unwrap()
+}
+
+/// An MX and a US node that have pinned each other's cards.
+pub fn pair(dir: &Path, policy: impl Fn() -> Arc<dyn ProposalPolicy>) -> (Node, Node) {
+    let mx = make(dir, "MX", policy());
+    let us = make(dir, "US", policy());
+    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
+        .unwrap();
+    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
+        .unwrap();
+    (mx, us)
+}
+
+/// Waits up to 20 s for `check` to hold.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..800 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Where a proposal stands on `node`, if it holds it.
+pub fn state(node: &Node, id: ProposalId) -> Option<ProposalState> {
+    node.show(id).ok().map(|d| d.record.state)
+}
