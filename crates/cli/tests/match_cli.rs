@@ -7,60 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use support::{init, introduce, ok, soberana};
+
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-fn soberana(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_soberana"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = soberana(args);
-    assert!(
-        out.status.success(),
-        "soberana {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn port() -> String {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string()
-}
-
-fn init(dir: &Path, party: &str) -> String {
-    let path = dir.join(party.to_ascii_lowercase());
-    let path = path.to_str().unwrap().to_owned();
-    ok(&[
-        "init",
-        "--party",
-        party,
-        "--dir",
-        &path,
-        "--listen",
-        &port(),
-    ]);
-    path
-}
-
-fn introduce(dir: &Path, a: &str, b: &str) {
-    for (from, to) in [(a, b), (b, a)] {
-        let name = Path::new(from).file_name().unwrap().to_str().unwrap();
-        let card = dir.join(format!("{name}.card"));
-        let card = card.to_str().unwrap();
-        ok(&["card", "export", "--dir", from, "-o", card]);
-        ok(&["peer", "add", card, "--dir", to]);
-    }
-}
 
 /// Rows in a node's outbox, read through the store crate.
 fn outbox_rows(node: &str) -> i64 {
