@@ -10,8 +10,9 @@
 //!    pairs share the number in `rec-N-org` / `rec-N-dup-0`.
 //! 2. **Exhaustive throughput**: every pair of two batches of random 1024-bit
 //!    encodings (as anonlink's own benchmark does), at anonlink's threshold
-//!    0.7; pairs decided per second with early exit, and with every pair
-//!    computed in full on a smaller square (at most 30,000 per side).
+//!    0.7; pairs decided per second by the default (bit-sliced) kernel, and
+//!    by both kernels on a smaller square (at most 20,000 per side), where
+//!    they must keep exactly the same pairs.
 //! 3. **Blocked scale**: 10^6 × 10^6 random encodings with planted
 //!    near-copies, LSH blocking, pair completeness (share of true pairs among
 //!    the candidates) and time.
@@ -26,7 +27,7 @@ use serde::Serialize;
 use crate::blocking::{LshConfig, lsh_candidates};
 use crate::encoding::{Encoder, EncodingSchema, LinkageSecret};
 use crate::record::{ColumnMapping, read_csv};
-use crate::similarity::{ScanConfig, scan};
+use crate::similarity::{Kernel, ScanConfig, scan};
 use crate::{Blocking, LinkConfig, Quality, Threshold, assign, link, synth};
 
 /// What to run.
@@ -113,19 +114,21 @@ pub struct ExhaustiveReport {
     pub comparisons: u64,
     /// Pairs at or above the threshold.
     pub matches: usize,
-    /// Seconds with early exit.
+    /// Seconds (sliced kernel, the default).
     pub seconds: f64,
-    /// Pairs per second with early exit.
+    /// Pairs per second (sliced kernel).
     pub comparisons_per_second: f64,
-    /// Encodings per side of the run computing every pair in full (a
-    /// smaller square: the rate does not depend on the size).
-    pub full_n: usize,
-    /// Seconds computing every pair in full.
-    pub full_seconds: f64,
-    /// Pairs per second computing every pair in full.
-    pub full_comparisons_per_second: f64,
-    /// Early-exit checkpoint in words.
-    pub checkpoint_words: usize,
+    /// Encodings per side of the comparison run: a smaller square on which
+    /// both kernels run (their rates do not depend on the size).
+    pub pairwise_n: usize,
+    /// Seconds of the pair-by-pair kernel on that square.
+    pub pairwise_seconds: f64,
+    /// Pairs per second of the pair-by-pair kernel.
+    pub pairwise_comparisons_per_second: f64,
+    /// Pairs per second of the sliced kernel on the same square.
+    pub sliced_small_comparisons_per_second: f64,
+    /// Whether both kernels kept exactly the same pairs on that square.
+    pub kernels_agree: bool,
     /// Whether the POPCNT/AVX2 kernel ran.
     pub accelerated: bool,
     /// Threads used.
@@ -224,7 +227,7 @@ pub fn febrl(dir: &Path) -> Result<FebrlReport, BenchError> {
         ScanConfig {
             floor: 0.0,
             top_k: config.top_k,
-            early_exit: true,
+            kernel: Kernel::Sliced,
         },
     );
     let mut best_fixed = (0.0, 0.0);
@@ -270,39 +273,47 @@ fn febrl_truth(
         .collect()
 }
 
-/// Runs the exhaustive throughput benchmark on `n` × `n` random encodings.
+/// Runs the exhaustive throughput benchmark on `n` × `n` random encodings
+/// (1024 bits, half set, 1% planted near-copies), at threshold 0.7 like the
+/// peer's run.
 pub fn exhaustive(n: usize) -> ExhaustiveReport {
     let threshold = 0.7;
-    let data = synth::planted_clks(n, n / 100, 11);
-    let run = |a: &crate::ClkBatch, b: &crate::ClkBatch, early_exit| {
+    let run = |a: &crate::ClkBatch, b: &crate::ClkBatch, kernel| {
         let t = Instant::now();
-        let (c, s) = scan(
+        let (mut c, s) = scan(
             a,
             b,
             ScanConfig {
                 floor: threshold,
                 top_k: usize::MAX,
-                early_exit,
+                kernel,
             },
         );
-        (t.elapsed().as_secs_f64(), c.len(), s)
+        let seconds = t.elapsed().as_secs_f64();
+        c.sort_by_key(|x| (x.a, x.b));
+        (seconds, c, s)
     };
-    let (seconds, matches, stats) = run(&data.a, &data.b, true);
-    let full_n = n.min(30_000);
-    let small = synth::planted_clks(full_n, full_n / 100, 12);
-    let (full_seconds, _, full_stats) = run(&small.a, &small.b, false);
     let rate = |pairs: u64, s: f64| pairs as f64 / s.max(1e-9);
+    let data = synth::planted_clks(n, n / 100, 11);
+    let (seconds, matches, stats) = run(&data.a, &data.b, Kernel::Sliced);
+    drop(data);
+    let pairwise_n = n.min(20_000);
+    let small = synth::planted_clks(pairwise_n, pairwise_n / 100, 12);
+    let (pairwise_seconds, pairwise_pairs, pairwise_stats) =
+        run(&small.a, &small.b, Kernel::Pairwise);
+    let (small_seconds, sliced_pairs, small_stats) = run(&small.a, &small.b, Kernel::Sliced);
     ExhaustiveReport {
         n,
         threshold,
         comparisons: stats.comparisons,
-        matches,
+        matches: matches.len(),
         seconds,
         comparisons_per_second: rate(stats.comparisons, seconds),
-        full_n,
-        full_seconds,
-        full_comparisons_per_second: rate(full_stats.comparisons, full_seconds),
-        checkpoint_words: stats.checkpoint_words,
+        pairwise_n,
+        pairwise_seconds,
+        pairwise_comparisons_per_second: rate(pairwise_stats.comparisons, pairwise_seconds),
+        sliced_small_comparisons_per_second: rate(small_stats.comparisons, small_seconds),
+        kernels_agree: pairwise_pairs == sliced_pairs,
         accelerated: stats.accelerated,
         threads: rayon::current_num_threads(),
     }
@@ -401,17 +412,19 @@ impl std::fmt::Display for PprlReport {
         if let Some(r) = &self.exhaustive {
             writeln!(
                 f,
-                "  exhaustive {}x{} random 1024-bit, threshold {}: {:.2} s, {:.0} M cmp/s (early exit at word {}); full kernel {}x{} {:.2} s, {:.0} M cmp/s; {} threads, popcnt/avx2 {}",
+                "  exhaustive {}x{} random 1024-bit, threshold {}: {:.2} s, {:.0} M cmp/s ({} pairs kept); on {}x{}: sliced {:.0} M cmp/s, pair by pair {:.0} M cmp/s ({:.1}x), same pairs: {}; {} threads, popcnt/avx2 {}",
                 r.n,
                 r.n,
                 r.threshold,
                 r.seconds,
                 r.comparisons_per_second / 1e6,
-                r.checkpoint_words,
-                r.full_n,
-                r.full_n,
-                r.full_seconds,
-                r.full_comparisons_per_second / 1e6,
+                r.matches,
+                r.pairwise_n,
+                r.pairwise_n,
+                r.sliced_small_comparisons_per_second / 1e6,
+                r.pairwise_comparisons_per_second / 1e6,
+                r.sliced_small_comparisons_per_second / r.pairwise_comparisons_per_second.max(1e-9),
+                if r.kernels_agree { "yes" } else { "NO" },
                 r.threads,
                 r.accelerated
             )?;

@@ -29,6 +29,7 @@ pub mod message;
 pub mod normalize;
 pub mod record;
 pub mod similarity;
+mod sliced;
 pub mod synth;
 
 use serde::Serialize;
@@ -114,7 +115,7 @@ pub fn link(a: &ClkBatch, b: &ClkBatch, config: &LinkConfig) -> LinkOutcome {
                 similarity::ScanConfig {
                     floor,
                     top_k: config.top_k,
-                    early_exit: true,
+                    kernel: similarity::Kernel::Sliced,
                 },
             );
             (c, s.comparisons)

@@ -2,28 +2,25 @@
 //! scan that compares every encoding of one batch with every one of another.
 //!
 //! Dice is `2·|A ∧ B| / (|A| + |B|)`: the popcount of the AND of two filters
-//! over the sum of their popcounts. The scan is the hot loop of linkage, so:
+//! over the sum of their popcounts. The scan is the hot loop of linkage and
+//! has two kernels that return the same pairs:
 //!
-//! * The kernel runs inside `pulp::Arch::dispatch`, which enters a function
+//! * [`Kernel::Sliced`] (the default) transposes the second batch and counts
+//!   256 pairs per bitwise instruction; see the `sliced` module for how.
+//! * [`Kernel::Pairwise`] ANDs and popcounts pair by pair: the definition,
+//!   kept to measure the sliced kernel against and for encodings longer than
+//!   it takes. It runs inside `pulp::Arch::dispatch`, which enters a function
 //!   compiled for x86-64-v3 (POPCNT, AVX2) when the CPU has it, without any
 //!   `unsafe` in this crate (the workspace forbids it); other CPUs get the
-//!   portable code. There `u64::count_ones` becomes POPCNT, and the 16-word
-//!   AND-popcount is vectorised by the compiler into AVX2 nibble lookups
-//!   (`vpshufb`, `vpsadbw`), which it prefers to 16 scalar POPCNTs. The
-//!   baseline x86-64 target has neither instruction.
-//! * It is exact but lazy: after the first `C` words of a pair, the AND count
-//!   plus the smaller of the two remaining popcounts bounds the final AND
-//!   count, and when even that bound cannot reach the row's acceptance bar the
-//!   rest of the pair is skipped. Every pair is still decided exactly; only
-//!   pairs that provably fall below the bar are cut short. `C` is chosen by
-//!   sampling pairs of the two batches.
-//! * Rows of the first batch are spread over all cores with rayon; the second
-//!   batch is walked in tiles that stay in the L2 cache.
+//!   portable code.
+//!
+//! Rows of the first batch are spread over all cores with rayon.
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::encoding::ClkBatch;
+use crate::sliced;
 
 /// Dice similarity of two encodings given as words; 0 when both are empty.
 pub fn dice(a: &[u64], b: &[u64]) -> f64 {
@@ -48,6 +45,18 @@ pub struct Candidate {
     pub score: f32,
 }
 
+/// Which kernel an exhaustive scan runs. Both return the same pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kernel {
+    /// 256 pairs per bitwise instruction over a transposed second batch
+    /// (encodings up to 4096 bits; longer ones fall back to pairwise).
+    #[default]
+    Sliced,
+    /// One pair at a time: AND, popcount, compare.
+    Pairwise,
+}
+
 /// What an exhaustive scan keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScanConfig {
@@ -56,9 +65,8 @@ pub struct ScanConfig {
     /// Keep at most this many best pairs per row of the first batch
     /// (`usize::MAX` keeps every pair at or above the floor).
     pub top_k: usize,
-    /// Cut pairs short once they provably cannot reach the bar. Results are
-    /// identical either way; off only to measure the full kernel.
-    pub early_exit: bool,
+    /// The kernel to run.
+    pub kernel: Kernel,
 }
 
 /// Counters from a scan.
@@ -66,22 +74,33 @@ pub struct ScanConfig {
 pub struct ScanStats {
     /// Pairs decided (all of them, in an exhaustive scan).
     pub comparisons: u64,
-    /// Words compared before the early-exit bound is checked (equal to the
-    /// words per encoding when early exit is off).
-    pub checkpoint_words: usize,
+    /// The kernel that ran.
+    pub kernel: Kernel,
     /// Whether the POPCNT/AVX2 code path was taken.
     pub accelerated: bool,
 }
 
+/// The Dice score of a pair with AND count `and` and popcounts summing to
+/// `sum`, if it reaches `bar`. Both kernels decide every pair here, so they
+/// agree to the last bit; two empty encodings score 0.
+#[inline(always)]
+pub(crate) fn score_reaching(and: u32, sum: u32, bar: f32) -> Option<f32> {
+    if sum == 0 {
+        return (bar <= 0.0).then_some(0.0);
+    }
+    let (twice, sum) = ((2 * and) as f32, sum as f32);
+    (twice >= bar * sum).then(|| twice / sum)
+}
+
 /// The best pairs of one row, and the bar a new pair must reach.
-struct RowTop {
+pub(crate) struct RowTop {
     floor: f32,
     k: usize,
     items: Vec<(f32, u32)>,
 }
 
 impl RowTop {
-    fn new(floor: f32, k: usize) -> Self {
+    pub(crate) fn new(floor: f32, k: usize) -> Self {
         Self {
             floor,
             k,
@@ -90,7 +109,7 @@ impl RowTop {
     }
 
     #[inline(always)]
-    fn bar(&self) -> f32 {
+    pub(crate) fn bar(&self) -> f32 {
         if self.items.len() < self.k {
             self.floor
         } else {
@@ -103,21 +122,21 @@ impl RowTop {
         }
     }
 
-    fn push(&mut self, score: f32, b: u32) {
+    pub(crate) fn push(&mut self, score: f32, b: u32) {
         if self.items.len() < self.k {
             self.items.push((score, b));
             return;
         }
-        let mut weakest = None;
-        let mut min = f32::INFINITY;
-        for (i, x) in self.items.iter().enumerate() {
-            if x.0 < min {
-                min = x.0;
-                weakest = Some(i);
-            }
-        }
-        if let Some(i) = weakest
-            && score > min
+        // The weakest kept pair: lowest score, and of equal scores the
+        // highest index, so the kept set does not depend on scan order.
+        let weakest = self
+            .items
+            .iter()
+            .enumerate()
+            .min_by(|(_, x), (_, y)| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)))
+            .map(|(i, &x)| (i, x));
+        if let Some((i, (min, min_b))) = weakest
+            && (score > min || (score == min && b < min_b))
             && let Some(slot) = self.items.get_mut(i)
         {
             *slot = (score, b);
@@ -125,73 +144,10 @@ impl RowTop {
     }
 }
 
-/// Rows of B per tile: 2048 × 128 bytes = 256 KiB, well inside L2.
-const TILE: usize = 2048;
 /// Rows of A per parallel task.
 const ROWS_PER_TASK: usize = 32;
 
-/// Popcount of the words after the first `c` of every encoding.
-fn tails(batch: &ClkBatch, c: usize) -> Vec<u32> {
-    batch
-        .words()
-        .chunks_exact(batch.words_per())
-        .map(|w| w.iter().skip(c).map(|x| x.count_ones()).sum())
-        .collect()
-}
-
-/// Scans one task's rows of A against all of B for 1024-bit encodings.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn scan_rows_16<const C: usize>(
-    a_rows: &[[u64; 16]],
-    a_pop: &[u32],
-    a_tail: &[u32],
-    b_rows: &[[u64; 16]],
-    b_pop: &[u32],
-    b_tail: &[u32],
-    tops: &mut [RowTop],
-) {
-    let mut start = 0;
-    while start < b_rows.len() {
-        let end = (start + TILE).min(b_rows.len());
-        let (Some(bt), Some(bp), Some(btl)) = (
-            b_rows.get(start..end),
-            b_pop.get(start..end),
-            b_tail.get(start..end),
-        ) else {
-            break;
-        };
-        for (((a, &pa), &ta), top) in a_rows.iter().zip(a_pop).zip(a_tail).zip(tops.iter_mut()) {
-            let mut bar = top.bar();
-            for (j, ((b, &pb), &tb)) in bt.iter().zip(bp).zip(btl).enumerate() {
-                let mut and_c = 0u32;
-                for i in 0..C {
-                    and_c += (a[i] & b[i]).count_ones();
-                }
-                let sum = (pa + pb) as f32;
-                if C < 16 {
-                    let bound = and_c + ta.min(tb);
-                    if ((2 * bound) as f32) < bar * sum {
-                        continue;
-                    }
-                }
-                let mut and = and_c;
-                for i in C..16 {
-                    and += (a[i] & b[i]).count_ones();
-                }
-                let twice = (2 * and) as f32;
-                if twice >= bar * sum {
-                    let score = if sum > 0.0 { twice / sum } else { 0.0 };
-                    top.push(score, (start + j) as u32);
-                    bar = top.bar();
-                }
-            }
-        }
-        start = end;
-    }
-}
-
-/// The portable scan for any length (no early exit).
+/// The pair-by-pair scan, for any length.
 #[inline(always)]
 fn scan_rows_any(
     words_per: usize,
@@ -213,53 +169,10 @@ fn scan_rows_any(
             .enumerate()
         {
             let and: u32 = a.iter().zip(bw).map(|(x, y)| (x & y).count_ones()).sum();
-            let sum = (pa + pb) as f32;
-            let twice = (2 * and) as f32;
-            if twice >= bar * sum {
-                let score = if sum > 0.0 { twice / sum } else { 0.0 };
+            if let Some(score) = score_reaching(and, pa + pb, bar) {
                 top.push(score, j as u32);
                 bar = top.bar();
             }
-        }
-    }
-}
-
-/// One task of the 1024-bit scan, as a `pulp` operation: `with_simd` is
-/// inlined into a function compiled for the detected CPU level, and with it
-/// every `#[inline(always)]` kernel below, so `count_ones` becomes POPCNT.
-struct Scan16<'a> {
-    c: usize,
-    rows: &'a [[u64; 16]],
-    pop: &'a [u32],
-    tail: &'a [u32],
-    b_rows: &'a [[u64; 16]],
-    b_pop: &'a [u32],
-    b_tail: &'a [u32],
-    tops: &'a mut [RowTop],
-}
-
-impl pulp::WithSimd for Scan16<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let Self {
-            c,
-            rows,
-            pop,
-            tail,
-            b_rows,
-            b_pop,
-            b_tail,
-            tops,
-        } = self;
-        match c {
-            6 => scan_rows_16::<6>(rows, pop, tail, b_rows, b_pop, b_tail, tops),
-            8 => scan_rows_16::<8>(rows, pop, tail, b_rows, b_pop, b_tail, tops),
-            10 => scan_rows_16::<10>(rows, pop, tail, b_rows, b_pop, b_tail, tops),
-            11 => scan_rows_16::<11>(rows, pop, tail, b_rows, b_pop, b_tail, tops),
-            12 => scan_rows_16::<12>(rows, pop, tail, b_rows, b_pop, b_tail, tops),
-            _ => scan_rows_16::<16>(rows, pop, tail, b_rows, b_pop, b_tail, tops),
         }
     }
 }
@@ -294,62 +207,19 @@ pub fn accelerated() -> bool {
     }
 }
 
-/// Chooses the early-exit checkpoint for 1024-bit encodings by measuring,
-/// on a sample of pairs, how often each candidate checkpoint already rules a
-/// pair out at the given bar; the cost model is words touched per pair.
-fn choose_checkpoint(a: &ClkBatch, b: &ClkBatch, bar: f64) -> usize {
-    const CANDIDATES: [usize; 3] = [8, 12, 16];
-    let sample_a = a.len().min(64);
-    let sample_b = b.len().min(256);
-    if sample_a == 0 || sample_b == 0 || bar <= 0.0 {
-        return 16;
-    }
-    let mut best = (f64::INFINITY, 16);
-    for &c in &CANDIDATES {
-        let (mut words, mut pruned_count, mut pairs) = (0.0f64, 0.0f64, 0.0f64);
-        for i in 0..sample_a {
-            for j in 0..sample_b {
-                let (Some(x), Some(y)) = (a.get(i), b.get(j)) else {
-                    continue;
-                };
-                let and_c: u32 = x
-                    .iter()
-                    .zip(y)
-                    .take(c)
-                    .map(|(p, q)| (p & q).count_ones())
-                    .sum();
-                let ta: u32 = x.iter().skip(c).map(|w| w.count_ones()).sum();
-                let tb: u32 = y.iter().skip(c).map(|w| w.count_ones()).sum();
-                let sum = f64::from(x.iter().chain(y).map(|w| w.count_ones()).sum::<u32>());
-                let pruned = c < 16 && f64::from(2 * (and_c + ta.min(tb))) < bar * sum;
-                words += c as f64 + if pruned { 0.0 } else { (16 - c) as f64 };
-                pruned_count += if pruned { 1.0 } else { 0.0 };
-                pairs += 1.0;
-            }
-        }
-        let mut cost = words / pairs.max(1.0);
-        if c < 16 {
-            // From timings of this kernel: splitting a pair costs about five
-            // words (a second horizontal sum and the bound), and a branch
-            // that goes either way about eight more when mispredicted.
-            let p = pruned_count / pairs.max(1.0);
-            cost += 5.0 + 8.0 * p.min(1.0 - p);
-        }
-        if cost < best.0 {
-            best = (cost, c);
-        }
-    }
-    best.1
-}
-
 /// Compares every row of `a` with every row of `b` and keeps, per row of
 /// `a`, the pairs the config asks for. Both batches must have the same words
 /// per encoding (otherwise nothing is compared).
 pub fn scan(a: &ClkBatch, b: &ClkBatch, config: ScanConfig) -> (Vec<Candidate>, ScanStats) {
     let w = a.words_per();
+    let kernel = if 64 * w <= sliced::MAX_BITS {
+        config.kernel
+    } else {
+        Kernel::Pairwise
+    };
     let mut stats = ScanStats {
         comparisons: 0,
-        checkpoint_words: w,
+        kernel,
         accelerated: accelerated(),
     };
     if w != b.words_per() || a.is_empty() || b.is_empty() {
@@ -358,65 +228,38 @@ pub fn scan(a: &ClkBatch, b: &ClkBatch, config: ScanConfig) -> (Vec<Candidate>, 
     stats.comparisons = a.len() as u64 * b.len() as u64;
     let floor = config.floor as f32;
     let k = config.top_k.max(1);
+    if kernel == Kernel::Sliced {
+        let transposed = sliced::SlicedBatch::new(b);
+        return (sliced::scan(a, &transposed, floor, k), stats);
+    }
     let arch = pulp::Arch::new();
-    let per_task: Vec<Vec<Candidate>> = if w == 16 {
-        // With top-k the bar rises above the floor as rows fill, so the
-        // sample is judged at the floor: a conservative choice.
-        let c = if config.early_exit {
-            choose_checkpoint(a, b, config.floor)
-        } else {
-            16
-        };
-        stats.checkpoint_words = c;
-        let (a_rows, _) = a.words().as_chunks::<16>();
-        let (b_rows, _) = b.words().as_chunks::<16>();
-        let a_tail = tails(a, c);
-        let b_tail = tails(b, c);
-        a_rows
-            .par_chunks(ROWS_PER_TASK)
-            .zip(a.popcounts().par_chunks(ROWS_PER_TASK))
-            .zip(a_tail.par_chunks(ROWS_PER_TASK))
-            .enumerate()
-            .map(|(task, ((rows, pop), tail))| {
-                let mut tops: Vec<RowTop> = rows.iter().map(|_| RowTop::new(floor, k)).collect();
-                let (bp, bt) = (b.popcounts(), b_tail.as_slice());
-                arch.dispatch(Scan16 {
-                    c,
-                    rows,
-                    pop,
-                    tail,
-                    b_rows,
-                    b_pop: bp,
-                    b_tail: bt,
-                    tops: &mut tops,
-                });
-                collect(task * ROWS_PER_TASK, tops)
-            })
-            .collect()
-    } else {
-        a.words()
-            .par_chunks(ROWS_PER_TASK * w)
-            .zip(a.popcounts().par_chunks(ROWS_PER_TASK))
-            .enumerate()
-            .map(|(task, (words, pop))| {
-                let mut tops: Vec<RowTop> = pop.iter().map(|_| RowTop::new(floor, k)).collect();
-                arch.dispatch(ScanAny {
-                    words_per: w,
-                    words,
-                    pop,
-                    b,
-                    tops: &mut tops,
-                });
-                collect(task * ROWS_PER_TASK, tops)
-            })
-            .collect()
-    };
+    let per_task: Vec<Vec<Candidate>> = a
+        .words()
+        .par_chunks(ROWS_PER_TASK * w)
+        .zip(a.popcounts().par_chunks(ROWS_PER_TASK))
+        .enumerate()
+        .map(|(task, (words, pop))| {
+            let mut tops: Vec<RowTop> = pop.iter().map(|_| RowTop::new(floor, k)).collect();
+            arch.dispatch(ScanAny {
+                words_per: w,
+                words,
+                pop,
+                b,
+                tops: &mut tops,
+            });
+            collect(task * ROWS_PER_TASK, tops)
+        })
+        .collect();
     (per_task.into_iter().flatten().collect(), stats)
 }
 
-fn collect(first_row: usize, tops: Vec<RowTop>) -> Vec<Candidate> {
+/// The kept pairs of consecutive rows, the first being `first_row`, each
+/// row's pairs best first.
+pub(crate) fn collect(first_row: usize, tops: Vec<RowTop>) -> Vec<Candidate> {
     let mut out = Vec::new();
-    for (i, top) in tops.into_iter().enumerate() {
+    for (i, mut top) in tops.into_iter().enumerate() {
+        top.items
+            .sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
         for (score, b) in top.items {
             out.push(Candidate {
                 a: (first_row + i) as u32,
@@ -489,41 +332,110 @@ mod tests {
         }
     }
 
-    #[test]
-    fn early_exit_scan_equals_brute_force() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let a = random_batch(&mut rng, 70, 16);
-        // Plant near-copies so some pairs pass high floors.
+    /// A batch of `n` encodings of which every third is a noisy copy of a
+    /// row of `a` (so some pairs pass high floors), the rest random with
+    /// bits set at the given density.
+    fn near_copies(rng: &mut ChaCha8Rng, a: &ClkBatch, n: usize, density: f64) -> ClkBatch {
+        let w = a.words_per();
         let mut words = Vec::new();
-        for i in 0..90 {
-            let src = a.get(i % 70).unwrap_or(&[]);
-            for w in src {
+        for i in 0..n {
+            let src = a.get(i % a.len()).unwrap_or(&[]);
+            for &x in src {
                 let noise = rng.r#gen::<u64>() & rng.r#gen::<u64>() & rng.r#gen::<u64>();
-                words.push(if i % 3 == 0 { w ^ noise } else { rng.r#gen() });
+                let fresh = (0..64).fold(0u64, |acc, bit| {
+                    acc | u64::from(rng.gen_bool(density)) << bit
+                });
+                words.push(if i % 3 == 0 { x ^ noise } else { fresh });
             }
         }
-        let b = ClkBatch::from_words(16, words);
-        for floor in [0.0, 0.5, 0.55, 0.7, 0.8, 0.95] {
-            let (mut got, stats) = scan(
+        ClkBatch::from_words(w, words)
+    }
+
+    fn dense_batch(rng: &mut ChaCha8Rng, n: usize, words: usize, density: f64) -> ClkBatch {
+        let w: Vec<u64> = (0..n * words)
+            .map(|_| {
+                (0..64).fold(0u64, |acc, bit| {
+                    acc | u64::from(rng.gen_bool(density)) << bit
+                })
+            })
+            .collect();
+        ClkBatch::from_words(words, w)
+    }
+
+    #[test]
+    fn both_kernels_equal_brute_force() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        // 1024 bits at the usual density, dense filters (the sliced kernel
+        // sums zero positions), sparse ones, and lengths that are not 1024;
+        // 600 rows on the B side make two full blocks and a partial one.
+        for (words, density, n_a, n_b) in [
+            (16, 0.5, 70, 600),
+            (16, 0.75, 40, 300),
+            (16, 0.2, 40, 300),
+            (3, 0.5, 30, 257),
+            (1, 0.6, 20, 90),
+            (64, 0.4, 10, 40),
+        ] {
+            let a = dense_batch(&mut rng, n_a, words, density);
+            let b = near_copies(&mut rng, &a, n_b, density);
+            for floor in [0.0, 0.5, 0.55, 0.7, 0.8, 0.95, 1.0] {
+                let want = brute(&a, &b, floor);
+                for kernel in [Kernel::Sliced, Kernel::Pairwise] {
+                    let (mut got, stats) = scan(
+                        &a,
+                        &b,
+                        ScanConfig {
+                            floor,
+                            top_k: usize::MAX,
+                            kernel,
+                        },
+                    );
+                    assert_eq!(stats.comparisons, (n_a * n_b) as u64);
+                    assert_eq!(stats.kernel, kernel);
+                    got.sort_by_key(|c| (c.a, c.b));
+                    let pairs: Vec<(u32, u32)> = got.iter().map(|c| (c.a, c.b)).collect();
+                    assert_eq!(
+                        pairs, want,
+                        "{kernel:?} words {words} density {density} floor {floor}"
+                    );
+                    for c in &got {
+                        let exact = dice(
+                            a.get(c.a as usize).unwrap_or(&[]),
+                            b.get(c.b as usize).unwrap_or(&[]),
+                        );
+                        assert!((f64::from(c.score) - exact).abs() < 1e-6);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_encodings_score_zero_in_both_kernels() {
+        let a = ClkBatch::from_words(16, vec![0; 16 * 3]);
+        let b = ClkBatch::from_words(16, vec![0; 16 * 5]);
+        for kernel in [Kernel::Sliced, Kernel::Pairwise] {
+            let (got, _) = scan(
                 &a,
                 &b,
                 ScanConfig {
-                    floor,
+                    floor: 0.0,
                     top_k: usize::MAX,
-                    early_exit: true,
+                    kernel,
                 },
             );
-            assert_eq!(stats.comparisons, 70 * 90);
-            got.sort_by_key(|c| (c.a, c.b));
-            let pairs: Vec<(u32, u32)> = got.iter().map(|c| (c.a, c.b)).collect();
-            assert_eq!(pairs, brute(&a, &b, floor), "floor {floor}");
-            for c in &got {
-                let exact = dice(
-                    a.get(c.a as usize).unwrap_or(&[]),
-                    b.get(c.b as usize).unwrap_or(&[]),
-                );
-                assert!((f64::from(c.score) - exact).abs() < 1e-6);
-            }
+            assert_eq!(got.len(), 15);
+            assert!(got.iter().all(|c| c.score == 0.0));
+            let (got, _) = scan(
+                &a,
+                &b,
+                ScanConfig {
+                    floor: 0.1,
+                    top_k: usize::MAX,
+                    kernel,
+                },
+            );
+            assert!(got.is_empty());
         }
     }
 
@@ -533,27 +445,35 @@ mod tests {
         for words in [16, 4] {
             let a = random_batch(&mut rng, 40, words);
             let b = random_batch(&mut rng, 300, words);
-            let (got, _) = scan(
-                &a,
-                &b,
-                ScanConfig {
-                    floor: 0.0,
-                    top_k: 2,
-                    early_exit: true,
-                },
-            );
-            for i in 0..40u32 {
-                let mut mine: Vec<f32> = got.iter().filter(|c| c.a == i).map(|c| c.score).collect();
-                mine.sort_by(|x, y| y.total_cmp(x));
-                let mut all: Vec<f32> = (0..300)
-                    .map(|j| dice(a.get(i as usize).unwrap_or(&[]), b.get(j).unwrap_or(&[])) as f32)
-                    .collect();
-                all.sort_by(|x, y| y.total_cmp(x));
-                assert_eq!(mine.len(), 2);
-                for (m, w) in mine.iter().zip(&all) {
-                    assert!((m - w).abs() < 1e-6, "row {i}: {mine:?} vs {:?}", &all[..2]);
+            let mut per_kernel = Vec::new();
+            for kernel in [Kernel::Sliced, Kernel::Pairwise] {
+                let (got, _) = scan(
+                    &a,
+                    &b,
+                    ScanConfig {
+                        floor: 0.0,
+                        top_k: 2,
+                        kernel,
+                    },
+                );
+                for i in 0..40u32 {
+                    let mine: Vec<f32> = got.iter().filter(|c| c.a == i).map(|c| c.score).collect();
+                    let mut all: Vec<f32> = (0..300)
+                        .map(|j| {
+                            dice(a.get(i as usize).unwrap_or(&[]), b.get(j).unwrap_or(&[])) as f32
+                        })
+                        .collect();
+                    all.sort_by(|x, y| y.total_cmp(x));
+                    assert_eq!(mine.len(), 2);
+                    for (m, w) in mine.iter().zip(&all) {
+                        assert!((m - w).abs() < 1e-6, "row {i}: {mine:?} vs {:?}", &all[..2]);
+                    }
                 }
+                per_kernel.push(got);
             }
+            // Ties are broken by index, so both kernels keep the same pairs
+            // in the same order.
+            assert_eq!(per_kernel[0], per_kernel[1]);
         }
     }
 
@@ -568,7 +488,7 @@ mod tests {
             ScanConfig {
                 floor: 0.0,
                 top_k: 5,
-                early_exit: true,
+                kernel: Kernel::Sliced,
             },
         );
         assert!(got.is_empty());
