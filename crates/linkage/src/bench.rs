@@ -114,7 +114,7 @@ pub struct ExhaustiveReport {
     pub comparisons: u64,
     /// Pairs at or above the threshold.
     pub matches: usize,
-    /// Seconds (sliced kernel, the default).
+    /// Seconds (sliced kernel, the default; median of three runs).
     pub seconds: f64,
     /// Pairs per second (sliced kernel).
     pub comparisons_per_second: f64,
@@ -295,7 +295,14 @@ pub fn exhaustive(n: usize) -> ExhaustiveReport {
     };
     let rate = |pairs: u64, s: f64| pairs as f64 / s.max(1e-9);
     let data = synth::planted_clks(n, n / 100, 11);
-    let (seconds, matches, stats) = run(&data.a, &data.b, Kernel::Sliced);
+    // This machine class is noisy (shared cores): the figure is the median
+    // of three runs.
+    let mut runs: Vec<_> = (0..3)
+        .map(|_| run(&data.a, &data.b, Kernel::Sliced))
+        .collect();
+    runs.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (seconds, matches, stats) = runs.swap_remove(1);
+    drop(runs);
     drop(data);
     let pairwise_n = n.min(20_000);
     let small = synth::planted_clks(pairwise_n, pairwise_n / 100, 12);

@@ -240,7 +240,7 @@ impl Part {
 struct Query {
     /// Positions before the checkpoint (all of them without one), then
     /// after it. The positions are the row's set bits, or its zero bits
-    /// when `complement`.
+    /// when `complement`; the checkpoint is at a whole round.
     parts: [Part; 2],
     complement: bool,
     pop: u32,
@@ -260,8 +260,12 @@ impl Query {
                 rest &= rest - 1;
             }
         }
+        // The checkpoint falls after the first whole round that reaches
+        // its bit, so the positions before it make whole rounds and none
+        // has to be copied out and padded there.
         let split = checkpoint_bit(bits).map_or(positions.len(), |bit| {
-            positions.partition_point(|&p| usize::from(p) < bit)
+            let before = positions.partition_point(|&p| usize::from(p) < bit);
+            (before.div_ceil(ROUND) * ROUND).min(positions.len())
         });
         let (before, after) = positions.split_at(split);
         Self {
