@@ -126,8 +126,19 @@ impl SlicedBatch {
         let bits = 64 * w;
         let n = b.len();
         let pops = b.popcounts();
+        // By popcount, then by content: equal encodings (duplicates are
+        // common) land in the same block, where they keep one block alive
+        // past the checkpoint instead of several.
         let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_by_key(|&j| (pops.get(j as usize).copied().unwrap_or(0), j));
+        order.sort_by(|&x, &y| {
+            let key = |j: u32| {
+                (
+                    pops.get(j as usize).copied().unwrap_or(0),
+                    b.get(j as usize),
+                )
+            };
+            key(x).cmp(&key(y)).then(x.cmp(&y))
+        });
         let n_blocks = n.div_ceil(LANES);
         let stride = bits;
         let mut columns = vec![ZERO; n_blocks * stride];

@@ -490,3 +490,27 @@ pub fn planted_clks(n: usize, matches: usize, seed: u64) -> PlantedClks {
         truth,
     }
 }
+
+/// Random 1024-bit encodings drawn the way anonlink's throughput benchmark
+/// draws them, so both tools scan the same kind of data: a pool of 10,000
+/// random filters (density 1/2); side A draws `n` of them at random from the
+/// first 8,000, side B `n` from the last 8,000. The 6,000 shared filters make
+/// exact duplicates across the sides (Dice 1), about `n² · 6000 / 8000²`
+/// pairs; every other pair is unrelated.
+pub fn pooled_clks(n: usize, seed: u64) -> (ClkBatch, ClkBatch) {
+    const W: usize = 16;
+    const POOL: usize = 10_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let pool: Vec<u64> = (0..POOL * W).map(|_| rng.r#gen()).collect();
+    let mut draw = |from: usize, to: usize| -> ClkBatch {
+        let mut words = Vec::with_capacity(n * W);
+        for _ in 0..n {
+            let i = rng.gen_range(from..to);
+            words.extend_from_slice(pool.get(i * W..(i + 1) * W).unwrap_or(&[0; W]));
+        }
+        ClkBatch::from_words(W, words)
+    };
+    let a = draw(0, 8_000);
+    let b = draw(2_000, POOL);
+    (a, b)
+}
