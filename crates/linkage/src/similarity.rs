@@ -298,6 +298,14 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    fn config(floor: f64, top_k: usize, kernel: Kernel) -> ScanConfig {
+        ScanConfig {
+            floor,
+            top_k,
+            kernel,
+        }
+    }
+
     fn random_batch(rng: &mut ChaCha8Rng, n: usize, words: usize) -> ClkBatch {
         ClkBatch::from_words(words, (0..n * words).map(|_| rng.r#gen::<u64>()).collect())
     }
@@ -381,15 +389,7 @@ mod tests {
             for floor in [0.0, 0.5, 0.55, 0.7, 0.8, 0.95, 1.0] {
                 let want = brute(&a, &b, floor);
                 for kernel in [Kernel::Sliced, Kernel::Pairwise] {
-                    let (mut got, stats) = scan(
-                        &a,
-                        &b,
-                        ScanConfig {
-                            floor,
-                            top_k: usize::MAX,
-                            kernel,
-                        },
-                    );
+                    let (mut got, stats) = scan(&a, &b, config(floor, usize::MAX, kernel));
                     assert_eq!(stats.comparisons, (n_a * n_b) as u64);
                     assert_eq!(stats.kernel, kernel);
                     got.sort_by_key(|c| (c.a, c.b));
@@ -415,26 +415,10 @@ mod tests {
         let a = ClkBatch::from_words(16, vec![0; 16 * 3]);
         let b = ClkBatch::from_words(16, vec![0; 16 * 5]);
         for kernel in [Kernel::Sliced, Kernel::Pairwise] {
-            let (got, _) = scan(
-                &a,
-                &b,
-                ScanConfig {
-                    floor: 0.0,
-                    top_k: usize::MAX,
-                    kernel,
-                },
-            );
+            let (got, _) = scan(&a, &b, config(0.0, usize::MAX, kernel));
             assert_eq!(got.len(), 15);
             assert!(got.iter().all(|c| c.score == 0.0));
-            let (got, _) = scan(
-                &a,
-                &b,
-                ScanConfig {
-                    floor: 0.1,
-                    top_k: usize::MAX,
-                    kernel,
-                },
-            );
+            let (got, _) = scan(&a, &b, config(0.1, usize::MAX, kernel));
             assert!(got.is_empty());
         }
     }
@@ -447,15 +431,7 @@ mod tests {
             let b = random_batch(&mut rng, 300, words);
             let mut per_kernel = Vec::new();
             for kernel in [Kernel::Sliced, Kernel::Pairwise] {
-                let (got, _) = scan(
-                    &a,
-                    &b,
-                    ScanConfig {
-                        floor: 0.0,
-                        top_k: 2,
-                        kernel,
-                    },
-                );
+                let (got, _) = scan(&a, &b, config(0.0, 2, kernel));
                 for i in 0..40u32 {
                     let mine: Vec<f32> = got.iter().filter(|c| c.a == i).map(|c| c.score).collect();
                     let mut all: Vec<f32> = (0..300)
@@ -482,15 +458,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let a = random_batch(&mut rng, 3, 16);
         let b = random_batch(&mut rng, 3, 8);
-        let (got, stats) = scan(
-            &a,
-            &b,
-            ScanConfig {
-                floor: 0.0,
-                top_k: 5,
-                kernel: Kernel::Sliced,
-            },
-        );
+        let (got, stats) = scan(&a, &b, config(0.0, 5, Kernel::Sliced));
         assert!(got.is_empty());
         assert_eq!(stats.comparisons, 0);
     }

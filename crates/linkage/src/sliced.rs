@@ -399,26 +399,26 @@ fn add_eight<O: Ops>(
     (fours_a, fours_b)
 }
 
+/// Adds sixteen columns into the sums below sixteen and returns the column
+/// of sixteens.
+#[inline(always)]
+fn add_sixteen<O: Ops>(o: O, s: &mut Sums, col: &impl Fn(usize) -> Column, base: usize) -> Column {
+    let (a, b) = add_eight(o, s, col, base);
+    let (eights_a, fours) = csa(o, s.fours, a, b);
+    let (a, b) = add_eight(o, s, col, base + 8);
+    let (eights_b, fours) = csa(o, fours, a, b);
+    s.fours = fours;
+    let (sixteens, eights) = csa(o, s.eights, eights_a, eights_b);
+    s.eights = eights;
+    sixteens
+}
+
 /// One Harley–Seal round: adds the 32 columns `col(0..32)` into the running
 /// sums with 31 carry-save adders and returns the column of thirty-twos.
 #[inline(always)]
 fn add_round<O: Ops>(o: O, s: &mut Sums, col: impl Fn(usize) -> Column) -> Column {
-    let (a, b) = add_eight(o, s, &col, 0);
-    let (eights_a, fours) = csa(o, s.fours, a, b);
-    s.fours = fours;
-    let (a, b) = add_eight(o, s, &col, 8);
-    let (eights_b, fours) = csa(o, s.fours, a, b);
-    s.fours = fours;
-    let (sixteens_a, eights) = csa(o, s.eights, eights_a, eights_b);
-    s.eights = eights;
-    let (a, b) = add_eight(o, s, &col, 16);
-    let (eights_a, fours) = csa(o, s.fours, a, b);
-    s.fours = fours;
-    let (a, b) = add_eight(o, s, &col, 24);
-    let (eights_b, fours) = csa(o, s.fours, a, b);
-    s.fours = fours;
-    let (sixteens_b, eights) = csa(o, s.eights, eights_a, eights_b);
-    s.eights = eights;
+    let sixteens_a = add_sixteen(o, s, &col, 0);
+    let sixteens_b = add_sixteen(o, s, &col, 16);
     let (carry, sixteens) = csa(o, s.sixteens, sixteens_a, sixteens_b);
     s.sixteens = sixteens;
     carry
