@@ -9,7 +9,8 @@
 #
 # Usage: scripts/peer-pprl.sh [--throughput N]
 #   --throughput N  also time anonlink's exhaustive Dice kernel on N x N
-#                   random 1024-bit filters (N=20000 takes about a minute).
+#                   random 1024-bit filters at threshold 0.7 (N=100000, the
+#                   size of the README figure, takes about two minutes).
 #
 # PEER_THRESHOLDS (default 0.70,0.75,0.80) sets the peer's thresholds. At
 # 0.70 its filters (68% of bits set) make most pairs candidates, so that run
