@@ -259,18 +259,42 @@ struct Query {
     suffix_positions: u32,
 }
 
-impl Query {
-    fn new(row: &[u64], bits: usize) -> Self {
-        let pop: u32 = row.iter().map(|w| w.count_ones()).sum();
-        let complement = pop as usize * 2 > bits;
-        let mut positions = Vec::with_capacity(bits / 2);
-        for (i, &word) in row.iter().enumerate() {
-            let mut rest = if complement { !word } else { word };
-            while rest != 0 {
-                positions.push((i * 64 + rest.trailing_zeros() as usize) as u16);
-                rest &= rest - 1;
-            }
+/// The positions a row sums, ascending: its set bits, or its zero bits
+/// when more than half are set (`complement`).
+struct Summed {
+    positions: Vec<u16>,
+    complement: bool,
+    pop: u32,
+}
+
+fn summed_positions(row: &[u64], bits: usize) -> Summed {
+    let pop: u32 = row.iter().map(|w| w.count_ones()).sum();
+    let complement = pop as usize * 2 > bits;
+    let mut positions = Vec::with_capacity(bits / 2);
+    for (i, &word) in row.iter().enumerate() {
+        let mut rest = if complement { !word } else { word };
+        while rest != 0 {
+            positions.push((i * 64 + rest.trailing_zeros() as usize) as u16);
+            rest &= rest - 1;
         }
+    }
+    Summed {
+        positions,
+        complement,
+        pop,
+    }
+}
+
+impl Query {
+    #[cfg(test)]
+    fn new(row: &[u64], bits: usize) -> Self {
+        let s = summed_positions(row, bits);
+        Self::from_positions(&s.positions, bits, s.complement, s.pop)
+    }
+
+    /// A query summing `positions` (ascending), which may be fewer than the
+    /// row's own when a group sums the rest once for all its members.
+    fn from_positions(positions: &[u16], bits: usize, complement: bool, pop: u32) -> Self {
         // The checkpoint falls after the first whole round that reaches
         // its bit, so the positions before it make whole rounds and none
         // has to be copied out and padded there.
@@ -286,6 +310,96 @@ impl Query {
             suffix_positions: after.len() as u32,
         }
     }
+}
+
+/// Rows scanned together. Two random half-set encodings share about half
+/// their positions, so a pair of rows that sum the same kind of positions
+/// (both set bits, or both zero bits) sums the shared ones before the
+/// checkpoint once and goes on from a copy of that count each: about a
+/// quarter fewer columns per row.
+struct Group {
+    /// Whole windowed rounds of positions every member sums, all before
+    /// the checkpoint.
+    shared: Vec<Round>,
+    /// Each member's row within the task, and its query over the positions
+    /// not shared.
+    members: Vec<(usize, Query)>,
+}
+
+impl Group {
+    /// Groups a task's rows: rows of the same kind in pairs, in row order;
+    /// a row left over alone.
+    fn pairs(rows: &[u64], words: usize, bits: usize) -> Vec<Group> {
+        let summed: Vec<Summed> = rows
+            .chunks_exact(words)
+            .map(|row| summed_positions(row, bits))
+            .collect();
+        let limit = checkpoint_bit(bits).unwrap_or(bits);
+        let mut groups = Vec::with_capacity(summed.len() / 2 + 2);
+        for kind in [false, true] {
+            let rows: Vec<usize> = (0..summed.len())
+                .filter(|&i| summed.get(i).is_some_and(|s| s.complement == kind))
+                .collect();
+            for pair in rows.chunks(2) {
+                let members: Vec<(usize, &Summed)> = pair
+                    .iter()
+                    .filter_map(|&i| summed.get(i).map(|s| (i, s)))
+                    .collect();
+                let shared = match members.as_slice() {
+                    [(_, x), (_, y)] => {
+                        let common = intersect(&x.positions, &y.positions, limit);
+                        Part::new(&common, bits).rounds
+                    }
+                    _ => Vec::new(),
+                };
+                let taken: Vec<u16> = shared
+                    .iter()
+                    .flat_map(|r| r.offsets.map(|o| r.start + u16::from(o)))
+                    .collect();
+                let members = members
+                    .into_iter()
+                    .map(|(i, s)| {
+                        let own = difference(&s.positions, &taken);
+                        (i, Query::from_positions(&own, bits, s.complement, s.pop))
+                    })
+                    .collect();
+                groups.push(Group { shared, members });
+            }
+        }
+        groups
+    }
+}
+
+/// The positions in both ascending lists and below `limit`, ascending.
+fn intersect(x: &[u16], y: &[u16], limit: usize) -> Vec<u16> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while let (Some(&a), Some(&b)) = (x.get(i), y.get(j)) {
+        if usize::from(a) >= limit || usize::from(b) >= limit {
+            break;
+        }
+        match a.cmp(&b) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The positions of ascending `x` not in ascending `taken`.
+fn difference(x: &[u16], taken: &[u16]) -> Vec<u16> {
+    let mut t = taken.iter().peekable();
+    x.iter()
+        .copied()
+        .filter(|&p| {
+            while t.next_if(|&&q| q < p).is_some() {}
+            t.peek() != Some(&&p)
+        })
+        .collect()
 }
 
 /// Bitwise operations on whole columns. The AVX2 implementation issues
@@ -426,6 +540,7 @@ fn add_round<O: Ops>(o: O, s: &mut Sums, col: impl Fn(usize) -> Column) -> Colum
 
 /// A lane-wise count under way: the adder tree's running sums and the
 /// planes of weight 32 and up, into which every round's thirty-twos ripple.
+#[derive(Clone)]
 struct Counter {
     sums: Sums,
     high: [Column; PLANES - 5],
@@ -482,6 +597,20 @@ impl Leftovers {
     }
 }
 
+/// Adds windowed rounds of columns.
+#[inline(always)]
+fn add_rounds<O: Ops>(o: O, cols: &[Column], rounds: &[Round], counter: &mut Counter) {
+    for r in rounds {
+        let start = usize::from(r.start);
+        if let Some(window) = cols
+            .get(start..start + WINDOW)
+            .and_then(|w| <&[Column; WINDOW]>::try_from(w).ok())
+        {
+            counter.round(o, |i| window[usize::from(r.offsets[i])]);
+        }
+    }
+}
+
 /// Adds the columns of one part of a query: its windowed rounds straight
 /// through the adder tree, the rest copied out and summed in rounds padded
 /// with zero columns.
@@ -493,15 +622,7 @@ fn add_part<O: Ops>(
     stage: &mut [Column],
     counter: &mut Counter,
 ) {
-    for r in &part.rounds {
-        let start = usize::from(r.start);
-        if let Some(window) = cols
-            .get(start..start + WINDOW)
-            .and_then(|w| <&[Column; WINDOW]>::try_from(w).ok())
-        {
-            counter.round(o, |i| window[usize::from(r.offsets[i])]);
-        }
-    }
+    add_rounds(o, cols, &part.rounds, counter);
     let staged = part.rest.len().min(stage.len());
     for (slot, &p) in stage.iter_mut().zip(&part.rest) {
         *slot = cols.get(usize::from(p)).copied().unwrap_or(ZERO);
@@ -517,7 +638,7 @@ fn add_part<O: Ops>(
 }
 
 /// The lane-wise count of set bits among the block's columns at the
-/// query's positions, as bit planes. Between the two parts (at the
+/// query's positions, added to `start`, as bit planes. Between the two parts (at the
 /// checkpoint) `alive` decides from the count so far whether any lane can
 /// still reach the bar; if none can, the rest is skipped and the result is
 /// `None`.
@@ -526,10 +647,11 @@ fn block_planes<O: Ops>(
     o: O,
     cols: &[Column],
     q: &Query,
+    start: Counter,
     leftovers: &mut Leftovers,
     alive: impl Fn(&[Column; PLANES]) -> bool,
 ) -> Option<[Column; PLANES]> {
-    let mut counter = Counter::new();
+    let mut counter = start;
     let [before, after] = &q.parts;
     add_part(o, cols, before, &mut leftovers.0, &mut counter);
     if !(after.rounds.is_empty() && after.rest.is_empty()) {
@@ -592,7 +714,7 @@ fn out_of_reach(pa: u32, lo: u32, hi: u32, bar: f32) -> bool {
 
 /// Scans one task's rows of the first batch against every block.
 #[inline(always)]
-fn scan_rows<O: Ops>(o: O, sliced: &SlicedBatch, queries: &[Query], tops: &mut [RowTop]) {
+fn scan_rows<O: Ops>(o: O, sliced: &SlicedBatch, groups: &[Group], tops: &mut [RowTop]) {
     let mut leftovers = Leftovers::new(sliced.bits);
     let stride = sliced.bits;
     for (block_no, (block, cols)) in sliced
@@ -605,64 +727,82 @@ fn scan_rows<O: Ops>(o: O, sliced: &SlicedBatch, queries: &[Query], tops: &mut [
             .pop
             .get(block_no * LANES..(block_no + 1) * LANES)
             .unwrap_or(&[]);
-        for (q, top) in queries.iter().zip(tops.iter_mut()) {
-            let mut bar = top.bar();
-            if out_of_reach(q.pop, block.min_pop, block.max_pop, bar) {
+        for group in groups {
+            let reachable = group.members.iter().any(|(row, q)| {
+                tops.get(*row).is_some_and(|top| {
+                    !out_of_reach(q.pop, block.min_pop, block.max_pop, top.bar())
+                })
+            });
+            if !reachable {
                 continue;
             }
-            // The smallest AND count any pair of this block could pass with,
-            // one below the rounded value so float rounding never excludes a
-            // pair the exact check would keep.
-            let need = ((f64::from(bar) * f64::from(q.pop + block.min_pop) / 2.0).floor() as u32)
-                .saturating_sub(1);
-            // Whether any lane can still reach `need` given the count `x`
-            // over the positions before the checkpoint: summing set bits,
-            // |A ∧ B| ≤ x + (set bits of A after it); summing zero bits,
-            // |A ∧ B| ≤ |B| − x, with |B| at most the block's largest.
-            let alive = |x: &[Column; PLANES]| {
-                let lanes = if q.complement {
+            let mut shared = Counter::new();
+            add_rounds(o, cols, &group.shared, &mut shared);
+            for (row, q) in &group.members {
+                let Some(top) = tops.get_mut(*row) else {
+                    continue;
+                };
+                let mut bar = top.bar();
+                if out_of_reach(q.pop, block.min_pop, block.max_pop, bar) {
+                    continue;
+                }
+                // The smallest AND count any pair of this block could pass
+                // with, one below the rounded value so float rounding never
+                // excludes a pair the exact check would keep.
+                let need = ((f64::from(bar) * f64::from(q.pop + block.min_pop) / 2.0).floor()
+                    as u32)
+                    .saturating_sub(1);
+                // Whether any lane can still reach `need` given the count
+                // `x` over the positions before the checkpoint: summing set
+                // bits, |A ∧ B| ≤ x + (set bits of A after it); summing zero
+                // bits, |A ∧ B| ≤ |B| − x, with |B| at most the block's
+                // largest.
+                let alive = |x: &[Column; PLANES]| {
+                    let lanes = if q.complement {
+                        match block.max_pop.checked_sub(need) {
+                            Some(most) => at_most(o, x, most),
+                            None => ZERO,
+                        }
+                    } else {
+                        at_least(o, x, need.saturating_sub(q.suffix_positions))
+                    };
+                    o.and(lanes, block.valid) != ZERO
+                };
+                let Some(planes) = block_planes(o, cols, q, shared.clone(), &mut leftovers, alive)
+                else {
+                    continue;
+                };
+                let mask = if q.complement {
+                    // |A ∧ B| = |B| − |¬A ∧ B| ≥ need ⇔ |¬A ∧ B| ≤ |B| − need.
                     match block.max_pop.checked_sub(need) {
-                        Some(most) => at_most(o, x, most),
+                        Some(most) => at_most(o, &planes, most),
                         None => ZERO,
                     }
                 } else {
-                    at_least(o, x, need.saturating_sub(q.suffix_positions))
+                    at_least(o, &planes, need)
                 };
-                o.and(lanes, block.valid) != ZERO
-            };
-            let Some(planes) = block_planes(o, cols, q, &mut leftovers, alive) else {
-                continue;
-            };
-            let mask = if q.complement {
-                // |A ∧ B| = |B| − |¬A ∧ B| ≥ need  ⇔  |¬A ∧ B| ≤ |B| − need.
-                match block.max_pop.checked_sub(need) {
-                    Some(most) => at_most(o, &planes, most),
-                    None => ZERO,
-                }
-            } else {
-                at_least(o, &planes, need)
-            };
-            let mask = o.and(mask, block.valid);
-            for (word, &bits) in mask.0.iter().enumerate() {
-                let mut rest = bits;
-                while rest != 0 {
-                    let lane = word * 64 + rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    let pb = pops.get(lane).copied().unwrap_or(0);
-                    let count = lane_count(&planes, lane);
-                    let and_count = if q.complement {
-                        pb.saturating_sub(count)
-                    } else {
-                        count
-                    };
-                    if let Some(score) = score_reaching(and_count, q.pop + pb, bar) {
-                        let original = sliced
-                            .order
-                            .get(block_no * LANES + lane)
-                            .copied()
-                            .unwrap_or(u32::MAX);
-                        top.push(score, original);
-                        bar = top.bar();
+                let mask = o.and(mask, block.valid);
+                for (word, &bits) in mask.0.iter().enumerate() {
+                    let mut rest = bits;
+                    while rest != 0 {
+                        let lane = word * 64 + rest.trailing_zeros() as usize;
+                        rest &= rest - 1;
+                        let pb = pops.get(lane).copied().unwrap_or(0);
+                        let count = lane_count(&planes, lane);
+                        let and_count = if q.complement {
+                            pb.saturating_sub(count)
+                        } else {
+                            count
+                        };
+                        if let Some(score) = score_reaching(and_count, q.pop + pb, bar) {
+                            let original = sliced
+                                .order
+                                .get(block_no * LANES + lane)
+                                .copied()
+                                .unwrap_or(u32::MAX);
+                            top.push(score, original);
+                            bar = top.bar();
+                        }
                     }
                 }
             }
@@ -674,7 +814,7 @@ fn scan_rows<O: Ops>(o: O, sliced: &SlicedBatch, queries: &[Query], tops: &mut [
 struct Task<'a, O> {
     ops: O,
     sliced: &'a SlicedBatch,
-    queries: &'a [Query],
+    groups: &'a [Group],
     tops: &'a mut [RowTop],
 }
 
@@ -683,18 +823,18 @@ impl<O: Ops> pulp::NullaryFnOnce for Task<'_, O> {
 
     #[inline(always)]
     fn call(self) {
-        scan_rows(self.ops, self.sliced, self.queries, self.tops);
+        scan_rows(self.ops, self.sliced, self.groups, self.tops);
     }
 }
 
 /// Runs one task with the best column arithmetic this CPU has.
-fn run_task(sliced: &SlicedBatch, queries: &[Query], tops: &mut [RowTop]) {
+fn run_task(sliced: &SlicedBatch, groups: &[Group], tops: &mut [RowTop]) {
     #[cfg(target_arch = "x86_64")]
     if let Some(v3) = pulp::x86::V3::try_new() {
         v3.vectorize(Task {
             ops: v3,
             sliced,
-            queries,
+            groups,
             tops,
         });
         return;
@@ -702,7 +842,7 @@ fn run_task(sliced: &SlicedBatch, queries: &[Query], tops: &mut [RowTop]) {
     pulp::NullaryFnOnce::call(Task {
         ops: Portable,
         sliced,
-        queries,
+        groups,
         tops,
     });
 }
@@ -716,12 +856,11 @@ pub(crate) fn scan(a: &ClkBatch, sliced: &SlicedBatch, floor: f32, k: usize) -> 
         .par_chunks(ROWS_PER_TASK * w)
         .enumerate()
         .map(|(task, rows)| {
-            let queries: Vec<Query> = rows
-                .chunks_exact(w)
-                .map(|row| Query::new(row, sliced.bits))
+            let groups = Group::pairs(rows, w, sliced.bits);
+            let mut tops: Vec<RowTop> = (0..rows.len() / w.max(1))
+                .map(|_| RowTop::new(floor, k))
                 .collect();
-            let mut tops: Vec<RowTop> = queries.iter().map(|_| RowTop::new(floor, k)).collect();
-            run_task(sliced, &queries, &mut tops);
+            run_task(sliced, &groups, &mut tops);
             collect(task * ROWS_PER_TASK, tops)
         })
         .collect();
@@ -795,13 +934,16 @@ mod tests {
                 if density != 0.5 {
                     assert_eq!(q.complement, density > 0.5, "{density}");
                 }
-                let planes = block_planes(Portable, &cols, &q, &mut leftovers, |_| true)
+                let planes =
+                    block_planes(Portable, &cols, &q, Counter::new(), &mut leftovers, |_| {
+                        true
+                    })
                     .unwrap_or([ALL; PLANES]);
                 check(&planes, &cols, &summed(&q, &row));
                 #[cfg(target_arch = "x86_64")]
                 if let Some(v3) = pulp::x86::V3::try_new() {
                     assert_eq!(
-                        block_planes(v3, &cols, &q, &mut leftovers, |_| true),
+                        block_planes(v3, &cols, &q, Counter::new(), &mut leftovers, |_| true),
                         Some(planes)
                     );
                 }
@@ -819,13 +961,16 @@ mod tests {
                     row[p / 64] |= 1 << (p % 64);
                 }
                 let q = Query::new(&row, 1024);
-                let planes = block_planes(Portable, &cols, &q, &mut leftovers, |_| true)
+                let planes =
+                    block_planes(Portable, &cols, &q, Counter::new(), &mut leftovers, |_| {
+                        true
+                    })
                     .unwrap_or([ALL; PLANES]);
                 check(&planes, &cols, &summed(&q, &row));
                 #[cfg(target_arch = "x86_64")]
                 if let Some(v3) = pulp::x86::V3::try_new() {
                     assert_eq!(
-                        block_planes(v3, &cols, &q, &mut leftovers, |_| true),
+                        block_planes(v3, &cols, &q, Counter::new(), &mut leftovers, |_| true),
                         Some(planes)
                     );
                 }
@@ -847,16 +992,63 @@ mod tests {
                     .iter()
                     .all(|p| p.rounds.is_empty() && p.rest.is_empty())
             );
-            let planes = block_planes(Portable, &cols, &q, &mut leftovers, |_| true)
-                .unwrap_or([ALL; PLANES]);
+            let planes = block_planes(Portable, &cols, &q, Counter::new(), &mut leftovers, |_| {
+                true
+            })
+            .unwrap_or([ALL; PLANES]);
             assert!(planes.iter().all(|p| *p == ZERO));
             #[cfg(target_arch = "x86_64")]
             if let Some(v3) = pulp::x86::V3::try_new() {
                 assert_eq!(
-                    block_planes(v3, &cols, &q, &mut leftovers, |_| true),
+                    block_planes(v3, &cols, &q, Counter::new(), &mut leftovers, |_| true),
                     Some(planes)
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_group_sums_each_position_of_each_member_exactly_once() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        // Rows of both kinds (dense rows sum their zero bits) and an odd
+        // number of each, so some rows are left alone.
+        let mut rows = Vec::new();
+        for density in [0.3, 0.5, 0.7, 0.4, 0.8] {
+            rows.extend(random_row(&mut rng, 16, density));
+        }
+        let groups = Group::pairs(&rows, 16, 1024);
+        let mut seen = Vec::new();
+        for g in &groups {
+            assert!(g.members.len() == 1 || g.members.len() == 2);
+            if g.members.len() == 1 {
+                assert!(g.shared.is_empty());
+            }
+            let shared: Vec<u16> = g
+                .shared
+                .iter()
+                .flat_map(|r| r.offsets.map(|o| r.start + u16::from(o)))
+                .collect();
+            for (row, q) in &g.members {
+                let original = summed_positions(&rows[row * 16..(row + 1) * 16], 1024);
+                assert_eq!(q.complement, original.complement);
+                let mut own: Vec<u16> = shared.clone();
+                for part in &q.parts {
+                    own.extend(
+                        part.rounds
+                            .iter()
+                            .flat_map(|r| r.offsets.map(|o| r.start + u16::from(o))),
+                    );
+                    own.extend(&part.rest);
+                }
+                own.sort_unstable();
+                assert_eq!(own, original.positions, "row {row}");
+                seen.push(*row);
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+        assert!(groups.iter().any(|g| g.shared.len() >= 2), "pairs share rounds");
+        assert_eq!(intersect(&[1, 3, 5, 9], &[3, 4, 5, 9], 9), vec![3, 5]);
+        assert_eq!(difference(&[1, 3, 5, 9], &[3, 9]), vec![1, 5]);
     }
 }
