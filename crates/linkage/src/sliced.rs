@@ -1047,7 +1047,10 @@ mod tests {
         }
         seen.sort_unstable();
         assert_eq!(seen, vec![0, 1, 2, 3, 4]);
-        assert!(groups.iter().any(|g| g.shared.len() >= 2), "pairs share rounds");
+        assert!(
+            groups.iter().any(|g| g.shared.len() >= 2),
+            "pairs share rounds"
+        );
         assert_eq!(intersect(&[1, 3, 5, 9], &[3, 4, 5, 9], 9), vec![3, 5]);
         assert_eq!(difference(&[1, 3, 5, 9], &[3, 9]), vec![1, 5]);
     }
