@@ -65,6 +65,22 @@ fn mixed_corruptions_with_unmatched_records() {
 }
 
 #[test]
+fn few_matches_among_many_records() {
+    // One record in ten has a partner, as when a short list is checked
+    // against a large file: nine in ten best scores are chance, and the
+    // threshold must not let the luckiest of them in.
+    for seed in [1, 2] {
+        let (q, t) = run(&ALL_CORRUPTIONS, 1000, 100, seed);
+        assert!(q.recall >= 0.97, "recall {} at threshold {t}", q.recall);
+        assert!(
+            q.precision >= 0.97,
+            "precision {} at threshold {t}",
+            q.precision
+        );
+    }
+}
+
+#[test]
 fn lsh_blocking_finds_what_exhaustive_finds() {
     let data = planted_records(400, 300, &ALL_CORRUPTIONS, 11);
     let enc = encoder();
