@@ -902,6 +902,21 @@ mod tests {
         }
     }
 
+    /// A block's planes for a query with the portable arithmetic, checked
+    /// against the AVX2 arithmetic where the CPU has it.
+    fn planes_both(cols: &[Column], q: &Query, leftovers: &mut Leftovers) -> [Column; PLANES] {
+        let planes = block_planes(Portable, cols, q, Counter::new(), leftovers, |_| true)
+            .unwrap_or([ALL; PLANES]);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            assert_eq!(
+                block_planes(v3, cols, q, Counter::new(), leftovers, |_| true),
+                Some(planes)
+            );
+        }
+        planes
+    }
+
     /// The positions a query sums: its set bits, or its zero bits.
     fn summed(q: &Query, row: &[u64]) -> Vec<u16> {
         (0..row.len() * 64)
@@ -934,19 +949,8 @@ mod tests {
                 if density != 0.5 {
                     assert_eq!(q.complement, density > 0.5, "{density}");
                 }
-                let planes =
-                    block_planes(Portable, &cols, &q, Counter::new(), &mut leftovers, |_| {
-                        true
-                    })
-                    .unwrap_or([ALL; PLANES]);
+                let planes = planes_both(&cols, &q, &mut leftovers);
                 check(&planes, &cols, &summed(&q, &row));
-                #[cfg(target_arch = "x86_64")]
-                if let Some(v3) = pulp::x86::V3::try_new() {
-                    assert_eq!(
-                        block_planes(v3, &cols, &q, Counter::new(), &mut leftovers, |_| true),
-                        Some(planes)
-                    );
-                }
             }
         }
         // Every length of a partial round, before and across the checkpoint.
@@ -961,19 +965,8 @@ mod tests {
                     row[p / 64] |= 1 << (p % 64);
                 }
                 let q = Query::new(&row, 1024);
-                let planes =
-                    block_planes(Portable, &cols, &q, Counter::new(), &mut leftovers, |_| {
-                        true
-                    })
-                    .unwrap_or([ALL; PLANES]);
+                let planes = planes_both(&cols, &q, &mut leftovers);
                 check(&planes, &cols, &summed(&q, &row));
-                #[cfg(target_arch = "x86_64")]
-                if let Some(v3) = pulp::x86::V3::try_new() {
-                    assert_eq!(
-                        block_planes(v3, &cols, &q, Counter::new(), &mut leftovers, |_| true),
-                        Some(planes)
-                    );
-                }
             }
         }
     }
@@ -992,18 +985,8 @@ mod tests {
                     .iter()
                     .all(|p| p.rounds.is_empty() && p.rest.is_empty())
             );
-            let planes = block_planes(Portable, &cols, &q, Counter::new(), &mut leftovers, |_| {
-                true
-            })
-            .unwrap_or([ALL; PLANES]);
+            let planes = planes_both(&cols, &q, &mut leftovers);
             assert!(planes.iter().all(|p| *p == ZERO));
-            #[cfg(target_arch = "x86_64")]
-            if let Some(v3) = pulp::x86::V3::try_new() {
-                assert_eq!(
-                    block_planes(v3, &cols, &q, Counter::new(), &mut leftovers, |_| true),
-                    Some(planes)
-                );
-            }
         }
     }
 
