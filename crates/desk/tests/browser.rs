@@ -45,7 +45,8 @@ async fn log_in(session: &Session<'_>, base: &str, officer: &str) {
     session.type_into("#officer", officer).await;
     session.type_into("#password", PASSWORD).await;
     session.click("form.login button").await;
-    assert!(session.url().await.ends_with("/inbox"), "{officer} is in");
+    let url = session.url_when(|u| u.ends_with("/inbox")).await;
+    assert!(url.ends_with("/inbox"), "{officer} is in: {url}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,10 +176,8 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
         "a proposal link is reachable by Tab from the content"
     );
     session.press(ENTER).await;
-    assert!(
-        session.url().await.contains("/proposals/"),
-        "Enter follows the link"
-    );
+    let url = session.url_when(|u| u.contains("/proposals/")).await;
+    assert!(url.contains("/proposals/"), "Enter follows the link: {url}");
     no_console_errors(&session, "a proposal").await;
 
     // Decide the information request.
@@ -196,14 +195,13 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
         .type_into("#release", "registro: sin antecedentes en México")
         .await;
     session.click("form.decide button").await;
-    assert!(
-        session
-            .url()
-            .await
-            .ends_with(&format!("/proposals/{}", request.id)),
-        "back on the proposal"
-    );
-    assert!(session.text().await.contains("accepted_with_conditions"));
+    // The form posts back to the proposal's own page.
+    let text = session
+        .text_when(|t| t.contains("accepted_with_conditions"))
+        .await;
+    assert!(text.contains("accepted_with_conditions"), "{text}");
+    let back = format!("/proposals/{}", request.id);
+    assert!(session.url().await.ends_with(&back), "back on the proposal");
     assert_eq!(
         mx.show(request.id).unwrap().record.state,
         ProposalState::Answered

@@ -165,6 +165,35 @@ impl Session<'_> {
             .to_owned()
     }
 
+    /// The URL once `done` holds for it (or after 20 s, whatever it is
+    /// then): a click that submits a form returns before the next page is
+    /// there, and on a loaded machine (password hashing, two nodes, the
+    /// browser) that can take a while.
+    pub async fn url_when(&self, done: impl Fn(&str) -> bool) -> String {
+        self.poll(|| self.url(), done).await
+    }
+
+    /// The page's visible text once `done` holds for it (or after 20 s), for
+    /// a form that posts back to the page it is on.
+    pub async fn text_when(&self, done: impl Fn(&str) -> bool) -> String {
+        self.poll(|| self.text(), done).await
+    }
+
+    async fn poll<F: std::future::Future<Output = String>>(
+        &self,
+        read: impl Fn() -> F,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let value = read().await;
+            if done(&value) || std::time::Instant::now() >= deadline {
+                return value;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// The first element matching a CSS selector.
     pub async fn find(&self, css: &str) -> String {
         let value = self
