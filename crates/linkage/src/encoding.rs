@@ -183,6 +183,16 @@ pub struct FieldEncoding {
 }
 
 impl FieldEncoding {
+    /// How `field` is encoded: `q`-grams, positional or not, setting `bits`.
+    pub fn new(field: Field, q: u32, positional: bool, bits: BitStrategy) -> Self {
+        Self {
+            field,
+            q,
+            positional,
+            bits,
+        }
+    }
+
     /// Tokens (q-grams) of a normalised value. Positional fields (digits of
     /// dates and numbers) give `"<position> <gram>"`. Other fields are cut
     /// into words and each word is padded with `q - 1` spaces on both sides,
@@ -278,12 +288,7 @@ impl EncodingSchema {
     /// Here filters are about 40% full and unrelated records score ≈ 0.4.
     pub fn febrl() -> Self {
         use BitStrategy::BitsPerFeature as B;
-        let f = |field, q, positional, bits| FieldEncoding {
-            field,
-            q,
-            positional,
-            bits,
-        };
+        let f = FieldEncoding::new;
         Self {
             length_bits: 1024,
             fields: vec![
@@ -305,12 +310,7 @@ impl EncodingSchema {
     /// countries).
     pub fn person() -> Self {
         use BitStrategy::BitsPerFeature as B;
-        let f = |field, q, positional, bits| FieldEncoding {
-            field,
-            q,
-            positional,
-            bits,
-        };
+        let f = FieldEncoding::new;
         Self {
             length_bits: 1024,
             fields: vec![

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use soberana_core::{ProposalId, ProposalKind, ProposalState, Reason, Timestamp};
+use soberana_core::{ProposalId, ProposalKind, ProposalState, Timestamp};
 use soberana_ledger::LogEntry;
 use soberana_node::sessions::{
     ABORT_STEP, IdentifierRequest, MatchResult, RequestContext, match_result,
@@ -43,14 +43,7 @@ impl ProposalPolicy for MatchPolicy {
             }
             _ => Verdict::Review,
         };
-        PolicyVerdict {
-            verdict,
-            reasons: vec![Reason {
-                policy: Some("test".into()),
-                text: "test policy".into(),
-            }],
-            policy_digest: "22".repeat(32),
-        }
+        support::test_verdict(verdict, &"22".repeat(32))
     }
     fn digest(&self) -> String {
         "22".repeat(32)

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use soberana_core::{ProposalKind, ProposalState, Reason};
+use soberana_core::{ProposalKind, ProposalState};
 use soberana_node::sessions::persons::read_person_file;
 use soberana_node::sessions::{MatchResult, RequestContext, match_result};
 use soberana_node::{Node, PolicyVerdict, ProposalPolicy, Verdict};
@@ -32,14 +32,7 @@ impl ProposalPolicy for AllowMatches {
         } else {
             Verdict::Review
         };
-        PolicyVerdict {
-            verdict,
-            reasons: vec![Reason {
-                policy: Some("test".into()),
-                text: "test policy".into(),
-            }],
-            policy_digest: "33".repeat(32),
-        }
+        support::test_verdict(verdict, &"33".repeat(32))
     }
     fn digest(&self) -> String {
         "33".repeat(32)

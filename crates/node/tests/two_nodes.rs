@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use soberana_core::{
-    Direction, OfficerId, Outcome, ProposalDraft, ProposalKind, ProposalState, Reason, Timestamp,
+    Direction, OfficerId, Outcome, ProposalDraft, ProposalKind, ProposalState, Timestamp,
 };
 use soberana_node::{Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict};
 use soberana_wire::{AnswerItem, Body, NodeKey, SealedEnvelope};
@@ -34,14 +34,7 @@ impl ProposalPolicy for TestPolicy {
             }
             _ => Verdict::Allow { conditions: vec![] },
         };
-        PolicyVerdict {
-            verdict,
-            reasons: vec![Reason {
-                policy: Some("test".into()),
-                text: "test policy".into(),
-            }],
-            policy_digest: "11".repeat(32),
-        }
+        support::test_verdict(verdict, &"11".repeat(32))
     }
     fn digest(&self) -> String {
         "11".repeat(32)

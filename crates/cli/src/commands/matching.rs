@@ -243,9 +243,29 @@ pub async fn demo_match(
             ..RequestContext::default()
         },
     })?;
-    let waiting = super::demo::wait_for(
+    accept_and_wait(
+        asker,
         holder,
         proposal.id,
+        officer,
+        "a hit/no-hit check: only matches are learnt, nothing else leaves",
+    )
+    .await
+}
+
+/// Has an officer of `holder` accept the match proposal `id` once policy
+/// sends it to review (policy may also have accepted it already), and waits
+/// for `asker` to hold the answer.
+async fn accept_and_wait(
+    asker: &Node,
+    holder: &Node,
+    id: ProposalId,
+    officer: &str,
+    reason: &str,
+) -> Result<MatchResult> {
+    let waiting = super::demo::wait_for(
+        holder,
+        id,
         &[
             ProposalState::AwaitingOfficer,
             ProposalState::Accepted,
@@ -256,12 +276,11 @@ pub async fn demo_match(
     match waiting.record.state {
         ProposalState::AwaitingOfficer => {
             holder.decide(
-                proposal.id,
+                id,
                 soberana_node::OfficerVerdict {
                     officer: OfficerId::new(officer)?,
                     outcome: soberana_core::Outcome::Accepted,
-                    reason: "a hit/no-hit check: only matches are learnt, nothing else leaves"
-                        .into(),
+                    reason: reason.into(),
                     release: Vec::new(),
                 },
             )?;
@@ -269,7 +288,7 @@ pub async fn demo_match(
         ProposalState::Refused => bail!("{} refused the match", holder.party()),
         _ => {}
     }
-    let answered = super::demo::wait_for(asker, proposal.id, &[ProposalState::Answered]).await?;
+    let answered = super::demo::wait_for(asker, id, &[ProposalState::Answered]).await?;
     match_result(&answered).context("the match was answered with no result")
 }
 
@@ -292,32 +311,12 @@ pub async fn demo_person_match(
             ..RequestContext::default()
         },
     )?;
-    let waiting = super::demo::wait_for(
+    accept_and_wait(
+        asker,
         holder,
         proposal.id,
-        &[
-            ProposalState::AwaitingOfficer,
-            ProposalState::Accepted,
-            ProposalState::Refused,
-        ],
+        officer,
+        "likely matches only, under pseudonymous ids; details need an information request",
     )
-    .await?;
-    match waiting.record.state {
-        ProposalState::AwaitingOfficer => {
-            holder.decide(
-                proposal.id,
-                soberana_node::OfficerVerdict {
-                    officer: OfficerId::new(officer)?,
-                    outcome: soberana_core::Outcome::Accepted,
-                    reason: "likely matches only, under pseudonymous ids; details need an information request"
-                        .into(),
-                    release: Vec::new(),
-                },
-            )?;
-        }
-        ProposalState::Refused => bail!("{} refused the match", holder.party()),
-        _ => {}
-    }
-    let answered = super::demo::wait_for(asker, proposal.id, &[ProposalState::Answered]).await?;
-    match_result(&answered).context("the match was answered with no result")
+    .await
 }

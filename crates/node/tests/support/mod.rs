@@ -1,5 +1,6 @@
 //! What the node's integration tests share: making nodes on loopback with a
-//! test policy, pinning them to each other, and waiting for a state.
+//! test policy (and its verdicts), pinning them to each other, and waiting
+//! for a state.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
@@ -8,8 +9,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use soberana_core::{PartyCode, ProposalId, ProposalState};
-use soberana_node::{InitOptions, Node, ProposalPolicy, init};
+use soberana_core::{PartyCode, ProposalId, ProposalState, Reason};
+use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
+
+/// A test policy's verdict, with its one reason and the policy digest
+/// `digest` (which the policy's `digest()` must return too).
+pub fn test_verdict(verdict: Verdict, digest: &str) -> PolicyVerdict {
+    PolicyVerdict {
+        verdict,
+        reasons: vec![Reason {
+            policy: Some("test".into()),
+            text: "test policy".into(),
+        }],
+        policy_digest: digest.to_owned(),
+    }
+}
 
 /// A free port on loopback.
 pub fn free_port() -> SocketAddr {
