@@ -40,7 +40,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Make a new node: keys, certificate, configuration, policy.
     Init(InitArgs),
-    /// Run a node: listen for partners and deliver the outbox until Ctrl-C.
+    /// Run a node: listen for partners and deliver the outbox until Ctrl-C or SIGTERM.
     Run(DirArg),
     /// This node's public party card.
     #[command(subcommand)]
@@ -67,7 +67,7 @@ pub enum Command {
     /// Measure soberana on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Run a node with its officer desk (the web UI) until Ctrl-C.
+    /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
     /// Officer accounts on a node's desk.
     #[command(subcommand)]
@@ -232,6 +232,11 @@ pub enum PeerCommand {
     Add {
         /// The partner's card file.
         card: PathBuf,
+        /// Replace the card already pinned for this party (a key or
+        /// certificate rotation). Without it, a different card for a pinned
+        /// party is refused and both fingerprints are shown.
+        #[arg(long)]
+        replace: bool,
         /// The node.
         #[command(flatten)]
         dir: DirArg,

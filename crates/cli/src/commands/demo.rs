@@ -418,7 +418,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "  {bin} propose examples/proposals/us-border-alert.toml --dir {}",
         us_dir.display()
     );
-    tokio::signal::ctrl_c().await?;
+    super::stop_requested().await?;
     mx_run.stop().await;
     us_run.stop().await;
     Ok(())

@@ -55,7 +55,7 @@ pub async fn run(args: DeskArgs) -> Result<()> {
         running.addr,
         served.addr
     );
-    tokio::signal::ctrl_c().await?;
+    super::stop_requested().await?;
     served.stop();
     running.stop().await;
     Ok(())

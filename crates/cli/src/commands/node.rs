@@ -51,7 +51,7 @@ pub async fn serve(dir: DirArg) -> Result<()> {
         running.addr,
         node.peers().len()
     );
-    tokio::signal::ctrl_c().await?;
+    super::stop_requested().await?;
     running.stop().await;
     Ok(())
 }
@@ -84,11 +84,15 @@ pub fn card(cmd: CardCommand) -> Result<()> {
 /// `soberana peer …`.
 pub fn peer(cmd: PeerCommand) -> Result<()> {
     match cmd {
-        PeerCommand::Add { card, dir } => {
+        PeerCommand::Add { card, replace, dir } => {
             let node = open_node(&dir.dir)?;
             let text = std::fs::read_to_string(&card)
                 .with_context(|| format!("cannot read card `{}`", card.display()))?;
-            let pinned = node.add_peer(&text, &card)?;
+            let pinned = if replace {
+                node.replace_peer(&text, &card)?
+            } else {
+                node.add_peer(&text, &card)?
+            };
             println!(
                 "pinned {} ({}) at {}; fingerprint {}",
                 pinned.party,
