@@ -379,7 +379,7 @@ fn a_pinned_partner_is_replaced_only_on_purpose() {
 }
 
 #[test]
-fn a_node_stops_cleanly_on_sigterm_and_logs_without_colour_codes() {
+fn a_node_folder_serves_once_and_stops_cleanly_on_sigterm_without_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (mx, _us) = pair(dir.path());
     let log = dir.path().join("node.log");
@@ -393,6 +393,10 @@ fn a_node_stops_cleanly_on_sigterm_and_logs_without_colour_codes() {
     wait_until("the node logs that it listens", || {
         std::fs::read_to_string(&log).is_ok_and(|t| !t.is_empty())
     });
+    // A second process serving the same folder is refused while the first
+    // runs.
+    let err = fails(&["run", "--dir", &mx]);
+    assert!(err.contains("already running"), "{err}");
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

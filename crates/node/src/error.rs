@@ -99,6 +99,17 @@ pub enum NodeError {
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),
+    /// Another process already serves this node folder.
+    #[error(
+        "the node in `{}` is already running ({holder}); stop it first, or use short commands such as `soberana show` beside it",
+        dir.display()
+    )]
+    AlreadyRunning {
+        /// The node folder.
+        dir: PathBuf,
+        /// What the lock file says of its holder.
+        holder: String,
+    },
     /// Reading or writing a file failed.
     #[error("`{path}`: {source}")]
     Io {

@@ -179,6 +179,12 @@ impl Node {
         None
     }
 
+    /// Claims this node folder for one serving process (`run`, `desk`):
+    /// a second one is refused while the returned lock is held.
+    pub fn lock_folder(&self) -> Result<crate::FolderLock, NodeError> {
+        crate::lock::FolderLock::take(self.inner.dir.root().join("node.lock"))
+    }
+
     /// Every pinned partner.
     pub fn peers(&self) -> Vec<PartyCard> {
         self.inner

@@ -39,6 +39,7 @@ pub async fn run(args: DeskArgs) -> Result<()> {
     let default_language = Lang::parse(&args.language)
         .with_context(|| format!("language `{}` is not offered; use es or en", args.language))?;
     let node = open_node(&args.dir.dir)?;
+    let _serving = node.lock_folder()?;
     let running = node.start().await?;
     let desk = Desk::open(
         node.clone(),

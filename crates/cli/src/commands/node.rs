@@ -44,6 +44,7 @@ pub fn init(args: InitArgs) -> Result<()> {
 /// `soberana run`.
 pub async fn serve(dir: DirArg) -> Result<()> {
     let node = open_node(&dir.dir)?;
+    let _serving = node.lock_folder()?;
     let running = node.start().await?;
     println!(
         "{} node listening on {} ({} partner(s) pinned); Ctrl-C to stop",
