@@ -42,6 +42,10 @@ pub enum Command {
     Init(InitArgs),
     /// Run a node: listen for partners and deliver the outbox until Ctrl-C or SIGTERM.
     Run(DirArg),
+    /// Write a consistent backup of a node (it may be running) into a new folder.
+    Backup(crate::commands::backup::BackupArgs),
+    /// Check a backup and restore it into a new node folder.
+    Restore(crate::commands::backup::RestoreArgs),
     /// This node's public party card.
     #[command(subcommand)]
     Card(CardCommand),

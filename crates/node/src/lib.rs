@@ -8,6 +8,7 @@
 //! delivers its outbox until partners take it. This is the only crate that
 //! opens sockets.
 
+mod backup;
 mod config;
 mod error;
 mod identity;
@@ -22,6 +23,7 @@ mod server;
 pub mod sessions;
 mod tls;
 
+pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, load_registry};
 pub use error::NodeError;
 pub use identity::{TlsIdentity, load_signing_key, read_secret};

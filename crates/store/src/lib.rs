@@ -20,6 +20,7 @@ mod ledger_view;
 mod officers;
 mod records;
 mod schema;
+mod snapshot;
 mod sqlite;
 
 pub use error::StoreError;
@@ -30,6 +31,7 @@ pub use records::{
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
     RefusalRecord, Sealer, StoredLeaf,
 };
+pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
 
 use soberana_core::{PartyCode, Proposal, ProposalId, Timestamp};

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
+pub(crate) mod backup;
 mod bench;
 mod demo;
 pub(crate) mod desk;
@@ -68,6 +69,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(dir) => runtime()?.block_on(node::serve(dir)),
         Command::Card(cmd) => node::card(cmd),
         Command::Peer(cmd) => node::peer(cmd),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Propose(args) => node::propose(args),
         Command::Inbox(args) => node::inbox(args),
         Command::Outbox(args) => node::outbox(args),
