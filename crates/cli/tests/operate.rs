@@ -172,3 +172,116 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// One plain HTTP/1.1 GET; returns the status code and the body.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The value of the one sample named exactly `series` (name and labels).
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample `{series}` in:\n{metrics}"))
+}
+
+#[test]
+fn the_operator_endpoint_reports_health_readiness_and_a_backlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let mx = init(dir.path(), "MX");
+    let us = init(dir.path(), "US");
+    introduce(dir.path(), &mx, &us);
+    let operator = support::port();
+    let config = Path::new(&mx).join("node.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("operator_listen = \"{operator}\"\n"));
+    std::fs::write(&config, text).unwrap();
+
+    // The US node is down: what MX proposes waits in its outbox.
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/proposals/mx-information-request.toml"
+    );
+    ok(&["propose", example, "--dir", &mx]);
+    ok(&["propose", example, "--dir", &mx]);
+    let _mx_run = run_node(&mx);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&operator).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no operator endpoint"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(get(&operator, "/healthz"), (200, "ok\n".into()));
+    assert_eq!(get(&operator, "/readyz").0, 200);
+    // The node tries to deliver, fails, and records the failure: a commit
+    // of its own, counted in the latency histogram.
+    let metrics = loop {
+        let (status, metrics) = get(&operator, "/metrics");
+        assert_eq!(status, 200);
+        if sample(&metrics, "soberana_delivery_failures_total{partner=\"US\"}") >= 1.0 {
+            break metrics;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{metrics}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(sample(&metrics, "soberana_up"), 1.0);
+    assert_eq!(
+        sample(&metrics, "soberana_outbox_queued{partner=\"US\"}"),
+        2.0
+    );
+    assert_eq!(
+        sample(&metrics, "soberana_deliveries_total{partner=\"US\"}"),
+        0.0
+    );
+    assert!(sample(&metrics, "soberana_log_size") >= 2.0, "{metrics}");
+    assert!(sample(&metrics, "soberana_store_commit_seconds_count") >= 1.0);
+    assert_eq!(
+        sample(&metrics, "soberana_store_commit_seconds_count"),
+        sample(
+            &metrics,
+            "soberana_store_commit_seconds_bucket{le=\"+Inf\"}"
+        )
+    );
+    // Every sample belongs to a family declared before it.
+    let mut declared = Vec::new();
+    for line in metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            declared.push(rest.split(' ').next().unwrap().to_owned());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = name
+                .strip_suffix("_bucket")
+                .or_else(|| name.strip_suffix("_sum"))
+                .or_else(|| name.strip_suffix("_count"))
+                .filter(|f| declared.iter().any(|d| d == f))
+                .unwrap_or(name);
+            assert!(declared.iter().any(|d| d == family), "undeclared `{line}`");
+        }
+    }
+    assert_eq!(get(&operator, "/nothing").0, 404);
+}

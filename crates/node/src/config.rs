@@ -41,6 +41,11 @@ pub struct NodeConfig {
     /// grown) and asks its partners to cosign it, in seconds; 0 turns it off.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
+    /// Where the operator endpoint (`/healthz`, `/readyz`, `/metrics`)
+    /// listens, apart from the partner port; off when absent. Keep it on
+    /// loopback or an operations network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_listen: Option<SocketAddr>,
 }
 
 fn default_checkpoint_interval() -> u64 {

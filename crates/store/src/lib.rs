@@ -18,6 +18,7 @@
 mod error;
 mod ledger_view;
 mod officers;
+mod operations;
 mod records;
 mod schema;
 mod snapshot;
@@ -26,6 +27,7 @@ mod sqlite;
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
 pub use officers::{AuditEntry, OfficerAccount, OfficerStore, PendingDecision};
+pub use operations::{COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Operations, PartnerOutbox};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
@@ -168,6 +170,12 @@ pub trait NodeStore: Send + Sync + 'static {
 
     /// The number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;
+
+    /// The figures an operator watches, from one consistent read.
+    fn operations(&self, now: Timestamp) -> Result<Operations, StoreError>;
+
+    /// How long callers have waited for their changes to be durable.
+    fn commit_latency(&self) -> CommitLatency;
 
     /// A stored perfect subtree hash of the log.
     fn log_node(&self, id: NodeId) -> Result<Hash, StoreError>;

@@ -42,6 +42,7 @@ pub struct SqliteStore {
     jobs: Mutex<Option<SyncSender<Job>>>,
     reader: Mutex<Connection>,
     writer: Mutex<Option<thread::JoinHandle<()>>>,
+    commits: crate::CommitTimes,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -74,6 +75,7 @@ impl SqliteStore {
             jobs: Mutex::new(Some(tx)),
             reader: Mutex::new(reader),
             writer: Mutex::new(Some(handle)),
+            commits: crate::CommitTimes::default(),
         })
     }
 
@@ -82,6 +84,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let started = std::time::Instant::now();
         let (reply, answer) = mpsc::sync_channel(1);
         let job = Job {
             work: Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)),
@@ -93,6 +96,7 @@ impl SqliteStore {
             sender.send(job).map_err(|_| StoreError::Closed)?;
         }
         let value = answer.recv().map_err(|_| StoreError::Closed)??;
+        self.commits.record(started.elapsed());
         value
             .downcast::<T>()
             .map(|b| *b)
@@ -1269,6 +1273,14 @@ impl NodeStore for SqliteStore {
 
     fn log_size(&self) -> Result<u64, StoreError> {
         self.read(next_log_index)
+    }
+
+    fn operations(&self, now: Timestamp) -> Result<crate::Operations, StoreError> {
+        self.read(|c| crate::operations::read(c, now))
+    }
+
+    fn commit_latency(&self) -> crate::CommitLatency {
+        self.commits.snapshot()
     }
 
     fn log_node(&self, id: NodeId) -> Result<Hash, StoreError> {

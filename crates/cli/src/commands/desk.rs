@@ -41,6 +41,17 @@ pub async fn run(args: DeskArgs) -> Result<()> {
     let node = open_node(&args.dir.dir)?;
     let _serving = node.lock_folder()?;
     let running = node.start().await?;
+    let operator = match node.config().operator_listen {
+        Some(addr) => {
+            let endpoint = node.serve_operator(addr).await?;
+            println!(
+                "operator endpoint on http://{} (/healthz, /readyz, /metrics)",
+                endpoint.addr
+            );
+            Some(endpoint)
+        }
+        None => None,
+    };
     let desk = Desk::open(
         node.clone(),
         DeskConfig {
@@ -58,6 +69,9 @@ pub async fn run(args: DeskArgs) -> Result<()> {
     );
     super::stop_requested().await?;
     served.stop();
+    if let Some(endpoint) = operator {
+        endpoint.stop().await;
+    }
     running.stop().await;
     Ok(())
 }
