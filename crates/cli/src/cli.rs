@@ -46,6 +46,9 @@ pub enum Command {
     Backup(crate::commands::backup::BackupArgs),
     /// Check a backup and restore it into a new node folder.
     Restore(crate::commands::backup::RestoreArgs),
+    /// Reports computed from the node's own record (transparency).
+    #[command(subcommand)]
+    Report(crate::commands::report::ReportCommand),
     /// This node's public party card.
     #[command(subcommand)]
     Card(CardCommand),

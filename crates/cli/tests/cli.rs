@@ -104,6 +104,10 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     assert!(out.contains("ACCEPTED"), "{out}");
     assert!(out.contains("MX log verified"), "{out}");
     assert!(out.contains("US log verified"), "{out}");
+    assert!(
+        out.contains("identical:") && out.contains("exchange digest"),
+        "the two transparency reports do not agree: {out}"
+    );
     let mx = demo.join("mx");
     ok(&["log", "verify", "--dir", path(&mx)]);
     let check = ok(&[

@@ -285,3 +285,141 @@ fn the_operator_endpoint_reports_health_readiness_and_a_backlog() {
     }
     assert_eq!(get(&operator, "/nothing").0, 404);
 }
+
+#[test]
+fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mx = init(dir.path(), "MX");
+    let us = init(dir.path(), "US");
+    introduce(dir.path(), &mx, &us);
+    let _mx_run = run_node(&mx);
+    let _us_run = run_node(&us);
+    let example = |name: &str| {
+        format!(
+            "{}/../../examples/proposals/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    ok(&["propose", &example("us-deploy-forces"), "--dir", &us]);
+    ok(&["propose", &example("us-border-alert"), "--dir", &us]);
+    ok(&["propose", &example("mx-information-request"), "--dir", &mx]);
+
+    let report = |node: &str, out: &Path| {
+        ok(&[
+            "report",
+            "transparency",
+            "--peer",
+            if node == mx { "US" } else { "MX" },
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--dir",
+            node,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let mx_file = dir.path().join("mx-report.json");
+    let us_file = dir.path().join("us-report.json");
+    // Three proposals and the two decisions policy takes at once must cross
+    // (and each side must learn its envelopes were taken) before the two
+    // records agree.
+    let start = Instant::now();
+    let (mx_text, us_text) = loop {
+        let mx_text = report(&mx, &mx_file);
+        let us_text = report(&us, &us_file);
+        let parsed: serde_json::Value = serde_json::from_str(&mx_text).unwrap();
+        let crossed = parsed["exchange"].as_array().unwrap().len();
+        if mx_text == us_text && crossed >= 5 {
+            break (mx_text, us_text);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the reports never agreed:\n{mx_text}\n{us_text}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(mx_text, us_text);
+    let parsed: serde_json::Value = serde_json::from_str(&mx_text).unwrap();
+    assert_eq!(parsed["parties"], serde_json::json!(["MX", "US"]));
+    assert_eq!(parsed["proposals"]["US assistance_offer"], 1);
+    assert_eq!(parsed["proposals"]["US border_alert"], 1);
+    assert_eq!(parsed["proposals"]["MX information_request"], 1);
+    assert_eq!(parsed["decisions"]["MX refused by policy"], 1, "{mx_text}");
+    let red_lines: u64 = parsed["refused_by_policy"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("MX mx."))
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum();
+    assert!(red_lines >= 1, "no MX red line named: {mx_text}");
+    let said = ok(&[
+        "report",
+        "transparency",
+        "--peer",
+        "US",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--dir",
+        &mx,
+        "--compare",
+        us_file.to_str().unwrap(),
+    ]);
+    assert!(said.contains("byte-identical"), "{said}");
+
+    // A partner report that leaves out an envelope MX received is caught,
+    // with the MX log entry that recorded it.
+    let mut forged: serde_json::Value = serde_json::from_str(&us_text).unwrap();
+    let exchange = forged["exchange"].as_array_mut().unwrap();
+    let dropped = exchange
+        .iter()
+        .position(|e| e["sender"] == "US" && e["kind"] == "proposal")
+        .unwrap();
+    let gone = exchange.remove(dropped);
+    let forged_file = dir.path().join("forged.json");
+    std::fs::write(&forged_file, serde_json::to_string_pretty(&forged).unwrap()).unwrap();
+    let out = soberana(&[
+        "report",
+        "transparency",
+        "--peer",
+        "US",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--dir",
+        &mx,
+        "--compare",
+        forged_file.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let line = listed
+        .lines()
+        .find(|l| l.contains(gone["envelope"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("the gap is not listed: {listed}"));
+    assert!(
+        line.starts_with("only ours:") && line.contains("our log entry"),
+        "{line}"
+    );
+
+    // Bad periods are refused with the flag named.
+    let err = fails(&[
+        "report",
+        "transparency",
+        "--peer",
+        "US",
+        "--from",
+        "2026-13-01",
+        "--to",
+        "2027-01-01",
+        "--dir",
+        &mx,
+    ]);
+    assert!(err.contains("--from `2026-13-01`"), "{err}");
+}

@@ -99,6 +99,12 @@ pub enum NodeError {
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),
+    /// A report could not be made.
+    #[error("report: {detail}")]
+    Report {
+        /// What was wrong.
+        detail: String,
+    },
     /// A backup could not be made, or is not whole.
     #[error("backup `{}`: {detail}", path.display())]
     Backup {

@@ -20,6 +20,7 @@ mod node;
 mod operator;
 mod outbox;
 mod policy;
+mod report;
 mod server;
 pub mod sessions;
 mod tls;
@@ -36,4 +37,8 @@ pub use node::{Node, OfficerVerdict, log_origin};
 pub use operator::{OperatorEndpoint, operator_router, render as render_metrics};
 pub use outbox::{Delivery, backoff};
 pub use policy::{PolicyVerdict, ProposalPolicy, Verdict};
+pub use report::{
+    REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,
+    compare as compare_reports,
+};
 pub use server::{PeerCertificate, RunningNode, router};

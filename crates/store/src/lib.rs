@@ -27,7 +27,9 @@ mod sqlite;
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
 pub use officers::{AuditEntry, OfficerAccount, OfficerStore, PendingDecision};
-pub use operations::{COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Operations, PartnerOutbox};
+pub use operations::{
+    COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
+};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
@@ -170,6 +172,10 @@ pub trait NodeStore: Send + Sync + 'static {
 
     /// The number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;
+
+    /// Every envelope that crossed between us and `peer`: those we sent
+    /// that the partner took, and those we received from it, as stored.
+    fn exchanged(&self, peer: PartyCode) -> Result<Vec<Exchanged>, StoreError>;
 
     /// The figures an operator watches, from one consistent read.
     fn operations(&self, now: Timestamp) -> Result<Operations, StoreError>;

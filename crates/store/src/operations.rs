@@ -94,6 +94,59 @@ pub struct Operations {
     pub cosigned_size: BTreeMap<String, u64>,
 }
 
+/// One envelope that crossed between us and a partner, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchanged {
+    /// The envelope id.
+    pub envelope_id: String,
+    /// True for one we sent, false for one we received.
+    pub sent: bool,
+    /// The envelope's bytes, exactly as they crossed.
+    pub bytes: Vec<u8>,
+    /// Where our log recorded its receipt (received envelopes).
+    pub log_index: Option<u64>,
+}
+
+/// Every delivered envelope to `peer` and every envelope from it.
+pub(crate) fn exchanged(conn: &Connection, peer: &str) -> Result<Vec<Exchanged>, StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    let mut out = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT envelope_id, bytes FROM outbox
+             WHERE recipient = ?1 AND delivered_at IS NOT NULL ORDER BY envelope_id",
+        )?;
+        let rows = stmt.query_map([peer], |r| {
+            Ok(Exchanged {
+                envelope_id: r.get(0)?,
+                sent: true,
+                bytes: r.get(1)?,
+                log_index: None,
+            })
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    {
+        let mut stmt = tx.prepare(
+            "SELECT envelope_id, bytes, log_index FROM inbox WHERE sender = ?1 ORDER BY envelope_id",
+        )?;
+        let rows = stmt.query_map([peer], |r| {
+            Ok(Exchanged {
+                envelope_id: r.get(0)?,
+                sent: false,
+                bytes: r.get(1)?,
+                log_index: r.get::<_, Option<i64>>(2)?.map(|i| i.max(0) as u64),
+            })
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}
+
 /// The code at the end of a stored refusal reason: `… (code)`.
 fn refusal_code(reason: &str) -> &str {
     reason

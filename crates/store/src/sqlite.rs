@@ -1275,6 +1275,10 @@ impl NodeStore for SqliteStore {
         self.read(next_log_index)
     }
 
+    fn exchanged(&self, peer: PartyCode) -> Result<Vec<crate::Exchanged>, StoreError> {
+        self.read(|c| crate::operations::exchanged(c, peer.as_str()))
+    }
+
     fn operations(&self, now: Timestamp) -> Result<crate::Operations, StoreError> {
         self.read(|c| crate::operations::read(c, now))
     }

@@ -387,6 +387,51 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         crate::commands::log::verify(node.dir().root())?;
     }
 
+    say(
+        "7",
+        "each side computes the transparency report from its own record; they agree byte for byte",
+    );
+    let (from, to) = (
+        soberana_core::Timestamp::from_unix_millis(0),
+        soberana_core::Timestamp::now().plus_seconds(3600),
+    );
+    // The last cosignatures may still be on their way to being marked
+    // delivered: give the two records a moment to agree.
+    let mut tries = 0;
+    let (mx_report, us_report) = loop {
+        let a = mx.transparency_report(us.party(), from, to)?;
+        let b = us.transparency_report(mx.party(), from, to)?;
+        tries += 1;
+        if a.to_text() == b.to_text() || tries >= 50 {
+            break (a, b);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    if mx_report.to_text() == us_report.to_text() {
+        let count = |m: &std::collections::BTreeMap<String, u64>| m.values().sum::<u64>();
+        line(format!(
+            "identical: {} envelopes, {} proposals, {} decisions ({} refused by policy), {} answers; exchange digest {}",
+            mx_report.exchange.len(),
+            count(&mx_report.proposals),
+            count(&mx_report.decisions),
+            mx_report
+                .decisions
+                .iter()
+                .filter(|(k, _)| k.ends_with("refused by policy"))
+                .map(|(_, n)| n)
+                .sum::<u64>(),
+            mx_report.released.values().map(|r| r.answers).sum::<u64>(),
+            mx_report.exchange_digest
+        ));
+    } else {
+        let diff = soberana_node::compare_reports(&mx, &mx_report, &us_report);
+        line(format!(
+            "the reports differ: {} envelope(s) only in MX's, {} only in the US's",
+            diff.only_ours.len(),
+            diff.only_theirs.len()
+        ));
+    }
+
     say("end", "what each node holds");
     for node in [&mx, &us] {
         let incoming = node.list(Some(Direction::Incoming), vec![])?.len();

@@ -14,6 +14,7 @@ mod matching;
 mod node;
 pub(crate) mod officer;
 mod policy;
+pub(crate) mod report;
 
 /// Logs go to standard error; `-v` raises the level. Key material is never
 /// logged anywhere in soberana, whatever the level.
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Card(cmd) => node::card(cmd),
         Command::Peer(cmd) => node::peer(cmd),
         Command::Backup(args) => backup::backup(args),
+        Command::Report(cmd) => report::run(cmd),
         Command::Restore(args) => backup::restore(args),
         Command::Propose(args) => node::propose(args),
         Command::Inbox(args) => node::inbox(args),
