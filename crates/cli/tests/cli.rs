@@ -105,6 +105,13 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     assert!(out.contains("MX log verified"), "{out}");
     assert!(out.contains("US log verified"), "{out}");
     assert!(
+        out.contains("US logged a breach: US owed an answer")
+            && out.contains("MX logged a breach: US owed an answer"),
+        "the missed answer time is not in both logs: {out}"
+    );
+    assert!(out.contains("contacts with US agencies"), "{out}");
+    assert!(out.contains("1 breach(es)"), "{out}");
+    assert!(
         out.contains("identical:") && out.contains("exchange digest"),
         "the two transparency reports do not agree: {out}"
     );

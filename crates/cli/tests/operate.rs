@@ -408,6 +408,71 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
         "{line}"
     );
 
+    // MX's signed report of its contacts with US agencies: one per
+    // proposal, checked against MX's card; any change after signing, or
+    // another party's card, is refused.
+    let contacts_file = dir.path().join("contacts.json");
+    ok(&[
+        "report",
+        "contacts",
+        "--peer",
+        "US",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--dir",
+        &mx,
+        "-o",
+        contacts_file.to_str().unwrap(),
+    ]);
+    let signed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&contacts_file).unwrap()).unwrap();
+    let contacts = signed["report"]["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 3, "{signed}");
+    let offer = contacts
+        .iter()
+        .find(|c| c["kind"] == "assistance_offer")
+        .unwrap();
+    assert_eq!(offer["foreign_agency"], "US.DOD");
+    assert_eq!(offer["initiated_by"], "them");
+    assert!(
+        offer["exchanged"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "decision sent: refused by policy")
+    );
+    let mx_card = dir.path().join("mx.card");
+    let us_card = dir.path().join("us.card");
+    let said = ok(&[
+        "report",
+        "check",
+        contacts_file.to_str().unwrap(),
+        "--card",
+        mx_card.to_str().unwrap(),
+    ]);
+    assert!(said.starts_with("valid: MX's contact report"), "{said}");
+    let err = fails(&[
+        "report",
+        "check",
+        contacts_file.to_str().unwrap(),
+        "--card",
+        us_card.to_str().unwrap(),
+    ]);
+    assert!(err.contains("the card is US's"), "{err}");
+    let text = std::fs::read_to_string(&contacts_file).unwrap();
+    let changed = dir.path().join("contacts-changed.json");
+    std::fs::write(&changed, text.replacen("US.DOD", "US.DHS", 1)).unwrap();
+    let err = fails(&[
+        "report",
+        "check",
+        changed.to_str().unwrap(),
+        "--card",
+        mx_card.to_str().unwrap(),
+    ]);
+    assert!(err.contains("changed after it was signed"), "{err}");
+
     // Bad periods are refused with the flag named.
     let err = fails(&[
         "report",

@@ -46,6 +46,11 @@ pub struct NodeConfig {
     /// loopback or an operations network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_listen: Option<SocketAddr>,
+    /// Agreed answer times in seconds, per proposal kind (e.g.
+    /// `border_alert = 28800`); a kind not named keeps its default (see
+    /// `deadlines.rs`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub answer_times: std::collections::BTreeMap<String, u64>,
 }
 
 fn default_checkpoint_interval() -> u64 {
@@ -112,6 +117,30 @@ impl NodeDir {
             path: path.clone(),
             detail: e.message().to_owned(),
         })?;
+        for (kind, secs) in &config.answer_times {
+            let known = soberana_core::ProposalKind::ALL
+                .iter()
+                .any(|k| k.as_str() == kind);
+            if !known {
+                let names: Vec<&str> = soberana_core::ProposalKind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect();
+                return Err(NodeError::Config {
+                    path,
+                    detail: format!(
+                        "`answer_times.{kind}` names no proposal kind; use one of {}",
+                        names.join(", ")
+                    ),
+                });
+            }
+            if *secs == 0 {
+                return Err(NodeError::Config {
+                    path,
+                    detail: format!("`answer_times.{kind}` must be at least one second"),
+                });
+            }
+        }
         if config.max_envelope_bytes < 1024 {
             return Err(NodeError::Config {
                 path,

@@ -10,6 +10,8 @@
 
 mod backup;
 mod config;
+mod contacts;
+mod deadlines;
 mod error;
 mod identity;
 mod init;
@@ -27,6 +29,11 @@ mod tls;
 
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, load_registry};
+pub use contacts::{
+    CONTACT_REPORT_FORMAT, Contact, ContactReport, REPORT_WITHIN_DAYS, SignedContactReport,
+    check_contact_report,
+};
+pub use deadlines::{Breach, default_answer_secs};
 pub use error::NodeError;
 pub use identity::{TlsIdentity, load_signing_key, read_secret};
 pub use init::{InitOptions, SHIPPED_PARTIES, init};

@@ -87,6 +87,11 @@ pub struct TransparencyReport {
     pub match_messages: BTreeMap<String, u64>,
     /// Proposals under which a match or trace ran.
     pub match_proposals: u64,
+    /// Answer times breached, by `PARTY-THAT-OWED kind`: proposals answered
+    /// (decided or acknowledged) after their agreed answer time, or not
+    /// answered by the earlier of the period's end and the moment the
+    /// report was made.
+    pub breaches: BTreeMap<String, u64>,
     /// Checkpoints sent to be cosigned, by the log's party.
     pub checkpoints: BTreeMap<String, u64>,
     /// Cosignatures, by the witnessing party.
@@ -145,11 +150,17 @@ impl Node {
             released: BTreeMap::new(),
             match_messages: BTreeMap::new(),
             match_proposals: 0,
+            breaches: BTreeMap::new(),
             checkpoints: BTreeMap::new(),
             cosignatures: BTreeMap::new(),
             exchange: Vec::new(),
         };
         let mut matched = std::collections::BTreeSet::new();
+        // Per proposal: (kind, the party that owes the answer, created),
+        // and the signed time of its first answer.
+        let mut asked: BTreeMap<String, (soberana_core::ProposalKind, String, Timestamp)> =
+            BTreeMap::new();
+        let mut answered: BTreeMap<String, Timestamp> = BTreeMap::new();
         for stored in self.store().exchanged(peer)? {
             let key = if stored.sent { &own } else { &card.signing_key };
             let verified = UnverifiedEnvelope::parse(&stored.bytes, usize::MAX)
@@ -177,6 +188,10 @@ impl Node {
                 .or_default() += 1;
             let proposal = match &body {
                 Body::Proposal(p) => {
+                    asked.insert(
+                        p.id.to_string(),
+                        (p.body.kind(), p.to.to_string(), p.created),
+                    );
                     *report
                         .proposals
                         .entry(format!("{sender} {}", p.body.kind().as_str()))
@@ -206,9 +221,13 @@ impl Node {
                                 .or_default() += 1;
                         }
                     }
+                    let first = answered.entry(d.proposal_id.to_string()).or_insert(at);
+                    *first = (*first).min(at);
                     Some(d.proposal_id.to_string())
                 }
                 Body::Receipt(r) => {
+                    let first = answered.entry(r.proposal_id.to_string()).or_insert(at);
+                    *first = (*first).min(at);
                     *report.receipts.entry(sender.clone()).or_default() += 1;
                     Some(r.proposal_id.to_string())
                 }
@@ -243,6 +262,20 @@ impl Node {
             });
         }
         report.match_proposals = matched.len() as u64;
+        let horizon = to.min(Timestamp::now());
+        for (id, (kind, owed_by, created)) in &asked {
+            let due = self.answer_due(*kind, *created);
+            let late = match answered.get(id) {
+                Some(at) => *at > due,
+                None => due <= horizon,
+            };
+            if late {
+                *report
+                    .breaches
+                    .entry(format!("{owed_by} {}", kind.as_str()))
+                    .or_default() += 1;
+            }
+        }
         report.exchange.sort();
         let mut digest = Sha256::new();
         for e in &report.exchange {

@@ -170,6 +170,7 @@ impl Node {
         tasks.spawn(accept_loop(self.clone(), listener, acceptor, watch.clone()));
         tasks.spawn(crate::sessions::session_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::ledger::checkpoint_loop(self.clone(), watch.clone()));
+        tasks.spawn(crate::deadlines::deadline_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
         Ok(RunningNode {

@@ -173,6 +173,19 @@ pub trait NodeStore: Send + Sync + 'static {
     /// The number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;
 
+    /// Records, once, that a proposal was not answered in the agreed time:
+    /// an event in its history (its state unchanged) and the log entry, in
+    /// one transaction. Returns false when the breach was recorded before,
+    /// or the proposal was answered meanwhile (its state is no longer one
+    /// of `open_states`).
+    fn record_breach(
+        &self,
+        proposal: ProposalId,
+        open_states: Vec<soberana_core::ProposalState>,
+        event: String,
+        log: LogEntry,
+    ) -> Result<bool, StoreError>;
+
     /// Every envelope that crossed between us and `peer`: those we sent
     /// that the partner took, and those we received from it, as stored.
     fn exchanged(&self, peer: PartyCode) -> Result<Vec<Exchanged>, StoreError>;

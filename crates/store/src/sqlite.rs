@@ -1275,6 +1275,40 @@ impl NodeStore for SqliteStore {
         self.read(next_log_index)
     }
 
+    fn record_breach(
+        &self,
+        proposal: ProposalId,
+        open_states: Vec<ProposalState>,
+        event: String,
+        log: LogEntry,
+    ) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let id = proposal.to_string();
+            let state: Option<String> = tx
+                .prepare_cached("SELECT state FROM proposals WHERE id = ?1")?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            let Some(state) = state else {
+                return Err(StoreError::NoSuchProposal(id));
+            };
+            let Some(current) = open_states.iter().copied().find(|s| s.as_str() == state) else {
+                return Ok(false);
+            };
+            let recorded: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT 1 FROM proposal_events WHERE proposal_id = ?1 AND event LIKE 'deadline breached%' LIMIT 1",
+                )?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            if recorded.is_some() {
+                return Ok(false);
+            }
+            add_event(tx, proposal, current, &event, Timestamp::now())?;
+            append_log(tx, &[log])?;
+            Ok(true)
+        })
+    }
+
     fn exchanged(&self, peer: PartyCode) -> Result<Vec<crate::Exchanged>, StoreError> {
         self.read(|c| crate::operations::exchanged(c, peer.as_str()))
     }

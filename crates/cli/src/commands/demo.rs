@@ -32,6 +32,13 @@ const MX_FIREARMS_TO_CHECK: &str =
     include_str!("../../../../examples/demo/mx-firearms-to-check.txt");
 const US_PERSON_RECORDS: &str = include_str!("../../../../examples/demo/us-person-records.csv");
 const MX_SUSPECTS: &str = include_str!("../../../../examples/demo/mx-suspects.csv");
+const MX_JOINT_INVESTIGATION: &str =
+    include_str!("../../../../examples/proposals/mx-joint-investigation.toml");
+
+/// The demo's bilateral agreement shortens the answer time of a joint
+/// investigation to two seconds, so that a breach happens while one
+/// watches; every other kind keeps its default.
+const DEMO_ANSWER_TIMES: &str = "\n[answer_times]\njoint_investigation = 2\n";
 
 fn free_addr() -> Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
@@ -51,6 +58,10 @@ pub fn make_node(dir: &Path, code: &str) -> Result<Node> {
             files,
             constitutional_digest: digest,
         })?;
+        let config = path.join("node.toml");
+        let mut text = std::fs::read_to_string(&config)?;
+        text.push_str(DEMO_ANSWER_TIMES);
+        std::fs::write(&config, text)?;
     }
     open_node(&path)
 }
@@ -389,11 +400,71 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     say(
         "7",
+        "each side is held to its word: a missed answer time, and Mexico's report of foreign contacts",
+    );
+    let jit = mx.propose(draft(MX_JOINT_INVESTIGATION)?, None)?;
+    let held = wait_for(
+        &us,
+        jit.id,
+        &[
+            ProposalState::AwaitingOfficer,
+            ProposalState::Accepted,
+            ProposalState::Refused,
+        ],
+    )
+    .await?;
+    line(format!(
+        "MX → US: {} — with the US: {}; the agreed answer time: {} s",
+        jit.body.summary(),
+        held.record.state,
+        us.answer_time(jit.kind()).as_secs()
+    ));
+    let due = us.answer_due(jit.kind(), jit.created);
+    while soberana_core::Timestamp::now() <= due {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A running node checks once a minute; the demo asks now.
+    let now = soberana_core::Timestamp::now();
+    for node in [&us, &mx] {
+        for breach in node.record_breaches(now)? {
+            line(format!(
+                "{} logged a breach: {} owed an answer to {} by {}",
+                node.party(),
+                breach.party,
+                breach.proposal,
+                breach.due
+            ));
+        }
+    }
+    let day = soberana_core::Timestamp::now();
+    let contacts = mx.contact_report(
+        us.party(),
+        day.plus_seconds(-24 * 3600),
+        day.plus_seconds(1),
+    )?;
+    let contacts_file = dir.join("mx-contact-report.json");
+    std::fs::write(
+        &contacts_file,
+        serde_json::to_string_pretty(&contacts)? + "\n",
+    )?;
+    let check = soberana_node::check_contact_report(&contacts, &mx.key().public())?;
+    line(format!(
+        "MX's signed report of {} contacts with US agencies, due at the SRE and SSPC by {}:",
+        check.contacts.len(),
+        check
+            .contacts
+            .first()
+            .map_or("-".to_owned(), |c| c.report_due.clone())
+    ));
+    line(format!("  {}", contacts_file.display()));
+
+    say(
+        "8",
         "each side computes the transparency report from its own record; they agree byte for byte",
     );
     let (from, to) = (
         soberana_core::Timestamp::from_unix_millis(0),
-        soberana_core::Timestamp::now().plus_seconds(3600),
+        soberana_core::Timestamp::now(),
     );
     // The last cosignatures may still be on their way to being marked
     // delivered: give the two records a moment to agree.
@@ -410,7 +481,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     if mx_report.to_text() == us_report.to_text() {
         let count = |m: &std::collections::BTreeMap<String, u64>| m.values().sum::<u64>();
         line(format!(
-            "identical: {} envelopes, {} proposals, {} decisions ({} refused by policy), {} answers; exchange digest {}",
+            "identical: {} envelopes, {} proposals, {} decisions ({} refused by policy), {} answers, {} breach(es); exchange digest {}",
             mx_report.exchange.len(),
             count(&mx_report.proposals),
             count(&mx_report.decisions),
@@ -421,6 +492,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 .map(|(_, n)| n)
                 .sum::<u64>(),
             mx_report.released.values().map(|r| r.answers).sum::<u64>(),
+            count(&mx_report.breaches),
             mx_report.exchange_digest
         ));
     } else {

@@ -19,6 +19,44 @@ pub enum ReportCommand {
     /// record; when they hold the same exchanges, the two reports are
     /// byte-identical.
     Transparency(TransparencyArgs),
+    /// The contacts with a partner's agencies in a period, as Mexico's
+    /// National Security Law asks officials to report them (to the SRE and
+    /// the SSPC, within three days): who, which foreign agency, when, what
+    /// was exchanged, under which proposal, and when each report is due.
+    /// Signed with the node's key.
+    Contacts(ContactsArgs),
+    /// Check a signed contact report against the reporting party's card.
+    Check(CheckArgs),
+}
+
+/// `soberana report contacts`.
+#[derive(Debug, Args)]
+pub struct ContactsArgs {
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The partner whose agencies were in contact.
+    #[arg(long)]
+    pub peer: String,
+    /// The period's first day (YYYY-MM-DD, UTC) or instant (RFC 3339), inclusive.
+    #[arg(long)]
+    pub from: String,
+    /// The period's end (YYYY-MM-DD, UTC, or RFC 3339), exclusive.
+    #[arg(long)]
+    pub to: String,
+    /// Write the signed report (JSON) here instead of standard output.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+}
+
+/// `soberana report check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The signed report.
+    pub report: PathBuf,
+    /// The reporting party's card, whose signing key must have signed it.
+    #[arg(long)]
+    pub card: PathBuf,
 }
 
 /// `soberana report transparency`.
@@ -62,7 +100,70 @@ fn instant(text: &str, flag: &str) -> Result<Timestamp> {
 pub fn run(cmd: ReportCommand) -> Result<()> {
     match cmd {
         ReportCommand::Transparency(args) => transparency(args),
+        ReportCommand::Contacts(args) => contacts(args),
+        ReportCommand::Check(args) => check(args),
     }
+}
+
+fn contacts(args: ContactsArgs) -> Result<()> {
+    let from = instant(&args.from, "--from")?;
+    let to = instant(&args.to, "--to")?;
+    if to <= from {
+        bail!("--to ({}) must come after --from ({})", args.to, args.from);
+    }
+    let peer =
+        PartyCode::new(&args.peer).map_err(|e| anyhow::anyhow!("--peer `{}`: {e}", args.peer))?;
+    let node = open_node(&args.dir.dir)?;
+    let signed = node.contact_report(peer, from, to)?;
+    let text = serde_json::to_string_pretty(&signed)? + "\n";
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            let overdue = signed.report.contacts.iter().filter(|c| c.overdue).count();
+            eprintln!(
+                "wrote {} contact(s) with {peer} agencies to {} ({overdue} past the three-day reporting date); signed by {}",
+                signed.report.contacts.len(),
+                path.display(),
+                signed.signing_key
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.report)
+        .with_context(|| format!("cannot read `{}`", args.report.display()))?;
+    let signed: soberana_node::SignedContactReport = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "`{}` is not a signed contact report: {e}",
+            args.report.display()
+        )
+    })?;
+    let card_text = std::fs::read_to_string(&args.card)
+        .with_context(|| format!("cannot read card `{}`", args.card.display()))?;
+    let card = soberana_wire::SignedCard::parse(&card_text)
+        .map_err(|e| anyhow::anyhow!("card `{}`: {e}", args.card.display()))?;
+    if card.party.as_str() != signed.report.party {
+        bail!(
+            "the report is {}'s but the card is {}'s",
+            signed.report.party,
+            card.party
+        );
+    }
+    let report = soberana_node::check_contact_report(&signed, &card.signing_key)?;
+    println!(
+        "valid: {}'s contact report for {} to {}, {} contact(s), signed by the key pinned in {} ({})",
+        report.party,
+        report.from,
+        report.to,
+        report.contacts.len(),
+        args.card.display(),
+        card.signing_key
+    );
+    Ok(())
 }
 
 fn transparency(args: TransparencyArgs) -> Result<()> {
