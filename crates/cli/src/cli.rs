@@ -263,6 +263,11 @@ pub struct ProposeArgs {
     /// The officer making the proposal.
     #[arg(long, env = "SOBERANA_OFFICER")]
     pub officer: Option<String>,
+    /// Send nothing: fetch the partner's red lines (its constitutional
+    /// layer, from its node) and say whether they would refuse this draft.
+    /// Exits non-zero when they would.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `soberana inbox` and `soberana outbox`.

@@ -110,6 +110,11 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
         "the missed answer time is not in both logs: {out}"
     );
     assert!(out.contains("contacts with US agencies"), "{out}");
+    assert!(
+        out.contains("propose --check: WARNING: MX's red lines")
+            && out.contains("would REFUSE this draft"),
+        "the draft was not checked before it was sent: {out}"
+    );
     assert!(out.contains("1 breach(es)"), "{out}");
     assert!(
         out.contains("identical:") && out.contains("exchange digest"),

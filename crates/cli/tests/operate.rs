@@ -243,7 +243,10 @@ fn the_operator_endpoint_reports_health_readiness_and_a_backlog() {
     let metrics = loop {
         let (status, metrics) = get(&operator, "/metrics");
         assert_eq!(status, 200);
-        if sample(&metrics, "soberana_delivery_failures_total{partner=\"US\"}") >= 1.0 {
+        // The histogram counts a commit just after it is visible to readers.
+        if sample(&metrics, "soberana_delivery_failures_total{partner=\"US\"}") >= 1.0
+            && sample(&metrics, "soberana_store_commit_seconds_count") >= 1.0
+        {
             break metrics;
         }
         assert!(start.elapsed() < Duration::from_secs(60), "{metrics}");
@@ -487,4 +490,70 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
         &mx,
     ]);
     assert!(err.contains("--from `2026-13-01`"), "{err}");
+}
+
+#[test]
+fn a_draft_is_checked_against_the_partners_red_lines_before_it_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mx = init(dir.path(), "MX");
+    let us = init(dir.path(), "US");
+    introduce(dir.path(), &mx, &us);
+    let example = |name: &str| {
+        format!(
+            "{}/../../examples/proposals/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    // MX is down: the check cannot be made, and says so.
+    let out = soberana(&[
+        "propose",
+        &example("us-deploy-forces"),
+        "--check",
+        "--dir",
+        &us,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MX's constitutional layer") && err.contains("cannot reach"),
+        "{err}"
+    );
+
+    let _mx_run = run_node(&mx);
+    let start = Instant::now();
+    let out = loop {
+        let out = soberana(&[
+            "propose",
+            &example("us-deploy-forces"),
+            "--check",
+            "--dir",
+            &us,
+        ]);
+        if !String::from_utf8_lossy(&out.stderr).contains("cannot reach") {
+            break out;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "MX never answered"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let said = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("WARNING: MX's red lines"), "{said}");
+    assert!(said.contains("mx.foreign-forces"), "{said}");
+    assert!(err.contains("nothing was sent"), "{err}");
+
+    let said = ok(&[
+        "propose",
+        &example("us-border-alert"),
+        "--check",
+        "--dir",
+        &us,
+    ]);
+    assert!(said.contains("do not refuse this draft"), "{said}");
+    // Checking sent nothing: the US outbox is empty.
+    let outbox = ok(&["outbox", "--all", "--json", "--dir", &us]);
+    assert_eq!(outbox.trim(), "[]", "{outbox}");
 }

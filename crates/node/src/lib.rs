@@ -10,6 +10,7 @@
 
 mod backup;
 mod config;
+mod constitution;
 mod contacts;
 mod deadlines;
 mod error;
@@ -29,6 +30,7 @@ mod tls;
 
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, load_registry};
+pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{
     CONTACT_REPORT_FORMAT, Contact, ContactReport, REPORT_WITHIN_DAYS, SignedContactReport,
     check_contact_report,

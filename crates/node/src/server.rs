@@ -35,6 +35,7 @@ pub fn router(node: Node) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/envelopes", post(envelope))
         .route("/v1/receipts/{envelope}", get(receipt))
+        .route("/v1/policy/constitutional", get(crate::constitution::serve))
         .with_state(node)
 }
 

@@ -32,6 +32,8 @@ type Work = Box<dyn FnOnce(&Transaction<'_>) -> Outcome + Send>;
 struct Job {
     work: Work,
     reply: SyncSender<Outcome>,
+    /// When the caller handed the change over, for the latency histogram.
+    submitted: std::time::Instant,
 }
 
 /// The most changes committed in one transaction.
@@ -42,7 +44,7 @@ pub struct SqliteStore {
     jobs: Mutex<Option<SyncSender<Job>>>,
     reader: Mutex<Connection>,
     writer: Mutex<Option<thread::JoinHandle<()>>>,
-    commits: crate::CommitTimes,
+    commits: Arc<crate::CommitTimes>,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -67,15 +69,17 @@ impl SqliteStore {
         schema::migrate(&mut conn, &path.display().to_string())?;
         let reader = open_connection(path)?;
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let commits = Arc::new(crate::CommitTimes::default());
+        let times = Arc::clone(&commits);
         let handle = thread::Builder::new()
             .name("soberana-store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &times))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs: Mutex::new(Some(tx)),
             reader: Mutex::new(reader),
             writer: Mutex::new(Some(handle)),
-            commits: crate::CommitTimes::default(),
+            commits,
         })
     }
 
@@ -84,11 +88,11 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let started = std::time::Instant::now();
         let (reply, answer) = mpsc::sync_channel(1);
         let job = Job {
             work: Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)),
             reply,
+            submitted: std::time::Instant::now(),
         };
         {
             let guard = self.jobs.lock().map_err(|_| StoreError::Closed)?;
@@ -96,7 +100,6 @@ impl SqliteStore {
             sender.send(job).map_err(|_| StoreError::Closed)?;
         }
         let value = answer.recv().map_err(|_| StoreError::Closed)??;
-        self.commits.record(started.elapsed());
         value
             .downcast::<T>()
             .map(|b| *b)
@@ -130,7 +133,7 @@ impl Drop for SqliteStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, jobs: Receiver<Job>) {
+fn writer_loop(mut conn: Connection, jobs: Receiver<Job>, times: &crate::CommitTimes) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -139,11 +142,11 @@ fn writer_loop(mut conn: Connection, jobs: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, batch);
+        run_batch(&mut conn, batch, times);
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+fn run_batch(conn: &mut Connection, batch: Vec<Job>, times: &crate::CommitTimes) {
     let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -173,18 +176,23 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             }
             Err(e) => Err(StoreError::Database(e)),
         };
-        results.push((job.reply, outcome));
+        results.push((job.reply, job.submitted, outcome));
     }
     match tx.commit() {
         Ok(()) => {
-            for (reply, outcome) in results {
+            // Counted before anyone is answered, so a caller that reads the
+            // histogram after its change sees the change counted.
+            for (_, submitted, _) in &results {
+                times.record(submitted.elapsed());
+            }
+            for (reply, _, outcome) in results {
                 let _ = reply.send(outcome);
             }
         }
         Err(e) => {
             let msg = e.to_string();
             tracing::error!(error = %msg, "commit failed; the batch is lost and every caller is told");
-            for (reply, _) in results {
+            for (reply, _, _) in results {
                 let _ = reply.send(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
             }
         }

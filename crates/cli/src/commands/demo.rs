@@ -204,6 +204,19 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "1",
         "the US proposes deploying US forces in Mexico to fight cartels",
     );
+    // Before sending, the US liaison checks the draft against Mexico's red
+    // lines, fetched from the MX node.
+    let planned = soberana_core::Proposal::from_draft(
+        draft(US_DEPLOY_FORCES)?,
+        us.party(),
+        None,
+        soberana_core::Timestamp::now(),
+    )?;
+    let check = crate::policy::check_against_partner(&us, &planned).await?;
+    for text in check.summary().lines() {
+        line(format!("propose --check: {text}"));
+    }
+    line("the US sends it all the same:");
     let offer = us.propose(draft(US_DEPLOY_FORCES)?, None)?;
     line(format!("US → MX: {}", offer.body.summary()));
     line("the tasks: US.SOCOM raids in Culiacán, armed, kinetic, \"under Mexican command\"");

@@ -168,6 +168,23 @@ pub fn propose(args: ProposeArgs) -> Result<()> {
     let node = open_node(&args.dir.dir)?;
     let draft = read_draft(&args.file)?;
     let author = args.officer.as_deref().map(OfficerId::new).transpose()?;
+    if args.check {
+        let proposal =
+            soberana_core::Proposal::from_draft(draft, node.party(), author, Timestamp::now())
+                .map_err(|e| anyhow::anyhow!("proposal `{}`: {e}", args.file.display()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let check = runtime.block_on(crate::policy::check_against_partner(&node, &proposal))?;
+        println!("{}", check.summary());
+        if check.refused() {
+            bail!(
+                "{}'s red lines would refuse this draft; nothing was sent",
+                proposal.to
+            );
+        }
+        return Ok(());
+    }
     let proposal = node.propose(draft, author)?;
     println!("{}", proposal.id);
     eprintln!(
