@@ -6,31 +6,37 @@
 
 mod support;
 
-use support::{init, introduce, ok, soberana};
+use support::{init, introduce, ok, run_node, soberana};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// `soberana report KIND` over the whole century, with `extra` arguments.
+fn report_args<'a>(kind: &'a str, node: &'a str, peer: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "report",
+        kind,
+        "--peer",
+        peer,
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--dir",
+        node,
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
-fn run_node(dir: &str) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_soberana"))
-            .args(["run", "--dir", dir])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+/// An MX and a US node in a fresh folder, each pinning the other.
+fn two_nodes() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mx = init(dir.path(), "MX");
+    let us = init(dir.path(), "US");
+    introduce(dir.path(), &mx, &us);
+    (dir, mx, us)
 }
 
 /// Runs a command that must fail and returns its error text.
@@ -55,10 +61,7 @@ fn log_size(verify: &str) -> u64 {
 
 #[test]
 fn a_backup_of_a_running_node_restores_whole_and_a_damaged_one_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let mx = init(dir.path(), "MX");
-    let us = init(dir.path(), "US");
-    introduce(dir.path(), &mx, &us);
+    let (dir, mx, us) = two_nodes();
     let example = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/proposals/us-border-alert.toml"
@@ -210,10 +213,7 @@ fn sample(metrics: &str, series: &str) -> f64 {
 
 #[test]
 fn the_operator_endpoint_reports_health_readiness_and_a_backlog() {
-    let dir = tempfile::tempdir().unwrap();
-    let mx = init(dir.path(), "MX");
-    let us = init(dir.path(), "US");
-    introduce(dir.path(), &mx, &us);
+    let (_dir, mx, _us) = two_nodes();
     let operator = support::port();
     let config = Path::new(&mx).join("node.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
@@ -291,10 +291,7 @@ fn the_operator_endpoint_reports_health_readiness_and_a_backlog() {
 
 #[test]
 fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
-    let dir = tempfile::tempdir().unwrap();
-    let mx = init(dir.path(), "MX");
-    let us = init(dir.path(), "US");
-    introduce(dir.path(), &mx, &us);
+    let (dir, mx, us) = two_nodes();
     let _mx_run = run_node(&mx);
     let _us_run = run_node(&us);
     let example = |name: &str| {
@@ -308,20 +305,13 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
     ok(&["propose", &example("mx-information-request"), "--dir", &mx]);
 
     let report = |node: &str, out: &Path| {
-        ok(&[
-            "report",
+        let peer = if node == mx { "US" } else { "MX" };
+        ok(&report_args(
             "transparency",
-            "--peer",
-            if node == mx { "US" } else { "MX" },
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2100-01-01",
-            "--dir",
             node,
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+            peer,
+            &["-o", out.to_str().unwrap()],
+        ));
         std::fs::read_to_string(out).unwrap()
     };
     let mx_file = dir.path().join("mx-report.json");
@@ -359,20 +349,12 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
         .map(|(_, v)| v.as_u64().unwrap())
         .sum();
     assert!(red_lines >= 1, "no MX red line named: {mx_text}");
-    let said = ok(&[
-        "report",
+    let said = ok(&report_args(
         "transparency",
-        "--peer",
-        "US",
-        "--from",
-        "2000-01-01",
-        "--to",
-        "2100-01-01",
-        "--dir",
         &mx,
-        "--compare",
-        us_file.to_str().unwrap(),
-    ]);
+        "US",
+        &["--compare", us_file.to_str().unwrap()],
+    ));
     assert!(said.contains("byte-identical"), "{said}");
 
     // A partner report that leaves out an envelope MX received is caught,
@@ -386,20 +368,12 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
     let gone = exchange.remove(dropped);
     let forged_file = dir.path().join("forged.json");
     std::fs::write(&forged_file, serde_json::to_string_pretty(&forged).unwrap()).unwrap();
-    let out = soberana(&[
-        "report",
+    let out = soberana(&report_args(
         "transparency",
-        "--peer",
-        "US",
-        "--from",
-        "2000-01-01",
-        "--to",
-        "2100-01-01",
-        "--dir",
         &mx,
-        "--compare",
-        forged_file.to_str().unwrap(),
-    ]);
+        "US",
+        &["--compare", forged_file.to_str().unwrap()],
+    ));
     assert!(!out.status.success());
     let listed = String::from_utf8_lossy(&out.stdout);
     let line = listed
@@ -415,20 +389,12 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
     // proposal, checked against MX's card; any change after signing, or
     // another party's card, is refused.
     let contacts_file = dir.path().join("contacts.json");
-    ok(&[
-        "report",
+    ok(&report_args(
         "contacts",
-        "--peer",
-        "US",
-        "--from",
-        "2000-01-01",
-        "--to",
-        "2100-01-01",
-        "--dir",
         &mx,
-        "-o",
-        contacts_file.to_str().unwrap(),
-    ]);
+        "US",
+        &["-o", contacts_file.to_str().unwrap()],
+    ));
     let signed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&contacts_file).unwrap()).unwrap();
     let contacts = signed["report"]["contacts"].as_array().unwrap();
@@ -448,32 +414,26 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
     );
     let mx_card = dir.path().join("mx.card");
     let us_card = dir.path().join("us.card");
-    let said = ok(&[
-        "report",
-        "check",
-        contacts_file.to_str().unwrap(),
-        "--card",
-        mx_card.to_str().unwrap(),
-    ]);
+    let check = |report: &Path, card: &Path| {
+        vec![
+            "report".to_owned(),
+            "check".to_owned(),
+            report.to_str().unwrap().to_owned(),
+            "--card".to_owned(),
+            card.to_str().unwrap().to_owned(),
+        ]
+    };
+    let args = check(&contacts_file, &mx_card);
+    let said = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(said.starts_with("valid: MX's contact report"), "{said}");
-    let err = fails(&[
-        "report",
-        "check",
-        contacts_file.to_str().unwrap(),
-        "--card",
-        us_card.to_str().unwrap(),
-    ]);
+    let args = check(&contacts_file, &us_card);
+    let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(err.contains("the card is US's"), "{err}");
     let text = std::fs::read_to_string(&contacts_file).unwrap();
     let changed = dir.path().join("contacts-changed.json");
     std::fs::write(&changed, text.replacen("US.DOD", "US.DHS", 1)).unwrap();
-    let err = fails(&[
-        "report",
-        "check",
-        changed.to_str().unwrap(),
-        "--card",
-        mx_card.to_str().unwrap(),
-    ]);
+    let args = check(&changed, &mx_card);
+    let err = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(err.contains("changed after it was signed"), "{err}");
 
     // Bad periods are refused with the flag named.
@@ -494,10 +454,7 @@ fn both_nodes_compute_the_same_transparency_report_and_a_gap_is_listed() {
 
 #[test]
 fn a_draft_is_checked_against_the_partners_red_lines_before_it_is_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let mx = init(dir.path(), "MX");
-    let us = init(dir.path(), "US");
-    introduce(dir.path(), &mx, &us);
+    let (_dir, mx, us) = two_nodes();
     let example = |name: &str| {
         format!(
             "{}/../../examples/proposals/{name}.toml",

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use soberana_core::{DecidedBy, Outcome, PartyCode, Timestamp};
-use soberana_wire::{Body, PublicKey, UnverifiedEnvelope};
+use soberana_wire::{Body, PublicKey};
 
 use crate::{Node, NodeError};
 
@@ -133,29 +133,12 @@ impl Node {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<SignedContactReport, NodeError> {
-        let card = self.peer(peer).ok_or_else(|| NodeError::Report {
-            detail: format!("`{peer}` is not a pinned partner of this node"),
-        })?;
-        let own = self.key().public();
         let mut drafts: BTreeMap<String, Draft> = BTreeMap::new();
-        for stored in self.store().exchanged(peer)? {
-            let key = if stored.sent { &own } else { &card.signing_key };
-            let verified = UnverifiedEnvelope::parse(&stored.bytes, usize::MAX)
-                .and_then(|e| e.verify(key))
-                .map_err(|e| NodeError::Report {
-                    detail: format!(
-                        "stored envelope `{}` does not verify: {e}",
-                        stored.envelope_id
-                    ),
-                })?;
-            let at = verified.header().timestamp();
-            if at < from || at >= to {
-                continue;
-            }
-            let body = verified.body().map_err(|e| NodeError::Report {
-                detail: format!("stored envelope `{}`: {e}", stored.envelope_id),
-            })?;
-            let way = if stored.sent { "sent" } else { "received" };
+        for crossed in self.crossed(peer, from, to)? {
+            let at = crossed.header.timestamp();
+            let body = crossed.body;
+            let sent = crossed.sent;
+            let way = if sent { "sent" } else { "received" };
             let (proposal, what) = match &body {
                 Body::Proposal(p) => {
                     let draft = drafts.entry(p.id.to_string()).or_default();
@@ -163,7 +146,7 @@ impl Node {
                     draft.summary = p.body.summary();
                     let agency = p.requesting_agency.to_string();
                     let author = p.author.as_ref().map(|a| format!("{agency} ({a})"));
-                    if stored.sent {
+                    if sent {
                         draft.initiated_by = Some("us");
                         push_unique(&mut draft.ours, author.unwrap_or(agency));
                     } else {
@@ -186,7 +169,7 @@ impl Node {
                         }
                     }
                     for who in deciders {
-                        if stored.sent {
+                        if sent {
                             push_unique(&mut draft.ours, format!("officer {who}"));
                         } else {
                             push_unique(&mut draft.foreign_officials, who);
@@ -204,7 +187,7 @@ impl Node {
                 }
                 Body::Receipt(r) => (r.proposal_id.to_string(), format!("receipt {way}")),
                 Body::Answer(a) => {
-                    if stored.sent {
+                    if sent {
                         drafts.entry(a.proposal_id.to_string()).or_default().items +=
                             a.items.len() as u64;
                     }
@@ -284,7 +267,7 @@ impl Node {
         let signature = self.key().sign(&signed_bytes(&report));
         Ok(SignedContactReport {
             report,
-            signing_key: own.to_hex(),
+            signing_key: self.key().public().to_hex(),
             signature: base64::engine::general_purpose::STANDARD.encode(signature),
         })
     }

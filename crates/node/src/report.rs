@@ -120,7 +120,63 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
     }
 }
 
+/// One envelope that crossed between us and a partner, verified and read.
+pub(crate) struct Crossed {
+    /// True for one we sent.
+    pub sent: bool,
+    /// Its signed header.
+    pub header: soberana_wire::EnvelopeHeader,
+    /// Its body.
+    pub body: Body,
+    /// The length of its body in bytes.
+    pub body_len: usize,
+}
+
 impl Node {
+    /// Every envelope that crossed between us and `peer` with a signed
+    /// header time in `[from, to)`, each verified against its sender's key
+    /// (ours, or the partner's pinned one) and read.
+    pub(crate) fn crossed(
+        &self,
+        peer: PartyCode,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Crossed>, NodeError> {
+        let card = self.peer(peer).ok_or_else(|| NodeError::Report {
+            detail: format!("`{peer}` is not a pinned partner of this node"),
+        })?;
+        let own = self.key().public();
+        let mut out = Vec::new();
+        for stored in self.store().exchanged(peer)? {
+            let key = if stored.sent { &own } else { &card.signing_key };
+            let verified = UnverifiedEnvelope::parse(&stored.bytes, usize::MAX)
+                .and_then(|e| e.verify(key))
+                .map_err(|e| NodeError::Report {
+                    detail: format!(
+                        "stored envelope `{}` does not verify against {}'s {} key: {e}",
+                        stored.envelope_id,
+                        if stored.sent { self.party() } else { peer },
+                        if stored.sent { "own" } else { "pinned" },
+                    ),
+                })?;
+            let header = verified.header().clone();
+            let at = header.timestamp();
+            if at < from || at >= to {
+                continue;
+            }
+            let body = verified.body().map_err(|e| NodeError::Report {
+                detail: format!("stored envelope `{}`: {e}", stored.envelope_id),
+            })?;
+            out.push(Crossed {
+                sent: stored.sent,
+                header,
+                body,
+                body_len: verified.body_bytes().len(),
+            });
+        }
+        Ok(out)
+    }
+
     /// Computes the transparency report of what crossed between this node
     /// and `peer` with signed header times in `[from, to)`.
     pub fn transparency_report(
@@ -129,10 +185,6 @@ impl Node {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<TransparencyReport, NodeError> {
-        let card = self.peer(peer).ok_or_else(|| NodeError::Report {
-            detail: format!("`{peer}` is not a pinned partner of this node"),
-        })?;
-        let own = self.key().public();
         let mut parties = vec![self.party().to_string(), peer.to_string()];
         parties.sort();
         let mut report = TransparencyReport {
@@ -161,27 +213,15 @@ impl Node {
         let mut asked: BTreeMap<String, (soberana_core::ProposalKind, String, Timestamp)> =
             BTreeMap::new();
         let mut answered: BTreeMap<String, Timestamp> = BTreeMap::new();
-        for stored in self.store().exchanged(peer)? {
-            let key = if stored.sent { &own } else { &card.signing_key };
-            let verified = UnverifiedEnvelope::parse(&stored.bytes, usize::MAX)
-                .and_then(|e| e.verify(key))
-                .map_err(|e| NodeError::Report {
-                    detail: format!(
-                        "stored envelope `{}` does not verify against {}'s {} key: {e}",
-                        stored.envelope_id,
-                        if stored.sent { self.party() } else { peer },
-                        if stored.sent { "own" } else { "pinned" },
-                    ),
-                })?;
-            let header = verified.header().clone();
+        for Crossed {
+            header,
+            body,
+            body_len,
+            ..
+        } in self.crossed(peer, from, to)?
+        {
             let at = header.timestamp();
-            if at < from || at >= to {
-                continue;
-            }
             let sender = header.sender.to_string();
-            let body = verified.body().map_err(|e| NodeError::Report {
-                detail: format!("stored envelope `{}`: {e}", stored.envelope_id),
-            })?;
             *report
                 .envelopes
                 .entry(format!("{sender} {}", header.kind.as_str()))
@@ -235,7 +275,7 @@ impl Node {
                     let released = report.released.entry(sender.clone()).or_default();
                     released.answers += 1;
                     released.items += a.items.len() as u64;
-                    released.bytes += verified.body_bytes().len() as u64;
+                    released.bytes += body_len as u64;
                     Some(a.proposal_id.to_string())
                 }
                 Body::Session(m) => {

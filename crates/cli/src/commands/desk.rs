@@ -41,17 +41,7 @@ pub async fn run(args: DeskArgs) -> Result<()> {
     let node = open_node(&args.dir.dir)?;
     let _serving = node.lock_folder()?;
     let running = node.start().await?;
-    let operator = match node.config().operator_listen {
-        Some(addr) => {
-            let endpoint = node.serve_operator(addr).await?;
-            println!(
-                "operator endpoint on http://{} (/healthz, /readyz, /metrics)",
-                endpoint.addr
-            );
-            Some(endpoint)
-        }
-        None => None,
-    };
+    let operator = super::serve_operator(&node).await?;
     let desk = Desk::open(
         node.clone(),
         DeskConfig {

@@ -36,6 +36,22 @@ pub fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// Serves the operator endpoint when the node's configuration names an
+/// address for it, and says where.
+pub async fn serve_operator(
+    node: &soberana_node::Node,
+) -> Result<Option<soberana_node::OperatorEndpoint>> {
+    let Some(addr) = node.config().operator_listen else {
+        return Ok(None);
+    };
+    let endpoint = node.serve_operator(addr).await?;
+    println!(
+        "operator endpoint on http://{} (/healthz, /readyz, /metrics)",
+        endpoint.addr
+    );
+    Ok(Some(endpoint))
+}
+
 /// Waits until the process is asked to stop: Ctrl-C at a terminal, or
 /// SIGTERM from a service manager. Either way the caller stops its node
 /// cleanly (in-flight deliveries finish or stay queued, nothing is lost).

@@ -46,17 +46,7 @@ pub async fn serve(dir: DirArg) -> Result<()> {
     let node = open_node(&dir.dir)?;
     let _serving = node.lock_folder()?;
     let running = node.start().await?;
-    let operator = match node.config().operator_listen {
-        Some(addr) => {
-            let endpoint = node.serve_operator(addr).await?;
-            println!(
-                "operator endpoint on http://{} (/healthz, /readyz, /metrics)",
-                endpoint.addr
-            );
-            Some(endpoint)
-        }
-        None => None,
-    };
+    let operator = super::serve_operator(&node).await?;
     println!(
         "{} node listening on {} ({} partner(s) pinned); Ctrl-C to stop",
         node.party(),

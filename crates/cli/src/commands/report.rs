@@ -32,18 +32,9 @@ pub enum ReportCommand {
 /// `soberana report contacts`.
 #[derive(Debug, Args)]
 pub struct ContactsArgs {
-    /// The node.
+    /// The node, the partner whose agencies were in contact, the period.
     #[command(flatten)]
-    pub dir: DirArg,
-    /// The partner whose agencies were in contact.
-    #[arg(long)]
-    pub peer: String,
-    /// The period's first day (YYYY-MM-DD, UTC) or instant (RFC 3339), inclusive.
-    #[arg(long)]
-    pub from: String,
-    /// The period's end (YYYY-MM-DD, UTC, or RFC 3339), exclusive.
-    #[arg(long)]
-    pub to: String,
+    pub period: PeriodArgs,
     /// Write the signed report (JSON) here instead of standard output.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
@@ -59,9 +50,9 @@ pub struct CheckArgs {
     pub card: PathBuf,
 }
 
-/// `soberana report transparency`.
+/// The node, the partner and the period a report covers.
 #[derive(Debug, Args)]
-pub struct TransparencyArgs {
+pub struct PeriodArgs {
     /// The node.
     #[command(flatten)]
     pub dir: DirArg,
@@ -74,6 +65,28 @@ pub struct TransparencyArgs {
     /// The period's end (YYYY-MM-DD, UTC, or RFC 3339), exclusive.
     #[arg(long)]
     pub to: String,
+}
+
+impl PeriodArgs {
+    /// The partner and the period, checked.
+    fn read(&self) -> Result<(PartyCode, Timestamp, Timestamp)> {
+        let from = instant(&self.from, "--from")?;
+        let to = instant(&self.to, "--to")?;
+        if to <= from {
+            bail!("--to ({}) must come after --from ({})", self.to, self.from);
+        }
+        let peer = PartyCode::new(&self.peer)
+            .map_err(|e| anyhow::anyhow!("--peer `{}`: {e}", self.peer))?;
+        Ok((peer, from, to))
+    }
+}
+
+/// `soberana report transparency`.
+#[derive(Debug, Args)]
+pub struct TransparencyArgs {
+    /// The node, the partner and the period.
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// Write the report here instead of standard output.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
@@ -106,14 +119,8 @@ pub fn run(cmd: ReportCommand) -> Result<()> {
 }
 
 fn contacts(args: ContactsArgs) -> Result<()> {
-    let from = instant(&args.from, "--from")?;
-    let to = instant(&args.to, "--to")?;
-    if to <= from {
-        bail!("--to ({}) must come after --from ({})", args.to, args.from);
-    }
-    let peer =
-        PartyCode::new(&args.peer).map_err(|e| anyhow::anyhow!("--peer `{}`: {e}", args.peer))?;
-    let node = open_node(&args.dir.dir)?;
+    let (peer, from, to) = args.period.read()?;
+    let node = open_node(&args.period.dir.dir)?;
     let signed = node.contact_report(peer, from, to)?;
     let text = serde_json::to_string_pretty(&signed)? + "\n";
     match &args.out {
@@ -167,14 +174,8 @@ fn check(args: CheckArgs) -> Result<()> {
 }
 
 fn transparency(args: TransparencyArgs) -> Result<()> {
-    let from = instant(&args.from, "--from")?;
-    let to = instant(&args.to, "--to")?;
-    if to <= from {
-        bail!("--to ({}) must come after --from ({})", args.to, args.from);
-    }
-    let peer =
-        PartyCode::new(&args.peer).map_err(|e| anyhow::anyhow!("--peer `{}`: {e}", args.peer))?;
-    let node = open_node(&args.dir.dir)?;
+    let (peer, from, to) = args.period.read()?;
+    let node = open_node(&args.period.dir.dir)?;
     let report = node.transparency_report(peer, from, to)?;
     let text = report.to_text();
     match &args.out {
