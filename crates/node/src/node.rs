@@ -6,14 +6,14 @@ use std::sync::{Arc, RwLock};
 
 use sha2::{Digest as _, Sha256};
 use soberana_core::{
-    DecidedBy, Decision, Direction, OfficerId, Outcome, PartyCode, Proposal, ProposalDraft,
-    ProposalId, ProposalState, Reason, Registry, Timestamp,
+    Direction, OfficerId, PartyCode, Proposal, ProposalDraft, ProposalId, ProposalState, Registry,
+    Timestamp,
 };
 use soberana_ledger::{LogEntry, PeerChangeKind};
 use soberana_store::{
-    NodeStore, OfficerDecision, ProposalDetail, ProposalFilter, ProposalRecord, Sealer, SqliteStore,
+    NodeStore, ProposalDetail, ProposalFilter, ProposalRecord, Sealer, SqliteStore,
 };
-use soberana_wire::{Answer, AnswerItem, NodeKey, PartyCard, SealedEnvelope, SignedCard};
+use soberana_wire::{NodeKey, PartyCard, SealedEnvelope, SignedCard};
 use tokio::sync::Notify;
 
 use crate::NodeError;
@@ -40,19 +40,6 @@ struct Inner {
     pins: PinSet,
     outbox: Notify,
     events: tokio::sync::broadcast::Sender<crate::IntakeOutcome>,
-}
-
-/// What an officer decides.
-#[derive(Debug, Clone)]
-pub struct OfficerVerdict {
-    /// The officer deciding.
-    pub officer: OfficerId,
-    /// What is decided.
-    pub outcome: Outcome,
-    /// Why.
-    pub reason: String,
-    /// What is released with an acceptance.
-    pub release: Vec<AnswerItem>,
 }
 
 impl Node {
@@ -310,64 +297,6 @@ impl Node {
             .queue_proposal(proposal.clone(), self.sealer())?;
         self.wake_outbox();
         Ok(proposal)
-    }
-
-    /// Records an officer's decision on an incoming proposal awaiting one,
-    /// and queues it (with anything released) to the proposer.
-    pub fn decide(&self, id: ProposalId, verdict: OfficerVerdict) -> Result<Decision, NodeError> {
-        let detail = self
-            .inner
-            .store
-            .proposal(id)?
-            .ok_or_else(|| NodeError::NoSuchProposal(id.to_string()))?;
-        if detail.record.direction != Direction::Incoming
-            || detail.record.state != ProposalState::AwaitingOfficer
-        {
-            return Err(NodeError::NotAwaitingDecision {
-                id: id.to_string(),
-                state: format!(
-                    "{} and {}",
-                    detail.record.direction.as_str(),
-                    detail.record.state
-                ),
-            });
-        }
-        let decision = Decision {
-            proposal_id: id,
-            decided_by_party: self.party(),
-            outcome: verdict.outcome.clone(),
-            reasons: vec![Reason::plain(verdict.reason)],
-            decided_by: DecidedBy::Officer {
-                officer: verdict.officer,
-                confirmed_by: None,
-            },
-            policy_digest: self.inner.policy.digest(),
-            decided_at: Timestamp::now(),
-        };
-        let answer =
-            (decision.outcome.is_acceptance() && !verdict.release.is_empty()).then(|| Answer {
-                proposal_id: id,
-                summary: format!(
-                    "released by {} under decision of {}",
-                    self.party(),
-                    decision.decided_at
-                ),
-                items: verdict.release,
-                handling: detail.record.proposal.handling,
-                conditions: match &decision.outcome {
-                    Outcome::AcceptedWithConditions { conditions } => conditions.clone(),
-                    _ => Vec::new(),
-                },
-            });
-        self.inner.store.decide(
-            OfficerDecision {
-                decision: decision.clone(),
-                answer,
-            },
-            self.sealer(),
-        )?;
-        self.wake_outbox();
-        Ok(decision)
     }
 
     /// Proposals by direction and state, newest first.

@@ -43,7 +43,11 @@ use soberana_wire::SealedEnvelope;
 /// transaction with the next sequence number for the recipient, so that the
 /// envelope, its outbox row, its log entry and the state change it reports
 /// are committed together.
-pub trait NodeStore: Send + Sync + 'static {
+///
+/// The officers' accounts, their audit trail and the decisions awaiting a
+/// second approver ([`OfficerStore`]) live in the same store, so that an
+/// officer's act and its audit line commit together.
+pub trait NodeStore: OfficerStore + Send + Sync + 'static {
     /// The pinned party cards, as their JSON text.
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError>;
 

@@ -1040,14 +1040,19 @@ impl NodeStore for SqliteStore {
             let id = decision.decision.proposal_id;
             let stored =
                 load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
-            record_own_decision(
+            crate::officers::settle_pending(tx, id, decision.confirms.as_ref())?;
+            let sent = record_own_decision(
                 tx,
                 &sealer,
                 stored.peer,
                 &decision.decision,
                 decision.answer.as_ref(),
                 Timestamp::now(),
-            )
+            )?;
+            if let Some(entry) = &decision.audit {
+                crate::officers::insert_audit(tx, entry)?;
+            }
+            Ok(sent)
         })
     }
 

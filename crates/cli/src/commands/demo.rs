@@ -174,6 +174,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mx = make_node(&dir, "MX")?;
     let us = make_node(&dir, "US")?;
     introduce(&mx, &us)?;
+    crate::commands::desk::demo_officers(&mx, &us)?;
     let mx_run = mx.start().await?;
     let us_run = us.start().await?;
     line(format!(
@@ -281,7 +282,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         us.decide(
             trace.id,
             OfficerVerdict {
-                officer: OfficerId::new("atf.tracer")?,
+                officer: OfficerId::new("atf.approver")?,
                 outcome: Outcome::Accepted,
                 reason: "trace completed from first-retail-sale records".into(),
                 release: trace_firearms(&at_us.record.proposal),
@@ -323,7 +324,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         soberana_psi::IdentifierKind::Phone,
         US_PHONES_TO_CHECK,
         "US.DEA",
-        "cni.analyst",
+        "cni.approver",
     )
     .await?;
     crate::commands::matching::print_result(&phones, "   ");
@@ -336,7 +337,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         soberana_psi::IdentifierKind::Firearm,
         MX_FIREARMS_TO_CHECK,
         "MX.FGR",
-        "atf.analyst",
+        "atf.approver",
     )
     .await?;
     crate::commands::matching::print_result(&firearms, "   ");
@@ -356,7 +357,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "MX (CNI) checks 30 suspects against US person records; only encodings cross; a US officer (FBI) accepts:",
     );
     let people =
-        crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.analyst")
+        crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.approver")
             .await?;
     crate::commands::matching::print_result(&people, "   ");
     line("each holder learnt only how many were asked; both logs record the session and what left");

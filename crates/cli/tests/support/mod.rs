@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 pub fn soberana(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_soberana"))
         .args(args)
+        .env_remove("SOBERANA_OFFICER")
         .output()
         .unwrap()
 }
@@ -55,4 +56,27 @@ pub fn introduce(dir: &Path, a: &str, b: &str) {
         ok(&["card", "export", "--dir", from, "-o", card]);
         ok(&["peer", "add", card, "--dir", to]);
     }
+}
+
+/// Registers officer `id` of `agency` with `role` on the node in `node`
+/// (the password is read from a file next to it).
+pub fn officer(node: &str, id: &str, agency: &str, role: &str) {
+    let password = Path::new(node).with_extension("password");
+    std::fs::write(&password, "a long test password\n").unwrap();
+    ok(&[
+        "officer",
+        "add",
+        "--dir",
+        node,
+        "--id",
+        id,
+        "--name",
+        &format!("Officer {id}"),
+        "--agency",
+        agency,
+        "--role",
+        role,
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
 }

@@ -137,7 +137,7 @@ pub fn officer(desk: &Desk, id: &str, agency: &str, roles: &[Role], lang: Lang) 
 /// Adds an officer with a name and [`PASSWORD`].
 pub fn named(desk: &Desk, id: &str, name: &str, agency: &str, roles: &[Role], lang: Lang) {
     add_officer(
-        desk.officers().as_ref(),
+        desk.node(),
         NewOfficer {
             officer: Officer {
                 id: OfficerId::new(id).unwrap(),
