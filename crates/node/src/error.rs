@@ -122,6 +122,9 @@ pub enum NodeError {
     /// The officer who made a decision tried to confirm it.
     #[error("`{0}` made this decision; it must be confirmed by a different approver")]
     SameOfficer(String),
+    /// The constitutional layer is missing, unpinned or not the pinned one.
+    #[error("{0}")]
+    Constitutional(String),
     /// The policy could not be loaded.
     #[error("policy: {0}")]
     Policy(String),

@@ -44,9 +44,22 @@ struct Inner {
 
 impl Node {
     /// Opens the node in `dir` with `policy` deciding incoming proposals.
+    /// Refuses a node whose constitutional layer is missing or differs from
+    /// the digest pinned in `node.toml`.
     pub fn open(dir: &Path, policy: Arc<dyn ProposalPolicy>) -> Result<Self, NodeError> {
+        Self::open_expecting(dir, policy, None)
+    }
+
+    /// Opens the node, checking its constitutional layer against `pin`
+    /// (while it is being pinned) or else against `node.toml`'s.
+    pub(crate) fn open_expecting(
+        dir: &Path,
+        policy: Arc<dyn ProposalPolicy>,
+        pin: Option<&str>,
+    ) -> Result<Self, NodeError> {
         let dir = NodeDir::new(dir);
         let config = dir.load_config()?;
+        crate::pin::check_pin(&dir, pin.unwrap_or(&config.constitutional_digest))?;
         let registry = dir.load_registry()?;
         if registry.party(config.party).is_none() {
             let known: Vec<String> = registry.parties().map(|p| p.code.to_string()).collect();

@@ -113,6 +113,17 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
         log: Vec<LogEntry>,
     ) -> Result<(), StoreError>;
 
+    /// Appends `log`, records and queues each of our new `proposals`, and
+    /// writes the audit line, all in one transaction (a policy pin and its
+    /// announcement to every partner).
+    fn log_and_propose(
+        &self,
+        log: Vec<LogEntry>,
+        proposals: Vec<Proposal>,
+        audit: Option<AuditEntry>,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+
     /// Records our new proposal and queues its envelope.
     fn queue_proposal(
         &self,

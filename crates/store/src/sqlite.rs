@@ -980,6 +980,34 @@ impl NodeStore for SqliteStore {
         })
     }
 
+    fn log_and_propose(
+        &self,
+        log: Vec<LogEntry>,
+        proposals: Vec<Proposal>,
+        audit: Option<crate::AuditEntry>,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            append_log(tx, &log)?;
+            let mut sent = Vec::with_capacity(proposals.len());
+            for proposal in &proposals {
+                insert_proposal(tx, proposal, Direction::Outgoing, None, now)?;
+                sent.push(queue(
+                    tx,
+                    &sealer,
+                    proposal.to,
+                    &Body::Proposal(proposal.clone()),
+                    now,
+                )?);
+            }
+            if let Some(entry) = &audit {
+                crate::officers::insert_audit(tx, entry)?;
+            }
+            Ok(sent)
+        })
+    }
+
     fn queue_proposal(
         &self,
         proposal: Proposal,

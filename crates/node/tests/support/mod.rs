@@ -14,6 +14,9 @@ use soberana_core::{
 };
 use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
 
+/// The constitutional layer test nodes pin (the node checks only its pin;
+/// the Cedar engine, not used here, would check its content).
+pub const TEST_CONSTITUTIONAL: &str = "// red lines of a test node\n";
 /// A test policy's verdict, with its one reason and the policy digest
 /// `digest` (which the policy's `digest()` must return too).
 pub fn test_verdict(verdict: Verdict, digest: &str) -> PolicyVerdict {
@@ -47,8 +50,11 @@ pub fn make(dir: &Path, code: &str, policy: Arc<dyn ProposalPolicy>) -> Node {
         dir: dir.join(code),
         listen: free_port(),
         endpoint: None,
-        files: vec![],
-        constitutional_digest: String::new(),
+        files: vec![(
+            "policy/constitutional.cedar".into(),
+            TEST_CONSTITUTIONAL.into(),
+        )],
+        constitutional_digest: soberana_node::constitutional_digest(TEST_CONSTITUTIONAL.as_bytes()),
     })
     .unwrap();
     Node::open(&dir.join(code), policy).unwrap()
