@@ -21,7 +21,10 @@ fn a_changed_layer_stops_the_node_until_it_is_pinned_and_announced() {
     let out = soberana(&["inbox", "--dir", &mx]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("constitutional") && err.contains("pin"), "{err}");
+    assert!(
+        err.contains("constitutional") && err.contains("pin"),
+        "{err}"
+    );
 
     let pinned = ok(&["policy", "pin", "--dir", &mx]);
     assert!(

@@ -11,7 +11,8 @@ use soberana_core::{
 };
 use soberana_ledger::{LogEntry, PeerChangeKind};
 use soberana_store::{
-    NodeStore, ProposalDetail, ProposalFilter, ProposalRecord, Sealer, SqliteStore,
+    LedgerCheckpoint, NodeStore, PartnerCheckpoint, ProposalDetail, ProposalFilter, ProposalRecord,
+    RefusalRecord, Sealer, SqliteStore, StoredLeaf,
 };
 use soberana_wire::{NodeKey, PartyCard, SealedEnvelope, SignedCard};
 use tokio::sync::Notify;
@@ -132,8 +133,9 @@ impl Node {
         &self.inner.registry
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn NodeStore> {
+    /// The store: reached only through the node's methods, so no caller
+    /// changes state past the node's rules.
+    pub(crate) fn store(&self) -> &Arc<dyn NodeStore> {
         &self.inner.store
     }
 
@@ -143,7 +145,19 @@ impl Node {
     }
 
     /// The signing key.
-    pub fn key(&self) -> &Arc<NodeKey> {
+    pub(crate) fn key(&self) -> &Arc<NodeKey> {
+        &self.inner.key
+    }
+
+    /// The public half of the signing key (what partners pin from the card).
+    pub fn public_key(&self) -> soberana_wire::PublicKey {
+        self.inner.key.public()
+    }
+
+    /// The signing key, for the crate's own tests that must forge what a
+    /// hostile partner would send.
+    #[cfg(feature = "test-support")]
+    pub fn signing_key_for_tests(&self) -> &Arc<NodeKey> {
         &self.inner.key
     }
 
@@ -331,6 +345,73 @@ impl Node {
             .store
             .proposal(id)?
             .ok_or_else(|| NodeError::NoSuchProposal(id.to_string()))
+    }
+
+    /// The number of entries in the log.
+    pub fn log_size(&self) -> Result<u64, NodeError> {
+        Ok(self.inner.store.log_size()?)
+    }
+
+    /// Log leaves `[from, to)` in order.
+    pub fn log_leaves(&self, from: u64, to: u64) -> Result<Vec<StoredLeaf>, NodeError> {
+        Ok(self.inner.store.log_leaves(from, to)?)
+    }
+
+    /// Refusals issued at intake, newest first.
+    pub fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, NodeError> {
+        Ok(self.inner.store.refusals(limit)?)
+    }
+
+    /// Our signed checkpoints, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<LedgerCheckpoint>, NodeError> {
+        Ok(self.inner.store.checkpoints()?)
+    }
+
+    /// Partners' cosignatures on our checkpoint of `size` (every one, if
+    /// `None`).
+    pub fn cosignatures(
+        &self,
+        size: Option<u64>,
+    ) -> Result<Vec<soberana_ledger::StoredCosignature>, NodeError> {
+        Ok(self.inner.store.cosignatures(size)?)
+    }
+
+    /// The checkpoints of `peer`'s log we witnessed, oldest first.
+    pub fn partner_checkpoints(
+        &self,
+        peer: PartyCode,
+    ) -> Result<Vec<PartnerCheckpoint>, NodeError> {
+        Ok(self.inner.store.partner_checkpoints(peer)?)
+    }
+
+    /// The ids of the envelopes we sent about a proposal, with their kinds.
+    pub fn sent_envelopes(&self, id: ProposalId) -> Result<Vec<(String, String)>, NodeError> {
+        Ok(self.inner.store.sent_envelopes(id)?)
+    }
+
+    /// The protocol messages received from `peer` under a proposal, for one
+    /// step.
+    pub fn session_messages(
+        &self,
+        id: ProposalId,
+        peer: PartyCode,
+        step: u32,
+    ) -> Result<Vec<soberana_wire::SessionMessage>, NodeError> {
+        Ok(self.inner.store.session_messages(id, peer, step)?)
+    }
+
+    /// Recomputes the whole log from its stored entries and checks every
+    /// checkpoint and cosignature (`soberana log verify`).
+    pub fn audit_log(
+        &self,
+    ) -> Result<Result<soberana_ledger::AuditReport, soberana_ledger::AuditError>, NodeError> {
+        let log_key = self.log_key()?;
+        let witnesses = self.partner_witness_keys();
+        Ok(soberana_ledger::audit_storage(
+            &soberana_store::LedgerView(self.inner.store.as_ref()),
+            &log_key,
+            &witnesses,
+        ))
     }
 }
 

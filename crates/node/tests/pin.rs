@@ -36,7 +36,7 @@ fn a_node_opens_only_on_its_pinned_constitutional_layer() {
     let (mx, _us) = support::pair(dir.path(), || Arc::new(Allow));
     let root = mx.dir().root().to_owned();
     let layer = soberana_node::constitutional_path(mx.dir());
-    let log_before = mx.store().log_size().unwrap();
+    let log_before = mx.log_size().unwrap();
     drop(mx);
 
     // Edited behind the pin: refused, naming the fix.
@@ -74,7 +74,7 @@ fn a_node_opens_only_on_its_pinned_constitutional_layer() {
 
     // Back as pinned: it opens, and nothing was written meanwhile.
     let mx = open(&root).unwrap();
-    assert_eq!(mx.store().log_size().unwrap(), log_before);
+    assert_eq!(mx.log_size().unwrap(), log_before);
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn pinning_a_new_layer_logs_announces_and_audits_it_at_once() {
     let (mx, _us) = support::pair(dir.path(), || Arc::new(Allow));
     let root = mx.dir().root().to_owned();
     let layer = soberana_node::constitutional_path(mx.dir());
-    let log_before = mx.store().log_size().unwrap();
+    let log_before = mx.log_size().unwrap();
     drop(mx);
 
     let stricter = "// red lines of a test node, one more\n";
@@ -104,7 +104,7 @@ fn pinning_a_new_layer_logs_announces_and_audits_it_at_once() {
 
     let mx = open(&root).expect("the node opens on its new pin");
     assert_eq!(
-        mx.store().log_size().unwrap(),
+        mx.log_size().unwrap(),
         log_before + 2,
         "the pin and the announcement are logged"
     );
@@ -131,8 +131,5 @@ fn pinning_a_new_layer_logs_announces_and_audits_it_at_once() {
             .unwrap()
             .is_none()
     );
-    assert_eq!(
-        open(&root).unwrap().store().log_size().unwrap(),
-        log_before + 2
-    );
+    assert_eq!(open(&root).unwrap().log_size().unwrap(), log_before + 2);
 }

@@ -291,7 +291,7 @@ async fn bad_envelopes_are_refused_and_only_the_refusal_is_stored() {
             "{name}: {body}"
         );
         refusals += 1;
-        assert_eq!(mx.store().refusals(100).unwrap().len(), refusals, "{name}");
+        assert_eq!(mx.refusals(100).unwrap().len(), refusals, "{name}");
     }
     assert!(
         mx.list(Some(Direction::Incoming), vec![])
@@ -340,7 +340,7 @@ async fn a_client_without_a_pinned_certificate_is_refused_at_the_handshake() {
     let mx_run = mx.start().await.unwrap();
     let err = stranger.send_raw(party("MX"), b"hello".to_vec()).await;
     assert!(err.is_err(), "an unpinned client got an answer: {err:?}");
-    assert!(mx.store().refusals(10).unwrap().is_empty());
+    assert!(mx.refusals(10).unwrap().is_empty());
     mx_run.stop().await;
 }
 
@@ -370,9 +370,8 @@ async fn running_nodes_checkpoint_and_cosign_each_other_on_their_own() {
     })
     .await;
     let covered = |node: &Node| {
-        let size = node.store().log_size().unwrap();
-        node.store()
-            .cosignatures(None)
+        let size = node.log_size().unwrap();
+        node.cosignatures(None)
             .unwrap()
             .iter()
             .any(|c| c.size >= size.saturating_sub(8) && c.size > 0)

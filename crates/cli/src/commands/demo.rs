@@ -93,7 +93,7 @@ pub async fn wait_for(
 /// Waits until a partner's cosignature on our checkpoint of `size` is in.
 async fn wait_cosigned(node: &Node, size: u64) -> Result<()> {
     for _ in 0..600 {
-        if !node.store().cosignatures(Some(size))?.is_empty() {
+        if !node.cosignatures(Some(size))?.is_empty() {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -237,7 +237,6 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let checkpoint = mx.checkpoint_and_request_cosignatures()?;
     wait_cosigned(&mx, checkpoint.checkpoint().size()).await?;
     let envelope = us
-        .store()
         .sent_envelopes(notice.id)?
         .into_iter()
         .find(|(_, kind)| kind == "proposal")
@@ -392,7 +391,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     for node in [&mx, &us] {
         let incoming = node.list(Some(Direction::Incoming), vec![])?.len();
         let outgoing = node.list(Some(Direction::Outgoing), vec![])?.len();
-        let log = node.store().log_size()?;
+        let log = node.log_size()?;
         line(format!(
             "{}: {incoming} proposals received, {outgoing} sent, {log} entries in its log",
             node.party()
