@@ -4,6 +4,9 @@
 //! form token for anything that changes state, and only then reads or
 //! writes; a refusal renders the error page in the officer's language with
 //! the matching status and changes nothing.
+//!
+//! This file is long because each page is one handler with its HTML, in the
+//! order of the desk's menu; they share the session checks and the frame.
 
 use std::fmt::Write as _;
 

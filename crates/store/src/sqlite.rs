@@ -6,6 +6,11 @@
 //! answers each caller. A closure that fails is rolled back to its savepoint
 //! without disturbing the others in the batch. Reads use a second
 //! connection, which WAL lets proceed while the writer works.
+//!
+//! This file is long because every durable state change is here, each a
+//! closure over one transaction sharing the same private helpers (log
+//! append, sealing into the outbox, lifecycle transitions); splitting it by
+//! table would scatter one transaction's steps over several files.
 
 use std::any::Any;
 use std::path::Path;
