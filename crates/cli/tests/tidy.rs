@@ -53,6 +53,17 @@ const SOCKET_WORDS: &[&str] = &[
     "reqwest",
 ];
 
+/// Crates that read bytes from partners and must never index them: their
+/// `lib.rs` turns on `clippy::indexing_slicing` (CI denies warnings).
+const PEER_INPUT_CRATES: &[&str] = &["wire", "ledger"];
+
+/// Crates that read peer input whose indexing is still to be rewritten
+/// (sites found by `cargo clippy -p … -- -W clippy::indexing_slicing`).
+const PEER_INPUT_PENDING: &[(&str, &str)] = &[
+    ("psi", "65 sites, mostly in the OT extension"),
+    ("linkage", "31 sites, mostly in the bit-sliced kernel"),
+];
+
 /// Crates that can only be used to talk over a network.
 const NETWORK_CRATES: &[&str] = &[
     "axum",
@@ -262,6 +273,25 @@ fn a_file_over_800_lines_says_why_in_its_header() {
         );
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn crates_reading_peer_input_forbid_indexing() {
+    let lints = |krate: &str| read(&format!("crates/{krate}/src/lib.rs"));
+    for krate in PEER_INPUT_CRATES {
+        let text = lints(krate);
+        assert!(
+            text.contains("warn(clippy::indexing_slicing)")
+                || text.contains("deny(clippy::indexing_slicing)"),
+            "crates/{krate}/src/lib.rs must turn on clippy::indexing_slicing (ARCHITECTURE.md, Invariants)"
+        );
+    }
+    for (krate, why) in PEER_INPUT_PENDING {
+        assert!(
+            !lints(krate).contains("clippy::indexing_slicing"),
+            "{krate} forbids indexing now ({why} were pending): move it to PEER_INPUT_CRATES"
+        );
+    }
 }
 
 #[test]
