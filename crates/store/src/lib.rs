@@ -15,6 +15,7 @@
 //! The node talks to storage only through the [`NodeStore`] trait, so that a
 //! PostgreSQL implementation can follow without touching the rest.
 
+pub mod conformance;
 mod error;
 mod ledger_view;
 mod officers;

@@ -345,3 +345,9 @@ fn a_confirmation_racing_a_withdrawal_or_a_replacement_decides_nothing() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
 }
+
+#[test]
+fn the_sqlite_store_keeps_the_node_storage_contract() {
+    let (_dir, store) = store();
+    soberana_store::conformance::check_node_store(&store).unwrap_or_else(|rule| panic!("{rule}"));
+}
