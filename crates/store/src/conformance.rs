@@ -324,6 +324,13 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         "a decision's audit line commits with it",
     )?;
     ensure(
+        matches!(
+            store.clear_pending(theirs.id, audit("carla", "decision_withdrawn")),
+            Err(StoreError::Conflict(_))
+        ) && store.audit_trail(10).map_err(text)?.len() == trail + 1,
+        "withdrawing what was confirmed meanwhile is refused and not audited",
+    )?;
+    ensure(
         state(store, theirs.id)? == Some(ProposalState::Refused),
         "a decision moves the proposal",
     )?;

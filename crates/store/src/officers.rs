@@ -105,7 +105,8 @@ pub trait OfficerStore: Send + Sync + 'static {
     /// The decision awaiting confirmation for a proposal, if any.
     fn pending(&self, proposal: ProposalId) -> Result<Option<PendingDecision>, StoreError>;
 
-    /// Removes the decision awaiting confirmation (confirmed or withdrawn).
+    /// Removes the decision awaiting confirmation (withdrawn); refuses with
+    /// [`StoreError::Conflict`] when none is stored any more.
     fn clear_pending(&self, proposal: ProposalId, audit: AuditEntry) -> Result<(), StoreError>;
 }
 
@@ -396,10 +397,17 @@ impl OfficerStore for SqliteStore {
     fn clear_pending(&self, proposal: ProposalId, audit: AuditEntry) -> Result<(), StoreError> {
         let id = proposal.to_string();
         self.write(move |tx| {
-            tx.execute(
+            // Confirmed or withdrawn meanwhile: nothing to remove, and no
+            // audit line for an act that did not happen.
+            if tx.execute(
                 "DELETE FROM desk_pending WHERE proposal_id = ?1",
                 params![id],
-            )?;
+            )? == 0
+            {
+                return Err(StoreError::Conflict(format!(
+                    "no decision on proposal `{id}` awaits confirmation any more"
+                )));
+            }
             insert_audit(tx, &audit)
         })
     }
