@@ -139,6 +139,16 @@ fn a_release_under_h2_decided_from_the_cli_waits_for_a_second_approver() {
     assert_eq!(held["record"]["state"], "awaiting_officer");
     assert!(held["decision"].is_null(), "{held}");
     assert!(held["disclosures"].as_array().unwrap().is_empty());
+    // The second approver sees what they are asked to confirm.
+    let shown_text = ok(&["show", &id, "--dir", &mx]);
+    assert!(
+        shown_text.contains("a second approver: accepted by uif.ana"),
+        "{shown_text}"
+    );
+    assert!(
+        shown_text.contains("releases account 0021: received USD 482,500"),
+        "{shown_text}"
+    );
 
     // Another decision is refused while one waits, and the same approver
     // cannot confirm their own.

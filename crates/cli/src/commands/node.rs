@@ -314,6 +314,22 @@ pub fn show(args: ShowArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
         print_detail(&detail);
+        // What a second approver is asked to confirm, before they do.
+        if let Some(pending) = node.pending(id)? {
+            println!(
+                "awaiting   a second approver: {} by {} at {}",
+                pending.outcome.as_str(),
+                pending.officer,
+                pending.at
+            );
+            println!("  because  {}", pending.reason);
+            for item in &pending.release {
+                println!("  releases {}: {}", item.label, item.value);
+            }
+            println!(
+                "  confirm with `soberana confirm {id} --officer ID`, or withdraw with `soberana withdraw {id} --officer ID`"
+            );
+        }
     }
     Ok(())
 }
