@@ -65,6 +65,11 @@ pub enum Command {
     Show(ShowArgs),
     /// Decide an incoming proposal that policy sent to an officer.
     Decide(DecideArgs),
+    /// Confirm, as a second approver, a decision awaiting confirmation (a
+    /// release under H2/H3), which then takes effect naming both.
+    Confirm(ConfirmArgs),
+    /// Withdraw a decision awaiting confirmation; nothing of it takes effect.
+    Withdraw(ConfirmArgs),
     /// Verify, prove and check the tamper-evident log.
     #[command(subcommand)]
     Log(LogCommand),
@@ -325,8 +330,23 @@ pub struct DecideArgs {
     /// Only what is listed here leaves the node.
     #[arg(long = "release")]
     pub release: Vec<String>,
-    /// The deciding officer.
-    #[arg(long, env = "SOBERANA_OFFICER", default_value = "approver")]
+    /// The deciding officer: an approver registered on this node
+    /// (`soberana officer add`).
+    #[arg(long, env = "SOBERANA_OFFICER")]
+    pub officer: String,
+}
+
+/// `soberana confirm` and `soberana withdraw`.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// The proposal's id.
+    pub id: String,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The approver acting: registered on this node, and for a
+    /// confirmation not the one who made the decision.
+    #[arg(long, env = "SOBERANA_OFFICER")]
     pub officer: String,
 }
 

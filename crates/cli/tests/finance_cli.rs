@@ -337,7 +337,9 @@ fn a_trail_is_continued_across_the_border_between_two_processes() {
     let review = ok(&["finance", "answer", &id, "--dir", &mx, "--dry-run"]);
     assert!(review.contains("dry run"), "{review}");
     assert_eq!(state(&mx, &id), "awaiting_officer");
-    ok(&[
+    support::officer(&mx, "uif.approver", "MX.UIF", "approver");
+    support::officer(&mx, "fgr.approver", "MX.FGR", "approver");
+    let answered = ok(&[
         "finance",
         "answer",
         &id,
@@ -348,6 +350,10 @@ fn a_trail_is_continued_across_the_border_between_two_processes() {
         "--condition",
         "not to be used as evidence without Mexico's permission",
     ]);
+    // Releasing under H2 takes a second approver: nothing has left yet.
+    assert!(answered.contains("second approver"), "{answered}");
+    assert_eq!(state(&mx, &id), "awaiting_officer");
+    ok(&["confirm", &id, "--dir", &mx, "--officer", "fgr.approver"]);
     wait_state(&us, &id, "answered");
 
     // What left MX carries no Mexican account identifier but the one asked

@@ -160,6 +160,7 @@ fn a_match_between_two_processes_finds_exactly_the_shared_identifiers() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let id = id.expect("the match reached MX's officer");
+    support::officer(&mx, "cni.approver", "MX.CNI", "approver");
     ok(&[
         "decide",
         &id,
@@ -168,6 +169,8 @@ fn a_match_between_two_processes_finds_exactly_the_shared_identifiers() {
         "hit/no-hit check",
         "--dir",
         &mx,
+        "--officer",
+        "cni.approver",
     ]);
     let out = asking.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

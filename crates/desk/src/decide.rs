@@ -1,12 +1,10 @@
-//! Deciding an incoming proposal, with four eyes where release is sensitive.
+//! The decide, confirm and withdraw forms.
 //!
 //! An approver accepts (with or without conditions), refuses, or asks for
-//! more information, gives a reason, and lists what is released. When the
-//! acceptance releases material under a handling code that restricts
-//! dissemination (H2, H3), the decision does not take effect at once: it is
-//! stored as pending, and a *different* approver must confirm it; the
-//! decision that goes to the partner then names both
-//! (`DecidedBy::Officer { officer, confirmed_by }`).
+//! more information, gives a reason, and lists what is released. The rules
+//! (roles, four eyes for releases under H2/H3, audit lines) are the node's
+//! (`Node::decide`, `Node::confirm`, `Node::withdraw`): this module parses
+//! the forms, calls the node and draws the section.
 
 use std::fmt::Write as _;
 
@@ -15,13 +13,11 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::{Deserialize, Serialize};
-use soberana_core::{
-    DecidedBy, Decision, Direction, Outcome, ProposalId, ProposalState, Reason, Role, Timestamp,
-};
+use serde::Deserialize;
+use soberana_core::{Outcome, Role};
 use soberana_node::OfficerVerdict;
-use soberana_store::{AuditEntry, OfficerDecision, PendingDecision, ProposalDetail};
-use soberana_wire::{Answer, AnswerItem};
+use soberana_store::ProposalDetail;
+use soberana_wire::AnswerItem;
 
 use crate::html::{escape, time_tag};
 use crate::pages::{SignedIn, bad_form, parse_id, with_officer};
@@ -45,8 +41,8 @@ pub struct DecideForm {
     release: String,
 }
 
-/// A decision as stored while it awaits confirmation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A decision as the form states it.
+#[derive(Debug, Clone)]
 struct Pending {
     outcome: Outcome,
     reason: String,
@@ -129,34 +125,6 @@ fn parse_form(form: &DecideForm) -> Result<Pending, DeskError> {
     })
 }
 
-/// The proposal, if it can be decided now.
-fn decidable(desk: &Desk, id: ProposalId) -> Result<ProposalDetail, DeskError> {
-    let detail = desk.node().show(id)?;
-    if detail.record.direction != Direction::Incoming
-        || detail.record.state != ProposalState::AwaitingOfficer
-    {
-        return Err(DeskError::AlreadyDecided {
-            id: id.to_string(),
-            state: format!(
-                "{} and {}",
-                detail.record.direction.as_str(),
-                detail.record.state
-            ),
-        });
-    }
-    Ok(detail)
-}
-
-fn audit_entry(officer: &SignedIn, action: &str, id: ProposalId, detail: String) -> AuditEntry {
-    AuditEntry {
-        at: Timestamp::now(),
-        officer: officer.id().to_string(),
-        action: action.into(),
-        target: id.to_string(),
-        detail,
-    }
-}
-
 /// `POST /proposals/{id}/decide`.
 pub async fn decide(
     State(desk): State<Desk>,
@@ -169,61 +137,20 @@ pub async fn decide(
         officer.check_form(&form.csrf)?;
         officer.require(Role::Approver)?;
         let id = parse_id(&id)?;
-        let detail = decidable(&desk, id)?;
-        if let Some(pending) = desk.officers().pending(id)? {
-            return Err(DeskError::Conflict(format!(
-                "a decision by `{}` on this proposal awaits a second approver's confirmation; confirm or withdraw it first",
-                pending.officer
-            )));
-        }
         let decided = parse_form(&form)?;
-        let four_eyes = decided.outcome.is_acceptance()
-            && !decided.release.is_empty()
-            && detail.record.proposal.handling.restricts_dissemination();
-        if four_eyes {
-            let body =
-                serde_json::to_string(&decided).map_err(|e| DeskError::Internal(e.to_string()))?;
-            desk.officers().put_pending(
-                PendingDecision {
-                    proposal_id: id,
-                    officer: officer.id().clone(),
-                    at: Timestamp::now(),
-                    body,
-                },
-                audit_entry(
-                    officer,
-                    "decision_pending",
-                    id,
-                    format!(
-                        "{} · {} item(s)",
-                        decided.outcome.as_str(),
-                        decided.release.len()
-                    ),
-                ),
-            )?;
-        } else {
-            let outcome = decided.outcome.as_str();
-            let items = decided.release.len();
-            desk.node().decide(
-                id,
-                OfficerVerdict {
-                    officer: officer.id().clone(),
-                    outcome: decided.outcome,
-                    reason: decided.reason,
-                    release: decided
-                        .release
-                        .into_iter()
-                        .map(|(label, value)| AnswerItem { label, value })
-                        .collect(),
-                },
-            )?;
-            desk.audit(
-                officer.id().as_str(),
-                "decide",
-                &id.to_string(),
-                &format!("{outcome} · {items} item(s) released"),
-            );
-        }
+        desk.node().decide(
+            id,
+            OfficerVerdict {
+                officer: officer.id().clone(),
+                outcome: decided.outcome,
+                reason: decided.reason,
+                release: decided
+                    .release
+                    .into_iter()
+                    .map(|(label, value)| AnswerItem { label, value })
+                    .collect(),
+            },
+        )?;
         Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
     })
 }
@@ -248,71 +175,7 @@ pub async fn confirm(
         officer.check_form(&form.csrf)?;
         officer.require(Role::Approver)?;
         let id = parse_id(&id)?;
-        let detail = decidable(&desk, id)?;
-        let pending = desk.officers().pending(id)?.ok_or_else(|| {
-            DeskError::Conflict("no decision on this proposal awaits confirmation".into())
-        })?;
-        if &pending.officer == officer.id() {
-            return Err(DeskError::SameOfficer);
-        }
-        let decided: Pending = serde_json::from_str(&pending.body)
-            .map_err(|e| DeskError::Internal(format!("a pending decision does not parse: {e}")))?;
-        let node = desk.node();
-        let decision = Decision {
-            proposal_id: id,
-            decided_by_party: node.party(),
-            outcome: decided.outcome.clone(),
-            reasons: vec![Reason::plain(decided.reason)],
-            decided_by: DecidedBy::Officer {
-                officer: pending.officer.clone(),
-                confirmed_by: Some(officer.id().clone()),
-            },
-            policy_digest: node.policy().digest(),
-            decided_at: Timestamp::now(),
-        };
-        // The same answer `Node::decide` builds, with the second officer named.
-        let answer = (!decided.release.is_empty()).then(|| Answer {
-            proposal_id: id,
-            summary: format!(
-                "released by {} under decision of {}",
-                node.party(),
-                decision.decided_at
-            ),
-            items: decided
-                .release
-                .iter()
-                .map(|(label, value)| AnswerItem {
-                    label: label.clone(),
-                    value: value.clone(),
-                })
-                .collect(),
-            handling: detail.record.proposal.handling,
-            conditions: match &decision.outcome {
-                Outcome::AcceptedWithConditions { conditions } => conditions.clone(),
-                _ => Vec::new(),
-            },
-        });
-        node.store().decide(
-            OfficerDecision {
-                decision: decision.clone(),
-                answer,
-            },
-            node.sealer(),
-        )?;
-        desk.officers().clear_pending(
-            id,
-            audit_entry(
-                officer,
-                "decision_confirmed",
-                id,
-                format!(
-                    "{} by {} confirmed · {} item(s) released",
-                    decision.outcome.as_str(),
-                    pending.officer,
-                    decided.release.len()
-                ),
-            ),
-        )?;
+        desk.node().confirm(id, officer.id())?;
         Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
     })
 }
@@ -329,18 +192,7 @@ pub async fn withdraw(
         officer.check_form(&form.csrf)?;
         officer.require(Role::Approver)?;
         let id = parse_id(&id)?;
-        let pending = desk.officers().pending(id)?.ok_or_else(|| {
-            DeskError::Conflict("no decision on this proposal awaits confirmation".into())
-        })?;
-        desk.officers().clear_pending(
-            id,
-            audit_entry(
-                officer,
-                "decision_withdrawn",
-                id,
-                format!("pending decision by {}", pending.officer),
-            ),
-        )?;
+        desk.node().withdraw(id, officer.id())?;
         Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
     })
 }
@@ -357,8 +209,7 @@ pub(crate) fn decide_section(
         "<section aria-labelledby=\"decide\"><h2 id=\"decide\">{}</h2>",
         lang.s("Decide", "Decidir")
     );
-    if let Some(pending) = desk.officers().pending(id)? {
-        let decided: Option<Pending> = serde_json::from_str(&pending.body).ok();
+    if let Some(pending) = desk.node().pending(id)? {
         let _ = write!(
             out,
             "<p class=\"notice\" role=\"status\">{} <strong>{}</strong> · {}</p>",
@@ -369,18 +220,21 @@ pub(crate) fn decide_section(
             escape(pending.officer.as_str()),
             time_tag(pending.at, officer.offset())
         );
-        if let Some(decided) = decided {
+        let _ = write!(
+            out,
+            "<p><strong>{}</strong> — {}</p><ul>",
+            escape(pending.outcome.as_str()),
+            escape(&pending.reason)
+        );
+        for item in &pending.release {
             let _ = write!(
                 out,
-                "<p><strong>{}</strong> — {}</p><ul>",
-                escape(decided.outcome.as_str()),
-                escape(&decided.reason)
+                "<li>{}: {}</li>",
+                escape(&item.label),
+                escape(&item.value)
             );
-            for (label, value) in &decided.release {
-                let _ = write!(out, "<li>{}: {}</li>", escape(label), escape(value));
-            }
-            out.push_str("</ul>");
         }
+        out.push_str("</ul>");
         if officer.account.officer.has_role(Role::Approver) {
             if &pending.officer != officer.id() {
                 let _ = write!(

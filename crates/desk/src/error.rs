@@ -157,6 +157,13 @@ impl From<soberana_node::NodeError> for DeskError {
                 DeskError::AlreadyDecided { id, state }
             }
             soberana_node::NodeError::Store(e) => e.into(),
+            soberana_node::NodeError::SameOfficer(_) => DeskError::SameOfficer,
+            soberana_node::NodeError::MissingRole { role, .. } => DeskError::Forbidden(role),
+            soberana_node::NodeError::UnknownOfficer(_) => DeskError::NotLoggedIn,
+            e @ (soberana_node::NodeError::AwaitingConfirmation { .. }
+            | soberana_node::NodeError::NothingToConfirm(_)) => DeskError::Conflict(e.to_string()),
+            soberana_node::NodeError::BadDecision(text)
+            | soberana_node::NodeError::BadOfficer(text) => DeskError::BadInput(text),
             other => DeskError::Internal(other.to_string()),
         }
     }

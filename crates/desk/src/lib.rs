@@ -20,10 +20,12 @@
 //! - Every form carries the session's token and is refused without it; every
 //!   page but the login needs a session.
 //! - Every officer action is attributed and written to the audit trail in the
-//!   node's store; a decision additionally names its officer(s) itself.
+//!   node's store, through the node (the desk holds no store of its own); a
+//!   decision additionally names its officer(s) itself.
 //! - A refused request changes nothing: checks come before any write.
-//! - The desk never decides anything the node would not: decisions go
-//!   through the node's store, which enforces the proposal lifecycle.
+//! - The desk never decides anything the node would not: decisions,
+//!   confirmations and withdrawals are `Node::decide`, `Node::confirm` and
+//!   `Node::withdraw`, which hold the roles, four eyes and the lifecycle.
 //! - No asset comes from elsewhere: the stylesheet and script are compiled in.
 
 mod auth;
@@ -40,9 +42,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use soberana_core::{Officer, Role, Timestamp};
-use soberana_node::Node;
-use soberana_store::{AuditEntry, OfficerAccount, OfficerStore, SqliteStore};
+use soberana_core::{Officer, Timestamp};
+use soberana_node::{Node, Officers};
+use soberana_store::{AuditEntry, OfficerAccount};
 
 pub use auth::{HashCost, hash_password, verify_password};
 pub use error::DeskError;
@@ -87,8 +89,8 @@ impl Default for DeskConfig {
     }
 }
 
-/// Everything a desk request needs: the node, the officer store, the live
-/// sessions and the configuration. Cheap to clone.
+/// Everything a desk request needs: the node, the live sessions and the
+/// configuration. Cheap to clone.
 #[derive(Clone)]
 pub struct Desk {
     inner: Arc<Inner>,
@@ -96,30 +98,18 @@ pub struct Desk {
 
 struct Inner {
     node: Node,
-    officers: Arc<dyn OfficerStore>,
     sessions: auth::Sessions,
     config: DeskConfig,
     decoy_hash: String,
 }
 
 impl Desk {
-    /// A desk for `node`, keeping officers in the node's own store file.
+    /// A desk for `node`; officers and their audit trail are the node's.
     pub fn open(node: Node, config: DeskConfig) -> Result<Self, DeskError> {
-        let officers = open_officers(&node)?;
-        Self::with_store(node, officers, config)
-    }
-
-    /// A desk for `node` with officers kept in `officers`.
-    pub fn with_store(
-        node: Node,
-        officers: Arc<dyn OfficerStore>,
-        config: DeskConfig,
-    ) -> Result<Self, DeskError> {
         let decoy_hash = hash_password(&auth::new_token()?, config.hash_cost)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 node,
-                officers,
                 sessions: auth::Sessions::default(),
                 config,
                 decoy_hash,
@@ -132,9 +122,9 @@ impl Desk {
         &self.inner.node
     }
 
-    /// The officer store.
-    pub fn officers(&self) -> &Arc<dyn OfficerStore> {
-        &self.inner.officers
+    /// The node's officers and audit trail.
+    pub fn officers(&self) -> Officers<'_> {
+        self.inner.node.officers()
     }
 
     pub(crate) fn config(&self) -> &DeskConfig {
@@ -169,18 +159,10 @@ impl Desk {
             target: target.to_owned(),
             detail: detail.to_owned(),
         };
-        if let Err(e) = self.inner.officers.audit(entry) {
+        if let Err(e) = self.officers().audit(entry) {
             tracing::error!(error = %e, action, "could not write the desk audit trail");
         }
     }
-}
-
-/// Opens the officer store in the node's SQLite file (a second handle on the
-/// same file; SQLite's WAL serialises the writers).
-pub fn open_officers(node: &Node) -> Result<Arc<dyn OfficerStore>, DeskError> {
-    let path = node.dir().store_path(node.config());
-    let store = SqliteStore::open(&path).map_err(|e| DeskError::Internal(e.to_string()))?;
-    Ok(Arc::new(store))
 }
 
 /// What `soberana officer add` records.
@@ -196,10 +178,10 @@ pub struct NewOfficer {
     pub utc_offset_minutes: i32,
 }
 
-/// Adds (or replaces) an officer's account, with an audit line naming who
-/// did it (`by`, e.g. the operator's login on the machine).
+/// Adds (or replaces) an officer's account on `node`, with an audit line
+/// naming who did it (`by`, e.g. the operator's login on the machine).
 pub fn add_officer(
-    store: &dyn OfficerStore,
+    node: &Node,
     new: NewOfficer,
     cost: HashCost,
     by: &str,
@@ -221,20 +203,7 @@ pub fn add_officer(
         )));
     }
     let password_hash = hash_password(&new.password, cost)?;
-    let roles: Vec<&str> = new.officer.roles.iter().map(Role::as_str).collect();
-    let audit = AuditEntry {
-        at: Timestamp::now(),
-        officer: by.to_owned(),
-        action: "officer_added".into(),
-        target: new.officer.id.to_string(),
-        detail: format!(
-            "{} · {} · {}",
-            new.officer.name,
-            new.officer.agency,
-            roles.join(",")
-        ),
-    };
-    store.put_officer(
+    node.officers().put_officer(
         OfficerAccount {
             officer: new.officer,
             password_hash,
@@ -243,7 +212,7 @@ pub fn add_officer(
             failures: 0,
             locked_until: None,
         },
-        audit,
+        by,
     )?;
     Ok(())
 }

@@ -4,6 +4,9 @@
 //! form token for anything that changes state, and only then reads or
 //! writes; a refusal renders the error page in the officer's language with
 //! the matching status and changes nothing.
+//!
+//! This file is long because each page is one handler with its HTML, in the
+//! order of the desk's menu; they share the session checks and the frame.
 
 use std::fmt::Write as _;
 
@@ -838,7 +841,7 @@ pub async fn proof(State(desk): State<Desk>, headers: HeaderMap) -> Response {
 
 fn proof_body(desk: &Desk, officer: &SignedIn, result: &str) -> Result<String, DeskError> {
     let lang = officer.lang;
-    let store = desk.node().store();
+    let node = desk.node();
     let mut out = String::from(result);
     let _ = write!(
         out,
@@ -851,7 +854,7 @@ fn proof_body(desk: &Desk, officer: &SignedIn, result: &str) -> Result<String, D
         lang.s("Receipt bundle (JSON)", "Recibo (JSON)"),
         lang.s("Verify", "Verificar"),
     );
-    let checkpoints = store.checkpoints()?;
+    let checkpoints = node.checkpoints()?;
     let _ = write!(
         out,
         "<section aria-labelledby=\"ours\"><h2 id=\"ours\">{}</h2>",
@@ -868,7 +871,7 @@ fn proof_body(desk: &Desk, officer: &SignedIn, result: &str) -> Result<String, D
         );
     }
     for cp in checkpoints.iter().rev().take(3) {
-        let cosigners: Vec<String> = store
+        let cosigners: Vec<String> = node
             .cosignatures(Some(cp.size))?
             .into_iter()
             .map(|c| c.witness)
@@ -898,7 +901,7 @@ fn proof_body(desk: &Desk, officer: &SignedIn, result: &str) -> Result<String, D
         )
     );
     for peer in desk.node().peers() {
-        for cp in store.partner_checkpoints(peer.party)?.iter().rev().take(3) {
+        for cp in node.partner_checkpoints(peer.party)?.iter().rev().take(3) {
             let _ = write!(
                 out,
                 "<li>{} · {} {} · <span class=\"state state-{}\">{}</span> · {}</li>",

@@ -586,7 +586,6 @@ async fn receipts_are_verified_and_oversized_uploads_refused() {
     for _ in 0..400 {
         if !world
             .mx
-            .store()
             .cosignatures(Some(checkpoint.checkpoint().size()))
             .unwrap()
             .is_empty()
@@ -597,7 +596,6 @@ async fn receipts_are_verified_and_oversized_uploads_refused() {
     }
     let envelope = world
         .us
-        .store()
         .sent_envelopes(notice.id)
         .unwrap()
         .into_iter()

@@ -47,6 +47,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Peer input is never indexed: a slice or index that could be out of range
+// is a panic a partner could trigger. Tests index freely.
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 mod audit;
 pub mod bench;
 mod bundle;

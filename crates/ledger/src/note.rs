@@ -140,10 +140,9 @@ pub fn key_id(name: &str, kind: SignatureType, public_key: &[u8; 32]) -> u32 {
     hasher.update(name.as_bytes());
     hasher.update([b'\n', kind.byte()]);
     hasher.update(public_key);
-    let digest = hasher.finalize();
-    let mut id = [0u8; 4];
-    id.copy_from_slice(&digest[..4]);
-    u32::from_be_bytes(id)
+    let digest: [u8; 32] = hasher.finalize().into();
+    let [a, b, c, d, ..] = digest;
+    u32::from_be_bytes([a, b, c, d])
 }
 
 /// A public key that can check note signatures: name, key id, type and key.

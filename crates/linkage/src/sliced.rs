@@ -29,6 +29,10 @@
 //!
 //! Nothing here is approximate: every pair is decided exactly, and the tests
 //! check the result against the pair-by-pair definition.
+//!
+//! This file is long because the kernel, its bounds and the exactness tests
+//! against the pair-by-pair definition belong together: a change to one is
+//! checked by the others in the same place.
 
 use rayon::prelude::*;
 

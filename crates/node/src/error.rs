@@ -87,6 +87,44 @@ pub enum NodeError {
         /// Its state.
         state: String,
     },
+    /// The officer named is not registered on this node.
+    #[error(
+        "no officer `{0}` is registered on this node: add one with `soberana officer add --dir …`"
+    )]
+    UnknownOfficer(String),
+    /// The officer lacks the role the act needs.
+    #[error("officer `{officer}` does not hold the `{role}` role this needs")]
+    MissingRole {
+        /// The officer.
+        officer: String,
+        /// The role needed.
+        role: &'static str,
+    },
+    /// A decision is malformed.
+    #[error("{0}")]
+    BadDecision(String),
+    /// An officer account is malformed.
+    #[error("{0}")]
+    BadOfficer(String),
+    /// A decision awaits a second approver, so no other is taken.
+    #[error(
+        "a decision by `{officer}` on proposal `{id}` awaits a second approver's confirmation; confirm or withdraw it first"
+    )]
+    AwaitingConfirmation {
+        /// The proposal.
+        id: String,
+        /// Who made the decision awaiting confirmation.
+        officer: String,
+    },
+    /// Nothing awaits confirmation on the proposal.
+    #[error("no decision on proposal `{0}` awaits confirmation")]
+    NothingToConfirm(String),
+    /// The officer who made a decision tried to confirm it.
+    #[error("`{0}` made this decision; it must be confirmed by a different approver")]
+    SameOfficer(String),
+    /// The constitutional layer is missing, unpinned or not the pinned one.
+    #[error("{0}")]
+    Constitutional(String),
     /// The policy could not be loaded.
     #[error("policy: {0}")]
     Policy(String),

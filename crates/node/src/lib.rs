@@ -20,8 +20,10 @@ mod intake;
 mod ledger;
 mod lock;
 mod node;
+mod officers;
 mod operator;
 mod outbox;
+mod pin;
 mod policy;
 mod report;
 mod server;
@@ -42,9 +44,11 @@ pub use init::{InitOptions, SHIPPED_PARTIES, init};
 pub use intake::{IntakeOutcome, IntakeRefusal};
 pub use ledger::{card_log_key, card_witness_key, witness_name};
 pub use lock::FolderLock;
-pub use node::{Node, OfficerVerdict, log_origin};
+pub use node::{Node, log_origin};
+pub use officers::{AwaitingConfirmation, DecisionStep, OfficerVerdict, Officers, needs_four_eyes};
 pub use operator::{OperatorEndpoint, operator_router, render as render_metrics};
 pub use outbox::{Delivery, backoff};
+pub use pin::{PolicyPinned, constitutional_digest, constitutional_path};
 pub use policy::{PolicyVerdict, ProposalPolicy, Verdict};
 pub use report::{
     REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,

@@ -6,14 +6,15 @@ use std::sync::{Arc, RwLock};
 
 use sha2::{Digest as _, Sha256};
 use soberana_core::{
-    DecidedBy, Decision, Direction, OfficerId, Outcome, PartyCode, Proposal, ProposalDraft,
-    ProposalId, ProposalState, Reason, Registry, Timestamp,
+    Direction, OfficerId, PartyCode, Proposal, ProposalDraft, ProposalId, ProposalState, Registry,
+    Timestamp,
 };
 use soberana_ledger::{LogEntry, PeerChangeKind};
 use soberana_store::{
-    NodeStore, OfficerDecision, ProposalDetail, ProposalFilter, ProposalRecord, Sealer, SqliteStore,
+    LedgerCheckpoint, NodeStore, PartnerCheckpoint, ProposalDetail, ProposalFilter, ProposalRecord,
+    RefusalRecord, Sealer, SqliteStore, StoredLeaf,
 };
-use soberana_wire::{Answer, AnswerItem, NodeKey, PartyCard, SealedEnvelope, SignedCard};
+use soberana_wire::{NodeKey, PartyCard, SealedEnvelope, SignedCard};
 use tokio::sync::Notify;
 
 use crate::NodeError;
@@ -42,24 +43,24 @@ struct Inner {
     events: tokio::sync::broadcast::Sender<crate::IntakeOutcome>,
 }
 
-/// What an officer decides.
-#[derive(Debug, Clone)]
-pub struct OfficerVerdict {
-    /// The officer deciding.
-    pub officer: OfficerId,
-    /// What is decided.
-    pub outcome: Outcome,
-    /// Why.
-    pub reason: String,
-    /// What is released with an acceptance.
-    pub release: Vec<AnswerItem>,
-}
-
 impl Node {
     /// Opens the node in `dir` with `policy` deciding incoming proposals.
+    /// Refuses a node whose constitutional layer is missing or differs from
+    /// the digest pinned in `node.toml`.
     pub fn open(dir: &Path, policy: Arc<dyn ProposalPolicy>) -> Result<Self, NodeError> {
+        Self::open_expecting(dir, policy, None)
+    }
+
+    /// Opens the node, checking its constitutional layer against `pin`
+    /// (while it is being pinned) or else against `node.toml`'s.
+    pub(crate) fn open_expecting(
+        dir: &Path,
+        policy: Arc<dyn ProposalPolicy>,
+        pin: Option<&str>,
+    ) -> Result<Self, NodeError> {
         let dir = NodeDir::new(dir);
         let config = dir.load_config()?;
+        crate::pin::check_pin(&dir, pin.unwrap_or(&config.constitutional_digest))?;
         let registry = dir.load_registry()?;
         if registry.party(config.party).is_none() {
             let known: Vec<String> = registry.parties().map(|p| p.code.to_string()).collect();
@@ -132,8 +133,9 @@ impl Node {
         &self.inner.registry
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn NodeStore> {
+    /// The store: reached only through the node's methods, so no caller
+    /// changes state past the node's rules.
+    pub(crate) fn store(&self) -> &Arc<dyn NodeStore> {
         &self.inner.store
     }
 
@@ -143,7 +145,19 @@ impl Node {
     }
 
     /// The signing key.
-    pub fn key(&self) -> &Arc<NodeKey> {
+    pub(crate) fn key(&self) -> &Arc<NodeKey> {
+        &self.inner.key
+    }
+
+    /// The public half of the signing key (what partners pin from the card).
+    pub fn public_key(&self) -> soberana_wire::PublicKey {
+        self.inner.key.public()
+    }
+
+    /// The signing key, for the crate's own tests that must forge what a
+    /// hostile partner would send.
+    #[cfg(feature = "test-support")]
+    pub fn signing_key_for_tests(&self) -> &Arc<NodeKey> {
         &self.inner.key
     }
 
@@ -366,64 +380,6 @@ impl Node {
         Ok(proposal)
     }
 
-    /// Records an officer's decision on an incoming proposal awaiting one,
-    /// and queues it (with anything released) to the proposer.
-    pub fn decide(&self, id: ProposalId, verdict: OfficerVerdict) -> Result<Decision, NodeError> {
-        let detail = self
-            .inner
-            .store
-            .proposal(id)?
-            .ok_or_else(|| NodeError::NoSuchProposal(id.to_string()))?;
-        if detail.record.direction != Direction::Incoming
-            || detail.record.state != ProposalState::AwaitingOfficer
-        {
-            return Err(NodeError::NotAwaitingDecision {
-                id: id.to_string(),
-                state: format!(
-                    "{} and {}",
-                    detail.record.direction.as_str(),
-                    detail.record.state
-                ),
-            });
-        }
-        let decision = Decision {
-            proposal_id: id,
-            decided_by_party: self.party(),
-            outcome: verdict.outcome.clone(),
-            reasons: vec![Reason::plain(verdict.reason)],
-            decided_by: DecidedBy::Officer {
-                officer: verdict.officer,
-                confirmed_by: None,
-            },
-            policy_digest: self.inner.policy.digest(),
-            decided_at: Timestamp::now(),
-        };
-        let answer =
-            (decision.outcome.is_acceptance() && !verdict.release.is_empty()).then(|| Answer {
-                proposal_id: id,
-                summary: format!(
-                    "released by {} under decision of {}",
-                    self.party(),
-                    decision.decided_at
-                ),
-                items: verdict.release,
-                handling: detail.record.proposal.handling,
-                conditions: match &decision.outcome {
-                    Outcome::AcceptedWithConditions { conditions } => conditions.clone(),
-                    _ => Vec::new(),
-                },
-            });
-        self.inner.store.decide(
-            OfficerDecision {
-                decision: decision.clone(),
-                answer,
-            },
-            self.sealer(),
-        )?;
-        self.wake_outbox();
-        Ok(decision)
-    }
-
     /// Proposals by direction and state, newest first.
     pub fn list(
         &self,
@@ -443,6 +399,73 @@ impl Node {
             .store
             .proposal(id)?
             .ok_or_else(|| NodeError::NoSuchProposal(id.to_string()))
+    }
+
+    /// The number of entries in the log.
+    pub fn log_size(&self) -> Result<u64, NodeError> {
+        Ok(self.inner.store.log_size()?)
+    }
+
+    /// Log leaves `[from, to)` in order.
+    pub fn log_leaves(&self, from: u64, to: u64) -> Result<Vec<StoredLeaf>, NodeError> {
+        Ok(self.inner.store.log_leaves(from, to)?)
+    }
+
+    /// Refusals issued at intake, newest first.
+    pub fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, NodeError> {
+        Ok(self.inner.store.refusals(limit)?)
+    }
+
+    /// Our signed checkpoints, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<LedgerCheckpoint>, NodeError> {
+        Ok(self.inner.store.checkpoints()?)
+    }
+
+    /// Partners' cosignatures on our checkpoint of `size` (every one, if
+    /// `None`).
+    pub fn cosignatures(
+        &self,
+        size: Option<u64>,
+    ) -> Result<Vec<soberana_ledger::StoredCosignature>, NodeError> {
+        Ok(self.inner.store.cosignatures(size)?)
+    }
+
+    /// The checkpoints of `peer`'s log we witnessed, oldest first.
+    pub fn partner_checkpoints(
+        &self,
+        peer: PartyCode,
+    ) -> Result<Vec<PartnerCheckpoint>, NodeError> {
+        Ok(self.inner.store.partner_checkpoints(peer)?)
+    }
+
+    /// The ids of the envelopes we sent about a proposal, with their kinds.
+    pub fn sent_envelopes(&self, id: ProposalId) -> Result<Vec<(String, String)>, NodeError> {
+        Ok(self.inner.store.sent_envelopes(id)?)
+    }
+
+    /// The protocol messages received from `peer` under a proposal, for one
+    /// step.
+    pub fn session_messages(
+        &self,
+        id: ProposalId,
+        peer: PartyCode,
+        step: u32,
+    ) -> Result<Vec<soberana_wire::SessionMessage>, NodeError> {
+        Ok(self.inner.store.session_messages(id, peer, step)?)
+    }
+
+    /// Recomputes the whole log from its stored entries and checks every
+    /// checkpoint and cosignature (`soberana log verify`).
+    pub fn audit_log(
+        &self,
+    ) -> Result<Result<soberana_ledger::AuditReport, soberana_ledger::AuditError>, NodeError> {
+        let log_key = self.log_key()?;
+        let witnesses = self.partner_witness_keys();
+        Ok(soberana_ledger::audit_storage(
+            &soberana_store::LedgerView(self.inner.store.as_ref()),
+            &log_key,
+            &witnesses,
+        ))
     }
 }
 

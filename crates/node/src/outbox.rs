@@ -288,7 +288,8 @@ impl Node {
     /// Sends raw bytes to a pinned partner's envelope endpoint over mutual
     /// TLS and returns the HTTP status and body. Bypasses the outbox: for
     /// diagnostics and for tests that must send what a faulty or hostile
-    /// partner would.
+    /// partner would (so only with the `test-support` feature).
+    #[cfg(feature = "test-support")]
     pub async fn send_raw(&self, to: PartyCode, bytes: Vec<u8>) -> Result<(u16, String), String> {
         let mut cache = HashMap::new();
         let (url, client) =

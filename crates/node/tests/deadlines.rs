@@ -11,9 +11,8 @@ use support::{eventually, state};
 use std::sync::Arc;
 
 use soberana_core::{ProposalDraft, ProposalKind, ProposalState, Timestamp};
-use soberana_ledger::{LogEntry, audit_storage};
+use soberana_ledger::LogEntry;
 use soberana_node::{Node, PolicyVerdict, ProposalPolicy, Verdict};
-use soberana_store::LedgerView;
 
 /// Sends every proposal to an officer.
 struct Review;
@@ -40,9 +39,8 @@ fn example(name: &str) -> ProposalDraft {
 }
 
 fn breaches(node: &Node) -> Vec<(String, String)> {
-    let size = node.store().log_size().unwrap();
-    node.store()
-        .log_leaves(0, size)
+    let size = node.log_size().unwrap();
+    node.log_leaves(0, size)
         .unwrap()
         .into_iter()
         .filter_map(|leaf| match LogEntry::decode(&leaf.entry).unwrap() {
@@ -55,9 +53,7 @@ fn breaches(node: &Node) -> Vec<(String, String)> {
 }
 
 fn log_verifies(node: &Node) {
-    let key = node.log_key().unwrap();
-    let witnesses = node.partner_witness_keys();
-    audit_storage(&LedgerView(node.store().as_ref()), &key, &witnesses).unwrap();
+    node.audit_log().unwrap().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

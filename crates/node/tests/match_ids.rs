@@ -87,9 +87,8 @@ fn request(
 }
 
 fn log_entries(node: &Node) -> Vec<LogEntry> {
-    let size = node.store().log_size().unwrap();
-    node.store()
-        .log_leaves(0, size)
+    let size = node.log_size().unwrap();
+    node.log_leaves(0, size)
         .unwrap()
         .into_iter()
         .map(|leaf| LogEntry::decode(&leaf.entry).unwrap())
@@ -114,7 +113,7 @@ fn sent_sessions(node: &Node) -> Vec<SessionMessage> {
         .filter_map(|bytes| {
             let envelope = UnverifiedEnvelope::parse(bytes, usize::MAX)
                 .unwrap()
-                .verify(&node.key().public())
+                .verify(&node.public_key())
                 .unwrap();
             match envelope.body().unwrap() {
                 Body::Session(m) => Some(m),
@@ -289,7 +288,7 @@ async fn nothing_runs_before_the_partner_accepts_and_early_messages_are_refused(
     // never saw, are both refused and stored nowhere.
     for target in [proposal.id, ProposalId::generate()] {
         let forged = SealedEnvelope::seal(
-            us.key(),
+            us.signing_key_for_tests(),
             us.party(),
             mx.party(),
             1_000_000,
@@ -308,8 +307,7 @@ async fn nothing_runs_before_the_partner_accepts_and_early_messages_are_refused(
             .unwrap();
         assert_ne!(status, 200, "a session before acceptance was taken: {body}");
         assert!(
-            mx.store()
-                .session_messages(target, us.party(), 0)
+            mx.session_messages(target, us.party(), 0)
                 .unwrap()
                 .is_empty()
         );
@@ -406,7 +404,7 @@ async fn malformed_protocol_bytes_from_the_partner_end_the_session_with_a_clear_
             message.proposal_id = proposal.id;
             sequence += 1;
             let envelope = SealedEnvelope::seal(
-                mx.key(),
+                mx.signing_key_for_tests(),
                 mx.party(),
                 us.party(),
                 sequence,
@@ -502,7 +500,7 @@ async fn a_malformed_request_is_answered_with_an_abort_and_nothing_else() {
         assert_eq!(state(&mx, proposal.id), Some(ProposalState::Accepted));
         sequence += 1;
         let envelope = SealedEnvelope::seal(
-            us.key(),
+            us.signing_key_for_tests(),
             us.party(),
             mx.party(),
             sequence,

@@ -13,9 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use soberana_core::{
-    Direction, OfficerId, Outcome, ProposalDraft, ProposalKind, ProposalState, Timestamp,
+    DecidedBy, Direction, OfficerId, Outcome, ProposalDraft, ProposalKind, ProposalState, Role,
+    Timestamp,
 };
-use soberana_node::{Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict};
+use soberana_node::{
+    DecisionStep, Node, NodeError, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict,
+};
 use soberana_wire::{AnswerItem, Body, NodeKey, SealedEnvelope};
 
 /// Refuses operations, reviews requests, accepts the rest.
@@ -75,21 +78,82 @@ async fn a_request_is_reviewed_decided_and_answered_across_nodes() {
     })
     .await;
 
-    mx.decide(
-        proposal.id,
-        OfficerVerdict {
-            officer: OfficerId::new("uif.analyst").unwrap(),
-            outcome: Outcome::AcceptedWithConditions {
-                conditions: vec!["not to be used as evidence".into()],
-            },
-            reason: "within the Egmont principles".into(),
-            release: vec![AnswerItem {
-                label: "onward accounts".into(),
-                value: "3".into(),
-            }],
+    // Releasing under H2 takes two registered approvers.
+    let ana = support::register(&mx, "uif.ana", "MX.UIF", &[Role::Approver]);
+    let beto = support::register(&mx, "uif.beto", "MX.UIF", &[Role::Approver]);
+    let analyst = support::register(&mx, "uif.analyst", "MX.UIF", &[Role::Analyst]);
+    let verdict = |officer: &OfficerId| OfficerVerdict {
+        officer: officer.clone(),
+        outcome: Outcome::AcceptedWithConditions {
+            conditions: vec!["not to be used as evidence".into()],
         },
-    )
-    .unwrap();
+        reason: "within the Egmont principles".into(),
+        release: vec![AnswerItem {
+            label: "onward accounts".into(),
+            value: "3".into(),
+        }],
+    };
+    let unknown = OfficerId::new("approver").unwrap();
+    assert!(matches!(
+        mx.decide(proposal.id, verdict(&unknown)),
+        Err(NodeError::UnknownOfficer(_))
+    ));
+    assert!(matches!(
+        mx.decide(proposal.id, verdict(&analyst)),
+        Err(NodeError::MissingRole { .. })
+    ));
+    let step = mx.decide(proposal.id, verdict(&ana)).unwrap();
+    assert!(
+        matches!(step, DecisionStep::AwaitingSecondApprover(ref p) if p.officer == ana),
+        "{step:?}"
+    );
+    assert_eq!(
+        state(&mx, proposal.id),
+        Some(ProposalState::AwaitingOfficer),
+        "nothing leaves on one approver's word"
+    );
+    assert!(matches!(
+        mx.decide(proposal.id, verdict(&beto)),
+        Err(NodeError::AwaitingConfirmation { .. })
+    ));
+    assert!(matches!(
+        mx.confirm(proposal.id, &ana),
+        Err(NodeError::SameOfficer(_))
+    ));
+    assert!(matches!(
+        mx.confirm(proposal.id, &analyst),
+        Err(NodeError::MissingRole { .. })
+    ));
+    // Withdrawn, it cannot be confirmed; made again, it can.
+    mx.withdraw(proposal.id, &beto).unwrap();
+    assert!(matches!(
+        mx.confirm(proposal.id, &beto),
+        Err(NodeError::NothingToConfirm(_))
+    ));
+    mx.decide(proposal.id, verdict(&ana)).unwrap();
+    let decision = mx.confirm(proposal.id, &beto).unwrap();
+    assert_eq!(
+        decision.decided_by,
+        DecidedBy::Officer {
+            officer: ana.clone(),
+            confirmed_by: Some(beto.clone()),
+        }
+    );
+    assert!(mx.pending(proposal.id).unwrap().is_none());
+    let trail: Vec<String> = mx
+        .officers()
+        .audit_trail(20)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.officer, e.action))
+        .collect();
+    for line in [
+        "uif.ana decision_pending",
+        "uif.beto decision_withdrawn",
+        "uif.beto decision_confirmed",
+    ] {
+        assert!(trail.iter().any(|t| t == line), "{line} in {trail:?}");
+    }
     eventually("US receives the answer", || {
         state(&us, proposal.id) == Some(ProposalState::Answered)
     })
@@ -106,7 +170,7 @@ async fn a_request_is_reviewed_decided_and_answered_across_nodes() {
         mx.decide(
             proposal.id,
             OfficerVerdict {
-                officer: OfficerId::new("uif.analyst").unwrap(),
+                officer: ana.clone(),
                 outcome: Outcome::Refused,
                 reason: "changed my mind".into(),
                 release: vec![],
@@ -227,7 +291,7 @@ async fn bad_envelopes_are_refused_and_only_the_refusal_is_stored() {
             "{name}: {body}"
         );
         refusals += 1;
-        assert_eq!(mx.store().refusals(100).unwrap().len(), refusals, "{name}");
+        assert_eq!(mx.refusals(100).unwrap().len(), refusals, "{name}");
     }
     assert!(
         mx.list(Some(Direction::Incoming), vec![])
@@ -276,7 +340,7 @@ async fn a_client_without_a_pinned_certificate_is_refused_at_the_handshake() {
     let mx_run = mx.start().await.unwrap();
     let err = stranger.send_raw(party("MX"), b"hello".to_vec()).await;
     assert!(err.is_err(), "an unpinned client got an answer: {err:?}");
-    assert!(mx.store().refusals(10).unwrap().is_empty());
+    assert!(mx.refusals(10).unwrap().is_empty());
     mx_run.stop().await;
 }
 
@@ -306,9 +370,8 @@ async fn running_nodes_checkpoint_and_cosign_each_other_on_their_own() {
     })
     .await;
     let covered = |node: &Node| {
-        let size = node.store().log_size().unwrap();
-        node.store()
-            .cosignatures(None)
+        let size = node.log_size().unwrap();
+        node.cosignatures(None)
             .unwrap()
             .iter()
             .any(|c| c.size >= size.saturating_sub(8) && c.size > 0)

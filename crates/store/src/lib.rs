@@ -15,6 +15,7 @@
 //! The node talks to storage only through the [`NodeStore`] trait, so that a
 //! PostgreSQL implementation can follow without touching the rest.
 
+pub mod conformance;
 mod error;
 mod ledger_view;
 mod officers;
@@ -49,7 +50,11 @@ use soberana_wire::SealedEnvelope;
 /// transaction with the next sequence number for the recipient, so that the
 /// envelope, its outbox row, its log entry and the state change it reports
 /// are committed together.
-pub trait NodeStore: Send + Sync + 'static {
+///
+/// The officers' accounts, their audit trail and the decisions awaiting a
+/// second approver ([`OfficerStore`]) live in the same store, so that an
+/// officer's act and its audit line commit together.
+pub trait NodeStore: OfficerStore + Send + Sync + 'static {
     /// The pinned party cards, as their JSON text.
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError>;
 
@@ -114,6 +119,17 @@ pub trait NodeStore: Send + Sync + 'static {
         bytes: u64,
         log: Vec<LogEntry>,
     ) -> Result<(), StoreError>;
+
+    /// Appends `log`, records and queues each of our new `proposals`, and
+    /// writes the audit line, all in one transaction (a policy pin and its
+    /// announcement to every partner).
+    fn log_and_propose(
+        &self,
+        log: Vec<LogEntry>,
+        proposals: Vec<Proposal>,
+        audit: Option<AuditEntry>,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError>;
 
     /// Records our new proposal and queues its envelope.
     fn queue_proposal(

@@ -105,11 +105,15 @@ pub trait OfficerStore: Send + Sync + 'static {
     /// The decision awaiting confirmation for a proposal, if any.
     fn pending(&self, proposal: ProposalId) -> Result<Option<PendingDecision>, StoreError>;
 
-    /// Removes the decision awaiting confirmation (confirmed or withdrawn).
+    /// Removes the decision awaiting confirmation (withdrawn); refuses with
+    /// [`StoreError::Conflict`] when none is stored any more.
     fn clear_pending(&self, proposal: ProposalId, audit: AuditEntry) -> Result<(), StoreError>;
 }
 
-fn insert_audit(tx: &rusqlite::Transaction<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
+pub(crate) fn insert_audit(
+    tx: &rusqlite::Transaction<'_>,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO desk_audit (at, officer, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -121,6 +125,42 @@ fn insert_audit(tx: &rusqlite::Transaction<'_>, entry: &AuditEntry) -> Result<()
         ],
     )?;
     Ok(())
+}
+
+/// Four eyes inside a decision's transaction: a decision confirming a
+/// pending one needs exactly that one still stored (not withdrawn or
+/// replaced meanwhile) and removes it; any other decision needs none.
+pub(crate) fn settle_pending(
+    tx: &rusqlite::Transaction<'_>,
+    proposal: ProposalId,
+    confirms: Option<&PendingDecision>,
+) -> Result<(), StoreError> {
+    let id = proposal.to_string();
+    let stored: Option<(String, String)> = tx
+        .query_row(
+            "SELECT officer, body FROM desk_pending WHERE proposal_id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match (confirms, stored) {
+        (None, None) => Ok(()),
+        (None, Some((officer, _))) => Err(StoreError::Conflict(format!(
+            "a decision by `{officer}` on proposal `{id}` awaits a second approver's confirmation; confirm or withdraw it first"
+        ))),
+        (Some(wanted), Some((officer, body)))
+            if officer == wanted.officer.as_str() && body == wanted.body =>
+        {
+            tx.execute(
+                "DELETE FROM desk_pending WHERE proposal_id = ?1",
+                params![id],
+            )?;
+            Ok(())
+        }
+        (Some(_), _) => Err(StoreError::Conflict(format!(
+            "the decision on proposal `{id}` awaiting confirmation was withdrawn or replaced meanwhile; nothing was decided"
+        ))),
+    }
 }
 
 fn account_from_row(
@@ -304,6 +344,21 @@ impl OfficerStore for SqliteStore {
                     "proposal `{id}` already has a decision by `{officer}` awaiting confirmation"
                 )));
             }
+            // A proposal decided meanwhile takes no decision to confirm.
+            let state: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM proposals WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(state) = state
+                && state != soberana_core::ProposalState::AwaitingOfficer.as_str()
+            {
+                return Err(StoreError::Conflict(format!(
+                    "proposal `{id}` is {state}; only a proposal awaiting an officer takes a decision to confirm"
+                )));
+            }
             tx.execute(
                 "INSERT INTO desk_pending (proposal_id, officer, at, body) VALUES (?1, ?2, ?3, ?4)",
                 params![
@@ -342,10 +397,17 @@ impl OfficerStore for SqliteStore {
     fn clear_pending(&self, proposal: ProposalId, audit: AuditEntry) -> Result<(), StoreError> {
         let id = proposal.to_string();
         self.write(move |tx| {
-            tx.execute(
+            // Confirmed or withdrawn meanwhile: nothing to remove, and no
+            // audit line for an act that did not happen.
+            if tx.execute(
                 "DELETE FROM desk_pending WHERE proposal_id = ?1",
                 params![id],
-            )?;
+            )? == 0
+            {
+                return Err(StoreError::Conflict(format!(
+                    "no decision on proposal `{id}` awaits confirmation any more"
+                )));
+            }
             insert_audit(tx, &audit)
         })
     }

@@ -126,6 +126,13 @@ pub struct OfficerDecision {
     pub decision: Decision,
     /// What is released with an acceptance, if anything.
     pub answer: Option<Answer>,
+    /// The decision awaiting confirmation that this one confirms (four
+    /// eyes). It must still be stored, unchanged, when the decision
+    /// commits, and is removed with it; without it, no decision may be
+    /// awaiting confirmation on the proposal.
+    pub confirms: Option<crate::PendingDecision>,
+    /// The audit line recording the act, written in the same transaction.
+    pub audit: Option<crate::AuditEntry>,
 }
 
 /// An envelope waiting in the outbox.

@@ -6,6 +6,11 @@
 //! answers each caller. A closure that fails is rolled back to its savepoint
 //! without disturbing the others in the batch. Reads use a second
 //! connection, which WAL lets proceed while the writer works.
+//!
+//! This file is long because every durable state change is here, each a
+//! closure over one transaction sharing the same private helpers (log
+//! append, sealing into the outbox, lifecycle transitions); splitting it by
+//! table would scatter one transaction's steps over several files.
 
 use std::any::Any;
 use std::path::Path;
@@ -992,6 +997,34 @@ impl NodeStore for SqliteStore {
         })
     }
 
+    fn log_and_propose(
+        &self,
+        log: Vec<LogEntry>,
+        proposals: Vec<Proposal>,
+        audit: Option<crate::AuditEntry>,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            append_log(tx, &log)?;
+            let mut sent = Vec::with_capacity(proposals.len());
+            for proposal in &proposals {
+                insert_proposal(tx, proposal, Direction::Outgoing, None, now)?;
+                sent.push(queue(
+                    tx,
+                    &sealer,
+                    proposal.to,
+                    &Body::Proposal(proposal.clone()),
+                    now,
+                )?);
+            }
+            if let Some(entry) = &audit {
+                crate::officers::insert_audit(tx, entry)?;
+            }
+            Ok(sent)
+        })
+    }
+
     fn queue_proposal(
         &self,
         proposal: Proposal,
@@ -1052,14 +1085,19 @@ impl NodeStore for SqliteStore {
             let id = decision.decision.proposal_id;
             let stored =
                 load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
-            record_own_decision(
+            crate::officers::settle_pending(tx, id, decision.confirms.as_ref())?;
+            let sent = record_own_decision(
                 tx,
                 &sealer,
                 stored.peer,
                 &decision.decision,
                 decision.answer.as_ref(),
                 Timestamp::now(),
-            )
+            )?;
+            if let Some(entry) = &decision.audit {
+                crate::officers::insert_audit(tx, entry)?;
+            }
+            Ok(sent)
         })
     }
 

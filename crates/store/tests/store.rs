@@ -166,6 +166,8 @@ fn a_decided_proposal_cannot_be_decided_again() {
                     ..decision
                 },
                 answer: None,
+                confirms: None,
+                audit: None,
             },
             sealer(mx()),
         )
@@ -263,4 +265,89 @@ fn the_store_keeps_the_ledger_storage_contract() {
     let (_dir, store) = store();
     soberana_ledger::conformance::check_storage_contract(&mut soberana_store::LedgerView(&store))
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Four eyes inside the decision's transaction: whatever a confirming
+/// approver read before, the decision commits only if exactly that pending
+/// decision is still stored, and no other decision commits while one is.
+#[test]
+fn a_confirmation_racing_a_withdrawal_or_a_replacement_decides_nothing() {
+    use soberana_store::{AuditEntry, OfficerDecision, OfficerStore, PendingDecision};
+    let (_dir, store) = store();
+    let p = proposal(us(), mx());
+    let effect = IntakeEffect::Proposal {
+        proposal: Box::new(p.clone()),
+        response: Box::new(PolicyResponse::Review),
+        verdict: "{}".into(),
+    };
+    store.receive(received(&p, effect), sealer(mx())).unwrap();
+    let line = |action: &str| AuditEntry {
+        at: Timestamp::now(),
+        officer: "beto".into(),
+        action: action.into(),
+        target: p.id.to_string(),
+        detail: String::new(),
+    };
+    let pending = |body: &str| PendingDecision {
+        proposal_id: p.id,
+        officer: soberana_core::OfficerId::new("ana").unwrap(),
+        at: Timestamp::now(),
+        body: body.into(),
+    };
+    let decision = |confirms: Option<PendingDecision>| OfficerDecision {
+        decision: Decision {
+            proposal_id: p.id,
+            decided_by_party: mx(),
+            outcome: Outcome::Accepted,
+            reasons: vec![],
+            decided_by: DecidedBy::Policy,
+            policy_digest: "00".repeat(32),
+            decided_at: Timestamp::now(),
+        },
+        answer: None,
+        confirms,
+        audit: Some(line("decision_confirmed")),
+    };
+    let before = store.log_size().unwrap();
+    // Confirming what was withdrawn meanwhile.
+    let read = pending("{\"first\":1}");
+    let err = store
+        .decide(decision(Some(read.clone())), sealer(mx()))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    // Confirming what was replaced meanwhile by the same officer.
+    store
+        .put_pending(pending("{\"second\":2}"), line("decision_pending"))
+        .unwrap();
+    let err = store
+        .decide(decision(Some(read)), sealer(mx()))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    // Deciding past a pending decision.
+    let err = store.decide(decision(None), sealer(mx())).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let detail = store.proposal(p.id).unwrap().unwrap();
+    assert_eq!(detail.record.state, ProposalState::AwaitingOfficer);
+    assert_eq!(store.log_size().unwrap(), before, "nothing was logged");
+    assert_eq!(store.audit_trail(10).unwrap().len(), 1, "only the pending");
+    // Confirming what is stored decides, clears it and audits, at once.
+    let stored = store.pending(p.id).unwrap().unwrap();
+    store.decide(decision(Some(stored)), sealer(mx())).unwrap();
+    assert_eq!(store.pending(p.id).unwrap(), None);
+    assert_eq!(store.audit_trail(10).unwrap().len(), 2);
+    assert_ne!(
+        store.proposal(p.id).unwrap().unwrap().record.state,
+        ProposalState::AwaitingOfficer
+    );
+    // A decided proposal takes no decision to confirm.
+    let err = store
+        .put_pending(pending("{}"), line("decision_pending"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+}
+
+#[test]
+fn the_sqlite_store_keeps_the_node_storage_contract() {
+    let (_dir, store) = store();
+    soberana_store::conformance::check_node_store(&store).unwrap_or_else(|rule| panic!("{rule}"));
 }

@@ -14,6 +14,10 @@
 //!
 //! This crate does no I/O and never panics on bytes from a partner.
 
+// Peer input is never indexed: a slice or index that could be out of range
+// is a panic a partner could trigger. Tests index freely.
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 mod body;
 mod card;
 mod digest;

@@ -104,7 +104,7 @@ pub async fn wait_for(
 /// Waits until a partner's cosignature on our checkpoint of `size` is in.
 async fn wait_cosigned(node: &Node, size: u64) -> Result<()> {
     for _ in 0..600 {
-        if !node.store().cosignatures(Some(size))?.is_empty() {
+        if !node.cosignatures(Some(size))?.is_empty() {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -185,6 +185,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mx = make_node(&dir, "MX")?;
     let us = make_node(&dir, "US")?;
     introduce(&mx, &us)?;
+    crate::commands::desk::demo_officers(&mx, &us)?;
     let mx_run = mx.start().await?;
     let us_run = us.start().await?;
     line(format!(
@@ -260,7 +261,6 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let checkpoint = mx.checkpoint_and_request_cosignatures()?;
     wait_cosigned(&mx, checkpoint.checkpoint().size()).await?;
     let envelope = us
-        .store()
         .sent_envelopes(notice.id)?
         .into_iter()
         .find(|(_, kind)| kind == "proposal")
@@ -305,7 +305,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         us.decide(
             trace.id,
             OfficerVerdict {
-                officer: OfficerId::new("atf.tracer")?,
+                officer: OfficerId::new("atf.approver")?,
                 outcome: Outcome::Accepted,
                 reason: "trace completed from first-retail-sale records".into(),
                 release: trace_firearms(&at_us.record.proposal),
@@ -347,7 +347,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         soberana_psi::IdentifierKind::Phone,
         US_PHONES_TO_CHECK,
         "US.DEA",
-        "cni.analyst",
+        "cni.approver",
     )
     .await?;
     crate::commands::matching::print_result(&phones, "   ");
@@ -360,7 +360,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         soberana_psi::IdentifierKind::Firearm,
         MX_FIREARMS_TO_CHECK,
         "MX.FGR",
-        "atf.analyst",
+        "atf.approver",
     )
     .await?;
     crate::commands::matching::print_result(&firearms, "   ");
@@ -380,7 +380,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "MX (CNI) checks 30 suspects against US person records; only encodings cross; a US officer (FBI) accepts:",
     );
     let people =
-        crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.analyst")
+        crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.approver")
             .await?;
     crate::commands::matching::print_result(&people, "   ");
     line("each holder learnt only how many were asked; both logs record the session and what left");
@@ -460,7 +460,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         &contacts_file,
         serde_json::to_string_pretty(&contacts)? + "\n",
     )?;
-    let check = soberana_node::check_contact_report(&contacts, &mx.key().public())?;
+    let check = soberana_node::check_contact_report(&contacts, &mx.card()?.card.signing_key)?;
     line(format!(
         "MX's signed report of {} contacts with US agencies, due at the SRE and SSPC by {}:",
         check.contacts.len(),
@@ -521,7 +521,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     for node in [&mx, &us] {
         let incoming = node.list(Some(Direction::Incoming), vec![])?.len();
         let outgoing = node.list(Some(Direction::Outgoing), vec![])?.len();
-        let log = node.store().log_size()?;
+        let log = node.log_size()?;
         line(format!(
             "{}: {incoming} proposals received, {outgoing} sent, {log} entries in its log",
             node.party()

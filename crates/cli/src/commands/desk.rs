@@ -10,8 +10,9 @@ use std::net::SocketAddr;
 use anyhow::{Context, Result};
 use clap::Args;
 use soberana_core::{AgencyId, Officer, OfficerId, PartyCode, ProposalDraft, Role, Timestamp};
-use soberana_desk::{Desk, DeskConfig, HashCost, Lang, NewOfficer, RunningDesk, add_officer};
+use soberana_desk::{Desk, DeskConfig, HashCost, Lang, RunningDesk, hash_password};
 use soberana_node::Node;
+use soberana_store::OfficerAccount;
 
 use crate::cli::DirArg;
 use crate::policy::open_node;
@@ -69,90 +70,117 @@ pub async fn run(args: DeskArgs) -> Result<()> {
 /// The demo officers' password (printed by the demo; a demo only).
 pub const DEMO_PASSWORD: &str = "soberana-demo";
 
-fn demo_officer(
-    desk: &Desk,
-    id: &str,
-    name: &str,
-    agency: &str,
-    roles: &[Role],
-    lang: Lang,
-    offset: i32,
-) -> Result<()> {
-    add_officer(
-        desk.officers().as_ref(),
-        NewOfficer {
-            officer: Officer {
-                id: OfficerId::new(id)?,
-                name: name.into(),
-                agency: AgencyId::new(agency)?,
-                roles: roles.to_vec(),
-            },
-            password: DEMO_PASSWORD.into(),
-            language: lang,
-            utc_offset_minutes: offset,
-        },
-        HashCost::Standard,
-        "demo",
-    )?;
-    Ok(())
-}
+/// A demo officer: id, name, agency, roles, language, UTC offset in minutes.
+type DemoOfficer = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [Role],
+    Lang,
+    i32,
+);
 
-/// Starts a desk for each demo node with demo officers, leaves one US request
-/// in the MX inbox for an officer to decide, and prints where to log in.
-pub async fn demo_desks(mx: &Node, us: &Node) -> Result<Vec<RunningDesk>> {
-    let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
-    let mx_desk = Desk::open(mx.clone(), DeskConfig::default())?;
-    demo_officer(
-        &mx_desk,
+/// The demo's officers on each node. The approvers decide the demo's
+/// scripted acts through the node, exactly as they would on the desk.
+const MX_DEMO_OFFICERS: &[DemoOfficer] = &[
+    (
         "fgr.approver",
         "Lucía Hernández",
         "MX.FGR",
         &[Role::Approver],
         Lang::Es,
         -360,
-    )?;
-    demo_officer(
-        &mx_desk,
+    ),
+    (
         "uif.approver",
         "Andrés Castillo",
         "MX.UIF",
         &[Role::Approver],
         Lang::Es,
         -360,
-    )?;
-    demo_officer(
-        &mx_desk,
+    ),
+    (
+        "cni.approver",
+        "Rosa Medina",
+        "MX.CNI",
+        &[Role::Approver],
+        Lang::Es,
+        -360,
+    ),
+    (
         "mx.oversight",
         "Comisión Bicameral",
         "MX.FGR",
         &[Role::Oversight],
         Lang::Es,
         -360,
-    )?;
-    let us_desk = Desk::open(
-        us.clone(),
-        DeskConfig {
-            default_language: Lang::En,
-            ..DeskConfig::default()
-        },
-    )?;
-    demo_officer(
-        &us_desk,
+    ),
+];
+const US_DEMO_OFFICERS: &[DemoOfficer] = &[
+    (
         "dea.liaison",
         "Jordan Miller",
         "US.DEA",
         &[Role::Liaison],
         Lang::En,
         -300,
-    )?;
-    demo_officer(
-        &us_desk,
+    ),
+    (
         "atf.approver",
         "Sam Ortiz",
         "US.ATF",
         &[Role::Approver],
         Lang::En,
         -300,
+    ),
+    (
+        "fbi.approver",
+        "Casey Brooks",
+        "US.FBI",
+        &[Role::Approver],
+        Lang::En,
+        -300,
+    ),
+];
+
+/// Registers the demo's officers on both nodes (one password, hashed once).
+pub fn demo_officers(mx: &Node, us: &Node) -> Result<()> {
+    let hash = hash_password(DEMO_PASSWORD, HashCost::Standard)?;
+    for (node, officers) in [(mx, MX_DEMO_OFFICERS), (us, US_DEMO_OFFICERS)] {
+        for &(id, name, agency, roles, lang, offset) in officers {
+            node.officers().put_officer(
+                OfficerAccount {
+                    officer: Officer {
+                        id: OfficerId::new(id)?,
+                        name: name.into(),
+                        agency: AgencyId::new(agency)?,
+                        roles: roles.to_vec(),
+                    },
+                    password_hash: hash.clone(),
+                    language: lang.code().into(),
+                    utc_offset_minutes: offset,
+                    failures: 0,
+                    locked_until: None,
+                },
+                "demo",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts a desk for each demo node (whose officers [`demo_officers`]
+/// registered), leaves one US request in the MX inbox for an officer to
+/// decide, and prints where to log in.
+pub async fn demo_desks(mx: &Node, us: &Node) -> Result<Vec<RunningDesk>> {
+    let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let mx_desk = Desk::open(mx.clone(), DeskConfig::default())?;
+    let us_desk = Desk::open(
+        us.clone(),
+        DeskConfig {
+            default_language: Lang::En,
+            ..DeskConfig::default()
+        },
     )?;
 
     // Something for an MX officer to decide on the desk.
@@ -168,11 +196,11 @@ pub async fn demo_desks(mx: &Node, us: &Node) -> Result<Vec<RunningDesk>> {
     let us_run = soberana_desk::serve(us_desk, loopback).await?;
     println!("\nofficer desks (password `{DEMO_PASSWORD}` for every demo officer):");
     println!(
-        "   MX desk  http://{}  fgr.approver, uif.approver (four eyes), mx.oversight",
+        "   MX desk  http://{}  fgr.approver, uif.approver, cni.approver (four eyes), mx.oversight",
         mx_run.addr
     );
     println!(
-        "   US desk  http://{}  dea.liaison, atf.approver",
+        "   US desk  http://{}  dea.liaison, atf.approver, fbi.approver",
         us_run.addr
     );
     println!("   a US information request awaits an MX approver in the MX inbox");

@@ -51,7 +51,7 @@ use soberana_finance::typology::TypologyConfig;
 use soberana_finance::{
     AccountId, ContinuationAnswer, ContinuationRequest, Country, Graph, GraphBuilder, IngestError,
 };
-use soberana_node::{Node, OfficerVerdict};
+use soberana_node::{DecisionStep, Node, OfficerVerdict};
 use soberana_wire::AnswerItem;
 
 use crate::cli::{DirArg, JsonArg};
@@ -231,9 +231,10 @@ pub struct AnswerArgs {
         default_value = "the trail was continued on our own data; only totals and pseudonyms are released"
     )]
     pub reason: String,
-    /// The deciding officer.
-    #[arg(long, env = "SOBERANA_OFFICER", default_value = "approver")]
-    pub officer: String,
+    /// The deciding officer: a registered approver of this node (not
+    /// needed with --dry-run).
+    #[arg(long, env = "SOBERANA_OFFICER")]
+    pub officer: Option<String>,
     /// Compute and print the answer for review without deciding.
     #[arg(long)]
     pub dry_run: bool,
@@ -1431,6 +1432,13 @@ fn answer_cmd(args: AnswerArgs) -> Result<()> {
         println!("(dry run: nothing decided, nothing sent)");
         return Ok(());
     }
+    let Some(officer) = args.officer.as_deref() else {
+        bail!(
+            "name the deciding officer with --officer ID (a registered approver; see `soberana officer list --dir {}`)",
+            args.dir.dir.display()
+        );
+    };
+    let officer = OfficerId::new(officer)?;
     let outcome = if args.conditions.is_empty() {
         Outcome::Accepted
     } else {
@@ -1438,21 +1446,27 @@ fn answer_cmd(args: AnswerArgs) -> Result<()> {
             conditions: args.conditions.clone(),
         }
     };
-    let decision = node.decide(
+    let step = node.decide(
         id,
         OfficerVerdict {
-            officer: OfficerId::new(&args.officer)?,
+            officer: officer.clone(),
             outcome,
             reason: args.reason,
             release,
         },
     )?;
-    println!(
-        "{id}: {} by {}; the continuation (totals and pseudonyms only) is queued for {}",
-        decision.outcome.as_str(),
-        args.officer,
-        detail.record.peer
-    );
+    match step {
+        DecisionStep::Decided(decision) => println!(
+            "{id}: {} by {officer}; the continuation (totals and pseudonyms only) is queued for {}",
+            decision.outcome.as_str(),
+            detail.record.peer
+        ),
+        DecisionStep::AwaitingSecondApprover(_) => println!(
+            "{id}: releasing under {} needs a second approver; nothing has left. Another approver runs `soberana confirm {id} --dir {} --officer ID`",
+            detail.record.proposal.handling,
+            args.dir.dir.display()
+        ),
+    }
     Ok(())
 }
 
@@ -1629,7 +1643,7 @@ pub async fn demo(us: &Node, mx: &Node, dir: &Path) -> Result<()> {
             bail!("MX policy did not send the continuation request to an officer");
         }
         let answers = compute_answers(mx, &mx_graph, leg.proposal, 4)?;
-        mx.decide(
+        let step = mx.decide(
             leg.proposal,
             OfficerVerdict {
                 officer: OfficerId::new("uif.approver")?,
@@ -1644,8 +1658,12 @@ pub async fn demo(us: &Node, mx: &Node, dir: &Path) -> Result<()> {
                 release: release_items(&answers)?,
             },
         )?;
+        if let DecisionStep::AwaitingSecondApprover(_) = step {
+            mx.confirm(leg.proposal, &OfficerId::new("fgr.approver")?)?;
+        }
     }
     say("MX policy sent each request to an officer (UIF), who ACCEPTED with conditions;".into());
+    say("the release is restricted (H2), so a second MX approver (FGR) confirmed it first;".into());
     say("MX ran the next leg on its own ledger and released totals and pseudonyms only".into());
     for leg in &trail.legs {
         wait_for(us, leg.proposal, &[ProposalState::Answered]).await?;

@@ -3,10 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use soberana_ledger::{
-    LogEntry, ProofBundle, audit_storage, verify_bundle, verify_checkpoint_text,
-};
-use soberana_store::LedgerView;
+use soberana_ledger::{LogEntry, ProofBundle, verify_bundle, verify_checkpoint_text};
 
 use crate::cli::LogCommand;
 use crate::policy::open_node;
@@ -106,10 +103,7 @@ fn hex_of(bytes: &[u8; 32]) -> String {
 /// Audits a node's log and the partner checkpoints it holds.
 pub fn verify(dir: &Path) -> Result<()> {
     let node = open_node(dir)?;
-    let log_key = node.log_key()?;
-    let witnesses = node.partner_witness_keys();
-    let view = LedgerView(node.store().as_ref());
-    match audit_storage(&view, &log_key, &witnesses) {
+    match node.audit_log()? {
         Ok(report) => {
             println!("{} log verified: {report}", node.party());
         }
@@ -129,7 +123,7 @@ pub fn verify(dir: &Path) -> Result<()> {
         let Some(key) = soberana_node::card_log_key(&card) else {
             continue;
         };
-        let held = node.store().partner_checkpoints(card.party)?;
+        let held = node.partner_checkpoints(card.party)?;
         for c in &held {
             soberana_ledger::SignedCheckpoint::verify(&c.note, &key).map_err(|e| {
                 anyhow::anyhow!(

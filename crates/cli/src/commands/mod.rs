@@ -94,6 +94,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox(args) => node::outbox(args),
         Command::Show(args) => node::show(args),
         Command::Decide(args) => node::decide(args),
+        Command::Confirm(args) => node::confirm(args),
+        Command::Withdraw(args) => node::withdraw(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Log(cmd) => log::run(cmd),
         Command::Bench(BenchCommand::Exchange(args)) => runtime()?.block_on(bench::exchange(args)),

@@ -4,14 +4,16 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use soberana_core::{
-    Direction, OfficerId, Outcome, PartyCode, ProposalDraft, ProposalId, ProposalState, Timestamp,
+    DecidedBy, Direction, OfficerId, Outcome, PartyCode, ProposalDraft, ProposalId, ProposalState,
+    Timestamp,
 };
-use soberana_node::{InitOptions, Node, OfficerVerdict};
+use soberana_node::{DecisionStep, InitOptions, Node, OfficerVerdict};
 use soberana_store::{ProposalDetail, ProposalRecord};
 use soberana_wire::AnswerItem;
 
 use crate::cli::{
-    CardCommand, DecideArgs, DirArg, InitArgs, ListArgs, PeerCommand, ProposeArgs, ShowArgs,
+    CardCommand, ConfirmArgs, DecideArgs, DirArg, InitArgs, ListArgs, PeerCommand, ProposeArgs,
+    ShowArgs,
 };
 use crate::policy::{initial_files, open_node};
 
@@ -338,6 +340,22 @@ pub fn show(args: ShowArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
         print_detail(&detail);
+        // What a second approver is asked to confirm, before they do.
+        if let Some(pending) = node.pending(id)? {
+            println!(
+                "awaiting   a second approver: {} by {} at {}",
+                pending.outcome.as_str(),
+                pending.officer,
+                pending.at
+            );
+            println!("  because  {}", pending.reason);
+            for item in &pending.release {
+                println!("  releases {}: {}", item.label, item.value);
+            }
+            println!(
+                "  confirm with `soberana confirm {id} --officer ID`, or withdraw with `soberana withdraw {id} --officer ID`"
+            );
+        }
     }
     Ok(())
 }
@@ -381,20 +399,53 @@ pub fn decide(args: DecideArgs) -> Result<()> {
     if args.reason.trim().is_empty() {
         bail!("--reason must say why, in plain words: it travels to the partner");
     }
-    let decision = node.decide(
+    let officer = OfficerId::new(&args.officer)?;
+    let step = node.decide(
         id,
         OfficerVerdict {
-            officer: OfficerId::new(&args.officer)?,
+            officer: officer.clone(),
             outcome,
             reason: args.reason,
             release: parse_release(&args.release)?,
         },
     )?;
+    match step {
+        DecisionStep::Decided(decision) => println!(
+            "{id}: {} by {officer}; queued for the partner",
+            decision.outcome.as_str(),
+        ),
+        DecisionStep::AwaitingSecondApprover(pending) => println!(
+            "{id}: {} by {officer} awaits a second approver (it releases {} item(s) under a restrictive handling code); nothing has left. Another approver runs `soberana confirm {id} --dir {} --officer ID`",
+            pending.outcome.as_str(),
+            pending.release.len(),
+            args.dir.dir.display()
+        ),
+    }
+    Ok(())
+}
+
+/// `soberana confirm`.
+pub fn confirm(args: ConfirmArgs) -> Result<()> {
+    let node = open_node(&args.dir.dir)?;
+    let id = ProposalId::parse(&args.id)?;
+    let officer = OfficerId::new(&args.officer)?;
+    let decision = node.confirm(id, &officer)?;
+    let first = match &decision.decided_by {
+        DecidedBy::Officer { officer, .. } => officer.to_string(),
+        DecidedBy::Policy => "policy".into(),
+    };
     println!(
-        "{}: {} by {}; queued for the partner",
-        id,
-        decision.outcome.as_str(),
-        args.officer
+        "{id}: {} by {first}, confirmed by {officer}; queued for the partner",
+        decision.outcome.as_str()
     );
+    Ok(())
+}
+
+/// `soberana withdraw`.
+pub fn withdraw(args: ConfirmArgs) -> Result<()> {
+    let node = open_node(&args.dir.dir)?;
+    let id = ProposalId::parse(&args.id)?;
+    node.withdraw(id, &OfficerId::new(&args.officer)?)?;
+    println!("{id}: the decision awaiting confirmation was withdrawn; nothing of it took effect");
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `soberana officer …`: officer accounts on a node's desk.
 //!
-//! Accounts live in the node's own store file. The password is read from a
+//! Accounts live in the node's store and are reached through the node. The password is read from a
 //! file or typed at a prompt (never from the command line, where other users
 //! could read it in the process list), hashed with Argon2id, and only the
 //! hash is stored.
@@ -12,10 +12,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use soberana_core::{AgencyId, Officer, OfficerId, Role};
 use soberana_desk::{HashCost, Lang, NewOfficer, add_officer};
-use soberana_node::NodeDir;
-use soberana_store::{OfficerStore, SqliteStore};
 
 use crate::cli::DirArg;
+use crate::policy::open_node;
 
 /// `soberana officer …`.
 #[derive(Debug, Subcommand)]
@@ -114,12 +113,6 @@ fn read_password(file: Option<&PathBuf>) -> Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn open_store(dir: &DirArg) -> Result<SqliteStore> {
-    let node_dir = NodeDir::new(&dir.dir);
-    let config = node_dir.load_config()?;
-    Ok(SqliteStore::open(&node_dir.store_path(&config))?)
-}
-
 /// Runs `soberana officer …`.
 pub fn run(cmd: OfficerCommand) -> Result<()> {
     match cmd {
@@ -140,10 +133,10 @@ pub fn run(cmd: OfficerCommand) -> Result<()> {
             };
             let utc_offset_minutes = parse_offset(&args.utc_offset)?;
             let password = read_password(args.password_file.as_ref())?;
-            let store = open_store(&args.dir)?;
+            let node = open_node(&args.dir.dir)?;
             let by = std::env::var("USER").unwrap_or_else(|_| "operator".into());
             add_officer(
-                &store,
+                &node,
                 NewOfficer {
                     officer,
                     password,
@@ -157,8 +150,8 @@ pub fn run(cmd: OfficerCommand) -> Result<()> {
             Ok(())
         }
         OfficerCommand::List(dir) => {
-            let store = open_store(&dir)?;
-            for account in store.officers()? {
+            let node = open_node(&dir.dir)?;
+            for account in node.officers().officers()? {
                 let roles: Vec<&str> = account.officer.roles.iter().map(Role::as_str).collect();
                 println!(
                     "{:<20} {:<28} {:<10} {:<24} {}{}",

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 pub fn soberana(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_soberana"))
         .args(args)
+        .env_remove("SOBERANA_OFFICER")
         .output()
         .unwrap()
 }
@@ -77,4 +78,27 @@ pub fn run_node(dir: &str) -> Running {
             .spawn()
             .unwrap(),
     )
+}
+
+/// Registers officer `id` of `agency` with `role` on the node in `node`
+/// (the password is read from a file next to it).
+pub fn officer(node: &str, id: &str, agency: &str, role: &str) {
+    let password = Path::new(node).with_extension("password");
+    std::fs::write(&password, "a long test password\n").unwrap();
+    ok(&[
+        "officer",
+        "add",
+        "--dir",
+        node,
+        "--id",
+        id,
+        "--name",
+        &format!("Officer {id}"),
+        "--agency",
+        agency,
+        "--role",
+        role,
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
 }

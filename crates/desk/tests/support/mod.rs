@@ -16,6 +16,9 @@ use soberana_core::{
 use soberana_desk::{Desk, DeskConfig, HashCost, Lang, NewOfficer, add_officer};
 use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
 
+/// The constitutional layer test nodes pin (the node checks only its pin;
+/// the Cedar engine, not used here, would check its content).
+pub const TEST_CONSTITUTIONAL: &str = "// red lines of a test node\n";
 /// The password every test officer has.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -75,8 +78,11 @@ pub fn make(dir: &Path, code: &str) -> Node {
         dir: dir.join(code),
         listen: free_port(),
         endpoint: None,
-        files: vec![],
-        constitutional_digest: String::new(),
+        files: vec![(
+            "policy/constitutional.cedar".into(),
+            TEST_CONSTITUTIONAL.into(),
+        )],
+        constitutional_digest: soberana_node::constitutional_digest(TEST_CONSTITUTIONAL.as_bytes()),
     })
     .unwrap();
     Node::open(&dir.join(code), Arc::new(TestPolicy)).unwrap()
@@ -137,7 +143,7 @@ pub fn officer(desk: &Desk, id: &str, agency: &str, roles: &[Role], lang: Lang) 
 /// Adds an officer with a name and [`PASSWORD`].
 pub fn named(desk: &Desk, id: &str, name: &str, agency: &str, roles: &[Role], lang: Lang) {
     add_officer(
-        desk.officers().as_ref(),
+        desk.node(),
         NewOfficer {
             officer: Officer {
                 id: OfficerId::new(id).unwrap(),

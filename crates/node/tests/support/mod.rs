@@ -9,9 +9,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use soberana_core::{PartyCode, ProposalId, ProposalState, Reason};
+use soberana_core::{
+    AgencyId, Officer, OfficerId, PartyCode, ProposalId, ProposalState, Reason, Role,
+};
 use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
 
+/// The constitutional layer test nodes pin (the node checks only its pin;
+/// the Cedar engine, not used here, would check its content).
+pub const TEST_CONSTITUTIONAL: &str = "// red lines of a test node\n";
 /// A test policy's verdict, with its one reason and the policy digest
 /// `digest` (which the policy's `digest()` must return too).
 pub fn test_verdict(verdict: Verdict, digest: &str) -> PolicyVerdict {
@@ -45,8 +50,11 @@ pub fn make(dir: &Path, code: &str, policy: Arc<dyn ProposalPolicy>) -> Node {
         dir: dir.join(code),
         listen: free_port(),
         endpoint: None,
-        files: vec![],
-        constitutional_digest: String::new(),
+        files: vec![(
+            "policy/constitutional.cedar".into(),
+            TEST_CONSTITUTIONAL.into(),
+        )],
+        constitutional_digest: soberana_node::constitutional_digest(TEST_CONSTITUTIONAL.as_bytes()),
     })
     .unwrap();
     Node::open(&dir.join(code), policy).unwrap()
@@ -61,6 +69,31 @@ pub fn pair(dir: &Path, policy: impl Fn() -> Arc<dyn ProposalPolicy>) -> (Node, 
     us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
         .unwrap();
     (mx, us)
+}
+
+/// Registers officer `id` of `agency` on `node` with `roles` (no usable
+/// password: these officers act through the node's API only).
+pub fn register(node: &Node, id: &str, agency: &str, roles: &[Role]) -> OfficerId {
+    let officer = OfficerId::new(id).unwrap();
+    node.officers()
+        .put_officer(
+            soberana_store::OfficerAccount {
+                officer: Officer {
+                    id: officer.clone(),
+                    name: format!("Officer {id}"),
+                    agency: AgencyId::new(agency).unwrap(),
+                    roles: roles.to_vec(),
+                },
+                password_hash: "$argon2id$none".into(),
+                language: "es".into(),
+                utc_offset_minutes: 0,
+                failures: 0,
+                locked_until: None,
+            },
+            "test",
+        )
+        .unwrap();
+    officer
 }
 
 /// Waits up to 20 s for `check` to hold.

@@ -1,0 +1,391 @@
+//! The node's storage contract as an executable check, so that every
+//! [`NodeStore`] implementation (SQLite now, PostgreSQL next) passes one
+//! shared suite: call [`check_node_store`] on a fresh, empty store from the
+//! implementation's own tests. Modelled on `soberana_ledger::conformance`.
+//!
+//! It checks what the node relies on: each method is one transaction that
+//! happens whole or not at all; the lifecycle is enforced; an envelope id is
+//! taken once; a refusal writes the refusal and its log entry only; and four
+//! eyes hold inside the decision's transaction (a decision cannot pass one
+//! awaiting confirmation, a confirmation commits only what is still stored,
+//! and the decision, its audit line and the removal commit together).
+//!
+//! It returns a description of the first broken rule instead of panicking,
+//! so it can run in any test harness.
+
+use std::sync::Arc;
+
+use soberana_core::{
+    AgencyId, DecidedBy, Decision, Direction, HandlingCode, InformationRequest, Officer, OfficerId,
+    Outcome, PartyCode, Proposal, ProposalBody, ProposalDraft, ProposalId, ProposalState, Role,
+    Timestamp,
+};
+use soberana_ledger::{LogEntry, PeerChangeKind};
+use soberana_wire::{NodeKey, SealedEnvelope};
+
+use crate::{
+    AuditEntry, IntakeEffect, NodeStore, OfficerAccount, OfficerDecision, PendingDecision,
+    PolicyResponse, ProposalFilter, Received, RefusalRecord, Sealer, StoreError,
+};
+
+fn ensure(ok: bool, rule: &str) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(rule.to_owned()) }
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn party(code: &str) -> Result<PartyCode, String> {
+    PartyCode::new(code).map_err(text)
+}
+
+fn sealer(from: PartyCode) -> Sealer {
+    let key = Arc::new(NodeKey::from_seed(&[7; 32]));
+    Arc::new(move |to, seq, body| SealedEnvelope::seal(&key, from, to, seq, Timestamp::now(), body))
+}
+
+fn proposal(from: PartyCode, to: PartyCode) -> Result<Proposal, String> {
+    let draft = ProposalDraft {
+        to,
+        requesting_agency: AgencyId::new(&format!("{from}.FGR")).map_err(text)?,
+        purpose: "prosecution of a trafficking case".into(),
+        legal_basis: "MLAT".into(),
+        handling: HandlingCode::H2,
+        deadline: Timestamp::now().plus_seconds(86_400),
+        related_to: vec![],
+        body: ProposalBody::InformationRequest(InformationRequest {
+            subject: "a named suspect".into(),
+            categories: vec!["criminal_records".into()],
+            questions: vec![],
+        }),
+    };
+    Proposal::from_draft(draft, from, None, Timestamp::now()).map_err(text)
+}
+
+fn received(p: &Proposal, effect: IntakeEffect) -> Received {
+    Received {
+        envelope_id: ProposalId::generate().to_string(),
+        sender: p.from,
+        recipient: p.to,
+        sequence: 1,
+        sealed_at: 0,
+        body_digest: [1; 32],
+        digest: "ab".repeat(32),
+        bytes: b"envelope".to_vec(),
+        received_at: Timestamp::now(),
+        effect,
+    }
+}
+
+fn audit(officer: &str, action: &str) -> AuditEntry {
+    AuditEntry {
+        at: Timestamp::now(),
+        officer: officer.into(),
+        action: action.into(),
+        target: String::new(),
+        detail: String::new(),
+    }
+}
+
+fn state(store: &dyn NodeStore, id: ProposalId) -> Result<Option<ProposalState>, String> {
+    Ok(store.proposal(id).map_err(text)?.map(|d| d.record.state))
+}
+
+/// Runs the node's storage contract against `store`, which must be empty.
+pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
+    let (mx, us) = (party("MX")?, party("US")?);
+    ensure(
+        store.log_size().map_err(text)? == 0,
+        "a new store has an empty log",
+    )?;
+    ensure(
+        store.peers().map_err(text)?.is_empty(),
+        "a new store pins no peer",
+    )?;
+    ensure(
+        store
+            .proposals(&ProposalFilter::default())
+            .map_err(text)?
+            .is_empty(),
+        "a new store holds no proposal",
+    )?;
+    ensure(
+        store.audit_trail(10).map_err(text)?.is_empty()
+            && store.officers().map_err(text)?.is_empty(),
+        "a new store has no officer and no audit line",
+    )?;
+
+    // Peers: pinned with a log entry.
+    store
+        .pin_peer(
+            us,
+            "{\"card\":\"US\"}".into(),
+            LogEntry::PeerChange {
+                party: "US".into(),
+                key_fingerprint: [3; 32],
+                change: PeerChangeKind::Added,
+                time_ms: 1,
+            },
+        )
+        .map_err(text)?;
+    ensure(
+        store.peers().map_err(text)? == vec![(us, "{\"card\":\"US\"}".to_owned())],
+        "a pinned card is listed as pinned",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == 1,
+        "pinning a peer logs it",
+    )?;
+
+    // Our proposal: recorded, queued, logged together.
+    let ours = proposal(mx, us)?;
+    store
+        .queue_proposal(ours.clone(), sealer(mx))
+        .map_err(text)?;
+    ensure(
+        state(store, ours.id)? == Some(ProposalState::Queued),
+        "a queued proposal of ours is queued",
+    )?;
+    let due = store
+        .due_deliveries(Timestamp::now().plus_seconds(1), 10)
+        .map_err(text)?;
+    ensure(
+        due.len() == 1 && due.iter().all(|d| d.recipient == us),
+        "a queued proposal is due for delivery to its recipient",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == 2,
+        "queuing a proposal logs its envelope",
+    )?;
+    for item in due {
+        store
+            .mark_delivered(item.envelope_id, Timestamp::now())
+            .map_err(text)?;
+    }
+    ensure(
+        store
+            .due_deliveries(Timestamp::now().plus_seconds(1), 10)
+            .map_err(text)?
+            .is_empty(),
+        "a delivered envelope is no longer due",
+    )?;
+
+    // A partner's proposal for review waits for an officer; its envelope is
+    // taken once.
+    let theirs = proposal(us, mx)?;
+    let effect = || IntakeEffect::Proposal {
+        proposal: Box::new(theirs.clone()),
+        response: Box::new(PolicyResponse::Review),
+        verdict: "{}".into(),
+    };
+    let envelope = received(&theirs, effect());
+    store.receive(envelope.clone(), sealer(mx)).map_err(text)?;
+    ensure(
+        state(store, theirs.id)? == Some(ProposalState::AwaitingOfficer),
+        "a proposal for review awaits an officer",
+    )?;
+    let log = store.log_size().map_err(text)?;
+    ensure(
+        matches!(
+            store.receive(envelope, sealer(mx)),
+            Err(StoreError::Duplicate(_))
+        ),
+        "an envelope id seen before is refused as a duplicate",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == log,
+        "a duplicate writes nothing",
+    )?;
+    let incoming = store
+        .proposals(&ProposalFilter {
+            direction: Some(Direction::Incoming),
+            states: vec![ProposalState::AwaitingOfficer],
+            limit: 0,
+        })
+        .map_err(text)?;
+    ensure(
+        incoming.len() == 1,
+        "the inbox lists the proposal awaiting an officer once",
+    )?;
+
+    // A refusal writes itself and its log entry, nothing else.
+    store
+        .record_refusal(RefusalRecord {
+            at: Timestamp::now(),
+            claimed_sender: "US".into(),
+            digest: "cd".repeat(32),
+            size: 9,
+            reason: "bad signature".into(),
+        })
+        .map_err(text)?;
+    ensure(
+        store.refusals(10).map_err(text)?.len() == 1,
+        "a refusal is recorded",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == log + 1,
+        "a refusal is logged",
+    )?;
+
+    // Officers.
+    let ana = OfficerId::new("ana").map_err(text)?;
+    store
+        .put_officer(
+            OfficerAccount {
+                officer: Officer {
+                    id: ana.clone(),
+                    name: "Ana".into(),
+                    agency: AgencyId::new("MX.UIF").map_err(text)?,
+                    roles: vec![Role::Approver],
+                },
+                password_hash: "$argon2id$none".into(),
+                language: "es".into(),
+                utc_offset_minutes: -360,
+                failures: 0,
+                locked_until: None,
+            },
+            audit("operator", "officer_added"),
+        )
+        .map_err(text)?;
+    ensure(
+        store
+            .officer(&ana)
+            .map_err(text)?
+            .is_some_and(|a| a.officer.has_role(Role::Approver)),
+        "a registered officer is found with their roles",
+    )?;
+
+    // Four eyes inside the decision's transaction.
+    let log = store.log_size().map_err(text)?;
+    let pending = |body: &str| PendingDecision {
+        proposal_id: theirs.id,
+        officer: ana.clone(),
+        at: Timestamp::now(),
+        body: body.into(),
+    };
+    let decision = |confirms: Option<PendingDecision>| OfficerDecision {
+        decision: Decision {
+            proposal_id: theirs.id,
+            decided_by_party: mx,
+            outcome: Outcome::Refused,
+            reasons: vec![],
+            decided_by: DecidedBy::Policy,
+            policy_digest: "00".repeat(32),
+            decided_at: Timestamp::now(),
+        },
+        answer: None,
+        confirms,
+        audit: Some(audit("beto", "decision_confirmed")),
+    };
+    store
+        .put_pending(pending("first"), audit("ana", "decision_pending"))
+        .map_err(text)?;
+    ensure(
+        matches!(
+            store.put_pending(pending("second"), audit("ana", "decision_pending")),
+            Err(StoreError::Conflict(_))
+        ),
+        "a second decision awaiting confirmation is a conflict",
+    )?;
+    ensure(
+        matches!(
+            store.decide(decision(None), sealer(mx)),
+            Err(StoreError::Conflict(_))
+        ),
+        "no decision passes one awaiting confirmation",
+    )?;
+    ensure(
+        matches!(
+            store.decide(decision(Some(pending("stale"))), sealer(mx)),
+            Err(StoreError::Conflict(_))
+        ),
+        "a confirmation commits only the decision still stored",
+    )?;
+    ensure(
+        state(store, theirs.id)? == Some(ProposalState::AwaitingOfficer)
+            && store.log_size().map_err(text)? == log,
+        "a refused decision writes nothing",
+    )?;
+    let trail = store.audit_trail(10).map_err(text)?.len();
+    let stored = store
+        .pending(theirs.id)
+        .map_err(text)?
+        .ok_or("a decision awaiting confirmation is kept")?;
+    store
+        .decide(decision(Some(stored)), sealer(mx))
+        .map_err(text)?;
+    ensure(
+        store.pending(theirs.id).map_err(text)?.is_none(),
+        "a confirmed decision no longer awaits confirmation",
+    )?;
+    ensure(
+        store.audit_trail(10).map_err(text)?.len() == trail + 1,
+        "a decision's audit line commits with it",
+    )?;
+    ensure(
+        matches!(
+            store.clear_pending(theirs.id, audit("carla", "decision_withdrawn")),
+            Err(StoreError::Conflict(_))
+        ) && store.audit_trail(10).map_err(text)?.len() == trail + 1,
+        "withdrawing what was confirmed meanwhile is refused and not audited",
+    )?;
+    ensure(
+        state(store, theirs.id)? == Some(ProposalState::Refused),
+        "a decision moves the proposal",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? > log,
+        "a decision is logged",
+    )?;
+    ensure(
+        matches!(
+            store.decide(decision(None), sealer(mx)),
+            Err(StoreError::Transition(_))
+        ),
+        "a decided proposal cannot be decided again",
+    )?;
+    ensure(
+        matches!(
+            store.put_pending(pending("late"), audit("ana", "decision_pending")),
+            Err(StoreError::Conflict(_))
+        ),
+        "a decided proposal takes no decision to confirm",
+    )?;
+
+    // A pin and its announcements: one transaction.
+    let log = store.log_size().map_err(text)?;
+    let notices = vec![proposal(mx, us)?, proposal(mx, us)?];
+    let sent = store
+        .log_and_propose(
+            vec![LogEntry::PolicyPin {
+                layer: "constitutional".into(),
+                digest: [5; 32],
+                time_ms: 2,
+            }],
+            notices.clone(),
+            Some(audit("cli:operator", "policy_pin")),
+            sealer(mx),
+        )
+        .map_err(text)?;
+    ensure(sent.len() == 2, "every announcement is sealed and queued")?;
+    ensure(
+        store.log_size().map_err(text)? == log + 3,
+        "the pin and each announcement are logged",
+    )?;
+    for notice in &notices {
+        ensure(
+            state(store, notice.id)? == Some(ProposalState::Queued),
+            "each announcement is recorded as queued",
+        )?;
+    }
+    ensure(
+        store
+            .audit_trail(1)
+            .map_err(text)?
+            .first()
+            .is_some_and(|e| e.action == "policy_pin"),
+        "the audit trail is newest first and holds the pin",
+    )?;
+    Ok(())
+}
