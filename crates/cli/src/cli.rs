@@ -330,10 +330,19 @@ pub enum LogCommand {
         #[arg(long, short = 'o')]
         out: Option<PathBuf>,
     },
-    /// Verify a proof bundle with no access to either node.
+    /// Verify a proof bundle against pinned keys: the party cards given
+    /// with --card, or else this node's own key and its pinned partners.
     Check {
         /// The bundle file.
         bundle: PathBuf,
+        /// A party card whose keys to trust (repeat for the log's party and
+        /// its witness); the keys inside the bundle are never trusted.
+        #[arg(long = "card", value_name = "PARTY.card")]
+        cards: Vec<PathBuf>,
+        /// A node whose own key and pinned cards to trust (the default when
+        /// no --card is given: the current directory).
+        #[arg(long, short = 'd', env = "SOBERANA_DIR")]
+        dir: Option<PathBuf>,
     },
     /// Verify any C2SP checkpoint against a verifier key.
     Checkpoint {

@@ -106,12 +106,57 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     assert!(out.contains("US log verified"), "{out}");
     let mx = demo.join("mx");
     ok(&["log", "verify", "--dir", path(&mx)]);
+    let receipt = demo.join("receipt-notification.json");
+    let receipt = path(&receipt);
+    // Checked at the US node: MX's pinned card, the US node's own key.
+    let check = ok(&["log", "check", receipt, "--dir", path(&demo.join("us"))]);
+    assert!(check.contains("received US → MX"), "{check}");
+    assert!(check.starts_with("valid:"), "{check}");
+    assert!(
+        check.contains("log signature checked with MX, pinned card"),
+        "{check}"
+    );
+    assert!(
+        check.contains("cosigned by US, this node's own key"),
+        "{check}"
+    );
+    // Checked by a third party holding the two published cards.
+    let mx_card = dir.path().join("MX.card");
+    let us_card = dir.path().join("US.card");
+    ok(&["card", "export", "--dir", path(&mx), "-o", path(&mx_card)]);
+    ok(&[
+        "card",
+        "export",
+        "--dir",
+        path(&demo.join("us")),
+        "-o",
+        path(&us_card),
+    ]);
     let check = ok(&[
         "log",
         "check",
-        path(&demo.join("receipt-notification.json")),
+        receipt,
+        "--card",
+        path(&mx_card),
+        "--card",
+        path(&us_card),
     ]);
-    assert!(check.contains("received US → MX"), "{check}");
+    assert!(check.contains("cosigned by US, card"), "{check}");
+    // With only MX's card, the US cosignature cannot be checked and is not
+    // claimed to be.
+    let check = ok(&["log", "check", receipt, "--card", path(&mx_card)]);
+    assert!(check.contains("not checked"), "{check}");
+    assert!(!check.contains("cosigned by US"), "{check}");
+    // Without keys to trust, the check refuses to guess.
+    let err = fails(&["log", "check", receipt]);
+    assert!(err.contains("--card PARTY.card"), "{err}");
+    // Another pair of nodes with the same party codes does not trust it.
+    let (_other_mx, other_us) = pair(&dir.path().join("elsewhere"));
+    let err = fails(&["log", "check", receipt, "--dir", &other_us]);
+    assert!(
+        err.contains("is not the pinned key of `soberana/mx/log`"),
+        "{err}"
+    );
 
     // Each way of tampering with the stored log is found and named. These
     // statements play an operator editing the database file behind the

@@ -965,7 +965,7 @@ pub async fn verify_receipt(
             if let Err(e) = officer.check_form(&csrf) {
                 return refuse(&desk, officer.lang, e);
             }
-            let result = verification_html(officer.lang, &bundle, officer.offset());
+            let result = verification_html(&desk, officer.lang, &bundle, officer.offset());
             desk.audit(
                 officer.id().as_str(),
                 "verify_receipt",
@@ -1035,12 +1035,32 @@ async fn read_upload(desk: &Desk, mut multipart: Multipart) -> Result<(String, S
     Ok((csrf, bundle))
 }
 
-fn verification_html(lang: Lang, bundle: &str, offset: i32) -> String {
-    match soberana_ledger::verify_bundle_json(bundle) {
-        Ok(receipt) => {
+/// Checks an uploaded receipt against this node's own key and its pinned
+/// partners' cards, never against the keys the bundle carries, and names the
+/// keys it used.
+fn verification_html(desk: &Desk, lang: Lang, bundle: &str, offset: i32) -> String {
+    let verdict = serde_json::from_str::<soberana_ledger::ProofBundle>(bundle)
+        .map_err(|e| format!("the receipt is not valid JSON for a ledger receipt: {e}"))
+        .and_then(|b| {
+            let pinned = desk.node().pinned_parties().map_err(|e| e.to_string())?;
+            soberana_ledger::verify_bundle_pinned(&b, &pinned).map_err(|e| e.to_string())
+        });
+    match verdict {
+        Ok(verified) => {
+            let receipt = &verified.receipt;
             let entry = serde_json::to_string_pretty(&receipt.entry).unwrap_or_default();
             let mut signers = String::new();
-            for sig in &receipt.cosignatures {
+            let _ = write!(
+                signers,
+                "<li>{} {} <code>{}</code></li>",
+                lang.s(
+                    "Log signature checked with",
+                    "Firma del registro verificada con"
+                ),
+                escape(&verified.log_owner),
+                escape(&verified.log_key.to_string())
+            );
+            for ((owner, key), sig) in verified.cosigned_by.iter().zip(&receipt.cosignatures) {
                 let at = sig
                     .timestamp
                     .map(|t| {
@@ -1052,12 +1072,46 @@ fn verification_html(lang: Lang, bundle: &str, offset: i32) -> String {
                         )
                     })
                     .unwrap_or_default();
-                let _ = write!(signers, "<li>{} {}</li>", escape(&sig.name), escape(&at));
+                let _ = write!(
+                    signers,
+                    "<li>{} {} <code>{}</code> {}</li>",
+                    lang.s("Cosigned by", "Cofirmado por"),
+                    escape(owner),
+                    escape(&key.to_string()),
+                    escape(&at)
+                );
             }
+            for (owner, _) in &verified.not_cosigned_by {
+                let _ = write!(
+                    signers,
+                    "<li class=\"warning\">{} {}</li>",
+                    lang.s("Not cosigned by", "Sin cofirma de"),
+                    escape(owner)
+                );
+            }
+            for key in &verified.unchecked_witnesses {
+                let _ = write!(
+                    signers,
+                    "<li>{} <code>{}</code></li>",
+                    lang.s(
+                        "Not checked (witness not pinned):",
+                        "No verificado (testigo no fijado):"
+                    ),
+                    escape(&key.to_string())
+                );
+            }
+            let title = if verified.is_cosigned() {
+                lang.s("Receipt verified", "Recibo verificado")
+            } else {
+                lang.s(
+                    "Receipt verified for the log's signature only",
+                    "Recibo verificado solo por la firma del registro",
+                )
+            };
             format!(
                 "<section class=\"verified\" role=\"status\" aria-labelledby=\"result\"><h2 id=\"result\">{}</h2>\
-                 <p>{} {} · {} <code>{}</code> {} {} · {} <code>{}</code></p><p>{}</p><ul>{signers}</ul><pre>{}</pre></section>",
-                lang.s("Receipt verified", "Recibo verificado"),
+                 <p>{} {} · {} <code>{}</code> {} {} · {} <code>{}</code></p><ul>{signers}</ul><pre>{}</pre></section>",
+                title,
                 lang.s("Entry", "Entrada"),
                 receipt.index,
                 lang.s("log", "registro"),
@@ -1066,14 +1120,13 @@ fn verification_html(lang: Lang, bundle: &str, offset: i32) -> String {
                 receipt.checkpoint.size(),
                 lang.s("root", "raíz"),
                 escape(&receipt.checkpoint.root().to_string()),
-                lang.s("Cosigned by:", "Cofirmado por:"),
                 escape(&entry)
             )
         }
         Err(e) => format!(
             "<section class=\"error\" role=\"alert\"><h2>{}</h2><p>{}</p></section>",
             lang.s("The receipt does not verify", "El recibo no se verifica"),
-            escape(&e.to_string())
+            escape(&e)
         ),
     }
 }

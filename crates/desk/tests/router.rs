@@ -613,6 +613,56 @@ async fn receipts_are_verified_and_oversized_uploads_refused() {
     let reply = olga.send(request, body).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.body.contains("Receipt verified"), "{}", reply.body);
+    // It names the keys it used: MX's card as pinned at the US node is this
+    // node's own key; the US cosignature is checked with the pinned card.
+    assert!(
+        reply.body.contains("MX, this node&#39;s own key"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("Cosigned by US, pinned card"),
+        "{}",
+        reply.body
+    );
+
+    // A receipt made by another pair of nodes with the same party codes
+    // verifies against the keys it carries, and is refused against ours.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (foreign_mx, _foreign_us) = pair(elsewhere.path());
+    let mut foreign_log = foreign_mx.log().unwrap();
+    foreign_log.sign_checkpoint().unwrap();
+    let foreign = foreign_log.bundle(0, &[]).unwrap();
+    soberana_ledger::verify_bundle_pinned(&foreign, &foreign_mx.pinned_parties().unwrap())
+        .expect("the foreign receipt is genuine for its own pair of nodes");
+    let (request, body) = upload(&csrf, foreign.to_json().as_bytes());
+    let reply = olga.send(request, body).await;
+    assert!(reply.body.contains("does not verify"), "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains("is not the pinned key of `soberana/mx/log`"),
+        "{}",
+        reply.body
+    );
+    assert!(!reply.body.contains("Receipt verified"), "{}", reply.body);
+
+    // A receipt against a checkpoint the US has not cosigned yet verifies
+    // for MX's signature and says the US has not cosigned it.
+    let mut log = world.mx.log().unwrap();
+    let fresh = log.sign_checkpoint().unwrap();
+    let last = fresh.checkpoint().size() - 1;
+    let uncosigned = log.bundle(last, &[]).unwrap();
+    let (request, body) = upload(&csrf, uncosigned.to_json().as_bytes());
+    let reply = olga.send(request, body).await;
+    assert!(
+        reply
+            .body
+            .contains("Receipt verified for the log's signature only"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("Not cosigned by US"), "{}", reply.body);
     let proof = olga.get("/proof").await;
     assert!(
         proof.body.contains("verify_receipt"),

@@ -62,8 +62,8 @@ mod witness;
 
 pub use audit::{AuditError, AuditReport, Finding, audit_log, audit_storage};
 pub use bundle::{
-    BUNDLE_FORMAT, BundleError, ProofBundle, VerifiedReceipt, verify_bundle, verify_bundle_json,
-    verify_bundle_with,
+    BUNDLE_FORMAT, BundleError, PinnedParty, PinnedReceipt, ProofBundle, VerifiedReceipt,
+    verify_bundle, verify_bundle_json, verify_bundle_pinned, verify_bundle_with,
 };
 pub use log::{Log, LogError};
 pub use storage::{

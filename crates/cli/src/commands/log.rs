@@ -1,10 +1,11 @@
 //! `soberana log …`: verify, prove and check the bilateral ledger.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use soberana_core::Timestamp;
 use soberana_ledger::{
-    LogEntry, ProofBundle, audit_storage, verify_bundle, verify_checkpoint_text,
+    LogEntry, PinnedParty, ProofBundle, audit_storage, verify_bundle_pinned, verify_checkpoint_text,
 };
 use soberana_store::LedgerView;
 
@@ -16,7 +17,7 @@ pub fn run(cmd: LogCommand) -> Result<()> {
     match cmd {
         LogCommand::Verify(dir) => verify(&dir.dir),
         LogCommand::Proof { entry, dir, out } => proof(&dir.dir, entry, out.as_deref()),
-        LogCommand::Check { bundle } => check(&bundle),
+        LogCommand::Check { bundle, cards, dir } => check(&bundle, &cards, dir.as_deref()),
         LogCommand::Checkpoint { key, file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
@@ -169,24 +170,82 @@ fn proof(dir: &Path, entry: u64, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn check(path: &Path) -> Result<()> {
+/// The keys a check trusts: the cards named, and the node at `dir` (its own
+/// key and pinned cards) when one is named or no card is.
+pub fn pinned_parties(cards: &[PathBuf], dir: Option<&Path>) -> Result<Vec<PinnedParty>> {
+    let mut parties = Vec::new();
+    for path in cards {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the card `{}`", path.display()))?;
+        let card = soberana_wire::SignedCard::parse(&text)
+            .map_err(|e| anyhow::anyhow!("`{}` is not a valid party card: {e}", path.display()))?;
+        let source = format!("card {} fingerprint", path.display());
+        parties.push(
+            soberana_node::card_pinned_party(&card, &source)
+                .with_context(|| format!("the card `{}` has no usable log key", path.display()))?,
+        );
+    }
+    if cards.is_empty() || dir.is_some() {
+        let dir = dir.unwrap_or(Path::new("."));
+        let node = open_node(dir).with_context(|| {
+            format!(
+                "no keys to check against: name the parties' cards with `--card PARTY.card`, \
+                 or run in a node directory (`--dir NODE`) to use its own key and pinned cards; \
+                 `{}` is not a usable node",
+                dir.display()
+            )
+        })?;
+        parties.extend(node.pinned_parties()?);
+    }
+    Ok(parties)
+}
+
+fn seconds_rfc3339(secs: Option<u64>) -> String {
+    secs.and_then(|s| i64::try_from(s).ok())
+        .map(|s| Timestamp::from_unix_millis(s.saturating_mul(1000)).to_string())
+        .unwrap_or_else(|| "an unstated time".into())
+}
+
+fn check(path: &Path, cards: &[PathBuf], dir: Option<&Path>) -> Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     let bundle: ProofBundle = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("`{}` is not a proof bundle: {e}", path.display()))?;
-    let receipt = verify_bundle(&bundle)
+    let pinned = pinned_parties(cards, dir)?;
+    let verified = verify_bundle_pinned(&bundle, &pinned)
         .map_err(|e| anyhow::anyhow!("the proof in `{}` does NOT verify: {e}", path.display()))?;
+    let receipt = &verified.receipt;
+    let status = if verified.is_cosigned() {
+        "valid"
+    } else {
+        "valid for the log's signature only"
+    };
     println!(
-        "valid: entry {} is in `{}` at size {} (root {})",
+        "{status}: entry {} is in `{}` at size {} (root {})",
         receipt.index,
         receipt.checkpoint.origin(),
         receipt.checkpoint.size(),
         receipt.checkpoint.root()
     );
     println!("  entry: {}", describe(&receipt.entry));
-    println!("  signed by the log key {}", bundle.log_key);
-    for w in &bundle.witness_keys {
-        println!("  cosigned by the witness {w}");
+    println!(
+        "  log signature checked with {} (`{}`)",
+        verified.log_owner, verified.log_key
+    );
+    for ((owner, key), sig) in verified.cosigned_by.iter().zip(&receipt.cosignatures) {
+        println!(
+            "  cosigned by {owner} (`{key}`) at {}",
+            seconds_rfc3339(sig.timestamp)
+        );
+    }
+    for (owner, _) in &verified.not_cosigned_by {
+        println!(
+            "  not cosigned by {owner}: the checkpoint carries no cosignature of that partner; \
+             ask for a proof once it has cosigned a checkpoint covering the entry"
+        );
+    }
+    for key in &verified.unchecked_witnesses {
+        println!("  not checked: the bundle lists the witness `{key}`, which is not pinned here");
     }
     Ok(())
 }
