@@ -19,6 +19,7 @@
 mod agency;
 mod decision;
 mod error;
+mod handling;
 mod lifecycle;
 mod officer;
 mod party;
@@ -29,6 +30,7 @@ mod timestamp;
 pub use agency::{Agency, AgencyId, AgencyKind};
 pub use decision::{DecidedBy, Decision, Outcome, Reason};
 pub use error::DomainError;
+pub use handling::{Classification, DataClass, HandlingRules};
 pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
 pub use officer::{Officer, OfficerId, Role};
 pub use party::{Domain, Location, Party, PartyCode, Territory};

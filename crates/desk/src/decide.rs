@@ -3,7 +3,10 @@
 //! An approver accepts (with or without conditions), refuses, or asks for
 //! more information, gives a reason, and lists what is released. When the
 //! acceptance releases material under a handling code that restricts
-//! dissemination (H2, H3), the decision does not take effect at once: it is
+//! dissemination (H2, H3) — the code *we* give it: the partner's label is a
+//! floor and the node's rule (`Node::classify_release`) raises it by the
+//! proposal's kind and what is released — the decision does not take
+//! effect at once: it is
 //! stored as pending, and a *different* approver must confirm it; the
 //! decision that goes to the partner then names both
 //! (`DecidedBy::Officer { officer, confirmed_by }`).
@@ -17,7 +20,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use soberana_core::{
-    DecidedBy, Decision, Direction, Outcome, ProposalId, ProposalState, Reason, Role, Timestamp,
+    Classification, DecidedBy, Decision, Direction, Outcome, ProposalId, ProposalState, Reason,
+    Role, Timestamp,
 };
 use soberana_node::OfficerVerdict;
 use soberana_store::{AuditEntry, OfficerDecision, PendingDecision, ProposalDetail};
@@ -129,6 +133,20 @@ fn parse_form(form: &DecideForm) -> Result<Pending, DeskError> {
     })
 }
 
+/// Our classification of what `decided` releases in answer to `detail`.
+fn classify(desk: &Desk, detail: &ProposalDetail, decided: &Pending) -> Classification {
+    let items: Vec<AnswerItem> = decided
+        .release
+        .iter()
+        .map(|(label, value)| AnswerItem {
+            label: label.clone(),
+            value: value.clone(),
+        })
+        .collect();
+    desk.node()
+        .classify_release(&detail.record.proposal, &items)
+}
+
 /// The proposal, if it can be decided now.
 fn decidable(desk: &Desk, id: ProposalId) -> Result<ProposalDetail, DeskError> {
     let detail = desk.node().show(id)?;
@@ -177,9 +195,12 @@ pub async fn decide(
             )));
         }
         let decided = parse_form(&form)?;
+        // The partner's handling code is a floor; our rule classifies what
+        // we release, and four eyes follow our classification.
+        let handling = classify(&desk, &detail, &decided);
         let four_eyes = decided.outcome.is_acceptance()
             && !decided.release.is_empty()
-            && detail.record.proposal.handling.restricts_dissemination();
+            && handling.code.restricts_dissemination();
         if four_eyes {
             let body =
                 serde_json::to_string(&decided).map_err(|e| DeskError::Internal(e.to_string()))?;
@@ -195,9 +216,11 @@ pub async fn decide(
                     "decision_pending",
                     id,
                     format!(
-                        "{} · {} item(s)",
+                        "{} · {} item(s) · handled as {} ({})",
                         decided.outcome.as_str(),
-                        decided.release.len()
+                        decided.release.len(),
+                        handling.code,
+                        handling.grounds.join("; ")
                     ),
                 ),
             )?;
@@ -221,7 +244,10 @@ pub async fn decide(
                 officer.id().as_str(),
                 "decide",
                 &id.to_string(),
-                &format!("{outcome} · {items} item(s) released"),
+                &format!(
+                    "{outcome} · {items} item(s) released · handled as {}",
+                    handling.code
+                ),
             );
         }
         Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
@@ -258,6 +284,7 @@ pub async fn confirm(
         let decided: Pending = serde_json::from_str(&pending.body)
             .map_err(|e| DeskError::Internal(format!("a pending decision does not parse: {e}")))?;
         let node = desk.node();
+        let handling = classify(&desk, &detail, &decided);
         let decision = Decision {
             proposal_id: id,
             decided_by_party: node.party(),
@@ -286,7 +313,7 @@ pub async fn confirm(
                     value: value.clone(),
                 })
                 .collect(),
-            handling: detail.record.proposal.handling,
+            handling: handling.code,
             conditions: match &decision.outcome {
                 Outcome::AcceptedWithConditions { conditions } => conditions.clone(),
                 _ => Vec::new(),
@@ -370,6 +397,14 @@ pub(crate) fn decide_section(
             time_tag(pending.at, officer.offset())
         );
         if let Some(decided) = decided {
+            let handling = classify(desk, detail, &decided);
+            let _ = write!(
+                out,
+                "<p class=\"handling\">{} <strong>{}</strong>: {}</p>",
+                lang.s("Handled as", "Manejo asignado"),
+                handling.code,
+                escape(&handling.grounds.join("; "))
+            );
             let _ = write!(
                 out,
                 "<p><strong>{}</strong> — {}</p><ul>",
@@ -430,13 +465,21 @@ pub(crate) fn decide_section(
                 "account 0021…: received USD 482,500",
                 "cuenta 0021…: recibió USD 482,500"
             ),
-            hint = if detail.record.proposal.handling.restricts_dissemination() {
+            hint = if desk
+                .node()
+                .classify_release(&detail.record.proposal, &[])
+                .code
+                .restricts_dissemination()
+            {
                 lang.s(
                     "Handling H2/H3: a release takes effect only when a second approver confirms it.",
                     "Manejo H2/H3: lo liberado solo surte efecto cuando un segundo aprobador lo confirma.",
                 )
             } else {
-                ""
+                lang.s(
+                    "This node classifies what it releases: person or financial data is handled as H2 whatever the partner asked, and then needs a second approver.",
+                    "Este nodo clasifica lo que libera: los datos de personas o financieros se manejan como H2, pida lo que pida la contraparte, y requieren un segundo aprobador.",
+                )
             },
             go = lang.s("Record the decision", "Registrar la decisión"),
         );

@@ -517,6 +517,67 @@ async fn releasing_under_h2_takes_a_second_approver() {
     world.stop().await;
 }
 
+/// A partner labels a request for person data H0; our rule classifies the
+/// release H2, so one approver cannot release it and the answer goes out
+/// labelled H2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_label_of_h0_does_not_lower_our_handling_or_four_eyes() {
+    let world = World::new(test_config()).await;
+    let mut draft = example("mx-information-request.toml");
+    draft.to = soberana_core::PartyCode::new("MX").unwrap();
+    draft.requesting_agency = soberana_core::AgencyId::new("US.DEA").unwrap();
+    draft.handling = soberana_core::HandlingCode::H0;
+    let p = world.us.propose(draft, None).unwrap();
+    wait_state(&world.mx, p.id, ProposalState::AwaitingOfficer).await;
+    let id = p.id;
+
+    let mut ana = Client::new(&world.desk);
+    ana.login("ana", PASSWORD).await;
+    let csrf = ana.csrf().await;
+    let reply = ana
+        .post(
+            &format!("/proposals/{id}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "accept"),
+                ("reason", "lawful request"),
+                (
+                    "release",
+                    "full name: Juan Pérez Gómez\ndate of birth: 1984-03-02",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    // One approver is not enough: nothing has left.
+    assert_eq!(world.state(id), ProposalState::AwaitingOfficer);
+    assert!(world.desk.officers().pending(id).unwrap().is_some());
+    let page = ana.get(&format!("/proposals/{id}")).await;
+    assert!(
+        page.body.contains("Handled as <strong>H2</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("person data"), "{}", page.body);
+
+    let mut beto = Client::new(&world.desk);
+    beto.login("beto", PASSWORD).await;
+    let csrf = beto.csrf().await;
+    let reply = beto
+        .post(&format!("/proposals/{id}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    wait_state(&world.us, id, ProposalState::Answered).await;
+    let answer = world.us.show(id).unwrap().answer.unwrap();
+    assert_eq!(answer.handling, soberana_core::HandlingCode::H2);
+    assert_eq!(
+        world.us.show(id).unwrap().record.proposal.handling,
+        soberana_core::HandlingCode::H0,
+        "the request itself keeps the partner's label"
+    );
+    world.stop().await;
+}
+
 fn multipart(csrf: &str, file: &[u8]) -> (String, Vec<u8>) {
     let boundary = "deskboundary7f3a";
     let mut body = Vec::new();

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use soberana_core::{PartyCode, PartyFile, Registry};
+use soberana_core::{HandlingRules, PartyCode, PartyFile, Registry};
 
 use crate::NodeError;
 
@@ -41,6 +41,11 @@ pub struct NodeConfig {
     /// grown) and asks its partners to cosign it, in seconds; 0 turns it off.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
+    /// How this node classifies what it releases: the partner's handling
+    /// code is a floor, this rule raises it (see `HandlingRules` for the
+    /// documented defaults, used when the table is absent).
+    #[serde(default)]
+    pub handling: HandlingRules,
 }
 
 fn default_checkpoint_interval() -> u64 {

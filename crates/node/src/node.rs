@@ -352,8 +352,10 @@ impl Node {
                     self.party(),
                     decision.decided_at
                 ),
+                handling: self
+                    .classify_release(&detail.record.proposal, &verdict.release)
+                    .code,
                 items: verdict.release,
-                handling: detail.record.proposal.handling,
                 conditions: match &decision.outcome {
                     Outcome::AcceptedWithConditions { conditions } => conditions.clone(),
                     _ => Vec::new(),
@@ -368,6 +370,22 @@ impl Node {
         )?;
         self.wake_outbox();
         Ok(decision)
+    }
+
+    /// The handling code of what we release in answer to `proposal`: the
+    /// partner's code is a floor, this node's rule (`[handling]` in
+    /// `node.toml`) classifies by the proposal's kind and the released
+    /// items. Four eyes and the answer's label follow the result.
+    pub fn classify_release(
+        &self,
+        proposal: &soberana_core::Proposal,
+        release: &[AnswerItem],
+    ) -> soberana_core::Classification {
+        self.inner.config.handling.classify(
+            proposal.handling,
+            proposal.kind(),
+            release.iter().map(|i| i.label.as_str()),
+        )
     }
 
     /// Proposals by direction and state, newest first.

@@ -355,13 +355,22 @@ pub fn decide(args: DecideArgs) -> Result<()> {
     if args.reason.trim().is_empty() {
         bail!("--reason must say why, in plain words: it travels to the partner");
     }
+    let release = parse_release(&args.release)?;
+    if !release.is_empty() {
+        let handling = node.classify_release(&node.show(id)?.record.proposal, &release);
+        println!(
+            "released items handled as {}: {}",
+            handling.code,
+            handling.grounds.join("; ")
+        );
+    }
     let decision = node.decide(
         id,
         OfficerVerdict {
             officer: OfficerId::new(&args.officer)?,
             outcome,
             reason: args.reason,
-            release: parse_release(&args.release)?,
+            release,
         },
     )?;
     println!(
