@@ -22,6 +22,9 @@
 //! - Every officer action is attributed and written to the audit trail in the
 //!   node's store; a decision additionally names its officer(s) itself.
 //! - A refused request changes nothing: checks come before any write.
+//! - A login attempt is counted before its password is checked, in one store
+//!   write (`OfficerStore::admit_login`): however many guesses arrive at
+//!   once, at most the lock-out threshold are checked.
 //! - The desk never decides anything the node would not: decisions go
 //!   through the node's store, which enforces the proposal lifecycle.
 //! - No asset comes from elsewhere: the stylesheet and script are compiled in.

@@ -16,7 +16,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use soberana_core::{Direction, OfficerId, ProposalId, ProposalState, Role, Timestamp};
-use soberana_store::{OfficerAccount, ProposalDetail, ProposalRecord};
+use soberana_store::{LoginAdmission, OfficerAccount, ProposalDetail, ProposalRecord};
 
 use crate::auth::{self, LOGIN_COOKIE, NoSession, SESSION_COOKIE, Session};
 use crate::html::{FrameUser, countdown, escape, page, time_tag, when};
@@ -250,12 +250,21 @@ async fn try_login(
         Ok(id) => desk.officers().officer(&id)?,
         Err(_) => None,
     };
-    if let Some(account) = &account
-        && let Some(until) = account.locked_until
-        && until > now
-    {
-        desk.audit(&claimed, "login_refused_locked", "", "");
-        return Err(DeskError::Locked(when(until, account.utc_offset_minutes)));
+    // The attempt is admitted and counted in one store write *before* the
+    // password is checked, so guesses sent in parallel cannot all pass a
+    // lock-out check made before any of them failed.
+    if let Some(account) = &account {
+        let config = desk.config();
+        let admission = desk.officers().admit_login(
+            &account.officer.id,
+            config.lock_after_failures,
+            now,
+            now.plus_seconds(config.lock_seconds),
+        )?;
+        if let LoginAdmission::Locked(until) = admission {
+            desk.audit(&claimed, "login_refused_locked", "", "");
+            return Err(DeskError::Locked(when(until, account.utc_offset_minutes)));
+        }
     }
     // Verify against a decoy for unknown ids so both cases take as long.
     let hash = account
@@ -267,20 +276,15 @@ async fn try_login(
         .await
         .unwrap_or(false);
     let Some(account) = account.filter(|_| ok) else {
-        let config = desk.config();
-        let failures = desk.officers().login_failed(
-            &claimed,
-            config.lock_after_failures,
-            now.plus_seconds(config.lock_seconds),
-            soberana_store::AuditEntry {
-                at: now,
-                officer: claimed.clone(),
-                action: "login_failed".into(),
-                target: String::new(),
-                detail: "wrong officer id or password".into(),
-            },
-        )?;
-        tracing::warn!(officer = %claimed, failures, "desk login failed");
+        // The failure was counted when the attempt was admitted.
+        desk.officers().audit(soberana_store::AuditEntry {
+            at: now,
+            officer: claimed.clone(),
+            action: "login_failed".into(),
+            target: String::new(),
+            detail: "wrong officer id or password".into(),
+        })?;
+        tracing::warn!(officer = %claimed, "desk login failed");
         return Err(DeskError::WrongPassword);
     };
     let id = account.officer.id.clone();

@@ -239,6 +239,61 @@ async fn wrong_passwords_are_refused_logged_and_lock_the_account() {
     world.stop().await;
 }
 
+/// Forty wrong password guesses sent at once: no more than the lock-out
+/// threshold are checked, the rest are refused as locked, and so is the right
+/// password after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_are_checked_no_more_than_the_lock_out_allows() {
+    let world = World::new(test_config()).await;
+    let threshold = test_config().lock_after_failures as usize;
+    let mut ready = Vec::new();
+    for i in 0..40 {
+        let mut client = Client::new(&world.desk);
+        let form = client.get("/login").await;
+        let csrf = csrf_in(&form.body);
+        ready.push((client, csrf, format!("guess number {i}")));
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(ready.len()));
+    let mut guesses = Vec::new();
+    for (mut client, csrf, password) in ready {
+        let start = start.clone();
+        guesses.push(tokio::spawn(async move {
+            start.wait().await;
+            client
+                .post(
+                    "/login",
+                    &[("csrf", &csrf), ("officer", "ana"), ("password", &password)],
+                )
+                .await
+                .status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        checked <= threshold,
+        "{checked} of 40 concurrent guesses were checked; the lock-out allows {threshold}: {statuses:?}"
+    );
+    assert_eq!(checked + locked, 40, "{statuses:?}");
+    let trail = world.desk.officers().audit_trail(100).unwrap();
+    let failed = trail.iter().filter(|e| e.action == "login_failed").count();
+    assert_eq!(failed, checked);
+    // The account is locked: the right password, sent next, is refused too.
+    let reply = Client::new(&world.desk).login("ana", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    world.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_without_its_form_token_is_refused() {
     let world = World::new(test_config()).await;

@@ -24,7 +24,7 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
-pub use officers::{AuditEntry, OfficerAccount, OfficerStore, PendingDecision};
+pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
