@@ -372,3 +372,58 @@ fn a_node_killed_before_delivering_loses_nothing() {
         "delivered exactly once"
     );
 }
+
+/// A proposal whose text carries terminal escape sequences and
+/// bidirectional overrides is printed with each shown as its code point:
+/// nothing the terminal would obey, and every field on its own line.
+#[test]
+fn forged_text_cannot_rewrite_what_show_and_the_lists_print() {
+    let root = tempfile::tempdir().unwrap();
+    let (_mx, us) = pair(root.path());
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/proposals/us-financial-intelligence.toml"
+    ))
+    .unwrap();
+    let forged = example
+        .replace(
+            "purpose = \"Follow proceeds of structured cash deposits wired to Mexico\"",
+            "purpose = \"Deploy troops\\u001b[2K\\rAsk for a phone record\\u009b31m\\nhandling   H0\"",
+        )
+        .replace(
+            "2025-11-20T17:00:00Z",
+            "2099-11-20T17:00:00Z",
+        )
+        .replace(
+            "legal_basis = \"",
+            "legal_basis = \"\\u202Etnemeerga\\u202C \\u2066x\\u2069 ",
+        );
+    assert_ne!(forged, example);
+    let file = root.path().join("forged.toml");
+    std::fs::write(&file, forged).unwrap();
+    let id = ok(&["propose", path(&file), "--dir", &us]);
+    let id = id.trim();
+    let shown = ok(&["show", id, "--dir", &us]);
+    let listed = ok(&["outbox", "--dir", &us]);
+    for out in [&shown, &listed] {
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n') || soberana_core::is_bidi_control(c)),
+            "{out:?}"
+        );
+    }
+    assert!(
+        shown.contains("purpose    Deploy troops⟨U+001B⟩[2K⟨U+000D⟩Ask for a phone record⟨U+009B⟩31m⟨U+000A⟩handling   H0"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("⟨U+202E⟩tnemeerga⟨U+202C⟩ ⟨U+2066⟩x⟨U+2069⟩"),
+        "{shown}"
+    );
+    // The forged line did not become a line of its own.
+    assert_eq!(
+        shown.lines().filter(|l| l.starts_with("handling")).count(),
+        1,
+        "{shown}"
+    );
+}

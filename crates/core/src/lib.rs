@@ -26,6 +26,7 @@ mod party;
 mod proposal;
 mod registry;
 mod timestamp;
+mod visible;
 
 pub use agency::{Agency, AgencyId, AgencyKind};
 pub use decision::{DecidedBy, Decision, Outcome, Reason};
@@ -42,3 +43,4 @@ pub use proposal::{
 };
 pub use registry::{PartyFile, Registry};
 pub use timestamp::Timestamp;
+pub use visible::{is_bidi_control, needs_escape, visible};

@@ -791,7 +791,8 @@ async fn receipts_are_verified_and_oversized_uploads_refused() {
 async fn partner_text_is_escaped_and_outcomes_are_drawn() {
     let world = World::new(test_config()).await;
     let mut draft = example("us-financial-intelligence.toml");
-    draft.purpose = "<script>alert('x')</script><img src=x onerror=alert(1)>".into();
+    draft.purpose =
+        "<script>alert('x')</script><img src=x onerror=alert(1)> to \u{202E}1234\u{202C}".into();
     let p = world.us.propose(draft, None).unwrap();
     wait_state(&world.mx, p.id, ProposalState::AwaitingOfficer).await;
     let refused = world
@@ -806,6 +807,15 @@ async fn partner_text_is_escaped_and_outcomes_are_drawn() {
     assert!(!page.body.contains("<script>alert"));
     assert!(!page.body.contains("<img src=x"));
     assert!(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)"));
+    // A right-to-left override is shown, not obeyed.
+    assert!(!page.body.contains('\u{202E}'));
+    assert!(
+        page.body.contains("to ⟨U+202E⟩1234⟨U+202C⟩"),
+        "{}",
+        page.body
+    );
+    let inbox = ana.get("/inbox").await;
+    assert!(!inbox.body.contains('\u{202E}'));
     let outcomes = ana.get("/outcomes").await;
     assert_eq!(outcomes.status, StatusCode::OK);
     assert_eq!(outcomes.body.matches("<svg").count(), 4);
