@@ -16,6 +16,7 @@ mod intake;
 mod ledger;
 mod node;
 mod outbox;
+mod oversight;
 mod pinned;
 mod policy;
 mod server;

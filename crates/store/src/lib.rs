@@ -76,6 +76,13 @@ pub trait NodeStore: Send + Sync + 'static {
     /// The ids of the envelopes we sent about a proposal, with their kinds.
     fn sent_envelopes(&self, proposal: ProposalId) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// The ids of the envelopes we received about a proposal, with the log
+    /// index of the entry recording each.
+    fn received_envelopes(
+        &self,
+        proposal: ProposalId,
+    ) -> Result<Vec<(String, Option<u64>)>, StoreError>;
+
     /// The protocol messages received from `peer` under a proposal, for one
     /// step, by part.
     fn session_messages(

@@ -324,6 +324,14 @@ pub fn show(args: ShowArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
         print_detail(&detail);
+        let entries = node.proposal_log_entries(id)?;
+        line!("log entries (prove one with: soberana log proof INDEX, or the proposal id)");
+        if entries.is_empty() {
+            line!("  (none yet)");
+        }
+        for (index, entry) in &entries {
+            line!("  #{index:<6} {}", crate::commands::log::describe(entry));
+        }
     }
     Ok(())
 }
