@@ -161,6 +161,12 @@ fn words(text: &str) -> Vec<String> {
 }
 
 impl HandlingRules {
+    /// Whether these are the documented defaults (which `node.toml` need not
+    /// spell out).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
     /// Classifies a release answering a proposal of `kind` that the partner
     /// labelled `partner_code`, releasing items with `labels`.
     pub fn classify<'a>(

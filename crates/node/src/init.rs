@@ -119,6 +119,8 @@ fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError>
         constitutional_digest: options.constitutional_digest.clone(),
         checkpoint_interval_secs: 300,
         handling: soberana_core::HandlingRules::default(),
+        operator_listen: None,
+        answer_times: Default::default(),
     };
     let text = toml::to_string_pretty(&config).map_err(|e| NodeError::Config {
         path: dir.config(),

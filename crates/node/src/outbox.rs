@@ -42,7 +42,7 @@ pub enum Delivery {
     Failed(String),
 }
 
-fn client_for(
+pub(crate) fn client_for(
     node: &Node,
     party: PartyCode,
     cache: &mut HashMap<PartyCode, (String, HttpsClient)>,
