@@ -356,10 +356,12 @@ pub enum LogCommand {
     /// Recompute the whole tree from the stored entries and check every
     /// checkpoint and cosignature; names the first bad entry on failure.
     Verify(DirArg),
-    /// Write a self-contained proof that entry ENTRY is in this node's log.
+    /// Write a self-contained proof that an entry is in this node's log;
+    /// signs a fresh checkpoint first if none covers the entry yet.
     Proof {
-        /// The entry's index.
-        entry: u64,
+        /// The entry's index, or a proposal id (its decision, else its
+        /// first entry), or an envelope id.
+        target: String,
         /// The node.
         #[command(flatten)]
         dir: DirArg,
@@ -367,18 +369,67 @@ pub enum LogCommand {
         #[arg(long, short = 'o')]
         out: Option<PathBuf>,
     },
-    /// Verify a proof bundle with no access to either node.
+    /// Verify a proof bundle against pinned keys: the party cards given
+    /// with --card, or else this node's own key and its pinned partners.
     Check {
         /// The bundle file.
         bundle: PathBuf,
+        /// A party card whose keys to trust (repeat for the log's party and
+        /// its witness); the keys inside the bundle are never trusted.
+        #[arg(long = "card", value_name = "PARTY.card")]
+        cards: Vec<PathBuf>,
+        /// A node whose own key and pinned cards to trust (the default when
+        /// no --card is given: the current directory).
+        #[arg(long, short = 'd', env = "SOBERANA_DIR")]
+        dir: Option<PathBuf>,
     },
-    /// Verify any C2SP checkpoint against a verifier key.
+    /// Verify a checkpoint (a C2SP note, or the one in a receipt) against a
+    /// verifier key, or against pinned keys with its cosignatures.
     Checkpoint {
-        /// The verifier key (`name+hash+base64`).
+        /// A verifier key (`name+hash+base64`) to check the log signature
+        /// with; without it, the cards given with --card or the node's.
         #[arg(long)]
-        key: String,
+        key: Option<String>,
         /// The checkpoint file.
         file: PathBuf,
+        /// A party card whose keys to trust (repeatable).
+        #[arg(long = "card", value_name = "PARTY.card")]
+        cards: Vec<PathBuf>,
+        /// A node whose own key and pinned cards to trust.
+        #[arg(long, short = 'd', env = "SOBERANA_DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Check that the log of NEW extends the log of OLD (RFC 9162
+    /// consistency), with pinned keys and nothing but public material.
+    Consistency {
+        /// The older checkpoint (a note, or a receipt holding one).
+        old: PathBuf,
+        /// The newer checkpoint.
+        new: PathBuf,
+        /// The consistency proof: one base64 hash per line.
+        #[arg(long)]
+        proof: Option<PathBuf>,
+        /// A party card whose keys to trust (repeatable).
+        #[arg(long = "card", value_name = "PARTY.card")]
+        cards: Vec<PathBuf>,
+        /// A node whose own key and pinned cards to trust.
+        #[arg(long, short = 'd', env = "SOBERANA_DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Write two of this node's checkpoints (with cosignatures) and the
+    /// consistency proof between them, for `soberana log consistency`.
+    ConsistencyProof {
+        /// The older checkpoint's size.
+        old: u64,
+        /// The newer checkpoint's size.
+        new: u64,
+        /// The node.
+        #[command(flatten)]
+        dir: DirArg,
+        /// The folder to write `checkpoint-OLD.txt`, `checkpoint-NEW.txt`
+        /// and `consistency-OLD-NEW.txt` to.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
     },
     /// Sign a checkpoint now and send it to every partner to cosign.
     Cosign(DirArg),

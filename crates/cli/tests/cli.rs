@@ -122,12 +122,59 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     );
     let mx = demo.join("mx");
     ok(&["log", "verify", "--dir", path(&mx)]);
+    let receipt = demo.join("receipt-notification.json");
+    let receipt = path(&receipt);
+    // Checked at the US node: MX's pinned card, the US node's own key.
+    let check = ok(&["log", "check", receipt, "--dir", path(&demo.join("us"))]);
+    assert!(check.contains("received US → MX"), "{check}");
+    assert!(check.starts_with("valid:"), "{check}");
+    assert!(
+        check.contains("log signature checked with MX, pinned card"),
+        "{check}"
+    );
+    assert!(
+        check.contains("cosigned by US, this node's own key"),
+        "{check}"
+    );
+    // Checked by a third party holding the two published cards.
+    let mx_card = dir.path().join("MX.card");
+    let us_card = dir.path().join("US.card");
+    ok(&["card", "export", "--dir", path(&mx), "-o", path(&mx_card)]);
+    ok(&[
+        "card",
+        "export",
+        "--dir",
+        path(&demo.join("us")),
+        "-o",
+        path(&us_card),
+    ]);
     let check = ok(&[
         "log",
         "check",
-        path(&demo.join("receipt-notification.json")),
+        receipt,
+        "--card",
+        path(&mx_card),
+        "--card",
+        path(&us_card),
     ]);
-    assert!(check.contains("received US → MX"), "{check}");
+    assert!(check.contains("cosigned by US, card"), "{check}");
+    // With only MX's card, the US cosignature cannot be checked and is not
+    // claimed to be.
+    let check = ok(&["log", "check", receipt, "--card", path(&mx_card)]);
+    assert!(check.contains("not checked"), "{check}");
+    assert!(!check.contains("cosigned by US"), "{check}");
+    // Without keys to trust, the check refuses to guess.
+    let err = fails(&["log", "check", receipt]);
+    assert!(err.contains("--card PARTY.card"), "{err}");
+    // Another pair of nodes with the same party codes does not trust it.
+    let (_other_mx, other_us) = pair(&dir.path().join("elsewhere"));
+    let err = fails(&["log", "check", receipt, "--dir", &other_us]);
+    assert!(
+        err.contains("is not the pinned key of `soberana/mx/log`"),
+        "{err}"
+    );
+
+    oversight_finds_its_way(dir.path(), &demo, receipt, &mx_card, &us_card);
 
     // Each way of tampering with the stored log is found and named. These
     // statements play an operator editing the database file behind the
@@ -342,6 +389,199 @@ fn a_node_killed_before_delivering_loses_nothing() {
         1,
         "delivered exactly once"
     );
+}
+
+/// A proposal whose text carries terminal escape sequences and
+/// bidirectional overrides is printed with each shown as its code point:
+/// nothing the terminal would obey, and every field on its own line.
+#[test]
+fn forged_text_cannot_rewrite_what_show_and_the_lists_print() {
+    let root = tempfile::tempdir().unwrap();
+    let (_mx, us) = pair(root.path());
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/proposals/us-financial-intelligence.toml"
+    ))
+    .unwrap();
+    let forged = example
+        .replace(
+            "purpose = \"Follow proceeds of structured cash deposits wired to Mexico\"",
+            "purpose = \"Deploy troops\\u001b[2K\\rAsk for a phone record\\u009b31m\\nhandling   H0\"",
+        )
+        .replace(
+            "2025-11-20T17:00:00Z",
+            "2099-11-20T17:00:00Z",
+        )
+        .replace(
+            "legal_basis = \"",
+            "legal_basis = \"\\u202Etnemeerga\\u202C \\u2066x\\u2069 ",
+        );
+    assert_ne!(forged, example);
+    let file = root.path().join("forged.toml");
+    std::fs::write(&file, forged).unwrap();
+    let id = ok(&["propose", path(&file), "--dir", &us]);
+    let id = id.trim();
+    let shown = ok(&["show", id, "--dir", &us]);
+    let listed = ok(&["outbox", "--dir", &us]);
+    for out in [&shown, &listed] {
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n') || soberana_core::is_bidi_control(c)),
+            "{out:?}"
+        );
+    }
+    assert!(
+        shown.contains("purpose    Deploy troops⟨U+001B⟩[2K⟨U+000D⟩Ask for a phone record⟨U+009B⟩31m⟨U+000A⟩handling   H0"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("⟨U+202E⟩tnemeerga⟨U+202C⟩ ⟨U+2066⟩x⟨U+2069⟩"),
+        "{shown}"
+    );
+    // The forged line did not become a line of its own.
+    assert_eq!(
+        shown.lines().filter(|l| l.starts_with("handling")).count(),
+        1,
+        "{shown}"
+    );
+
+    // No checkpoint covers a new node's entries yet: the proof signs one
+    // at once instead of failing, and says what is still missing.
+    let out = soberana(&["log", "proof", "0", "--dir", &us]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("signed one of size"), "{err}");
+    assert!(err.contains("cosigned by MX yet"), "{err}");
+}
+
+/// Oversight with public material: from a proposal to its log entries and
+/// their proofs, a checkpoint's cosignatures, and consistency between two
+/// checkpoints of MX's log (the receipt's and a fresh one).
+fn oversight_finds_its_way(
+    root: &Path,
+    demo: &Path,
+    receipt: &str,
+    mx_card: &Path,
+    us_card: &Path,
+) {
+    let us = demo.join("us");
+    let mx = demo.join("mx");
+    let cards = ["--card", path(mx_card), "--card", path(us_card)];
+    // `show` names the log entry of each event of a proposal.
+    let outbox = ok(&["outbox", "--all", "--dir", path(&us)]);
+    let id = outbox.split_whitespace().next().unwrap().to_owned();
+    let shown = ok(&["show", &id, "--dir", path(&us)]);
+    let entries = shown.split("log entries").nth(1).unwrap_or_default();
+    assert!(entries.contains("  #"), "{shown}");
+    // `log proof` takes the proposal id, and the proof checks.
+    let by_proposal = root.join("by-proposal.json");
+    ok(&[
+        "log",
+        "proof",
+        &id,
+        "--dir",
+        path(&us),
+        "-o",
+        path(&by_proposal),
+    ]);
+    let check = ok(&["log", "check", path(&by_proposal), "--dir", path(&us)]);
+    assert!(check.contains("log signature checked with US"), "{check}");
+    let err = fails(&["log", "proof", "no-such-thing", "--dir", path(&us)]);
+    assert!(err.contains("neither an entry index"), "{err}");
+
+    // A proof asked for right after new entries works at once: a fresh
+    // checkpoint is signed, and the proof says the partner has not cosigned.
+    let size = ok(&["log", "verify", "--dir", path(&mx)]);
+    assert!(size.contains("log verified"), "{size}");
+    let out = soberana(&["log", "cosign", "--dir", path(&mx)]);
+    assert!(out.status.success());
+    let cosign = String::from_utf8_lossy(&out.stdout).into_owned();
+    let new_size: u64 = cosign
+        .split("of size ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let last = root.join("last.json");
+    ok(&[
+        "log",
+        "proof",
+        &(new_size - 1).to_string(),
+        "--dir",
+        path(&mx),
+        "-o",
+        path(&last),
+    ]);
+    let mut args = vec!["log", "check", path(&last)];
+    args.extend(cards);
+    let check = ok(&args);
+    assert!(
+        check.starts_with("valid for the log's signature only"),
+        "{check}"
+    );
+    assert!(check.contains("not cosigned by US"), "{check}");
+
+    // The receipt's checkpoint, checked on its own: cosigned by the US.
+    let mut args = vec!["log", "checkpoint", receipt];
+    args.extend(cards);
+    let checked = ok(&args);
+    assert!(checked.contains("cosigned by US, card"), "{checked}");
+    let old_size: u64 = checked
+        .split("size ")
+        .nth(1)
+        .and_then(|t| t.split(',').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(old_size < new_size, "{checked} / {cosign}");
+
+    // Consistency from the receipt's checkpoint to the fresh one.
+    let out_dir = root.join("consistency");
+    ok(&[
+        "log",
+        "consistency-proof",
+        &old_size.to_string(),
+        &new_size.to_string(),
+        "--dir",
+        path(&mx),
+        "-o",
+        path(&out_dir),
+    ]);
+    let proof = out_dir.join(format!("consistency-{old_size}-{new_size}.txt"));
+    let new_cp = out_dir.join(format!("checkpoint-{new_size}.txt"));
+    let mut args = vec![
+        "log",
+        "consistency",
+        receipt,
+        path(&new_cp),
+        "--proof",
+        path(&proof),
+    ];
+    args.extend(cards);
+    let consistent = ok(&args);
+    assert!(consistent.starts_with("consistent:"), "{consistent}");
+    // A proof with one hash changed does not verify.
+    let text = std::fs::read_to_string(&proof).unwrap();
+    let first = text.lines().next().unwrap().to_owned();
+    let flipped = if first.starts_with('A') {
+        first.replacen('A', "B", 1)
+    } else {
+        format!("A{}", &first[1..])
+    };
+    let forged = root.join("forged-proof.txt");
+    std::fs::write(&forged, text.replacen(&first, &flipped, 1)).unwrap();
+    let mut args = vec![
+        "log",
+        "consistency",
+        receipt,
+        path(&new_cp),
+        "--proof",
+        path(&forged),
+    ];
+    args.extend(cards);
+    let err = fails(&args);
+    assert!(err.contains("NOT consistent"), "{err}");
 }
 
 #[test]

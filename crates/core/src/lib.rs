@@ -19,16 +19,19 @@
 mod agency;
 mod decision;
 mod error;
+mod handling;
 mod lifecycle;
 mod officer;
 mod party;
 mod proposal;
 mod registry;
 mod timestamp;
+mod visible;
 
 pub use agency::{Agency, AgencyId, AgencyKind};
 pub use decision::{DecidedBy, Decision, Outcome, Reason};
 pub use error::DomainError;
+pub use handling::{Classification, DataClass, HandlingRules};
 pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
 pub use officer::{Officer, OfficerId, Role};
 pub use party::{Domain, Location, Party, PartyCode, Territory};
@@ -40,3 +43,4 @@ pub use proposal::{
 };
 pub use registry::{PartyFile, Registry};
 pub use timestamp::Timestamp;
+pub use visible::{is_bidi_control, needs_escape, visible};

@@ -284,13 +284,21 @@ pub(crate) fn decide_section(
                 "account 0021…: received USD 482,500",
                 "cuenta 0021…: recibió USD 482,500"
             ),
-            hint = if detail.record.proposal.handling.restricts_dissemination() {
+            hint = if desk
+                .node()
+                .classify_release(&detail.record.proposal, &[])
+                .code
+                .restricts_dissemination()
+            {
                 lang.s(
                     "Handling H2/H3: a release takes effect only when a second approver confirms it.",
                     "Manejo H2/H3: lo liberado solo surte efecto cuando un segundo aprobador lo confirma.",
                 )
             } else {
-                ""
+                lang.s(
+                    "This node classifies what it releases: person or financial data is handled as H2 whatever the partner asked, and then needs a second approver.",
+                    "Este nodo clasifica lo que libera: los datos de personas o financieros se manejan como H2, pida lo que pida la contraparte, y requieren un segundo aprobador.",
+                )
             },
             go = lang.s("Record the decision", "Registrar la decisión"),
         );

@@ -15,7 +15,10 @@ use crate::i18n::Lang;
 
 /// Escapes text for use in HTML element content and in quoted attribute
 /// values: `&`, `<`, `>`, `"`, `'` become character references; control
-/// characters other than tab, newline and carriage return are dropped.
+/// characters other than tab, newline and carriage return are dropped;
+/// bidirectional controls (overrides, embeddings, isolates, direction marks)
+/// are shown as `⟨U+202E⟩`, so a partner's text cannot reorder what an
+/// officer reads.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -27,6 +30,9 @@ pub fn escape(text: &str) -> String {
             '\'' => out.push_str("&#39;"),
             '\t' | '\n' | '\r' => out.push(c),
             c if c.is_control() => {}
+            c if soberana_core::is_bidi_control(c) => {
+                let _ = write!(out, "⟨U+{:04X}⟩", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -173,6 +179,10 @@ mod tests {
             ),
             ("nul\u{0}bell\u{7}esc\u{1b}", "nulbellesc"),
             ("línea\nsegunda\tcol", "línea\nsegunda\tcol"),
+            (
+                "cuenta \u{202E}1234\u{202C} \u{2066}x\u{2069}\u{200F}",
+                "cuenta ⟨U+202E⟩1234⟨U+202C⟩ ⟨U+2066⟩x⟨U+2069⟩⟨U+200F⟩",
+            ),
             ("", ""),
         ];
         for (input, expected) in cases {

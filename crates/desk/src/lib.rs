@@ -23,6 +23,9 @@
 //!   node's store, through the node (the desk holds no store of its own); a
 //!   decision additionally names its officer(s) itself.
 //! - A refused request changes nothing: checks come before any write.
+//! - A login attempt is counted before its password is checked, in one store
+//!   write (`OfficerStore::admit_login`): however many guesses arrive at
+//!   once, at most the lock-out threshold are checked.
 //! - The desk never decides anything the node would not: decisions,
 //!   confirmations and withdrawals are `Node::decide`, `Node::confirm` and
 //!   `Node::withdraw`, which hold the roles, four eyes and the lifecycle.

@@ -19,7 +19,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use soberana_core::{Direction, OfficerId, ProposalId, ProposalState, Role, Timestamp};
-use soberana_store::{OfficerAccount, ProposalDetail, ProposalRecord};
+use soberana_store::{LoginAdmission, OfficerAccount, ProposalDetail, ProposalRecord};
 
 use crate::auth::{self, LOGIN_COOKIE, NoSession, SESSION_COOKIE, Session};
 use crate::html::{FrameUser, countdown, escape, page, time_tag, when};
@@ -253,12 +253,21 @@ async fn try_login(
         Ok(id) => desk.officers().officer(&id)?,
         Err(_) => None,
     };
-    if let Some(account) = &account
-        && let Some(until) = account.locked_until
-        && until > now
-    {
-        desk.audit(&claimed, "login_refused_locked", "", "");
-        return Err(DeskError::Locked(when(until, account.utc_offset_minutes)));
+    // The attempt is admitted and counted in one store write *before* the
+    // password is checked, so guesses sent in parallel cannot all pass a
+    // lock-out check made before any of them failed.
+    if let Some(account) = &account {
+        let config = desk.config();
+        let admission = desk.officers().admit_login(
+            &account.officer.id,
+            config.lock_after_failures,
+            now,
+            now.plus_seconds(config.lock_seconds),
+        )?;
+        if let LoginAdmission::Locked(until) = admission {
+            desk.audit(&claimed, "login_refused_locked", "", "");
+            return Err(DeskError::Locked(when(until, account.utc_offset_minutes)));
+        }
     }
     // Verify against a decoy for unknown ids so both cases take as long.
     let hash = account
@@ -270,20 +279,15 @@ async fn try_login(
         .await
         .unwrap_or(false);
     let Some(account) = account.filter(|_| ok) else {
-        let config = desk.config();
-        let failures = desk.officers().login_failed(
-            &claimed,
-            config.lock_after_failures,
-            now.plus_seconds(config.lock_seconds),
-            soberana_store::AuditEntry {
-                at: now,
-                officer: claimed.clone(),
-                action: "login_failed".into(),
-                target: String::new(),
-                detail: "wrong officer id or password".into(),
-            },
-        )?;
-        tracing::warn!(officer = %claimed, failures, "desk login failed");
+        // The failure was counted when the attempt was admitted.
+        desk.officers().audit(soberana_store::AuditEntry {
+            at: now,
+            officer: claimed.clone(),
+            action: "login_failed".into(),
+            target: String::new(),
+            detail: "wrong officer id or password".into(),
+        })?;
+        tracing::warn!(officer = %claimed, "desk login failed");
         return Err(DeskError::WrongPassword);
     };
     let id = account.officer.id.clone();
@@ -968,7 +972,7 @@ pub async fn verify_receipt(
             if let Err(e) = officer.check_form(&csrf) {
                 return refuse(&desk, officer.lang, e);
             }
-            let result = verification_html(officer.lang, &bundle, officer.offset());
+            let result = verification_html(&desk, officer.lang, &bundle, officer.offset());
             desk.audit(
                 officer.id().as_str(),
                 "verify_receipt",
@@ -1038,12 +1042,32 @@ async fn read_upload(desk: &Desk, mut multipart: Multipart) -> Result<(String, S
     Ok((csrf, bundle))
 }
 
-fn verification_html(lang: Lang, bundle: &str, offset: i32) -> String {
-    match soberana_ledger::verify_bundle_json(bundle) {
-        Ok(receipt) => {
+/// Checks an uploaded receipt against this node's own key and its pinned
+/// partners' cards, never against the keys the bundle carries, and names the
+/// keys it used.
+fn verification_html(desk: &Desk, lang: Lang, bundle: &str, offset: i32) -> String {
+    let verdict = serde_json::from_str::<soberana_ledger::ProofBundle>(bundle)
+        .map_err(|e| format!("the receipt is not valid JSON for a ledger receipt: {e}"))
+        .and_then(|b| {
+            let pinned = desk.node().pinned_parties().map_err(|e| e.to_string())?;
+            soberana_ledger::verify_bundle_pinned(&b, &pinned).map_err(|e| e.to_string())
+        });
+    match verdict {
+        Ok(verified) => {
+            let receipt = &verified.receipt;
             let entry = serde_json::to_string_pretty(&receipt.entry).unwrap_or_default();
             let mut signers = String::new();
-            for sig in &receipt.cosignatures {
+            let _ = write!(
+                signers,
+                "<li>{} {} <code>{}</code></li>",
+                lang.s(
+                    "Log signature checked with",
+                    "Firma del registro verificada con"
+                ),
+                escape(&verified.log_owner),
+                escape(&verified.log_key.to_string())
+            );
+            for ((owner, key), sig) in verified.cosigned_by.iter().zip(&receipt.cosignatures) {
                 let at = sig
                     .timestamp
                     .map(|t| {
@@ -1055,12 +1079,46 @@ fn verification_html(lang: Lang, bundle: &str, offset: i32) -> String {
                         )
                     })
                     .unwrap_or_default();
-                let _ = write!(signers, "<li>{} {}</li>", escape(&sig.name), escape(&at));
+                let _ = write!(
+                    signers,
+                    "<li>{} {} <code>{}</code> {}</li>",
+                    lang.s("Cosigned by", "Cofirmado por"),
+                    escape(owner),
+                    escape(&key.to_string()),
+                    escape(&at)
+                );
             }
+            for (owner, _) in &verified.not_cosigned_by {
+                let _ = write!(
+                    signers,
+                    "<li class=\"warning\">{} {}</li>",
+                    lang.s("Not cosigned by", "Sin cofirma de"),
+                    escape(owner)
+                );
+            }
+            for key in &verified.unchecked_witnesses {
+                let _ = write!(
+                    signers,
+                    "<li>{} <code>{}</code></li>",
+                    lang.s(
+                        "Not checked (witness not pinned):",
+                        "No verificado (testigo no fijado):"
+                    ),
+                    escape(&key.to_string())
+                );
+            }
+            let title = if verified.is_cosigned() {
+                lang.s("Receipt verified", "Recibo verificado")
+            } else {
+                lang.s(
+                    "Receipt verified for the log's signature only",
+                    "Recibo verificado solo por la firma del registro",
+                )
+            };
             format!(
                 "<section class=\"verified\" role=\"status\" aria-labelledby=\"result\"><h2 id=\"result\">{}</h2>\
-                 <p>{} {} · {} <code>{}</code> {} {} · {} <code>{}</code></p><p>{}</p><ul>{signers}</ul><pre>{}</pre></section>",
-                lang.s("Receipt verified", "Recibo verificado"),
+                 <p>{} {} · {} <code>{}</code> {} {} · {} <code>{}</code></p><ul>{signers}</ul><pre>{}</pre></section>",
+                title,
                 lang.s("Entry", "Entrada"),
                 receipt.index,
                 lang.s("log", "registro"),
@@ -1069,14 +1127,13 @@ fn verification_html(lang: Lang, bundle: &str, offset: i32) -> String {
                 receipt.checkpoint.size(),
                 lang.s("root", "raíz"),
                 escape(&receipt.checkpoint.root().to_string()),
-                lang.s("Cosigned by:", "Cofirmado por:"),
                 escape(&entry)
             )
         }
         Err(e) => format!(
             "<section class=\"error\" role=\"alert\"><h2>{}</h2><p>{}</p></section>",
             lang.s("The receipt does not verify", "El recibo no se verifica"),
-            escape(&e.to_string())
+            escape(&e)
         ),
     }
 }

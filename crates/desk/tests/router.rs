@@ -239,6 +239,61 @@ async fn wrong_passwords_are_refused_logged_and_lock_the_account() {
     world.stop().await;
 }
 
+/// Forty wrong password guesses sent at once: no more than the lock-out
+/// threshold are checked, the rest are refused as locked, and so is the right
+/// password after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_are_checked_no_more_than_the_lock_out_allows() {
+    let world = World::new(test_config()).await;
+    let threshold = test_config().lock_after_failures as usize;
+    let mut ready = Vec::new();
+    for i in 0..40 {
+        let mut client = Client::new(&world.desk);
+        let form = client.get("/login").await;
+        let csrf = csrf_in(&form.body);
+        ready.push((client, csrf, format!("guess number {i}")));
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(ready.len()));
+    let mut guesses = Vec::new();
+    for (mut client, csrf, password) in ready {
+        let start = start.clone();
+        guesses.push(tokio::spawn(async move {
+            start.wait().await;
+            client
+                .post(
+                    "/login",
+                    &[("csrf", &csrf), ("officer", "ana"), ("password", &password)],
+                )
+                .await
+                .status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        checked <= threshold,
+        "{checked} of 40 concurrent guesses were checked; the lock-out allows {threshold}: {statuses:?}"
+    );
+    assert_eq!(checked + locked, 40, "{statuses:?}");
+    let trail = world.desk.officers().audit_trail(100).unwrap();
+    let failed = trail.iter().filter(|e| e.action == "login_failed").count();
+    assert_eq!(failed, checked);
+    // The account is locked: the right password, sent next, is refused too.
+    let reply = Client::new(&world.desk).login("ana", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    world.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_without_its_form_token_is_refused() {
     let world = World::new(test_config()).await;
@@ -517,6 +572,67 @@ async fn releasing_under_h2_takes_a_second_approver() {
     world.stop().await;
 }
 
+/// A partner labels a request for person data H0; our rule classifies the
+/// release H2, so one approver cannot release it and the answer goes out
+/// labelled H2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_label_of_h0_does_not_lower_our_handling_or_four_eyes() {
+    let world = World::new(test_config()).await;
+    let mut draft = example("mx-information-request.toml");
+    draft.to = soberana_core::PartyCode::new("MX").unwrap();
+    draft.requesting_agency = soberana_core::AgencyId::new("US.DEA").unwrap();
+    draft.handling = soberana_core::HandlingCode::H0;
+    let p = world.us.propose(draft, None).unwrap();
+    wait_state(&world.mx, p.id, ProposalState::AwaitingOfficer).await;
+    let id = p.id;
+
+    let mut ana = Client::new(&world.desk);
+    ana.login("ana", PASSWORD).await;
+    let csrf = ana.csrf().await;
+    let reply = ana
+        .post(
+            &format!("/proposals/{id}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "accept"),
+                ("reason", "lawful request"),
+                (
+                    "release",
+                    "full name: Juan Pérez Gómez\ndate of birth: 1984-03-02",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    // One approver is not enough: nothing has left.
+    assert_eq!(world.state(id), ProposalState::AwaitingOfficer);
+    assert!(world.desk.officers().pending(id).unwrap().is_some());
+    let page = ana.get(&format!("/proposals/{id}")).await;
+    assert!(
+        page.body.contains("Handled as <strong>H2</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("person data"), "{}", page.body);
+
+    let mut beto = Client::new(&world.desk);
+    beto.login("beto", PASSWORD).await;
+    let csrf = beto.csrf().await;
+    let reply = beto
+        .post(&format!("/proposals/{id}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    wait_state(&world.us, id, ProposalState::Answered).await;
+    let answer = world.us.show(id).unwrap().answer.unwrap();
+    assert_eq!(answer.handling, soberana_core::HandlingCode::H2);
+    assert_eq!(
+        world.us.show(id).unwrap().record.proposal.handling,
+        soberana_core::HandlingCode::H0,
+        "the request itself keeps the partner's label"
+    );
+    world.stop().await;
+}
+
 fn multipart(csrf: &str, file: &[u8]) -> (String, Vec<u8>) {
     let boundary = "deskboundary7f3a";
     let mut body = Vec::new();
@@ -611,6 +727,56 @@ async fn receipts_are_verified_and_oversized_uploads_refused() {
     let reply = olga.send(request, body).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.body.contains("Receipt verified"), "{}", reply.body);
+    // It names the keys it used: MX's card as pinned at the US node is this
+    // node's own key; the US cosignature is checked with the pinned card.
+    assert!(
+        reply.body.contains("MX, this node&#39;s own key"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("Cosigned by US, pinned card"),
+        "{}",
+        reply.body
+    );
+
+    // A receipt made by another pair of nodes with the same party codes
+    // verifies against the keys it carries, and is refused against ours.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (foreign_mx, _foreign_us) = pair(elsewhere.path());
+    let mut foreign_log = foreign_mx.log().unwrap();
+    foreign_log.sign_checkpoint().unwrap();
+    let foreign = foreign_log.bundle(0, &[]).unwrap();
+    soberana_ledger::verify_bundle_pinned(&foreign, &foreign_mx.pinned_parties().unwrap())
+        .expect("the foreign receipt is genuine for its own pair of nodes");
+    let (request, body) = upload(&csrf, foreign.to_json().as_bytes());
+    let reply = olga.send(request, body).await;
+    assert!(reply.body.contains("does not verify"), "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains("is not the pinned key of `soberana/mx/log`"),
+        "{}",
+        reply.body
+    );
+    assert!(!reply.body.contains("Receipt verified"), "{}", reply.body);
+
+    // A receipt against a checkpoint the US has not cosigned yet verifies
+    // for MX's signature and says the US has not cosigned it.
+    let mut log = world.mx.log().unwrap();
+    let fresh = log.sign_checkpoint().unwrap();
+    let last = fresh.checkpoint().size() - 1;
+    let uncosigned = log.bundle(last, &[]).unwrap();
+    let (request, body) = upload(&csrf, uncosigned.to_json().as_bytes());
+    let reply = olga.send(request, body).await;
+    assert!(
+        reply
+            .body
+            .contains("Receipt verified for the log's signature only"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("Not cosigned by US"), "{}", reply.body);
     let proof = olga.get("/proof").await;
     assert!(
         proof.body.contains("verify_receipt"),
@@ -623,7 +789,8 @@ async fn receipts_are_verified_and_oversized_uploads_refused() {
 async fn partner_text_is_escaped_and_outcomes_are_drawn() {
     let world = World::new(test_config()).await;
     let mut draft = example("us-financial-intelligence.toml");
-    draft.purpose = "<script>alert('x')</script><img src=x onerror=alert(1)>".into();
+    draft.purpose =
+        "<script>alert('x')</script><img src=x onerror=alert(1)> to \u{202E}1234\u{202C}".into();
     let p = world.us.propose(draft, None).unwrap();
     wait_state(&world.mx, p.id, ProposalState::AwaitingOfficer).await;
     let refused = world
@@ -638,6 +805,15 @@ async fn partner_text_is_escaped_and_outcomes_are_drawn() {
     assert!(!page.body.contains("<script>alert"));
     assert!(!page.body.contains("<img src=x"));
     assert!(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)"));
+    // A right-to-left override is shown, not obeyed.
+    assert!(!page.body.contains('\u{202E}'));
+    assert!(
+        page.body.contains("to ⟨U+202E⟩1234⟨U+202C⟩"),
+        "{}",
+        page.body
+    );
+    let inbox = ana.get("/inbox").await;
+    assert!(!inbox.body.contains('\u{202E}'));
     let outcomes = ana.get("/outcomes").await;
     assert_eq!(outcomes.status, StatusCode::OK);
     assert_eq!(outcomes.body.matches("<svg").count(), 4);

@@ -74,6 +74,43 @@ pub enum BundleError {
     /// A key in the bundle is not one the caller trusts.
     #[error("the receipt's key `{0}` is not among the trusted keys")]
     UntrustedKey(String),
+    /// The bundle names a log or witness that is pinned, but under another
+    /// key: it was made by a different node than the one pinned.
+    #[error(
+        "the receipt's {role} key `{found}` is not the pinned key of `{name}`, which is `{pinned}` ({owner}); it was made by another node"
+    )]
+    KeyMismatch {
+        /// `log` or `witness`.
+        role: &'static str,
+        /// The key name both carry.
+        name: String,
+        /// The key in the bundle.
+        found: String,
+        /// The pinned key.
+        pinned: String,
+        /// Whose the pinned key is.
+        owner: String,
+    },
+    /// The bundle's log key is not pinned at all.
+    #[error("the receipt's log key `{found}` is not pinned; pinned logs: {pinned}")]
+    LogNotPinned {
+        /// The key in the bundle.
+        found: String,
+        /// The pinned log keys, with their owners.
+        pinned: String,
+    },
+    /// The bundle claims a pinned witness's cosignature the checkpoint does not carry.
+    #[error(
+        "the receipt claims a cosignature by {owner} (`{key}`) but it does not verify: {reason}"
+    )]
+    ClaimedCosignature {
+        /// Whose witness key.
+        owner: String,
+        /// The witness key.
+        key: String,
+        /// Why it failed.
+        reason: String,
+    },
 }
 
 /// What a verified receipt establishes.
@@ -138,6 +175,151 @@ pub fn verify_bundle_with(
         return Err(BundleError::UntrustedKey(w.to_string()));
     }
     verify_bundle(bundle)
+}
+
+/// One party's keys that a checker trusts, from a source the checker trusts
+/// (a pinned party card, the node's own key), and a label saying whose they
+/// are and where they came from, shown in every verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedParty {
+    /// Whose keys these are, e.g. "MX, pinned card ab12-…".
+    pub owner: String,
+    /// The key that signs the party's log checkpoints.
+    pub log: VerifierKey,
+    /// The key that signs the party's witness cosignatures.
+    pub witness: VerifierKey,
+}
+
+/// What a receipt verified against pinned keys establishes, and what it does
+/// not: a checkpoint signed by a pinned log but not (yet) cosigned by a
+/// pinned partner verifies for the log's signature only, and says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedReceipt {
+    /// The entry, its index and checkpoint; `cosignatures` holds only those
+    /// checked with pinned keys.
+    pub receipt: VerifiedReceipt,
+    /// The pinned party whose log key verified the checkpoint.
+    pub log_owner: String,
+    /// The log key used.
+    pub log_key: VerifierKey,
+    /// Pinned partners whose cosignature on the checkpoint verified.
+    pub cosigned_by: Vec<(String, VerifierKey)>,
+    /// Pinned partners (other than the log's owner) with no cosignature on
+    /// the checkpoint.
+    pub not_cosigned_by: Vec<(String, VerifierKey)>,
+    /// Witness keys the bundle lists that are not pinned: not checked.
+    pub unchecked_witnesses: Vec<VerifierKey>,
+}
+
+impl PinnedReceipt {
+    /// Whether at least one pinned partner cosigned the checkpoint.
+    pub fn is_cosigned(&self) -> bool {
+        !self.cosigned_by.is_empty()
+    }
+}
+
+/// Verifies a bundle with the keys of `pinned` parties only, never with the
+/// keys the bundle carries: the bundle's log key must be a pinned party's log
+/// key (a key of the same name but another value is refused as made by
+/// another node), the checkpoint signature, entry and inclusion proof are
+/// checked with it, and every other pinned party's cosignature is looked for
+/// on the checkpoint. A witness the bundle lists under a pinned name but
+/// another key is refused; one the bundle lists under a pinned key must
+/// verify; one that is not pinned is reported as unchecked.
+pub fn verify_bundle_pinned(
+    bundle: &ProofBundle,
+    pinned: &[PinnedParty],
+) -> Result<PinnedReceipt, BundleError> {
+    if bundle.format != BUNDLE_FORMAT {
+        return Err(BundleError::Format(
+            bundle.format.chars().take(80).collect(),
+        ));
+    }
+    let Some(log_party) = pinned.iter().find(|p| p.log == bundle.log_key) else {
+        if let Some(p) = pinned
+            .iter()
+            .find(|p| p.log.name() == bundle.log_key.name())
+        {
+            return Err(BundleError::KeyMismatch {
+                role: "log",
+                name: p.log.name().to_owned(),
+                found: bundle.log_key.to_string(),
+                pinned: p.log.to_string(),
+                owner: p.owner.clone(),
+            });
+        }
+        let list = pinned
+            .iter()
+            .map(|p| format!("`{}` ({})", p.log, p.owner))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(BundleError::LogNotPinned {
+            found: bundle.log_key.to_string(),
+            pinned: if list.is_empty() { "none".into() } else { list },
+        });
+    };
+    let mut unchecked_witnesses = Vec::new();
+    for claimed in &bundle.witness_keys {
+        if pinned.iter().any(|p| p.witness == *claimed) {
+            continue;
+        }
+        if let Some(p) = pinned.iter().find(|p| p.witness.name() == claimed.name()) {
+            return Err(BundleError::KeyMismatch {
+                role: "witness",
+                name: p.witness.name().to_owned(),
+                found: claimed.to_string(),
+                pinned: p.witness.to_string(),
+                owner: p.owner.clone(),
+            });
+        }
+        unchecked_witnesses.push(claimed.clone());
+    }
+    let signed = SignedCheckpoint::parse_unverified(&bundle.checkpoint)?;
+    signed.check_log_signature(&log_party.log)?;
+    let entry = LogEntry::decode(&bundle.entry)?;
+    let checkpoint = signed.checkpoint().clone();
+    verify_inclusion(
+        bundle.index,
+        checkpoint.size(),
+        &hash_leaf(&bundle.entry),
+        &bundle.inclusion_proof,
+        checkpoint.root(),
+    )?;
+    let mut cosignatures = Vec::new();
+    let (mut cosigned_by, mut not_cosigned_by) = (Vec::new(), Vec::new());
+    for p in pinned.iter().filter(|p| p.log != log_party.log) {
+        match signed.check_cosignature(&p.witness) {
+            Ok(t) => {
+                cosignatures.push(VerifiedSignature {
+                    name: p.witness.name().to_owned(),
+                    kind: p.witness.kind(),
+                    timestamp: Some(t),
+                });
+                cosigned_by.push((p.owner.clone(), p.witness.clone()));
+            }
+            Err(e) if bundle.witness_keys.contains(&p.witness) => {
+                return Err(BundleError::ClaimedCosignature {
+                    owner: p.owner.clone(),
+                    key: p.witness.to_string(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(_) => not_cosigned_by.push((p.owner.clone(), p.witness.clone())),
+        }
+    }
+    Ok(PinnedReceipt {
+        receipt: VerifiedReceipt {
+            entry,
+            index: bundle.index,
+            checkpoint,
+            cosignatures,
+        },
+        log_owner: log_party.owner.clone(),
+        log_key: log_party.log.clone(),
+        cosigned_by,
+        not_cosigned_by,
+        unchecked_witnesses,
+    })
 }
 
 /// Parses and verifies a JSON bundle.

@@ -60,16 +60,21 @@ mod entry;
 mod hash;
 mod log;
 mod note;
+mod oversight;
 mod storage;
 mod tree;
 mod witness;
 
 pub use audit::{AuditError, AuditReport, Finding, audit_log, audit_storage};
 pub use bundle::{
-    BUNDLE_FORMAT, BundleError, ProofBundle, VerifiedReceipt, verify_bundle, verify_bundle_json,
-    verify_bundle_with,
+    BUNDLE_FORMAT, BundleError, PinnedParty, PinnedReceipt, ProofBundle, VerifiedReceipt,
+    verify_bundle, verify_bundle_json, verify_bundle_pinned, verify_bundle_with,
 };
 pub use log::{Log, LogError};
+pub use oversight::{
+    OversightError, PinnedCheckpoint, parse_proof_lines, verify_checkpoint_pinned,
+    verify_consistency_pinned,
+};
 pub use storage::{
     AppendBatch, LedgerStorage, MemoryStorage, PartnerCheckpoint, StorageError, StoredCheckpoint,
     StoredCosignature, StoredLeaf, stream_leaves,

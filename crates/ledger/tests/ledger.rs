@@ -12,8 +12,9 @@ use soberana_ledger::{
     Alarm, AlarmKind, AuditError, Checkpoint, EnvelopeRecord, Finding, LedgerStorage, Log,
     LogEntry, MemoryStorage, NoteSigner, Observation, SignatureType, SignedCheckpoint, StoredLeaf,
     Witness, audit_log, audit_storage, hash_leaf, verify_bundle, verify_bundle_json,
-    verify_bundle_with, verify_consistency, verify_inclusion,
+    verify_bundle_pinned, verify_bundle_with, verify_consistency, verify_inclusion,
 };
+use soberana_ledger::{BundleError, PinnedParty, ProofBundle};
 
 const MX: &str = "mx.example/ledger";
 const US: &str = "us.example/ledger";
@@ -198,6 +199,117 @@ fn bilateral_witnessing_and_receipts() {
     assert_eq!(report.checkpoints, 3);
     assert_eq!(report.cosignatures, 2);
     assert_eq!(report.root, mx.root());
+}
+
+/// A pair of logs that witness each other, made from key seeds: entry 3 of
+/// the first log is cosigned by the second party when `cosign` is set.
+fn pair_bundle(log_seed: u8, witness_seed: u8, cosign: bool) -> (ProofBundle, [PinnedParty; 2]) {
+    let mut log = Log::open(MemoryStorage::new(), log_signer(MX, log_seed)).unwrap();
+    let witness = witness_signer("us.example/witness", witness_seed);
+    log.append(&entries(0..8)).unwrap();
+    let cp = log.sign_checkpoint().unwrap();
+    let mut witnesses = vec![];
+    if cosign {
+        let mut w = Witness::new(log.verifier(), witness.clone()).unwrap();
+        let Observation::Cosigned { cosignature, .. } =
+            w.observe(&cp.to_text(), &[], 1_763_800_000).unwrap()
+        else {
+            panic!("a first checkpoint is cosigned");
+        };
+        log.add_cosignature(8, &cosignature, &witness.verifier())
+            .unwrap();
+        witnesses.push(witness.verifier());
+    }
+    let bundle = log.bundle(3, &witnesses).unwrap();
+    let parties = [
+        PinnedParty {
+            owner: "MX, pinned card".into(),
+            log: log.verifier(),
+            witness: witness_signer("mx.example/witness", log_seed).verifier(),
+        },
+        PinnedParty {
+            owner: "US, pinned card".into(),
+            log: log_signer(US, witness_seed).verifier(),
+            witness: witness.verifier(),
+        },
+    ];
+    (bundle, parties)
+}
+
+#[test]
+fn a_receipt_made_by_another_pair_of_nodes_is_refused_against_pinned_keys() {
+    let (ours, pinned) = pair_bundle(1, 2, true);
+    let verified = verify_bundle_pinned(&ours, &pinned).unwrap();
+    assert_eq!(verified.log_owner, "MX, pinned card");
+    assert_eq!(verified.cosigned_by.len(), 1);
+    assert_eq!(verified.cosigned_by[0].0, "US, pinned card");
+    assert!(verified.not_cosigned_by.is_empty());
+
+    // Same names, other keys: verifies against the keys it carries...
+    let (foreign, _) = pair_bundle(7, 8, true);
+    verify_bundle(&foreign).unwrap();
+    // ...and is refused against the pinned ones, naming both keys.
+    let err = verify_bundle_pinned(&foreign, &pinned).unwrap_err();
+    let BundleError::KeyMismatch {
+        role,
+        found,
+        pinned: pinned_key,
+        ..
+    } = &err
+    else {
+        panic!("expected a key mismatch, got {err}");
+    };
+    assert_eq!(*role, "log");
+    assert_eq!(found, &foreign.log_key.to_string());
+    assert_eq!(pinned_key, &pinned[0].log.to_string());
+    assert!(err.to_string().contains("MX, pinned card"), "{err}");
+
+    // Our log key with a foreign witness key under the partner's name.
+    let mut swapped = ours.clone();
+    swapped.witness_keys = foreign.witness_keys.clone();
+    let err = verify_bundle_pinned(&swapped, &pinned).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            BundleError::KeyMismatch {
+                role: "witness",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // A foreign checkpoint inside a bundle that names our key.
+    let mut transplanted = ours.clone();
+    transplanted.checkpoint = foreign.checkpoint.clone();
+    assert!(verify_bundle_pinned(&transplanted, &pinned).is_err());
+
+    // A log nobody pinned.
+    let err = verify_bundle_pinned(&ours, &pinned[1..]).unwrap_err();
+    assert!(matches!(err, BundleError::LogNotPinned { .. }), "{err}");
+}
+
+#[test]
+fn a_receipt_the_partner_never_cosigned_verifies_for_the_log_and_says_so() {
+    let (bundle, pinned) = pair_bundle(1, 2, false);
+    assert!(matches!(
+        verify_bundle(&bundle),
+        Err(BundleError::NotWitnessed)
+    ));
+    let verified = verify_bundle_pinned(&bundle, &pinned).unwrap();
+    assert!(!verified.is_cosigned());
+    assert_eq!(verified.not_cosigned_by.len(), 1);
+    assert_eq!(verified.not_cosigned_by[0].0, "US, pinned card");
+    assert_eq!(verified.receipt.index, 3);
+
+    // Claiming the partner's cosignature without carrying it is refused.
+    let mut claimed = bundle.clone();
+    claimed.witness_keys = vec![pinned[1].witness.clone()];
+    let err = verify_bundle_pinned(&claimed, &pinned).unwrap_err();
+    assert!(
+        matches!(err, BundleError::ClaimedCosignature { .. }),
+        "{err}"
+    );
 }
 
 fn forked_checkpoint(signer: &NoteSigner, size: u64, seed: &[u8]) -> SignedCheckpoint {

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use soberana_core::{PartyCode, PartyFile, Registry};
+use soberana_core::{HandlingRules, PartyCode, PartyFile, Registry};
 
 use crate::NodeError;
 
@@ -41,6 +41,12 @@ pub struct NodeConfig {
     /// grown) and asks its partners to cosign it, in seconds; 0 turns it off.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
+    /// How this node classifies what it releases: the partner's handling
+    /// code is a floor, this rule raises it (see `HandlingRules` for the
+    /// documented defaults, used when the table is absent; `init` leaves
+    /// it out, so keys added at the end of the file stay top-level).
+    #[serde(default, skip_serializing_if = "HandlingRules::is_default")]
+    pub handling: HandlingRules,
     /// Where the operator endpoint (`/healthz`, `/readyz`, `/metrics`)
     /// listens, apart from the partner port; off when absent. Keep it on
     /// loopback or an operations network.
@@ -186,4 +192,46 @@ pub fn load_registry(dir: &Path) -> Result<Registry, NodeError> {
         path: dir.to_owned(),
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod handling_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use soberana_core::{HandlingCode, ProposalKind};
+
+    use super::*;
+
+    /// The handling rule reads from `node.toml`; absent, the documented
+    /// defaults apply and `init` does not write them out.
+    #[test]
+    fn a_handling_rule_in_node_toml_replaces_the_defaults() {
+        let base =
+            "party = \"MX\"\nlisten = \"127.0.0.1:7443\"\nendpoint = \"https://127.0.0.1:7443\"\n";
+        let plain: NodeConfig = toml::from_str(base).unwrap();
+        assert!(plain.handling.is_default());
+        assert!(!toml::to_string(&plain).unwrap().contains("handling"));
+        let custom: NodeConfig = toml::from_str(&format!(
+            "{base}[handling.kinds]\nfirearm_trace = \"H3\"\n\n[[handling.data]]\nname = \"vehicle data\"\nat_least = \"H1\"\nterms = [\"plate\"]\n"
+        ))
+        .unwrap();
+        let c = custom
+            .handling
+            .classify(HandlingCode::H0, ProposalKind::FirearmTrace, ["plate"]);
+        assert_eq!(c.code, HandlingCode::H3);
+        let c = custom.handling.classify(
+            HandlingCode::H0,
+            ProposalKind::InformationRequest,
+            ["Plate number", "name"],
+        );
+        assert_eq!(
+            c.code,
+            HandlingCode::H1,
+            "only the node's own classes apply"
+        );
+        let bad = toml::from_str::<NodeConfig>(&format!(
+            "{base}[handling.kinds]\nfirearm_trace = \"H9\"\n"
+        ));
+        assert!(bad.is_err());
+    }
 }

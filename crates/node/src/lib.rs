@@ -23,7 +23,9 @@ mod node;
 mod officers;
 mod operator;
 mod outbox;
+mod oversight;
 mod pin;
+mod pinned;
 mod policy;
 mod report;
 mod server;
@@ -49,6 +51,7 @@ pub use officers::{AwaitingConfirmation, DecisionStep, OfficerVerdict, Officers,
 pub use operator::{OperatorEndpoint, operator_router, render as render_metrics};
 pub use outbox::{Delivery, backoff};
 pub use pin::{PolicyPinned, constitutional_digest, constitutional_path};
+pub use pinned::card_pinned_party;
 pub use policy::{PolicyVerdict, ProposalPolicy, Verdict};
 pub use report::{
     REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,

@@ -347,6 +347,21 @@ impl Node {
         Ok(card)
     }
 
+    /// Our handling code for releasing `release` in answer to `proposal`:
+    /// our own rule classifies what we release; the partner's code is only
+    /// a floor.
+    pub fn classify_release(
+        &self,
+        proposal: &soberana_core::Proposal,
+        release: &[soberana_wire::AnswerItem],
+    ) -> soberana_core::Classification {
+        self.inner.config.handling.classify(
+            proposal.handling,
+            proposal.kind(),
+            release.iter().map(|i| i.label.as_str()),
+        )
+    }
+
     /// Makes a proposal from an officer's draft and queues it for delivery.
     pub fn propose(
         &self,

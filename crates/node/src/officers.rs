@@ -18,8 +18,8 @@
 
 use serde::{Deserialize, Serialize};
 use soberana_core::{
-    DecidedBy, Decision, Direction, OfficerId, Outcome, ProposalId, ProposalState, Reason, Role,
-    Timestamp,
+    DecidedBy, Decision, Direction, HandlingCode, OfficerId, Outcome, ProposalId, ProposalState,
+    Reason, Role, Timestamp,
 };
 use soberana_store::{
     AuditEntry, OfficerAccount, OfficerDecision, PendingDecision, ProposalDetail,
@@ -88,10 +88,11 @@ fn audit(officer: &OfficerId, action: &str, id: ProposalId, detail: String) -> A
 /// Whether releasing `release` with `outcome` on `detail` needs a second
 /// approver: an acceptance that releases anything under a handling code
 /// restricting dissemination.
-pub fn needs_four_eyes(detail: &ProposalDetail, outcome: &Outcome, release: &[AnswerItem]) -> bool {
-    outcome.is_acceptance()
-        && !release.is_empty()
-        && detail.record.proposal.handling.restricts_dissemination()
+///
+/// `handling` is *our* classification of what would be released
+/// ([`Node::classify_release`]): the partner's label is only its floor.
+pub fn needs_four_eyes(handling: HandlingCode, outcome: &Outcome, release: &[AnswerItem]) -> bool {
+    outcome.is_acceptance() && !release.is_empty() && handling.restricts_dissemination()
 }
 
 impl Node {
@@ -154,7 +155,10 @@ impl Node {
                 officer: pending.officer.to_string(),
             });
         }
-        if needs_four_eyes(&detail, &verdict.outcome, &verdict.release) {
+        let handling = self
+            .classify_release(&detail.record.proposal, &verdict.release)
+            .code;
+        if needs_four_eyes(handling, &verdict.outcome, &verdict.release) {
             let stored = StoredVerdict {
                 outcome: verdict.outcome.clone(),
                 reason: verdict.reason.clone(),
@@ -323,6 +327,9 @@ impl Node {
             policy_digest: self.policy().digest(),
             decided_at: Timestamp::now(),
         };
+        let handling = self
+            .classify_release(&detail.record.proposal, &release)
+            .code;
         let answer = (decision.outcome.is_acceptance() && !release.is_empty()).then(|| Answer {
             proposal_id: id,
             summary: format!(
@@ -331,7 +338,7 @@ impl Node {
                 decision.decided_at
             ),
             items: release,
-            handling: detail.record.proposal.handling,
+            handling,
             conditions: match &decision.outcome {
                 Outcome::AcceptedWithConditions { conditions } => conditions.clone(),
                 _ => Vec::new(),
@@ -408,18 +415,19 @@ impl Officers<'_> {
         Ok(self.node.store().officers()?)
     }
 
-    /// Records a failed login (see [`soberana_store::OfficerStore::login_failed`]).
-    pub fn login_failed(
+    /// Admits one login attempt before its password is checked, counting it
+    /// in one store write (see [`soberana_store::OfficerStore::admit_login`]).
+    pub fn admit_login(
         &self,
-        id: &str,
+        id: &OfficerId,
         lock_after: u32,
+        now: Timestamp,
         lock_until: Timestamp,
-        audit: AuditEntry,
-    ) -> Result<u32, NodeError> {
+    ) -> Result<soberana_store::LoginAdmission, NodeError> {
         Ok(self
             .node
             .store()
-            .login_failed(id, lock_after, lock_until, audit)?)
+            .admit_login(id, lock_after, now, lock_until)?)
     }
 
     /// Records a successful login.

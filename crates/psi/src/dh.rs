@@ -199,6 +199,7 @@ impl ExpectDhQuery {
         let summary = ResponderSummary {
             protocol: Protocol::Dh,
             asked: count,
+            queries: count,
             disclosure: self.disclosure,
         };
         Ok((w.finish(), summary))

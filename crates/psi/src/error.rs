@@ -104,6 +104,16 @@ pub enum PsiError {
         "the responder discloses only the number of matches, which only the `dh` protocol supports; ask again with `dh`"
     )]
     CountOnlyNeedsDh,
+    /// The requester asks about more identifiers than the responder accepted.
+    #[error(
+        "the request holds {asked} items where {accepted} were accepted; nothing was evaluated"
+    )]
+    MoreThanAccepted {
+        /// The count the request states.
+        asked: usize,
+        /// The count the responder accepted.
+        accepted: usize,
+    },
     /// A set was larger than the protocol accepts.
     #[error("set of {0} items is too large; at most {max} are accepted", max = crate::MAX_SET_SIZE)]
     SetTooLarge(usize),

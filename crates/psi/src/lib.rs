@@ -16,6 +16,23 @@
 //!   PRF from OT extension with cuckoo hashing (KKRT16), fast enough for 2^20 × 2^20.
 //! - [`bench::run`] measures either protocol over a loopback TCP socket.
 //!
+//! # What each side learns
+//!
+//! | | `dh` | `ot` |
+//! |---|---|---|
+//! | the responder | `n_req` | `n_req` |
+//! | the requester, following the protocol | which of its items match (or only how many, count-only), and `n_resp` | which of its items match, and `n_resp` |
+//! | the most identifiers a requester can test, whatever it sends | `n_req` | `n_req + ⌊0.27·n_req⌋` (one per cuckoo bin; exactly `n_req` for `n_req ≤ 3`) |
+//!
+//! The last row is what an acceptance is worth against a requester that does not follow the
+//! protocol: in `ot` each cuckoo bin is one evaluation of the oblivious PRF, and nothing stops
+//! a requester from putting a different guess in every bin, empty ones included. The bin count
+//! therefore follows the stated count with no additive slack. A responder made with
+//! [`PsiResponder::accepting`] refuses a first message stating more than the accepted count
+//! before it evaluates anything ([`PsiError::MoreThanAccepted`]), and
+//! [`ResponderSummary::queries`] reports the bound that applied. Where the accepted count must
+//! be exact, use `dh`.
+//!
 //! # Messages
 //!
 //! Every message starts with a type byte and the version byte (1); fields are little-endian;
@@ -27,7 +44,7 @@
 //! | dh | reply `0x12` | responder → requester | 11 + 32·n_req + 32·n_resp |
 //! | ot | hello `0x21` | requester → responder | 74 |
 //! | ot | base reply `0x22` | responder → requester | 16,418 |
-//! | ot | mask `0x23` | requester → responder | 2 + 4096·⌈bins/64⌉, bins ≈ 1.27·n_req (≈ 81 per item) |
+//! | ot | mask `0x23` | requester → responder | 2 + 4096·⌈bins/64⌉, bins = n_req + ⌊0.27·n_req⌋ (≈ 81 per item) |
 //! | ot | values `0x24` | responder → requester | 7 + 3·n_resp·w, w = 6 to 12 (11 at 2^20) |
 //!
 //! (`n_req`, `n_resp`: distinct items of each side.) At 2^20 × 2^20 the `ot` exchange is

@@ -149,6 +149,9 @@ pub struct ResponderSummary {
     pub protocol: Protocol,
     /// The number of distinct items the requester asked about.
     pub asked: usize,
+    /// The most identifiers the requester can have tested, whether or not it followed the
+    /// protocol: `asked` for `dh`, the number of OPRF evaluations (cuckoo bins) for `ot`.
+    pub queries: usize,
     /// The disclosure the responder applied.
     pub disclosure: Disclosure,
 }
@@ -231,6 +234,7 @@ enum ResponderState {
     First {
         set: PreparedSet,
         disclosure: Disclosure,
+        accepted: Option<usize>,
     },
     OtMask(ot::ExpectMask),
 }
@@ -263,6 +267,25 @@ impl PsiResponder {
             state: Box::new(ResponderState::First {
                 set: PreparedSet::new(items)?,
                 disclosure,
+                accepted: None,
+            }),
+        })
+    }
+
+    /// A responder that answers a request about at most `accepted` identifiers: a first
+    /// message stating more is refused before any evaluation ([`PsiError::MoreThanAccepted`]).
+    /// With `dh` the requester then tests at most `accepted` identifiers; with `ot` at most
+    /// `accepted + ⌊0.27·accepted⌋` (one per cuckoo bin), whatever it sends.
+    pub fn accepting<T: AsRef<[u8]> + Sync>(
+        items: &[T],
+        disclosure: Disclosure,
+        accepted: usize,
+    ) -> Result<PsiResponder, PsiError> {
+        Ok(PsiResponder {
+            state: Box::new(ResponderState::First {
+                set: PreparedSet::new(items)?,
+                disclosure,
+                accepted: Some(accepted),
             }),
         })
     }
@@ -270,7 +293,35 @@ impl PsiResponder {
     /// Handles the requester's next message.
     pub fn handle(self, message: &[u8]) -> Result<ResponderStep, PsiError> {
         match *self.state {
-            ResponderState::First { set, disclosure } => match message.first() {
+            ResponderState::First {
+                set,
+                disclosure,
+                accepted,
+            } => match message.first() {
+                Some(&kind)
+                    if accepted.is_some() && matches!(kind, dh::QUERY_TYPE | ot::HELLO_TYPE) =>
+                {
+                    // Both first messages state the requester's count right after the type
+                    // and version bytes; check it before any work or answer.
+                    let name = if kind == dh::QUERY_TYPE {
+                        "dh query"
+                    } else {
+                        "ot hello"
+                    };
+                    let asked = crate::codec::Reader::new(name, kind, message)?.u32()? as usize;
+                    let accepted = accepted.unwrap_or_default();
+                    if asked > accepted {
+                        return Err(PsiError::MoreThanAccepted { asked, accepted });
+                    }
+                    PsiResponder {
+                        state: Box::new(ResponderState::First {
+                            set,
+                            disclosure,
+                            accepted: None,
+                        }),
+                    }
+                    .handle(message)
+                }
                 Some(&dh::QUERY_TYPE) => {
                     let (message, summary) =
                         dh::ExpectDhQuery::new(set, disclosure).handle(message)?;

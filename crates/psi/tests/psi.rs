@@ -461,3 +461,37 @@ fn random_garbage_never_panics() {
         }
     }
 }
+
+/// A responder created for an accepted count refuses a request stating more, in either
+/// protocol, before it evaluates or answers anything; at the count it answers as usual.
+#[test]
+fn a_responder_refuses_more_items_than_it_accepted() {
+    let three: [&[u8]; 3] = [b"a", b"b", b"c"];
+    for protocol in PROTOCOLS {
+        let (_, first) = PsiRequester::start(protocol, &three).unwrap();
+        let responder = PsiResponder::accepting(&[b"a"], Disclosure::Intersection, 2).unwrap();
+        let err = responder.handle(&first).err().expect("refused");
+        assert!(
+            matches!(
+                err,
+                PsiError::MoreThanAccepted {
+                    asked: 3,
+                    accepted: 2
+                }
+            ),
+            "{protocol}: {err}"
+        );
+        assert!(err.to_string().contains("3 items where 2 were accepted"));
+        let responder = PsiResponder::accepting(&[b"a"], Disclosure::Intersection, 3).unwrap();
+        assert!(matches!(
+            responder.handle(&first),
+            Ok(ResponderStep::Send { .. } | ResponderStep::Finish { .. })
+        ));
+    }
+    // A truncated first message is refused as such, not read past its end.
+    let responder = PsiResponder::accepting(&[b"a"], Disclosure::Intersection, 3).unwrap();
+    assert!(matches!(
+        responder.handle(&[0x21, 1, 0]),
+        Err(PsiError::Truncated { .. })
+    ));
+}

@@ -27,7 +27,7 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
-pub use officers::{AuditEntry, OfficerAccount, OfficerStore, PendingDecision};
+pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision};
 pub use operations::{
     COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
 };
@@ -86,6 +86,13 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
 
     /// The ids of the envelopes we sent about a proposal, with their kinds.
     fn sent_envelopes(&self, proposal: ProposalId) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The ids of the envelopes we received about a proposal, with the log
+    /// index of the entry recording each.
+    fn received_envelopes(
+        &self,
+        proposal: ProposalId,
+    ) -> Result<Vec<(String, Option<u64>)>, StoreError>;
 
     /// The protocol messages received from `peer` under a proposal, for one
     /// step, by part.

@@ -59,6 +59,18 @@ pub struct PendingDecision {
     pub body: String,
 }
 
+/// Whether a login attempt may check its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAdmission {
+    /// No such officer (the caller checks a decoy hash and counts nothing).
+    Unknown,
+    /// The account is locked until then; no password is checked.
+    Locked(Timestamp),
+    /// The password may be checked; the attempt is already counted as this
+    /// many consecutive failures.
+    Admitted(u32),
+}
+
 /// What the desk asks of storage.
 pub trait OfficerStore: Send + Sync + 'static {
     /// Creates or replaces an officer's account (failures and lock reset).
@@ -70,16 +82,20 @@ pub trait OfficerStore: Send + Sync + 'static {
     /// Every account, by id.
     fn officers(&self) -> Result<Vec<OfficerAccount>, StoreError>;
 
-    /// Records a failed login. For a known officer the failure count goes up
-    /// and, when it reaches `lock_after`, logins are refused until
-    /// `lock_until`. Returns the new count (0 for an unknown id).
-    fn login_failed(
+    /// Admits one login attempt for `id` before its password is checked, in
+    /// one write: a locked account is refused; otherwise the attempt is
+    /// counted as a failure *now* (a later success clears it), and the
+    /// attempt that reaches `lock_after` locks the account until
+    /// `lock_until`. Concurrent attempts are serialised by the store's
+    /// writer, so at most `lock_after` passwords are ever checked between a
+    /// success and the end of a lock. An expired lock starts a fresh count.
+    fn admit_login(
         &self,
-        id: &str,
+        id: &OfficerId,
         lock_after: u32,
+        now: Timestamp,
         lock_until: Timestamp,
-        audit: AuditEntry,
-    ) -> Result<u32, StoreError>;
+    ) -> Result<LoginAdmission, StoreError>;
 
     /// Records a successful login: the failure count and lock are cleared.
     fn login_succeeded(&self, id: &OfficerId, audit: AuditEntry) -> Result<(), StoreError>;
@@ -249,31 +265,39 @@ impl OfficerStore for SqliteStore {
         rows.into_iter().map(account).collect()
     }
 
-    fn login_failed(
+    fn admit_login(
         &self,
-        id: &str,
+        id: &OfficerId,
         lock_after: u32,
+        now: Timestamp,
         lock_until: Timestamp,
-        audit: AuditEntry,
-    ) -> Result<u32, StoreError> {
-        let id = id.to_owned();
+    ) -> Result<LoginAdmission, StoreError> {
+        let id = id.as_str().to_owned();
         self.write(move |tx| {
-            let failures: Option<i64> = tx
+            let row: Option<(i64, Option<i64>)> = tx
                 .query_row(
-                    "UPDATE desk_officers SET failures = failures + 1 WHERE id = ?1 RETURNING failures",
+                    "SELECT failures, locked_until FROM desk_officers WHERE id = ?1",
                     params![id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let failures = failures.map_or(0, |f| u32::try_from(f).unwrap_or(u32::MAX));
-            if failures >= lock_after && lock_after > 0 {
-                tx.execute(
-                    "UPDATE desk_officers SET locked_until = ?2 WHERE id = ?1",
-                    params![id, lock_until.unix_millis()],
-                )?;
+            let Some((failures, locked)) = row else {
+                return Ok(LoginAdmission::Unknown);
+            };
+            if let Some(until) = locked
+                && until > now.unix_millis()
+            {
+                return Ok(LoginAdmission::Locked(Timestamp::from_unix_millis(until)));
             }
-            insert_audit(tx, &audit)?;
-            Ok(failures)
+            // A lock that has run out starts a fresh count.
+            let before = if locked.is_some() { 0 } else { failures };
+            let failures = u32::try_from(before.saturating_add(1)).unwrap_or(u32::MAX);
+            let lock = (lock_after > 0 && failures >= lock_after).then(|| lock_until.unix_millis());
+            tx.execute(
+                "UPDATE desk_officers SET failures = ?2, locked_until = ?3 WHERE id = ?1",
+                params![id, i64::from(failures), lock],
+            )?;
+            Ok(LoginAdmission::Admitted(failures))
         })
     }
 
@@ -451,34 +475,83 @@ mod tests {
         store.put_officer(ana(), entry("officer_added")).unwrap();
         let id = OfficerId::new("fgr.ana").unwrap();
         assert_eq!(store.officer(&id).unwrap().unwrap(), ana());
-        let until = Timestamp::from_unix_millis(9_000);
+        let (now, until) = (
+            Timestamp::from_unix_millis(1_000),
+            Timestamp::from_unix_millis(9_000),
+        );
+        // Each attempt is counted when admitted, before its password is checked.
         assert_eq!(
-            store.login_failed("fgr.ana", 2, until, entry("f")).unwrap(),
-            1
+            store.admit_login(&id, 2, now, until).unwrap(),
+            LoginAdmission::Admitted(1)
         );
         assert_eq!(store.officer(&id).unwrap().unwrap().locked_until, None);
         assert_eq!(
-            store.login_failed("fgr.ana", 2, until, entry("f")).unwrap(),
-            2
+            store.admit_login(&id, 2, now, until).unwrap(),
+            LoginAdmission::Admitted(2)
         );
         assert_eq!(
             store.officer(&id).unwrap().unwrap().locked_until,
             Some(until)
         );
-        // An unknown id changes no account but is still audited.
+        // Locked: nothing more is admitted until the lock runs out.
         assert_eq!(
-            store.login_failed("nobody", 2, until, entry("f")).unwrap(),
-            0
+            store.admit_login(&id, 2, now, until).unwrap(),
+            LoginAdmission::Locked(until)
         );
+        // After it, a fresh count starts.
+        let later = Timestamp::from_unix_millis(10_000);
+        assert_eq!(
+            store.admit_login(&id, 2, later, later).unwrap(),
+            LoginAdmission::Admitted(1)
+        );
+        let nobody = OfficerId::new("nobody").unwrap();
+        assert_eq!(
+            store.admit_login(&nobody, 2, now, until).unwrap(),
+            LoginAdmission::Unknown
+        );
+        store.audit(entry("f")).unwrap();
         store.login_succeeded(&id, entry("login")).unwrap();
         let back = store.officer(&id).unwrap().unwrap();
         assert_eq!((back.failures, back.locked_until), (0, None));
         store.set_language(&id, "en", entry("language")).unwrap();
         assert_eq!(store.officer(&id).unwrap().unwrap().language, "en");
         let trail = store.audit_trail(10).unwrap();
-        assert_eq!(trail.len(), 6);
+        assert_eq!(trail.len(), 4);
         assert_eq!(trail.first().unwrap().action, "language");
         assert_eq!(store.officers().unwrap().len(), 1);
+    }
+
+    /// Many attempts at once: exactly the lock-out threshold are admitted.
+    #[test]
+    fn concurrent_login_attempts_admit_no_more_than_the_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("n.db")).unwrap());
+        store.put_officer(ana(), entry("officer_added")).unwrap();
+        let (now, until) = (
+            Timestamp::from_unix_millis(1_000),
+            Timestamp::from_unix_millis(9_000),
+        );
+        let attempts: Vec<_> = (0..40)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    store
+                        .admit_login(&OfficerId::new("fgr.ana").unwrap(), 5, now, until)
+                        .unwrap()
+                })
+            })
+            .collect();
+        let results: Vec<_> = attempts.into_iter().map(|t| t.join().unwrap()).collect();
+        let admitted = results
+            .iter()
+            .filter(|r| matches!(r, LoginAdmission::Admitted(_)))
+            .count();
+        assert_eq!(admitted, 5, "{results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, LoginAdmission::Admitted(_) | LoginAdmission::Locked(_)))
+        );
     }
 
     #[test]

@@ -900,6 +900,21 @@ impl NodeStore for SqliteStore {
         })
     }
 
+    fn received_envelopes(
+        &self,
+        proposal: ProposalId,
+    ) -> Result<Vec<(String, Option<u64>)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT envelope_id, log_index FROM inbox WHERE proposal_id = ?1 ORDER BY log_index",
+            )?;
+            let rows = stmt.query_map([proposal.to_string()], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(|i| i as u64)))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     fn session_messages(
         &self,
         proposal: ProposalId,

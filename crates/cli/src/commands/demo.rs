@@ -275,7 +275,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         checkpoint.checkpoint().size()
     ));
     line(format!("  {}", receipt_file.display()));
-    line("  anyone can check it, with no access to either node: soberana log check FILE");
+    line(format!(
+        "  anyone holding the two parties' cards can check it, with no access to either node: \
+         soberana log check FILE --card MX.card --card US.card (or at the US node: --dir {})",
+        us.dir().root().display()
+    ));
 
     // 3. Financial intelligence: the trail continued across the border.
     say(

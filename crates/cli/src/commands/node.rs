@@ -205,17 +205,27 @@ fn duration_text(seconds: i64) -> String {
     }
 }
 
+/// Prints one line that may hold partner-written text: every control and
+/// bidirectional-control character in it is shown as `⟨U+XXXX⟩`, so escape
+/// sequences cannot rewrite what the terminal shows and a field stays on one
+/// line.
+macro_rules! line {
+    ($($arg:tt)*) => {
+        println!("{}", soberana_core::visible(&format!($($arg)*)))
+    };
+}
+
 fn print_records(records: &[ProposalRecord], json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(records)?);
         return Ok(());
     }
     if records.is_empty() {
-        println!("(none)");
+        line!("(none)");
     }
     for r in records {
         let p = &r.proposal;
-        println!(
+        line!(
             "{}  {:<4} {:<17} {:<23} {:<3} {:<14} {}",
             p.id,
             r.peer,
@@ -259,20 +269,20 @@ pub fn outbox(args: ListArgs) -> Result<()> {
 pub fn print_detail(detail: &ProposalDetail) {
     let r = &detail.record;
     let p = &r.proposal;
-    println!("proposal   {}", p.id);
-    println!("kind       {} ({})", p.kind().label(), r.direction.as_str());
-    println!("from → to  {} → {} ({})", p.from, p.to, p.requesting_agency);
-    println!("state      {}", r.state);
-    println!("asks       {}", p.body.summary());
-    println!("purpose    {}", p.purpose);
-    println!("legal basis {}", p.legal_basis);
-    println!("handling   {} — {}", p.handling, p.handling.meaning());
-    println!("deadline   {} ({})", p.deadline, deadline_text(p.deadline));
+    line!("proposal   {}", p.id);
+    line!("kind       {} ({})", p.kind().label(), r.direction.as_str());
+    line!("from → to  {} → {} ({})", p.from, p.to, p.requesting_agency);
+    line!("state      {}", r.state);
+    line!("asks       {}", p.body.summary());
+    line!("purpose    {}", p.purpose);
+    line!("legal basis {}", p.legal_basis);
+    line!("handling   {} — {}", p.handling, p.handling.meaning());
+    line!("deadline   {} ({})", p.deadline, deadline_text(p.deadline));
     if let Some(verdict) = &detail.verdict {
-        println!("policy     {}", verdict["verdict"].as_str().unwrap_or("?"));
+        line!("policy     {}", verdict["verdict"].as_str().unwrap_or("?"));
         if let Some(reasons) = verdict["reasons"].as_array() {
             for reason in reasons {
-                println!(
+                line!(
                     "  because  [{}] {}",
                     reason["policy"].as_str().unwrap_or("-"),
                     reason["text"].as_str().unwrap_or("")
@@ -281,7 +291,7 @@ pub fn print_detail(detail: &ProposalDetail) {
         }
     }
     if let Some(d) = &detail.decision {
-        println!(
+        line!(
             "decision   {} by {} at {}",
             d.outcome.as_str(),
             d.decided_by_party,
@@ -289,11 +299,11 @@ pub fn print_detail(detail: &ProposalDetail) {
         );
         if let Outcome::AcceptedWithConditions { conditions } = &d.outcome {
             for c in conditions {
-                println!("  condition {c}");
+                line!("  condition {c}");
             }
         }
         for reason in &d.reasons {
-            println!(
+            line!(
                 "  because  {}{}",
                 reason
                     .policy
@@ -303,26 +313,28 @@ pub fn print_detail(detail: &ProposalDetail) {
                 reason.text
             );
         }
-        println!("  policy set {}", d.policy_digest);
+        line!("  policy set {}", d.policy_digest);
     }
     if let Some(receipt) = &detail.receipt {
-        println!(
+        line!(
             "receipt    from {} at {} (envelope {})",
-            receipt.received_by, receipt.received_at, receipt.envelope_digest
+            receipt.received_by,
+            receipt.received_at,
+            receipt.envelope_digest
         );
     }
     if let Some(answer) = &detail.answer {
-        println!("answer     {}", answer.summary);
+        line!("answer     {}", answer.summary);
         for item in &answer.items {
-            println!("  {}: {}", item.label, item.value);
+            line!("  {}: {}", item.label, item.value);
         }
     }
     for (digest, bytes) in &detail.disclosures {
-        println!("disclosed  {bytes} bytes, sha256 {digest}");
+        line!("disclosed  {bytes} bytes, sha256 {digest}");
     }
-    println!("history");
+    line!("history");
     for event in &detail.events {
-        println!(
+        line!(
             "  {}  {:<17} {}",
             event.at,
             event.state.as_str(),
@@ -355,6 +367,14 @@ pub fn show(args: ShowArgs) -> Result<()> {
             println!(
                 "  confirm with `soberana confirm {id} --officer ID`, or withdraw with `soberana withdraw {id} --officer ID`"
             );
+        }
+        let entries = node.proposal_log_entries(id)?;
+        line!("log entries (prove one with: soberana log proof INDEX, or the proposal id)");
+        if entries.is_empty() {
+            line!("  (none yet)");
+        }
+        for (index, entry) in &entries {
+            line!("  #{index:<6} {}", crate::commands::log::describe(entry));
         }
     }
     Ok(())
@@ -399,6 +419,15 @@ pub fn decide(args: DecideArgs) -> Result<()> {
     if args.reason.trim().is_empty() {
         bail!("--reason must say why, in plain words: it travels to the partner");
     }
+    let release = parse_release(&args.release)?;
+    if !release.is_empty() {
+        let handling = node.classify_release(&node.show(id)?.record.proposal, &release);
+        println!(
+            "released items handled as {}: {}",
+            handling.code,
+            handling.grounds.join("; ")
+        );
+    }
     let officer = OfficerId::new(&args.officer)?;
     let step = node.decide(
         id,
@@ -406,7 +435,7 @@ pub fn decide(args: DecideArgs) -> Result<()> {
             officer: officer.clone(),
             outcome,
             reason: args.reason,
-            release: parse_release(&args.release)?,
+            release,
         },
     )?;
     match step {

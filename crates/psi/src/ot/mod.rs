@@ -33,7 +33,9 @@
 //! pairs of a 2^24 × 2^24 run. One hash and twelve AES blocks give all three codewords of an
 //! item. The correlation-robust hash `H` is SHA-256 over the session id,
 //! the bin index and the row. The responder learns `n` and nothing else; the
-//! requester learns which of its items match and the size of the responder's set. Count-only
+//! requester learns which of its items match and the size of the responder's set. A requester
+//! that puts a guess of its choosing in every bin learns, for each, whether the responder holds
+//! it: at most `bins_for(n)` identifiers, which is why the bin count carries no additive slack. Count-only
 //! disclosure is not possible here (the requester knows which bin matched); the DH protocol
 //! provides it.
 
@@ -89,8 +91,9 @@ const CHUNK_BLOCKS: usize = 16;
 /// Statistical security parameter for false matches.
 const STATISTICAL_BITS: u32 = 40;
 
-/// Attempts at cuckoo placement before giving up.
-const CUCKOO_ATTEMPTS: usize = 8;
+/// Attempts at cuckoo placement before giving up: each fails with probability at most about
+/// 0.1 (small tables, see `bins_for`), so 32 attempts all fail with probability below 10^-32.
+const CUCKOO_ATTEMPTS: usize = 32;
 
 type Row = [u64; CODE_WORDS];
 
@@ -592,6 +595,7 @@ impl ExpectMask {
         let summary = ResponderSummary {
             protocol: Protocol::Ot,
             asked: self.asked,
+            queries: self.bins,
             disclosure: Disclosure::Intersection,
         };
         Ok((w.finish(), summary))
@@ -600,13 +604,85 @@ impl ExpectMask {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
     use super::*;
+
+    /// A requester that does not follow the protocol: it states `claimed` items but fills
+    /// every bin of the table it is allowed with a different identifier from `guesses`, each
+    /// in one of its candidate bins, to test as many as it can.
+    fn greedy_requester(guesses: &[Vec<u8>], claimed: usize) -> (ExpectBaseOtReply, Vec<u8>) {
+        let set = PreparedSet::new(guesses).unwrap();
+        let bins = bins_for(claimed);
+        let seed = [7u8; 32];
+        let prefix = position_prefix(&seed);
+        let mut table: Vec<Option<Slot>> = vec![None; bins];
+        for (item, d) in set.distinct.iter().enumerate() {
+            for (hash, bin) in positions(&prefix, d, bins).into_iter().enumerate() {
+                if table[bin].is_none() {
+                    table[bin] = Some(Slot {
+                        item: item as u32,
+                        hash: hash as u8,
+                    });
+                    break;
+                }
+            }
+        }
+        let base = BaseSender::new();
+        let mut w = Writer::new(HELLO_TYPE, 72);
+        w.u32(claimed as u32);
+        w.u32(bins as u32);
+        w.bytes(&seed);
+        w.bytes(&base.public());
+        let state = ExpectBaseOtReply {
+            set,
+            seed,
+            bins,
+            table,
+            base,
+        };
+        (state, w.finish())
+    }
+
+    /// How many of `guesses` a greedy requester stating `claimed` items learns are held by a
+    /// responder that holds every one of them.
+    fn learned(claimed: usize, guesses: usize) -> usize {
+        let guesses: Vec<Vec<u8>> = (0..guesses)
+            .map(|i| format!("phone:+5255{i:08}").into_bytes())
+            .collect();
+        let (requester, hello) = greedy_requester(&guesses, claimed);
+        let responder = ExpectHello::new(PreparedSet::new(&guesses).unwrap());
+        let (responder, reply) = responder.handle(&hello).unwrap();
+        let (requester, mask) = requester.handle(&reply).unwrap();
+        let (values, summary) = responder.handle(&mask).unwrap();
+        assert_eq!(summary.asked, claimed);
+        assert_eq!(summary.queries, bins_for(claimed));
+        match requester.handle(&values).unwrap() {
+            RequesterOutcome::Matches(m) => m.len(),
+            RequesterOutcome::Count(_) => panic!("ot discloses matches"),
+        }
+    }
+
+    /// A request accepted for one identifier used to test about 60 (one per bin of a table
+    /// sized `n + 32`); it now tests at most what was accepted, plus the cuckoo table's 27 %
+    /// for larger counts.
+    #[test]
+    fn a_requester_tests_no_more_identifiers_than_were_accepted() {
+        for (accepted, bound) in [(1usize, 1usize), (2, 2), (3, 3), (10, 12), (100, 127)] {
+            let got = learned(accepted, 4 * bound + 200);
+            assert!(
+                got <= bound,
+                "accepted {accepted}: the requester tested {got} identifiers (bound {bound})"
+            );
+            assert!(got >= 1, "the greedy requester found at least one");
+        }
+    }
 
     #[test]
     fn value_width_covers_statistical_security() {
         // 2^20 × 2^20: 40 + 21 (1.27·2^20 bins) + 22 (3·2^20 values) = 83 bits → 11 bytes.
         assert_eq!(value_width(bins_for(1 << 20), 1 << 20), 11);
-        // No items: 40 + 5 (32 bins) + 2 = 47 bits → 6 bytes.
+        // No items: 40 + 0 (1 bin) + 2 = 42 bits → 6 bytes.
         assert_eq!(value_width(bins_for(0), 0), 6);
         assert!(value_width(usize::MAX / 4, usize::MAX / 4) <= MAX_WIDTH);
         assert!(value_width(bins_for(crate::MAX_SET_SIZE), crate::MAX_SET_SIZE) <= 12);
