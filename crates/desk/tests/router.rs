@@ -1,6 +1,10 @@
 //! The desk through its router, without a socket or a browser: login and
 //! lock-out, sessions, form tokens, roles, decisions (with four eyes),
 //! uploads, and every refusal leaving the store unchanged.
+//!
+//! This file is long because every test walks the same signed-in desk of two
+//! live nodes through a whole officer's path; split by page, each file would
+//! repeat that setting-up.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
