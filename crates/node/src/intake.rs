@@ -48,8 +48,12 @@ pub enum IntakeOutcome {
         size: u64,
     },
     /// The partner's checkpoint conflicts with one we cosigned; both are
-    /// kept as evidence.
-    WitnessAlarm,
+    /// kept as evidence and nothing is cosigned. Answered with `409
+    /// witness_alarm`: the envelope is kept, but it is not accepted.
+    WitnessAlarm {
+        /// The conflicting checkpoint's size.
+        size: u64,
+    },
     /// The partner cosigned one of our checkpoints.
     CosignatureRecorded {
         /// Its size.
@@ -98,6 +102,47 @@ fn from_wire(e: WireError) -> IntakeRefusal {
         WireError::BodyDigest => IntakeRefusal::new(400, "body_digest", e.to_string()),
         WireError::Body { .. } => IntakeRefusal::new(400, "malformed_body", e.to_string()),
         _ => IntakeRefusal::new(400, "malformed", e.to_string()),
+    }
+}
+
+/// The answer to an envelope the store would not take. Everything that is
+/// the sender's doing is a final 4xx naming what to change; only a fault of
+/// this node is a `503`, which the sender retries.
+fn store_refusal(e: StoreError) -> IntakeRefusal {
+    use soberana_ledger::WitnessError;
+    match e {
+        StoreError::Duplicate(id) => IntakeRefusal::new(
+            409,
+            "duplicate",
+            format!("envelope `{id}` was already received (replay)"),
+        ),
+        StoreError::Transition(_)
+        | StoreError::NoSuchProposal(_)
+        | StoreError::WrongParty(..)
+        | StoreError::ProposalExists(_) => IntakeRefusal::new(409, "state", e.to_string()),
+        StoreError::NotAccepted(..) => IntakeRefusal::new(409, "not_accepted", e.to_string()),
+        StoreError::Conflict(_) => IntakeRefusal::new(409, "conflict", e.to_string()),
+        StoreError::Witness(WitnessError::OldSizeMismatch { latest }) => IntakeRefusal::new(
+            409,
+            "old_size",
+            format!(
+                "this witness last cosigned size {latest} of your log; send the checkpoint with `old {latest}` and a consistency proof from that size"
+            ),
+        ),
+        StoreError::Witness(WitnessError::Malformed(what)) => {
+            IntakeRefusal::new(400, "malformed_checkpoint", what)
+        }
+        StoreError::Witness(WitnessError::Checkpoint(e)) => {
+            IntakeRefusal::new(403, "checkpoint_signature", e.to_string())
+        }
+        e => {
+            tracing::error!(error = %e, "store failed at intake");
+            IntakeRefusal::new(
+                503,
+                "unavailable",
+                "the node could not store the envelope; send it again later",
+            )
+        }
     }
 }
 
@@ -224,14 +269,10 @@ impl Node {
                 )
             }
             Body::Checkpoint(request) => {
-                let effect = self.witness_effect(&card, &request)?;
-                let outcome = match &effect {
-                    IntakeEffect::WitnessCosigned { checkpoint, .. } => IntakeOutcome::Cosigned {
-                        size: checkpoint.size,
-                    },
-                    _ => IntakeOutcome::WitnessAlarm,
-                };
-                (effect, outcome)
+                let (effect, size) = self.witness_effect(&card, &request)?;
+                // Cosigned or not is decided in the store's transaction;
+                // see below.
+                (effect, IntakeOutcome::Cosigned { size })
             }
             Body::Cosignature(reply) => {
                 let effect = self.cosignature_effect(&card, &reply)?;
@@ -261,31 +302,22 @@ impl Node {
             received_at: now,
             effect,
         };
+        let witnessing = matches!(received.effect, IntakeEffect::Checkpoint(_));
         match self.store().receive(received, self.sealer()) {
-            Ok(_) => {
+            Ok(queued) => {
+                // A witnessed checkpoint queues its cosignature; an alarm
+                // queues nothing (see `IntakeEffect::Checkpoint`).
+                let outcome = match outcome {
+                    IntakeOutcome::Cosigned { size } if witnessing && queued.is_empty() => {
+                        IntakeOutcome::WitnessAlarm { size }
+                    }
+                    other => other,
+                };
                 self.wake_outbox();
                 self.announce(&outcome);
                 Ok(outcome)
             }
-            Err(StoreError::Duplicate(id)) => Err(IntakeRefusal::new(
-                409,
-                "duplicate",
-                format!("envelope `{id}` was already received (replay)"),
-            )),
-            Err(
-                e @ (StoreError::Transition(_)
-                | StoreError::NoSuchProposal(_)
-                | StoreError::WrongParty(..)
-                | StoreError::ProposalExists(_)),
-            ) => Err(IntakeRefusal::new(409, "state", e.to_string())),
-            Err(e) => {
-                tracing::error!(error = %e, "store failed at intake");
-                Err(IntakeRefusal::new(
-                    503,
-                    "unavailable",
-                    "the node could not store the envelope; send it again later",
-                ))
-            }
+            Err(e) => Err(store_refusal(e)),
         }
     }
 

@@ -285,6 +285,40 @@ impl Node {
         Ok(bundle)
     }
 
+    /// Opens a mutual-TLS connection to a pinned partner's node and hands
+    /// it over unused: for diagnostics and for tests that must write what a
+    /// slow or hostile partner would (trickled bytes, idle connections).
+    pub async fn connect_raw(
+        &self,
+        to: PartyCode,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+        let card = self
+            .peer(to)
+            .ok_or_else(|| format!("no pinned partner `{to}`"))?;
+        let config =
+            tls::client_config(self.tls(), card.tls_cert_sha256.0).map_err(|e| e.to_string())?;
+        let authority = card
+            .endpoint
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_owned();
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h)
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let tcp = tokio::net::TcpStream::connect(&authority)
+            .await
+            .map_err(|e| format!("cannot reach {authority}: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host)
+            .map_err(|e| format!("`{authority}`: {e}"))?;
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS with {authority}: {e}"))
+    }
+
     /// Sends raw bytes to a pinned partner's envelope endpoint over mutual
     /// TLS and returns the HTTP status and body. Bypasses the outbox: for
     /// diagnostics and for tests that must send what a faulty or hostile

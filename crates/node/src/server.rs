@@ -79,6 +79,13 @@ async fn envelope(
     let fingerprint = peer.and_then(|Extension(p)| p.0);
     let result = tokio::task::spawn_blocking(move || node.intake(&bytes, fingerprint)).await;
     match result {
+        Ok(Ok(crate::IntakeOutcome::WitnessAlarm { size })) => refusal(
+            409,
+            "witness_alarm",
+            format!(
+                "your checkpoint of size {size} conflicts with a checkpoint of your log this node cosigned; it is kept as evidence of a fork and will not be cosigned"
+            ),
+        ),
         Ok(Ok(outcome)) => (StatusCode::OK, Json(outcome)).into_response(),
         Ok(Err(refused)) => refusal(refused.status, refused.code, refused.reason),
         Err(_) => refusal(503, "unavailable", "the node is shutting down".into()),

@@ -47,6 +47,10 @@ pub enum StoreError {
     /// A log entry could not be encoded.
     #[error("log entry: {0}")]
     Entry(String),
+    /// A partner's checkpoint could not be witnessed (malformed, not signed
+    /// by its log, or naming another old size than the one we cosigned).
+    #[error("witness: {0}")]
+    Witness(#[from] soberana_ledger::WitnessError),
     /// The writer thread is gone (the node is shutting down).
     #[error("the store is closed")]
     Closed,

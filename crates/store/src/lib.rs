@@ -28,7 +28,7 @@ pub use officers::{AuditEntry, OfficerAccount, OfficerStore, PendingDecision};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
-    RefusalRecord, Sealer, StoredLeaf,
+    RefusalRecord, Sealer, StoredLeaf, Witnessing,
 };
 pub use sqlite::SqliteStore;
 

@@ -7,8 +7,8 @@ use soberana_core::{
     Decision, Direction, PartyCode, Proposal, ProposalId, ProposalKind, ProposalState, Receipt,
     Timestamp,
 };
-use soberana_ledger::{self as ledger, Hash, LogEntry};
-use soberana_wire::{Answer, Body, CosignatureReply, SealedEnvelope, SessionMessage};
+use soberana_ledger::{self as ledger, Hash, LogEntry, NoteSigner, VerifierKey};
+use soberana_wire::{Answer, Body, SealedEnvelope, SessionMessage};
 
 /// Seals a body for a recipient with a sequence number the store allocates
 /// inside the transaction that queues it.
@@ -61,22 +61,14 @@ pub enum IntakeEffect {
     Receipt(Receipt),
     /// The partner's answer to one of our accepted proposals.
     Answer(Answer),
-    /// We cosigned the partner's checkpoint as its witness: keep it as our
-    /// witness state and send the cosignature back.
-    WitnessCosigned {
-        /// The checkpoint, as we now hold it.
-        checkpoint: PartnerCheckpoint,
-        /// The cosignature to send back.
-        reply: CosignatureReply,
-        /// What to log (the cosignature issued).
-        log: LogEntry,
-    },
-    /// The partner's checkpoint conflicts with one we cosigned: keep both as
-    /// evidence, cosign nothing.
-    WitnessAlarm {
-        /// The checkpoint, with the evidence in `detail`.
-        checkpoint: PartnerCheckpoint,
-    },
+    /// A partner's checkpoint to witness. The store judges it against the
+    /// last checkpoint of the same log it cosigned, read inside the
+    /// transaction that records the outcome, so that conflicting
+    /// checkpoints arriving at once are judged one after the other and at
+    /// most one of them is cosigned (the others raise alarms). A cosigned
+    /// checkpoint queues exactly one reply, the cosignature; an alarm
+    /// queues nothing and keeps both signed checkpoints as evidence.
+    Checkpoint(Box<Witnessing>),
     /// The partner cosigned one of our checkpoints.
     CosignatureReceived {
         /// The cosignature.
@@ -86,6 +78,32 @@ pub enum IntakeEffect {
     },
     /// A protocol message under a proposal in an accepted state.
     Session(SessionMessage),
+}
+
+/// What the store needs to witness a partner's checkpoint: the C2SP
+/// tlog-witness `add-checkpoint` request, the partner's log key (pinned from
+/// its card) and our cosigning key.
+#[derive(Clone)]
+pub struct Witnessing {
+    /// The add-checkpoint request body, as received.
+    pub request: String,
+    /// The partner's log key; its name is the log's origin.
+    pub log_key: VerifierKey,
+    /// Our witness key (cosignature/v1).
+    pub cosigner: NoteSigner,
+    /// The time the cosignature states, POSIX seconds.
+    pub now_secs: u64,
+}
+
+impl std::fmt::Debug for Witnessing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The cosigner holds a private key: only its public side is shown.
+        f.debug_struct("Witnessing")
+            .field("origin", &self.log_key.name())
+            .field("cosigner", &self.cosigner.verifier().name())
+            .field("now_secs", &self.now_secs)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What policy does with a new proposal.

@@ -147,6 +147,12 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
     );
     "#,
+    // 4: the witness reads its state for a partner log inside the
+    // transaction of every checkpoint it judges.
+    r#"
+    CREATE INDEX partner_checkpoints_witness
+        ON partner_checkpoints(peer, origin, status, size);
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -19,9 +19,10 @@ use soberana_core::{
     Timestamp,
 };
 use soberana_ledger::{
-    EnvelopeRecord, Hash, LogEntry, NodeId, StoredCosignature, hash_children, hash_leaf,
+    EnvelopeRecord, Hash, LogEntry, NodeId, Observation, StoredCosignature, Witness, hash_children,
+    hash_leaf,
 };
-use soberana_wire::{Answer, Body, Digest, SealedEnvelope};
+use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
 
 use crate::records::*;
 use crate::{NodeStore, StoreError, schema};
@@ -537,9 +538,7 @@ fn receive_in(
         IntakeEffect::Receipt(r) => ("receipt", r.proposal_id.to_string()),
         IntakeEffect::Answer(a) => ("answer", a.proposal_id.to_string()),
         IntakeEffect::Session(m) => ("session", m.proposal_id.to_string()),
-        IntakeEffect::WitnessCosigned { .. } | IntakeEffect::WitnessAlarm { .. } => {
-            ("checkpoint", String::new())
-        }
+        IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
     };
     let inserted = tx
@@ -655,26 +654,7 @@ fn receive_in(
                 .execute(params![answer.proposal_id.to_string(), json(&answer)?])?;
             Ok(Vec::new())
         }
-        IntakeEffect::WitnessCosigned {
-            checkpoint,
-            reply,
-            log,
-        } => {
-            insert_partner_checkpoint(tx, &checkpoint)?;
-            append_log(tx, &[log])?;
-            Ok(vec![queue(
-                tx,
-                sealer,
-                peer,
-                &Body::Cosignature(reply),
-                now,
-            )?])
-        }
-        IntakeEffect::WitnessAlarm { checkpoint } => {
-            tracing::error!(%peer, size = checkpoint.size, "witness alarm: the partner's log conflicts with a checkpoint we cosigned");
-            insert_partner_checkpoint(tx, &checkpoint)?;
-            Ok(Vec::new())
-        }
+        IntakeEffect::Checkpoint(witnessing) => witness_in(tx, sealer, peer, &witnessing, now),
         IntakeEffect::CosignatureReceived { cosignature, log } => {
             insert_cosignature(tx, &cosignature)?;
             append_log(tx, &[log])?;
@@ -711,6 +691,92 @@ fn receive_in(
                 message.payload,
                 now.unix_millis(),
             ])?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Witnesses a partner's checkpoint inside `tx`: the witness state (the
+/// last checkpoint of that log we cosigned) is read, judged and written in
+/// this one transaction, and the writer runs one change at a time, so two
+/// conflicting checkpoints can never both be judged against the same state.
+fn witness_in(
+    tx: &Transaction<'_>,
+    sealer: &Sealer,
+    peer: PartyCode,
+    witnessing: &Witnessing,
+    now: Timestamp,
+) -> Result<Vec<SealedEnvelope>, StoreError> {
+    let origin = witnessing.log_key.name().to_owned();
+    let latest: Option<String> = tx
+        .prepare_cached(
+            "SELECT note FROM partner_checkpoints
+             WHERE peer = ?1 AND origin = ?2 AND status = 'cosigned'
+             ORDER BY size DESC, seq DESC LIMIT 1",
+        )?
+        .query_row(params![peer.as_str(), origin], |r| r.get(0))
+        .optional()?;
+    let key = witnessing.log_key.clone();
+    let cosigner = witnessing.cosigner.clone();
+    let mut witness = match &latest {
+        Some(note) => Witness::resume(key, cosigner, note)?,
+        None => Witness::new(key, cosigner)?,
+    };
+    match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {
+        Observation::Cosigned {
+            checkpoint,
+            cosignature,
+        } => {
+            let cp = checkpoint.checkpoint();
+            insert_partner_checkpoint(
+                tx,
+                &PartnerCheckpoint {
+                    peer,
+                    size: cp.size(),
+                    note: checkpoint.to_text(),
+                    at: now,
+                    origin: cp.origin().to_owned(),
+                    status: "cosigned".into(),
+                    detail: String::new(),
+                },
+            )?;
+            append_log(
+                tx,
+                &[LogEntry::CosignatureIssued {
+                    origin: cp.origin().to_owned(),
+                    size: cp.size(),
+                    root: *cp.root().as_bytes(),
+                    time_ms: now.unix_millis().max(0) as u64,
+                }],
+            )?;
+            let reply = CosignatureReply {
+                origin: cp.origin().to_owned(),
+                size: cp.size(),
+                line: cosignature.to_line().trim_end().to_owned(),
+            };
+            Ok(vec![queue(
+                tx,
+                sealer,
+                peer,
+                &Body::Cosignature(reply),
+                now,
+            )?])
+        }
+        Observation::Alarm(alarm) => {
+            tracing::error!(%peer, size = alarm.later.checkpoint().size(), kind = ?alarm.kind,
+                "witness alarm: the partner's log conflicts with a checkpoint we cosigned");
+            insert_partner_checkpoint(
+                tx,
+                &PartnerCheckpoint {
+                    peer,
+                    size: alarm.later.checkpoint().size(),
+                    note: alarm.later.to_text(),
+                    at: now,
+                    origin: alarm.origin.clone(),
+                    status: "alarm".into(),
+                    detail: alarm.to_json(),
+                },
+            )?;
             Ok(Vec::new())
         }
     }
