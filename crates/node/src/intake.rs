@@ -10,7 +10,9 @@
 
 use serde::Serialize;
 use soberana_core::{Decision, Outcome, ProposalBody, ProposalId, Receipt, Timestamp};
-use soberana_store::{IntakeEffect, PolicyResponse, Received, RefusalRecord, StoreError};
+use soberana_store::{
+    IntakeEffect, PolicyResponse, Received, RefusalRecord, SessionQuota, StoreError,
+};
 use soberana_wire::{Body, Digest, UnverifiedEnvelope, WireError};
 
 use crate::node::Node;
@@ -122,6 +124,12 @@ fn store_refusal(e: StoreError) -> IntakeRefusal {
         | StoreError::ProposalExists(_) => IntakeRefusal::new(409, "state", e.to_string()),
         StoreError::NotAccepted(..) => IntakeRefusal::new(409, "not_accepted", e.to_string()),
         StoreError::Conflict(_) => IntakeRefusal::new(409, "conflict", e.to_string()),
+        StoreError::NoSession(..) => IntakeRefusal::new(422, "no_session", e.to_string()),
+        StoreError::RepeatedPart { .. } => IntakeRefusal::new(409, "repeated_part", e.to_string()),
+        StoreError::OverQuota(_) => IntakeRefusal::new(413, "quota", e.to_string()),
+        StoreError::SequenceReused { .. } => {
+            IntakeRefusal::new(409, "sequence_reused", e.to_string())
+        }
         StoreError::Witness(WitnessError::OldSizeMismatch { latest }) => IntakeRefusal::new(
             409,
             "old_size",
@@ -211,6 +219,7 @@ impl Node {
         let body = verified.body().map_err(from_wire)?;
         let header = verified.header().clone();
         let now = Timestamp::now();
+        self.check_time(header.time, now)?;
         let mismatch = |what: &str| {
             IntakeRefusal::new(
                 400,
@@ -284,8 +293,27 @@ impl Node {
             Body::Session(message) => {
                 let proposal = message.proposal_id;
                 let step = message.step;
+                // The body's own check saw to it that the part is one of
+                // the step's; here, that the step is not too long to wait for.
+                if message.parts > crate::sessions::MAX_PARTS {
+                    return Err(IntakeRefusal::new(
+                        400,
+                        "session_parts",
+                        format!(
+                            "step {} claims {} parts; a step has at most {}",
+                            message.step,
+                            message.parts,
+                            crate::sessions::MAX_PARTS
+                        ),
+                    ));
+                }
+                let limits = &self.config().limits;
+                let quota = SessionQuota {
+                    max_session_bytes: limits.max_session_bytes,
+                    max_step_bytes: limits.max_step_bytes,
+                };
                 (
-                    IntakeEffect::Session(message),
+                    IntakeEffect::Session { message, quota },
                     IntakeOutcome::SessionMessage { proposal, step },
                 )
             }
@@ -301,6 +329,7 @@ impl Node {
             bytes: bytes.to_vec(),
             received_at: now,
             effect,
+            order_tolerance_ms: self.config().limits.max_clock_skew_ms,
         };
         let witnessing = matches!(received.effect, IntakeEffect::Checkpoint(_));
         match self.store().receive(received, self.sealer()) {
@@ -319,6 +348,38 @@ impl Node {
             }
             Err(e) => Err(store_refusal(e)),
         }
+    }
+
+    /// Refuses a header time too far ahead of our clock, or older than an
+    /// outbox would keep retrying. (A time that goes back against the
+    /// sender's own numbering is refused by the store, which holds the
+    /// neighbours.)
+    fn check_time(&self, sealed: i64, now: Timestamp) -> Result<(), IntakeRefusal> {
+        let limits = &self.config().limits;
+        let skew = i64::try_from(limits.max_clock_skew_ms).unwrap_or(i64::MAX);
+        let age = i64::try_from(limits.max_envelope_age_ms).unwrap_or(i64::MAX);
+        let now = now.unix_millis();
+        if sealed > now.saturating_add(skew) {
+            return Err(IntakeRefusal::new(
+                400,
+                "time_ahead",
+                format!(
+                    "the envelope is dated {} ms ahead of this node's clock (at most {skew} ms is allowed); check the sending node's clock",
+                    sealed - now
+                ),
+            ));
+        }
+        if sealed < now.saturating_sub(age) {
+            return Err(IntakeRefusal::new(
+                400,
+                "too_old",
+                format!(
+                    "the envelope is dated {} ms ago; envelopes older than {age} ms are not taken (check the sending node's clock, or send it anew)",
+                    now - sealed
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Turns policy's verdict into the response intake stores and sends.

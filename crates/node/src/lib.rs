@@ -21,7 +21,7 @@ mod server;
 pub mod sessions;
 mod tls;
 
-pub use config::{NodeConfig, NodeDir, load_registry};
+pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use error::NodeError;
 pub use identity::{TlsIdentity, load_signing_key, read_secret};
 pub use init::{InitOptions, SHIPPED_PARTIES, init};

@@ -37,6 +37,11 @@ pub struct Received {
     pub received_at: Timestamp,
     /// What it does here.
     pub effect: IntakeEffect,
+    /// How far its header time may be before that of an envelope the same
+    /// sender numbered earlier (or after one it numbered later): a sender
+    /// numbers and dates an envelope in one step, so times follow numbers
+    /// but for clock adjustments.
+    pub order_tolerance_ms: u64,
 }
 
 /// The closed set of things a partner's envelope can do on this node.
@@ -76,8 +81,14 @@ pub enum IntakeEffect {
         /// What to log (the cosignature received).
         log: LogEntry,
     },
-    /// A protocol message under a proposal in an accepted state.
-    Session(SessionMessage),
+    /// A protocol message under a proposal in an accepted state, of a kind
+    /// that runs a session, within the proposal's quota.
+    Session {
+        /// The message part.
+        message: SessionMessage,
+        /// What the partner may store under one proposal.
+        quota: SessionQuota,
+    },
 }
 
 /// What the store needs to witness a partner's checkpoint: the C2SP
@@ -104,6 +115,32 @@ impl std::fmt::Debug for Witnessing {
             .field("now_secs", &self.now_secs)
             .finish_non_exhaustive()
     }
+}
+
+/// How much protocol traffic a partner may have stored under one proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionQuota {
+    /// Payload bytes under the whole proposal.
+    pub max_session_bytes: u64,
+    /// Payload bytes of one step.
+    pub max_step_bytes: u64,
+}
+
+/// An envelope a partner's node refused for good: not retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedDelivery {
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// Its recipient.
+    pub recipient: PartyCode,
+    /// Its kind.
+    pub kind: String,
+    /// The proposal it concerns (empty if none).
+    pub proposal_id: String,
+    /// The partner's answer.
+    pub reason: String,
+    /// When it was refused.
+    pub at: Timestamp,
 }
 
 /// What policy does with a new proposal.
