@@ -8,6 +8,7 @@
 //! delivers its outbox until partners take it. This is the only crate that
 //! opens sockets.
 
+pub mod abuse;
 mod config;
 mod error;
 mod identity;
