@@ -40,8 +40,15 @@ pub enum Command {
     Demo(DemoArgs),
     /// Make a new node: keys, certificate, configuration, policy.
     Init(InitArgs),
-    /// Run a node: listen for partners and deliver the outbox until Ctrl-C.
+    /// Run a node: listen for partners and deliver the outbox until Ctrl-C or SIGTERM.
     Run(DirArg),
+    /// Write a consistent backup of a node (it may be running) into a new folder.
+    Backup(crate::commands::backup::BackupArgs),
+    /// Check a backup and restore it into a new node folder.
+    Restore(crate::commands::backup::RestoreArgs),
+    /// Reports computed from the node's own record (transparency).
+    #[command(subcommand)]
+    Report(crate::commands::report::ReportCommand),
     /// This node's public party card.
     #[command(subcommand)]
     Card(CardCommand),
@@ -67,7 +74,7 @@ pub enum Command {
     /// Measure soberana on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Run a node with its officer desk (the web UI) until Ctrl-C.
+    /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
     /// Officer accounts on a node's desk.
     #[command(subcommand)]
@@ -232,6 +239,11 @@ pub enum PeerCommand {
     Add {
         /// The partner's card file.
         card: PathBuf,
+        /// Replace the card already pinned for this party (a key or
+        /// certificate rotation). Without it, a different card for a pinned
+        /// party is refused and both fingerprints are shown.
+        #[arg(long)]
+        replace: bool,
         /// The node.
         #[command(flatten)]
         dir: DirArg,
@@ -251,6 +263,11 @@ pub struct ProposeArgs {
     /// The officer making the proposal.
     #[arg(long, env = "SOBERANA_OFFICER")]
     pub officer: Option<String>,
+    /// Send nothing: fetch the partner's red lines (its constitutional
+    /// layer, from its node) and say whether they would refuse this draft.
+    /// Exits non-zero when they would.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `soberana inbox` and `soberana outbox`.

@@ -104,3 +104,77 @@ pub fn open_node(dir: &Path) -> Result<soberana_node::Node> {
         Arc::new(CedarPolicy(engine)),
     )?)
 }
+
+/// What a partner's red lines say of a draft.
+pub struct PartnerCheck {
+    /// The partner.
+    pub party: PartyCode,
+    /// The digest of the layer that was evaluated.
+    pub digest: String,
+    /// The constitutional policies that would refuse it, with their reasons.
+    pub refusals: Vec<String>,
+}
+
+impl PartnerCheck {
+    /// True when the partner's red lines refuse the draft.
+    pub fn refused(&self) -> bool {
+        !self.refusals.is_empty()
+    }
+
+    /// One paragraph for the officer.
+    pub fn summary(&self) -> String {
+        if self.refused() {
+            let mut text = format!(
+                "WARNING: {}'s red lines (constitutional layer {}) would REFUSE this draft:",
+                self.party,
+                &self.digest[..16.min(self.digest.len())]
+            );
+            for reason in &self.refusals {
+                text.push_str("\n  - ");
+                text.push_str(reason);
+            }
+            text
+        } else {
+            format!(
+                "{}'s red lines (constitutional layer {}) do not refuse this draft; its officers and operational policy still decide",
+                self.party,
+                &self.digest[..16.min(self.digest.len())]
+            )
+        }
+    }
+}
+
+/// Fetches the partner's constitutional layer from its node and evaluates
+/// `proposal` against it as the partner's node would.
+pub async fn check_against_partner(
+    node: &soberana_node::Node,
+    proposal: &Proposal,
+) -> Result<PartnerCheck> {
+    let layer = node.fetch_partner_constitution(proposal.to).await?;
+    let file = PolicyFile::new(
+        format!("{} constitutional layer (fetched)", proposal.to),
+        layer.text.as_bytes().to_vec(),
+    );
+    let pinned = soberana_policy::pin(file.bytes());
+    let operational = soberana_policy::shipped_operational();
+    let engine = PolicyEngine::load(
+        proposal.to,
+        node.registry(),
+        Some(&file),
+        &pinned,
+        &operational,
+    )
+    .with_context(|| format!("{}'s constitutional layer does not load", proposal.to))?;
+    let decision = engine.decide(proposal, &[]);
+    let refusals = decision
+        .reasons
+        .iter()
+        .filter(|r| r.layer == Some(soberana_policy::Layer::Constitutional))
+        .map(|r| r.to_string())
+        .collect();
+    Ok(PartnerCheck {
+        party: proposal.to,
+        digest: layer.digest,
+        refusals,
+    })
+}

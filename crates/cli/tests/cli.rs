@@ -104,6 +104,22 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     assert!(out.contains("ACCEPTED"), "{out}");
     assert!(out.contains("MX log verified"), "{out}");
     assert!(out.contains("US log verified"), "{out}");
+    assert!(
+        out.contains("US logged a breach: US owed an answer")
+            && out.contains("MX logged a breach: US owed an answer"),
+        "the missed answer time is not in both logs: {out}"
+    );
+    assert!(out.contains("contacts with US agencies"), "{out}");
+    assert!(
+        out.contains("propose --check: WARNING: MX's red lines")
+            && out.contains("would REFUSE this draft"),
+        "the draft was not checked before it was sent: {out}"
+    );
+    assert!(out.contains("1 breach(es)"), "{out}");
+    assert!(
+        out.contains("identical:") && out.contains("exchange digest"),
+        "the two transparency reports do not agree: {out}"
+    );
     let mx = demo.join("mx");
     ok(&["log", "verify", "--dir", path(&mx)]);
     let check = ok(&[
@@ -325,5 +341,98 @@ fn a_node_killed_before_delivering_loses_nothing() {
         listed.as_array().unwrap().len(),
         1,
         "delivered exactly once"
+    );
+}
+
+#[test]
+fn a_pinned_partner_is_replaced_only_on_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = pair(dir.path());
+    let us_card = dir.path().join("US.card");
+    // The same card again changes nothing.
+    ok(&["peer", "add", path(&us_card), "--dir", &mx]);
+
+    // A second US node with other keys: its card must not silently replace
+    // the pinned one.
+    let other = dir.path().join("us-other");
+    ok(&[
+        "init",
+        "--party",
+        "US",
+        "--dir",
+        path(&other),
+        "--listen",
+        &free_port(),
+    ]);
+    let other_card = dir.path().join("US-other.card");
+    ok(&[
+        "card",
+        "export",
+        "--dir",
+        path(&other),
+        "-o",
+        path(&other_card),
+    ]);
+    let before = ok(&["peer", "list", "--dir", &mx]);
+    let err = fails(&["peer", "add", path(&other_card), "--dir", &mx]);
+    assert!(err.contains("already pinned"), "{err}");
+    assert!(err.contains("--replace"), "{err}");
+    let old_fp = before.split("fingerprint ").nth(1).unwrap().trim();
+    assert!(
+        err.contains(old_fp),
+        "the old fingerprint is not shown: {err}"
+    );
+    assert_eq!(
+        ok(&["peer", "list", "--dir", &mx]),
+        before,
+        "the pin changed"
+    );
+
+    let replaced = ok(&["peer", "add", path(&other_card), "--replace", "--dir", &mx]);
+    let new_fp = replaced.split("fingerprint ").nth(1).unwrap().trim();
+    assert_ne!(new_fp, old_fp);
+    assert!(ok(&["peer", "list", "--dir", &mx]).contains(new_fp));
+}
+
+#[test]
+fn a_node_folder_serves_once_and_stops_cleanly_on_sigterm_without_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = pair(dir.path());
+    let log = dir.path().join("node.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_soberana"))
+        .args(["run", "--dir", &mx])
+        .env("SOBERANA_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until("the node logs that it listens", || {
+        std::fs::read_to_string(&log).is_ok_and(|t| !t.is_empty())
+    });
+    // A second process serving the same folder is refused while the first
+    // runs.
+    let err = fails(&["run", "--dir", &mx]);
+    assert!(err.contains("already running"), "{err}");
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the node did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "stopped with {status:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a log file: {text:?}"
     );
 }

@@ -151,8 +151,11 @@ fn bars(
 /// What the figures are made from.
 struct Figures {
     by_kind: BTreeMap<ProposalKind, [f64; 5]>,
-    /// Per kind: (seconds taken to decide, seconds the deadline allowed).
+    /// Per kind: (seconds taken to decide, seconds the agreed answer time allowed).
     response: BTreeMap<ProposalKind, Vec<(f64, f64)>>,
+    /// Per kind: proposals whose agreed answer time was breached (recorded
+    /// in their history and the log), answered late or still open.
+    breaches: BTreeMap<ProposalKind, usize>,
     red_lines: BTreeMap<String, f64>,
     seizures: BTreeMap<(bool, bool), f64>,
 }
@@ -162,6 +165,7 @@ fn gather(desk: &Desk) -> Result<Figures, DeskError> {
     let mut figures = Figures {
         by_kind: BTreeMap::new(),
         response: BTreeMap::new(),
+        breaches: BTreeMap::new(),
         red_lines: BTreeMap::new(),
         seizures: BTreeMap::new(),
     };
@@ -182,9 +186,18 @@ fn gather(desk: &Desk) -> Result<Figures, DeskError> {
         {
             *counts += 1.0;
         }
+        if detail
+            .events
+            .iter()
+            .any(|e| e.event.starts_with("deadline breached"))
+        {
+            *figures.breaches.entry(record.kind()).or_default() += 1;
+            figures.response.entry(record.kind()).or_default();
+        }
         if let Some(decision) = &detail.decision {
             let p = &record.proposal;
-            let allowed = p.created.seconds_until(p.deadline).max(1) as f64;
+            // The agreed answer time, not the sender's wished deadline.
+            let allowed = node.answer_time(record.kind()).as_secs().max(1) as f64;
             let taken = p.created.seconds_until(decision.decided_at).max(0) as f64;
             figures
                 .response
@@ -299,21 +312,21 @@ fn draw(lang: Lang, name: &str, figures: &mut Figures) -> Option<String> {
                 .response
                 .iter_mut()
                 .map(|(kind, times)| {
+                    let breached = figures.breaches.get(kind).copied().unwrap_or(0);
                     let mut shares: Vec<f64> = times.iter().map(|t| 100.0 * t.0 / t.1).collect();
                     let mut taken: Vec<f64> = times.iter().map(|t| t.0).collect();
                     let mut allowed: Vec<f64> = times.iter().map(|t| t.1).collect();
                     let m = median(&mut shares);
-                    let late = shares.iter().filter(|s| **s > 100.0).count();
                     Row {
                         label: kind_name(lang, *kind),
                         values: vec![m],
                         note: format!(
-                            "{m:.1}% · {} {} {} · n={} · {} {late}",
+                            "{m:.1}% · {} {} {} · n={} · {} {breached}",
                             duration(median(&mut taken)),
                             lang.s("of", "de"),
                             duration(median(&mut allowed)),
                             shares.len(),
-                            lang.s("late", "tardías")
+                            lang.s("breaches", "incumplimientos")
                         ),
                     }
                 })
@@ -321,7 +334,7 @@ fn draw(lang: Lang, name: &str, figures: &mut Figures) -> Option<String> {
             bars(
                 name,
                 lang.s("Response times against deadlines", "Tiempos de respuesta frente a plazos"),
-                lang.s("Time from sending to decision as a share of the time the deadline allowed; over 100% is late.", "Tiempo del envío a la decisión como parte del plazo concedido; más de 100% es tarde."),
+                lang.s("Time from sending to decision as a share of the agreed answer time; over 100% is late. Breaches count every proposal whose answer time passed, answered late or still open.", "Tiempo del envío a la decisión como parte del plazo de respuesta acordado; más de 100% es tarde. Los incumplimientos cuentan cada propuesta cuyo plazo venció, respondida tarde o aún abierta."),
                 &series,
                 &rows,
                 false,

@@ -648,6 +648,14 @@ async fn partner_text_is_escaped_and_outcomes_are_drawn() {
         "the red line is counted"
     );
     assert_eq!(ana.get("/charts/nope").await.status, StatusCode::NOT_FOUND);
+    // The request still waits for its officer when its agreed answer time
+    // passes: the response chart counts the breach.
+    let response = ana.get("/charts/response").await.body;
+    assert!(!response.contains("breaches 1"), "{response}");
+    let due = world.mx.answer_due(p.kind(), p.created);
+    assert_eq!(world.mx.record_breaches(due).unwrap().len(), 1);
+    let response = ana.get("/charts/response").await.body;
+    assert!(response.contains("breaches 1"), "{response}");
 
     // The language switch needs the form token and a known language.
     let csrf = ana.csrf().await;

@@ -210,6 +210,17 @@ pub enum LogEntry {
         /// When, unix milliseconds.
         time_ms: u64,
     },
+    /// Tag 11: a proposal was not answered within the agreed answer time.
+    DeadlineBreach {
+        /// The proposal left unanswered.
+        proposal_id: String,
+        /// The party that owed the answer.
+        party: String,
+        /// When the answer was due, unix milliseconds.
+        due_ms: u64,
+        /// When the breach was recorded, unix milliseconds.
+        time_ms: u64,
+    },
 }
 
 struct Writer(Vec<u8>);
@@ -292,6 +303,7 @@ impl LogEntry {
             LogEntry::CosignatureIssued { .. } => 8,
             LogEntry::CosignatureReceived { .. } => 9,
             LogEntry::MatchSession { .. } => 10,
+            LogEntry::DeadlineBreach { .. } => 11,
         }
     }
 
@@ -404,6 +416,17 @@ impl LogEntry {
                 w.u64(*their_size);
                 w.u64(*time_ms);
             }
+            LogEntry::DeadlineBreach {
+                proposal_id,
+                party,
+                due_ms,
+                time_ms,
+            } => {
+                w.text("proposal_id", proposal_id)?;
+                w.text("party", party)?;
+                w.u64(*due_ms);
+                w.u64(*time_ms);
+            }
         }
         Ok(w.0)
     }
@@ -491,6 +514,12 @@ impl LogEntry {
                 their_size: r.u64("their_size")?,
                 time_ms: r.u64("time_ms")?,
             },
+            11 => LogEntry::DeadlineBreach {
+                proposal_id: r.text("proposal_id")?,
+                party: r.text("party")?,
+                due_ms: r.u64("due_ms")?,
+                time_ms: r.u64("time_ms")?,
+            },
             other => return Err(EntryError::UnknownTag(other)),
         };
         if !r.0.is_empty() {
@@ -567,6 +596,12 @@ pub(crate) mod tests {
                 their_size: 1 << 20,
                 time_ms: 8,
             },
+            LogEntry::DeadlineBreach {
+                proposal_id: "p-3".into(),
+                party: "MX".into(),
+                due_ms: 9,
+                time_ms: 10,
+            },
         ]
     }
 
@@ -582,7 +617,7 @@ pub(crate) mod tests {
             assert_eq!(serde_json::from_str::<LogEntry>(&json).unwrap(), entry);
             tags.push(entry.tag());
         }
-        assert_eq!(tags, (1..=10).collect::<Vec<u8>>());
+        assert_eq!(tags, (1..=11).collect::<Vec<u8>>());
     }
 
     /// Pins the exact encoding: changing it would change every leaf hash.

@@ -41,8 +41,20 @@ pub struct NodeConfig {
     /// grown) and asks its partners to cosign it, in seconds; 0 turns it off.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
-    /// How much of its time, memory and disk a partner may take.
-    #[serde(default)]
+    /// Where the operator endpoint (`/healthz`, `/readyz`, `/metrics`)
+    /// listens, apart from the partner port; off when absent. Keep it on
+    /// loopback or an operations network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_listen: Option<SocketAddr>,
+    /// Agreed answer times in seconds, per proposal kind (e.g.
+    /// `border_alert = 28800`); a kind not named keeps its default (see
+    /// `deadlines.rs`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub answer_times: std::collections::BTreeMap<String, u64>,
+    /// How much of its time, memory and disk a partner may take. Written
+    /// only when changed, so that a fresh `node.toml` ends with its
+    /// top-level keys and a key added at its end stays top-level.
+    #[serde(default, skip_serializing_if = "TransportLimits::is_default")]
     pub limits: TransportLimits,
 }
 
@@ -116,6 +128,11 @@ impl Default for TransportLimits {
 }
 
 impl TransportLimits {
+    /// Whether every limit is at its default.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
     /// Checks that the limits make sense together; names the first that does not.
     pub fn check(&self) -> Result<(), String> {
         let positive = [
@@ -217,6 +234,30 @@ impl NodeDir {
             path: path.clone(),
             detail: e.message().to_owned(),
         })?;
+        for (kind, secs) in &config.answer_times {
+            let known = soberana_core::ProposalKind::ALL
+                .iter()
+                .any(|k| k.as_str() == kind);
+            if !known {
+                let names: Vec<&str> = soberana_core::ProposalKind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect();
+                return Err(NodeError::Config {
+                    path,
+                    detail: format!(
+                        "`answer_times.{kind}` names no proposal kind; use one of {}",
+                        names.join(", ")
+                    ),
+                });
+            }
+            if *secs == 0 {
+                return Err(NodeError::Config {
+                    path,
+                    detail: format!("`answer_times.{kind}` must be at least one second"),
+                });
+            }
+        }
         if config.max_envelope_bytes < 1024 {
             return Err(NodeError::Config {
                 path,
@@ -266,4 +307,55 @@ pub fn load_registry(dir: &Path) -> Result<Registry, NodeError> {
         path: dir.to_owned(),
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    const BASE: &str =
+        "party = \"MX\"\nlisten = \"127.0.0.1:7443\"\nendpoint = \"https://127.0.0.1:7443\"\n";
+
+    fn load(text: &str) -> Result<NodeConfig, NodeError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), text).unwrap();
+        NodeDir::new(dir.path()).load_config()
+    }
+
+    #[test]
+    fn limits_default_when_absent_and_are_not_written_unless_changed() {
+        let config = load(BASE).unwrap();
+        assert_eq!(config.limits, TransportLimits::default());
+        assert!(!toml::to_string(&config).unwrap().contains("[limits]"));
+        let config = load(&format!("{BASE}[limits]\nbody_timeout_ms = 500\n")).unwrap();
+        assert_eq!(config.limits.body_timeout_ms, 500);
+        assert_eq!(config.limits.header_timeout_ms, 10_000);
+        assert!(
+            toml::to_string(&config)
+                .unwrap()
+                .contains("body_timeout_ms = 500")
+        );
+    }
+
+    #[test]
+    fn a_limit_that_makes_no_sense_is_named() {
+        let cases = [
+            ("body_timeout_ms = 0", "limits.body_timeout_ms"),
+            ("max_connections = 0", "limits.max_connections"),
+            ("max_reply_bytes = 10", "limits.max_reply_bytes"),
+            (
+                "max_step_bytes = 10\nmax_session_bytes = 5",
+                "limits.max_step_bytes",
+            ),
+            ("max_body_bytes = 10", "max_body_bytes"),
+        ];
+        for (line, named) in cases {
+            let err = load(&format!("{BASE}[limits]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{line}: {err}");
+        }
+    }
 }

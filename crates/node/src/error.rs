@@ -99,6 +99,31 @@ pub enum NodeError {
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),
+    /// A report could not be made.
+    #[error("report: {detail}")]
+    Report {
+        /// What was wrong.
+        detail: String,
+    },
+    /// A backup could not be made, or is not whole.
+    #[error("backup `{}`: {detail}", path.display())]
+    Backup {
+        /// The backup (or node) folder.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Another process already serves this node folder.
+    #[error(
+        "the node in `{}` is already running ({holder}); stop it first, or use short commands such as `soberana show` beside it",
+        dir.display()
+    )]
+    AlreadyRunning {
+        /// The node folder.
+        dir: PathBuf,
+        /// What the lock file says of its holder.
+        holder: String,
+    },
     /// Reading or writing a file failed.
     #[error("`{path}`: {source}")]
     Io {

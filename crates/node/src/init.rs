@@ -118,6 +118,8 @@ fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError>
         max_envelope_bytes: soberana_wire::MAX_ENVELOPE_BYTES,
         constitutional_digest: options.constitutional_digest.clone(),
         checkpoint_interval_secs: 300,
+        operator_listen: None,
+        answer_times: Default::default(),
         limits: crate::TransportLimits::default(),
     };
     let text = toml::to_string_pretty(&config).map_err(|e| NodeError::Config {

@@ -9,26 +9,46 @@
 //! opens sockets.
 
 pub mod abuse;
+mod backup;
 mod config;
+mod constitution;
+mod contacts;
+mod deadlines;
 mod error;
 mod identity;
 mod init;
 mod intake;
 mod ledger;
+mod lock;
 mod node;
+mod operator;
 mod outbox;
 mod policy;
+mod report;
 mod server;
 pub mod sessions;
 mod tls;
 
+pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
+pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
+pub use contacts::{
+    CONTACT_REPORT_FORMAT, Contact, ContactReport, REPORT_WITHIN_DAYS, SignedContactReport,
+    check_contact_report,
+};
+pub use deadlines::{Breach, default_answer_secs};
 pub use error::NodeError;
 pub use identity::{TlsIdentity, load_signing_key, read_secret};
 pub use init::{InitOptions, SHIPPED_PARTIES, init};
 pub use intake::{IntakeOutcome, IntakeRefusal};
 pub use ledger::{card_log_key, card_witness_key, witness_name};
+pub use lock::FolderLock;
 pub use node::{Node, OfficerVerdict, log_origin};
+pub use operator::{OperatorEndpoint, operator_router, render as render_metrics};
 pub use outbox::{Delivery, backoff};
 pub use policy::{PolicyVerdict, ProposalPolicy, Verdict};
+pub use report::{
+    REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,
+    compare as compare_reports,
+};
 pub use server::{PeerCertificate, RunningNode, router};

@@ -179,6 +179,12 @@ impl Node {
         None
     }
 
+    /// Claims this node folder for one serving process (`run`, `desk`):
+    /// a second one is refused while the returned lock is held.
+    pub fn lock_folder(&self) -> Result<crate::FolderLock, NodeError> {
+        crate::lock::FolderLock::take(self.inner.dir.root().join("node.lock"))
+    }
+
     /// Every pinned partner.
     pub fn peers(&self) -> Vec<PartyCard> {
         self.inner
@@ -241,7 +247,35 @@ impl Node {
     }
 
     /// Pins a partner's card (verified), recording the change in the log.
+    ///
+    /// A party that is already pinned keeps its card: pinning a different
+    /// card for it is refused with both fingerprints, so a partner's keys
+    /// and address never change by accident. [`Node::replace_peer`] is the
+    /// deliberate way. Pinning the same card again changes nothing.
     pub fn add_peer(&self, text: &str, source: &Path) -> Result<PartyCard, NodeError> {
+        self.pin_card(text, source, false)
+    }
+
+    /// Pins a partner's card in place of the one pinned for its party (a
+    /// key or certificate rotation agreed over an official channel). The
+    /// change is logged with the new key's fingerprint.
+    pub fn replace_peer(&self, text: &str, source: &Path) -> Result<PartyCard, NodeError> {
+        self.pin_card(text, source, true)
+    }
+
+    /// The card pinned for a party in the store (another process, the CLI,
+    /// may have pinned it since this node started).
+    fn pinned_card(&self, party: PartyCode) -> Result<Option<PartyCard>, NodeError> {
+        Ok(self
+            .inner
+            .store
+            .peers()?
+            .into_iter()
+            .find(|(p, _)| *p == party)
+            .and_then(|(_, text)| SignedCard::parse(&text).ok()))
+    }
+
+    fn pin_card(&self, text: &str, source: &Path, replace: bool) -> Result<PartyCard, NodeError> {
         let card = SignedCard::parse(text).map_err(|e| NodeError::Card {
             path: source.to_owned(),
             detail: e.to_string(),
@@ -263,6 +297,26 @@ impl Node {
                 card.party.to_string(),
                 known.join(", "),
             ));
+        }
+        if let Some(pinned) = self.pinned_card(card.party)? {
+            if pinned.fingerprint() == card.fingerprint() {
+                return Ok(card);
+            }
+            if !replace {
+                return Err(NodeError::Card {
+                    path: source.to_owned(),
+                    detail: format!(
+                        "`{}` is already pinned with fingerprint {} ({}); this card has fingerprint {} ({}). \
+                         Compare the new fingerprint with the partner over an official channel, \
+                         then pin it with --replace",
+                        card.party,
+                        pinned.fingerprint(),
+                        pinned.endpoint,
+                        card.fingerprint(),
+                        card.endpoint
+                    ),
+                });
+            }
         }
         let fingerprint: [u8; 32] = Sha256::digest(card.signing_key.as_bytes()).into();
         self.inner.store.pin_peer(

@@ -56,7 +56,11 @@ pub const MAX_CONNECTIONS_TO_PARTNER: usize = 32;
 /// how many deliveries to it run at once.
 type Link = (String, HttpsClient, Arc<Semaphore>);
 
-fn client_for(node: &Node, party: PartyCode, cache: &mut HashMap<PartyCode, Link>) -> Option<Link> {
+pub(crate) fn client_for(
+    node: &Node,
+    party: PartyCode,
+    cache: &mut HashMap<PartyCode, Link>,
+) -> Option<Link> {
     if let Some(found) = cache.get(&party) {
         return Some(found.clone());
     }

@@ -37,6 +37,7 @@ pub fn router(node: Node) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/envelopes", post(envelope))
         .route("/v1/receipts/{envelope}", get(receipt))
+        .route("/v1/policy/constitutional", get(crate::constitution::serve))
         .with_state(node)
 }
 
@@ -208,6 +209,7 @@ impl Node {
         tasks.spawn(accept_loop(self.clone(), listener, acceptor, watch.clone()));
         tasks.spawn(crate::sessions::session_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::ledger::checkpoint_loop(self.clone(), watch.clone()));
+        tasks.spawn(crate::deadlines::deadline_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
         Ok(RunningNode {

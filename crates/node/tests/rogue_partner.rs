@@ -951,8 +951,19 @@ async fn a_final_refusal_is_recorded_and_never_retried() {
         !refused[0].reason.contains('\u{1b}'),
         "the partner's escape codes were kept"
     );
-    // Nothing is left to deliver: it will not be sent again.
+    // Nothing is left to deliver: it will not be sent again; and it is not
+    // counted among what the partner took.
     assert!(mx.store().next_delivery_due().unwrap().is_none());
+    assert!(
+        !mx.store()
+            .exchanged(party("US"))
+            .unwrap()
+            .iter()
+            .any(|e| e.envelope_id == refused[0].envelope_id),
+        "a refused envelope is reported as delivered"
+    );
+    let ops = mx.store().operations(Timestamp::now()).unwrap();
+    assert_eq!(ops.outbox.get("US").map_or(0, |o| o.delivered), 0);
     assert_eq!(seen.requests.load(Ordering::SeqCst), 1);
     rogue.abort();
     mx_run.stop().await;

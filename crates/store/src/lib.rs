@@ -18,18 +18,24 @@
 mod error;
 mod ledger_view;
 mod officers;
+mod operations;
 mod records;
 mod schema;
+mod snapshot;
 mod sqlite;
 
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
 pub use officers::{AuditEntry, OfficerAccount, OfficerStore, PendingDecision};
+pub use operations::{
+    COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
+};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
     RefusalRecord, RefusedDelivery, Sealer, SessionQuota, StoredLeaf, Witnessing,
 };
+pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
 
 use soberana_core::{PartyCode, Proposal, ProposalId, Timestamp};
@@ -188,6 +194,29 @@ pub trait NodeStore: Send + Sync + 'static {
 
     /// The number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;
+
+    /// Records, once, that a proposal was not answered in the agreed time:
+    /// an event in its history (its state unchanged) and the log entry, in
+    /// one transaction. Returns false when the breach was recorded before,
+    /// or the proposal was answered meanwhile (its state is no longer one
+    /// of `open_states`).
+    fn record_breach(
+        &self,
+        proposal: ProposalId,
+        open_states: Vec<soberana_core::ProposalState>,
+        event: String,
+        log: LogEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Every envelope that crossed between us and `peer`: those we sent
+    /// that the partner took, and those we received from it, as stored.
+    fn exchanged(&self, peer: PartyCode) -> Result<Vec<Exchanged>, StoreError>;
+
+    /// The figures an operator watches, from one consistent read.
+    fn operations(&self, now: Timestamp) -> Result<Operations, StoreError>;
+
+    /// How long callers have waited for their changes to be durable.
+    fn commit_latency(&self) -> CommitLatency;
 
     /// A stored perfect subtree hash of the log.
     fn log_node(&self, id: NodeId) -> Result<Hash, StoreError>;

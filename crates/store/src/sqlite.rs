@@ -33,6 +33,8 @@ type Work = Box<dyn FnOnce(&Transaction<'_>) -> Outcome + Send>;
 struct Job {
     work: Work,
     reply: SyncSender<Outcome>,
+    /// When the caller handed the change over, for the latency histogram.
+    submitted: std::time::Instant,
 }
 
 /// The most changes committed in one transaction.
@@ -43,6 +45,7 @@ pub struct SqliteStore {
     jobs: Mutex<Option<SyncSender<Job>>>,
     reader: Mutex<Connection>,
     writer: Mutex<Option<thread::JoinHandle<()>>>,
+    commits: Arc<crate::CommitTimes>,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -67,14 +70,17 @@ impl SqliteStore {
         schema::migrate(&mut conn, &path.display().to_string())?;
         let reader = open_connection(path)?;
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let commits = Arc::new(crate::CommitTimes::default());
+        let times = Arc::clone(&commits);
         let handle = thread::Builder::new()
             .name("soberana-store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &times))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs: Mutex::new(Some(tx)),
             reader: Mutex::new(reader),
             writer: Mutex::new(Some(handle)),
+            commits,
         })
     }
 
@@ -87,6 +93,7 @@ impl SqliteStore {
         let job = Job {
             work: Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)),
             reply,
+            submitted: std::time::Instant::now(),
         };
         {
             let guard = self.jobs.lock().map_err(|_| StoreError::Closed)?;
@@ -127,7 +134,7 @@ impl Drop for SqliteStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, jobs: Receiver<Job>) {
+fn writer_loop(mut conn: Connection, jobs: Receiver<Job>, times: &crate::CommitTimes) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -136,11 +143,11 @@ fn writer_loop(mut conn: Connection, jobs: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, batch);
+        run_batch(&mut conn, batch, times);
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+fn run_batch(conn: &mut Connection, batch: Vec<Job>, times: &crate::CommitTimes) {
     let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -170,18 +177,23 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             }
             Err(e) => Err(StoreError::Database(e)),
         };
-        results.push((job.reply, outcome));
+        results.push((job.reply, job.submitted, outcome));
     }
     match tx.commit() {
         Ok(()) => {
-            for (reply, outcome) in results {
+            // Counted before anyone is answered, so a caller that reads the
+            // histogram after its change sees the change counted.
+            for (_, submitted, _) in &results {
+                times.record(submitted.elapsed());
+            }
+            for (reply, _, outcome) in results {
                 let _ = reply.send(outcome);
             }
         }
         Err(e) => {
             let msg = e.to_string();
             tracing::error!(error = %msg, "commit failed; the batch is lost and every caller is told");
-            for (reply, _) in results {
+            for (reply, _, _) in results {
                 let _ = reply.send(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
             }
         }
@@ -1566,6 +1578,52 @@ impl NodeStore for SqliteStore {
 
     fn log_size(&self) -> Result<u64, StoreError> {
         self.read(next_log_index)
+    }
+
+    fn record_breach(
+        &self,
+        proposal: ProposalId,
+        open_states: Vec<ProposalState>,
+        event: String,
+        log: LogEntry,
+    ) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let id = proposal.to_string();
+            let state: Option<String> = tx
+                .prepare_cached("SELECT state FROM proposals WHERE id = ?1")?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            let Some(state) = state else {
+                return Err(StoreError::NoSuchProposal(id));
+            };
+            let Some(current) = open_states.iter().copied().find(|s| s.as_str() == state) else {
+                return Ok(false);
+            };
+            let recorded: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT 1 FROM proposal_events WHERE proposal_id = ?1 AND event LIKE 'deadline breached%' LIMIT 1",
+                )?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            if recorded.is_some() {
+                return Ok(false);
+            }
+            add_event(tx, proposal, current, &event, Timestamp::now())?;
+            append_log(tx, &[log])?;
+            Ok(true)
+        })
+    }
+
+    fn exchanged(&self, peer: PartyCode) -> Result<Vec<crate::Exchanged>, StoreError> {
+        self.read(|c| crate::operations::exchanged(c, peer.as_str()))
+    }
+
+    fn operations(&self, now: Timestamp) -> Result<crate::Operations, StoreError> {
+        self.read(|c| crate::operations::read(c, now))
+    }
+
+    fn commit_latency(&self) -> crate::CommitLatency {
+        self.commits.snapshot()
     }
 
     fn log_node(&self, id: NodeId) -> Result<Hash, StoreError> {

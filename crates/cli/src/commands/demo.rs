@@ -32,6 +32,13 @@ const MX_FIREARMS_TO_CHECK: &str =
     include_str!("../../../../examples/demo/mx-firearms-to-check.txt");
 const US_PERSON_RECORDS: &str = include_str!("../../../../examples/demo/us-person-records.csv");
 const MX_SUSPECTS: &str = include_str!("../../../../examples/demo/mx-suspects.csv");
+const MX_JOINT_INVESTIGATION: &str =
+    include_str!("../../../../examples/proposals/mx-joint-investigation.toml");
+
+/// The demo's bilateral agreement shortens the answer time of a joint
+/// investigation to two seconds, so that a breach happens while one
+/// watches; every other kind keeps its default.
+const DEMO_ANSWER_TIMES: &str = "\n[answer_times]\njoint_investigation = 2\n";
 
 fn free_addr() -> Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
@@ -51,6 +58,10 @@ pub fn make_node(dir: &Path, code: &str) -> Result<Node> {
             files,
             constitutional_digest: digest,
         })?;
+        let config = path.join("node.toml");
+        let mut text = std::fs::read_to_string(&config)?;
+        text.push_str(DEMO_ANSWER_TIMES);
+        std::fs::write(&config, text)?;
     }
     open_node(&path)
 }
@@ -193,6 +204,19 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "1",
         "the US proposes deploying US forces in Mexico to fight cartels",
     );
+    // Before sending, the US liaison checks the draft against Mexico's red
+    // lines, fetched from the MX node.
+    let planned = soberana_core::Proposal::from_draft(
+        draft(US_DEPLOY_FORCES)?,
+        us.party(),
+        None,
+        soberana_core::Timestamp::now(),
+    )?;
+    let check = crate::policy::check_against_partner(&us, &planned).await?;
+    for text in check.summary().lines() {
+        line(format!("propose --check: {text}"));
+    }
+    line("the US sends it all the same:");
     let offer = us.propose(draft(US_DEPLOY_FORCES)?, None)?;
     line(format!("US → MX: {}", offer.body.summary()));
     line("the tasks: US.SOCOM raids in Culiacán, armed, kinetic, \"under Mexican command\"");
@@ -387,6 +411,112 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         crate::commands::log::verify(node.dir().root())?;
     }
 
+    say(
+        "7",
+        "each side is held to its word: a missed answer time, and Mexico's report of foreign contacts",
+    );
+    let jit = mx.propose(draft(MX_JOINT_INVESTIGATION)?, None)?;
+    let held = wait_for(
+        &us,
+        jit.id,
+        &[
+            ProposalState::AwaitingOfficer,
+            ProposalState::Accepted,
+            ProposalState::Refused,
+        ],
+    )
+    .await?;
+    line(format!(
+        "MX → US: {} — with the US: {}; the agreed answer time: {} s",
+        jit.body.summary(),
+        held.record.state,
+        us.answer_time(jit.kind()).as_secs()
+    ));
+    let due = us.answer_due(jit.kind(), jit.created);
+    while soberana_core::Timestamp::now() <= due {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A running node checks once a minute; the demo asks now.
+    let now = soberana_core::Timestamp::now();
+    for node in [&us, &mx] {
+        for breach in node.record_breaches(now)? {
+            line(format!(
+                "{} logged a breach: {} owed an answer to {} by {}",
+                node.party(),
+                breach.party,
+                breach.proposal,
+                breach.due
+            ));
+        }
+    }
+    let day = soberana_core::Timestamp::now();
+    let contacts = mx.contact_report(
+        us.party(),
+        day.plus_seconds(-24 * 3600),
+        day.plus_seconds(1),
+    )?;
+    let contacts_file = dir.join("mx-contact-report.json");
+    std::fs::write(
+        &contacts_file,
+        serde_json::to_string_pretty(&contacts)? + "\n",
+    )?;
+    let check = soberana_node::check_contact_report(&contacts, &mx.key().public())?;
+    line(format!(
+        "MX's signed report of {} contacts with US agencies, due at the SRE and SSPC by {}:",
+        check.contacts.len(),
+        check
+            .contacts
+            .first()
+            .map_or("-".to_owned(), |c| c.report_due.clone())
+    ));
+    line(format!("  {}", contacts_file.display()));
+
+    say(
+        "8",
+        "each side computes the transparency report from its own record; they agree byte for byte",
+    );
+    let (from, to) = (
+        soberana_core::Timestamp::from_unix_millis(0),
+        soberana_core::Timestamp::now(),
+    );
+    // The last cosignatures may still be on their way to being marked
+    // delivered: give the two records a moment to agree.
+    let mut tries = 0;
+    let (mx_report, us_report) = loop {
+        let a = mx.transparency_report(us.party(), from, to)?;
+        let b = us.transparency_report(mx.party(), from, to)?;
+        tries += 1;
+        if a.to_text() == b.to_text() || tries >= 50 {
+            break (a, b);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    if mx_report.to_text() == us_report.to_text() {
+        let count = |m: &std::collections::BTreeMap<String, u64>| m.values().sum::<u64>();
+        line(format!(
+            "identical: {} envelopes, {} proposals, {} decisions ({} refused by policy), {} answers, {} breach(es); exchange digest {}",
+            mx_report.exchange.len(),
+            count(&mx_report.proposals),
+            count(&mx_report.decisions),
+            mx_report
+                .decisions
+                .iter()
+                .filter(|(k, _)| k.ends_with("refused by policy"))
+                .map(|(_, n)| n)
+                .sum::<u64>(),
+            mx_report.released.values().map(|r| r.answers).sum::<u64>(),
+            count(&mx_report.breaches),
+            mx_report.exchange_digest
+        ));
+    } else {
+        let diff = soberana_node::compare_reports(&mx, &mx_report, &us_report);
+        line(format!(
+            "the reports differ: {} envelope(s) only in MX's, {} only in the US's",
+            diff.only_ours.len(),
+            diff.only_theirs.len()
+        ));
+    }
+
     say("end", "what each node holds");
     for node in [&mx, &us] {
         let incoming = node.list(Some(Direction::Incoming), vec![])?.len();
@@ -418,7 +548,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "  {bin} propose examples/proposals/us-border-alert.toml --dir {}",
         us_dir.display()
     );
-    tokio::signal::ctrl_c().await?;
+    super::stop_requested().await?;
     mx_run.stop().await;
     us_run.stop().await;
     Ok(())

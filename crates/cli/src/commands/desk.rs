@@ -39,7 +39,9 @@ pub async fn run(args: DeskArgs) -> Result<()> {
     let default_language = Lang::parse(&args.language)
         .with_context(|| format!("language `{}` is not offered; use es or en", args.language))?;
     let node = open_node(&args.dir.dir)?;
+    let _serving = node.lock_folder()?;
     let running = node.start().await?;
+    let operator = super::serve_operator(&node).await?;
     let desk = Desk::open(
         node.clone(),
         DeskConfig {
@@ -55,8 +57,11 @@ pub async fn run(args: DeskArgs) -> Result<()> {
         running.addr,
         served.addr
     );
-    tokio::signal::ctrl_c().await?;
+    super::stop_requested().await?;
     served.stop();
+    if let Some(endpoint) = operator {
+        endpoint.stop().await;
+    }
     running.stop().await;
     Ok(())
 }

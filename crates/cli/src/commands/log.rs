@@ -87,6 +87,15 @@ pub fn describe(entry: &LogEntry) -> String {
             their_size,
             ..
         } => format!("{protocol} match with {peer}: {our_size} × {their_size}"),
+        LogEntry::DeadlineBreach {
+            proposal_id,
+            party,
+            due_ms,
+            ..
+        } => format!(
+            "deadline breached: {party} did not answer {proposal_id} by {}",
+            soberana_core::Timestamp::from_unix_millis(i64::try_from(*due_ms).unwrap_or(i64::MAX))
+        ),
     }
 }
 

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
+pub(crate) mod backup;
 mod bench;
 mod demo;
 pub(crate) mod desk;
@@ -13,6 +14,7 @@ mod matching;
 mod node;
 pub(crate) mod officer;
 mod policy;
+pub(crate) mod report;
 
 /// Logs go to standard error; `-v` raises the level. Key material is never
 /// logged anywhere in soberana, whatever the level.
@@ -25,10 +27,49 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SOBERANA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour codes only on a terminal: a service manager's log file or a
+    // pipe gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+/// Serves the operator endpoint when the node's configuration names an
+/// address for it, and says where.
+pub async fn serve_operator(
+    node: &soberana_node::Node,
+) -> Result<Option<soberana_node::OperatorEndpoint>> {
+    let Some(addr) = node.config().operator_listen else {
+        return Ok(None);
+    };
+    let endpoint = node.serve_operator(addr).await?;
+    println!(
+        "operator endpoint on http://{} (/healthz, /readyz, /metrics)",
+        endpoint.addr
+    );
+    Ok(Some(endpoint))
+}
+
+/// Waits until the process is asked to stop: Ctrl-C at a terminal, or
+/// SIGTERM from a service manager. Either way the caller stops its node
+/// cleanly (in-flight deliveries finish or stay queued, nothing is lost).
+pub async fn stop_requested() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -45,6 +86,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(dir) => runtime()?.block_on(node::serve(dir)),
         Command::Card(cmd) => node::card(cmd),
         Command::Peer(cmd) => node::peer(cmd),
+        Command::Backup(args) => backup::backup(args),
+        Command::Report(cmd) => report::run(cmd),
+        Command::Restore(args) => backup::restore(args),
         Command::Propose(args) => node::propose(args),
         Command::Inbox(args) => node::inbox(args),
         Command::Outbox(args) => node::outbox(args),

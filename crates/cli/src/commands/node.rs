@@ -44,14 +44,19 @@ pub fn init(args: InitArgs) -> Result<()> {
 /// `soberana run`.
 pub async fn serve(dir: DirArg) -> Result<()> {
     let node = open_node(&dir.dir)?;
+    let _serving = node.lock_folder()?;
     let running = node.start().await?;
+    let operator = super::serve_operator(&node).await?;
     println!(
         "{} node listening on {} ({} partner(s) pinned); Ctrl-C to stop",
         node.party(),
         running.addr,
         node.peers().len()
     );
-    tokio::signal::ctrl_c().await?;
+    super::stop_requested().await?;
+    if let Some(endpoint) = operator {
+        endpoint.stop().await;
+    }
     running.stop().await;
     Ok(())
 }
@@ -84,11 +89,15 @@ pub fn card(cmd: CardCommand) -> Result<()> {
 /// `soberana peer …`.
 pub fn peer(cmd: PeerCommand) -> Result<()> {
     match cmd {
-        PeerCommand::Add { card, dir } => {
+        PeerCommand::Add { card, replace, dir } => {
             let node = open_node(&dir.dir)?;
             let text = std::fs::read_to_string(&card)
                 .with_context(|| format!("cannot read card `{}`", card.display()))?;
-            let pinned = node.add_peer(&text, &card)?;
+            let pinned = if replace {
+                node.replace_peer(&text, &card)?
+            } else {
+                node.add_peer(&text, &card)?
+            };
             println!(
                 "pinned {} ({}) at {}; fingerprint {}",
                 pinned.party,
@@ -149,6 +158,23 @@ pub fn propose(args: ProposeArgs) -> Result<()> {
     let node = open_node(&args.dir.dir)?;
     let draft = read_draft(&args.file)?;
     let author = args.officer.as_deref().map(OfficerId::new).transpose()?;
+    if args.check {
+        let proposal =
+            soberana_core::Proposal::from_draft(draft, node.party(), author, Timestamp::now())
+                .map_err(|e| anyhow::anyhow!("proposal `{}`: {e}", args.file.display()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let check = runtime.block_on(crate::policy::check_against_partner(&node, &proposal))?;
+        println!("{}", check.summary());
+        if check.refused() {
+            bail!(
+                "{}'s red lines would refuse this draft; nothing was sent",
+                proposal.to
+            );
+        }
+        return Ok(());
+    }
     let proposal = node.propose(draft, author)?;
     println!("{}", proposal.id);
     eprintln!(

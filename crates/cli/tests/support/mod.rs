@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub fn soberana(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_soberana"))
@@ -55,4 +55,26 @@ pub fn introduce(dir: &Path, a: &str, b: &str) {
         ok(&["card", "export", "--dir", from, "-o", card]);
         ok(&["peer", "add", card, "--dir", to]);
     }
+}
+
+/// A node process (`soberana run`), killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `soberana run` on a node folder.
+pub fn run_node(dir: &str) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_soberana"))
+            .args(["run", "--dir", dir])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }

@@ -1,0 +1,93 @@
+//! `soberana backup` and `soberana restore`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::cli::DirArg;
+use crate::policy::open_node;
+
+/// `soberana backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The node to back up (it may be running).
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The new folder to write the backup into (outside the node folder).
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+/// `soberana restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup folder (made by `soberana backup`).
+    pub backup: PathBuf,
+    /// The new node folder to restore into; it must not exist.
+    #[arg(long, short = 'd', required_unless_present = "check")]
+    pub dir: Option<PathBuf>,
+    /// Only check the backup against its manifest; restore nothing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Writes a consistent backup of a node, running or not.
+pub fn backup(args: BackupArgs) -> Result<()> {
+    let node = open_node(&args.dir.dir)?;
+    let manifest = node.backup(&args.to)?;
+    let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    println!(
+        "backed up the {} node to {}: {} files, {} bytes; log size {}, root {}",
+        manifest.party,
+        args.to.display(),
+        manifest.files.len(),
+        bytes,
+        manifest.log_size,
+        manifest.log_root
+    );
+    println!(
+        "it holds the node's private keys: keep it where only the operator can read it.\n\
+         check it with: soberana restore --check {}",
+        args.to.display()
+    );
+    Ok(())
+}
+
+/// Checks a backup and restores it into a new node folder.
+pub fn restore(args: RestoreArgs) -> Result<()> {
+    if args.check {
+        let manifest = soberana_node::check_backup(&args.backup)?;
+        println!(
+            "backup of the {} node made {} is whole: {} files match the manifest; log size {}",
+            manifest.party,
+            manifest.made_at,
+            manifest.files.len(),
+            manifest.log_size
+        );
+        return Ok(());
+    }
+    let Some(dir) = args.dir else {
+        anyhow::bail!("say where to restore with --dir NEW_FOLDER");
+    };
+    let manifest = soberana_node::restore(&args.backup, &dir)?;
+    let node = open_node(&dir).with_context(|| {
+        format!(
+            "the restored folder `{}` does not open as a node",
+            dir.display()
+        )
+    })?;
+    node.check_restored(&manifest)?;
+    println!(
+        "restored the {} node into {}: log verified, size {} as backed up on {}",
+        manifest.party,
+        dir.display(),
+        manifest.log_size,
+        manifest.made_at
+    );
+    println!(
+        "anything the node logged after the backup is not in it; its partners hold every \
+         envelope that crossed since. Before running it, read \"Backup and restore\" in the README."
+    );
+    Ok(())
+}

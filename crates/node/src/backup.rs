@@ -1,0 +1,396 @@
+//! Backup and restore of a node folder.
+//!
+//! A backup is a folder: every file of the node folder (configuration,
+//! keys, registry, policy, held data) copied as it is, the store as one
+//! consistent snapshot taken while the node runs, and `manifest.json`
+//! naming each file with its SHA-256, its size and its mode, and the log's
+//! size and root at the snapshot. Restoring checks every file against the
+//! manifest (a missing, extra, changed or truncated file refuses the whole
+//! restore), writes the folder under a staging name and renames it into
+//! place, so a restore is never half made, and audits the restored log
+//! against the root the manifest recorded.
+//!
+//! What a backup cannot protect: whatever the node logged after the
+//! snapshot. Its partners hold every envelope that crossed and every
+//! checkpoint they cosigned, so a restored node is *behind* what its
+//! partners have seen; it must not sign a checkpoint that conflicts with
+//! one they hold (their witnesses refuse it as a rollback).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use soberana_ledger::audit_storage;
+use soberana_store::{LedgerView, NodeStore, SqliteStore};
+
+use crate::{Node, NodeError};
+
+/// The manifest's file name inside a backup.
+pub const MANIFEST: &str = "manifest.json";
+const FORMAT: &str = "soberana-backup/1";
+
+/// One file of a backup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupFile {
+    /// Its path inside the node folder, with `/` separators.
+    pub path: String,
+    /// Its SHA-256, in hex.
+    pub sha256: String,
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// Its Unix permission bits (keys stay `0600`).
+    pub mode: u32,
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupManifest {
+    /// `soberana-backup/1`.
+    pub format: String,
+    /// The party whose node this is.
+    pub party: String,
+    /// When the snapshot was taken (RFC 3339).
+    pub made_at: String,
+    /// The store file's path inside the node folder.
+    pub store: String,
+    /// The log's size in the snapshot.
+    pub log_size: u64,
+    /// The log's root in the snapshot, in hex.
+    pub log_root: String,
+    /// Every file, the store snapshot included, sorted by path.
+    pub files: Vec<BackupFile>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    move |source| NodeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn bad_backup(path: &Path, detail: impl Into<String>) -> NodeError {
+    NodeError::Backup {
+        path: path.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// SHA-256 and length of a file, streamed.
+fn digest_file(path: &Path) -> Result<(String, u64), NodeError> {
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+/// Every regular file below `root`, as paths relative to it, sorted.
+fn walk(root: &Path) -> Result<Vec<PathBuf>, NodeError> {
+    let mut out = Vec::new();
+    let mut todo = vec![PathBuf::new()];
+    while let Some(rel) = todo.pop() {
+        let dir = root.join(&rel);
+        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let kind = entry.file_type().map_err(io(&dir))?;
+            let child = rel.join(entry.file_name());
+            if kind.is_dir() {
+                todo.push(child);
+            } else if kind.is_file() {
+                out.push(child);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn slash_path(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A manifest path must stay inside the folder: relative, no `..`.
+fn safe_relative(backup: &Path, path: &str) -> Result<PathBuf, NodeError> {
+    let rel = PathBuf::from(path);
+    let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
+    if path.is_empty() || !plain {
+        return Err(bad_backup(
+            backup,
+            format!("the manifest names `{path}`, which is not a plain relative path"),
+        ));
+    }
+    Ok(rel)
+}
+
+fn is_store_file(rel: &str, store: &str) -> bool {
+    rel == store
+        || rel
+            .strip_prefix(store)
+            .is_some_and(|rest| matches!(rest, "-wal" | "-shm" | "-journal"))
+}
+
+impl Node {
+    /// Writes a backup of this node into the new folder `dest` while the
+    /// node may go on running. Returns its manifest.
+    pub fn backup(&self, dest: &Path) -> Result<BackupManifest, NodeError> {
+        if dest.exists() {
+            return Err(bad_backup(
+                dest,
+                "exists already; a backup goes into a new folder",
+            ));
+        }
+        let root = self.dir().root().to_owned();
+        let inside = |p: &Path| {
+            let (Ok(p), Ok(r)) = (p.canonicalize(), root.canonicalize()) else {
+                return false;
+            };
+            p.starts_with(r)
+        };
+        if dest.parent().is_some_and(|p| {
+            inside(if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            })
+        }) {
+            return Err(bad_backup(
+                dest,
+                "is inside the node folder; put backups elsewhere",
+            ));
+        }
+        let store_rel = self.config().store.clone();
+        if !store_rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err(bad_backup(
+                dest,
+                format!(
+                    "the store `{}` is outside the node folder; back it up with its database's own tools",
+                    self.config().store.display()
+                ),
+            ));
+        }
+        let store = slash_path(&store_rel);
+        let staging = staging_name(dest);
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+        let made = (|| {
+            // The store first: files copied after it are at least as new.
+            let snapshot = staging.join(&store_rel);
+            if let Some(parent) = snapshot.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            soberana_store::snapshot(&root.join(&store_rel), &snapshot)?;
+            let (log_size, log_root) = self.audit_snapshot(&snapshot)?;
+            for rel in walk(&root)? {
+                let name = slash_path(&rel);
+                if is_store_file(&name, &store) || name == "node.lock" {
+                    continue;
+                }
+                let to = staging.join(&rel);
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                let from = root.join(&rel);
+                std::fs::copy(&from, &to).map_err(io(&from))?;
+            }
+            let mut files = Vec::new();
+            for rel in walk(&staging)? {
+                let path = staging.join(&rel);
+                let (sha256, bytes) = digest_file(&path)?;
+                let mode = std::fs::metadata(&path)
+                    .map_err(io(&path))?
+                    .permissions()
+                    .mode()
+                    & 0o777;
+                files.push(BackupFile {
+                    path: slash_path(&rel),
+                    sha256,
+                    bytes,
+                    mode,
+                });
+            }
+            let manifest = BackupManifest {
+                format: FORMAT.into(),
+                party: self.party().to_string(),
+                made_at: soberana_core::Timestamp::now().to_string(),
+                store,
+                log_size,
+                log_root,
+                files,
+            };
+            let text = serde_json::to_string_pretty(&manifest)
+                .map_err(|e| bad_backup(dest, e.to_string()))?;
+            let path = staging.join(MANIFEST);
+            std::fs::write(&path, text + "\n").map_err(io(&path))?;
+            Ok(manifest)
+        })();
+        match made {
+            Ok(manifest) => {
+                std::fs::rename(&staging, dest).map_err(io(dest))?;
+                Ok(manifest)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                Err(e)
+            }
+        }
+    }
+
+    /// Audits the log inside a store snapshot against this node's log key
+    /// and returns its size and root.
+    fn audit_snapshot(&self, snapshot: &Path) -> Result<(u64, String), NodeError> {
+        let store = SqliteStore::open(snapshot)?;
+        let log_key = self.log_key()?;
+        let witnesses = self.partner_witness_keys();
+        let store: &dyn NodeStore = &store;
+        let report = audit_storage(&LedgerView(store), &log_key, &witnesses)
+            .map_err(|e| bad_backup(snapshot, format!("the log in the snapshot: {e}")))?;
+        Ok((report.size, report.root.to_hex()))
+    }
+}
+
+fn staging_name(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    dest.with_file_name(name)
+}
+
+/// Reads and checks a backup's manifest and every file it names; refuses
+/// a backup with a missing, extra, changed or truncated file.
+pub fn check_backup(backup: &Path) -> Result<BackupManifest, NodeError> {
+    let path = backup.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let manifest: BackupManifest = serde_json::from_str(&text)
+        .map_err(|e| bad_backup(backup, format!("`{MANIFEST}` is not valid: {e}")))?;
+    if manifest.format != FORMAT {
+        return Err(bad_backup(
+            backup,
+            format!(
+                "format `{}` is not `{FORMAT}`; restore it with the soberana that made it",
+                manifest.format
+            ),
+        ));
+    }
+    let listed: BTreeMap<&str, &BackupFile> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    if !listed.contains_key(manifest.store.as_str()) {
+        return Err(bad_backup(
+            backup,
+            format!("the store `{}` is not in the manifest", manifest.store),
+        ));
+    }
+    for file in &manifest.files {
+        let rel = safe_relative(backup, &file.path)?;
+        let on_disk = backup.join(&rel);
+        if !on_disk.is_file() {
+            return Err(bad_backup(backup, format!("`{}` is missing", file.path)));
+        }
+        let (sha256, bytes) = digest_file(&on_disk)?;
+        if bytes != file.bytes || sha256 != file.sha256 {
+            return Err(bad_backup(
+                backup,
+                format!(
+                    "`{}` does not match the manifest ({bytes} bytes, SHA-256 {sha256}; the manifest says {} bytes, {})",
+                    file.path, file.bytes, file.sha256
+                ),
+            ));
+        }
+    }
+    for rel in walk(backup)? {
+        let name = slash_path(&rel);
+        if name != MANIFEST && !listed.contains_key(name.as_str()) {
+            return Err(bad_backup(
+                backup,
+                format!("`{name}` is not in the manifest"),
+            ));
+        }
+    }
+    Ok(manifest)
+}
+
+/// Restores a checked backup into the new node folder `dest`: all of it
+/// or nothing. The caller then opens the node (which checks keys, registry
+/// and the policy pin) and audits its log with [`Node::check_restored`].
+pub fn restore(backup: &Path, dest: &Path) -> Result<BackupManifest, NodeError> {
+    if dest.exists() {
+        return Err(bad_backup(
+            dest,
+            "exists already; restore into a new folder (a running node's folder is never overwritten)",
+        ));
+    }
+    let manifest = check_backup(backup)?;
+    let staging = staging_name(dest);
+    let _ = std::fs::remove_dir_all(&staging);
+    let copied = (|| {
+        for file in &manifest.files {
+            let rel = safe_relative(backup, &file.path)?;
+            let to = staging.join(&rel);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            let from = backup.join(&rel);
+            std::fs::copy(&from, &to).map_err(io(&from))?;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(file.mode & 0o777))
+                .map_err(io(&to))?;
+            // Copy and check in one pass over what landed.
+            let (sha256, _) = digest_file(&to)?;
+            if sha256 != file.sha256 {
+                return Err(bad_backup(
+                    backup,
+                    format!("`{}` changed while it was restored", file.path),
+                ));
+            }
+        }
+        std::fs::File::open(&staging)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&staging))
+    })();
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    std::fs::rename(&staging, dest).map_err(io(dest))?;
+    Ok(manifest)
+}
+
+impl Node {
+    /// Audits this (just restored) node's log and checks that it is the log
+    /// the backup recorded: same size, same root.
+    pub fn check_restored(&self, manifest: &BackupManifest) -> Result<(), NodeError> {
+        let log_key = self.log_key()?;
+        let witnesses = self.partner_witness_keys();
+        let store: &dyn NodeStore = self.store().as_ref();
+        let report = audit_storage(&LedgerView(store), &log_key, &witnesses)
+            .map_err(|e| bad_backup(self.dir().root(), format!("the restored log: {e}")))?;
+        let root = report.root.to_hex();
+        if report.size != manifest.log_size || root != manifest.log_root {
+            return Err(bad_backup(
+                self.dir().root(),
+                format!(
+                    "the restored log has size {} and root {root}; the backup recorded size {} and root {}",
+                    report.size, manifest.log_size, manifest.log_root
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
