@@ -985,3 +985,31 @@ async fn a_transient_fault_is_retried() {
     rogue.abort();
     mx_run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_whose_partner_stops_sending_ends_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair_with(dir.path(), |limits| limits.session_idle_timeout_ms = 300);
+    let mx_run = mx.start().await.unwrap();
+    let matching = propose(&us, &mx, "us-identifier-match.toml").await;
+    // One part of a two-part first step, and then nothing.
+    let (status, body) = us
+        .send_raw(
+            party("MX"),
+            sealed(&us, &part(matching.id, 0, 0, 2, "AAAA".into())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    until("MX ends the session and tells the partner", || async {
+        mx.store()
+            .sent_envelopes(matching.id)
+            .unwrap()
+            .iter()
+            .any(|(_, kind)| kind == "session")
+    })
+    .await;
+    assert!(health(&us).await, "MX stopped answering");
+    audit(&mx);
+    mx_run.stop().await;
+}
