@@ -81,7 +81,8 @@ pub struct TransportLimits {
     /// (default 64; a node's outbox opens at most 32 to one partner).
     pub max_connections_per_partner: usize,
     /// Connections one network address may hold before showing a
-    /// certificate (default 16).
+    /// certificate (default 64: a partner's outbox may open 32 at once, and a
+    /// burst of honest connections must not be dropped).
     pub max_handshakes_per_address: usize,
     /// The largest reply read from a partner's node (default 64 KiB); a
     /// reply is a short JSON verdict, a receipt at most a few KiB more.
@@ -115,7 +116,7 @@ impl Default for TransportLimits {
             body_timeout_ms: 60_000,
             max_connections: 256,
             max_connections_per_partner: 64,
-            max_handshakes_per_address: 16,
+            max_handshakes_per_address: 64,
             max_reply_bytes: 64 * 1024,
             delivery_timeout_ms: 30_000,
             max_session_bytes: 4 * GIB,
