@@ -476,6 +476,23 @@ pub enum BenchCommand {
     /// Privacy-preserving record linkage: exhaustive and blocked matching of
     /// encoded person records, and accuracy on FEBRL data if given.
     Pprl(BenchPprlArgs),
+    /// Size attacks by a pinned partner (oversized bodies, many at once, an
+    /// oversized reply): the node's peak memory growth against its bound.
+    Abuse(BenchAbuseArgs),
+}
+
+/// `soberana bench abuse`.
+#[derive(Debug, Args)]
+pub struct BenchAbuseArgs {
+    /// Bytes the partner offers in each attack, in MiB.
+    #[arg(long, default_value_t = 512)]
+    pub mib: u64,
+    /// Oversized bodies sent at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrent: usize,
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `soberana bench pprl`.

@@ -261,7 +261,24 @@ impl Witness {
         let request = AddCheckpoint::parse(body)?;
         // The signature is checked before anything else so that a stranger
         // cannot even learn our state.
-        SignedCheckpoint::verify(&request.checkpoint, &self.log_key)?;
+        let new = SignedCheckpoint::verify(&request.checkpoint, &self.log_key)?;
+        // A signed checkpoint of the size we cosigned with another root is
+        // proof of a fork whatever old size the request names: keep it as
+        // evidence rather than answer a size mismatch and lose it. This is
+        // what a log that sends conflicting extensions at once meets once
+        // the first of them is cosigned.
+        if let Some(old) = &self.latest
+            && old.checkpoint().size() == new.checkpoint().size()
+            && old.checkpoint().root() != new.checkpoint().root()
+        {
+            return Ok(Observation::Alarm(Box::new(Alarm {
+                kind: AlarmKind::Equivocation,
+                origin: new.checkpoint().origin().to_owned(),
+                earlier: old.clone(),
+                later: new,
+                proof: request.proof,
+            })));
+        }
         let latest = self.latest.as_ref().map_or(0, |c| c.checkpoint().size());
         if request.old_size != latest {
             return Err(WitnessError::OldSizeMismatch { latest });

@@ -620,6 +620,20 @@ fn add_checkpoint_requests() {
     };
     log.add_cosignature(6, &cosignature, &witness_key.verifier())
         .unwrap();
+    // A second extension from the same old size, signed by the log, with
+    // another root at the size just cosigned: evidence of a fork, kept
+    // even though its old size is now stale.
+    let fork = AddCheckpoint {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: forked_checkpoint(&log_signer(US, 3), 6, b"fork").to_text(),
+    };
+    let Observation::Alarm(alarm) = w.add_checkpoint(&fork.to_string(), 100).unwrap() else {
+        panic!("a conflicting checkpoint of the cosigned size must raise an alarm");
+    };
+    assert_eq!(alarm.kind, AlarmKind::Equivocation);
+    alarm.verify(&log.verifier()).unwrap();
+    assert_eq!(w.latest().unwrap().checkpoint().size(), 6);
 
     log.append(&entries(6..11)).unwrap();
     let cp11 = log.sign_checkpoint().unwrap();

@@ -57,6 +57,124 @@ pub struct NodeConfig {
     /// `deadlines.rs`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub answer_times: std::collections::BTreeMap<String, u64>,
+    /// How much of its time, memory and disk a partner may take. Written
+    /// only when changed, so that a fresh `node.toml` ends with its
+    /// top-level keys and a key added at its end stays top-level.
+    #[serde(default, skip_serializing_if = "TransportLimits::is_default")]
+    pub limits: TransportLimits,
+}
+
+/// Bounds on everything a partner sends or answers, in size and in time.
+/// A pinned partner holds real keys, so these hold against it as much as
+/// against an outsider. Every field may be left out of `[limits]` in
+/// `node.toml`; the defaults suit partners on ordinary links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransportLimits {
+    /// How long a new connection has to finish its TLS handshake (default
+    /// 10 s); a connection that shows no certificate in that time is closed.
+    pub handshake_timeout_ms: u64,
+    /// How long a request has to send its headers, counted from when the
+    /// connection is ready for one, so an idle connection is closed after
+    /// it too (default 10 s).
+    pub header_timeout_ms: u64,
+    /// How long a request has to send its whole body (default 60 s); a
+    /// trickled body is answered `408`.
+    pub body_timeout_ms: u64,
+    /// Connections served at once (default 256); more wait to be accepted.
+    pub max_connections: usize,
+    /// Connections one partner may hold at once, known by its certificate
+    /// (default 64; a node's outbox opens at most 32 to one partner).
+    pub max_connections_per_partner: usize,
+    /// Connections one network address may hold before showing a
+    /// certificate (default 64: a partner's outbox may open 32 at once, and a
+    /// burst of honest connections must not be dropped).
+    pub max_handshakes_per_address: usize,
+    /// The largest reply read from a partner's node (default 64 KiB); a
+    /// reply is a short JSON verdict, a receipt at most a few KiB more.
+    pub max_reply_bytes: usize,
+    /// How long one delivery may take, from connecting to the last byte of
+    /// the reply (default 30 s).
+    pub delivery_timeout_ms: u64,
+    /// Bytes of protocol messages a partner may have stored under one
+    /// proposal (default 4 GiB).
+    pub max_session_bytes: u64,
+    /// Bytes of protocol messages one step may take (default 1 GiB); the
+    /// step is put together in memory, so this bounds what one step costs.
+    pub max_step_bytes: u64,
+    /// How long a match session waits for the partner's next step before
+    /// it ends with a reason (default 10 minutes).
+    pub session_idle_timeout_ms: u64,
+    /// How far ahead of our clock an envelope's header time may be
+    /// (default 5 minutes).
+    pub max_clock_skew_ms: u64,
+    /// How old an envelope's header time may be when it arrives (default 30
+    /// days: an outbox retries through an outage of that long).
+    pub max_envelope_age_ms: u64,
+}
+
+impl Default for TransportLimits {
+    fn default() -> Self {
+        const GIB: u64 = 1024 * 1024 * 1024;
+        Self {
+            handshake_timeout_ms: 10_000,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 60_000,
+            max_connections: 256,
+            max_connections_per_partner: 64,
+            max_handshakes_per_address: 64,
+            max_reply_bytes: 64 * 1024,
+            delivery_timeout_ms: 30_000,
+            max_session_bytes: 4 * GIB,
+            max_step_bytes: GIB,
+            session_idle_timeout_ms: 10 * 60 * 1000,
+            max_clock_skew_ms: 5 * 60 * 1000,
+            max_envelope_age_ms: 30 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+impl TransportLimits {
+    /// Whether every limit is at its default.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Checks that the limits make sense together; names the first that does not.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("handshake_timeout_ms", self.handshake_timeout_ms),
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("max_connections", self.max_connections as u64),
+            (
+                "max_connections_per_partner",
+                self.max_connections_per_partner as u64,
+            ),
+            (
+                "max_handshakes_per_address",
+                self.max_handshakes_per_address as u64,
+            ),
+            ("max_reply_bytes", self.max_reply_bytes as u64),
+            ("delivery_timeout_ms", self.delivery_timeout_ms),
+            ("max_session_bytes", self.max_session_bytes),
+            ("max_step_bytes", self.max_step_bytes),
+            ("max_envelope_age_ms", self.max_envelope_age_ms),
+            ("session_idle_timeout_ms", self.session_idle_timeout_ms),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("`limits.{name}` must be more than 0"));
+        }
+        if self.max_reply_bytes < 1024 {
+            return Err("`limits.max_reply_bytes` must be at least 1024".into());
+        }
+        if self.max_step_bytes > self.max_session_bytes {
+            return Err(
+                "`limits.max_step_bytes` cannot be more than `limits.max_session_bytes`".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 fn default_checkpoint_interval() -> u64 {
@@ -153,6 +271,10 @@ impl NodeDir {
                 detail: "`max_envelope_bytes` must be at least 1024".into(),
             });
         }
+        config.limits.check().map_err(|detail| NodeError::Config {
+            path: path.clone(),
+            detail,
+        })?;
         Ok(config)
     }
 
@@ -233,5 +355,56 @@ mod handling_tests {
             "{base}[handling.kinds]\nfirearm_trace = \"H9\"\n"
         ));
         assert!(bad.is_err());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    const BASE: &str =
+        "party = \"MX\"\nlisten = \"127.0.0.1:7443\"\nendpoint = \"https://127.0.0.1:7443\"\n";
+
+    fn load(text: &str) -> Result<NodeConfig, NodeError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), text).unwrap();
+        NodeDir::new(dir.path()).load_config()
+    }
+
+    #[test]
+    fn limits_default_when_absent_and_are_not_written_unless_changed() {
+        let config = load(BASE).unwrap();
+        assert_eq!(config.limits, TransportLimits::default());
+        assert!(!toml::to_string(&config).unwrap().contains("[limits]"));
+        let config = load(&format!("{BASE}[limits]\nbody_timeout_ms = 500\n")).unwrap();
+        assert_eq!(config.limits.body_timeout_ms, 500);
+        assert_eq!(config.limits.header_timeout_ms, 10_000);
+        assert!(
+            toml::to_string(&config)
+                .unwrap()
+                .contains("body_timeout_ms = 500")
+        );
+    }
+
+    #[test]
+    fn a_limit_that_makes_no_sense_is_named() {
+        let cases = [
+            ("body_timeout_ms = 0", "limits.body_timeout_ms"),
+            ("max_connections = 0", "limits.max_connections"),
+            ("max_reply_bytes = 10", "limits.max_reply_bytes"),
+            (
+                "max_step_bytes = 10\nmax_session_bytes = 5",
+                "limits.max_step_bytes",
+            ),
+            ("max_body_bytes = 10", "max_body_bytes"),
+        ];
+        for (line, named) in cases {
+            let err = load(&format!("{BASE}[limits]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{line}: {err}");
+        }
     }
 }

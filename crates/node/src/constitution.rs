@@ -86,7 +86,7 @@ impl Node {
             detail: format!("{party}'s constitutional layer: {detail}"),
         };
         let mut cache = std::collections::HashMap::new();
-        let (url, client) = crate::outbox::client_for(self, party, &mut cache)
+        let (url, client, _) = crate::outbox::client_for(self, party, &mut cache)
             .ok_or_else(|| NodeError::UnknownPeer(party.to_string()))?;
         let url = url.replace("/v1/envelopes", "/v1/policy/constitutional");
         let request = hyper::Request::get(&url)

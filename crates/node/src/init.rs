@@ -121,6 +121,7 @@ fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError>
         handling: soberana_core::HandlingRules::default(),
         operator_listen: None,
         answer_times: Default::default(),
+        limits: crate::TransportLimits::default(),
     };
     let text = toml::to_string_pretty(&config).map_err(|e| NodeError::Config {
         path: dir.config(),

@@ -10,7 +10,9 @@
 
 use serde::Serialize;
 use soberana_core::{Decision, Outcome, ProposalBody, ProposalId, Receipt, Timestamp};
-use soberana_store::{IntakeEffect, PolicyResponse, Received, RefusalRecord, StoreError};
+use soberana_store::{
+    IntakeEffect, PolicyResponse, Received, RefusalRecord, SessionQuota, StoreError,
+};
 use soberana_wire::{Body, Digest, UnverifiedEnvelope, WireError};
 
 use crate::node::Node;
@@ -48,8 +50,12 @@ pub enum IntakeOutcome {
         size: u64,
     },
     /// The partner's checkpoint conflicts with one we cosigned; both are
-    /// kept as evidence.
-    WitnessAlarm,
+    /// kept as evidence and nothing is cosigned. Answered with `409
+    /// witness_alarm`: the envelope is kept, but it is not accepted.
+    WitnessAlarm {
+        /// The conflicting checkpoint's size.
+        size: u64,
+    },
     /// The partner cosigned one of our checkpoints.
     CosignatureRecorded {
         /// Its size.
@@ -98,6 +104,53 @@ fn from_wire(e: WireError) -> IntakeRefusal {
         WireError::BodyDigest => IntakeRefusal::new(400, "body_digest", e.to_string()),
         WireError::Body { .. } => IntakeRefusal::new(400, "malformed_body", e.to_string()),
         _ => IntakeRefusal::new(400, "malformed", e.to_string()),
+    }
+}
+
+/// The answer to an envelope the store would not take. Everything that is
+/// the sender's doing is a final 4xx naming what to change; only a fault of
+/// this node is a `503`, which the sender retries.
+fn store_refusal(e: StoreError) -> IntakeRefusal {
+    use soberana_ledger::WitnessError;
+    match e {
+        StoreError::Duplicate(id) => IntakeRefusal::new(
+            409,
+            "duplicate",
+            format!("envelope `{id}` was already received (replay)"),
+        ),
+        StoreError::Transition(_)
+        | StoreError::NoSuchProposal(_)
+        | StoreError::WrongParty(..)
+        | StoreError::ProposalExists(_) => IntakeRefusal::new(409, "state", e.to_string()),
+        StoreError::NotAccepted(..) => IntakeRefusal::new(409, "not_accepted", e.to_string()),
+        StoreError::Conflict(_) => IntakeRefusal::new(409, "conflict", e.to_string()),
+        StoreError::NoSession(..) => IntakeRefusal::new(422, "no_session", e.to_string()),
+        StoreError::RepeatedPart { .. } => IntakeRefusal::new(409, "repeated_part", e.to_string()),
+        StoreError::OverQuota(_) => IntakeRefusal::new(413, "quota", e.to_string()),
+        StoreError::SequenceReused { .. } => {
+            IntakeRefusal::new(409, "sequence_reused", e.to_string())
+        }
+        StoreError::Witness(WitnessError::OldSizeMismatch { latest }) => IntakeRefusal::new(
+            409,
+            "old_size",
+            format!(
+                "this witness last cosigned size {latest} of your log; send the checkpoint with `old {latest}` and a consistency proof from that size"
+            ),
+        ),
+        StoreError::Witness(WitnessError::Malformed(what)) => {
+            IntakeRefusal::new(400, "malformed_checkpoint", what)
+        }
+        StoreError::Witness(WitnessError::Checkpoint(e)) => {
+            IntakeRefusal::new(403, "checkpoint_signature", e.to_string())
+        }
+        e => {
+            tracing::error!(error = %e, "store failed at intake");
+            IntakeRefusal::new(
+                503,
+                "unavailable",
+                "the node could not store the envelope; send it again later",
+            )
+        }
     }
 }
 
@@ -166,6 +219,7 @@ impl Node {
         let body = verified.body().map_err(from_wire)?;
         let header = verified.header().clone();
         let now = Timestamp::now();
+        self.check_time(header.time, now)?;
         let mismatch = |what: &str| {
             IntakeRefusal::new(
                 400,
@@ -224,14 +278,10 @@ impl Node {
                 )
             }
             Body::Checkpoint(request) => {
-                let effect = self.witness_effect(&card, &request)?;
-                let outcome = match &effect {
-                    IntakeEffect::WitnessCosigned { checkpoint, .. } => IntakeOutcome::Cosigned {
-                        size: checkpoint.size,
-                    },
-                    _ => IntakeOutcome::WitnessAlarm,
-                };
-                (effect, outcome)
+                let (effect, size) = self.witness_effect(&card, &request)?;
+                // Cosigned or not is decided in the store's transaction;
+                // see below.
+                (effect, IntakeOutcome::Cosigned { size })
             }
             Body::Cosignature(reply) => {
                 let effect = self.cosignature_effect(&card, &reply)?;
@@ -243,8 +293,27 @@ impl Node {
             Body::Session(message) => {
                 let proposal = message.proposal_id;
                 let step = message.step;
+                // The body's own check saw to it that the part is one of
+                // the step's; here, that the step is not too long to wait for.
+                if message.parts > crate::sessions::MAX_PARTS {
+                    return Err(IntakeRefusal::new(
+                        400,
+                        "session_parts",
+                        format!(
+                            "step {} claims {} parts; a step has at most {}",
+                            message.step,
+                            message.parts,
+                            crate::sessions::MAX_PARTS
+                        ),
+                    ));
+                }
+                let limits = &self.config().limits;
+                let quota = SessionQuota {
+                    max_session_bytes: limits.max_session_bytes,
+                    max_step_bytes: limits.max_step_bytes,
+                };
                 (
-                    IntakeEffect::Session(message),
+                    IntakeEffect::Session { message, quota },
                     IntakeOutcome::SessionMessage { proposal, step },
                 )
             }
@@ -260,33 +329,57 @@ impl Node {
             bytes: bytes.to_vec(),
             received_at: now,
             effect,
+            order_tolerance_ms: self.config().limits.max_clock_skew_ms,
         };
+        let witnessing = matches!(received.effect, IntakeEffect::Checkpoint(_));
         match self.store().receive(received, self.sealer()) {
-            Ok(_) => {
+            Ok(queued) => {
+                // A witnessed checkpoint queues its cosignature; an alarm
+                // queues nothing (see `IntakeEffect::Checkpoint`).
+                let outcome = match outcome {
+                    IntakeOutcome::Cosigned { size } if witnessing && queued.is_empty() => {
+                        IntakeOutcome::WitnessAlarm { size }
+                    }
+                    other => other,
+                };
                 self.wake_outbox();
                 self.announce(&outcome);
                 Ok(outcome)
             }
-            Err(StoreError::Duplicate(id)) => Err(IntakeRefusal::new(
-                409,
-                "duplicate",
-                format!("envelope `{id}` was already received (replay)"),
-            )),
-            Err(
-                e @ (StoreError::Transition(_)
-                | StoreError::NoSuchProposal(_)
-                | StoreError::WrongParty(..)
-                | StoreError::ProposalExists(_)),
-            ) => Err(IntakeRefusal::new(409, "state", e.to_string())),
-            Err(e) => {
-                tracing::error!(error = %e, "store failed at intake");
-                Err(IntakeRefusal::new(
-                    503,
-                    "unavailable",
-                    "the node could not store the envelope; send it again later",
-                ))
-            }
+            Err(e) => Err(store_refusal(e)),
         }
+    }
+
+    /// Refuses a header time too far ahead of our clock, or older than an
+    /// outbox would keep retrying. (A time that goes back against the
+    /// sender's own numbering is refused by the store, which holds the
+    /// neighbours.)
+    fn check_time(&self, sealed: i64, now: Timestamp) -> Result<(), IntakeRefusal> {
+        let limits = &self.config().limits;
+        let skew = i64::try_from(limits.max_clock_skew_ms).unwrap_or(i64::MAX);
+        let age = i64::try_from(limits.max_envelope_age_ms).unwrap_or(i64::MAX);
+        let now = now.unix_millis();
+        if sealed > now.saturating_add(skew) {
+            return Err(IntakeRefusal::new(
+                400,
+                "time_ahead",
+                format!(
+                    "the envelope is dated {} ms ahead of this node's clock (at most {skew} ms is allowed); check the sending node's clock",
+                    sealed - now
+                ),
+            ));
+        }
+        if sealed < now.saturating_sub(age) {
+            return Err(IntakeRefusal::new(
+                400,
+                "too_old",
+                format!(
+                    "the envelope is dated {} ms ago; envelopes older than {age} ms are not taken (check the sending node's clock, or send it anew)",
+                    now - sealed
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Turns policy's verdict into the response intake stores and sends.

@@ -12,10 +12,10 @@
 
 use soberana_core::{PartyCode, Timestamp};
 use soberana_ledger::{
-    AddCheckpoint, LedgerStorage, Log, LogEntry, NoteSignature, NoteSigner, Observation,
-    ProofBundle, SignatureType, SignedCheckpoint, StoredCosignature, VerifierKey, Witness,
+    AddCheckpoint, LedgerStorage, Log, LogEntry, NoteSignature, NoteSigner, ProofBundle,
+    SignatureType, SignedCheckpoint, StoredCosignature, VerifierKey,
 };
-use soberana_store::{IntakeEffect, LedgerView, PartnerCheckpoint};
+use soberana_store::{IntakeEffect, LedgerView, Witnessing};
 use soberana_wire::{Body, CheckpointRequest, CosignatureReply, PartyCard};
 
 use crate::NodeError;
@@ -124,82 +124,50 @@ impl Node {
         Ok(signed)
     }
 
-    /// Witnesses a partner's checkpoint: the effect to store, or a refusal.
+    /// What the store needs to witness a partner's checkpoint, or a
+    /// refusal. Only what needs no state is checked here (the request's
+    /// form and the log's signature), so that a malformed or forged
+    /// checkpoint is refused before the store is touched; the checkpoint is
+    /// judged against what we cosigned inside the store's transaction.
     pub(crate) fn witness_effect(
         &self,
         card: &PartyCard,
         request: &CheckpointRequest,
-    ) -> Result<IntakeEffect, IntakeRefusal> {
-        let refuse = |code: &'static str, reason: String| IntakeRefusal {
-            status: 409,
+    ) -> Result<(IntakeEffect, u64), IntakeRefusal> {
+        let refuse = |status: u16, code: &'static str, reason: String| IntakeRefusal {
+            status,
             code,
             reason,
         };
         let log_key = card_log_key(card).ok_or_else(|| {
             refuse(
+                400,
                 "witness",
                 format!("`{}`'s card has no usable log key", card.party),
             )
         })?;
+        let parsed = AddCheckpoint::parse(&request.add_checkpoint)
+            .map_err(|e| refuse(400, "malformed_checkpoint", e.to_string()))?;
+        let signed = SignedCheckpoint::verify(&parsed.checkpoint, &log_key).map_err(|e| {
+            refuse(
+                403,
+                "checkpoint_signature",
+                format!(
+                    "the checkpoint is not signed by the log key pinned for `{}`: {e}",
+                    card.party
+                ),
+            )
+        })?;
         let cosigner = self
             .note_signer(&witness_name(self.party()), SignatureType::CosignatureV1)
-            .map_err(|e| refuse("witness", e.to_string()))?;
-        let latest = self
-            .store()
-            .partner_checkpoints(card.party)
-            .map_err(|e| refuse("witness", e.to_string()))?
-            .into_iter()
-            .filter(|c| c.status == "cosigned")
-            .max_by_key(|c| c.size);
-        let mut witness = match &latest {
-            Some(c) => Witness::resume(log_key, cosigner, &c.note),
-            None => Witness::new(log_key, cosigner),
-        }
-        .map_err(|e| refuse("witness", e.to_string()))?;
-        let observation = witness
-            .add_checkpoint(&request.add_checkpoint, now_secs())
-            .map_err(|e| refuse("witness", e.to_string()))?;
-        Ok(match observation {
-            Observation::Cosigned {
-                checkpoint,
-                cosignature,
-            } => {
-                let cp = checkpoint.checkpoint();
-                IntakeEffect::WitnessCosigned {
-                    checkpoint: PartnerCheckpoint {
-                        peer: card.party,
-                        size: cp.size(),
-                        note: checkpoint.to_text(),
-                        at: Timestamp::now(),
-                        origin: cp.origin().to_owned(),
-                        status: "cosigned".into(),
-                        detail: String::new(),
-                    },
-                    reply: CosignatureReply {
-                        origin: cp.origin().to_owned(),
-                        size: cp.size(),
-                        line: cosignature.to_line().trim_end().to_owned(),
-                    },
-                    log: LogEntry::CosignatureIssued {
-                        origin: cp.origin().to_owned(),
-                        size: cp.size(),
-                        root: *cp.root().as_bytes(),
-                        time_ms: Timestamp::now().unix_millis().max(0) as u64,
-                    },
-                }
-            }
-            Observation::Alarm(alarm) => IntakeEffect::WitnessAlarm {
-                checkpoint: PartnerCheckpoint {
-                    peer: card.party,
-                    size: alarm.later.checkpoint().size(),
-                    note: alarm.later.to_text(),
-                    at: Timestamp::now(),
-                    origin: alarm.origin.clone(),
-                    status: "alarm".into(),
-                    detail: alarm.to_json(),
-                },
-            },
-        })
+            .map_err(|e| refuse(503, "unavailable", e.to_string()))?;
+        let effect = IntakeEffect::Checkpoint(Box::new(Witnessing {
+            request: request.add_checkpoint.clone(),
+            log_key,
+            cosigner,
+            now_secs: now_secs(),
+        }));
+        Ok((effect, signed.checkpoint().size()))
     }
 
     /// Checks a partner's cosignature on one of our checkpoints.

@@ -8,6 +8,7 @@
 //! delivers its outbox until partners take it. This is the only crate that
 //! opens sockets.
 
+pub mod abuse;
 mod backup;
 mod config;
 mod constitution;
@@ -33,7 +34,7 @@ pub mod sessions;
 mod tls;
 
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
-pub use config::{NodeConfig, NodeDir, load_registry};
+pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{
     CONTACT_REPORT_FORMAT, Contact, ContactReport, REPORT_WITHIN_DAYS, SignedContactReport,

@@ -161,6 +161,13 @@ impl Node {
         &self.inner.key
     }
 
+    /// The store, for the crate's own tests that must check exactly what a
+    /// hostile partner's attempt wrote (and that nothing else was).
+    #[cfg(feature = "test-support")]
+    pub fn store_for_tests(&self) -> &Arc<dyn NodeStore> {
+        &self.inner.store
+    }
+
     pub(crate) fn tls(&self) -> &TlsIdentity {
         &self.inner.tls
     }
@@ -429,6 +436,15 @@ impl Node {
     /// Refusals issued at intake, newest first.
     pub fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, NodeError> {
         Ok(self.inner.store.refusals(limit)?)
+    }
+
+    /// Our envelopes the partner refused finally (never retried), newest
+    /// first.
+    pub fn refused_deliveries(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<soberana_store::RefusedDelivery>, NodeError> {
+        Ok(self.inner.store.refused_deliveries(limit)?)
     }
 
     /// Our signed checkpoints, oldest first.

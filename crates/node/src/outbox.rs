@@ -3,9 +3,12 @@
 //! An envelope is written to the outbox in the same transaction as the
 //! change it reports, so nothing the node decided can be lost between
 //! deciding and sending. This loop sends what is due; a partner's `200`, or
-//! a `409 duplicate` (it already has the envelope), marks it delivered;
-//! anything else is retried with exponential backoff up to a minute, for as
-//! long as it takes. Delivery is at-least-once on the wire and exactly-once
+//! a `409 duplicate` (it already has the envelope), marks it delivered; any
+//! other `4xx` but `408` and `429` is final: the envelope is marked refused,
+//! with the partner's reason, and never sent again; anything else is retried
+//! with exponential backoff up to a minute, for as long as it takes. A
+//! partner's reply is read only so far (`limits.max_reply_bytes`) and only
+//! so long (`limits.delivery_timeout_ms`, which covers its last byte). Delivery is at-least-once on the wire and exactly-once
 //! in effect, because intake refuses an envelope id it has seen.
 
 use std::collections::{HashMap, HashSet};
@@ -19,7 +22,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use soberana_core::{PartyCode, Timestamp};
 use soberana_store::DeliveryItem;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::node::Node;
@@ -40,13 +43,24 @@ pub enum Delivery {
     Delivered,
     /// Not delivered; try again later.
     Failed(String),
+    /// The partner refused it for good (a final `4xx`): recorded, shown,
+    /// never sent again.
+    Refused(String),
 }
+
+/// The most connections the outbox opens to one partner at once; a node
+/// serves `limits.max_connections_per_partner` (64 by default).
+pub const MAX_CONNECTIONS_TO_PARTNER: usize = 32;
+
+/// A partner's envelope URL, a client for it, and the permits that bound
+/// how many deliveries to it run at once.
+type Link = (String, HttpsClient, Arc<Semaphore>);
 
 pub(crate) fn client_for(
     node: &Node,
     party: PartyCode,
-    cache: &mut HashMap<PartyCode, (String, HttpsClient)>,
-) -> Option<(String, HttpsClient)> {
+    cache: &mut HashMap<PartyCode, Link>,
+) -> Option<Link> {
     if let Some(found) = cache.get(&party) {
         return Some(found.clone());
     }
@@ -67,11 +81,82 @@ pub(crate) fn client_for(
         .pool_idle_timeout(Duration::from_secs(30))
         .build(connector);
     let url = format!("{}/v1/envelopes", card.endpoint.trim_end_matches('/'));
-    cache.insert(party, (url.clone(), client.clone()));
-    Some((url, client))
+    let link = (
+        url,
+        client,
+        Arc::new(Semaphore::new(MAX_CONNECTIONS_TO_PARTNER)),
+    );
+    cache.insert(party, link.clone());
+    Some(link)
 }
 
-async fn post(url: String, client: HttpsClient, bytes: Vec<u8>) -> Delivery {
+/// Bounds on one exchange with a partner's node.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    /// The largest reply body read.
+    reply_bytes: usize,
+    /// The time for the whole exchange, the reply's last byte included.
+    timeout: Duration,
+}
+
+impl Bounds {
+    fn of(node: &Node) -> Self {
+        let limits = &node.config().limits;
+        Self {
+            reply_bytes: limits.max_reply_bytes,
+            timeout: Duration::from_millis(limits.delivery_timeout_ms),
+        }
+    }
+}
+
+/// Sends `request` and reads the status and the reply body: at most
+/// `bounds.reply_bytes` of it, and all within `bounds.timeout`, so a
+/// partner can neither flood our memory nor hold the exchange open by
+/// trickling its answer. The error says why there is no answer
+/// (unreachable, too slow, reply too large).
+async fn exchange(
+    client: &HttpsClient,
+    request: hyper::Request<Full<Bytes>>,
+    bounds: Bounds,
+) -> Result<(hyper::StatusCode, Bytes), String> {
+    let url = request.uri().to_string();
+    let whole = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        let status = response.status();
+        let body = http_body_util::Limited::new(response.into_body(), bounds.reply_bytes)
+            .collect()
+            .await
+            .map_err(|e| {
+                format!(
+                    "{url} answered {status} with a reply over {} bytes or broken off: {e}",
+                    bounds.reply_bytes
+                )
+            })?
+            .to_bytes();
+        Ok((status, body))
+    };
+    match tokio::time::timeout(bounds.timeout, whole).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "{url} did not answer in full within {} ms",
+            bounds.timeout.as_millis()
+        )),
+    }
+}
+
+/// Whether a partner's answer is final: every `4xx` says the envelope
+/// itself is wrong and will never be taken, except `408` (too slow) and
+/// `429` (too many), which say "later".
+fn is_final(status: hyper::StatusCode) -> bool {
+    status.is_client_error()
+        && status != hyper::StatusCode::REQUEST_TIMEOUT
+        && status != hyper::StatusCode::TOO_MANY_REQUESTS
+}
+
+async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) -> Delivery {
     let request = match hyper::Request::post(&url)
         .header("content-type", "application/octet-stream")
         .body(Full::new(Bytes::from(bytes)))
@@ -79,19 +164,10 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>) -> Delivery {
         Ok(r) => r,
         Err(e) => return Delivery::Failed(e.to_string()),
     };
-    let response =
-        match tokio::time::timeout(Duration::from_secs(30), client.request(request)).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Delivery::Failed(format!("cannot reach {url}: {e}")),
-            Err(_) => return Delivery::Failed(format!("{url} did not answer within 30 s")),
-        };
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let (status, body) = match exchange(&client, request, bounds).await {
+        Ok(answer) => answer,
+        Err(reason) => return Delivery::Failed(reason),
+    };
     if status.is_success() {
         return Delivery::Delivered;
     }
@@ -99,10 +175,27 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>) -> Delivery {
     if status.as_u16() == 409 && answer["code"] == "duplicate" {
         return Delivery::Delivered;
     }
-    Delivery::Failed(format!(
-        "{status}: {}",
-        answer["error"].as_str().unwrap_or("no reason given")
-    ))
+    // The partner's words are kept and shown: bounded, one line, printable.
+    let reason: String = answer["error"]
+        .as_str()
+        .unwrap_or("no reason given")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    let code: String = answer["code"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    let said = format!("{status} {code}: {reason}");
+    if is_final(status) {
+        Delivery::Refused(said)
+    } else {
+        Delivery::Failed(said)
+    }
 }
 
 /// What is being sent right now: envelope ids, and the proposals they
@@ -123,7 +216,8 @@ const MAX_IN_FLIGHT: usize = 1024;
 /// marked by its own task while the loop goes on fetching what else is due,
 /// skipping what is already in flight.
 pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
-    let mut clients: HashMap<PartyCode, (String, HttpsClient)> = HashMap::new();
+    let mut clients: HashMap<PartyCode, Link> = HashMap::new();
+    let bounds = Bounds::of(&node);
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
     let finished = Arc::new(Notify::new());
     let mut tasks = JoinSet::new();
@@ -199,13 +293,18 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
                         (Some(reason), _) => {
                             Delivery::Failed(format!("waiting for an earlier envelope: {reason}"))
                         }
-                        (None, Some((url, client))) => {
-                            post(url.clone(), client.clone(), item.bytes).await
+                        (None, Some((url, client, permits))) => {
+                            // At most a few connections to one partner at
+                            // once, well under what its node serves us.
+                            let _permit = Arc::clone(permits).acquire_owned().await;
+                            post(url.clone(), client.clone(), item.bytes, bounds).await
                         }
                         (None, None) => {
                             Delivery::Failed(format!("no pinned partner `{}`", item.recipient))
                         }
                     };
+                    // An envelope refused for good does not hold back the
+                    // rest: the partner has decided about it.
                     if let Delivery::Failed(reason) = &result {
                         blocked = Some(reason.clone());
                     }
@@ -214,6 +313,10 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
                     let tried = item.attempts;
                     let _ = tokio::task::spawn_blocking(move || match result {
                         Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
+                        Delivery::Refused(reason) => {
+                            tracing::warn!(envelope = %id, %reason, "the partner refused an envelope for good; it will not be sent again");
+                            store.mark_refused(id, reason, Timestamp::now())
+                        }
                         Delivery::Failed(reason) => {
                             tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
                             let wait = backoff(tried + 1);
@@ -253,23 +356,19 @@ impl Node {
             .peer(from)
             .ok_or_else(|| crate::NodeError::UnknownPeer(from.to_string()))?;
         let mut cache = HashMap::new();
-        let (url, client) = client_for(self, from, &mut cache)
+        let (url, client, _) = client_for(self, from, &mut cache)
             .ok_or_else(|| crate::NodeError::UnknownPeer(from.to_string()))?;
         let url = url.replace("/v1/envelopes", &format!("/v1/receipts/{envelope_id}"));
         let request = hyper::Request::get(&url)
             .body(Full::new(Bytes::new()))
             .map_err(|e| failed(e.to_string()))?;
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| failed(format!("cannot reach {url}: {e}")))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .map_err(|e| failed(e.to_string()))?;
+        // A receipt holds a proof of at most 63 hashes and two notes: far
+        // under a megabyte.
+        let bounds = Bounds {
+            reply_bytes: Bounds::of(self).reply_bytes.max(1024 * 1024),
+            ..Bounds::of(self)
+        };
+        let (status, body) = exchange(&client, request, bounds).await.map_err(failed)?;
         if !status.is_success() {
             return Err(failed(format!(
                 "{from} gave no receipt ({status}): {}",
@@ -285,6 +384,40 @@ impl Node {
         Ok(bundle)
     }
 
+    /// Opens a mutual-TLS connection to a pinned partner's node and hands
+    /// it over unused: for diagnostics and for tests that must write what a
+    /// slow or hostile partner would (trickled bytes, idle connections).
+    pub async fn connect_raw(
+        &self,
+        to: PartyCode,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+        let card = self
+            .peer(to)
+            .ok_or_else(|| format!("no pinned partner `{to}`"))?;
+        let config =
+            tls::client_config(self.tls(), card.tls_cert_sha256.0).map_err(|e| e.to_string())?;
+        let authority = card
+            .endpoint
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_owned();
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h)
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let tcp = tokio::net::TcpStream::connect(&authority)
+            .await
+            .map_err(|e| format!("cannot reach {authority}: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host)
+            .map_err(|e| format!("`{authority}`: {e}"))?;
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS with {authority}: {e}"))
+    }
+
     /// Sends raw bytes to a pinned partner's envelope endpoint over mutual
     /// TLS and returns the HTTP status and body. Bypasses the outbox: for
     /// diagnostics and for tests that must send what a faulty or hostile
@@ -292,7 +425,7 @@ impl Node {
     #[cfg(feature = "test-support")]
     pub async fn send_raw(&self, to: PartyCode, bytes: Vec<u8>) -> Result<(u16, String), String> {
         let mut cache = HashMap::new();
-        let (url, client) =
+        let (url, client, _) =
             client_for(self, to, &mut cache).ok_or_else(|| format!("no pinned partner `{to}`"))?;
         let request = hyper::Request::post(&url)
             .header("content-type", "application/octet-stream")

@@ -5,8 +5,10 @@
 //! each request, so intake can check that the TLS identity and the envelope's
 //! signer are the same partner.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Extension, Request, State};
 use axum::http::StatusCode;
@@ -14,11 +16,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -62,12 +64,15 @@ async fn envelope(
     request: Request,
 ) -> Response {
     let limit = node.config().max_envelope_bytes;
+    let body_timeout = Duration::from_millis(node.config().limits.body_timeout_ms);
     // Read one byte past the limit so an oversized envelope is recognised
-    // (and refused by intake, which records it) without reading all of it.
+    // (and refused by intake, which records it) without reading all of it;
+    // and no longer than the body timeout, so a trickled body cannot hold
+    // the connection.
     let limited = http_body_util::Limited::new(request.into_body(), limit + 1);
-    let bytes = match limited.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+    let bytes = match tokio::time::timeout(body_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => {
             let reason = format!("envelope is over the limit of {limit} bytes");
             let refused = node.clone();
             let _ = tokio::task::spawn_blocking(move || {
@@ -76,10 +81,43 @@ async fn envelope(
             .await;
             return refusal(413, "too_large", reason);
         }
+        Err(_) => {
+            let reason = format!(
+                "the envelope's body did not arrive within {} ms; send it whole at once",
+                body_timeout.as_millis()
+            );
+            let sender = peer
+                .as_ref()
+                .and_then(|Extension(p)| p.0)
+                .and_then(|f| node.peers().into_iter().find(|c| c.tls_cert_sha256.0 == f))
+                .map_or_else(|| "?".to_owned(), |c| c.party.to_string());
+            let record = node.clone();
+            let why = reason.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                record
+                    .store()
+                    .record_refusal(soberana_store::RefusalRecord {
+                        at: soberana_core::Timestamp::now(),
+                        claimed_sender: sender,
+                        digest: soberana_wire::Digest::of(&[]).to_hex(),
+                        size: 0,
+                        reason: format!("{why} (body_timeout)"),
+                    })
+            })
+            .await;
+            return refusal(408, "body_timeout", reason);
+        }
     };
     let fingerprint = peer.and_then(|Extension(p)| p.0);
     let result = tokio::task::spawn_blocking(move || node.intake(&bytes, fingerprint)).await;
     match result {
+        Ok(Ok(crate::IntakeOutcome::WitnessAlarm { size })) => refusal(
+            409,
+            "witness_alarm",
+            format!(
+                "your checkpoint of size {size} conflicts with a checkpoint of your log this node cosigned; it is kept as evidence of a fork and will not be cosigned"
+            ),
+        ),
         Ok(Ok(outcome)) => (StatusCode::OK, Json(outcome)).into_response(),
         Ok(Err(refused)) => refusal(refused.status, refused.code, refused.reason),
         Err(_) => refusal(503, "unavailable", "the node is shutting down".into()),
@@ -182,39 +220,127 @@ impl Node {
     }
 }
 
+/// Counts connections per key (a network address, a partner certificate)
+/// and refuses one over `max`; the count drops when the [`Slot`] does.
+#[derive(Clone)]
+struct Slots<K: std::hash::Hash + Eq + Copy> {
+    held: Arc<Mutex<HashMap<K, usize>>>,
+    max: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Slots<K> {
+    fn new(max: usize) -> Self {
+        Self {
+            held: Arc::default(),
+            max,
+        }
+    }
+
+    fn take(&self, key: K) -> Option<Slot<K>> {
+        let mut held = self.held.lock().ok()?;
+        let count = held.entry(key).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            held: Arc::clone(&self.held),
+            key,
+        })
+    }
+}
+
+struct Slot<K: std::hash::Hash + Eq + Copy> {
+    held: Arc<Mutex<HashMap<K, usize>>>,
+    key: K,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Drop for Slot<K> {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.held.lock()
+            && let Some(count) = held.get_mut(&self.key)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Accepts connections within the node's limits: at most
+/// `max_connections` at once (more wait in the listen backlog), at most
+/// `max_handshakes_per_address` from one address before a certificate is
+/// shown, a handshake within `handshake_timeout_ms`, at most
+/// `max_connections_per_partner` per pinned certificate, and each request's
+/// headers within `header_timeout_ms` (an idle kept-alive connection is
+/// closed after it too). Bodies are bounded in [`envelope`].
 async fn accept_loop(
     node: Node,
     listener: TcpListener,
     acceptor: TlsAcceptor,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let limits = node.config().limits.clone();
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let handshaking = Slots::<IpAddr>::new(limits.max_handshakes_per_address);
+    let partners = Slots::<[u8; 32]>::new(limits.max_connections_per_partner);
+    let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
+    let header_timeout = Duration::from_millis(limits.header_timeout_ms);
     let mut connections = JoinSet::new();
     loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((tcp, remote)) = accepted else { continue };
+                let Some(handshake_slot) = handshaking.take(remote.ip()) else {
+                    tracing::warn!(%remote, "connection refused: too many handshakes from this address");
+                    continue;
+                };
                 // Answers are small and immediate; see the client side.
                 let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let app = router(node.clone());
+                let partners = partners.clone();
                 let mut stop = shutdown.clone();
                 connections.spawn(async move {
-                    let tls = match acceptor.accept(tcp).await {
-                        Ok(tls) => tls,
-                        Err(e) => {
+                    let _permit = permit;
+                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
                             tracing::warn!(%remote, error = %e, "TLS handshake refused");
                             return;
                         }
+                        Err(_) => {
+                            tracing::warn!(%remote, "TLS handshake not finished in time; connection closed");
+                            return;
+                        }
                     };
+                    drop(handshake_slot);
                     let fingerprint = tls
                         .get_ref()
                         .1
                         .peer_certificates()
                         .and_then(|c| c.first())
                         .map(|c| -> [u8; 32] { Sha256::digest(c.as_ref()).into() });
+                    let _partner_slot = match fingerprint.map(|f| partners.take(f)) {
+                        Some(Some(slot)) => slot,
+                        _ => {
+                            tracing::warn!(%remote, "connection closed: the partner holds too many connections");
+                            return;
+                        }
+                    };
                     let app = app.layer(Extension(PeerCertificate(fingerprint)));
                     let service = TowerToHyperService::new(app);
                     let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_timeout)
                         .serve_connection(TokioIo::new(tls), service);
                     tokio::pin!(conn);
                     tokio::select! {

@@ -64,12 +64,15 @@ fn proposal(from: PartyCode, to: PartyCode) -> Result<Proposal, String> {
 }
 
 fn received(p: &Proposal, effect: IntakeEffect) -> Received {
+    // Each envelope from a sender takes the next number, as a real sender's.
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Received {
         envelope_id: ProposalId::generate().to_string(),
         sender: p.from,
         recipient: p.to,
-        sequence: 1,
-        sealed_at: 0,
+        sequence: SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        sealed_at: Timestamp::now().unix_millis(),
+        order_tolerance_ms: 60_000,
         body_digest: [1; 32],
         digest: "ab".repeat(32),
         bytes: b"envelope".to_vec(),

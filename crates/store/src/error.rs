@@ -35,6 +35,34 @@ pub enum StoreError {
     /// A protocol message for a proposal that is not accepted.
     #[error("proposal `{0}` is {1}; protocol messages are taken only under an accepted proposal")]
     NotAccepted(String, String),
+    /// A protocol message under a proposal of a kind that runs no session.
+    #[error(
+        "proposal `{0}` is a {1}, which runs no protocol session; protocol messages are taken only under a match"
+    )]
+    NoSession(String, String),
+    /// A protocol message part that is stored already.
+    #[error("part {part} of step {step} under proposal `{proposal}` was received already")]
+    RepeatedPart {
+        /// The proposal.
+        proposal: String,
+        /// The step.
+        step: u32,
+        /// The part.
+        part: u32,
+    },
+    /// Protocol messages over the quota of their proposal or step.
+    #[error("{0}")]
+    OverQuota(String),
+    /// A sequence number the sender used for another envelope already.
+    #[error("sequence number {sequence} from `{sender}` was used by envelope `{earlier}` already")]
+    SequenceReused {
+        /// The sender.
+        sender: String,
+        /// The number.
+        sequence: u64,
+        /// The envelope that used it first.
+        earlier: String,
+    },
     /// A write conflicts with what is stored.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -47,6 +75,10 @@ pub enum StoreError {
     /// A log entry could not be encoded.
     #[error("log entry: {0}")]
     Entry(String),
+    /// A partner's checkpoint could not be witnessed (malformed, not signed
+    /// by its log, or naming another old size than the one we cosigned).
+    #[error("witness: {0}")]
+    Witness(#[from] soberana_ledger::WitnessError),
     /// The writer thread is gone (the node is shutting down).
     #[error("the store is closed")]
     Closed,

@@ -34,7 +34,7 @@ pub use operations::{
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
-    RefusalRecord, Sealer, StoredLeaf,
+    RefusalRecord, RefusedDelivery, Sealer, SessionQuota, StoredLeaf, Witnessing,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
@@ -180,6 +180,28 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
         error: String,
         next_attempt: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// Records that a partner's node refused an envelope for good (a final
+    /// `4xx`): it is not sent again, and the refusal is kept to be shown.
+    fn mark_refused(
+        &self,
+        envelope_id: String,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Envelopes partners refused for good, newest first.
+    fn refused_deliveries(&self, limit: usize) -> Result<Vec<RefusedDelivery>, StoreError>;
+
+    /// How far a step of protocol messages from `peer` under a proposal
+    /// has arrived: `(parts it has, parts stored)`, or `None` if none has.
+    /// Cheap: the parts themselves are not read.
+    fn session_step(
+        &self,
+        proposal: ProposalId,
+        peer: PartyCode,
+        step: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError>;
 
     /// When the next undelivered envelope is due, if any.
     fn next_delivery_due(&self) -> Result<Option<Timestamp>, StoreError>;

@@ -107,14 +107,16 @@ pub struct Exchanged {
     pub log_index: Option<u64>,
 }
 
-/// Every delivered envelope to `peer` and every envelope from it.
+/// Every delivered envelope to `peer` and every envelope from it (one it
+/// refused for good was not delivered).
 pub(crate) fn exchanged(conn: &Connection, peer: &str) -> Result<Vec<Exchanged>, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let mut out = Vec::new();
     {
         let mut stmt = tx.prepare(
             "SELECT envelope_id, bytes FROM outbox
-             WHERE recipient = ?1 AND delivered_at IS NOT NULL ORDER BY envelope_id",
+             WHERE recipient = ?1 AND delivered_at IS NOT NULL AND refused_at IS NULL
+             ORDER BY envelope_id",
         )?;
         let rows = stmt.query_map([peer], |r| {
             Ok(Exchanged {
@@ -167,7 +169,7 @@ pub(crate) fn read(conn: &Connection, now: Timestamp) -> Result<Operations, Stor
             "SELECT recipient,
                     SUM(delivered_at IS NULL),
                     MIN(CASE WHEN delivered_at IS NULL THEN created END),
-                    SUM(delivered_at IS NOT NULL),
+                    SUM(delivered_at IS NOT NULL AND refused_at IS NULL),
                     SUM(CASE WHEN delivered_at IS NULL THEN attempts ELSE MAX(attempts - 1, 0) END)
              FROM outbox GROUP BY recipient",
         )?;

@@ -7,8 +7,8 @@ use soberana_core::{
     Decision, Direction, PartyCode, Proposal, ProposalId, ProposalKind, ProposalState, Receipt,
     Timestamp,
 };
-use soberana_ledger::{self as ledger, Hash, LogEntry};
-use soberana_wire::{Answer, Body, CosignatureReply, SealedEnvelope, SessionMessage};
+use soberana_ledger::{self as ledger, Hash, LogEntry, NoteSigner, VerifierKey};
+use soberana_wire::{Answer, Body, SealedEnvelope, SessionMessage};
 
 /// Seals a body for a recipient with a sequence number the store allocates
 /// inside the transaction that queues it.
@@ -37,6 +37,11 @@ pub struct Received {
     pub received_at: Timestamp,
     /// What it does here.
     pub effect: IntakeEffect,
+    /// How far its header time may be before that of an envelope the same
+    /// sender numbered earlier (or after one it numbered later): a sender
+    /// numbers and dates an envelope in one step, so times follow numbers
+    /// but for clock adjustments.
+    pub order_tolerance_ms: u64,
 }
 
 /// The closed set of things a partner's envelope can do on this node.
@@ -61,22 +66,14 @@ pub enum IntakeEffect {
     Receipt(Receipt),
     /// The partner's answer to one of our accepted proposals.
     Answer(Answer),
-    /// We cosigned the partner's checkpoint as its witness: keep it as our
-    /// witness state and send the cosignature back.
-    WitnessCosigned {
-        /// The checkpoint, as we now hold it.
-        checkpoint: PartnerCheckpoint,
-        /// The cosignature to send back.
-        reply: CosignatureReply,
-        /// What to log (the cosignature issued).
-        log: LogEntry,
-    },
-    /// The partner's checkpoint conflicts with one we cosigned: keep both as
-    /// evidence, cosign nothing.
-    WitnessAlarm {
-        /// The checkpoint, with the evidence in `detail`.
-        checkpoint: PartnerCheckpoint,
-    },
+    /// A partner's checkpoint to witness. The store judges it against the
+    /// last checkpoint of the same log it cosigned, read inside the
+    /// transaction that records the outcome, so that conflicting
+    /// checkpoints arriving at once are judged one after the other and at
+    /// most one of them is cosigned (the others raise alarms). A cosigned
+    /// checkpoint queues exactly one reply, the cosignature; an alarm
+    /// queues nothing and keeps both signed checkpoints as evidence.
+    Checkpoint(Box<Witnessing>),
     /// The partner cosigned one of our checkpoints.
     CosignatureReceived {
         /// The cosignature.
@@ -84,8 +81,66 @@ pub enum IntakeEffect {
         /// What to log (the cosignature received).
         log: LogEntry,
     },
-    /// A protocol message under a proposal in an accepted state.
-    Session(SessionMessage),
+    /// A protocol message under a proposal in an accepted state, of a kind
+    /// that runs a session, within the proposal's quota.
+    Session {
+        /// The message part.
+        message: SessionMessage,
+        /// What the partner may store under one proposal.
+        quota: SessionQuota,
+    },
+}
+
+/// What the store needs to witness a partner's checkpoint: the C2SP
+/// tlog-witness `add-checkpoint` request, the partner's log key (pinned from
+/// its card) and our cosigning key.
+#[derive(Clone)]
+pub struct Witnessing {
+    /// The add-checkpoint request body, as received.
+    pub request: String,
+    /// The partner's log key; its name is the log's origin.
+    pub log_key: VerifierKey,
+    /// Our witness key (cosignature/v1).
+    pub cosigner: NoteSigner,
+    /// The time the cosignature states, POSIX seconds.
+    pub now_secs: u64,
+}
+
+impl std::fmt::Debug for Witnessing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The cosigner holds a private key: only its public side is shown.
+        f.debug_struct("Witnessing")
+            .field("origin", &self.log_key.name())
+            .field("cosigner", &self.cosigner.verifier().name())
+            .field("now_secs", &self.now_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How much protocol traffic a partner may have stored under one proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionQuota {
+    /// Payload bytes under the whole proposal.
+    pub max_session_bytes: u64,
+    /// Payload bytes of one step.
+    pub max_step_bytes: u64,
+}
+
+/// An envelope a partner's node refused for good: not retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedDelivery {
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// Its recipient.
+    pub recipient: PartyCode,
+    /// Its kind.
+    pub kind: String,
+    /// The proposal it concerns (empty if none).
+    pub proposal_id: String,
+    /// The partner's answer.
+    pub reason: String,
+    /// When it was refused.
+    pub at: Timestamp,
 }
 
 /// What policy does with a new proposal.

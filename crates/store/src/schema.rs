@@ -147,6 +147,29 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
     );
     "#,
+    // 4: the witness reads its state for a partner log inside the
+    // transaction of every checkpoint it judges.
+    r#"
+    CREATE INDEX partner_checkpoints_witness
+        ON partner_checkpoints(peer, origin, status, size);
+    -- Envelopes a partner refused for good are kept, marked, not retried.
+    ALTER TABLE outbox ADD COLUMN refused_at INTEGER;
+    -- A sender's sequence numbers are checked for reuse, and its header
+    -- times against its numbering (the index covers both checks).
+    ALTER TABLE inbox ADD COLUMN sealed_at INTEGER;
+    CREATE INDEX inbox_by_sequence ON inbox(sender, sequence, sealed_at, envelope_id);
+    -- What each step of a protocol session holds, so quotas and readiness
+    -- are read without reading the parts.
+    CREATE TABLE session_usage (
+        proposal_id TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (proposal_id, peer, step)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -20,13 +20,14 @@ use std::thread;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use soberana_core::{
-    Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Receipt,
-    Timestamp,
+    Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalKind,
+    ProposalState, Receipt, Timestamp,
 };
 use soberana_ledger::{
-    EnvelopeRecord, Hash, LogEntry, NodeId, StoredCosignature, hash_children, hash_leaf,
+    EnvelopeRecord, Hash, LogEntry, NodeId, Observation, StoredCosignature, Witness, hash_children,
+    hash_leaf,
 };
-use soberana_wire::{Answer, Body, Digest, SealedEnvelope};
+use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
 
 use crate::records::*;
 use crate::{NodeStore, StoreError, schema};
@@ -542,6 +543,47 @@ fn record_own_decision(
     Ok(sent)
 }
 
+/// Refuses an envelope whose header time goes back (beyond the tolerance)
+/// against the envelopes its sender numbered before it, or forward against
+/// those it numbered after: a backdated or post-dated envelope.
+fn check_order(tx: &Transaction<'_>, received: &Received) -> Result<(), StoreError> {
+    let tolerance = i64::try_from(received.order_tolerance_ms).unwrap_or(i64::MAX);
+    let (sender, sequence) = (received.sender.as_str(), received.sequence as i64);
+    let before: Option<(i64, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT sequence, sealed_at FROM inbox WHERE sender = ?1 AND sequence < ?2
+             ORDER BY sequence DESC LIMIT 1",
+        )?
+        .query_row(params![sender, sequence], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((n, Some(t))) = before
+        && received.sealed_at < t.saturating_sub(tolerance)
+    {
+        return Err(StoreError::Conflict(format!(
+            "envelope number {} from `{sender}` is dated {} ms before its number {n}; a sender's times follow its numbers",
+            received.sequence,
+            t - received.sealed_at
+        )));
+    }
+    let after: Option<(i64, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT sequence, sealed_at FROM inbox WHERE sender = ?1 AND sequence > ?2
+             ORDER BY sequence ASC LIMIT 1",
+        )?
+        .query_row(params![sender, sequence], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((n, Some(t))) = after
+        && received.sealed_at > t.saturating_add(tolerance)
+    {
+        return Err(StoreError::Conflict(format!(
+            "envelope number {} from `{sender}` is dated {} ms after its number {n}; a sender's times follow its numbers",
+            received.sequence,
+            received.sealed_at - t
+        )));
+    }
+    Ok(())
+}
+
 fn receive_in(
     tx: &Transaction<'_>,
     received: Received,
@@ -553,16 +595,37 @@ fn receive_in(
         IntakeEffect::Decision(d) => ("decision", d.proposal_id.to_string()),
         IntakeEffect::Receipt(r) => ("receipt", r.proposal_id.to_string()),
         IntakeEffect::Answer(a) => ("answer", a.proposal_id.to_string()),
-        IntakeEffect::Session(m) => ("session", m.proposal_id.to_string()),
-        IntakeEffect::WitnessCosigned { .. } | IntakeEffect::WitnessAlarm { .. } => {
-            ("checkpoint", String::new())
-        }
+        IntakeEffect::Session { message, .. } => ("session", message.proposal_id.to_string()),
+        IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
     };
+    // A sender numbers its envelopes to us one by one; a number used twice
+    // means two different envelopes claim one place in its sequence.
+    let earlier: Option<String> = tx
+        .prepare_cached(
+            "SELECT envelope_id FROM inbox WHERE sender = ?1 AND sequence = ?2 AND envelope_id != ?3 LIMIT 1",
+        )?
+        .query_row(
+            params![
+                received.sender.as_str(),
+                received.sequence as i64,
+                received.envelope_id
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(earlier) = earlier {
+        return Err(StoreError::SequenceReused {
+            sender: received.sender.to_string(),
+            sequence: received.sequence,
+            earlier,
+        });
+    }
+    check_order(tx, &received)?;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO inbox (envelope_id, sender, sequence, kind, proposal_id, digest, bytes, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(envelope_id) DO NOTHING",
+            "INSERT INTO inbox (envelope_id, sender, sequence, kind, proposal_id, digest, bytes, received_at, sealed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(envelope_id) DO NOTHING",
         )?
         .execute(params![
             received.envelope_id,
@@ -573,6 +636,7 @@ fn receive_in(
             received.digest,
             received.bytes,
             now.unix_millis(),
+            received.sealed_at,
         ])?;
     if inserted == 0 {
         return Err(StoreError::Duplicate(received.envelope_id));
@@ -672,13 +736,185 @@ fn receive_in(
                 .execute(params![answer.proposal_id.to_string(), json(&answer)?])?;
             Ok(Vec::new())
         }
-        IntakeEffect::WitnessCosigned {
-            checkpoint,
-            reply,
-            log,
-        } => {
-            insert_partner_checkpoint(tx, &checkpoint)?;
+        IntakeEffect::Checkpoint(witnessing) => witness_in(tx, sealer, peer, &witnessing, now),
+        IntakeEffect::CosignatureReceived { cosignature, log } => {
+            insert_cosignature(tx, &cosignature)?;
             append_log(tx, &[log])?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Session { message, quota } => {
+            store_session_part(tx, peer, &message, quota, now)?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Proposal kinds that run a protocol session once accepted.
+const SESSION_KINDS: [ProposalKind; 2] = [ProposalKind::IdentifierMatch, ProposalKind::PersonMatch];
+
+/// Stores one part of a protocol message under an accepted match proposal,
+/// within its quota, inside `tx`: the state, the quota and the part's
+/// place are read in the transaction that writes it.
+fn store_session_part(
+    tx: &Transaction<'_>,
+    peer: PartyCode,
+    message: &soberana_wire::SessionMessage,
+    quota: SessionQuota,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let id = message.proposal_id.to_string();
+    let stored = load_state(tx, message.proposal_id)?
+        .ok_or_else(|| StoreError::NoSuchProposal(id.clone()))?;
+    if stored.peer != peer {
+        return Err(StoreError::WrongParty(id, peer.to_string()));
+    }
+    let kind: String = tx
+        .prepare_cached("SELECT kind FROM proposals WHERE id = ?1")?
+        .query_row([&id], |r| r.get(0))?;
+    if !SESSION_KINDS.iter().any(|k| k.as_str() == kind) {
+        return Err(StoreError::NoSession(id, kind.replace('_', " ")));
+    }
+    if !matches!(
+        stored.state,
+        ProposalState::Accepted | ProposalState::Answered
+    ) {
+        return Err(StoreError::NotAccepted(id, stored.state.to_string()));
+    }
+    let step = message.step as i64;
+    // Parts that disagree on how many the step has are stored: the
+    // session finds the step whole at the smallest count claimed, sees the
+    // disagreement and ends with an abort that names it.
+    let usage: Option<(i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT parts, stored, bytes FROM session_usage WHERE proposal_id = ?1 AND peer = ?2 AND step = ?3",
+        )?
+        .query_row(params![id, peer.as_str(), step], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let repeated: Option<i64> = tx
+        .prepare_cached(
+            "SELECT 1 FROM session_messages WHERE proposal_id = ?1 AND peer = ?2 AND step = ?3 AND part = ?4",
+        )?
+        .query_row(params![id, peer.as_str(), step, message.part as i64], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if repeated.is_some() {
+        return Err(StoreError::RepeatedPart {
+            proposal: id,
+            step: message.step,
+            part: message.part,
+        });
+    }
+    let size = message.payload.len() as u64;
+    let step_bytes = usage.map_or(0, |(_, _, b)| b.max(0) as u64) + size;
+    if step_bytes > quota.max_step_bytes {
+        return Err(StoreError::OverQuota(format!(
+            "step {} under proposal `{id}` would hold {step_bytes} bytes; at most {} are taken per step",
+            message.step, quota.max_step_bytes
+        )));
+    }
+    let total: i64 = tx
+        .prepare_cached(
+            "SELECT COALESCE(SUM(bytes), 0) FROM session_usage WHERE proposal_id = ?1 AND peer = ?2",
+        )?
+        .query_row(params![id, peer.as_str()], |r| r.get(0))?;
+    let total = total.max(0) as u64 + size;
+    if total > quota.max_session_bytes {
+        return Err(StoreError::OverQuota(format!(
+            "proposal `{id}` would hold {total} bytes of protocol messages; at most {} are taken per proposal",
+            quota.max_session_bytes
+        )));
+    }
+    tx.prepare_cached(
+        "INSERT INTO session_messages (proposal_id, peer, step, part, parts, payload, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        id,
+        peer.as_str(),
+        step,
+        message.part as i64,
+        message.parts as i64,
+        message.payload,
+        now.unix_millis(),
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO session_usage (proposal_id, peer, step, parts, stored, bytes)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5)
+         ON CONFLICT(proposal_id, peer, step)
+         DO UPDATE SET stored = stored + 1, bytes = bytes + excluded.bytes,
+                       parts = MIN(parts, excluded.parts)",
+    )?
+    .execute(params![
+        id,
+        peer.as_str(),
+        step,
+        message.parts as i64,
+        size as i64
+    ])?;
+    Ok(())
+}
+
+/// Witnesses a partner's checkpoint inside `tx`: the witness state (the
+/// last checkpoint of that log we cosigned) is read, judged and written in
+/// this one transaction, and the writer runs one change at a time, so two
+/// conflicting checkpoints can never both be judged against the same state.
+fn witness_in(
+    tx: &Transaction<'_>,
+    sealer: &Sealer,
+    peer: PartyCode,
+    witnessing: &Witnessing,
+    now: Timestamp,
+) -> Result<Vec<SealedEnvelope>, StoreError> {
+    let origin = witnessing.log_key.name().to_owned();
+    let latest: Option<String> = tx
+        .prepare_cached(
+            "SELECT note FROM partner_checkpoints
+             WHERE peer = ?1 AND origin = ?2 AND status = 'cosigned'
+             ORDER BY size DESC, seq DESC LIMIT 1",
+        )?
+        .query_row(params![peer.as_str(), origin], |r| r.get(0))
+        .optional()?;
+    let key = witnessing.log_key.clone();
+    let cosigner = witnessing.cosigner.clone();
+    let mut witness = match &latest {
+        Some(note) => Witness::resume(key, cosigner, note)?,
+        None => Witness::new(key, cosigner)?,
+    };
+    match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {
+        Observation::Cosigned {
+            checkpoint,
+            cosignature,
+        } => {
+            let cp = checkpoint.checkpoint();
+            insert_partner_checkpoint(
+                tx,
+                &PartnerCheckpoint {
+                    peer,
+                    size: cp.size(),
+                    note: checkpoint.to_text(),
+                    at: now,
+                    origin: cp.origin().to_owned(),
+                    status: "cosigned".into(),
+                    detail: String::new(),
+                },
+            )?;
+            append_log(
+                tx,
+                &[LogEntry::CosignatureIssued {
+                    origin: cp.origin().to_owned(),
+                    size: cp.size(),
+                    root: *cp.root().as_bytes(),
+                    time_ms: now.unix_millis().max(0) as u64,
+                }],
+            )?;
+            let reply = CosignatureReply {
+                origin: cp.origin().to_owned(),
+                size: cp.size(),
+                line: cosignature.to_line().trim_end().to_owned(),
+            };
             Ok(vec![queue(
                 tx,
                 sealer,
@@ -687,47 +923,21 @@ fn receive_in(
                 now,
             )?])
         }
-        IntakeEffect::WitnessAlarm { checkpoint } => {
-            tracing::error!(%peer, size = checkpoint.size, "witness alarm: the partner's log conflicts with a checkpoint we cosigned");
-            insert_partner_checkpoint(tx, &checkpoint)?;
-            Ok(Vec::new())
-        }
-        IntakeEffect::CosignatureReceived { cosignature, log } => {
-            insert_cosignature(tx, &cosignature)?;
-            append_log(tx, &[log])?;
-            Ok(Vec::new())
-        }
-        IntakeEffect::Session(message) => {
-            let stored = load_state(tx, message.proposal_id)?
-                .ok_or_else(|| StoreError::NoSuchProposal(message.proposal_id.to_string()))?;
-            if stored.peer != peer {
-                return Err(StoreError::WrongParty(
-                    message.proposal_id.to_string(),
-                    peer.to_string(),
-                ));
-            }
-            if !matches!(
-                stored.state,
-                ProposalState::Accepted | ProposalState::Answered
-            ) {
-                return Err(StoreError::NotAccepted(
-                    message.proposal_id.to_string(),
-                    stored.state.to_string(),
-                ));
-            }
-            tx.prepare_cached(
-                "INSERT INTO session_messages (proposal_id, peer, step, part, parts, payload, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                message.proposal_id.to_string(),
-                peer.as_str(),
-                message.step as i64,
-                message.part as i64,
-                message.parts as i64,
-                message.payload,
-                now.unix_millis(),
-            ])?;
+        Observation::Alarm(alarm) => {
+            tracing::error!(%peer, size = alarm.later.checkpoint().size(), kind = ?alarm.kind,
+                "witness alarm: the partner's log conflicts with a checkpoint we cosigned");
+            insert_partner_checkpoint(
+                tx,
+                &PartnerCheckpoint {
+                    peer,
+                    size: alarm.later.checkpoint().size(),
+                    note: alarm.later.to_text(),
+                    at: now,
+                    origin: alarm.origin.clone(),
+                    status: "alarm".into(),
+                    detail: alarm.to_json(),
+                },
+            )?;
             Ok(Vec::new())
         }
     }
@@ -1202,6 +1412,93 @@ impl NodeStore for SqliteStore {
                 params![envelope_id, error, next_attempt.unix_millis()],
             )?;
             Ok(())
+        })
+    }
+
+    fn mark_refused(
+        &self,
+        envelope_id: String,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let row: Option<(String, String)> = tx
+                .prepare_cached(
+                    "SELECT proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
+                )?
+                .query_row([&envelope_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            // Marked delivered as well, so the delivery queue never looks
+            // at it again; `refused_at` tells the two apart.
+            tx.prepare_cached(
+                "UPDATE outbox SET delivered_at = ?2, refused_at = ?2, attempts = attempts + 1, last_error = ?3
+                 WHERE envelope_id = ?1 AND delivered_at IS NULL",
+            )?
+            .execute(params![envelope_id, now.unix_millis(), reason])?;
+            if let Some((proposal_id, recipient)) = row
+                && let Ok(id) = ProposalId::parse(&proposal_id)
+                && let Some(stored) = load_state(tx, id)?
+            {
+                add_event(
+                    tx,
+                    id,
+                    stored.state,
+                    &format!("{recipient}'s node refused an envelope for good: {reason}"),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn refused_deliveries(&self, limit: usize) -> Result<Vec<RefusedDelivery>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT envelope_id, recipient, kind, proposal_id, COALESCE(last_error, ''), refused_at
+                 FROM outbox WHERE refused_at IS NOT NULL ORDER BY refused_at DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (envelope_id, recipient, kind, proposal_id, reason, at) = r?;
+                Ok(RefusedDelivery {
+                    envelope_id,
+                    recipient: party(&recipient)?,
+                    kind,
+                    proposal_id,
+                    reason,
+                    at: Timestamp::from_unix_millis(at),
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn session_step(
+        &self,
+        proposal: ProposalId,
+        peer: PartyCode,
+        step: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError> {
+        self.read(|c| {
+            let row: Option<(i64, i64)> = c
+                .prepare_cached(
+                    "SELECT parts, stored FROM session_usage WHERE proposal_id = ?1 AND peer = ?2 AND step = ?3",
+                )?
+                .query_row(
+                    params![proposal.to_string(), peer.as_str(), step as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(row.map(|(parts, stored)| (parts.max(0) as u32, stored.max(0) as u32)))
         })
     }
 

@@ -53,14 +53,21 @@ fn received(p: &Proposal, effect: IntakeEffect) -> Received {
         envelope_id: uuid_like(),
         sender: p.from,
         recipient: p.to,
-        sequence: 1,
+        sequence: next_sequence(),
         sealed_at: 0,
         body_digest: [1; 32],
         digest: "ab".repeat(32),
         bytes: b"envelope".to_vec(),
         received_at: Timestamp::now(),
         effect,
+        order_tolerance_ms: 0,
     }
+}
+
+/// A sender numbers its envelopes one by one; so do these.
+fn next_sequence() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 fn uuid_like() -> String {

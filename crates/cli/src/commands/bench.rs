@@ -13,7 +13,9 @@ use soberana_core::{
 use soberana_node::{IntakeOutcome, Node};
 use tokio::sync::oneshot;
 
-use crate::cli::{BenchExchangeArgs, BenchLedgerArgs, BenchPprlArgs, BenchPsiArgs, JsonArg};
+use crate::cli::{
+    BenchAbuseArgs, BenchExchangeArgs, BenchLedgerArgs, BenchPprlArgs, BenchPsiArgs, JsonArg,
+};
 use crate::commands::demo::{introduce, make_node};
 
 /// Figures of one exchange run.
@@ -321,6 +323,35 @@ pub fn pprl(args: BenchPprlArgs) -> Result<()> {
     println!();
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+/// `soberana bench abuse`.
+pub async fn abuse(args: BenchAbuseArgs) -> Result<()> {
+    if args.mib == 0 || args.concurrent == 0 {
+        bail!("--mib and --concurrent must be at least 1");
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "soberana-bench-abuse-{}",
+        Timestamp::now().unix_millis()
+    ));
+    let mx = make_node(&dir, "MX")?;
+    let us = make_node(&dir, "US")?;
+    introduce(&mx, &us)?;
+    eprintln!(
+        "a pinned US partner turns rogue against MX: {} MiB bodies and replies, {} bodies at once…",
+        args.mib, args.concurrent
+    );
+    let report = soberana_node::abuse::run(&mx, &us, args.mib * 1024 * 1024, args.concurrent).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = report?;
+    print!("{report}");
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    if let Some(case) = report.cases.iter().find(|c| !c.within_bound()) {
+        bail!("memory under `{}` exceeded its bound", case.attack);
     }
     Ok(())
 }

@@ -103,6 +103,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Psi(args)) => bench::psi(args),
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(args),
         Command::Bench(BenchCommand::Pprl(args)) => bench::pprl(args),
+        Command::Bench(BenchCommand::Abuse(args)) => runtime()?.block_on(bench::abuse(args)),
         Command::Desk(args) => runtime()?.block_on(desk::run(args)),
         Command::Officer(cmd) => officer::run(cmd),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),

@@ -262,7 +262,23 @@ pub fn outbox(args: ListArgs) -> Result<()> {
             ProposalState::Accepted,
         ]
     };
-    print_records(&node.list(Some(Direction::Outgoing), states)?, args.json)
+    print_records(&node.list(Some(Direction::Outgoing), states)?, args.json)?;
+    // Envelopes a partner refused for good are never sent again: say so,
+    // with the partner's reason, so an officer can act on it.
+    let refused = node.refused_deliveries(50)?;
+    if !args.json && !refused.is_empty() {
+        println!(
+            "\n{} envelope(s) refused for good by partners (not sent again):",
+            refused.len()
+        );
+        for r in &refused {
+            println!(
+                "{}  {:<4} {:<11} {}  {}",
+                r.at, r.recipient, r.kind, r.envelope_id, r.reason
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Prints a proposal's detail for people.

@@ -60,7 +60,8 @@ pub mod persons;
 pub const ABORT_STEP: u32 = u32::MAX;
 
 /// The most parts one step may have (a bound on what a partner can make us
-/// wait for or reassemble: 4096 parts of 3 MiB is 12 GiB).
+/// wait for; the bytes a step may hold are bounded by the node's
+/// `limits.max_step_bytes`, checked as each part is stored).
 pub const MAX_PARTS: u32 = 4096;
 
 /// The label of an answer item naming one of our identifiers that matched.
@@ -507,6 +508,8 @@ struct RequesterRun {
     /// The step we wait for from the partner.
     expect: u32,
     started: Instant,
+    /// Since when we wait for it.
+    waiting: Instant,
     protocol: String,
     our_size: u64,
 }
@@ -516,6 +519,8 @@ struct ResponderRun {
     machine: ResponderMachine,
     expect: u32,
     started: Instant,
+    /// Since when we wait for the step we expect.
+    waiting: Instant,
     protocol: String,
     our_size: u64,
     /// The most the requester may ask about: what was accepted.
@@ -677,8 +682,28 @@ impl Node {
         }
     }
 
+    /// How long a session waits for the partner's next step before it ends
+    /// (a partner that stops mid-session, or whose step was refused, would
+    /// otherwise hold the session's state for ever).
+    fn session_idle(&self) -> Duration {
+        Duration::from_millis(self.config().limits.session_idle_timeout_ms)
+    }
+
+    /// Whether every part of a step from `peer` has arrived. Asked on
+    /// every pass, so it reads the step's tally, never the parts: these are
+    /// read once, when the step is whole.
+    fn step_arrived(&self, id: ProposalId, peer: PartyCode, step: u32) -> Result<bool, StoreError> {
+        Ok(matches!(
+            self.store().session_step(id, peer, step)?,
+            Some((parts, stored)) if stored >= parts
+        ))
+    }
+
     /// The partner's abort under a proposal, if it sent one.
     fn partner_abort(&self, id: ProposalId, peer: PartyCode) -> Option<String> {
+        if !self.step_arrived(id, peer, ABORT_STEP).ok()? {
+            return None;
+        }
         let parts = self.store().session_messages(id, peer, ABORT_STEP).ok()?;
         match assemble(&parts) {
             Ok(Some(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
@@ -744,6 +769,19 @@ impl Node {
                 );
                 continue;
             }
+            if !self.step_arrived(id, run.peer, run.expect)? {
+                if run.waiting.elapsed() > self.session_idle() {
+                    let reason = format!(
+                        "the partner sent no complete step {} within {} s",
+                        run.expect,
+                        self.session_idle().as_secs()
+                    );
+                    self.fail_request(id, run.peer, &reason, Some(run.peer));
+                    continue;
+                }
+                sessions.requests.insert(id, run);
+                continue;
+            }
             let parts = self.store().session_messages(id, run.peer, run.expect)?;
             let message = match assemble(&parts) {
                 Ok(Some(m)) => m,
@@ -763,6 +801,7 @@ impl Node {
                 started,
                 protocol,
                 our_size,
+                ..
             } = run;
             match machine.handle(&message) {
                 Ok(RequesterNext::Send(next, reply)) => {
@@ -775,6 +814,7 @@ impl Node {
                             machine: next,
                             expect: expect + 2,
                             started,
+                            waiting: Instant::now(),
                             protocol,
                             our_size,
                         },
@@ -850,6 +890,7 @@ impl Node {
             machine,
             expect: 1,
             started: Instant::now(),
+            waiting: Instant::now(),
             protocol,
             our_size,
         })
@@ -947,8 +988,7 @@ impl Node {
                     sessions.finished.insert(id);
                     continue;
                 }
-                let parts = self.store().session_messages(id, peer, 0)?;
-                if parts.is_empty() {
+                if self.store().session_step(id, peer, 0)?.is_none() {
                     continue;
                 }
                 match self.start_response(&record.proposal) {
@@ -969,6 +1009,21 @@ impl Node {
             if let Some(reason) = self.partner_abort(id, peer) {
                 tracing::warn!(proposal = %id, %reason, "the partner ended the match session");
                 sessions.finished.insert(id);
+                continue;
+            }
+            if !self.step_arrived(id, peer, run.expect)? {
+                if run.waiting.elapsed() > self.session_idle() {
+                    let reason = format!(
+                        "the requester sent no complete step {} within {} s",
+                        run.expect,
+                        self.session_idle().as_secs()
+                    );
+                    tracing::warn!(proposal = %id, %reason, "match ended");
+                    self.send_abort(peer, id, &reason);
+                    sessions.finished.insert(id);
+                    continue;
+                }
+                sessions.responses.insert(id, run);
                 continue;
             }
             let parts = self.store().session_messages(id, peer, run.expect)?;
@@ -992,6 +1047,7 @@ impl Node {
                 protocol,
                 our_size,
                 limit,
+                ..
             } = run;
             // The responder learns the protocol from the first message.
             let protocol = match (expect, message.first()) {
@@ -1008,6 +1064,7 @@ impl Node {
                             machine: next,
                             expect: expect + 2,
                             started,
+                            waiting: Instant::now(),
                             protocol,
                             our_size,
                             limit,
@@ -1095,6 +1152,7 @@ impl Node {
                     machine: ResponderMachine::Psi(machine),
                     expect: 0,
                     started: Instant::now(),
+                    waiting: Instant::now(),
                     protocol: PSI_UNKNOWN.into(),
                     our_size: items.len() as u64,
                     limit: m.set_size,
@@ -1108,6 +1166,7 @@ impl Node {
                     machine: ResponderMachine::Persons(machine),
                     expect: 0,
                     started: Instant::now(),
+                    waiting: Instant::now(),
                     protocol: persons::PROTOCOL.into(),
                     our_size,
                     limit: m.record_count,
