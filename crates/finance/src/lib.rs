@@ -49,6 +49,7 @@
 //! assert!(flow.border_nodes().any(|(_, n)| n.country == Some(Country::MX)));
 //! ```
 
+pub mod amlworld;
 pub mod bench;
 pub mod continuation;
 pub mod error;
