@@ -433,9 +433,24 @@ fn a_trail_is_continued_across_the_border_between_two_processes() {
 
 #[test]
 fn bench_finance_prints_its_figures_as_json_on_the_last_line() {
-    let out = ok(&["bench", "finance", "--n", "5000", "--json"]);
+    let out = ok(&[
+        "bench",
+        "finance",
+        "--n",
+        "5000",
+        "--independent-n",
+        "30000",
+        "--json",
+    ]);
     let last = out.lines().last().unwrap();
     let report: serde_json::Value = serde_json::from_str(last).unwrap();
     assert!(report["transactions"].as_u64().unwrap() > 4000, "{last}");
     assert!(report["trace"]["runs"].as_u64().unwrap() > 0, "{last}");
+    let independent = &report["independent"];
+    assert!(independent["cases"].as_u64().unwrap() > 0, "{last}");
+    assert!(
+        independent["baseline"]["alerts"].as_u64().is_some(),
+        "{last}"
+    );
+    assert!(out.contains("baseline (two rules)"), "{out}");
 }

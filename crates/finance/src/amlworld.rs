@@ -1312,7 +1312,8 @@ fn structure(
     companies: &[u32],
 ) {
     let m = |w: &mut World, r: &mut Rng, mx: bool| member(w, r, mx, people, companies);
-    let below = |r: &mut Rng, lo: f64, hi_share: f64| r.dollars(lo, hi_share * 100.0) / 100 * 100;
+    // Whole amounts between `lo` and `hi` (major units), in minor units.
+    let below = |r: &mut Rng, lo: f64, hi: f64| r.dollars(lo, hi) / 100 * 100;
     let line = US_CTR_CENTS as f64 / 100.0;
     match f {
         StructuringForm::Textbook => {
@@ -1636,6 +1637,29 @@ mod tests {
             })
             .count();
         assert!(near > 0);
+    }
+
+    #[test]
+    fn structured_cash_stays_under_the_reporting_line() {
+        let w = small(8);
+        let g = &w.graph;
+        let pos: std::collections::HashMap<TxId, u32> =
+            (0..g.len() as u32).map(|t| (g.tx_id(t), t)).collect();
+        let mut seen = 0;
+        for c in w.cases.iter().filter(|c| c.kind == CaseKind::Structuring) {
+            for id in &c.tx_ids {
+                let t = pos[id];
+                if g.channel(t) == Channel::CashDeposit && g.currency(t) == Currency::Usd {
+                    assert!(g.amount(t) < US_CTR_CENTS, "{c:?}");
+                    seen += 1;
+                }
+                if g.channel(t) == Channel::CashDeposit && g.currency(t) == Currency::Mxn {
+                    let line = (MX_RELEVANT_CENTS_USD as f64 * MXN_PER_USD) as i64;
+                    assert!(g.amount(t) < line, "{c:?}");
+                }
+            }
+        }
+        assert!(seen > 5);
     }
 
     #[test]

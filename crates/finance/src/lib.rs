@@ -50,6 +50,7 @@
 //! ```
 
 pub mod amlworld;
+pub mod baseline;
 pub mod bench;
 pub mod continuation;
 pub mod error;

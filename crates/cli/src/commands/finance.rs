@@ -268,6 +268,13 @@ pub struct BenchFinanceArgs {
     /// Threads for the typology scan.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Transactions in the independent (AMLworld-style) ledger the
+    /// detectors are also measured on; 0 skips it.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub independent_n: u64,
+    /// Seed of the independent ledger (seed 1 is kept for tuning).
+    #[arg(long, default_value_t = 2)]
+    pub independent_seed: u64,
     /// JSON on the last line.
     #[command(flatten)]
     pub json: JsonArg,
@@ -299,6 +306,8 @@ pub fn bench(args: BenchFinanceArgs) -> Result<()> {
         transactions: args.n,
         seed: args.seed,
         scan_threads: args.threads.max(1),
+        independent_transactions: args.independent_n,
+        independent_seed: args.independent_seed,
         ..Default::default()
     })?;
     println!("{report}");
