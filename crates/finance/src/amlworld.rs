@@ -1451,8 +1451,9 @@ pub struct CaseScore {
     pub by_form: Vec<(StructuringForm, usize, usize)>,
     /// By alert label: (label, alerts, true alerts).
     pub by_alert: Vec<(String, usize, usize)>,
-    /// False alerts by the role of the account they centre on.
-    pub false_by_role: Vec<(Role, usize)>,
+    /// False alerts by alert label and the role of the account they
+    /// centre on.
+    pub false_by_role: Vec<(String, Role, usize)>,
 }
 
 /// One alert to score: a label (its kind), the account at its centre, and
@@ -1476,7 +1477,7 @@ pub fn score<'a>(world: &AmlWorld, alerts: impl IntoIterator<Item = Scored<'a>>)
     }
     let mut found = vec![false; world.cases.len()];
     let mut by_alert: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-    let mut false_by_role: std::collections::BTreeMap<Role, usize> = Default::default();
+    let mut false_by_role: std::collections::BTreeMap<(String, Role), usize> = Default::default();
     let (mut n_alerts, mut true_alerts) = (0, 0);
     for a in alerts {
         n_alerts += 1;
@@ -1500,7 +1501,7 @@ pub fn score<'a>(world: &AmlWorld, alerts: impl IntoIterator<Item = Scored<'a>>)
                 .get(acc as usize)
                 .copied()
                 .unwrap_or(Role::Person);
-            *false_by_role.entry(role).or_default() += 1;
+            *false_by_role.entry((a.label.to_owned(), role)).or_default() += 1;
         }
     }
     let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -1550,7 +1551,10 @@ pub fn score<'a>(world: &AmlWorld, alerts: impl IntoIterator<Item = Scored<'a>>)
         by_case,
         by_form,
         by_alert: by_alert.into_iter().map(|(k, (a, t))| (k, a, t)).collect(),
-        false_by_role: false_by_role.into_iter().collect(),
+        false_by_role: false_by_role
+            .into_iter()
+            .map(|((l, r), n)| (l, r, n))
+            .collect(),
     }
 }
 

@@ -56,6 +56,7 @@ pub mod continuation;
 pub mod error;
 pub mod generate;
 pub mod graph;
+pub mod incident;
 pub mod ingest;
 pub mod model;
 pub mod svg;
