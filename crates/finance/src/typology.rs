@@ -238,6 +238,10 @@ pub struct TypologyConfig {
     pub m2m_min_value: i64,
     /// Many-to-many: largest over smallest payment in a block (default 2).
     pub m2m_max_spread: f64,
+    /// Many-to-many: a receiver paid more than this many times around the
+    /// window is a busy account (a shop, a utility), not part of a block
+    /// (default 32).
+    pub m2m_max_busy: usize,
     /// Accounts never alerted on: known institutions (treasury, card and
     /// loan accounts, payroll processors) and exempt persons (e.g. FinCEN
     /// Form 110 exemptions). Their transactions still count as
@@ -292,7 +296,7 @@ impl Default for TypologyConfig {
             pass_min_ratio: 0.5,
             cycle_min_len: 3,
             cycle_max_len: 10,
-            cycle_budget: 4096,
+            cycle_budget: 512,
             cycle_window: 21 * DAY,
             cycle_min_value: 500_000,
             cycle_min_keep: 0.8,
@@ -317,6 +321,7 @@ impl Default for TypologyConfig {
             m2m_window: 10 * DAY,
             m2m_min_value: 100_000,
             m2m_max_spread: 2.0,
+            m2m_max_busy: 32,
             exempt: Vec::new(),
             max_scan: 256,
         }
@@ -416,6 +421,8 @@ struct Prepared {
     recurring: Vec<bool>,
     /// Accounts never alerted on.
     exempt: HashSet<u32>,
+    /// Transfers carrying on cash just paid in (see [`cash_fed`]).
+    cash_fed: crate::graph::FastMap<u32, u32>,
 }
 
 impl Prepared {
@@ -444,8 +451,61 @@ impl Prepared {
             }
         }
         let exempt = cfg.exempt.iter().filter_map(|id| g.account(id)).collect();
-        Prepared { recurring, exempt }
+        let cash_fed = cash_fed(g, cfg);
+        Prepared {
+            recurring,
+            exempt,
+            cash_fed,
+        }
     }
+}
+
+/// Transfers that carry on cash just paid in: transfer → the deposit.
+/// The sender is a quiet account (a person paying in for another), not a
+/// business with a till; the deposit came within `cash_relay_within`
+/// before and was 0.5 to 1.2 times the transfer.
+fn cash_fed(g: &Graph, cfg: &TypologyConfig) -> crate::graph::FastMap<u32, u32> {
+    let mut fed: crate::graph::FastMap<u32, u32> = Default::default();
+    let min_line = cfg.cash_lines.iter().map(|l| l.1).min().unwrap_or(0) as f64;
+    let min_transfer = (min_line * cfg.cash_min_share * 0.5) as i64;
+    let mut cash: Vec<u32> = Vec::new();
+    for s in 0..g.account_count() as u32 {
+        let ins = g.incoming(s);
+        cash.clear();
+        cash.extend(
+            ins.iter()
+                .copied()
+                .filter(|&t| g.channel(t) == Channel::CashDeposit),
+        );
+        if cash.is_empty() {
+            continue;
+        }
+        for &t in g.outgoing(s) {
+            let v = g.value(t);
+            if g.to(t) == NONE || g.channel(t) == Channel::Card || v < min_transfer {
+                continue;
+            }
+            let lo = g.time(t) - cfg.cash_relay_within;
+            let k = cash.partition_point(|&x| x < t);
+            let dep = cash[..k]
+                .iter()
+                .rev()
+                .take_while(|&&x| g.time(x) >= lo)
+                .copied()
+                .find(|&x| {
+                    let d = g.value(x) as f64;
+                    d >= 0.5 * v as f64 && d <= 1.2 * v as f64
+                });
+            if let Some(d) = dep {
+                let k = ins.partition_point(|&x| x < t);
+                let b = ins[..k].partition_point(|&x| g.time(x) < lo);
+                if k - b <= cfg.layer_max_busy {
+                    fed.insert(t, d);
+                }
+            }
+        }
+    }
+    fed
 }
 
 struct Ctx<'g> {
@@ -454,6 +514,7 @@ struct Ctx<'g> {
     start: i64,
     recurring: &'g [bool],
     exempt: &'g HashSet<u32>,
+    cash_fed: &'g crate::graph::FastMap<u32, u32>,
 }
 
 impl<'g> Ctx<'g> {
@@ -465,6 +526,7 @@ impl<'g> Ctx<'g> {
             start,
             recurring: &prep.recurring,
             exempt: &prep.exempt,
+            cash_fed: &prep.cash_fed,
         }
     }
 
@@ -845,26 +907,10 @@ impl<'g> Ctx<'g> {
                 continue;
             }
             let s = g.from(t);
-            if s == NONE || s == a || g.channel(t) == Channel::Card {
+            if s == NONE || s == a {
                 continue;
             }
-            // Cash paid into the sender shortly before, about this much.
-            let v = g.value(t);
-            let ins = g.incoming(s);
-            let lo = g.time(t) - c.cash_relay_within;
-            let k = ins.partition_point(|&x| x < t);
-            let dep = ins[..k]
-                .iter()
-                .rev()
-                .take(c.max_scan)
-                .take_while(|&&x| g.time(x) >= lo)
-                .copied()
-                .find(|&x| {
-                    g.channel(x) == Channel::CashDeposit
-                        && g.value(x) as f64 >= 0.5 * v as f64
-                        && g.value(x) as f64 <= 1.2 * v as f64
-                });
-            if let Some(d) = dep
+            if let Some(&d) = self.cash_fed.get(&t)
                 && let Some(line) = self.cash_line(d)
                 && g.value(d) < line
                 && g.value(d) as f64 >= c.cash_min_share * line as f64
@@ -1060,7 +1106,7 @@ impl<'g> Ctx<'g> {
             let relayed_in = ins[..k]
                 .iter()
                 .rev()
-                .take(c.max_scan)
+                .take(c.layer_max_busy)
                 .take_while(|&&w| g.time(w) >= lo)
                 .any(|&w| {
                     let vw = g.value(w) as f64;
@@ -1123,7 +1169,7 @@ impl<'g> Ctx<'g> {
                 let ins = g.incoming(r);
                 let s = ins.partition_point(|&t| g.time(t) < t0 - c.m2m_window);
                 let e = ins.partition_point(|&t| g.time(t) <= t0 + 2 * c.m2m_window);
-                if e - s > c.max_scan {
+                if e - s > c.m2m_max_busy {
                     continue;
                 }
                 for &t in &ins[s..e] {
@@ -1163,7 +1209,12 @@ impl<'g> Ctx<'g> {
                     i = j;
                 }
                 Some(_) => return,
-                None => i += 1,
+                // Windows overlap by half: a block straddling two anchors
+                // is still seen whole from one of them.
+                None => {
+                    let half = t0 + c.m2m_window / 2;
+                    i += fresh[i..].partition_point(|&t| g.time(t) <= half).max(1);
+                }
             }
         }
     }
