@@ -62,6 +62,7 @@ pub mod model;
 pub mod svg;
 pub mod trace;
 pub mod typology;
+pub mod verdict;
 
 pub use continuation::{
     ContinuationAnswer, ContinuationRequest, DisclosurePolicy, PseudonymKey, answer, requests,

@@ -180,6 +180,16 @@ pub struct AlertsArgs {
     /// Print every alert as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Merge alerts into incidents, ranked by risk score, with the reasons.
+    #[arg(long)]
+    pub incidents: bool,
+    /// Typology thresholds as JSON (a `TypologyConfig`; fields left out keep
+    /// their defaults), e.g. this party's exemptions.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Analysts' verdicts (JSON lines): print precision week by week.
+    #[arg(long)]
+    pub verdicts: Option<PathBuf>,
 }
 
 /// `soberana finance continue`.
@@ -1014,8 +1024,62 @@ fn draw(flow: &FlowGraph, path: &Path, title: &str) -> Result<()> {
 }
 
 fn alerts_cmd(args: AlertsArgs) -> Result<()> {
+    let cfg: TypologyConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("`{}` is not a typology configuration", path.display()))?
+        }
+        None => TypologyConfig::default(),
+    };
+    if let Some(path) = &args.verdicts {
+        let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let verdicts = soberana_finance::verdict::read(std::io::BufReader::new(file))
+            .with_context(|| format!("in `{}`", path.display()))?;
+        println!("precision of worked incidents, week by week:");
+        for p in soberana_finance::verdict::precision_over_time(&verdicts, 7 * 86_400) {
+            println!(
+                "  week of {}  {} confirmed, {} dismissed, precision {:.2}",
+                when(p.start),
+                p.confirmed,
+                p.dismissed,
+                p.precision
+            );
+        }
+        return Ok(());
+    }
     let graph = load_graph(&args.dir.dir)?;
-    let mut alerts = soberana_finance::scan(&graph, &TypologyConfig::default());
+    let mut alerts = soberana_finance::scan(&graph, &cfg);
+    if args.incidents {
+        let incidents = soberana_finance::incident::incidents(&alerts);
+        if args.json {
+            println!("{}", serde_json::to_string(&incidents)?);
+            return Ok(());
+        }
+        println!(
+            "{} incidents ({} alerts) in {} transactions, riskiest first",
+            incidents.len(),
+            alerts.len(),
+            graph.len()
+        );
+        for i in incidents.iter().take(args.limit) {
+            let kinds: Vec<&str> = i.kinds.iter().map(|k| k.name()).collect();
+            println!(
+                "  {}  score {:>5.2}  {:<28} {:>16}  {} … {}",
+                i.key(),
+                i.score,
+                kinds.join("+"),
+                usd(i.value),
+                when(i.first),
+                when(i.last)
+            );
+            for r in &i.reasons {
+                println!("      {r}");
+            }
+        }
+        return Ok(());
+    }
     alerts.sort_by_key(|a| std::cmp::Reverse(a.value));
     if args.json {
         println!("{}", serde_json::to_string(&alerts)?);
