@@ -428,25 +428,28 @@ struct Prepared {
 impl Prepared {
     fn new(g: &Graph, cfg: &TypologyConfig) -> Self {
         let mut recurring = vec![false; g.len()];
-        let mut span: crate::graph::FastMap<u32, (u32, u32)> = Default::default();
+        // Per account: its outgoing transfers sorted by (receiver, time);
+        // each receiver's run spans first to last payment.
+        let mut pairs: Vec<(u32, u32, u32)> = Vec::new();
         for a in 0..g.account_count() as u32 {
             let outs = g.outgoing(a);
             if outs.len() < 2 {
                 continue;
             }
-            span.clear();
-            for &t in outs {
-                let to = g.to[t as usize];
-                if to == NONE {
-                    continue;
-                }
-                let tm = g.time[t as usize];
-                let e = span.entry(to).or_insert((tm, tm));
-                e.1 = tm;
-            }
-            for &t in outs {
-                if let Some(&(f, l)) = span.get(&g.to[t as usize]) {
-                    recurring[t as usize] = i64::from(l - f) >= cfg.recurring_gap;
+            pairs.clear();
+            pairs.extend(
+                outs.iter()
+                    .filter(|&&t| g.to[t as usize] != NONE)
+                    .map(|&t| (g.to[t as usize], g.time[t as usize], t)),
+            );
+            pairs.sort_unstable();
+            for run in pairs.chunk_by(|x, y| x.0 == y.0) {
+                if let (Some(f), Some(l)) = (run.first(), run.last())
+                    && i64::from(l.1 - f.1) >= cfg.recurring_gap
+                {
+                    for x in run {
+                        recurring[x.2 as usize] = true;
+                    }
                 }
             }
         }
