@@ -722,7 +722,13 @@ impl<'g> Ctx<'g> {
         let mut path: Vec<u32> = Vec::with_capacity(c.cycle_max_len);
         let mut last_end: u32 = 0;
         for &t0 in g.outgoing(a) {
-            if g.value(t0) < c.cycle_min_value || g.to(t0) == NONE || g.to(t0) == a {
+            // Regular partners settling up (intercompany netting) pay each
+            // other month after month: a cycle is made of new payments.
+            if g.value(t0) < c.cycle_min_value
+                || g.to(t0) == NONE
+                || g.to(t0) == a
+                || !self.is_new(t0)
+            {
                 continue;
             }
             if t0 < last_end {
@@ -762,7 +768,7 @@ impl<'g> Ctx<'g> {
             }
             *budget -= 1;
             let v = g.value(t) as f64;
-            if v < c.cycle_min_keep * prev || v > prev * 1.01 {
+            if v < c.cycle_min_keep * prev || v > prev * 1.01 || !self.is_new(t) {
                 continue;
             }
             let next = g.to(t);
@@ -798,7 +804,9 @@ impl<'g> Ctx<'g> {
         let mut i = 0;
         while i < outs.len() {
             let t0 = outs[i];
-            if g.value(t0) < c.sg_min_value || g.to(t0) == NONE {
+            // Scattering is to new counterparties: a payroll run to the
+            // same employees, who then pay the same landlord, is not.
+            if g.value(t0) < c.sg_min_value || g.to(t0) == NONE || !self.is_new(t0) {
                 i += 1;
                 continue;
             }
@@ -809,7 +817,7 @@ impl<'g> Ctx<'g> {
             for &s in outs[i..e].iter().take(c.max_scan) {
                 let m = g.to(s);
                 let vs = g.value(s);
-                if m == NONE || m == a || vs < c.sg_min_value {
+                if m == NONE || m == a || vs < c.sg_min_value || !self.is_new(s) {
                     continue;
                 }
                 let mouts = g.outgoing(m);
