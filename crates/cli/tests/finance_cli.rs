@@ -502,6 +502,11 @@ fn alerts_come_as_ranked_incidents_with_reasons_and_honour_an_exemption_list() {
         cfg.to_str().unwrap(),
     ]);
     assert!(text.contains("0 incidents"), "{text}");
+    // The same file in the node's finance folder is the party's own setting.
+    std::fs::copy(&cfg, Path::new(&us).join("finance/typology.json")).unwrap();
+    let text = ok(&["finance", "alerts", "--dir", &us, "--incidents"]);
+    assert!(text.contains("0 incidents"), "{text}");
+    std::fs::remove_file(Path::new(&us).join("finance/typology.json")).unwrap();
     std::fs::write(&cfg, r#"{"exempt": ["not-an-account"]}"#).unwrap();
     let out = soberana(&[
         "finance",

@@ -184,7 +184,8 @@ pub struct AlertsArgs {
     #[arg(long)]
     pub incidents: bool,
     /// Typology thresholds as JSON (a `TypologyConfig`; fields left out keep
-    /// their defaults), e.g. this party's exemptions.
+    /// their defaults), e.g. this party's exemptions. Without it the node's
+    /// own `finance/typology.json` is used when present.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Analysts' verdicts (JSON lines): print precision week by week.
@@ -1023,16 +1024,24 @@ fn draw(flow: &FlowGraph, path: &Path, title: &str) -> Result<()> {
     Ok(())
 }
 
-fn alerts_cmd(args: AlertsArgs) -> Result<()> {
-    let cfg: TypologyConfig = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("`{}` is not a typology configuration", path.display()))?
-        }
-        None => TypologyConfig::default(),
+/// The party's typology thresholds: the file given, else
+/// `DIR/finance/typology.json` when the node has one, else the defaults.
+/// Fields left out of a file keep their defaults.
+pub fn typology_config(node: &Path, explicit: Option<&Path>) -> Result<TypologyConfig> {
+    let own = finance_dir(node).join("typology.json");
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if own.exists() => own,
+        None => return Ok(TypologyConfig::default()),
     };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a typology configuration", path.display()))
+}
+
+fn alerts_cmd(args: AlertsArgs) -> Result<()> {
+    let cfg = typology_config(&args.dir.dir, args.config.as_deref())?;
     if let Some(path) = &args.verdicts {
         let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
         let verdicts = soberana_finance::verdict::read(std::io::BufReader::new(file))
