@@ -439,9 +439,128 @@ fn a_trail_is_continued_across_the_border_between_two_processes() {
 
 #[test]
 fn bench_finance_prints_its_figures_as_json_on_the_last_line() {
-    let out = ok(&["bench", "finance", "--n", "5000", "--json"]);
+    let out = ok(&[
+        "bench",
+        "finance",
+        "--n",
+        "5000",
+        "--independent-n",
+        "30000",
+        "--json",
+    ]);
     let last = out.lines().last().unwrap();
     let report: serde_json::Value = serde_json::from_str(last).unwrap();
     assert!(report["transactions"].as_u64().unwrap() > 4000, "{last}");
     assert!(report["trace"]["runs"].as_u64().unwrap() > 0, "{last}");
+    let independent = &report["independent"];
+    assert!(independent["cases"].as_u64().unwrap() > 0, "{last}");
+    assert!(
+        independent["baseline"]["alerts"].as_u64().is_some(),
+        "{last}"
+    );
+    assert!(out.contains("baseline (two rules)"), "{out}");
+}
+
+#[test]
+fn alerts_come_as_ranked_incidents_with_reasons_and_honour_an_exemption_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let us = init(dir.path(), "US");
+    let csv = dir.path().join("cash.csv");
+    // Three cash deposits just under USD 10,000 at three branches in three
+    // days, then the money wired on.
+    std::fs::write(
+        &csv,
+        format!(
+            "{HEADER}\n\
+             1,2025-11-03T10:00:00Z,9500.00,USD,cash_deposit,,{A},US,TX-ELP-01,1\n\
+             2,2025-11-04T10:00:00Z,9400.00,USD,cash_deposit,,{A},US,TX-ELP-02,1\n\
+             3,2025-11-05T10:00:00Z,9300.00,USD,cash_deposit,,{A},US,TX-ELP-03,1\n\
+             4,2025-11-06T10:00:00Z,28000,USD,domestic_wire,{A},{B},US,,0\n"
+        ),
+    )
+    .unwrap();
+    ok(&[
+        "finance",
+        "ingest",
+        "--dir",
+        &us,
+        "--transactions",
+        csv.to_str().unwrap(),
+    ]);
+    let text = ok(&["finance", "alerts", "--dir", &us, "--incidents"]);
+    assert!(text.contains("riskiest first"), "{text}");
+    assert!(text.contains("structuring at us:021000021:1001"), "{text}");
+    let key = text
+        .split_whitespace()
+        .find(|w| w.starts_with("inc-"))
+        .expect("an incident key")
+        .to_owned();
+
+    let cfg = dir.path().join("typology.json");
+    std::fs::write(&cfg, format!(r#"{{"exempt": ["{A}"]}}"#)).unwrap();
+    let text = ok(&[
+        "finance",
+        "alerts",
+        "--dir",
+        &us,
+        "--incidents",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(text.contains("0 incidents"), "{text}");
+    // The same file in the node's finance folder is the party's own setting.
+    std::fs::copy(&cfg, Path::new(&us).join("finance/typology.json")).unwrap();
+    let text = ok(&["finance", "alerts", "--dir", &us, "--incidents"]);
+    assert!(text.contains("0 incidents"), "{text}");
+    std::fs::remove_file(Path::new(&us).join("finance/typology.json")).unwrap();
+    std::fs::write(&cfg, r#"{"exempt": ["not-an-account"]}"#).unwrap();
+    let out = soberana(&[
+        "finance",
+        "alerts",
+        "--dir",
+        &us,
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("typology configuration"));
+
+    // Verdicts: precision week by week; a verdict without a reason is refused.
+    let verdicts = dir.path().join("verdicts.jsonl");
+    std::fs::write(
+        &verdicts,
+        format!(
+            r#"{{"incident":"{key}","finding":"confirmed","reason":"cash under the line at three branches","officer":"ana","at":1762300000}}"#
+        ),
+    )
+    .unwrap();
+    let text = ok(&[
+        "finance",
+        "alerts",
+        "--dir",
+        &us,
+        "--verdicts",
+        verdicts.to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains("1 confirmed, 0 dismissed, precision 1.00"),
+        "{text}"
+    );
+    std::fs::write(
+        &verdicts,
+        format!(
+            r#"{{"incident":"{key}","finding":"dismissed","reason":"","officer":"ana","at":1}}"#
+        ),
+    )
+    .unwrap();
+    let out = soberana(&[
+        "finance",
+        "alerts",
+        "--dir",
+        &us,
+        "--verdicts",
+        verdicts.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a reason"));
 }

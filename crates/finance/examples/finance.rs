@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p soberana-finance --example finance -- generate --n 1000000 --out DIR [--seed S] [--country MX]
-//! cargo run --release -p soberana-finance --example finance -- bench [--n N] [--threads T] [--json]
+//! cargo run --release -p soberana-finance --example finance -- bench [--n N] [--threads T] [--independent-n N] [--independent-seed S] [--json]
 //! cargo run --release -p soberana-finance --example finance -- demo --out DIR [--n N]
 //! ```
 
@@ -66,10 +66,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some("bench") => {
             let scan_threads: usize = arg(&args, "--threads").map_or(Ok(1), |v| v.parse())?;
+            let independent_transactions: u64 =
+                arg(&args, "--independent-n").map_or(Ok(2_000_000), |v| v.parse())?;
+            let independent_seed: u64 =
+                arg(&args, "--independent-seed").map_or(Ok(2), |v| v.parse())?;
             let report = run(&BenchOptions {
                 transactions: n,
                 seed,
                 scan_threads,
+                independent_transactions,
+                independent_seed,
                 ..BenchOptions::default()
             })?;
             if args.iter().any(|a| a == "--json") {

@@ -12,8 +12,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::amlworld::{self, AmlWorldOptions, CaseScore, Scored};
+use crate::baseline;
 use crate::generate::{self, GenerateOptions};
 use crate::graph::GraphBuilder;
+use crate::incident::incidents;
 use crate::ingest::{TransactionColumns, read_transactions};
 use crate::trace::{Seed, TraceOptions, trace};
 use crate::typology::{Score, TypologyConfig, evaluate, scan_parallel};
@@ -35,6 +38,12 @@ pub struct BenchOptions {
     pub traces: usize,
     /// Threads for the typology scan (default 1).
     pub scan_threads: usize,
+    /// Transactions in the independent (AMLworld-style) ledger; 0 skips
+    /// it (default 2,000,000).
+    pub independent_transactions: u64,
+    /// Seed of the independent ledger (default 2; seed 1 is the tuning
+    /// seed, never reported).
+    pub independent_seed: u64,
 }
 
 impl Default for BenchOptions {
@@ -46,6 +55,8 @@ impl Default for BenchOptions {
             hops: 6,
             traces: 40,
             scan_threads: 1,
+            independent_transactions: 2_000_000,
+            independent_seed: 2,
         }
     }
 }
@@ -115,6 +126,83 @@ pub struct BenchReport {
     pub score: Score,
     /// Hardware threads available (the measurements use one).
     pub threads: usize,
+    /// Figures on the independent ledger, if run.
+    pub independent: Option<IndependentFigures>,
+}
+
+/// Detectors and the two-rule baseline on the independent ledger.
+#[derive(Clone, Debug, Serialize)]
+pub struct IndependentFigures {
+    /// Its seed.
+    pub seed: u64,
+    /// Transactions.
+    pub transactions: u64,
+    /// Laundering cases.
+    pub cases: usize,
+    /// Share of transactions that are laundering.
+    pub illicit_rate: f64,
+    /// Seconds to generate it.
+    pub build_secs: f64,
+    /// Seconds for the typology scan (one thread).
+    pub scan_secs: f64,
+    /// The typology detectors' alerts one by one.
+    pub raw_alerts: CaseScore,
+    /// The detectors' incidents (alerts merged, as an analyst works them;
+    /// labelled by their most telling pattern).
+    pub detectors: CaseScore,
+    /// The two-rule baseline.
+    pub baseline: CaseScore,
+}
+
+/// Runs the detectors and the baseline on an independent ledger.
+pub fn independent(
+    opts: &AmlWorldOptions,
+    cfg: &TypologyConfig,
+) -> Result<IndependentFigures, BenchError> {
+    let t = Instant::now();
+    let world = amlworld::build(opts)?;
+    let build_secs = t.elapsed().as_secs_f64();
+    let g = &world.graph;
+    let t = Instant::now();
+    let alerts = scan_parallel(g, cfg, 1);
+    let scan_secs = t.elapsed().as_secs_f64();
+    let raw = amlworld::score(
+        &world,
+        alerts.iter().map(|a| Scored {
+            label: a.kind.name(),
+            account: g.account(&a.account),
+            evidence: &a.evidence,
+        }),
+    );
+    let merged = incidents(&alerts);
+    let detectors = amlworld::score(
+        &world,
+        merged.iter().map(|i| Scored {
+            label: i.kinds.first().map_or("none", |k| k.name()),
+            account: i.accounts.first().and_then(|a| g.account(a)),
+            evidence: &i.evidence,
+        }),
+    );
+    let base = baseline::scan(g);
+    let baseline = amlworld::score(
+        &world,
+        base.iter().map(|a| Scored {
+            label: a.rule,
+            account: Some(a.account),
+            evidence: &a.evidence,
+        }),
+    );
+    Ok(IndependentFigures {
+        seed: opts.seed,
+        transactions: g.len() as u64,
+        cases: world.cases.len(),
+        illicit_rate: world.illicit.len() as f64 / g.len().max(1) as f64,
+        build_secs,
+        scan_secs,
+        raw_alerts: raw,
+        detectors,
+        baseline,
+    })
 }
 
 /// A benchmark that could not run.
@@ -126,6 +214,9 @@ pub enum BenchError {
     /// The generated CSV did not load (a bug).
     #[error("the generated CSV did not load: {0}")]
     Ingest(#[from] crate::error::IngestError),
+    /// The independent generator refused.
+    #[error(transparent)]
+    AmlWorld(#[from] amlworld::AmlWorldError),
     /// A trace failed (a bug).
     #[error("a trace failed: {0}")]
     Trace(#[from] crate::error::TraceError),
@@ -167,6 +258,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let (g, summary) = generate::build_graph(&gen_opts)?;
     let build_secs = t.elapsed().as_secs_f64();
     let mem = g.memory();
+    let (transactions, accounts) = (g.len() as u64, g.account_count() as u64);
 
     // Traces: the demo collector first (the side-by-side seed), then
     // spread-out accounts with outgoing payments.
@@ -230,10 +322,23 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let alerts = scan_parallel(&g, &TypologyConfig::default(), opts.scan_threads);
     let scan_secs = t.elapsed().as_secs_f64();
     let score = evaluate(&alerts, &summary.planted);
+    drop(g);
+    let independent = (opts.independent_transactions > 0)
+        .then(|| {
+            independent(
+                &AmlWorldOptions {
+                    seed: opts.independent_seed,
+                    transactions: opts.independent_transactions.max(20_000),
+                    ..AmlWorldOptions::default()
+                },
+                &TypologyConfig::default(),
+            )
+        })
+        .transpose()?;
 
     Ok(BenchReport {
-        transactions: g.len() as u64,
-        accounts: g.account_count() as u64,
+        transactions,
+        accounts,
         build_secs,
         ingest_rows: loaded,
         ingest_rows_per_sec: loaded as f64 / ingest_secs.max(1e-9),
@@ -255,6 +360,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         alerts: alerts.len(),
         score,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        independent,
     })
 }
 
@@ -309,12 +415,59 @@ impl fmt::Display for BenchReport {
                 kind.name()
             )?;
         }
+        if let Some(i) = &self.independent {
+            writeln!(
+                f,
+                "independent ledger (AMLworld-style, seed {}): {} transactions, {} cases, illicit rate {:.4}, built in {:.1} s",
+                i.seed, i.transactions, i.cases, i.illicit_rate, i.build_secs
+            )?;
+            writeln!(f, "  typology scan            {:>10.2} s", i.scan_secs)?;
+            write_case_score(f, "detectors (incidents)", &i.detectors)?;
+            writeln!(
+                f,
+                "    (as single alerts: {} alerts, precision {:.3}, {:.1} per 100k)",
+                i.raw_alerts.alerts, i.raw_alerts.precision, i.raw_alerts.alerts_per_100k
+            )?;
+            write_case_score(f, "baseline (two rules)", &i.baseline)?;
+        }
         write!(
             f,
             "  ({} hardware threads; every figure from one thread)",
             self.threads
         )
     }
+}
+
+fn write_case_score(f: &mut fmt::Formatter<'_>, name: &str, s: &CaseScore) -> fmt::Result {
+    writeln!(
+        f,
+        "  {name:<24} case recall {:.3} ({}/{}), alert precision {:.3} ({}/{}), {:.1} alerts per 100k transactions",
+        s.recall, s.found, s.cases, s.precision, s.true_alerts, s.alerts, s.alerts_per_100k
+    )?;
+    let cases: Vec<String> = s
+        .by_case
+        .iter()
+        .map(|(k, n, fo)| format!("{} {fo}/{n}", k.name()))
+        .collect();
+    writeln!(f, "    cases found: {}", cases.join(", "))?;
+    let forms: Vec<String> = s
+        .by_form
+        .iter()
+        .map(|(k, n, fo)| format!("{k:?} {fo}/{n}"))
+        .collect();
+    writeln!(f, "    structuring forms: {}", forms.join(", "))?;
+    let alerts: Vec<String> = s
+        .by_alert
+        .iter()
+        .map(|(k, a, t)| format!("{k} {t}/{a}"))
+        .collect();
+    writeln!(f, "    true alerts by kind: {}", alerts.join(", "))?;
+    let roles: Vec<String> = s
+        .false_by_role
+        .iter()
+        .map(|(l, r, n)| format!("{l}@{} {n}", r.name()))
+        .collect();
+    writeln!(f, "    false alerts by account role: {}", roles.join(", "))
 }
 
 #[cfg(test)]
@@ -327,6 +480,7 @@ mod tests {
             transactions: 20_000,
             ingest_rows: Some(5_000),
             traces: 5,
+            independent_transactions: 30_000,
             ..BenchOptions::default()
         })
         .unwrap();
@@ -349,5 +503,8 @@ mod tests {
         let json = serde_json::to_string(&r).unwrap();
         assert!(json.contains("\"recall\""));
         assert!(r.to_string().contains("recall"));
+        let i = r.independent.as_ref().unwrap();
+        assert!(i.cases > 0 && i.transactions > 20_000);
+        assert!(r.to_string().contains("baseline (two rules)"));
     }
 }

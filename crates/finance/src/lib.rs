@@ -24,8 +24,14 @@
 //! - [`graph`]: the columnar, time-ordered graph (44 bytes a transaction).
 //! - [`trace()`]: forward and backward traces, tainted-first FIFO attribution,
 //!   border marking; [`FlowGraph`] is the result, serde and JSON.
-//! - [`typology`]: structuring, funnel, fan-out, pass-through, round trip,
-//!   scatter-gather; alerts with evidence; scoring against known patterns.
+//! - [`typology`]: structuring (cash under each country's line, in every
+//!   form), funnel, fan-out and fan-in against the account's own history,
+//!   pass-through, round trip (up to 10 hops), scatter-gather, layering,
+//!   many-to-many; alerts with evidence; scoring against known patterns.
+//! - [`incident`]: alerts merged into ranked incidents with reasons;
+//!   [`verdict`]: analysts' verdicts and precision over time.
+//! - [`amlworld`]: the independent AMLworld-style generator the detectors
+//!   are measured on; [`baseline`]: the two-rule yardstick.
 //! - [`continuation`]: the cross-border request, the partner's
 //!   disclosure-limited answer, stitching. The two message types travel
 //!   between nodes.
@@ -49,16 +55,20 @@
 //! assert!(flow.border_nodes().any(|(_, n)| n.country == Some(Country::MX)));
 //! ```
 
+pub mod amlworld;
+pub mod baseline;
 pub mod bench;
 pub mod continuation;
 pub mod error;
 pub mod generate;
 pub mod graph;
+pub mod incident;
 pub mod ingest;
 pub mod model;
 pub mod svg;
 pub mod trace;
 pub mod typology;
+pub mod verdict;
 
 pub use continuation::{
     ContinuationAnswer, ContinuationRequest, DisclosurePolicy, PseudonymKey, answer, requests,

@@ -180,6 +180,17 @@ pub struct AlertsArgs {
     /// Print every alert as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Merge alerts into incidents, ranked by risk score, with the reasons.
+    #[arg(long)]
+    pub incidents: bool,
+    /// Typology thresholds as JSON (a `TypologyConfig`; fields left out keep
+    /// their defaults), e.g. this party's exemptions. Without it the node's
+    /// own `finance/typology.json` is used when present.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Analysts' verdicts (JSON lines): print precision week by week.
+    #[arg(long)]
+    pub verdicts: Option<PathBuf>,
 }
 
 /// `soberana finance continue`.
@@ -269,6 +280,13 @@ pub struct BenchFinanceArgs {
     /// Threads for the typology scan.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Transactions in the independent (AMLworld-style) ledger the
+    /// detectors are also measured on; 0 skips it.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub independent_n: u64,
+    /// Seed of the independent ledger (seed 1 is kept for tuning).
+    #[arg(long, default_value_t = 2)]
+    pub independent_seed: u64,
     /// JSON on the last line.
     #[command(flatten)]
     pub json: JsonArg,
@@ -300,6 +318,8 @@ pub fn bench(args: BenchFinanceArgs) -> Result<()> {
         transactions: args.n,
         seed: args.seed,
         scan_threads: args.threads.max(1),
+        independent_transactions: args.independent_n,
+        independent_seed: args.independent_seed,
         ..Default::default()
     })?;
     println!("{report}");
@@ -1005,9 +1025,71 @@ fn draw(flow: &FlowGraph, path: &Path, title: &str) -> Result<()> {
     Ok(())
 }
 
+/// The party's typology thresholds: the file given, else
+/// `DIR/finance/typology.json` when the node has one, else the defaults.
+/// Fields left out of a file keep their defaults.
+pub fn typology_config(node: &Path, explicit: Option<&Path>) -> Result<TypologyConfig> {
+    let own = finance_dir(node).join("typology.json");
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if own.exists() => own,
+        None => return Ok(TypologyConfig::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a typology configuration", path.display()))
+}
+
 fn alerts_cmd(args: AlertsArgs) -> Result<()> {
+    let cfg = typology_config(&args.dir.dir, args.config.as_deref())?;
+    if let Some(path) = &args.verdicts {
+        let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let verdicts = soberana_finance::verdict::read(std::io::BufReader::new(file))
+            .with_context(|| format!("in `{}`", path.display()))?;
+        println!("precision of worked incidents, week by week:");
+        for p in soberana_finance::verdict::precision_over_time(&verdicts, 7 * 86_400) {
+            println!(
+                "  week of {}  {} confirmed, {} dismissed, precision {:.2}",
+                when(p.start),
+                p.confirmed,
+                p.dismissed,
+                p.precision
+            );
+        }
+        return Ok(());
+    }
     let graph = load_graph(&args.dir.dir)?;
-    let mut alerts = soberana_finance::scan(&graph, &TypologyConfig::default());
+    let mut alerts = soberana_finance::scan(&graph, &cfg);
+    if args.incidents {
+        let incidents = soberana_finance::incident::incidents(&alerts);
+        if args.json {
+            println!("{}", serde_json::to_string(&incidents)?);
+            return Ok(());
+        }
+        println!(
+            "{} incidents ({} alerts) in {} transactions, riskiest first",
+            incidents.len(),
+            alerts.len(),
+            graph.len()
+        );
+        for i in incidents.iter().take(args.limit) {
+            let kinds: Vec<&str> = i.kinds.iter().map(|k| k.name()).collect();
+            println!(
+                "  {}  score {:>5.2}  {:<28} {:>16}  {} … {}",
+                i.key(),
+                i.score,
+                kinds.join("+"),
+                usd(i.value),
+                when(i.first),
+                when(i.last)
+            );
+            for r in &i.reasons {
+                println!("      {r}");
+            }
+        }
+        return Ok(());
+    }
     alerts.sort_by_key(|a| std::cmp::Reverse(a.value));
     if args.json {
         println!("{}", serde_json::to_string(&alerts)?);
