@@ -251,6 +251,10 @@ pub struct PersonFormatArgs {
     /// more. The column must be in the file.
     #[arg(long = "column", value_name = "FIELD=HEADER")]
     pub columns: Vec<String>,
+    /// Read the column mapping from a TOML file of `FIELD = "HEADER"` lines
+    /// (e.g. `given_names = "first_name"`); `--column` overrides it.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
     /// How dates of birth are written: iso (YYYY-MM-DD), compact
     /// (YYYYMMDD), day-first (DD/MM/YYYY) or month-first (MM/DD/YYYY);
     /// `-` and `.` separators are accepted too. Default: the layout's

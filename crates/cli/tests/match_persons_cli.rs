@@ -224,6 +224,35 @@ fn an_ambiguous_date_is_refused_unless_the_format_is_stated() {
     assert_eq!(juan.date_of_birth.unwrap().compact(), "19900304");
     assert_eq!(juan.sex, Some(Sex::Male));
 
+    // The same mapping from a file, with the date format stated.
+    let mapping = dir.path().join("mapping.toml");
+    std::fs::write(
+        &mapping,
+        "id = \"ref\"\ngiven_names = \"first_name\"\npaternal_surname = \"last_name\"\ndate_of_birth = \"dob\"\nsex = \"gender\"\n",
+    )
+    .unwrap();
+    let said = ok(&[
+        "match",
+        "hold",
+        "persons",
+        file.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--dates",
+        "month-first",
+        "--dir",
+        &mx,
+    ]);
+    assert!(said.contains("holds 2 person records"), "{said}");
+    std::fs::write(&mapping, "given_names = 3\n").unwrap();
+    let out = hold(&file, &mx, &["--mapping", mapping.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a mapping of FIELD"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // A column that is not in the file, or a field that does not exist.
     for (option, expected) in [
         ("given_names=nombre", "has no column `nombre`"),

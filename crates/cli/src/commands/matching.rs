@@ -152,6 +152,18 @@ fn person_format(args: &PersonFormatArgs) -> Result<PersonFormat> {
         ),
     };
     let mut columns = Vec::new();
+    if let Some(path) = &args.mapping {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let table: std::collections::BTreeMap<String, String> = toml::from_str(&text)
+            .with_context(|| {
+                format!(
+                    "`{}` is not a mapping of FIELD = \"HEADER\" lines",
+                    path.display()
+                )
+            })?;
+        columns.extend(table);
+    }
     for pair in &args.columns {
         let Some((field, header)) = pair.split_once('=') else {
             bail!("`--column {pair}` is not FIELD=HEADER");
