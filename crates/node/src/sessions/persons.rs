@@ -1068,7 +1068,10 @@ impl PersonsResponder {
                     text,
                 )
             })
-            .map_err(|e| format!("cannot keep the pseudonymous id map: {e}"))?;
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot keep the pseudonymous id map");
+                "the holder cannot keep its pseudonymous id map; nothing was sent".to_owned()
+            })?;
         let batch = EncodingBatch::new(digest, ids, &clks, encoder.schema().length_bits)
             .map_err(|e| e.to_string())?;
         Ok(ResponderNext::Finish {
