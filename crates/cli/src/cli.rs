@@ -99,7 +99,9 @@ pub enum Command {
 /// What a node holds for partners to check against lives in its directory:
 /// identifiers in `DIR/data/identifiers/<kind>.txt` (one per line; put them
 /// there with `soberana match hold`), person records in `DIR/data/persons.csv`
-/// with the linkage secret agreed with partners in `DIR/data/linkage.key`.
+/// (put them there with `soberana match hold persons`) with the linkage
+/// secret agreed with partners in `DIR/data/linkage.key` (`soberana match key
+/// install`).
 /// A partner's check runs only after this node's policy or an officer has
 /// accepted it, and every message that leaves is recorded as a disclosure.
 #[derive(Debug, Subcommand)]
@@ -114,8 +116,19 @@ pub enum MatchCommand {
     /// details only through a later information request.
     Persons(MatchPersonsArgs),
     /// Check an identifier file and keep it as this node's holdings of its
-    /// kind, for partners' accepted matches to be checked against.
+    /// kind (`match hold FILE --kind KIND`), or a person file as this node's
+    /// person records (`match hold persons FILE`), for partners' accepted
+    /// matches to be checked against.
     Hold(MatchHoldArgs),
+    /// Install and check the linkage secret person matches need.
+    ///
+    /// Partners agree one secret (32 random bytes, written as 64 hex digits)
+    /// and carry it between them over an official channel, never through
+    /// soberana. It is kept in `DIR/data/linkage.key`, readable by the node's
+    /// user alone; the node refuses a key file others can read. Both sides
+    /// compare the key check printed here before a first match.
+    #[command(subcommand)]
+    Key(MatchKeyCommand),
 }
 
 /// What every match request shares.
@@ -171,23 +184,147 @@ pub struct MatchIdsArgs {
 /// `soberana match persons`.
 #[derive(Debug, Args)]
 pub struct MatchPersonsArgs {
-    /// The records (CSV whose header names soberana's fields: id,
-    /// given_names, paternal_surname, maternal_surname, date_of_birth
-    /// as YYYY-MM-DD, sex as M/F, place_of_birth, curp, ssn).
+    /// The records (CSV with a header row), read all or nothing like
+    /// `soberana match hold persons` reads them (see its `--help` for the
+    /// layouts): its data quality is printed before anything is sent.
     pub file: PathBuf,
+    /// How the file is read.
+    #[command(flatten)]
+    pub format: PersonFormatArgs,
     /// The request.
     #[command(flatten)]
     pub request: MatchRequestArgs,
 }
 
 /// `soberana match hold`.
+///
+/// `soberana match hold FILE --kind KIND` keeps identifiers;
+/// `soberana match hold persons FILE` keeps person records.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct MatchHoldArgs {
+    /// Hold person records instead of identifiers.
+    #[command(subcommand)]
+    pub what: Option<MatchHoldWhat>,
     /// The identifiers, one per line.
-    pub file: PathBuf,
+    #[arg(required = true)]
+    pub file: Option<PathBuf>,
     /// Their kind: phone, clabe, iban, aba, firearm, plate or email.
+    #[arg(long, required = true)]
+    pub kind: Option<String>,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+}
+
+/// What else `soberana match hold` keeps.
+#[derive(Debug, Subcommand)]
+pub enum MatchHoldWhat {
+    /// Check a person file (CSV) all or nothing and keep it as this node's
+    /// person records, for partners' accepted matches to be linked against.
+    ///
+    /// Prints the file's data quality (rows, empty values per column,
+    /// unreadable dates, columns not read) first. Any unusable row or value
+    /// (a date not in the stated format, a sex code the locale does not
+    /// know, a malformed CURP or SSN, a duplicate id) is an error naming its
+    /// line and field, and nothing is kept. The records are kept, normalised,
+    /// in `DIR/data/persons.csv` (replaced in one step, readable by the
+    /// node's user alone).
+    ///
+    /// Layouts: `soberana` reads soberana's field names (id, given_names,
+    /// paternal_surname, maternal_surname, date_of_birth, sex,
+    /// place_of_birth, street_number, street, address_extra, locality,
+    /// postcode, region, curp, ssn); `mexican` reads folio, nombre,
+    /// apellido_paterno, apellido_materno, fecha_nacimiento, sexo,
+    /// lugar_nacimiento, curp with day-first dates and Spanish sex codes;
+    /// `febrl` reads the FEBRL sets (rec_id, given_name, surname, address_1,
+    /// …) with YYYYMMDD dates. Headers are matched ignoring case; a layout
+    /// field missing from the file is left empty.
+    ///
+    /// Example: `soberana match hold persons padron.csv --layout mexican`.
+    Persons(MatchHoldPersonsArgs),
+}
+
+/// How a person file is read (shared by `match hold persons`).
+#[derive(Debug, Clone, Args)]
+pub struct PersonFormatArgs {
+    /// The file's layout: soberana, mexican or febrl.
+    #[arg(long, default_value = "soberana")]
+    pub layout: String,
+    /// Read a field from a column the layout does not name, as
+    /// FIELD=HEADER (e.g. `--column given_names=first_name`); repeat for
+    /// more. The column must be in the file.
+    #[arg(long = "column", value_name = "FIELD=HEADER")]
+    pub columns: Vec<String>,
+    /// Read the column mapping from a TOML file of `FIELD = "HEADER"` lines
+    /// (e.g. `given_names = "first_name"`); `--column` overrides it.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// How dates of birth are written: iso (YYYY-MM-DD), compact
+    /// (YYYYMMDD), day-first (DD/MM/YYYY) or month-first (MM/DD/YYYY);
+    /// `-` and `.` separators are accepted too. Default: the layout's
+    /// (mexican: day-first, febrl: compact); with the soberana layout only
+    /// year-first dates are read, and a date such as 03/04/1990 is refused
+    /// as ambiguous rather than guessed.
     #[arg(long)]
-    pub kind: String,
+    pub dates: Option<String>,
+    /// What single letters in the sex column mean: `es` (H = hombre, male;
+    /// M = mujer, female) or `en` (M = male, F = female). Default: the
+    /// layout's (mexican: es, others: en). Words (hombre, mujer, male,
+    /// female) are read in either.
+    #[arg(long)]
+    pub sex_codes: Option<String>,
+}
+
+/// `soberana match hold persons`.
+#[derive(Debug, Args)]
+pub struct MatchHoldPersonsArgs {
+    /// The person records (CSV with a header row).
+    pub file: PathBuf,
+    /// How the file is read.
+    #[command(flatten)]
+    pub format: PersonFormatArgs,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+}
+
+/// `soberana match key …`: the linkage secret person matches are encoded
+/// under.
+#[derive(Debug, Subcommand)]
+pub enum MatchKeyCommand {
+    /// Check a linkage secret from FILE (64 hex digits) and install it.
+    Install(MatchKeyInstallArgs),
+    /// Make a fresh linkage secret, install it, and write a copy to OUT
+    /// (readable by you alone) to carry to the partner.
+    New(MatchKeyNewArgs),
+    /// Print the key check of the installed linkage secret.
+    Check(DirArg),
+}
+
+/// `soberana match key install`.
+#[derive(Debug, Args)]
+pub struct MatchKeyInstallArgs {
+    /// The secret agreed with the partner: 64 hex digits.
+    pub file: PathBuf,
+    /// Replace a different secret already installed (matches under the old
+    /// one stop working).
+    #[arg(long)]
+    pub replace: bool,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+}
+
+/// `soberana match key new`.
+#[derive(Debug, Args)]
+pub struct MatchKeyNewArgs {
+    /// Where to write the copy for the partner (must not exist).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Replace a different secret already installed.
+    #[arg(long)]
+    pub replace: bool,
     /// The node.
     #[command(flatten)]
     pub dir: DirArg,

@@ -197,12 +197,12 @@ fn a_person_file_without_names_or_with_bad_rows_is_refused_and_nothing_is_sent()
         (
             "no name column",
             "id,date_of_birth\nA1,1980-01-02\n",
-            "neither a `given_names` nor a `paternal_surname` column",
+            "no column read as given_names or paternal_surname",
         ),
         (
             "a row of the wrong width",
             "id,given_names,paternal_surname\nA1,Maria,Lopez\nA2,Jose\n",
-            "unusable row(s)",
+            "line 3:",
         ),
     ] {
         std::fs::write(&file, text).unwrap();

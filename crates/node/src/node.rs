@@ -70,6 +70,7 @@ impl Node {
             ));
         }
         let key = Arc::new(load_signing_key(&dir.signing_key())?);
+        crate::sessions::persons::refuse_readable_linkage_key(&dir)?;
         let tls = TlsIdentity::load(&dir.tls_cert(), &dir.tls_key())?;
         let store: Arc<dyn NodeStore> = Arc::new(SqliteStore::open(&dir.store_path(&config))?);
         let node = Node {

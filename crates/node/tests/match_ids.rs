@@ -578,3 +578,35 @@ async fn a_session_cut_by_a_restart_ends_with_a_reason_and_is_not_replayed() {
     );
     us_run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_holding_tells_the_partner_no_path_or_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    let path = mx.holdings_path(IdentifierKind::Phone);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "+52 55 1234 5678\nnot a phone 12\n").unwrap();
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    let proposal = us
+        .request_identifier_match(request("MX", phones(0..3), Protocol::Dh, false))
+        .unwrap();
+    eventually("the US learns the session ended", || {
+        state(&us, proposal.id) == Some(ProposalState::Answered)
+    })
+    .await;
+    let result = match_result(&us.show(proposal.id).unwrap()).unwrap();
+    let MatchResult::Failed { reason } = result else {
+        panic!("expected a failure, got {result:?}");
+    };
+    assert!(
+        reason.contains("cannot read its phone holdings"),
+        "{reason}"
+    );
+    let root = mx.dir().root().to_str().unwrap().to_owned();
+    for needle in [root.as_str(), "phone.txt", "not a phone", "line 2"] {
+        assert!(!reason.contains(needle), "`{needle}` in {reason}");
+    }
+    assert!(mx.show(proposal.id).unwrap().disclosures.is_empty());
+    mx_run.stop().await;
+    us_run.stop().await;
+}

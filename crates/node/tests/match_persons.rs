@@ -104,9 +104,11 @@ fn csv(rows: &[[String; 7]]) -> String {
 }
 
 fn set_secret(node: &Node, byte: u8) {
+    use std::os::unix::fs::PermissionsExt as _;
     let path = node.linkage_key_path();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, hex::encode([byte; 32])).unwrap();
+    std::fs::write(&path, hex::encode([byte; 32])).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 fn sent_bytes(node: &Node) -> Vec<Vec<u8>> {
@@ -238,4 +240,67 @@ async fn a_requester_with_another_secret_gets_no_encodings() {
     assert!(mx.show(proposal.id).unwrap().disclosures.is_empty());
     mx_run.stop().await;
     us_run.stop().await;
+}
+
+/// Asks MX (holding `held`, or nothing when `None`) about three people and
+/// returns the reason the US is given for the failed match, with every byte
+/// MX sent.
+async fn failed_match(held: Option<&str>) -> (String, Vec<Vec<u8>>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    set_secret(&mx, 7);
+    set_secret(&us, 7);
+    if let Some(text) = held {
+        std::fs::write(mx.persons_path(), text).unwrap();
+    }
+    let file = dir.path().join("asked.csv");
+    std::fs::write(&file, csv(&(0..3).map(person).collect::<Vec<_>>())).unwrap();
+    let records = read_person_file(&file).unwrap();
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    let proposal = us
+        .request_person_match(mx.party(), &records.records, &RequestContext::default())
+        .unwrap();
+    eventually("the US learns the session ended", || {
+        state(&us, proposal.id) == Some(ProposalState::Answered)
+    })
+    .await;
+    let Some(MatchResult::Failed { reason }) = match_result(&us.show(proposal.id).unwrap()) else {
+        panic!("expected a failure, not a result");
+    };
+    assert!(mx.show(proposal.id).unwrap().disclosures.is_empty());
+    let sent = sent_bytes(&mx);
+    let root = mx.dir().root().to_str().unwrap().to_owned();
+    mx_run.stop().await;
+    us_run.stop().await;
+    (reason, sent, root)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_with_no_records_refuses_instead_of_answering_no_match() {
+    for held in [None, Some(HEADER)] {
+        let (reason, _, _) = failed_match(held).await;
+        assert!(
+            reason.contains("holds no person records"),
+            "{held:?}: {reason}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_holder_file_sends_the_partner_no_path_or_detail() {
+    let (reason, sent, root) = failed_match(Some("id,date_of_birth\nA1,1980-01-02\n")).await;
+    assert!(
+        reason.contains("cannot read its person records"),
+        "{reason}"
+    );
+    assert!(!reason.contains(&root), "{reason}");
+    assert!(!reason.contains("persons.csv"), "{reason}");
+    for bytes in &sent {
+        for needle in [root.as_str(), "persons.csv", "given_names"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "MX sent `{needle}`"
+            );
+        }
+    }
 }

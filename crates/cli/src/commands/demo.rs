@@ -371,11 +371,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     // Person records: both nodes hold the linkage secret agreed out of band.
     let key = soberana_node::sessions::persons::new_linkage_key()?;
     for node in [&mx, &us] {
-        let path = node.linkage_key_path();
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&path, &key)?;
+        node.install_linkage_key(&key, false)?;
     }
     std::fs::write(us.persons_path(), US_PERSON_RECORDS)?;
     let suspects = dir.join("mx-suspects.csv");

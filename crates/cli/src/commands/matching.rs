@@ -18,7 +18,13 @@ use soberana_node::sessions::{
 use soberana_node::{Node, NodeError};
 use soberana_psi::{IdentifierKind, Protocol};
 
-use crate::cli::{MatchHoldArgs, MatchIdsArgs, MatchPersonsArgs, MatchRequestArgs};
+use soberana_linkage::record::{DateFormat, SexCodes};
+use soberana_node::sessions::persons::{PersonFormat, PersonLayout, PersonLoad, load_person_file};
+
+use crate::cli::{
+    MatchHoldArgs, MatchHoldPersonsArgs, MatchHoldWhat, MatchIdsArgs, MatchKeyCommand,
+    MatchPersonsArgs, MatchRequestArgs, PersonFormatArgs,
+};
 use crate::policy::open_node;
 
 fn context(args: &MatchRequestArgs) -> Result<RequestContext> {
@@ -67,15 +73,7 @@ pub fn ids(args: MatchIdsArgs) -> Result<()> {
 
 /// `soberana match persons`.
 pub fn persons(args: MatchPersonsArgs) -> Result<()> {
-    let file = soberana_node::sessions::persons::read_person_file(&args.file)?;
-    if !file.rejected.is_empty() {
-        bail!(
-            "{} unusable row(s) in `{}`; fix them and ask again:\n{}",
-            file.rejected.len(),
-            args.file.display(),
-            file.rejected.join("\n")
-        );
-    }
+    let file = load_persons(&args.file, &args.format, args.request.json)?;
     let node = open_node(&args.request.dir.dir)?;
     let peer = PartyCode::new(&args.request.peer)?;
     let count = file.records.len();
@@ -91,8 +89,14 @@ pub fn persons(args: MatchPersonsArgs) -> Result<()> {
 
 /// `soberana match hold`.
 pub fn hold(args: MatchHoldArgs) -> Result<()> {
-    let kind = IdentifierKind::from_name(&args.kind)?;
-    let items = read_identifier_file(&args.file, kind)?;
+    if let Some(MatchHoldWhat::Persons(args)) = args.what {
+        return hold_persons(args);
+    }
+    let (Some(file), Some(kind)) = (args.file, args.kind) else {
+        bail!("name the identifier file and its --kind, or say `match hold persons FILE`");
+    };
+    let kind = IdentifierKind::from_name(&kind)?;
+    let items = read_identifier_file(&file, kind)?;
     let node = open_node(&args.dir.dir)?;
     let path = node.holdings_path(kind);
     if let Some(parent) = path.parent() {
@@ -111,6 +115,173 @@ pub fn hold(args: MatchHoldArgs) -> Result<()> {
         items.len(),
         path.display()
     );
+    Ok(())
+}
+
+/// The most problems listed before the rest are counted.
+const PROBLEMS_SHOWN: usize = 20;
+
+/// How a person file is read, from the options.
+fn person_format(args: &PersonFormatArgs) -> Result<PersonFormat> {
+    let dates = match args
+        .dates
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => None,
+        Some("iso") => Some(DateFormat::Iso),
+        Some("compact") => Some(DateFormat::Compact),
+        Some("day-first") => Some(DateFormat::DayMonthYear),
+        Some("month-first") => Some(DateFormat::MonthDayYear),
+        Some(other) => {
+            bail!("`--dates {other}` is not one of iso, compact, day-first, month-first")
+        }
+    };
+    let sex_codes = match args
+        .sex_codes
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => None,
+        Some("es") => Some(SexCodes::Spanish),
+        Some("en") => Some(SexCodes::English),
+        Some(other) => bail!(
+            "`--sex-codes {other}` is not one of es (H = hombre, M = mujer) or en (M = male, F = female)"
+        ),
+    };
+    let mut columns = Vec::new();
+    if let Some(path) = &args.mapping {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let table: std::collections::BTreeMap<String, String> = toml::from_str(&text)
+            .with_context(|| {
+                format!(
+                    "`{}` is not a mapping of FIELD = \"HEADER\" lines",
+                    path.display()
+                )
+            })?;
+        columns.extend(table);
+    }
+    for pair in &args.columns {
+        let Some((field, header)) = pair.split_once('=') else {
+            bail!("`--column {pair}` is not FIELD=HEADER");
+        };
+        columns.push((field.trim().to_owned(), header.trim().to_owned()));
+    }
+    Ok(PersonFormat {
+        layout: PersonLayout::from_name(&args.layout)?,
+        columns,
+        dates,
+        sex_codes,
+    })
+}
+
+/// Reads a person file all or nothing, printing its data quality first.
+fn load_persons(
+    file: &std::path::Path,
+    format: &PersonFormatArgs,
+    quiet: bool,
+) -> Result<PersonLoad> {
+    let load = load_person_file(file, &person_format(format)?)?;
+    if !quiet || !load.problems.is_empty() {
+        println!("{}: {}", file.display(), load.quality);
+    }
+    if !load.problems.is_empty() {
+        let mut listed: Vec<&str> = load
+            .problems
+            .iter()
+            .take(PROBLEMS_SHOWN)
+            .map(String::as_str)
+            .collect();
+        let more = load.problems.len().saturating_sub(PROBLEMS_SHOWN);
+        let more = format!("… and {more} more");
+        if load.problems.len() > PROBLEMS_SHOWN {
+            listed.push(&more);
+        }
+        bail!(
+            "{} problem(s) in `{}`; nothing was kept or sent:\n{}",
+            load.problems.len(),
+            file.display(),
+            listed.join("\n")
+        );
+    }
+    Ok(load)
+}
+
+/// `soberana match hold persons`.
+fn hold_persons(args: MatchHoldPersonsArgs) -> Result<()> {
+    let load = load_persons(&args.file, &args.format, false)?;
+    let node = open_node(&args.dir.dir)?;
+    let path = node.hold_persons(&load.records)?;
+    println!(
+        "{} holds {} person records for partners' accepted matches ({})",
+        node.party(),
+        load.records.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// `soberana match key …`.
+pub fn key(cmd: MatchKeyCommand) -> Result<()> {
+    use soberana_node::sessions::persons::{linkage_key_check, new_linkage_key};
+    let said = |node: &Node, check: &str| {
+        println!(
+            "{} holds the linkage secret in {} (readable by this user alone); key check {check}: the partner's must read the same",
+            node.party(),
+            node.linkage_key_path().display()
+        );
+    };
+    match cmd {
+        MatchKeyCommand::Install(args) => {
+            let text = std::fs::read_to_string(&args.file)
+                .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+            let node = open_node(&args.dir.dir)?;
+            let check = node
+                .install_linkage_key(&text, args.replace)
+                .with_context(|| format!("`{}`", args.file.display()))?;
+            said(&node, &check);
+        }
+        MatchKeyCommand::New(args) => {
+            let node = open_node(&args.dir.dir)?;
+            let key = new_linkage_key()?;
+            {
+                use std::io::Write as _;
+                use std::os::unix::fs::OpenOptionsExt as _;
+                let mut out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&args.out)
+                    .with_context(|| format!("cannot create `{}`", args.out.display()))?;
+                out.write_all(format!("{key}\n").as_bytes())
+                    .and_then(|()| out.sync_all())
+                    .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+            }
+            let check = match node.install_linkage_key(&key, args.replace) {
+                Ok(check) => check,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&args.out);
+                    return Err(e.into());
+                }
+            };
+            said(&node, &check);
+            println!(
+                "carry {} to the partner over an official channel; they run `soberana match key install`",
+                args.out.display()
+            );
+        }
+        MatchKeyCommand::Check(dir) => {
+            let node = open_node(&dir.dir)?;
+            let path = node.linkage_key_path();
+            let text = soberana_node::read_secret(&path)?;
+            let check =
+                linkage_key_check(&text).with_context(|| format!("`{}`", path.display()))?;
+            said(&node, &check);
+        }
+    }
     Ok(())
 }
 

@@ -111,5 +111,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Match(MatchCommand::Ids(args)) => matching::ids(args),
         Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
         Command::Match(MatchCommand::Hold(args)) => matching::hold(args),
+        Command::Match(MatchCommand::Key(cmd)) => matching::key(cmd),
     }
 }

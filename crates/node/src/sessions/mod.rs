@@ -1136,8 +1136,15 @@ impl Node {
                     .map_err(|e| format!("{e}; this node cannot answer it"))?;
                 let path = self.holdings_path(kind);
                 let items = if path.exists() {
-                    read_identifier_file(&path, kind)
-                        .map_err(|e| format!("{} holds no usable list: {e}", self.party()))?
+                    // The partner hears what failed; the path and the bad
+                    // lines (our holdings) stay in our log.
+                    read_identifier_file(&path, kind).map_err(|e| {
+                        tracing::warn!(error = %e, "cannot answer a match: identifier holdings");
+                        format!(
+                            "{} cannot read its {kind} holdings; nothing was compared (its operator has the detail)",
+                            self.party()
+                        )
+                    })?
                 } else {
                     // Holding nothing of a kind is an answer too: no hits.
                     Vec::new()
