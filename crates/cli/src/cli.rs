@@ -80,6 +80,9 @@ pub enum Command {
     /// a trail across the border by request (no ledger crosses).
     #[command(subcommand)]
     Finance(crate::commands::finance::FinanceCommand),
+    /// Firearm traces on the node's acquisition and disposition records.
+    #[command(subcommand)]
+    Firearms(crate::commands::firearms::FirearmsCommand),
 }
 
 /// `soberana match …`.
@@ -388,6 +391,9 @@ pub enum BenchCommand {
     /// Privacy-preserving record linkage: exhaustive and blocked matching of
     /// encoded person records, and accuracy on FEBRL data if given.
     Pprl(BenchPprlArgs),
+    /// Firearm tracing: a batch of serials traced against generated
+    /// acquisition and disposition records, with index time and memory.
+    Trace(crate::commands::firearms::BenchTraceArgs),
 }
 
 /// `soberana bench pprl`.

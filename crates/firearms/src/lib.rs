@@ -19,7 +19,8 @@
 //!   released, parsed strictly when it comes back from a partner.
 //! - [`stats`]: figures over answers, with a digest both sides can compare.
 //! - `synthetic` (feature `synthetic`): the generator of realistic records
-//!   and requests for tests, the demo and `soberana bench trace`.
+//!   and requests for tests, the demo and `soberana bench trace`;
+//!   `bench` (same feature), the benchmark itself.
 //!
 //! Invariants: no I/O beyond generic readers and writers; a partner's
 //! answer is checked against the request before use and checking never
@@ -41,6 +42,8 @@
 //! assert_eq!(result.time_to_crime_days(), Some(293));
 //! ```
 
+#[cfg(feature = "synthetic")]
+pub mod bench;
 pub mod error;
 pub mod ingest;
 pub mod model;
