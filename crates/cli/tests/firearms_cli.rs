@@ -76,6 +76,50 @@ fn a_file_with_bad_rows_is_refused_naming_row_and_field_and_nothing_is_held() {
     assert_eq!(held(&us), ["000001-records.csv", "holdings.json"]);
 }
 
+#[test]
+fn a_check_with_no_serial_to_check_is_refused_naming_each_firearm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mx = init(dir.path(), "MX");
+    let us = init(dir.path(), "US");
+    introduce(dir.path(), &mx, &us);
+    let draft = dir.path().join("trace.toml");
+    std::fs::write(
+        &draft,
+        "to = \"US\"\nrequesting_agency = \"MX.FGR\"\npurpose = \"trace\"\nlegal_basis = \"eTrace\"\n\
+         handling = \"H1\"\ndeadline = \"2025-11-25T17:00:00Z\"\n[body]\nkind = \"firearm_trace\"\n\
+         seized_at = \"Nogales, Sonora\"\nseized_on = \"2025-10-28T14:30:00-07:00\"\n\
+         firearms = [ { manufacturer = \"Colt\", serial = \"LGC-12??\" }, { manufacturer = \"unknown\", serial = \"A1\" } ]\n",
+    )
+    .unwrap();
+    let out = soberana(&[
+        "firearms",
+        "check",
+        draft.to_str().unwrap(),
+        "--peer",
+        "US",
+        "--dir",
+        &mx,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not checked: 1. Colt LGC-12??: serial obliterated"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not checked: 2. unknown A1: manufacturer unknown"),
+        "{err}"
+    );
+    assert!(err.contains("none of the 2 firearms"), "{err}");
+    assert!(
+        ok(&["outbox", "--all", "--dir", &mx])
+            .trim()
+            .lines()
+            .count()
+            <= 1
+    );
+}
+
 struct Running(Child);
 
 impl Drop for Running {

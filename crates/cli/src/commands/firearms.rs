@@ -64,6 +64,19 @@ pub enum FirearmsCommand {
     Show(ShowArgs),
     /// Trace statistics over answered traces, with a digest both sides compare.
     Stats(StatsArgs),
+    /// Before sending a trace: check its serials for hits in the partner's
+    /// lost-and-stolen holdings by private set intersection (`match ids`).
+    Check(CheckArgs),
+}
+
+/// `soberana firearms check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The firearm trace proposal (TOML or JSON), before it is sent.
+    pub draft: PathBuf,
+    /// The match request.
+    #[command(flatten)]
+    pub request: crate::cli::MatchRequestArgs,
 }
 
 /// `soberana firearms generate`.
@@ -184,6 +197,7 @@ pub fn run(cmd: FirearmsCommand) -> Result<()> {
         FirearmsCommand::Answer(args) => answer_cmd(args),
         FirearmsCommand::Show(args) => show_cmd(args),
         FirearmsCommand::Stats(args) => stats_cmd(args),
+        FirearmsCommand::Check(args) => check_cmd(args),
     }
 }
 
@@ -563,6 +577,79 @@ fn stats_cmd(args: StatsArgs) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- check
+
+/// The firearm identifiers (`MANUFACTURER/SERIAL`, normalised as a trace
+/// normalises them) of a trace's firearms, and the firearms that cannot be
+/// checked, with why.
+pub fn identifiers_of(trace: &FirearmTrace) -> (Vec<String>, Vec<String>) {
+    let mut ids = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, f) in trace.firearms.iter().enumerate() {
+        let what = format!("{}. {} {}", i + 1, f.manufacturer, f.serial);
+        match (
+            soberana_firearms::normalise_manufacturer(&f.manufacturer),
+            soberana_firearms::normalise_serial(&f.serial),
+        ) {
+            (None, _) => skipped.push(format!("{what}: manufacturer unknown")),
+            (Some(maker), soberana_firearms::Serial::Number(serial)) => {
+                let id = format!("{maker}/{serial}");
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            (Some(_), soberana_firearms::Serial::Obliterated) => {
+                skipped.push(format!("{what}: serial obliterated"));
+            }
+            (Some(_), soberana_firearms::Serial::Missing) => {
+                skipped.push(format!("{what}: no serial"));
+            }
+            (Some(_), soberana_firearms::Serial::Invalid(why)) => {
+                skipped.push(format!("{what}: {why}"));
+            }
+        }
+    }
+    (ids, skipped)
+}
+
+fn check_cmd(args: CheckArgs) -> Result<()> {
+    let draft = super::node::read_draft(&args.draft)?;
+    let ProposalBody::FirearmTrace(trace) = &draft.body else {
+        bail!(
+            "`{}` is a {}, not a firearm trace",
+            args.draft.display(),
+            draft.body.kind()
+        );
+    };
+    let (ids, skipped) = identifiers_of(trace);
+    for s in &skipped {
+        eprintln!("not checked: {s}");
+    }
+    if ids.is_empty() {
+        bail!(
+            "none of the {} firearms in `{}` has a manufacturer and serial to check",
+            trace.firearms.len(),
+            args.draft.display()
+        );
+    }
+    let node_dir = &args.request.dir.dir;
+    require_node(node_dir)?;
+    let dir = firearms_dir(node_dir);
+    std::fs::create_dir_all(&dir)?;
+    let list = dir.join(format!("check-{}.txt", Timestamp::now().unix_millis()));
+    std::fs::write(&list, ids.join("\n") + "\n")
+        .with_context(|| format!("cannot write `{}`", list.display()))?;
+    let result = super::matching::ids(crate::cli::MatchIdsArgs {
+        file: list.clone(),
+        kind: "firearm".into(),
+        protocol: "ot".into(),
+        count_only: false,
+        request: args.request,
+    });
+    let _ = std::fs::remove_file(&list);
+    result
+}
+
 // ------------------------------------------------------------- generate
 
 fn generate_cmd(args: GenerateArgs) -> Result<()> {
@@ -813,4 +900,57 @@ pub async fn demo(mx: &Node, us: &Node, dir: &Path, draft: ProposalDraft) -> Res
         ours.digest().get(..16).unwrap_or("")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_firearms_with_a_maker_and_a_serial_are_checked_and_each_other_is_named() {
+        let draft: ProposalDraft = toml::from_str(include_str!(
+            "../../../../examples/proposals/mx-firearm-trace.toml"
+        ))
+        .unwrap();
+        let ProposalBody::FirearmTrace(trace) = &draft.body else {
+            panic!("the example is a firearm trace")
+        };
+        let (ids, skipped) = identifiers_of(trace);
+        assert_eq!(
+            ids,
+            [
+                "BARRETT/AA004512",
+                "COLT/LGC123456",
+                "FNHERSTAL/386204871",
+                "SMITH&WESSON/DVB4821",
+                "NORINCO/16012345",
+            ]
+        );
+        assert_eq!(skipped, ["5. Romarm/Cugir OBLITERATED: serial obliterated"]);
+        // Each is an identifier the PSI layer accepts as it stands.
+        for id in &ids {
+            let parsed = soberana_psi::Identifier::parse(
+                soberana_psi::IdentifierKind::Firearm,
+                id,
+                &Default::default(),
+            )
+            .unwrap();
+            assert_eq!(parsed.canonical(), format!("firearm:{id}"));
+        }
+    }
+
+    #[test]
+    fn a_trace_proposal_round_trips_through_the_draft_the_generator_writes() {
+        let requests = synthetic::requests(1, 1_000, 20, 3);
+        let draft = draft_of(
+            &requests,
+            PartyCode::new("US").unwrap(),
+            AgencyId::new("MX.FGR").unwrap(),
+        )
+        .unwrap();
+        let ProposalBody::FirearmTrace(trace) = &draft.body else {
+            panic!("a firearm trace")
+        };
+        assert_eq!(requests_of(trace), requests);
+    }
 }
