@@ -74,6 +74,18 @@ fn a_file_with_bad_rows_is_refused_naming_row_and_field_and_nothing_is_held() {
         "{said}"
     );
     assert_eq!(held(&us), ["000001-records.csv", "holdings.json"]);
+
+    // While another load holds the lock, a second one is refused and holds nothing.
+    std::fs::write(Path::new(&us).join("firearms/.hold.lock"), "").unwrap();
+    let busy = soberana(&["firearms", "hold", good.to_str().unwrap(), "--dir", &us]);
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("another `firearms hold`"));
+    std::fs::remove_file(Path::new(&us).join("firearms/.hold.lock")).unwrap();
+    let said = ok(&["firearms", "hold", good.to_str().unwrap(), "--dir", &us]);
+    assert!(said.contains("now holds 2 acquisition"), "{said}");
+    assert_eq!(
+        held(&us),
+        ["000001-records.csv", "000002-records.csv", "holdings.json"]
+    );
 }
 
 #[test]

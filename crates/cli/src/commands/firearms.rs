@@ -278,29 +278,71 @@ fn refused(source: &Path, e: &IngestError) -> anyhow::Error {
     )
 }
 
-/// Validates `source` in full and, only if every row is good, adds it to
-/// the node's holdings. Returns the records held afterwards.
+/// Holds `firearms/.hold.lock` while it lives, so two loads never take the
+/// same file number or overwrite each other's manifest.
+struct HoldLock(PathBuf);
+
+impl HoldLock {
+    fn take(dir: &Path) -> Result<Self> {
+        let path = dir.join(".hold.lock");
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => Ok(HoldLock(path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => bail!(
+                "another `firearms hold` is loading into this node; if none is, remove `{}`",
+                path.display()
+            ),
+            Err(e) => Err(e).with_context(|| format!("cannot create `{}`", path.display())),
+        }
+    }
+}
+
+impl Drop for HoldLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Copies `source` into the node, validates the copy in full (so what is
+/// validated is exactly what is held, even if the source changes
+/// meanwhile) and, only if every row is good, names it in the manifest.
+/// Returns the records held afterwards.
 pub fn hold(node: &Path, source: &Path) -> Result<u64> {
     require_node(node)?;
     let dir = firearms_dir(node);
     std::fs::create_dir_all(&dir)?;
-    let reader = BufReader::with_capacity(
-        1 << 16,
-        File::open(source).with_context(|| format!("cannot open `{}`", source.display()))?,
-    );
-    let mut builder = RecordSetBuilder::new();
-    let records = read_records(reader, &mut builder).map_err(|e| refused(source, &e))?;
-    if records == 0 {
-        bail!("`{}` holds no records", source.display());
+    let _lock = HoldLock::take(&dir)?;
+    // Copies left by an interrupted load were never named in the manifest.
+    for entry in std::fs::read_dir(&dir)?.flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".staging") {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
-    drop(builder);
     let mut holdings = Holdings::load(node)?;
     let file = format!("{:06}-records.csv", holdings.batches.len() + 1);
-    // Copy, sync, then name it in the manifest: the manifest is the commit.
     let staged = dir.join(format!(".{file}.staging"));
-    std::fs::copy(source, &staged)
-        .with_context(|| format!("cannot copy `{}` into the node", source.display()))?;
-    File::open(&staged)?.sync_all()?;
+    let validated = (|| -> Result<u64> {
+        std::fs::copy(source, &staged)
+            .with_context(|| format!("cannot copy `{}` into the node", source.display()))?;
+        File::open(&staged)?.sync_all()?;
+        let reader = BufReader::with_capacity(1 << 16, File::open(&staged)?);
+        let records =
+            read_records(reader, &mut RecordSetBuilder::new()).map_err(|e| refused(source, &e))?;
+        if records == 0 {
+            bail!("`{}` holds no records", source.display());
+        }
+        Ok(records)
+    })();
+    let records = match validated {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(e);
+        }
+    };
     std::fs::rename(&staged, dir.join(&file))?;
     holdings.batches.push(Batch {
         file,
@@ -308,6 +350,7 @@ pub fn hold(node: &Path, source: &Path) -> Result<u64> {
         records,
         loaded: Timestamp::now(),
     });
+    // The manifest is the commit point.
     holdings.save(node)?;
     Ok(holdings.batches.iter().map(|b| b.records).sum())
 }
