@@ -209,7 +209,13 @@ pub struct RecordSetBuilder {
     calibers: Interner,
     text: Interner,
     serial: String,
+    /// Manufacturers as written, normalised: a file spells a few makers a
+    /// few ways millions of times, so each spelling is normalised once.
+    spellings: HashMap<String, String>,
 }
+
+/// Spellings of manufacturers remembered (more are normalised each time).
+const MAX_SPELLINGS: usize = 4096;
 
 impl RecordSetBuilder {
     /// An empty builder.
@@ -238,12 +244,22 @@ impl RecordSetBuilder {
 
     /// Checks and stores one record. On error nothing is stored.
     pub fn push(&mut self, r: &NewRecord<'_>) -> Result<(), FieldError> {
-        let maker = normalise_manufacturer(r.manufacturer).ok_or_else(|| {
-            FieldError::new(
-                "manufacturer",
-                "is empty or says unknown; a record names the maker",
-            )
-        })?;
+        let maker = match self.spellings.get(r.manufacturer) {
+            Some(maker) => maker.clone(),
+            None => {
+                let maker = normalise_manufacturer(r.manufacturer).ok_or_else(|| {
+                    FieldError::new(
+                        "manufacturer",
+                        "is empty or says unknown; a record names the maker",
+                    )
+                })?;
+                if self.spellings.len() < MAX_SPELLINGS {
+                    self.spellings
+                        .insert(r.manufacturer.to_owned(), maker.clone());
+                }
+                maker
+            }
+        };
         match normalise_serial_into(r.serial, &mut self.serial) {
             SerialKind::Number => {}
             SerialKind::Obliterated => {
