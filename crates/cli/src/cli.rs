@@ -92,6 +92,9 @@ pub enum Command {
     /// a trail across the border by request (no ledger crosses).
     #[command(subcommand)]
     Finance(crate::commands::finance::FinanceCommand),
+    /// Firearm traces on the node's acquisition and disposition records.
+    #[command(subcommand)]
+    Firearms(crate::commands::firearms::FirearmsCommand),
 }
 
 /// `soberana match …`.
@@ -616,6 +619,9 @@ pub enum BenchCommand {
     /// Size attacks by a pinned partner (oversized bodies, many at once, an
     /// oversized reply): the node's peak memory growth against its bound.
     Abuse(BenchAbuseArgs),
+    /// Firearm tracing: a batch of serials traced against generated
+    /// acquisition and disposition records, with index time and memory.
+    Trace(crate::commands::firearms::BenchTraceArgs),
 }
 
 /// `soberana bench abuse`.

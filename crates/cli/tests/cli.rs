@@ -102,6 +102,18 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     );
     assert!(out.contains("signed receipt"), "{out}");
     assert!(out.contains("ACCEPTED"), "{out}");
+    // The firearm trace runs on the US node's records: three of six traced,
+    // each failure named, the same figures on both sides.
+    assert!(
+        out.contains("3 of 6 traced to a first retail sale"),
+        "{out}"
+    );
+    assert!(out.contains("serial obliterated"), "{out}");
+    assert!(out.contains("manufacturer unknown to the records"), "{out}");
+    assert!(
+        out.contains("both sides computed the same trace statistics"),
+        "{out}"
+    );
     assert!(out.contains("MX log verified"), "{out}");
     assert!(out.contains("US log verified"), "{out}");
     assert!(

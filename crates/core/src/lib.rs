@@ -40,6 +40,7 @@ pub use proposal::{
     Firearm, FirearmTrace, FlowDirection, HandlingCode, IdentifierMatch, InformationRequest,
     JointInvestigation, MatchReveal, MeasureKind, PersonMatch, Proposal, ProposalBody,
     ProposalDraft, ProposalId, ProposalKind, Receipt, SeizureReport, Task, TaskAction,
+    TracePriority,
 };
 pub use registry::{PartyFile, Registry};
 pub use timestamp::Timestamp;

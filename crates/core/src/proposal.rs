@@ -257,6 +257,35 @@ pub struct Firearm {
     /// Its calibre.
     #[serde(default)]
     pub caliber: String,
+    /// Where it was recovered, when that is more precise than the trace's
+    /// `seized_at` (`"Culiacán, Sinaloa"`: place, then state).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recovered_at: String,
+    /// When it was recovered, when that differs from the trace's `seized_on`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_on: Option<Timestamp>,
+    /// The crime it was recovered in, as a code of the trace form (ATF
+    /// form 3312.1's list: `weapons_offense`, `homicide`, `drug_trafficking`, …).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub crime_code: String,
+}
+
+/// How soon a firearm trace is needed (ATF form 3312.1's urgent box).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TracePriority {
+    /// In the ordinary course.
+    #[default]
+    Routine,
+    /// Needed within a day: a person is held, or a life is at risk.
+    Urgent,
+}
+
+impl TracePriority {
+    /// Whether this is the default, which the encoding leaves out.
+    pub fn is_routine(&self) -> bool {
+        *self == TracePriority::Routine
+    }
 }
 
 /// A request to trace seized firearms to their first retail sale.
@@ -269,6 +298,9 @@ pub struct FirearmTrace {
     pub seized_on: Timestamp,
     /// The firearms.
     pub firearms: Vec<Firearm>,
+    /// How soon the answer is needed.
+    #[serde(default, skip_serializing_if = "TracePriority::is_routine")]
+    pub priority: TracePriority,
 }
 
 /// An account named in a financial request.

@@ -11,12 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use soberana_core::{
-    Direction, OfficerId, Outcome, PartyCode, Proposal, ProposalBody, ProposalDraft, ProposalState,
-};
-use soberana_node::{InitOptions, Node, OfficerVerdict};
+use soberana_core::{Direction, PartyCode, ProposalDraft, ProposalState};
+use soberana_node::{InitOptions, Node};
 use soberana_store::ProposalDetail;
-use soberana_wire::AnswerItem;
 
 use crate::cli::DemoArgs;
 use crate::policy::{initial_files, open_node};
@@ -24,7 +21,6 @@ use crate::policy::{initial_files, open_node};
 const US_DEPLOY_FORCES: &str = include_str!("../../../../examples/proposals/us-deploy-forces.toml");
 const US_NOTIFY_ORDER: &str = include_str!("../../../../examples/proposals/us-notify-order.toml");
 const MX_FIREARM_TRACE: &str = include_str!("../../../../examples/proposals/mx-firearm-trace.toml");
-const US_FIREARM_SALES: &str = include_str!("../../../../examples/demo/us-firearm-sales.csv");
 const MX_HELD_PHONES: &str = include_str!("../../../../examples/demo/mx-held-phones.txt");
 const US_PHONES_TO_CHECK: &str = include_str!("../../../../examples/demo/us-phones-to-check.txt");
 const US_HELD_FIREARMS: &str = include_str!("../../../../examples/demo/us-held-firearms.txt");
@@ -132,38 +128,6 @@ fn print_reasons(detail: &ProposalDetail) {
             }
         }
     }
-}
-
-/// Traces firearms against the US node's record of first retail sales.
-fn trace_firearms(proposal: &Proposal) -> Vec<AnswerItem> {
-    let ProposalBody::FirearmTrace(trace) = &proposal.body else {
-        return Vec::new();
-    };
-    let normalise = |s: &str| s.to_ascii_uppercase().replace([' ', '-'], "");
-    trace
-        .firearms
-        .iter()
-        .map(|firearm| {
-            let found = US_FIREARM_SALES.lines().skip(1).find_map(|row| {
-                let cols: Vec<&str> = row.split(',').collect();
-                match cols.as_slice() {
-                    [maker, serial, model, date, dealer, city, state]
-                        if normalise(maker) == normalise(&firearm.manufacturer)
-                            && normalise(serial) == normalise(&firearm.serial) =>
-                    {
-                        Some(format!(
-                            "{model}: first retail sale {date} by {dealer}, {city}, {state}"
-                        ))
-                    }
-                    _ => None,
-                }
-            });
-            AnswerItem {
-                label: format!("{} {}", firearm.manufacturer, firearm.serial),
-                value: found.unwrap_or_else(|| "no record of a US retail sale".into()),
-            }
-        })
-        .collect()
 }
 
 /// Runs the demo.
@@ -291,42 +255,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     // 4. Firearm trace, the other way.
     say(
         "4",
-        "Mexico asks the US to trace firearms seized in Nogales, Sonora",
+        "Mexico asks the US to trace firearms seized in Sonora, Tamaulipas and Sinaloa",
     );
-    let trace = mx.propose(draft(MX_FIREARM_TRACE)?, None)?;
-    let at_us = wait_for(
-        &us,
-        trace.id,
-        &[
-            ProposalState::AwaitingOfficer,
-            ProposalState::Accepted,
-            ProposalState::Refused,
-        ],
-    )
-    .await?;
-    if at_us.record.state == ProposalState::AwaitingOfficer {
-        line("US policy sent it to an officer (ATF), who traces the serials");
-        us.decide(
-            trace.id,
-            OfficerVerdict {
-                officer: OfficerId::new("atf.approver")?,
-                outcome: Outcome::Accepted,
-                reason: "trace completed from first-retail-sale records".into(),
-                release: trace_firearms(&at_us.record.proposal),
-            },
-        )?;
-    }
-    let traced = wait_for(
-        &mx,
-        trace.id,
-        &[ProposalState::Answered, ProposalState::Refused],
-    )
-    .await?;
-    if let Some(answer) = &traced.answer {
-        for item in &answer.items {
-            line(format!("  {}: {}", item.label, item.value));
-        }
-    }
+    crate::commands::firearms::demo(&mx, &us, &dir, draft(MX_FIREARM_TRACE)?).await?;
 
     // 5. Private matches, both ways: each side checks a list against the
     // other's holdings; only the matches are learnt, neither list leaves.

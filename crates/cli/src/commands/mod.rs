@@ -9,6 +9,7 @@ mod bench;
 mod demo;
 pub(crate) mod desk;
 pub mod finance;
+pub mod firearms;
 mod log;
 mod matching;
 mod node;
@@ -108,6 +109,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Officer(cmd) => officer::run(cmd),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
+        Command::Firearms(cmd) => firearms::run(cmd),
+        Command::Bench(BenchCommand::Trace(args)) => firearms::bench(args),
         Command::Match(MatchCommand::Ids(args)) => matching::ids(args),
         Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
         Command::Match(MatchCommand::Hold(args)) => matching::hold(args),
