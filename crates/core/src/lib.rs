@@ -31,12 +31,13 @@ pub use decision::{DecidedBy, Decision, Outcome, Reason};
 pub use error::DomainError;
 pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
 pub use officer::{Officer, OfficerId, Role};
-pub use party::{Domain, Location, Party, PartyCode, Territory};
+pub use party::{Domain, Location, NamedPlace, Party, PartyCode, PlaceRef, Territory, is_place_id};
 pub use proposal::{
-    AccountRef, AdvanceNotification, BorderAlert, CoordinatedOperation, FinancialIntelligence,
+    AccountRef, Act, AdvanceNotification, BorderAlert, CoordinatedOperation, FinancialIntelligence,
     Firearm, FirearmTrace, FlowDirection, HandlingCode, IdentifierMatch, InformationRequest,
-    JointInvestigation, MatchReveal, MeasureKind, PersonMatch, Proposal, ProposalBody,
-    ProposalDraft, ProposalId, ProposalKind, Receipt, SeizureReport, Task, TaskAction,
+    JointInvestigation, MatchReveal, MeasureKind, Participant, PersonMatch, Proposal, ProposalBody,
+    ProposalDraft, ProposalId, ProposalKind, Receipt, STRUCTURED_CONTENT_ONLY, SeizureReport, Task,
+    TaskAction,
 };
 pub use registry::{PartyFile, Registry};
 pub use timestamp::Timestamp;

@@ -336,7 +336,13 @@ impl Node {
             proposal_id: id,
             decided_by_party: self.party(),
             outcome: verdict.outcome.clone(),
-            reasons: vec![Reason::plain(verdict.reason)],
+            reasons: {
+                let mut reasons = vec![Reason::plain(verdict.reason)];
+                if verdict.outcome.is_acceptance() {
+                    reasons.push(Reason::plain(soberana_core::STRUCTURED_CONTENT_ONLY));
+                }
+                reasons
+            },
             decided_by: DecidedBy::Officer {
                 officer: verdict.officer,
                 confirmed_by: None,

@@ -186,10 +186,14 @@ fn sample_proposals() -> Result<Vec<(&'static str, Proposal)>, PolicyError> {
         categories: vec!["criminal_records".into(), "vehicles".into()],
         questions: vec!["who owns it".into()],
     }))?;
-    let place = |territory, domain| Location {
-        territory,
+    let place = |territory: Territory, domain| Location {
+        territory: Some(territory),
         domain,
         place: String::new(),
+        at: Some(match territory {
+            Territory::Of(p) if p == mx => "29.07,-110.96".to_owned(),
+            _ => "US-AZ".to_owned(),
+        }),
     };
     let task = |agency: &str, action, territory| -> Result<Task, PolicyError> {
         Ok(Task {
@@ -202,6 +206,7 @@ fn sample_proposals() -> Result<Vec<(&'static str, Proposal)>, PolicyError> {
             personnel: 10,
             under_command_of: None,
             description: String::new(),
+            participants: Vec::new(),
         })
     };
     let operation = base(ProposalBody::CoordinatedOperation(CoordinatedOperation {

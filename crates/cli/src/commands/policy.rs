@@ -153,6 +153,7 @@ fn announce(node: &Node, previous: &str, digest: &str) -> Result<()> {
                 targets: vec![],
                 assurances: vec![],
                 evidence: vec![format!("sha256:{digest}")],
+                acts: vec![],
             }),
         };
         let proposal = node.propose(draft, None)?;
