@@ -259,21 +259,16 @@ pub struct EvalReport {
     pub decision: PolicyDecision,
 }
 
-impl fmt::Display for EvalReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "proposal {} ({}) decided by {}",
-            self.proposal_id,
-            self.kind.label(),
-            self.party
-        )?;
-        for missing in &self.incomplete {
-            writeln!(f, "  incomplete: {missing}")?;
-        }
+impl EvalReport {
+    /// The facts this node established, act by act, beside the sender's own
+    /// wording, with every contradiction flagged; and the passages of prose
+    /// that speak of force on our territory. One line per fact.
+    pub fn facts(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
         for task in &self.tasks {
             writeln!(
-                f,
+                out,
                 "  act: {} — {}{} ({}, {}{}) {}{}{}{}{}",
                 task.origin,
                 task.agency,
@@ -293,34 +288,53 @@ impl fmt::Display for EvalReport {
                 if task.armed { ", armed" } else { "" },
                 if task.kinetic { ", kinetic" } else { "" },
                 if task.presence { ", presence only" } else { "" },
-            )?;
+            )
+            .ok();
             for place in &task.places {
                 let fact = place
                     .fact
                     .as_ref()
                     .map_or_else(|| "not resolvable: counted as ours for armed, kinetic, military or foreign acts".to_owned(), |r| r.to_string());
-                writeln!(f, "    place: said {} — established: {fact}", place.said)?;
+                writeln!(out, "    place: said {} — established: {fact}", place.said).ok();
                 if let Some(c) = &place.contradiction {
-                    writeln!(f, "    CONTRADICTION: {c}")?;
+                    writeln!(out, "    CONTRADICTION: {c}").ok();
                 }
             }
             if task.places.is_empty() {
                 writeln!(
-                    f,
+                    out,
                     "    place: none given — counted as ours for armed, kinetic, military or foreign acts"
-                )?;
+                ).ok();
             }
             if !task.forbidden_by.is_empty() {
-                writeln!(f, "    forbidden by: {}", task.forbidden_by.join(", "))?;
+                writeln!(out, "    forbidden by: {}", task.forbidden_by.join(", ")).ok();
             }
         }
         for p in &self.prose {
             writeln!(
-                f,
+                out,
                 "  prose speaks of force on our territory ({}; {}), in `{}`: \"{}\"",
                 p.term, p.place, p.field, p.passage
-            )?;
+            )
+            .ok();
         }
+        out
+    }
+}
+
+impl fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "proposal {} ({}) decided by {}",
+            self.proposal_id,
+            self.kind.label(),
+            self.party
+        )?;
+        for missing in &self.incomplete {
+            writeln!(f, "  incomplete: {missing}")?;
+        }
+        f.write_str(&self.facts())?;
         write!(f, "{}", self.decision)
     }
 }
@@ -1287,7 +1301,11 @@ fn describe_act(origin: Option<ProposalId>, act: &Act<'_>) -> String {
 }
 
 fn describe_location(role: &str, location: &Location) -> String {
-    let mut out = format!("{role} ");
+    let mut out = if role == "at" {
+        String::new()
+    } else {
+        format!("{role} ")
+    };
     match location.territory {
         Some(t) => out.push_str(&format!("`{t}`")),
         None => out.push_str("(no label)"),
