@@ -201,18 +201,24 @@ fn folded(text: &str) -> String {
 
 /// The first of `terms` found in `folded` as whole words (or their plural),
 /// with its character range.
-fn find(folded: &[char], terms: &[String]) -> Option<(String, usize, usize)> {
+fn find(folded: &[char], terms: &[Vec<char>]) -> Option<(String, usize, usize)> {
     let is_word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
     for start in 0..folded.len() {
         if start > 0 && is_word(folded.get(start - 1)) {
             continue;
         }
+        let Some(first) = folded.get(start) else {
+            continue;
+        };
         for term in terms {
-            let len = term.chars().count();
+            if term.first() != Some(first) {
+                continue;
+            }
+            let len = term.len();
             let Some(window) = folded.get(start..start + len) else {
                 continue;
             };
-            if !window.iter().copied().eq(term.chars()) {
+            if window != term.as_slice() {
                 continue;
             }
             // A whole word, or its plural (`raids`, `ataques`, `drones`).
@@ -230,7 +236,7 @@ fn find(folded: &[char], terms: &[String]) -> Option<(String, usize, usize)> {
             if is_word(folded.get(end)) {
                 continue;
             }
-            return Some((term.clone(), start, end));
+            return Some((term.iter().collect(), start, end));
         }
     }
     None
@@ -239,8 +245,8 @@ fn find(folded: &[char], terms: &[String]) -> Option<(String, usize, usize)> {
 /// Finds prose that speaks of force on one party's territory.
 #[derive(Debug, Clone)]
 pub struct ProseScanner {
-    force: Vec<String>,
-    territory: Vec<String>,
+    force: Vec<Vec<char>>,
+    territory: Vec<Vec<char>>,
 }
 
 impl ProseScanner {
@@ -266,14 +272,17 @@ impl ProseScanner {
             }
         }
         Self {
-            force: FORCE_TERMS.iter().map(|t| (*t).to_owned()).collect(),
-            territory,
+            force: FORCE_TERMS.iter().map(|t| t.chars().collect()).collect(),
+            territory: territory.iter().map(|t| t.chars().collect()).collect(),
         }
     }
 
     /// The passage of `text` that speaks of force on our territory, if any:
     /// words of force and words placing it on our territory in the same text.
     pub fn passage(&self, text: &str) -> Option<(String, String, String)> {
+        if text.is_empty() {
+            return None;
+        }
         let chars: Vec<char> = text.chars().collect();
         let fold: Vec<char> = chars.iter().map(|c| fold(*c)).collect();
         let (term, start, end) = find(&fold, &self.force)?;
