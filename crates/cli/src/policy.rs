@@ -94,6 +94,10 @@ impl ProposalPolicy for CedarPolicy {
     fn digest(&self) -> String {
         self.0.digest().to_hex()
     }
+
+    fn admit(&self, proposal: &Proposal) -> Result<(), String> {
+        self.0.admit(proposal).map_err(|e| e.to_string())
+    }
 }
 
 /// Opens the node in `dir` with its Cedar policy.

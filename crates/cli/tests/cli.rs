@@ -100,6 +100,10 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
         out.contains("mx.foreign-forces"),
         "the refusal names its policy: {out}"
     );
+    assert!(
+        out.contains("mx.misrepresented-place"),
+        "a mislabelled place is refused: {out}"
+    );
     assert!(out.contains("signed receipt"), "{out}");
     assert!(out.contains("ACCEPTED"), "{out}");
     // The firearm trace runs on the US node's records: three of six traced,

@@ -32,6 +32,11 @@ pub enum DomainError {
         /// Its limit.
         max: usize,
     },
+    /// A place is in a notation the node does not understand.
+    #[error(
+        "place `{0}` is not in a notation this node understands: `lat,lon` in decimal degrees, an ISO 3166-2 code such as `MX-SIN`, or a named place id such as `culiacan`"
+    )]
+    Place(String),
     /// A proposal is inconsistent in a way its fields alone cannot show.
     #[error("proposal is incomplete: {0}")]
     Incomplete(String),

@@ -34,13 +34,13 @@ pub use error::DomainError;
 pub use handling::{Classification, DataClass, HandlingRules};
 pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
 pub use officer::{Officer, OfficerId, Role};
-pub use party::{Domain, Location, Party, PartyCode, Territory};
+pub use party::{Domain, Location, NamedPlace, Party, PartyCode, PlaceRef, Territory, is_place_id};
 pub use proposal::{
-    AccountRef, AdvanceNotification, BorderAlert, CoordinatedOperation, FinancialIntelligence,
+    AccountRef, Act, AdvanceNotification, BorderAlert, CoordinatedOperation, FinancialIntelligence,
     Firearm, FirearmTrace, FlowDirection, HandlingCode, IdentifierMatch, InformationRequest,
-    JointInvestigation, MatchReveal, MeasureKind, PersonMatch, Proposal, ProposalBody,
-    ProposalDraft, ProposalId, ProposalKind, Receipt, SeizureReport, Task, TaskAction,
-    TracePriority,
+    JointInvestigation, MatchReveal, MeasureKind, Participant, PersonMatch, Proposal, ProposalBody,
+    ProposalDraft, ProposalId, ProposalKind, Receipt, STRUCTURED_CONTENT_ONLY, SeizureReport, Task,
+    TaskAction, TracePriority,
 };
 pub use registry::{PartyFile, Registry};
 pub use timestamp::Timestamp;

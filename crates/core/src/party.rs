@@ -126,7 +126,7 @@ impl<'de> Deserialize<'de> for Territory {
     }
 }
 
-/// The physical domain of a place.
+/// The physical domain of a place, or of an act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Domain {
@@ -136,26 +136,145 @@ pub enum Domain {
     Waters,
     /// In the air.
     Airspace,
+    /// In computer networks: the place is where the systems acted on are.
+    Cyber,
+    /// In outer space, which is no party's territory.
+    Space,
+}
+
+impl Domain {
+    /// The domain's name as written in files and policy.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Domain::Land => "land",
+            Domain::Waters => "waters",
+            Domain::Airspace => "airspace",
+            Domain::Cyber => "cyber",
+            Domain::Space => "space",
+        }
+    }
 }
 
 /// A place where a task happens or from which it is launched.
+///
+/// `at` is the place in a notation the receiving node resolves with its own
+/// geography (see [`PlaceRef`]); `territory` and `domain` are the sender's
+/// own description of it, which the receiver checks against that resolution
+/// and never takes on trust.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
-    /// Whose territory the place is in.
-    pub territory: Territory,
-    /// Land, waters or airspace.
+    /// Whose territory the sender says the place is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<Territory>,
+    /// Land, waters, airspace, cyber or space.
     pub domain: Domain,
-    /// A human description (a town, a crossing, coordinates).
+    /// A human description (a town, a crossing).
     #[serde(default)]
     pub place: String,
+    /// The place in a notation the receiver resolves: `lat,lon` in decimal
+    /// degrees (or `geo:lat,lon`), an ISO 3166-2 code such as `MX-SIN`, or
+    /// the id of a named place in the registry such as `culiacan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 impl Location {
-    /// Whether the place is in `party`'s territory.
-    pub fn is_in(&self, party: PartyCode) -> bool {
-        self.territory == Territory::Of(party)
+    /// Whether the sender's label puts the place in `party`'s territory.
+    pub fn is_labelled(&self, party: PartyCode) -> bool {
+        self.territory == Some(Territory::Of(party))
     }
+
+    /// The place's notation, parsed; `None` when the location has none.
+    pub fn place_ref(&self) -> Option<Result<PlaceRef<'_>, DomainError>> {
+        self.at.as_deref().map(PlaceRef::parse)
+    }
+}
+
+/// A place in one of the notations a node resolves with its own geography.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PlaceRef<'a> {
+    /// A point in decimal degrees (WGS 84).
+    Point {
+        /// Latitude, −90 to 90.
+        lat: f64,
+        /// Longitude, −180 to 180.
+        lon: f64,
+    },
+    /// An ISO 3166-2 subdivision code such as `MX-SIN` (the part before the
+    /// hyphen is the country).
+    Subdivision(&'a str),
+    /// The id of a named place in the node's registry (`culiacan`).
+    Named(&'a str),
+}
+
+impl<'a> PlaceRef<'a> {
+    /// Parses a place notation; anything else is refused, never guessed at.
+    pub fn parse(text: &'a str) -> Result<Self, DomainError> {
+        let bad = || DomainError::Place(text.to_owned());
+        let t = text.trim();
+        let coords = t.strip_prefix("geo:").unwrap_or(t);
+        if let Some((a, b)) = coords.split_once(',') {
+            let number = |s: &str| -> Result<f64, DomainError> {
+                let s = s.trim();
+                let ok = !s.is_empty()
+                    && s.len() <= 16
+                    && s.chars()
+                        .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
+                if !ok {
+                    return Err(bad());
+                }
+                s.parse::<f64>().map_err(|_| bad())
+            };
+            let (lat, lon) = (number(a)?, number(b)?);
+            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                return Err(bad());
+            }
+            return Ok(PlaceRef::Point { lat, lon });
+        }
+        let b = t.as_bytes();
+        if b.len() >= 4
+            && b.len() <= 6
+            && b[0].is_ascii_uppercase()
+            && b[1].is_ascii_uppercase()
+            && b[2] == b'-'
+            && b[3..]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            return Ok(PlaceRef::Subdivision(t));
+        }
+        if is_place_id(t) {
+            return Ok(PlaceRef::Named(t));
+        }
+        Err(bad())
+    }
+}
+
+/// Whether `id` is a well-formed named-place id: 1 to 64 lower-case ASCII
+/// letters, digits or hyphens, starting with a letter.
+pub fn is_place_id(id: &str) -> bool {
+    id.len() <= 64
+        && id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A named place in a node's registry: an id senders may use in `at`, and
+/// the coordinates the node resolves it to. Which territory it is in is
+/// decided by the node's geography, not by the file that lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedPlace {
+    /// Its id (`culiacan`, `deconcini-port`).
+    pub id: String,
+    /// Its name, for people.
+    pub name: String,
+    /// Latitude in decimal degrees.
+    pub lat: f64,
+    /// Longitude in decimal degrees.
+    pub lon: f64,
 }
 
 #[cfg(test)]
@@ -169,6 +288,45 @@ mod tests {
         }
         for bad in ["mx", "MEX", "M", "", "M1", "ÑA"] {
             assert!(PartyCode::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn place_notations_parse_and_others_are_refused() {
+        assert_eq!(
+            PlaceRef::parse("24.8, -107.39").unwrap(),
+            PlaceRef::Point {
+                lat: 24.8,
+                lon: -107.39
+            }
+        );
+        assert_eq!(
+            PlaceRef::parse("geo:24.8,-107.39").unwrap(),
+            PlaceRef::Point {
+                lat: 24.8,
+                lon: -107.39
+            }
+        );
+        assert_eq!(
+            PlaceRef::parse("MX-SIN").unwrap(),
+            PlaceRef::Subdivision("MX-SIN")
+        );
+        assert_eq!(
+            PlaceRef::parse("culiacan").unwrap(),
+            PlaceRef::Named("culiacan")
+        );
+        for bad in [
+            "Culiacán, Sinaloa",
+            "91,0",
+            "0,181",
+            "24.8",
+            "NaN,1",
+            "MX_SIN",
+            "24°48'N 107°23'W",
+            "",
+            "1e3,2",
+        ] {
+            assert!(PlaceRef::parse(bad).is_err(), "{bad}");
         }
     }
 

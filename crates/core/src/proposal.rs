@@ -346,6 +346,10 @@ pub struct JointInvestigation {
     pub summary: String,
     /// The agencies that would take part, from both sides.
     pub agencies: Vec<AgencyId>,
+    /// What each agency would do, and where. An agency listed without a
+    /// task is taken to act at a place not said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Task>,
 }
 
 /// What a task does.
@@ -376,9 +380,36 @@ pub enum TaskAction {
     Logistics,
     /// Inspect cargo or people at a crossing.
     Inspection,
+    /// Pursue people or vehicles (across a border, in hot pursuit).
+    Pursuit,
+    /// Be present as an accredited liaison officer or attaché, without
+    /// acting: no arrests, no searches, no force.
+    Liaison,
+    /// Act on computer systems; the task's places are where those systems
+    /// are, which is where its effects land.
+    CyberOperation,
 }
 
 impl TaskAction {
+    /// Every action, in a stable order.
+    pub const ALL: [TaskAction; 15] = [
+        TaskAction::Deployment,
+        TaskAction::Patrol,
+        TaskAction::Surveillance,
+        TaskAction::Intelligence,
+        TaskAction::Arrest,
+        TaskAction::Raid,
+        TaskAction::Strike,
+        TaskAction::Interdiction,
+        TaskAction::Training,
+        TaskAction::Advice,
+        TaskAction::Logistics,
+        TaskAction::Inspection,
+        TaskAction::Pursuit,
+        TaskAction::Liaison,
+        TaskAction::CyberOperation,
+    ];
+
     /// Whether the action is force by its nature, whatever else is said.
     pub fn is_inherently_kinetic(&self) -> bool {
         matches!(self, TaskAction::Strike | TaskAction::Raid)
@@ -399,6 +430,9 @@ impl TaskAction {
             TaskAction::Advice => "advice",
             TaskAction::Logistics => "logistics",
             TaskAction::Inspection => "inspection",
+            TaskAction::Pursuit => "pursuit",
+            TaskAction::Liaison => "liaison",
+            TaskAction::CyberOperation => "cyber_operation",
         }
     }
 }
@@ -435,6 +469,23 @@ pub struct Task {
     /// A description for people.
     #[serde(default)]
     pub description: String,
+    /// Everyone else who takes part, by agency: personnel of another agency
+    /// (or another party) inside this task act with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<Participant>,
+}
+
+/// Personnel of an agency taking part in another agency's task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    /// Their agency (its id names its party).
+    pub agency: AgencyId,
+    /// Whether they carry arms.
+    pub armed: bool,
+    /// How many.
+    #[serde(default)]
+    pub personnel: u32,
 }
 
 impl Task {
@@ -442,12 +493,61 @@ impl Task {
     pub fn is_kinetic(&self) -> bool {
         self.kinetic || self.action.is_inherently_kinetic()
     }
+}
 
-    /// Whether any of the task's places, or its launch point, is in `party`'s
-    /// territory.
-    pub fn touches(&self, party: PartyCode) -> bool {
-        self.locations.iter().any(|l| l.is_in(party))
-            || self.launched_from.as_ref().is_some_and(|l| l.is_in(party))
+/// One act a proposal plans, announces or reports, whatever its kind: who
+/// acts, doing what, armed or not, with force or not, and where. Red lines
+/// judge acts, so the same act gets the same verdict in any kind of proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Act<'a> {
+    /// Where in the proposal it comes from, for people.
+    pub origin: String,
+    /// The agency whose personnel act.
+    pub agency: &'a AgencyId,
+    /// The agency whose task this is, when the act is a participant's.
+    pub within: Option<&'a AgencyId>,
+    /// What is done.
+    pub action: TaskAction,
+    /// Whether the personnel carry arms.
+    pub armed: bool,
+    /// Whether force is used, by flag or by the action's nature.
+    pub kinetic: bool,
+    /// Where it takes place and where its effects land (none: not said).
+    pub places: &'a [Location],
+    /// Where it is launched from, if elsewhere.
+    pub launched_from: Option<&'a Location>,
+    /// Under whose command it is said to be.
+    pub under_command_of: Option<PartyCode>,
+}
+
+impl<'a> Act<'a> {
+    fn of_task(origin: String, task: &'a Task, out: &mut Vec<Act<'a>>) {
+        let act = Act {
+            origin,
+            agency: &task.agency,
+            within: None,
+            action: task.action,
+            armed: task.armed,
+            kinetic: task.is_kinetic(),
+            places: &task.locations,
+            launched_from: task.launched_from.as_ref(),
+            under_command_of: task.under_command_of,
+        };
+        for p in &task.participants {
+            out.push(Act {
+                origin: format!("{}, participant `{}`", act.origin, p.agency),
+                agency: &p.agency,
+                within: Some(&task.agency),
+                armed: p.armed,
+                ..act.clone()
+            });
+        }
+        out.push(act);
+    }
+
+    /// Whether the act is presence only: an unarmed liaison, using no force.
+    pub fn is_presence_only(&self) -> bool {
+        self.action == TaskAction::Liaison && !self.armed && !self.kinetic
     }
 }
 
@@ -479,6 +579,8 @@ pub enum MeasureKind {
     BorderMeasure,
     /// A change to the notifying party's constitutional policy layer.
     ConstitutionalPolicyChange,
+    /// A use of force (a strike, a raid, an armed operation).
+    UseOfForce,
 }
 
 /// Advance notice of a unilateral measure, answered with a signed receipt.
@@ -502,6 +604,9 @@ pub struct AdvanceNotification {
     /// The evidence that supports it: descriptions or digests of documents.
     #[serde(default)]
     pub evidence: Vec<String>,
+    /// The acts the measure consists of, each with its agency and places.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acts: Vec<Task>,
 }
 
 /// Which way across the border.
@@ -527,6 +632,9 @@ pub struct BorderAlert {
     /// Details.
     #[serde(default)]
     pub details: String,
+    /// What the alerting party's agencies are doing or will do about it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acts: Vec<Task>,
 }
 
 /// A report of a seizure.
@@ -547,6 +655,10 @@ pub struct SeizureReport {
     pub seized_on: Timestamp,
     /// Who seized it.
     pub agency: AgencyId,
+    /// Where, in a notation the receiver resolves. A seizure whose place is
+    /// not given is taken to be at a place not said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
 }
 
 /// The content of a proposal, one of a closed set of kinds.
@@ -601,6 +713,159 @@ impl ProposalBody {
             ProposalBody::CoordinatedOperation(op) | ProposalBody::AssistanceOffer(op) => &op.tasks,
             _ => &[],
         }
+    }
+
+    /// The structured task lists of the body, with their field names.
+    fn task_lists(&self) -> Vec<(&'static str, &[Task])> {
+        match self {
+            ProposalBody::CoordinatedOperation(op) | ProposalBody::AssistanceOffer(op) => {
+                vec![("tasks", &op.tasks)]
+            }
+            ProposalBody::JointInvestigation(j) => vec![("tasks", &j.tasks)],
+            ProposalBody::AdvanceNotification(n) => vec![("acts", &n.acts)],
+            ProposalBody::BorderAlert(a) => vec![("acts", &a.acts)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every place the body names, with the field it is in
+    /// (`body.tasks[0].locations[1]`).
+    pub fn locations(&self) -> Vec<(String, &Location)> {
+        let mut out = Vec::new();
+        for (field, tasks) in self.task_lists() {
+            for (i, task) in tasks.iter().enumerate() {
+                for (j, l) in task.locations.iter().enumerate() {
+                    out.push((format!("body.{field}[{i}].locations[{j}]"), l));
+                }
+                if let Some(l) = &task.launched_from {
+                    out.push((format!("body.{field}[{i}].launched_from"), l));
+                }
+            }
+        }
+        if let ProposalBody::SeizureReport(s) = self
+            && let Some(l) = &s.location
+        {
+            out.push(("body.location".to_owned(), l));
+        }
+        out
+    }
+
+    /// The acts the body plans, announces or reports, whatever its kind:
+    /// an operation's or offer's tasks and everyone taking part in them, a
+    /// joint investigation's agencies, a notification's or alert's acts (a
+    /// use of force notified without them is an act at a place not said),
+    /// and a seizure. Requests for data, matches and traces plan no act.
+    pub fn acts<'a>(&'a self, requester: &'a AgencyId) -> Vec<Act<'a>> {
+        let mut out = Vec::new();
+        for (field, tasks) in self.task_lists() {
+            let name = if field == "acts" { "act" } else { "task" };
+            for (i, task) in tasks.iter().enumerate() {
+                Act::of_task(format!("{name} {}", i + 1), task, &mut out);
+            }
+        }
+        match self {
+            ProposalBody::JointInvestigation(j) => {
+                for agency in &j.agencies {
+                    let has_task = j.tasks.iter().any(|t| {
+                        t.agency == *agency || t.participants.iter().any(|p| p.agency == *agency)
+                    });
+                    if !has_task {
+                        out.push(Act {
+                            origin: format!("investigating agency `{agency}` (no task given)"),
+                            agency,
+                            within: None,
+                            action: TaskAction::Intelligence,
+                            armed: false,
+                            kinetic: false,
+                            places: &[],
+                            launched_from: None,
+                            under_command_of: None,
+                        });
+                    }
+                }
+            }
+            ProposalBody::AdvanceNotification(n)
+                if n.measure == MeasureKind::UseOfForce && n.acts.is_empty() =>
+            {
+                out.push(Act {
+                    origin: "the notified use of force (no act given)".to_owned(),
+                    agency: requester,
+                    within: None,
+                    action: TaskAction::Strike,
+                    armed: true,
+                    kinetic: true,
+                    places: &[],
+                    launched_from: None,
+                    under_command_of: None,
+                });
+            }
+            ProposalBody::SeizureReport(s) => out.push(Act {
+                origin: "the seizure".to_owned(),
+                agency: &s.agency,
+                within: None,
+                action: TaskAction::Interdiction,
+                armed: false,
+                kinetic: false,
+                places: s.location.as_slice(),
+                launched_from: None,
+                under_command_of: None,
+            }),
+            _ => {}
+        }
+        out
+    }
+
+    /// The free text of the body, each with its field name: what a partner
+    /// can write that carries no consent and is never judged as fact.
+    pub fn prose(&self) -> Vec<(String, &str)> {
+        let mut out: Vec<(String, &str)> = Vec::new();
+        for (field, tasks) in self.task_lists() {
+            for (i, task) in tasks.iter().enumerate() {
+                out.push((format!("body.{field}[{i}].description"), &task.description));
+                for (j, l) in task.locations.iter().enumerate() {
+                    out.push((format!("body.{field}[{i}].locations[{j}].place"), &l.place));
+                }
+            }
+        }
+        match self {
+            ProposalBody::InformationRequest(r) => {
+                out.push(("body.subject".into(), &r.subject));
+                for (i, q) in r.questions.iter().enumerate() {
+                    out.push((format!("body.questions[{i}]"), q));
+                }
+            }
+            ProposalBody::FirearmTrace(t) => out.push(("body.seized_at".into(), &t.seized_at)),
+            ProposalBody::FinancialIntelligence(f) => {
+                out.push(("body.question".into(), &f.question));
+            }
+            ProposalBody::JointInvestigation(j) => {
+                out.push(("body.case_title".into(), &j.case_title));
+                out.push(("body.summary".into(), &j.summary));
+            }
+            ProposalBody::CoordinatedOperation(op) | ProposalBody::AssistanceOffer(op) => {
+                out.push(("body.name".into(), &op.name));
+                out.push(("body.summary".into(), &op.summary));
+            }
+            ProposalBody::AdvanceNotification(n) => {
+                out.push(("body.title".into(), &n.title));
+                out.push(("body.summary".into(), &n.summary));
+                for (i, t) in n.targets.iter().enumerate() {
+                    out.push((format!("body.targets[{i}]"), t));
+                }
+                for (i, t) in n.assurances.iter().enumerate() {
+                    out.push((format!("body.assurances[{i}]"), t));
+                }
+            }
+            ProposalBody::BorderAlert(a) => {
+                out.push(("body.crossing".into(), &a.crossing));
+                out.push(("body.subject".into(), &a.subject));
+                out.push(("body.details".into(), &a.details));
+            }
+            ProposalBody::SeizureReport(s) => out.push(("body.place".into(), &s.place)),
+            ProposalBody::IdentifierMatch(_) | ProposalBody::PersonMatch(_) => {}
+        }
+        out.retain(|(_, text)| !text.trim().is_empty());
+        out
     }
 
     /// A one-line summary for people.
@@ -740,6 +1005,12 @@ impl Proposal {
         self.body.kind()
     }
 
+    /// Every act the proposal plans, announces or reports (see
+    /// [`ProposalBody::acts`]).
+    pub fn acts(&self) -> Vec<Act<'_>> {
+        self.body.acts(&self.requesting_agency)
+    }
+
     /// Checks what the types alone cannot: required text is present, an
     /// operation has tasks and every task has a place, the proposer's
     /// agency belongs to the proposer, and the parties differ.
@@ -770,22 +1041,28 @@ impl Proposal {
                 return Err(DomainError::TooLong { field, max: 4000 });
             }
         }
+        for (field, location) in self.body.locations() {
+            if let Some(Err(e)) = location.place_ref() {
+                return Err(DomainError::Incomplete(format!("`{field}.at`: {e}")));
+            }
+        }
+        for (field, tasks) in self.body.task_lists() {
+            for (i, task) in tasks.iter().enumerate() {
+                if task.locations.is_empty() {
+                    return Err(DomainError::Incomplete(format!(
+                        "`body.{field}[{i}]` (`{}`) does not say where it takes place",
+                        task.agency
+                    )));
+                }
+            }
+        }
         match &self.body {
-            ProposalBody::CoordinatedOperation(op) | ProposalBody::AssistanceOffer(op) => {
-                if op.tasks.is_empty() {
-                    return Err(DomainError::Incomplete(
-                        "an operation or assistance offer must list its tasks".into(),
-                    ));
-                }
-                for (i, task) in op.tasks.iter().enumerate() {
-                    if task.locations.is_empty() {
-                        return Err(DomainError::Incomplete(format!(
-                            "task {} (`{}`) does not say where it takes place",
-                            i + 1,
-                            task.agency
-                        )));
-                    }
-                }
+            ProposalBody::CoordinatedOperation(op) | ProposalBody::AssistanceOffer(op)
+                if op.tasks.is_empty() =>
+            {
+                return Err(DomainError::Incomplete(
+                    "an operation or assistance offer must list its tasks".into(),
+                ));
             }
             ProposalBody::FirearmTrace(t) if t.firearms.is_empty() => {
                 return Err(DomainError::Incomplete(
@@ -827,3 +1104,7 @@ pub struct Receipt {
     #[serde(default)]
     pub note: String,
 }
+
+/// Said in the signed text of every acceptance and receipt: what a node
+/// accepts or acknowledges is the structured content of a proposal alone.
+pub const STRUCTURED_CONTENT_ONLY: &str = "only the structured content of the proposal (its acts, agencies, places and fields) is accepted or acknowledged; its free text carries no consent";

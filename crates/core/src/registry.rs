@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Agency, AgencyId, AgencyKind, DomainError, Party, PartyCode};
+use crate::{Agency, AgencyId, AgencyKind, DomainError, NamedPlace, Party, PartyCode};
 
 /// One party's description: the party and its agencies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartyFile {
     /// The party.
@@ -20,6 +20,10 @@ pub struct PartyFile {
     /// Its agencies.
     #[serde(default)]
     pub agencies: Vec<Agency>,
+    /// Named places senders may give as `at = "<id>"`. The node's geography,
+    /// not this file, decides whose territory each one is in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub places: Vec<NamedPlace>,
 }
 
 impl PartyFile {
@@ -40,15 +44,26 @@ impl PartyFile {
                 )));
             }
         }
+        for place in &self.places {
+            let in_range =
+                (-90.0..=90.0).contains(&place.lat) && (-180.0..=180.0).contains(&place.lon);
+            if !crate::is_place_id(&place.id) || !in_range {
+                return Err(DomainError::Incomplete(format!(
+                    "named place `{}` needs an id of lower-case letters, digits and `-`, and coordinates in range",
+                    place.id
+                )));
+            }
+        }
         Ok(())
     }
 }
 
 /// The parties and agencies a node knows, keyed for lookup.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Registry {
     parties: BTreeMap<PartyCode, Party>,
     agencies: BTreeMap<AgencyId, Agency>,
+    places: BTreeMap<String, NamedPlace>,
 }
 
 impl Registry {
@@ -59,6 +74,15 @@ impl Registry {
             file.validate()?;
             for agency in file.agencies {
                 registry.agencies.insert(agency.id.clone(), agency);
+            }
+            for place in file.places {
+                if registry.places.contains_key(&place.id) {
+                    return Err(DomainError::Incomplete(format!(
+                        "named place `{}` is listed twice",
+                        place.id
+                    )));
+                }
+                registry.places.insert(place.id.clone(), place);
             }
             registry.parties.insert(file.party.code, file.party);
         }
@@ -83,6 +107,16 @@ impl Registry {
     /// Every known agency.
     pub fn agencies(&self) -> impl Iterator<Item = &Agency> {
         self.agencies.values()
+    }
+
+    /// The named place with this id, if known.
+    pub fn place(&self, id: &str) -> Option<&NamedPlace> {
+        self.places.get(id)
+    }
+
+    /// Every named place.
+    pub fn places(&self) -> impl Iterator<Item = &NamedPlace> {
+        self.places.values()
     }
 
     /// Every known party.

@@ -72,13 +72,27 @@ fn tasks_must_state_the_facts_red_lines_depend_on() {
             "a task without `{field}` was accepted"
         );
     }
-    let no_place = text.replace(
-        "locations = [{ territory = \"MX\", domain = \"land\", place = \"Culiacán, Sinaloa\" }]",
-        "locations = []",
-    );
+    let located = "locations = [{ territory = \"MX\", domain = \"land\", place = \"Culiacán, Sinaloa\", at = \"culiacan\" }]";
+    assert!(text.contains(located));
+    let no_place = text.replace(located, "locations = []");
     let draft: ProposalDraft = toml::from_str(&no_place).unwrap();
     let us = PartyCode::new("US").unwrap();
     assert!(Proposal::from_draft(draft, us, None, Timestamp::now()).is_err());
+    // A place in a notation no node reads is refused, naming the field.
+    let garbled = text.replace("at = \"culiacan\"", "at = \"Culiacán, Sinaloa\"");
+    let draft: ProposalDraft = toml::from_str(&garbled).unwrap();
+    let e = Proposal::from_draft(draft, us, None, Timestamp::now()).unwrap_err();
+    assert!(
+        e.to_string().contains("`body.tasks[0].locations[0].at`"),
+        "{e}"
+    );
+    // A participant must name its agency.
+    let participant = text.replace(
+        "description = \"Raids on fentanyl laboratories\"",
+        "description = \"Raids\"\nparticipants = [{ armed = true }]",
+    );
+    let e = toml::from_str::<ProposalDraft>(&participant).unwrap_err();
+    assert!(e.to_string().contains("missing field `agency`"), "{e}");
 }
 
 #[test]

@@ -232,6 +232,9 @@ impl Node {
                 if proposal.from != sender || proposal.to != us {
                     return Err(mismatch("proposal's parties"));
                 }
+                self.policy()
+                    .admit(&proposal)
+                    .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;
                 let related = self.related_proposals(&proposal.related_to);
                 let verdict = self.policy().evaluate(&proposal, &related);
                 let explanation = serde_json::to_string(&verdict).unwrap_or_default();
@@ -391,32 +394,50 @@ impl Node {
         now: Timestamp,
     ) -> (PolicyResponse, &'static str) {
         let us = self.party();
-        let decision = |outcome: Outcome| Decision {
-            proposal_id: proposal.id,
-            decided_by_party: us,
-            outcome,
-            reasons: verdict.reasons.clone(),
-            decided_by: soberana_core::DecidedBy::Policy,
-            policy_digest: verdict.policy_digest.clone(),
-            decided_at: now,
+        let decision = |outcome: Outcome, extra: Option<String>| {
+            let mut reasons = verdict.reasons.clone();
+            reasons.extend(extra.map(|text| soberana_core::Reason { policy: None, text }));
+            Decision {
+                proposal_id: proposal.id,
+                decided_by_party: us,
+                outcome,
+                reasons,
+                decided_by: soberana_core::DecidedBy::Policy,
+                policy_digest: verdict.policy_digest.clone(),
+                decided_at: now,
+            }
         };
+        let notification = matches!(proposal.body, ProposalBody::AdvanceNotification(_));
         match (&proposal.body, &verdict.verdict) {
             // A refusal stands whatever the kind: the red lines apply to
-            // notifications too.
+            // notifications too. A notification refused is answered with a
+            // signed objection that says notice was received, so the one
+            // record proves notice was given and refused.
             (_, Verdict::Refuse) => (
                 PolicyResponse::Decided {
-                    decision: decision(Outcome::Refused),
+                    decision: decision(
+                        Outcome::Refused,
+                        notification.then(|| {
+                            format!(
+                                "objection: notice of this measure was received (envelope sha256 {}) and is refused; receiving it is not acquiescence",
+                                envelope_digest.to_hex()
+                            )
+                        }),
+                    ),
                     answer: None,
                 },
                 "refused",
             ),
-            (ProposalBody::AdvanceNotification(_), _) => (
+            (ProposalBody::AdvanceNotification(_), Verdict::Allow { .. }) => (
                 PolicyResponse::Acknowledge(Receipt {
                     proposal_id: proposal.id,
                     received_by: us,
                     received_at: now,
                     envelope_digest: envelope_digest.to_hex(),
-                    note: "received; a receipt is not agreement".into(),
+                    note: format!(
+                        "received; a receipt is not agreement; {}",
+                        soberana_core::STRUCTURED_CONTENT_ONLY
+                    ),
                 }),
                 "acknowledged",
             ),
@@ -431,7 +452,10 @@ impl Node {
                 };
                 (
                     PolicyResponse::Decided {
-                        decision: decision(outcome),
+                        decision: decision(
+                            outcome,
+                            Some(soberana_core::STRUCTURED_CONTENT_ONLY.to_owned()),
+                        ),
                         answer: None,
                     },
                     "accepted",

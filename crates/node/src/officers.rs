@@ -321,8 +321,16 @@ impl Node {
         let decision = Decision {
             proposal_id: id,
             decided_by_party: self.party(),
+            reasons: {
+                // What is accepted is the structured content alone: prose
+                // never carries consent.
+                let mut reasons = vec![Reason::plain(reason)];
+                if outcome.is_acceptance() {
+                    reasons.push(Reason::plain(soberana_core::STRUCTURED_CONTENT_ONLY));
+                }
+                reasons
+            },
             outcome,
-            reasons: vec![Reason::plain(reason)],
             decided_by,
             policy_digest: self.policy().digest(),
             decided_at: Timestamp::now(),

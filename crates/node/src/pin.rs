@@ -140,6 +140,7 @@ impl Node {
                     ),
                     effective: now,
                     targets: vec![],
+                    acts: vec![],
                     assurances: vec![],
                     evidence: vec![format!("sha256:{digest}")],
                 }),

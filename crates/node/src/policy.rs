@@ -41,6 +41,15 @@ pub trait ProposalPolicy: Send + Sync + 'static {
     /// (`related_to`) that this node holds, judged together with it.
     fn evaluate(&self, proposal: &Proposal, related: &[Proposal]) -> PolicyVerdict;
 
+    /// Refuses, before anything is stored, a proposal whose facts this node
+    /// cannot even read: a place in an unknown notation, an unknown
+    /// territory or subdivision code, an unknown named place. The error is
+    /// one line naming the field.
+    fn admit(&self, proposal: &Proposal) -> Result<(), String> {
+        let _ = proposal;
+        Ok(())
+    }
+
     /// The hex SHA-256 of the whole policy set in force.
     fn digest(&self) -> String;
 }

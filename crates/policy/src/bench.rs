@@ -67,6 +67,9 @@ pub struct ScenarioReport {
     /// soberana's median over that: the cost of building the requests from
     /// a proposal and mapping the answer.
     pub overhead_p50: f64,
+    /// Resolving every place of the proposal with the node's geography
+    /// (already inside `p50_us`): median, microseconds.
+    pub resolve_p50_us: f64,
 }
 
 /// The benchmark's result.
@@ -94,7 +97,7 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<50} {:>8} {:>4} {:>11} {:>9} {:>9} {:>11} {:>9} {:>9} {:>6} {:>9} {:>6}",
+            "{:<50} {:>8} {:>4} {:>11} {:>9} {:>9} {:>11} {:>9} {:>9} {:>6} {:>9} {:>6} {:>9}",
             "scenario",
             "policies",
             "req",
@@ -106,12 +109,13 @@ impl fmt::Display for BenchReport {
             "raw p99",
             "ratio",
             "same p50",
-            "ovh"
+            "ovh",
+            "place p50"
         )?;
         for s in &self.scenarios {
             writeln!(
                 f,
-                "{:<50} {:>8} {:>4} {:>11.0} {:>9.1} {:>9.1} {:>11.0} {:>9.1} {:>9.1} {:>6.2} {:>9.1} {:>6.2}",
+                "{:<50} {:>8} {:>4} {:>11.0} {:>9.1} {:>9.1} {:>11.0} {:>9.1} {:>9.1} {:>6.2} {:>9.1} {:>6.2} {:>9.1}",
                 s.name,
                 s.policies,
                 s.requests_per_decision,
@@ -123,7 +127,8 @@ impl fmt::Display for BenchReport {
                 s.raw_p99_us,
                 s.ratio_p50,
                 s.same_policies_p50_us,
-                s.overhead_p50
+                s.overhead_p50,
+                s.resolve_p50_us
             )?;
         }
         writeln!(
@@ -132,7 +137,8 @@ impl fmt::Display for BenchReport {
         )?;
         write!(
             f,
-            "same = Cedar on those requests with only the policies soberana evaluates; ovh = p50 / same p50 (request building and mapping)"
+            "same = Cedar on those requests with only the policies soberana evaluates; ovh = p50 / same p50 (request building and mapping)\n\
+             place = resolving the proposal's places with the node's geography, part of p50"
         )
     }
 }
@@ -186,10 +192,17 @@ fn sample_proposals() -> Result<Vec<(&'static str, Proposal)>, PolicyError> {
         categories: vec!["criminal_records".into(), "vehicles".into()],
         questions: vec!["who owns it".into()],
     }))?;
-    let place = |territory, domain| Location {
-        territory,
+    let place = |territory: Territory, domain| Location {
+        territory: Some(territory),
         domain,
         place: String::new(),
+        // Coordinates, so that every decision pays for resolving them: a
+        // point on land (point in polygon) and one at sea (distance to the
+        // nearest coasts).
+        at: Some(match territory {
+            Territory::Of(p) if p == mx => "29.07,-110.96".to_owned(),
+            _ => "29.15,-94.75".to_owned(),
+        }),
     };
     let task = |agency: &str, action, territory| -> Result<Task, PolicyError> {
         Ok(Task {
@@ -202,6 +215,7 @@ fn sample_proposals() -> Result<Vec<(&'static str, Proposal)>, PolicyError> {
             personnel: 10,
             under_command_of: None,
             description: String::new(),
+            participants: Vec::new(),
         })
     };
     let operation = base(ProposalBody::CoordinatedOperation(CoordinatedOperation {
@@ -346,6 +360,12 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
                     ));
                 }
             });
+            let places: Vec<_> = proposal.body.locations();
+            let (_, resolve_p50, _) = time(iterations, || {
+                for (field, location) in &places {
+                    std::hint::black_box(engine.geography().resolve(field, location).ok());
+                }
+            });
             scenarios.push(ScenarioReport {
                 name: format!("{sample_name}, {layer_name}"),
                 iterations,
@@ -360,6 +380,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
                 ratio_p50: if raw_p50 > 0.0 { p50 / raw_p50 } else { 0.0 },
                 same_policies_p50_us: same_p50,
                 overhead_p50: if same_p50 > 0.0 { p50 / same_p50 } else { 0.0 },
+                resolve_p50_us: resolve_p50,
             });
         }
     }

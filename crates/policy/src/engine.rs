@@ -27,12 +27,14 @@ use cedar_policy::{
 };
 use serde::Serialize;
 use soberana_core::{
-    AgencyId, AgencyKind, DecidedBy, Decision, HandlingCode, Outcome, PartyCode, Proposal,
-    ProposalBody, ProposalId, ProposalKind, Reason, Registry, Task, TaskAction, Timestamp,
+    Act, AgencyId, AgencyKind, DecidedBy, Decision, HandlingCode, Location, Outcome, PartyCode,
+    Proposal, ProposalBody, ProposalId, ProposalKind, Reason, Registry, TaskAction, Timestamp,
 };
+use soberana_territory::{Geography, PlaceError, Resolution};
 
 use crate::digest::set_digest;
 use crate::layers::{Disposition, Layer, PolicyFile, PolicyMeta, parse_layer};
+use crate::prose::{ProsePassage, ProseScanner};
 use crate::{PolicyDigest, PolicyError, pin};
 
 /// The schema every policy is validated against, in Cedar's schema syntax.
@@ -191,13 +193,33 @@ impl fmt::Display for PolicyDecision {
     }
 }
 
-/// One task as policy saw it, for explanations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One place of an act: the sender's wording beside what this node
+/// established.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlaceView {
+    /// The sender's own words: its label, domain, description and notation.
+    pub said: String,
+    /// What this node established (`None`: it could not resolve the place).
+    pub fact: Option<Resolution>,
+    /// How the label contradicts the fact, if it does.
+    pub contradiction: Option<String>,
+}
+
+/// One act as policy saw it, for explanations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskView {
     /// Which proposal it is from, for people.
     pub origin: String,
     /// The acting agency, as named.
     pub agency: String,
+    /// The agency whose task it is, when the act is a participant's.
+    pub within: Option<String>,
+    /// Every place, as said and as established.
+    pub places: Vec<PlaceView>,
+    /// Whether some place was not given or not resolvable.
+    pub unresolved: bool,
+    /// Whether it is accredited, unarmed presence only.
+    pub presence: bool,
     /// Its kind in our registry (`military` if unknown).
     pub agency_kind: AgencyKind,
     /// Whether our registry knows the agency.
@@ -217,7 +239,7 @@ pub struct TaskView {
 }
 
 /// A decision with what policy saw: the answer to `soberana policy eval`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalReport {
     /// The deciding party.
     pub party: PartyCode,
@@ -229,10 +251,75 @@ pub struct EvalReport {
     pub complete: bool,
     /// What made it incomplete.
     pub incomplete: Vec<String>,
-    /// Every task judged, its own and its related proposals'.
+    /// Every act judged, its own and its related proposals'.
     pub tasks: Vec<TaskView>,
+    /// Passages of free text that speak of force.
+    pub prose: Vec<ProsePassage>,
     /// The decision.
     pub decision: PolicyDecision,
+}
+
+impl EvalReport {
+    /// The facts this node established, act by act, beside the sender's own
+    /// wording, with every contradiction flagged; and the passages of prose
+    /// that speak of force on our territory. One line per fact.
+    pub fn facts(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for task in &self.tasks {
+            writeln!(
+                out,
+                "  act: {} — {}{} ({}, {}{}) {}{}{}{}{}",
+                task.origin,
+                task.agency,
+                task.within
+                    .as_ref()
+                    .map(|w| format!(" inside {w}'s task"))
+                    .unwrap_or_default(),
+                task.agency_kind,
+                task.agency_party,
+                if task.known_agency { "" } else { ", unknown" },
+                task.action,
+                if task.on_territory {
+                    " on our territory"
+                } else {
+                    " outside our territory"
+                },
+                if task.armed { ", armed" } else { "" },
+                if task.kinetic { ", kinetic" } else { "" },
+                if task.presence { ", presence only" } else { "" },
+            )
+            .ok();
+            for place in &task.places {
+                let fact = place
+                    .fact
+                    .as_ref()
+                    .map_or_else(|| "not resolvable: counted as ours for armed, kinetic, military or foreign acts".to_owned(), |r| r.to_string());
+                writeln!(out, "    place: said {} — established: {fact}", place.said).ok();
+                if let Some(c) = &place.contradiction {
+                    writeln!(out, "    CONTRADICTION: {c}").ok();
+                }
+            }
+            if task.places.is_empty() {
+                writeln!(
+                    out,
+                    "    place: none given — counted as ours for armed, kinetic, military or foreign acts"
+                ).ok();
+            }
+            if !task.forbidden_by.is_empty() {
+                writeln!(out, "    forbidden by: {}", task.forbidden_by.join(", ")).ok();
+            }
+        }
+        for p in &self.prose {
+            writeln!(
+                out,
+                "  prose speaks of force on our territory ({}; {}), in `{}`: \"{}\"",
+                p.term, p.place, p.field, p.passage
+            )
+            .ok();
+        }
+        out
+    }
 }
 
 impl fmt::Display for EvalReport {
@@ -247,28 +334,7 @@ impl fmt::Display for EvalReport {
         for missing in &self.incomplete {
             writeln!(f, "  incomplete: {missing}")?;
         }
-        for task in &self.tasks {
-            writeln!(
-                f,
-                "  task: {} — {} ({}, {}{}) {}{}{}{}",
-                task.origin,
-                task.agency,
-                task.agency_kind,
-                task.agency_party,
-                if task.known_agency { "" } else { ", unknown" },
-                task.action,
-                if task.on_territory {
-                    " on our territory"
-                } else {
-                    " outside our territory"
-                },
-                if task.armed { ", armed" } else { "" },
-                if task.kinetic { ", kinetic" } else { "" },
-            )?;
-            if !task.forbidden_by.is_empty() {
-                writeln!(f, "    forbidden by: {}", task.forbidden_by.join(", "))?;
-            }
-        }
+        f.write_str(&self.facts())?;
         write!(f, "{}", self.decision)
     }
 }
@@ -294,20 +360,7 @@ fn uid(type_name: &str, id: &str) -> Result<EntityUid, PolicyError> {
     ))
 }
 
-const TASK_ACTIONS: [TaskAction; 12] = [
-    TaskAction::Deployment,
-    TaskAction::Patrol,
-    TaskAction::Surveillance,
-    TaskAction::Intelligence,
-    TaskAction::Arrest,
-    TaskAction::Raid,
-    TaskAction::Strike,
-    TaskAction::Interdiction,
-    TaskAction::Training,
-    TaskAction::Advice,
-    TaskAction::Logistics,
-    TaskAction::Inspection,
-];
+const TASK_ACTIONS: [TaskAction; 15] = TaskAction::ALL;
 
 const HANDLING: [HandlingCode; 4] = [
     HandlingCode::H0,
@@ -386,6 +439,8 @@ pub struct PolicyEngine {
     /// and saves its evaluation on every request.
     by_kind: Vec<PolicySet>,
     entities: Entities,
+    geography: Geography,
+    prose: ProseScanner,
     meta: HashMap<PolicyId, PolicyMeta>,
     order: Vec<PolicyId>,
     names: Names,
@@ -482,6 +537,8 @@ impl PolicyEngine {
 
         let names = Names::new(party)?;
         let entities = registry_entities(party, registry, &schema, &names)?;
+        let geography =
+            Geography::shipped(registry).map_err(|e| PolicyError::Registry(e.to_string()))?;
         let digest = set_digest(
             party.as_str(),
             SCHEMA.as_bytes(),
@@ -496,6 +553,8 @@ impl PolicyEngine {
             forbids,
             by_kind,
             entities,
+            geography,
+            prose: ProseScanner::new(party.as_str(), registry.places().map(|p| p.name.as_str())),
             meta,
             order,
             names,
@@ -545,8 +604,24 @@ impl PolicyEngine {
             complete: judged.incomplete.is_empty(),
             incomplete: judged.incomplete,
             tasks: judged.views,
+            prose: self.prose.scan(proposal),
             decision: judged.decision,
         }
+    }
+
+    /// This node's geography.
+    pub fn geography(&self) -> &Geography {
+        &self.geography
+    }
+
+    /// What intake refuses before anything is stored: a place in a notation
+    /// this node does not read, an unknown territory code, an unknown
+    /// ISO 3166-2 code or named place. One line, naming the field.
+    pub fn admit(&self, proposal: &Proposal) -> Result<(), PlaceError> {
+        for (field, location) in proposal.body.locations() {
+            self.geography.check(&field, location)?;
+        }
+        Ok(())
     }
 
     fn judge(&self, proposal: &Proposal, related: &[&Proposal], explain: bool) -> Judged {
@@ -586,39 +661,37 @@ impl PolicyEngine {
             }
         }
 
-        let own = proposal.body.tasks().iter().map(|t| (None, t));
+        let own = proposal
+            .acts()
+            .into_iter()
+            .map(|a| (None, a))
+            .collect::<Vec<_>>();
         let others = related
             .iter()
-            .flat_map(|r| r.body.tasks().iter().map(move |t| (Some(r.id), t)));
+            .flat_map(|r| r.acts().into_iter().map(move |a| (Some(r.id), a)));
         let mut tasks = Vec::new();
         let mut unknown: Vec<(String, String)> = Vec::new();
         let mut views = Vec::new();
         let mut failures = Vec::new();
         let mut records = Vec::new();
         let mut on_territory = 0i64;
-        let mut own_index = 0usize;
-        let mut related_index: HashMap<ProposalId, usize> = HashMap::new();
-        for (origin, task) in own.chain(others) {
-            let index = match origin {
-                None => {
-                    own_index += 1;
-                    own_index
-                }
-                Some(id) => {
-                    let n = related_index.entry(id).or_insert(0);
-                    *n += 1;
-                    *n
-                }
-            };
-            let facts = self.task_facts(task, origin.is_some());
+        let mut presence = Vec::new();
+        for (origin, act) in own.into_iter().chain(others) {
+            let facts = self.act_facts(&act, origin.is_some());
             if facts.on_territory {
                 on_territory += 1;
             }
             if !facts.known {
-                unknown.push((task.agency.as_str().to_owned(), facts.party.clone()));
+                unknown.push((act.agency.as_str().to_owned(), facts.party.clone()));
             }
-            let label = describe_task(origin, index, task);
-            match self.task_request(&facts, task, proposal.kind()) {
+            let label = describe_act(origin, &act);
+            for e in &facts.errors {
+                incomplete.push(format!("{label}: {e}"));
+            }
+            if facts.presence && facts.on_territory && facts.party != self.party.as_str() {
+                presence.push(label.clone());
+            }
+            match self.task_request(&facts, &act, proposal.kind()) {
                 Ok((request, record)) => {
                     records.push(record);
                     tasks.push((request, label.clone()));
@@ -628,14 +701,18 @@ impl PolicyEngine {
             if explain {
                 views.push(TaskView {
                     origin: label,
-                    agency: task.agency.as_str().to_owned(),
+                    agency: act.agency.as_str().to_owned(),
+                    within: act.within.map(|w| w.as_str().to_owned()),
+                    places: facts.places,
+                    unresolved: facts.unresolved,
+                    presence: facts.presence,
                     agency_kind: facts.kind,
                     known_agency: facts.known,
                     agency_party: facts.party.clone(),
                     on_territory: facts.on_territory,
-                    armed: task.armed,
-                    kinetic: facts.kinetic,
-                    action: task.action.as_str().to_owned(),
+                    armed: act.armed,
+                    kinetic: act.kinetic,
+                    action: act.action.as_str().to_owned(),
                     forbidden_by: Vec::new(),
                 });
             }
@@ -688,6 +765,8 @@ impl PolicyEngine {
             incomplete,
             failures,
             views,
+            presence,
+            prose: self.prose.scan(proposal),
         }
     }
 
@@ -802,6 +881,35 @@ impl PolicyEngine {
                 }
                 reasons.push(DecisionReason::from_meta(meta));
             }
+            // Two things policy never lets through on the automatic path,
+            // whatever the operational layer says: accredited foreign
+            // presence on our territory, and prose that speaks of force
+            // (free text never carries consent).
+            let mut guards = Vec::new();
+            if !prepared.presence.is_empty() {
+                guards.push(DecisionReason {
+                    policy: None,
+                    layer: None,
+                    text: "accredited, unarmed foreign presence on our territory (a liaison officer, an attaché) is decided by an officer, never automatically (Ley de Seguridad Nacional, 2020 reform)".to_owned(),
+                    tasks: prepared.presence.clone(),
+                });
+            }
+            if !prepared.prose.is_empty() {
+                guards.push(DecisionReason {
+                    policy: None,
+                    layer: None,
+                    text: "free text speaks of force on our territory; only structured content can be accepted, so an officer reads it".to_owned(),
+                    tasks: prepared
+                        .prose
+                        .iter()
+                        .map(|p| format!("`{}`: \"{}\"", p.field, p.passage))
+                        .collect(),
+                });
+            }
+            if !guards.is_empty() {
+                verdict = Verdict::Review;
+                reasons.splice(0..0, guards);
+            }
             PolicyDecision {
                 verdict,
                 conditions,
@@ -854,17 +962,72 @@ impl PolicyEngine {
         }
     }
 
-    fn task_facts(&self, task: &Task, related: bool) -> TaskFacts {
-        let (kind, party, known) = self.agency_facts(&task.agency);
-        TaskFacts {
+    /// The facts of one act, established by this node: the agency's kind
+    /// and party from our registry, each place resolved with our geography.
+    fn act_facts(&self, act: &Act<'_>, related: bool) -> ActFacts {
+        let (kind, party, known) = self.agency_facts(act.agency);
+        let mut places = Vec::new();
+        let mut errors = Vec::new();
+        let mut ours = false;
+        let mut maritime = false;
+        let mut misrepresented = false;
+        let mut unresolved = act.places.is_empty();
+        let launch = act.launched_from.map(|l| ("launched from", l));
+        for (i, (role, location)) in act
+            .places
+            .iter()
+            .map(|l| ("at", l))
+            .chain(launch)
+            .enumerate()
+        {
+            let fact = match self
+                .geography
+                .resolve(&format!("place {}", i + 1), location)
+            {
+                Ok(fact) => fact,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    None
+                }
+            };
+            let contradiction = fact
+                .as_ref()
+                .and_then(|f| self.geography.contradiction(location.territory, f));
+            match &fact {
+                Some(f) => {
+                    ours |= f.is_territory_of(self.party);
+                    maritime |= f.is_maritime_zone_of(self.party);
+                }
+                None => unresolved = true,
+            }
+            misrepresented |= contradiction.is_some();
+            places.push(PlaceView {
+                said: describe_location(role, location),
+                fact,
+                contradiction,
+            });
+        }
+        let foreign = party != self.party.as_str();
+        // A place this node cannot resolve counts as ours for any act that
+        // is armed, kinetic, military, by foreign personnel or under foreign
+        // command: what a
+        // proposal does not establish cannot be assumed to be elsewhere.
+        let foreign_command = act.under_command_of.is_some_and(|c| c != self.party);
+        let doubtful =
+            act.armed || act.kinetic || kind == AgencyKind::Military || foreign || foreign_command;
+        ActFacts {
             kind,
             party,
             known,
-            // A task that names no place is taken to be on our territory:
-            // what a proposal does not say cannot be assumed to be elsewhere.
-            on_territory: task.locations.is_empty() || task.touches(self.party),
-            kinetic: task.is_kinetic(),
+            on_territory: ours || (unresolved && doubtful),
+            maritime_zone: maritime,
+            misrepresented,
+            unresolved,
+            presence: act.is_presence_only(),
+            domain: act.places.first().map_or("land", |l| l.domain.as_str()),
             related,
+            places,
+            errors,
         }
     }
 
@@ -872,8 +1035,8 @@ impl PolicyEngine {
     /// proposal's context.
     fn task_request(
         &self,
-        facts: &TaskFacts,
-        task: &Task,
+        facts: &ActFacts,
+        task: &Act<'_>,
         kind: ProposalKind,
     ) -> Result<(Request, RestrictedExpression), String> {
         let record = self.task_record(facts, task)?;
@@ -896,7 +1059,11 @@ impl PolicyEngine {
         Ok((request, record))
     }
 
-    fn task_record(&self, facts: &TaskFacts, task: &Task) -> Result<RestrictedExpression, String> {
+    fn task_record(
+        &self,
+        facts: &ActFacts,
+        task: &Act<'_>,
+    ) -> Result<RestrictedExpression, String> {
         let kind = self
             .names
             .kind(facts.kind)
@@ -928,7 +1095,35 @@ impl PolicyEngine {
             ),
             (
                 "kinetic".to_owned(),
-                RestrictedExpression::new_bool(facts.kinetic),
+                RestrictedExpression::new_bool(task.kinetic),
+            ),
+            (
+                "presence".to_owned(),
+                RestrictedExpression::new_bool(facts.presence),
+            ),
+            (
+                "maritime_zone".to_owned(),
+                RestrictedExpression::new_bool(facts.maritime_zone),
+            ),
+            (
+                "misrepresented".to_owned(),
+                RestrictedExpression::new_bool(facts.misrepresented),
+            ),
+            (
+                "unresolved".to_owned(),
+                RestrictedExpression::new_bool(facts.unresolved),
+            ),
+            (
+                "domain".to_owned(),
+                RestrictedExpression::new_string(facts.domain.to_owned()),
+            ),
+            (
+                "within".to_owned(),
+                RestrictedExpression::new_string(
+                    task.within
+                        .map(|w| w.as_str().to_owned())
+                        .unwrap_or_default(),
+                ),
             ),
             (
                 "action".to_owned(),
@@ -1049,13 +1244,19 @@ impl PolicyEngine {
     }
 }
 
-struct TaskFacts {
+struct ActFacts {
     kind: AgencyKind,
     party: String,
     known: bool,
     on_territory: bool,
-    kinetic: bool,
+    maritime_zone: bool,
+    misrepresented: bool,
+    unresolved: bool,
+    presence: bool,
+    domain: &'static str,
     related: bool,
+    places: Vec<PlaceView>,
+    errors: Vec<String>,
 }
 
 /// Every Cedar request for one proposal, built and ready to authorise.
@@ -1068,6 +1269,10 @@ pub(crate) struct Prepared<'a> {
     pub(crate) incomplete: Vec<String>,
     pub(crate) failures: Vec<String>,
     pub(crate) views: Vec<TaskView>,
+    /// Acts that are foreign presence on our territory.
+    pub(crate) presence: Vec<String>,
+    /// Passages of free text that speak of force.
+    pub(crate) prose: Vec<ProsePassage>,
 }
 
 /// A decision with what policy saw.
@@ -1078,19 +1283,41 @@ pub(crate) struct Judged {
     pub(crate) forbidden: HashMap<String, Vec<String>>,
 }
 
-fn describe_task(origin: Option<ProposalId>, index: usize, task: &Task) -> String {
+fn describe_act(origin: Option<ProposalId>, act: &Act<'_>) -> String {
     match origin {
         None => format!(
-            "task {index} of this proposal (`{}`, {})",
-            task.agency,
-            task.action.as_str()
+            "{} of this proposal (`{}`, {})",
+            act.origin,
+            act.agency,
+            act.action.as_str()
         ),
         Some(id) => format!(
-            "task {index} of related proposal `{id}` (`{}`, {})",
-            task.agency,
-            task.action.as_str()
+            "{} of related proposal `{id}` (`{}`, {})",
+            act.origin,
+            act.agency,
+            act.action.as_str()
         ),
     }
+}
+
+fn describe_location(role: &str, location: &Location) -> String {
+    let mut out = if role == "at" {
+        String::new()
+    } else {
+        format!("{role} ")
+    };
+    match location.territory {
+        Some(t) => out.push_str(&format!("`{t}`")),
+        None => out.push_str("(no label)"),
+    }
+    out.push_str(&format!(" {}", location.domain.as_str()));
+    if !location.place.is_empty() {
+        out.push_str(&format!(" \"{}\"", location.place));
+    }
+    if let Some(at) = &location.at {
+        out.push_str(&format!(" at `{at}`"));
+    }
+    out
 }
 
 /// The categories of our data a proposal asks for or touches.
@@ -1281,6 +1508,8 @@ mod tests {
             incomplete: Vec::new(),
             failures: Vec::new(),
             views: Vec::new(),
+            presence: Vec::new(),
+            prose: Vec::new(),
         }
     }
 
@@ -1329,13 +1558,14 @@ mod tests {
     fn missing_entities_are_refused() {
         let engine = engine();
         let mx = PartyCode::new("MX").unwrap();
-        let task = Task {
+        let task = soberana_core::Task {
             agency: AgencyId::new("MX.GN").unwrap(),
             action: TaskAction::Patrol,
             locations: vec![soberana_core::Location {
-                territory: soberana_core::Territory::Of(mx),
+                territory: Some(soberana_core::Territory::Of(mx)),
                 domain: soberana_core::Domain::Land,
                 place: String::new(),
+                at: Some("MX-SIN".to_owned()),
             }],
             launched_from: None,
             armed: true,
@@ -1343,10 +1573,19 @@ mod tests {
             personnel: 1,
             under_command_of: None,
             description: String::new(),
+            participants: Vec::new(),
         };
-        let facts = engine.task_facts(&task, false);
+        let body = ProposalBody::AssistanceOffer(soberana_core::CoordinatedOperation {
+            name: String::new(),
+            summary: String::new(),
+            tasks: vec![task],
+        });
+        let requester = AgencyId::new("US.DOD").unwrap();
+        let acts = body.acts(&requester);
+        let act = &acts[0];
+        let facts = engine.act_facts(act, false);
         let (request, _) = engine
-            .task_request(&facts, &task, ProposalKind::CoordinatedOperation)
+            .task_request(&facts, act, ProposalKind::CoordinatedOperation)
             .unwrap();
         let ok = engine.decide_prepared(&prepared(request.clone(), engine.entities.clone()));
         let errored = |d: &PolicyDecision| {
@@ -1451,13 +1690,14 @@ mod tests {
             }
         }
         for agency in ["US.CIA", "US.DEA", "MX.GN"] {
-            let task = Task {
+            let task = soberana_core::Task {
                 agency: AgencyId::new(agency).unwrap(),
                 action: TaskAction::Intelligence,
                 locations: vec![soberana_core::Location {
-                    territory: soberana_core::Territory::Of(mx),
+                    territory: Some(soberana_core::Territory::Of(mx)),
                     domain: soberana_core::Domain::Land,
                     place: String::new(),
+                    at: Some("MX-SIN".to_owned()),
                 }],
                 launched_from: None,
                 armed: false,
@@ -1465,10 +1705,19 @@ mod tests {
                 personnel: 1,
                 under_command_of: None,
                 description: String::new(),
+                participants: Vec::new(),
             };
-            let facts = engine.task_facts(&task, false);
+            let body = ProposalBody::AssistanceOffer(soberana_core::CoordinatedOperation {
+                name: String::new(),
+                summary: String::new(),
+                tasks: vec![task],
+            });
+            let requester = AgencyId::new("US.DOD").unwrap();
+            let acts = body.acts(&requester);
+            let act = &acts[0];
+            let facts = engine.act_facts(act, false);
             let (request, _) = engine
-                .task_request(&facts, &task, ProposalKind::CoordinatedOperation)
+                .task_request(&facts, act, ProposalKind::CoordinatedOperation)
                 .unwrap();
             let whole = engine
                 .authorizer

@@ -42,13 +42,15 @@ mod engine;
 mod error;
 mod explain;
 mod layers;
+mod prose;
 
 pub mod bench;
 
 pub use bench::shipped_registry;
 pub use digest::{PolicyDigest, pin};
 pub use engine::{
-    DecisionReason, EvalReport, PolicyDecision, PolicyEngine, SCHEMA, TaskView, Verdict, schema,
+    DecisionReason, EvalReport, PlaceView, PolicyDecision, PolicyEngine, SCHEMA, TaskView, Verdict,
+    schema,
 };
 pub use error::PolicyError;
 pub use explain::{CheckReport, PolicyDescription, check};
@@ -56,3 +58,5 @@ pub use layers::{
     Disposition, Layer, PolicyFile, PolicyMeta, read_constitutional, shipped_constitutional,
     shipped_operational,
 };
+pub use prose::{ProsePassage, ProseScanner};
+pub use soberana_territory::{Geography, PlaceError, Resolution, Zone};

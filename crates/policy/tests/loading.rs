@@ -53,7 +53,7 @@ fn shipped_layers_pass_strict_validation() {
             .iter()
             .filter(|p| p.effect == "forbid")
             .count();
-        assert_eq!(forbids, 4, "{party}");
+        assert_eq!(forbids, 6, "{party}");
     }
     assert!(shipped_constitutional(soberana_core::PartyCode::new("CA").unwrap()).is_none());
     schema().unwrap();

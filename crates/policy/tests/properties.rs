@@ -129,7 +129,7 @@ fn is_ours(agency: &AgencyId) -> bool {
 }
 
 fn touches_mx(task: &Task) -> bool {
-    let mx = Territory::Of(mx());
+    let mx = Some(Territory::Of(mx()));
     task.locations.is_empty()
         || task.locations.iter().any(|l| l.territory == mx)
         || task

@@ -330,6 +330,7 @@ fn cooperation_that_stays_allowed_is_not_refused() {
             place: "Nogales".into(),
             seized_on: Timestamp::now(),
             agency: soberana_core::AgencyId::new("US.CBP").unwrap(),
+            location: Some(land("US")),
         }),
     );
 

@@ -4,10 +4,15 @@
 //! well-typed task request and entity store.
 //!
 //! Statement proved, for each shipped constitutional layer: for every
-//! request of the `task` action in which a foreign agency acts on our
-//! territory, some constitutional `forbid` is satisfied (and none errors);
-//! and each specific rule (foreign forces, foreign force, foreign command)
-//! holds on its own.
+//! request of the `task` action (one per act, of every kind of proposal) in
+//! which a foreign agency acts — not merely is present as an unarmed
+//! liaison — on our territory as our own geography establishes it, some
+//! constitutional `forbid` is satisfied (and none errors); and each specific
+//! rule (foreign forces, foreign force, foreign command, a misrepresented
+//! place, foreign force in our contiguous zone or EEZ) holds on its own.
+//! What the facts are (places resolved, labels compared) is computed before
+//! Cedar and tested by the evasion table and the invariance property; the
+//! proof covers every combination of those facts.
 //! Because in Cedar a satisfied forbid denies whatever else the set holds,
 //! no operational layer can allow such a request. The proof is made by
 //! adding the strongest possible permit — one that permits exactly those
@@ -31,6 +36,7 @@ use soberana_policy::{schema, shipped_constitutional};
 
 const FOREIGN_ON_TERRITORY: &str =
     "context.task.on_territory && context.task.agency_party != resource.party";
+const ACTING: &str = "!context.task.presence";
 
 fn task_env(schema: &Schema) -> RequestEnv {
     schema
@@ -108,7 +114,7 @@ fn by_suffix(policies: &[Policy], suffix: &str) -> Policy {
 async fn prove(party: &str) {
     let mut prover = Prover::new();
     let constitution = constitution(party);
-    assert_eq!(constitution.len(), 4, "{party}");
+    assert_eq!(constitution.len(), 6, "{party}");
 
     for policy in &constitution {
         assert!(
@@ -120,7 +126,7 @@ async fn prove(party: &str) {
 
     // The whole layer: no foreign agency acts on our territory.
     let mut whole = constitution.clone();
-    whole.push(permit_when(FOREIGN_ON_TERRITORY));
+    whole.push(permit_when(&format!("{FOREIGN_ON_TERRITORY} && {ACTING}")));
     assert!(
         prover.always_denies(&set(whole)).await,
         "{party}: territorial"
@@ -131,10 +137,30 @@ async fn prove(party: &str) {
     let forces = vec![
         by_suffix(&constitution, ".foreign-forces"),
         permit_when(&format!(
-            "{FOREIGN_ON_TERRITORY} && (context.task.agency_kind == Soberana::AgencyKind::\"military\" || context.task.armed)"
+            "{FOREIGN_ON_TERRITORY} && ((context.task.agency_kind == Soberana::AgencyKind::\"military\" && {ACTING}) || context.task.armed)"
         )),
     ];
     assert!(prover.always_denies(&set(forces)).await, "{party}: forces");
+    // ...and a place whose label our geography contradicts...
+    let misrepresented = vec![
+        by_suffix(&constitution, ".misrepresented-place"),
+        permit_when("context.task.misrepresented"),
+    ];
+    assert!(
+        prover.always_denies(&set(misrepresented)).await,
+        "{party}: misrepresented"
+    );
+    // ...and foreign force in our contiguous zone or EEZ...
+    let maritime = vec![
+        by_suffix(&constitution, ".maritime-force"),
+        permit_when(
+            "context.task.maritime_zone && context.task.agency_party != resource.party && context.task.kinetic",
+        ),
+    ];
+    assert!(
+        prover.always_denies(&set(maritime)).await,
+        "{party}: maritime"
+    );
     // ...and foreign force, wherever it is launched from.
     let force = vec![
         by_suffix(&constitution, ".foreign-force-used"),
@@ -156,8 +182,10 @@ async fn prove(party: &str) {
     // And the layer is not vacuous: each party acting on its own territory,
     // and anyone acting off our territory, can still be permitted.
     for allowed in [
-        "context.task.agency_party == resource.party",
-        "!context.task.on_territory",
+        "context.task.agency_party == resource.party && !context.task.misrepresented",
+        "!context.task.on_territory && !context.task.maritime_zone && !context.task.misrepresented",
+        // Accredited, unarmed presence is for an officer, not refused.
+        "context.task.presence && !context.task.armed && !context.task.kinetic && !context.task.misrepresented && context.task.under_command_of == \"\"",
     ] {
         let mut probe = constitution.clone();
         probe.push(permit_when(allowed));
@@ -175,7 +203,8 @@ async fn weakened_rule_is_caught() {
     let file = shipped_constitutional(PartyCode::new("MX").unwrap()).unwrap();
     let text = std::str::from_utf8(file.bytes())
         .unwrap()
-        .replace(" || context.task.armed)", ")");
+        .replace(" ||\n   context.task.armed)", ")");
+    assert_ne!(text, std::str::from_utf8(file.bytes()).unwrap());
     let weakened: Vec<Policy> = PolicySet::from_str(&text)
         .unwrap()
         .policies()
@@ -184,7 +213,7 @@ async fn weakened_rule_is_caught() {
     let forces = vec![
         by_suffix(&weakened, ".foreign-forces"),
         permit_when(&format!(
-            "{FOREIGN_ON_TERRITORY} && (context.task.agency_kind == Soberana::AgencyKind::\"military\" || context.task.armed)"
+            "{FOREIGN_ON_TERRITORY} && ((context.task.agency_kind == Soberana::AgencyKind::\"military\" && {ACTING}) || context.task.armed)"
         )),
     ];
     assert!(!prover.always_denies(&set(forces)).await);

@@ -50,6 +50,12 @@ fn seizure(n: usize) -> Result<ProposalDraft> {
             place: "Nogales, Arizona".into(),
             seized_on: Timestamp::now(),
             agency: AgencyId::new("US.CBP")?,
+            location: Some(soberana_core::Location {
+                territory: Some(soberana_core::Territory::Of(PartyCode::new("US")?)),
+                domain: soberana_core::Domain::Land,
+                place: "Nogales, Arizona".into(),
+                at: Some("US-AZ".into()),
+            }),
         }),
     })
 }

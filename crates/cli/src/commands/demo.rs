@@ -19,6 +19,8 @@ use crate::cli::DemoArgs;
 use crate::policy::{initial_files, open_node};
 
 const US_DEPLOY_FORCES: &str = include_str!("../../../../examples/proposals/us-deploy-forces.toml");
+const US_PURSUIT_MISLABELLED: &str =
+    include_str!("../../../../examples/proposals/us-pursuit-mislabelled.toml");
 const US_NOTIFY_ORDER: &str = include_str!("../../../../examples/proposals/us-notify-order.toml");
 const MX_FIREARM_TRACE: &str = include_str!("../../../../examples/proposals/mx-firearm-trace.toml");
 const MX_HELD_PHONES: &str = include_str!("../../../../examples/demo/mx-held-phones.txt");
@@ -204,6 +206,31 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "recorded in both nodes: MX {} · US {}",
         mx_side.record.state, refused.record.state
     ));
+
+    // 1b. A label is a claim; the place is a fact MX establishes.
+    say(
+        "1b",
+        "the US alerts of a pursuit it labels \"US\" — at coordinates inside Sonora",
+    );
+    let alert = us.propose(draft(US_PURSUIT_MISLABELLED)?, None)?;
+    line(format!("US → MX: {}", alert.body.summary()));
+    line("the act: US.CBP helicopter, armed, pursuit, territory \"US\", at 30.95,-110.95");
+    let mislabelled = wait_for(
+        &us,
+        alert.id,
+        &[ProposalState::Refused, ProposalState::Accepted],
+    )
+    .await?;
+    if mislabelled.record.state != ProposalState::Refused {
+        bail!(
+            "a misrepresented place was not refused: the alert was {}",
+            mislabelled.record.state
+        );
+    }
+    line(
+        "MX resolved the place with its own geography (MX land) and REFUSED the label as a misrepresentation:",
+    );
+    print_reasons(&mislabelled);
 
     // 2. Advance notification.
     say(

@@ -368,6 +368,15 @@ pub fn show(args: ShowArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&detail)?);
     } else {
         print_detail(&detail);
+        // What this node establishes itself, beside the sender's wording:
+        // places resolved with our geography, who acts, armed or not.
+        let engine = crate::policy::load_engine(&args.dir.dir)?;
+        let report = engine.eval(&detail.record.proposal, &[]);
+        let facts = report.facts();
+        if !facts.is_empty() {
+            println!("facts established by {}:", engine.party());
+            print!("{facts}");
+        }
         // What a second approver is asked to confirm, before they do.
         if let Some(pending) = node.pending(id)? {
             println!(

@@ -54,6 +54,9 @@ pub fn run(cmd: PolicyCommand) -> Result<()> {
             let from = draft.requesting_agency.party();
             let proposal = Proposal::from_draft(draft, from, None, Timestamp::now())
                 .map_err(|e| anyhow::anyhow!("proposal `{}`: {e}", file.display()))?;
+            engine
+                .admit(&proposal)
+                .map_err(|e| anyhow::anyhow!("proposal `{}`: {e}", file.display()))?;
             let report = engine.eval(&proposal, &[]);
             if json {
                 println!("{}", serde_json::to_string(&report)?);

@@ -53,15 +53,36 @@ pub fn engine() -> PolicyEngine {
     .unwrap()
 }
 
+/// A representative point, in a notation the node resolves, for a party's
+/// land, its territorial sea, or the high seas.
+pub fn notation(territory: &str, domain: Domain) -> &'static str {
+    match (territory, domain) {
+        ("MX", Domain::Waters) => "23.20,-106.50",
+        ("US", Domain::Waters) => "29.15,-94.75",
+        ("MX", _) => "MX-SON",
+        ("US", _) => "US-AZ",
+        ("GT", _) => "14.6349,-90.5069",
+        ("international", _) => "10,-130",
+        (other, _) => panic!("no representative place for `{other}`"),
+    }
+}
+
+/// A place labelled honestly with its territory, at a representative point.
 pub fn at(territory: &str, domain: Domain) -> Location {
+    labelled(territory, domain, notation(territory, domain))
+}
+
+/// A place with the given label and notation.
+pub fn labelled(territory: &str, domain: Domain, notation: &str) -> Location {
     Location {
-        territory: if territory == "international" {
+        territory: Some(if territory == "international" {
             Territory::International
         } else {
             Territory::Of(PartyCode::new(territory).unwrap())
-        },
+        }),
         domain,
         place: String::new(),
+        at: Some(notation.to_owned()),
     }
 }
 
@@ -81,6 +102,7 @@ pub fn task(agency: &str, action: TaskAction, locations: Vec<Location>) -> Task 
         personnel: 4,
         under_command_of: None,
         description: String::new(),
+        participants: Vec::new(),
     }
 }
 
@@ -124,11 +146,12 @@ pub fn notification() -> Proposal {
         ProposalBody::AdvanceNotification(AdvanceNotification {
             measure: MeasureKind::ExecutiveOrder,
             title: "order on designated organisations".into(),
-            summary: "authorises force against designated organisations".into(),
+            summary: "designates organisations and freezes their assets".into(),
             effective: Timestamp::now(),
             targets: vec!["Cártel de Sinaloa".into()],
-            assurances: vec!["no troops in Mexico".into()],
+            assurances: vec!["no foreign personnel in Mexico".into()],
             evidence: Vec::new(),
+            acts: Vec::new(),
         }),
     )
 }
