@@ -190,6 +190,7 @@ fn a_batch_trace_is_answered_on_the_holders_records_between_two_processes() {
     let us = init(dir.path(), "US");
     let mx = init(dir.path(), "MX");
     introduce(dir.path(), &us, &mx);
+    support::officer(&us, "atf.tracer", "US.ATF", "approver");
     let records = dir.path().join("records.csv");
     let request = dir.path().join("request.json");
     ok(&[

@@ -408,6 +408,7 @@ fn a_mexican_register_links_with_a_partner_request_between_two_processes() {
     let us = init(dir.path(), "US");
     let mx = init(dir.path(), "MX");
     introduce(dir.path(), &us, &mx);
+    support::officer(&mx, "cni.approver", "MX.CNI", "approver");
     let carried = dir.path().join("agreed.key");
     ok(&[
         "match",
@@ -496,6 +497,8 @@ fn a_mexican_register_links_with_a_partner_request_between_two_processes() {
         "--accept",
         "--reason",
         "likely matches only",
+        "--officer",
+        "cni.approver",
         "--dir",
         &mx,
     ]);

@@ -10,6 +10,10 @@
 //! Decisions about force and territory rest on structured facts, not on
 //! wording: a task says which agency acts, where, whether its personnel are
 //! armed and whether the action is kinetic, and all of those are required.
+//!
+//! This file is long because it is the closed set of proposal kinds: each
+//! kind's structure, its validation and its projection onto acts stay side
+//! by side, so that a new field cannot skip the red lines' facts.
 
 use std::fmt;
 

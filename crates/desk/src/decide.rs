@@ -220,6 +220,18 @@ pub(crate) fn decide_section(
             escape(pending.officer.as_str()),
             time_tag(pending.at, officer.offset())
         );
+        // Our classification of what would be released, and on what
+        // grounds: the partner's label is only its floor.
+        let handling = desk
+            .node()
+            .classify_release(&detail.record.proposal, &pending.release);
+        let _ = write!(
+            out,
+            "<p class=\"handling\">{} <strong>{}</strong>: {}</p>",
+            lang.s("Handled as", "Manejo asignado"),
+            handling.code,
+            escape(&handling.grounds.join("; "))
+        );
         let _ = write!(
             out,
             "<p><strong>{}</strong> — {}</p><ul>",

@@ -29,6 +29,11 @@
 //!
 //! Every case is labelled with its transactions and accounts. The illicit
 //! share of transactions is about [`AmlWorldOptions::illicit_rate`].
+//!
+//! This file is long because the independent ledger is one generator: each
+//! typology, background pattern and hard negative is drawn from the same
+//! calendar and account pools, and keeping them in one place is what keeps
+//! its parameter ranges fixed and readable in one review.
 
 use std::collections::HashSet;
 

@@ -8,6 +8,11 @@
 //! detectors work account by account over the time-sorted adjacency, so a
 //! full scan is one pass over the graph with bounded work per transaction
 //! (the `max_scan` caps stop hub accounts from turning a scan quadratic).
+//!
+//! This file is long because every detector reads the same per-account
+//! history (recurring counterparties, new-counterparty rates, cash under the
+//! line) built once per scan; the detectors and their unit tests stay next to
+//! that shared history.
 
 use std::collections::{HashMap, HashSet};
 

@@ -11,6 +11,11 @@
 //! reproducible and a requester's sample can be drawn without holding the
 //! records. No real person or licence number is used: names are drawn from
 //! common first and last names, licence numbers are made up.
+//!
+//! This file is long because the synthetic acquisition and disposition
+//! records and the trace requests drawn from them share one seeded model of
+//! makers, distributors, dealers and buyers; split, each half would need
+//! the other's tables.
 
 use std::fmt::Write as _;
 use std::io::Write;

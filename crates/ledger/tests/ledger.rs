@@ -1,5 +1,9 @@
 //! Behaviour of the log, the witness, receipts and the full-log audit,
 //! driven through the public API with the in-memory storage.
+//!
+//! This file is long because each test builds its log, checkpoints and
+//! witnesses with the same few helpers at the top; the attacks on the
+//! witness (forks, rollbacks, stale sizes) read best side by side.
 
 #![allow(
     clippy::unwrap_used,

@@ -9,6 +9,10 @@
 //! Limits are set small in the MX node's configuration so that slowness is
 //! met in fractions of a second, and no assertion depends on how fast
 //! anything runs.
+//!
+//! This file is long because every attempt of a hostile partner shares one
+//! harness (a pinned partner with its real key over mutual TLS, and the
+//! checks that only a refusal was written and the node still answers).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

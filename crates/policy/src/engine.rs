@@ -15,6 +15,11 @@
 //! never from the partner's description: an agency we do not know counts as
 //! military, and one that claims our party code but is not in our registry is
 //! not ours.
+//!
+//! This file is long because it is the one place that turns a proposal into
+//! Cedar requests: the acts each kind implies, the places resolved with our
+//! geography, and how each verdict is explained; splitting it would spread
+//! one translation over several files.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

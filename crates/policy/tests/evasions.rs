@@ -6,6 +6,9 @@
 //! ordinary cooperation that must not be refused, and accredited presence
 //! that goes to an officer. Every row is judged by a Mexican node with the
 //! shipped operational layer and with one that permits everything.
+//!
+//! This file is long because it is a table: seventy rows of evasions and of
+//! legitimate cooperation, each judged against the shipped layers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -20,6 +20,10 @@
 //! nothing held. Millions of records would bloat the node's SQLite file,
 //! which holds the log and the proposals, and a trace needs them in memory
 //! anyway.
+//!
+//! This file is long because it holds every firearms command as one
+//! adapter (arguments, the node call, what is printed) next to the demo
+//! step and the benchmark that use them; the logic is in `soberana_firearms`.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};

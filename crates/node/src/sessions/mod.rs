@@ -29,6 +29,10 @@
 //! - person records a node holds: `DIR/data/persons.csv` (see
 //!   [`persons`]), with the linkage secret agreed with partners in
 //!   `DIR/data/linkage.key`.
+//!
+//! This file is long because both sides of every private match run here: the
+//! asker's and the holder's state machines, the bounds on what a partner may
+//! send under an accepted proposal, and the recording of each disclosure.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -1153,7 +1157,12 @@ impl Node {
                     MatchReveal::Intersection => Disclosure::Intersection,
                     MatchReveal::CountOnly => Disclosure::CountOnly,
                 };
-                let machine = PsiResponder::new(&items, disclosure).map_err(|e| e.to_string())?;
+                // The accepted set size bounds the asker's queries from the
+                // first message on: a larger request is refused before
+                // anything is evaluated.
+                let accepted = usize::try_from(m.set_size).unwrap_or(usize::MAX);
+                let machine = PsiResponder::accepting(&items, disclosure, accepted)
+                    .map_err(|e| e.to_string())?;
                 Ok(ResponderRun {
                     peer: proposal.from,
                     machine: ResponderMachine::Psi(machine),

@@ -37,6 +37,10 @@
 //! What a failed run tells the partner names the failure (no records held,
 //! records unreadable, no usable secret) and never a path or a parse detail;
 //! those are logged for the holder's operator.
+//!
+//! This file is long because the holder's records travel one path: loading
+//! and validating a file in every layout, storing it, and answering a match
+//! from it; the formats it reads and the refusals it sends stay together.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
