@@ -98,6 +98,16 @@ impl ProposalPolicy for CedarPolicy {
     fn admit(&self, proposal: &Proposal) -> Result<(), String> {
         self.0.admit(proposal).map_err(|e| e.to_string())
     }
+
+    fn facts(&self, proposal: &Proposal) -> Vec<String> {
+        self.0
+            .eval(proposal, &[])
+            .facts()
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
 }
 
 /// Opens the node in `dir` with its Cedar policy.

@@ -729,6 +729,32 @@ fn proposal_body(
     );
 
     if record.direction == Direction::Incoming {
+        // What our node established itself, beside the sender's wording:
+        // places resolved with our geography, who acts, armed or not, and
+        // every contradiction with the sender's labels.
+        let facts = desk.node().policy().facts(p);
+        if !facts.is_empty() {
+            let _ = write!(
+                out,
+                "<section aria-labelledby=\"facts\"><h2 id=\"facts\">{} {}</h2><ul class=\"facts\">",
+                lang.s("Facts established by", "Hechos establecidos por"),
+                escape(desk.node().party().as_str())
+            );
+            for fact in &facts {
+                let flagged = fact.starts_with("CONTRADICTION");
+                let _ = write!(
+                    out,
+                    "<li{}>{}</li>",
+                    if flagged {
+                        " class=\"contradiction\""
+                    } else {
+                        ""
+                    },
+                    escape(fact)
+                );
+            }
+            out.push_str("</ul></section>");
+        }
         let _ = write!(
             out,
             "<section aria-labelledby=\"policy\"><h2 id=\"policy\">{}</h2>{}</section>",

@@ -809,6 +809,24 @@ async fn partner_text_is_escaped_and_outcomes_are_drawn() {
     assert!(!page.body.contains("<script>alert"));
     assert!(!page.body.contains("<img src=x"));
     assert!(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)"));
+    // The facts our node established stand beside the sender's wording,
+    // escaped, with the contradiction flagged.
+    assert!(
+        page.body.contains("Facts established by MX"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("&lt;b&gt;US.FINCEN&lt;/b&gt;"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<li class=\"contradiction\">CONTRADICTION: the sender says"),
+        "{}",
+        page.body
+    );
     // A right-to-left override is shown, not obeyed.
     assert!(!page.body.contains('\u{202E}'));
     assert!(

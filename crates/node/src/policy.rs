@@ -50,6 +50,15 @@ pub trait ProposalPolicy: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The facts this node establishes about `proposal` (acts, places
+    /// resolved with its own geography, who is armed, contradictions with
+    /// the sender's labels), one line each, for officers to read beside the
+    /// sender's wording. Policies that establish none return nothing.
+    fn facts(&self, proposal: &Proposal) -> Vec<String> {
+        let _ = proposal;
+        Vec::new()
+    }
+
     /// The hex SHA-256 of the whole policy set in force.
     fn digest(&self) -> String;
 }

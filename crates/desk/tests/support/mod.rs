@@ -59,6 +59,19 @@ impl ProposalPolicy for TestPolicy {
         }
     }
 
+    /// Facts as a geography-aware policy would give them, with a
+    /// contradiction and markup to be escaped.
+    fn facts(&self, proposal: &soberana_core::Proposal) -> Vec<String> {
+        vec![
+            format!(
+                "act: {} — <b>{}</b> on our territory, armed",
+                proposal.kind().as_str(),
+                proposal.requesting_agency
+            ),
+            "CONTRADICTION: the sender says `US`; the place is in MX-SON".into(),
+        ]
+    }
+
     fn digest(&self) -> String {
         "22".repeat(32)
     }
