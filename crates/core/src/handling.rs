@@ -60,6 +60,8 @@ impl Default for HandlingRules {
             ProposalKind::IdentifierMatch,
             ProposalKind::FinancialIntelligence,
             ProposalKind::JointInvestigation,
+            // A trace answer names the first retail purchaser.
+            ProposalKind::FirearmTrace,
         ]
         .into_iter()
         .map(|k| (k, HandlingCode::H2))
@@ -246,11 +248,18 @@ mod tests {
                 &["record"],
                 HandlingCode::H0,
             ),
+            // A trace answer names purchasers: H2 by default.
             (
                 HandlingCode::H1,
                 ProposalKind::FirearmTrace,
                 &["serial 4471: first sale"],
-                HandlingCode::H1,
+                HandlingCode::H2,
+            ),
+            (
+                HandlingCode::H0,
+                ProposalKind::SeizureReport,
+                &["serial 4471: first sale"],
+                HandlingCode::H0,
             ),
             // Never lowered below what the partner asked.
             (

@@ -922,7 +922,9 @@ pub async fn demo(mx: &Node, us: &Node, dir: &Path, draft: ProposalDraft) -> Res
         },
     )?;
     if let DecisionStep::AwaitingSecondApprover(_) = step {
-        println!("   the answer is H2/H3 by US rules: a second US approver (FBI) confirms it");
+        println!(
+            "   the answer names purchasers, H2 by US rules: a second US approver (FBI) confirms it"
+        );
         us.confirm(trace.id, &OfficerId::new("fbi.approver")?)?;
     }
     wait_for(mx, trace.id, &[ProposalState::Answered]).await?;
