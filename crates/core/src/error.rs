@@ -21,6 +21,11 @@ pub enum DomainError {
     /// A timestamp is not RFC 3339 with an explicit offset.
     #[error("time `{0}` is not RFC 3339 with an explicit offset (e.g. `2025-11-04T16:00:00Z`)")]
     Timestamp(String),
+    /// A deadline is neither an instant nor a span.
+    #[error(
+        "deadline `{0}` is neither an RFC 3339 time with an offset (`2026-12-08T17:00:00Z`) nor a span from now in days, hours and minutes (`P7D`, `PT8H`, `P1DT12H`)"
+    )]
+    Deadline(String),
     /// A required text field is empty.
     #[error("`{0}` must not be empty")]
     Empty(&'static str),

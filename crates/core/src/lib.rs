@@ -43,5 +43,5 @@ pub use proposal::{
     TaskAction, TracePriority,
 };
 pub use registry::{PartyFile, Registry};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, deadline_from};
 pub use visible::{is_bidi_control, needs_escape, visible};

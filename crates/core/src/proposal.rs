@@ -937,7 +937,9 @@ pub struct ProposalDraft {
     pub legal_basis: String,
     /// What the receiver may do with it.
     pub handling: HandlingCode,
-    /// When an answer is wanted by.
+    /// When an answer is wanted by: an RFC 3339 instant, or a span from
+    /// when the draft is read (`P7D`, `PT8H`).
+    #[serde(deserialize_with = "crate::timestamp::deserialize_deadline")]
     pub deadline: Timestamp,
     /// Earlier proposals this one belongs with (one plan split across several).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
