@@ -128,6 +128,25 @@ fn a_release_under_h2_decided_from_the_cli_waits_for_a_second_approver() {
     assert!(err.contains("`approver` role"), "{err}");
     assert_eq!(state(&mx, &id), "awaiting_officer");
 
+    // A disabled approver cannot act until enabled again; both acts are
+    // named in the list and refused for an unknown id.
+    ok(&["officer", "disable", "uif.ana", "--dir", &mx]);
+    assert!(
+        ok(&["officer", "list", "--dir", &mx])
+            .lines()
+            .any(|l| l.starts_with("uif.ana") && l.ends_with("(disabled)"))
+    );
+    let err = fails(&strs(&decide(Some("uif.ana"))));
+    assert!(err.contains("officer `uif.ana` is disabled"), "{err}");
+    assert_eq!(state(&mx, &id), "awaiting_officer");
+    let err = fails(&["officer", "disable", "nobody", "--dir", &mx]);
+    assert!(err.contains("no officer `nobody` is registered"), "{err}");
+    ok(&["officer", "enable", "uif.ana", "--dir", &mx]);
+    assert!(
+        !ok(&["officer", "list", "--dir", &mx]).contains("(disabled)"),
+        "still disabled after enable"
+    );
+
     // One approver's acceptance waits; nothing has left MX.
     let out = ok(&strs(&decide(Some("uif.ana"))));
     assert!(out.contains("awaits a second approver"), "{out}");
@@ -194,11 +213,13 @@ fn a_release_under_h1_from_the_cli_takes_one_approver() {
     let mx = init(dir.path(), "MX");
     introduce(dir.path(), &us, &mx);
     support::officer(&us, "atf.ana", "US.ATF", "approver");
-    let trace = concat!(
+    // An information request labelled H1 whose release names no person or
+    // financial data: our rule keeps it at H1, so one approver releases it.
+    let request = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/proposals/mx-firearm-trace.toml"
+        "/../../examples/proposals/mx-information-request.toml"
     );
-    let id = ok(&["propose", trace, "--dir", &mx]).trim().to_owned();
+    let id = ok(&["propose", request, "--dir", &mx]).trim().to_owned();
     let _mx_node = run_node(&mx);
     let _us_node = run_node(&us);
     for _ in 0..600 {
@@ -213,7 +234,7 @@ fn a_release_under_h1_from_the_cli_takes_one_approver() {
     assert_eq!(
         state(&us, &id),
         "awaiting_officer",
-        "US policy sends a trace to an officer"
+        "US policy sends a request to an officer"
     );
     let out = ok(&[
         "decide",
@@ -224,7 +245,7 @@ fn a_release_under_h1_from_the_cli_takes_one_approver() {
         "--reason",
         "traced",
         "--release",
-        "first retail sale=Phoenix, AZ",
+        "port of entry=Nogales, AZ",
         "--officer",
         "atf.ana",
     ]);

@@ -92,6 +92,11 @@ pub enum NodeError {
         "no officer `{0}` is registered on this node: add one with `soberana officer add --dir …`"
     )]
     UnknownOfficer(String),
+    /// The officer's account is disabled.
+    #[error(
+        "officer `{0}` is disabled on this node and cannot act: `soberana officer enable {0}` restores the account"
+    )]
+    DisabledOfficer(String),
     /// The officer lacks the role the act needs.
     #[error("officer `{officer}` does not hold the `{role}` role this needs")]
     MissingRole {

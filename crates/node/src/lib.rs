@@ -48,7 +48,10 @@ pub use intake::{IntakeOutcome, IntakeRefusal};
 pub use ledger::{card_log_key, card_witness_key, witness_name};
 pub use lock::FolderLock;
 pub use node::{Node, log_origin};
-pub use officers::{AwaitingConfirmation, DecisionStep, OfficerVerdict, Officers, needs_four_eyes};
+pub use officers::{
+    AwaitingConfirmation, DISABLED_UNTIL, DecisionStep, OfficerVerdict, Officers, is_disabled,
+    needs_four_eyes,
+};
 pub use operator::{OperatorEndpoint, operator_router, render as render_metrics};
 pub use outbox::{Delivery, backoff};
 pub use pin::{PolicyPinned, constitutional_digest, constitutional_path};

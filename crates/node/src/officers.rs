@@ -102,6 +102,9 @@ impl Node {
             .store()
             .officer(id)?
             .ok_or_else(|| NodeError::UnknownOfficer(id.to_string()))?;
+        if is_disabled(&account) {
+            return Err(NodeError::DisabledOfficer(id.to_string()));
+        }
         if !account.officer.has_role(Role::Approver) {
             return Err(NodeError::MissingRole {
                 officer: id.to_string(),
@@ -387,7 +390,50 @@ pub struct Officers<'a> {
     node: &'a Node,
 }
 
+/// A disabled account is locked until this instant (the end of year 9999):
+/// the desk refuses its logins as locked, and the node refuses its acts.
+pub const DISABLED_UNTIL: Timestamp = Timestamp::from_unix_millis(253_402_300_799_000);
+
+/// Whether an account is disabled (rather than locked for a while after
+/// failed logins).
+pub fn is_disabled(account: &OfficerAccount) -> bool {
+    account.locked_until.is_some_and(|t| t >= DISABLED_UNTIL)
+}
+
 impl Officers<'_> {
+    fn set_lock(
+        &self,
+        id: &OfficerId,
+        until: Option<Timestamp>,
+        action: &str,
+        by: &str,
+    ) -> Result<(), NodeError> {
+        let line = AuditEntry {
+            at: Timestamp::now(),
+            officer: by.to_owned(),
+            action: action.into(),
+            target: id.to_string(),
+            detail: String::new(),
+        };
+        if self.node.store().set_lock(id, until, line)? {
+            Ok(())
+        } else {
+            Err(NodeError::UnknownOfficer(id.to_string()))
+        }
+    }
+
+    /// Disables an account: it can neither log in to the desk nor act
+    /// through the node until enabled again. Audited, naming `by`.
+    pub fn disable(&self, id: &OfficerId, by: &str) -> Result<(), NodeError> {
+        self.set_lock(id, Some(DISABLED_UNTIL), "officer_disabled", by)
+    }
+
+    /// Enables a disabled account, or unlocks one locked after failed
+    /// logins, and clears its failure count. Audited, naming `by`.
+    pub fn enable(&self, id: &OfficerId, by: &str) -> Result<(), NodeError> {
+        self.set_lock(id, None, "officer_enabled", by)
+    }
+
     /// Registers (or replaces) an officer's account, with an audit line
     /// naming who did it (`by`: an officer, or the operator's identity on
     /// the machine, such as `cli:maria`).

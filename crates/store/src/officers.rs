@@ -100,6 +100,16 @@ pub trait OfficerStore: Send + Sync + 'static {
     /// Records a successful login: the failure count and lock are cleared.
     fn login_succeeded(&self, id: &OfficerId, audit: AuditEntry) -> Result<(), StoreError>;
 
+    /// Sets an account's lock (`None` unlocks it) and clears its failure
+    /// count, with the audit line, in one write. Returns false when no such
+    /// officer is registered (and writes nothing).
+    fn set_lock(
+        &self,
+        id: &OfficerId,
+        locked_until: Option<Timestamp>,
+        audit: AuditEntry,
+    ) -> Result<bool, StoreError>;
+
     /// Sets the language the desk uses for an officer.
     fn set_language(
         &self,
@@ -298,6 +308,26 @@ impl OfficerStore for SqliteStore {
                 params![id, i64::from(failures), lock],
             )?;
             Ok(LoginAdmission::Admitted(failures))
+        })
+    }
+
+    fn set_lock(
+        &self,
+        id: &OfficerId,
+        locked_until: Option<Timestamp>,
+        audit: AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let id = id.as_str().to_owned();
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE desk_officers SET failures = 0, locked_until = ?2 WHERE id = ?1",
+                params![id, locked_until.map(|t| t.unix_millis())],
+            )?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            insert_audit(tx, &audit)?;
+            Ok(true)
         })
     }
 

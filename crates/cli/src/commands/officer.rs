@@ -23,6 +23,23 @@ pub enum OfficerCommand {
     Add(OfficerAddArgs),
     /// List the node's officers and their roles.
     List(DirArg),
+    /// Disable an officer's account: no desk login and no decision through
+    /// the node until it is enabled again (audited). Replace a forgotten
+    /// password with `officer add` and the same id.
+    Disable(OfficerIdArgs),
+    /// Enable a disabled account, or unlock one locked after failed logins
+    /// (audited).
+    Enable(OfficerIdArgs),
+}
+
+/// `soberana officer disable|enable`.
+#[derive(Debug, Args)]
+pub struct OfficerIdArgs {
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The officer's login id.
+    pub id: String,
 }
 
 /// `soberana officer add`.
@@ -160,7 +177,9 @@ pub fn run(cmd: OfficerCommand) -> Result<()> {
                     account.officer.agency.to_string(),
                     roles.join(","),
                     account.language,
-                    if account.locked_until.is_some() {
+                    if soberana_node::is_disabled(&account) {
+                        "  (disabled)"
+                    } else if account.locked_until.is_some() {
                         "  (locked)"
                     } else {
                         ""
@@ -169,7 +188,29 @@ pub fn run(cmd: OfficerCommand) -> Result<()> {
             }
             Ok(())
         }
+        OfficerCommand::Disable(args) => {
+            let node = open_node(&args.dir.dir)?;
+            let id = OfficerId::new(&args.id)?;
+            node.officers().disable(&id, &operator())?;
+            println!("officer `{id}` is disabled: no desk login, no decisions");
+            Ok(())
+        }
+        OfficerCommand::Enable(args) => {
+            let node = open_node(&args.dir.dir)?;
+            let id = OfficerId::new(&args.id)?;
+            node.officers().enable(&id, &operator())?;
+            println!("officer `{id}` is enabled and unlocked");
+            Ok(())
+        }
     }
+}
+
+/// The operator's identity on this machine, as the audit trail names it.
+fn operator() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    )
 }
 
 #[cfg(test)]
