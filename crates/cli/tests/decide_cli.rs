@@ -6,58 +6,9 @@
 
 mod support;
 
-use support::{init, introduce, ok, soberana};
+use support::{init, introduce, ok, run_node, shown, soberana, state, wait_state};
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn run_node(dir: &str) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_soberana"))
-            .args(["run", "--dir", dir])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn shown(node: &str, id: &str) -> serde_json::Value {
-    let out = soberana(&["show", id, "--json", "--dir", node]);
-    if !out.status.success() {
-        return serde_json::Value::Null;
-    }
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn state(node: &str, id: &str) -> String {
-    shown(node, id)["record"]["state"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn wait_state(node: &str, id: &str, wanted: &str) {
-    for _ in 0..600 {
-        if state(node, id) == wanted {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "{node} never saw {id} reach {wanted} (it is {})",
-        state(node, id)
-    );
-}
 
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()

@@ -9,11 +9,9 @@
 
 mod support;
 
-use support::{init, introduce, ok, soberana};
+use support::{init, introduce, ok, run_node, soberana, state, wait_state};
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 const HEADER: &str = "manufacturer,model,caliber,serial,event,date,from,to,city,state";
 
@@ -129,51 +127,6 @@ fn a_check_with_no_serial_to_check_is_refused_naming_each_firearm() {
             .lines()
             .count()
             <= 1
-    );
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn run_node(dir: &str) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_soberana"))
-            .args(["run", "--dir", dir])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn state(node: &str, id: &str) -> String {
-    let out = soberana(&["show", id, "--json", "--dir", node]);
-    if !out.status.success() {
-        return String::new();
-    }
-    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    shown["record"]["state"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn wait_state(node: &str, id: &str, wanted: &str) {
-    for _ in 0..600 {
-        if state(node, id) == wanted {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "proposal {id} never reached {wanted} at {node} (it is {})",
-        state(node, id)
     );
 }
 

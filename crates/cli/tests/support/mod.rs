@@ -102,3 +102,34 @@ pub fn officer(node: &str, id: &str, agency: &str, role: &str) {
         password.to_str().unwrap(),
     ]);
 }
+
+/// `soberana show ID --json` on a node, or `null` when it fails.
+pub fn shown(node: &str, id: &str) -> serde_json::Value {
+    let out = soberana(&["show", id, "--json", "--dir", node]);
+    if !out.status.success() {
+        return serde_json::Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Where a proposal stands on a node (empty when the node does not hold it).
+pub fn state(node: &str, id: &str) -> String {
+    shown(node, id)["record"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits up to 30 s for a proposal to reach a state on a node.
+pub fn wait_state(node: &str, id: &str, wanted: &str) {
+    for _ in 0..600 {
+        if state(node, id) == wanted {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "proposal {id} never reached {wanted} at {node} (it is {})",
+        state(node, id)
+    );
+}
