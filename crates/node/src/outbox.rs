@@ -204,6 +204,11 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) 
 struct InFlight {
     envelopes: HashSet<String>,
     proposals: HashSet<String>,
+    /// Counts the reads of what is due.
+    reads: u64,
+    /// Envelopes whose delivery finished, with the read count at the time:
+    /// a read begun before that moment may still list them as due.
+    finished: HashMap<String, u64>,
 }
 
 /// The most envelopes in flight at once.
@@ -226,7 +231,16 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
             break;
         }
         while tasks.try_join_next().is_some() {}
-        let busy = in_flight.lock().map(|f| f.envelopes.len()).unwrap_or(0);
+        // This read may not see deliveries that finish while it runs: note
+        // when it began, so that what finishes from now on is not sent again
+        // from a stale listing.
+        let (busy, read) = in_flight
+            .lock()
+            .map(|mut f| {
+                f.reads += 1;
+                (f.envelopes.len(), f.reads)
+            })
+            .unwrap_or((0, 0));
         let store = node.store().clone();
         let due = if busy < MAX_IN_FLIGHT {
             tokio::task::spawn_blocking(move || store.due_deliveries(Timestamp::now(), 512))
@@ -242,8 +256,12 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
         let mut groups: Vec<Vec<DeliveryItem>> = Vec::new();
         let mut by_proposal: HashMap<String, usize> = HashMap::new();
         if let Ok(mut flight) = in_flight.lock() {
+            // Deliveries finished before this read began are in it; the
+            // others may not be, and are skipped this round.
+            flight.finished.retain(|_, at| *at >= read);
             for item in due {
                 if flight.envelopes.contains(&item.envelope_id)
+                    || flight.finished.contains_key(&item.envelope_id)
                     || (!item.proposal_id.is_empty()
                         && flight.proposals.contains(&item.proposal_id))
                 {
@@ -329,6 +347,8 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
                     .await;
                     if let Ok(mut flight) = in_flight.lock() {
                         flight.envelopes.remove(&item.envelope_id);
+                        let reads = flight.reads;
+                        flight.finished.insert(item.envelope_id.clone(), reads);
                     }
                     proposal = item.proposal_id;
                 }
