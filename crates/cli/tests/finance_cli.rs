@@ -24,16 +24,7 @@ const C: &str = "clabe:032180000118359719";
 
 /// Files and folders under the node's `finance/` folder.
 fn finance_files(node: &str) -> Vec<String> {
-    match std::fs::read_dir(Path::new(node).join("finance")) {
-        Ok(rd) => {
-            let mut v: Vec<String> = rd
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            v.sort();
-            v
-        }
-        Err(_) => Vec::new(),
-    }
+    support::files_in(node, "finance")
 }
 
 #[test]

@@ -16,16 +16,7 @@ use std::path::Path;
 const HEADER: &str = "manufacturer,model,caliber,serial,event,date,from,to,city,state";
 
 fn held(node: &str) -> Vec<String> {
-    match std::fs::read_dir(Path::new(node).join("firearms")) {
-        Ok(rd) => {
-            let mut v: Vec<String> = rd
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            v.sort();
-            v
-        }
-        Err(_) => Vec::new(),
-    }
+    support::files_in(node, "firearms")
 }
 
 #[test]

@@ -12,7 +12,6 @@ mod support;
 use support::{init, introduce, ok, soberana};
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// Rows in a node's outbox, read through the store crate.
 fn outbox_rows(node: &str) -> i64 {
@@ -145,21 +144,7 @@ fn a_match_between_two_processes_finds_exactly_the_shared_identifiers() {
         .unwrap();
 
     // The shipped policy sends a match to an officer, who accepts it.
-    let mut id = None;
-    for _ in 0..400 {
-        let inbox: serde_json::Value =
-            serde_json::from_str(&ok(&["inbox", "--json", "--dir", &mx])).unwrap();
-        if let Some(found) = inbox
-            .as_array()
-            .and_then(|a| a.first())
-            .and_then(|r| r["proposal"]["id"].as_str())
-        {
-            id = Some(found.to_owned());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let id = id.expect("the match reached MX's officer");
+    let id = support::first_in_inbox(&mx);
     support::officer(&mx, "cni.approver", "MX.CNI", "approver");
     ok(&[
         "decide",

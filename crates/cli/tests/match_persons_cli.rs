@@ -14,7 +14,6 @@ use support::{init, introduce, ok, soberana};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use soberana_linkage::record::Sex;
 use soberana_node::sessions::persons::read_person_file;
@@ -476,21 +475,7 @@ fn a_mexican_register_links_with_a_partner_request_between_two_processes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut id = None;
-    for _ in 0..400 {
-        let inbox: serde_json::Value =
-            serde_json::from_str(&ok(&["inbox", "--json", "--dir", &mx])).unwrap();
-        if let Some(found) = inbox
-            .as_array()
-            .and_then(|a| a.first())
-            .and_then(|r| r["proposal"]["id"].as_str())
-        {
-            id = Some(found.to_owned());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let id = id.expect("the match reached MX's officer");
+    let id = support::first_in_inbox(&mx);
     ok(&[
         "decide",
         &id,

@@ -15,7 +15,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use sha2::{Digest as _, Sha256};
 use soberana_core::PartyCode;
@@ -92,31 +92,15 @@ impl Node {
         let request = hyper::Request::get(&url)
             .body(Full::new(Bytes::new()))
             .map_err(|e| failed(e.to_string()))?;
-        let fetch = async {
-            let response = client
-                .request(request)
-                .await
-                .map_err(|e| failed(format!("cannot reach {url}: {e}")))?;
-            let status = response.status();
-            let body = Limited::new(response.into_body(), MAX_LAYER_BYTES)
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .map_err(|e| {
-                    failed(format!(
-                        "the answer was cut or over {MAX_LAYER_BYTES} bytes: {e}"
-                    ))
-                })?;
-            Ok::<_, NodeError>((status, body))
+        // The same bounded exchange as every delivery: at most
+        // MAX_LAYER_BYTES of the answer, all of it within FETCH_TIMEOUT.
+        let bounds = crate::outbox::Bounds {
+            reply_bytes: MAX_LAYER_BYTES,
+            timeout: FETCH_TIMEOUT,
         };
-        let (status, body) = tokio::time::timeout(FETCH_TIMEOUT, fetch)
+        let (status, body) = crate::outbox::exchange(&client, request, bounds)
             .await
-            .map_err(|_| {
-                failed(format!(
-                    "no whole answer within {} s",
-                    FETCH_TIMEOUT.as_secs()
-                ))
-            })??;
+            .map_err(failed)?;
         if !status.is_success() {
             return Err(failed(format!(
                 "refused ({status}): {}",

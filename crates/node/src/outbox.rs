@@ -8,8 +8,9 @@
 //! with the partner's reason, and never sent again; anything else is retried
 //! with exponential backoff up to a minute, for as long as it takes. A
 //! partner's reply is read only so far (`limits.max_reply_bytes`) and only
-//! so long (`limits.delivery_timeout_ms`, which covers its last byte). Delivery is at-least-once on the wire and exactly-once
-//! in effect, because intake refuses an envelope id it has seen.
+//! so long (`limits.delivery_timeout_ms`, which covers its last byte).
+//! Delivery is at-least-once on the wire and exactly-once in effect,
+//! because intake refuses an envelope id it has seen.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -92,15 +93,15 @@ pub(crate) fn client_for(
 
 /// Bounds on one exchange with a partner's node.
 #[derive(Debug, Clone, Copy)]
-struct Bounds {
+pub(crate) struct Bounds {
     /// The largest reply body read.
-    reply_bytes: usize,
+    pub(crate) reply_bytes: usize,
     /// The time for the whole exchange, the reply's last byte included.
-    timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl Bounds {
-    fn of(node: &Node) -> Self {
+    pub(crate) fn of(node: &Node) -> Self {
         let limits = &node.config().limits;
         Self {
             reply_bytes: limits.max_reply_bytes,
@@ -114,7 +115,7 @@ impl Bounds {
 /// partner can neither flood our memory nor hold the exchange open by
 /// trickling its answer. The error says why there is no answer
 /// (unreachable, too slow, reply too large).
-async fn exchange(
+pub(crate) async fn exchange(
     client: &HttpsClient,
     request: hyper::Request<Full<Bytes>>,
     bounds: Bounds,

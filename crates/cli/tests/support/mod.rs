@@ -133,3 +133,34 @@ pub fn wait_state(node: &str, id: &str, wanted: &str) {
         state(node, id)
     );
 }
+
+/// The names under a node's subfolder, sorted (none when it is absent).
+pub fn files_in(node: &str, folder: &str) -> Vec<String> {
+    match std::fs::read_dir(Path::new(node).join(folder)) {
+        Ok(rd) => {
+            let mut v: Vec<String> = rd
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Waits up to 20 s for a proposal in a node's inbox and returns its id.
+pub fn first_in_inbox(node: &str) -> String {
+    for _ in 0..400 {
+        let inbox: serde_json::Value =
+            serde_json::from_str(&ok(&["inbox", "--json", "--dir", node])).unwrap();
+        if let Some(found) = inbox
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|r| r["proposal"]["id"].as_str())
+        {
+            return found.to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no proposal reached the inbox of {node}");
+}
