@@ -8,7 +8,8 @@
 //! taken once; a refusal writes the refusal and its log entry only; and four
 //! eyes hold inside the decision's transaction (a decision cannot pass one
 //! awaiting confirmation, a confirmation commits only what is still stored,
-//! and the decision, its audit line and the removal commit together).
+//! and the decision, its audit line and the removal commit together); and a
+//! financial trail commits with the proposals that carry it, or not at all.
 //!
 //! It returns a description of the first broken rule instead of panicking,
 //! so it can run in any test harness.
@@ -390,5 +391,52 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
             .is_some_and(|e| e.action == "policy_pin"),
         "the audit trail is newest first and holds the pin",
     )?;
-    Ok(())
+    check_trails(store, mx, us)
+}
+
+/// A trail and the proposals that carry it commit together, or not at all.
+fn check_trails(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Result<(), String> {
+    let log = store.log_size().map_err(text)?;
+    let legs = vec![proposal(mx, us)?, proposal(mx, us)?];
+    let sent = store
+        .propose_trail(legs.clone(), "{\"trail\":1}".into(), sealer(mx))
+        .map_err(text)?;
+    ensure(sent.len() == 2, "every proposal of a trail is queued")?;
+    ensure(
+        store.log_size().map_err(text)? == log + 2,
+        "every proposal of a trail is logged",
+    )?;
+    for leg in &legs {
+        ensure(
+            state(store, leg.id)? == Some(ProposalState::Queued)
+                && store.trail(leg.id).map_err(text)?.as_deref() == Some("{\"trail\":1}"),
+            "each proposal of a trail is recorded and finds its trail",
+        )?;
+    }
+    // A trail whose second proposal cannot be recorded leaves nothing: not
+    // the first proposal, not the trail, not a log entry.
+    let fresh = proposal(mx, us)?;
+    let taken = legs.first().cloned().ok_or("no leg")?;
+    let log = store.log_size().map_err(text)?;
+    ensure(
+        matches!(
+            store.propose_trail(
+                vec![fresh.clone(), taken],
+                "{\"trail\":2}".into(),
+                sealer(mx)
+            ),
+            Err(StoreError::ProposalExists(_))
+        ),
+        "a trail naming a proposal that exists is refused",
+    )?;
+    ensure(
+        state(store, fresh.id)?.is_none()
+            && store.trail(fresh.id).map_err(text)?.is_none()
+            && store.log_size().map_err(text)? == log,
+        "a refused trail writes neither its proposals, nor itself, nor log entries",
+    )?;
+    ensure(
+        store.trail(ProposalId::generate()).map_err(text)?.is_none(),
+        "a proposal without a trail has none",
+    )
 }

@@ -24,6 +24,7 @@ mod records;
 mod schema;
 mod snapshot;
 mod sqlite;
+mod trails;
 
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
@@ -137,6 +138,22 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
         audit: Option<AuditEntry>,
         sealer: Sealer,
     ) -> Result<Vec<SealedEnvelope>, StoreError>;
+
+    /// Records and queues each of our new `proposals`, and stores `trail`
+    /// (an opaque text: the node's record of why it asked) naming every one
+    /// of them, all in one transaction: a financial trail and the
+    /// continuation requests that carry it are never apart. Refuses a
+    /// proposal that exists or already carries a trail.
+    fn propose_trail(
+        &self,
+        proposals: Vec<Proposal>,
+        trail: String,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+
+    /// The trail stored with proposal `id` by
+    /// [`propose_trail`](NodeStore::propose_trail), if any.
+    fn trail(&self, id: ProposalId) -> Result<Option<String>, StoreError>;
 
     /// Records our new proposal and queues its envelope.
     fn queue_proposal(

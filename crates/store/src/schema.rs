@@ -170,6 +170,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (proposal_id, peer, step)
     ) WITHOUT ROWID;
     "#,
+    // 5: financial trails, written with the continuation requests that
+    // carry them (`trails.rs`).
+    r#"
+    CREATE TABLE trails (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        body TEXT NOT NULL,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE trail_proposals (
+        proposal_id TEXT PRIMARY KEY REFERENCES proposals(id),
+        trail_id INTEGER NOT NULL REFERENCES trails(id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -1250,6 +1250,35 @@ impl NodeStore for SqliteStore {
         })
     }
 
+    fn propose_trail(
+        &self,
+        proposals: Vec<Proposal>,
+        trail: String,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            let mut sent = Vec::with_capacity(proposals.len());
+            for proposal in &proposals {
+                insert_proposal(tx, proposal, Direction::Outgoing, None, now)?;
+                sent.push(queue(
+                    tx,
+                    &sealer,
+                    proposal.to,
+                    &Body::Proposal(proposal.clone()),
+                    now,
+                )?);
+            }
+            let ids: Vec<ProposalId> = proposals.iter().map(|p| p.id).collect();
+            crate::trails::insert_trail(tx, &ids, &trail, now)?;
+            Ok(sent)
+        })
+    }
+
+    fn trail(&self, id: ProposalId) -> Result<Option<String>, StoreError> {
+        self.read(|c| crate::trails::trail_of(c, id))
+    }
+
     fn queue_proposal(
         &self,
         proposal: Proposal,
