@@ -23,7 +23,6 @@ const LONG_FILES_TO_SPLIT: &[(&str, usize)] = &[
     ("crates/finance/src/trace.rs", 848),
     ("crates/finance/src/continuation.rs", 967),
     ("crates/finance/src/generate.rs", 1226),
-    ("crates/cli/src/commands/finance/mod.rs", 1866),
 ];
 
 /// Source files outside `node` and `desk` that may open a socket, and why.

@@ -167,6 +167,21 @@ pub enum NodeError {
         /// What the lock file says of its holder.
         holder: String,
     },
+    /// The financial ledger or a continuation cannot be used as asked.
+    #[error("{0}")]
+    Finance(String),
+    /// A file given to the financial ledger has bad rows; nothing was loaded.
+    #[error(
+        "`{}` has {} bad row(s); nothing was loaded: fix them (or map the columns with --columns) and ingest again",
+        file.display(),
+        error.total_bad
+    )]
+    Ingest {
+        /// The file.
+        file: PathBuf,
+        /// Its bad rows.
+        error: soberana_finance::IngestError,
+    },
     /// Reading or writing a file failed.
     #[error("`{path}`: {source}")]
     Io {

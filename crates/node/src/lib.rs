@@ -15,6 +15,7 @@ mod constitution;
 mod contacts;
 mod deadlines;
 mod error;
+pub mod finance;
 mod identity;
 mod init;
 mod intake;

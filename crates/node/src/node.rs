@@ -376,6 +376,21 @@ impl Node {
         draft: ProposalDraft,
         author: Option<OfficerId>,
     ) -> Result<Proposal, NodeError> {
+        let proposal = self.checked_proposal(draft, author)?;
+        self.inner
+            .store
+            .queue_proposal(proposal.clone(), self.sealer())?;
+        self.wake_outbox();
+        Ok(proposal)
+    }
+
+    /// A proposal of ours made from `draft`, once its partner is pinned and
+    /// its agency is in our registry; nothing is stored.
+    pub(crate) fn checked_proposal(
+        &self,
+        draft: ProposalDraft,
+        author: Option<OfficerId>,
+    ) -> Result<Proposal, NodeError> {
         let bad = |detail: String| NodeError::Proposal {
             path: "draft".into(),
             detail,
@@ -394,13 +409,8 @@ impl Node {
                 draft.requesting_agency
             )));
         }
-        let proposal = Proposal::from_draft(draft, self.party(), author, Timestamp::now())
-            .map_err(|e| bad(e.to_string()))?;
-        self.inner
-            .store
-            .queue_proposal(proposal.clone(), self.sealer())?;
-        self.wake_outbox();
-        Ok(proposal)
+        Proposal::from_draft(draft, self.party(), author, Timestamp::now())
+            .map_err(|e| bad(e.to_string()))
     }
 
     /// Proposals by direction and state, newest first.

@@ -115,7 +115,7 @@ impl Node {
     }
 
     /// The proposal, if an officer can decide it now.
-    fn decidable(&self, id: ProposalId) -> Result<ProposalDetail, NodeError> {
+    pub(crate) fn decidable(&self, id: ProposalId) -> Result<ProposalDetail, NodeError> {
         let detail = self.show(id)?;
         if detail.record.direction != Direction::Incoming
             || detail.record.state != ProposalState::AwaitingOfficer
@@ -158,6 +158,9 @@ impl Node {
                 officer: pending.officer.to_string(),
             });
         }
+        // Accepting a continuation request answers it: the node runs the
+        // next leg on its own ledger unless the officer brought the answer.
+        let verdict = self.with_continuation(&detail, verdict)?;
         let handling = self
             .classify_release(&detail.record.proposal, &verdict.release)
             .code;
