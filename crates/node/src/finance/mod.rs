@@ -14,10 +14,10 @@
 //!   on the partner's own ledger under its disclosure policy and its
 //!   analysts' typology thresholds (`finance/typology.json`), and releases
 //!   the disclosure-limited answer as an officer's decision, so roles, four
-//!   eyes and the audit line are those of [`Node::decide`]. An acceptance of
-//!   a continuation request made without the answer (the desk's plain
-//!   decision form, `soberana decide`) runs it the same way: accepting a
-//!   continuation always answers it.
+//!   eyes and the audit line are those of [`Node::decide`]. On a node that
+//!   holds a ledger, an acceptance of a financial request that releases
+//!   nothing (the desk's plain decision form, `soberana decide`) runs the
+//!   continuation the same way: accepting it answers it.
 //! - **Stitching** ([`Node::trail`], [`Node::stitch_trail`]): the partner's
 //!   answers, parsed strictly, hang from our trail.
 //!
@@ -205,30 +205,29 @@ impl Node {
         Ok((answers, step))
     }
 
-    /// An acceptance of a continuation request that carries no answer gets
-    /// one, computed on our ledger with the default hops.
+    /// An acceptance that releases nothing, of a financial request, on a
+    /// node that holds a financial ledger, answers the request: the
+    /// continuation is computed on our ledger with the default hops and
+    /// becomes what the acceptance releases. An officer who writes what to
+    /// release, or a node without a ledger, decides as for any other kind.
     pub(crate) fn with_continuation(
         &self,
         detail: &ProposalDetail,
         mut verdict: OfficerVerdict,
     ) -> Result<OfficerVerdict, NodeError> {
-        let continuation = matches!(
+        let financial = matches!(
             detail.record.proposal.body,
             ProposalBody::FinancialIntelligence(_)
         );
-        if !continuation
+        if !financial
             || !verdict.outcome.is_acceptance()
-            || verdict
-                .release
-                .iter()
-                .any(|i| i.label == CONTINUATION_LABEL)
+            || !verdict.release.is_empty()
+            || ledger::loaded(self.dir().root())?.is_empty()
         {
             return Ok(verdict);
         }
         let answers = self.compute_answers(detail, DEFAULT_ANSWER_HOPS)?;
-        let mut items = release_items(&answers)?;
-        items.append(&mut verdict.release);
-        verdict.release = items;
+        verdict.release = release_items(&answers)?;
         Ok(verdict)
     }
 
