@@ -314,6 +314,9 @@ pub(crate) fn decide_section(
             },
             go = lang.s("Record the decision", "Registrar la decisión"),
         );
+        out.push_str(&crate::finance::continuation_section(
+            desk, officer, detail,
+        )?);
     } else {
         let _ = write!(
             out,

@@ -13,6 +13,8 @@
 //!   tests call it without a socket, [`serve`] puts it on one.
 //! - `auth`: Argon2id password hashes, in-memory sessions, form tokens.
 //! - `pages`: one handler per page; `decide`: decisions and four eyes;
+//!   `finance`: a partner's financial request continued on our ledger and
+//!   released (`Node::answer_continuation`);
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -35,6 +37,7 @@ mod auth;
 mod charts;
 mod decide;
 mod error;
+mod finance;
 mod html;
 mod i18n;
 mod pages;
@@ -234,6 +237,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/decide", post(decide::decide))
         .route("/proposals/{id}/confirm", post(decide::confirm))
         .route("/proposals/{id}/withdraw", post(decide::withdraw))
+        .route("/proposals/{id}/continuation", post(finance::answer))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",
