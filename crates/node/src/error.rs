@@ -182,6 +182,21 @@ pub enum NodeError {
         /// Its bad rows.
         error: soberana_finance::IngestError,
     },
+    /// Firearm records or a trace answer cannot be used as asked.
+    #[error("{0}")]
+    Firearms(String),
+    /// A file of firearm records has bad rows; nothing was held.
+    #[error(
+        "`{}` has {} bad row(s); nothing was loaded: fix them and hold the file again",
+        file.display(),
+        error.total_bad
+    )]
+    Records {
+        /// The file.
+        file: PathBuf,
+        /// Its bad rows.
+        error: soberana_firearms::IngestError,
+    },
     /// Reading or writing a file failed.
     #[error("`{path}`: {source}")]
     Io {

@@ -16,6 +16,7 @@ mod contacts;
 mod deadlines;
 mod error;
 pub mod finance;
+pub mod firearms;
 mod identity;
 mod init;
 mod intake;

@@ -158,9 +158,11 @@ impl Node {
                 officer: pending.officer.to_string(),
             });
         }
-        // Accepting a continuation request answers it: the node runs the
-        // next leg on its own ledger unless the officer brought the answer.
+        // Accepting a continuation or trace request answers it: the node
+        // computes the answer on its own data unless the officer wrote what
+        // to release.
         let verdict = self.with_continuation(&detail, verdict)?;
+        let verdict = self.with_trace(&detail, verdict)?;
         let handling = self
             .classify_release(&detail.record.proposal, &verdict.release)
             .code;

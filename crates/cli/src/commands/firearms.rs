@@ -1,57 +1,46 @@
 //! `soberana firearms …`: firearm traces answered on a node's own
 //! acquisition and disposition records, and `soberana bench trace`.
 //!
-//! Thin glue over `soberana_firearms`. `generate` writes synthetic records
-//! (and, with `--request`, a trace proposal about some of them); `hold`
-//! loads records into the node, all or nothing; `answer` lets the
-//! receiving officer run an incoming `FirearmTrace` on those records and
-//! release the answer (the decision carries it, and the node records the
+//! Adapters over the node (`soberana_node::firearms`: the records folder,
+//! the answer computed on it and its release through the officers' rules)
+//! and `soberana_firearms`. `generate` writes synthetic records (and, with
+//! `--request`, a trace proposal about some of them); `hold` loads records
+//! into the node, all or nothing; `answer` lets the receiving officer run an
+//! incoming `FirearmTrace` on those records and release the answer
+//! (`Node::answer_trace`: the decision carries it, and the node records the
 //! disclosure with its digest, as for every answer); `show` and `stats`
-//! read a released answer on either side — the asker checks it against
-//! its own request first — and `stats` prints a digest of the figures that
-//! both sides can compare.
-//!
-//! # Where the records live
-//!
-//! As with the finance ledger, records stay CSV files under
-//! `DIR/firearms/`, named in `DIR/firearms/holdings.json`, which is
-//! replaced atomically only after a file has been validated in full: the
-//! manifest is the commit point, so a refused or interrupted load leaves
-//! nothing held. Millions of records would bloat the node's SQLite file,
-//! which holds the log and the proposals, and a trace needs them in memory
-//! anyway.
+//! read a released answer on either side — the asker checks it against its
+//! own request first — and `stats` prints a digest of the figures that both
+//! sides can compare.
 //!
 //! This file is long because it holds every firearms command as one
 //! adapter (arguments, the node call, what is printed) next to the demo
-//! step and the benchmark that use them; the logic is in `soberana_firearms`.
+//! step and the benchmark that use them; the logic is in the node and in
+//! `soberana_firearms`.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use serde::{Deserialize, Serialize};
 use soberana_core::{
-    AgencyId, Direction, Firearm, FirearmTrace, HandlingCode, OfficerId, Outcome, PartyCode,
-    ProposalBody, ProposalDraft, ProposalId, ProposalState, Timestamp, TracePriority,
+    AgencyId, Direction, Firearm, FirearmTrace, HandlingCode, OfficerId, PartyCode, ProposalBody,
+    ProposalDraft, ProposalId, ProposalState, Timestamp, TracePriority,
 };
 use soberana_firearms::synthetic::{self, Planted, SyntheticOptions};
 use soberana_firearms::{
-    ANSWER_LABEL, Date, IngestError, RecordSet, RecordSetBuilder, TraceAnswer, TraceRequest,
-    TraceResult, TraceStats, read_records, requests_of, trace_batch,
+    ANSWER_LABEL, Date, TraceAnswer, TraceRequest, TraceResult, TraceStats, requests_of,
 };
-use soberana_node::{DecisionStep, Node, OfficerVerdict};
+use soberana_node::firearms::{TraceRelease, release_items};
+use soberana_node::{DecisionStep, Node, NodeError};
 use soberana_store::ProposalDetail;
-use soberana_wire::AnswerItem;
 
 use crate::cli::DirArg;
 use crate::policy::open_node;
 
-/// Most firearms one trace proposal may carry: their answer must fit in one
-/// envelope. Larger batches are split over several proposals.
-pub const MAX_FIREARMS_PER_TRACE: usize = 5_000;
+pub use soberana_node::firearms::MAX_FIREARMS_PER_TRACE;
 
 /// `soberana firearms …`.
 #[derive(Debug, Subcommand)]
@@ -207,179 +196,26 @@ pub fn run(cmd: FirearmsCommand) -> Result<()> {
 
 // ------------------------------------------------------------- holdings
 
-fn firearms_dir(node: &Path) -> PathBuf {
-    node.join("firearms")
-}
-
-/// One file of records the node holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Batch {
-    file: String,
-    source: String,
-    records: u64,
-    loaded: Timestamp,
-}
-
-/// `firearms/holdings.json`: the files held. Files not named here are not.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Holdings {
-    batches: Vec<Batch>,
-}
-
-impl Holdings {
-    fn path(node: &Path) -> PathBuf {
-        firearms_dir(node).join("holdings.json")
-    }
-
-    fn load(node: &Path) -> Result<Self> {
-        let path = Self::path(node);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("`{}` is damaged", path.display())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Holdings::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+/// A node's error, with the bad rows of a refused file printed first.
+fn shown(e: NodeError) -> anyhow::Error {
+    if let NodeError::Records { file, error } = &e {
+        for row in &error.rows {
+            eprintln!("{}: {row}", file.display());
+        }
+        if error.total_bad > error.rows.len() as u64 {
+            eprintln!(
+                "… and {} more bad rows",
+                error.total_bad - error.rows.len() as u64
+            );
         }
     }
-
-    /// Replaces the manifest through a synced temporary file and a rename.
-    fn save(&self, node: &Path) -> Result<()> {
-        let path = Self::path(node);
-        let tmp = path.with_extension("tmp");
-        {
-            let mut f =
-                File::create(&tmp).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-            f.write_all(&serde_json::to_vec_pretty(self)?)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot replace `{}`", path.display()))
-    }
+    e.into()
 }
 
-fn require_node(node: &Path) -> Result<()> {
-    if !node.join("node.toml").exists() {
-        bail!(
-            "`{}` is not a node directory (no node.toml); make one with `soberana init`",
-            node.display()
-        );
-    }
-    Ok(())
-}
-
-/// Prints every bad row of a refused file and turns it into an error.
-fn refused(source: &Path, e: &IngestError) -> anyhow::Error {
-    for row in &e.rows {
-        eprintln!("{}: {row}", source.display());
-    }
-    if e.total_bad > e.rows.len() as u64 {
-        eprintln!("… and {} more bad rows", e.total_bad - e.rows.len() as u64);
-    }
-    anyhow::anyhow!(
-        "`{}` has {} bad row(s); nothing was loaded: fix them and hold the file again",
-        source.display(),
-        e.total_bad
-    )
-}
-
-/// Holds `firearms/.hold.lock` while it lives, so two loads never take the
-/// same file number or overwrite each other's manifest.
-struct HoldLock(PathBuf);
-
-impl HoldLock {
-    fn take(dir: &Path) -> Result<Self> {
-        let path = dir.join(".hold.lock");
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(_) => Ok(HoldLock(path)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => bail!(
-                "another `firearms hold` is loading into this node; if none is, remove `{}`",
-                path.display()
-            ),
-            Err(e) => Err(e).with_context(|| format!("cannot create `{}`", path.display())),
-        }
-    }
-}
-
-impl Drop for HoldLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Copies `source` into the node, validates the copy in full (so what is
-/// validated is exactly what is held, even if the source changes
-/// meanwhile) and, only if every row is good, names it in the manifest.
-/// Returns the records held afterwards.
+/// Holds `source` in the node's records, all or nothing; returns the
+/// records held afterwards.
 pub fn hold(node: &Path, source: &Path) -> Result<u64> {
-    require_node(node)?;
-    let dir = firearms_dir(node);
-    std::fs::create_dir_all(&dir)?;
-    let _lock = HoldLock::take(&dir)?;
-    // Copies left by an interrupted load were never named in the manifest.
-    for entry in std::fs::read_dir(&dir)?.flatten() {
-        if entry.file_name().to_string_lossy().ends_with(".staging") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-    let mut holdings = Holdings::load(node)?;
-    let file = format!("{:06}-records.csv", holdings.batches.len() + 1);
-    let staged = dir.join(format!(".{file}.staging"));
-    let validated = (|| -> Result<u64> {
-        std::fs::copy(source, &staged)
-            .with_context(|| format!("cannot copy `{}` into the node", source.display()))?;
-        File::open(&staged)?.sync_all()?;
-        let reader = BufReader::with_capacity(1 << 16, File::open(&staged)?);
-        let records =
-            read_records(reader, &mut RecordSetBuilder::new()).map_err(|e| refused(source, &e))?;
-        if records == 0 {
-            bail!("`{}` holds no records", source.display());
-        }
-        Ok(records)
-    })();
-    let records = match validated {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&staged);
-            return Err(e);
-        }
-    };
-    std::fs::rename(&staged, dir.join(&file))?;
-    holdings.batches.push(Batch {
-        file,
-        source: source.display().to_string(),
-        records,
-        loaded: Timestamp::now(),
-    });
-    // The manifest is the commit point.
-    holdings.save(node)?;
-    Ok(holdings.batches.iter().map(|b| b.records).sum())
-}
-
-/// Loads every held file into one indexed record set.
-pub fn load_records(node: &Path) -> Result<RecordSet> {
-    require_node(node)?;
-    let holdings = Holdings::load(node)?;
-    if holdings.batches.is_empty() {
-        bail!(
-            "the node at `{}` holds no firearm records; load them with `soberana firearms hold FILE`",
-            node.display()
-        );
-    }
-    let expected: u64 = holdings.batches.iter().map(|b| b.records).sum();
-    let mut builder = RecordSetBuilder::with_capacity(usize::try_from(expected).unwrap_or(0));
-    for b in &holdings.batches {
-        let path = firearms_dir(node).join(&b.file);
-        let reader = BufReader::with_capacity(
-            1 << 16,
-            File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?,
-        );
-        read_records(reader, &mut builder).map_err(|e| refused(&path, &e))?;
-    }
-    Ok(builder.finish())
+    soberana_node::firearms::hold(node, source).map_err(shown)
 }
 
 fn hold_cmd(args: HoldArgs) -> Result<()> {
@@ -395,54 +231,21 @@ fn hold_cmd(args: HoldArgs) -> Result<()> {
 
 // --------------------------------------------------------------- answer
 
-/// The trace proposal of `detail`, or why it is not one.
-fn trace_of(detail: &ProposalDetail) -> Result<&FirearmTrace> {
-    match &detail.record.proposal.body {
-        ProposalBody::FirearmTrace(t) => Ok(t),
-        other => bail!(
-            "proposal {} is a {}, not a firearm trace",
-            detail.record.id(),
-            other.kind()
-        ),
+/// Prints each firearm's result and the totals; returns the figures.
+fn print_answer(answer: &TraceAnswer, started: Instant) -> TraceStats {
+    for r in &answer.results {
+        println!("{}", one_line(r));
     }
-}
-
-/// Traces an incoming proposal's firearms on the node's records.
-pub fn compute_answer(node: &Node, detail: &ProposalDetail) -> Result<TraceAnswer> {
-    let trace = trace_of(detail)?;
-    if trace.firearms.len() > MAX_FIREARMS_PER_TRACE {
-        bail!(
-            "proposal {} lists {} firearms; one trace answers at most {MAX_FIREARMS_PER_TRACE}: ask the partner to split it",
-            detail.record.id(),
-            trace.firearms.len()
-        );
-    }
-    let records = load_records(node.dir().root())?;
-    Ok(TraceAnswer::new(trace_batch(&records, &requests_of(trace))))
-}
-
-/// The items released for an answer: its JSON and a line for people.
-pub fn release_items(answer: &TraceAnswer) -> Vec<AnswerItem> {
     let stats = TraceStats::of(&answer.results);
-    vec![
-        AnswerItem {
-            label: ANSWER_LABEL.into(),
-            value: answer.to_json(),
-        },
-        AnswerItem {
-            label: "summary".into(),
-            value: format!(
-                "{} firearms traced: {} to a first retail sale, {} partly, {} not",
-                stats.all.traces, stats.all.complete, stats.all.partial, stats.all.failed
-            ),
-        },
-    ]
-}
-
-/// Releases a trace answer through the node's rules (a registered
-/// approver; four eyes when our classification of the answer is H2/H3).
-pub fn release(node: &Node, id: ProposalId, verdict: OfficerVerdict) -> Result<DecisionStep> {
-    Ok(node.decide(id, verdict)?)
+    println!(
+        "{} traced in {:.2} s; {} complete, {} partial, {} failed",
+        stats.all.traces,
+        started.elapsed().as_secs_f64(),
+        stats.all.complete,
+        stats.all.partial,
+        stats.all.failed
+    );
+    stats
 }
 
 fn answer_cmd(args: AnswerArgs) -> Result<()> {
@@ -463,45 +266,24 @@ fn answer_cmd(args: AnswerArgs) -> Result<()> {
         bail!("--reason must say why, in plain words: it travels to the partner");
     }
     let started = Instant::now();
-    let answer = compute_answer(&node, &detail)?;
-    let traced_in = started.elapsed().as_secs_f64();
-    for r in &answer.results {
-        println!("{}", one_line(r));
-    }
-    let items = release_items(&answer);
-    let bytes: usize = items.iter().map(|i| i.value.len()).sum();
-    let limit = soberana_wire::MAX_ENVELOPE_BYTES - 64 * 1024;
-    if bytes > limit {
-        bail!(
-            "the answer is {bytes} bytes, more than one envelope carries; ask the partner to split the request"
-        );
-    }
-    let stats = TraceStats::of(&answer.results);
-    println!(
-        "{} traced in {traced_in:.2} s; {} complete, {} partial, {} failed",
-        stats.all.traces, stats.all.complete, stats.all.partial, stats.all.failed
-    );
     if args.dry_run {
+        let answer = node.trace_answer(id).map_err(shown)?;
+        print_answer(&answer, started);
         println!("(dry run: nothing decided, nothing sent)");
         return Ok(());
     }
-    let outcome = if args.conditions.is_empty() {
-        Outcome::Accepted
-    } else {
-        Outcome::AcceptedWithConditions {
-            conditions: args.conditions.clone(),
-        }
-    };
-    let step = release(
-        &node,
-        id,
-        OfficerVerdict {
-            officer,
-            outcome,
-            reason: args.reason,
-            release: items,
-        },
-    )?;
+    let (answer, step) = node
+        .answer_trace(
+            id,
+            TraceRelease {
+                officer,
+                conditions: args.conditions.clone(),
+                reason: args.reason,
+            },
+        )
+        .map_err(shown)?;
+    let stats = print_answer(&answer, started);
+    let bytes: usize = release_items(&answer).iter().map(|i| i.value.len()).sum();
     match step {
         DecisionStep::Decided(decision) => println!(
             "{id}: {} by {}; the answer ({bytes} bytes) is queued for {} and recorded as a disclosure",
@@ -518,6 +300,18 @@ fn answer_cmd(args: AnswerArgs) -> Result<()> {
 }
 
 // ---------------------------------------------------------- show, stats
+
+/// The trace proposal of `detail`, or why it is not one.
+fn trace_of(detail: &ProposalDetail) -> Result<&FirearmTrace> {
+    match &detail.record.proposal.body {
+        ProposalBody::FirearmTrace(t) => Ok(t),
+        other => bail!(
+            "proposal {} is a {}, not a firearm trace",
+            detail.record.id(),
+            other.kind()
+        ),
+    }
+}
 
 /// The released answer of a trace, checked against the request. On the
 /// asking side it is peer input: parsed strictly, never trusted.
@@ -683,8 +477,13 @@ fn check_cmd(args: CheckArgs) -> Result<()> {
         );
     }
     let node_dir = &args.request.dir.dir;
-    require_node(node_dir)?;
-    let dir = firearms_dir(node_dir);
+    if !node_dir.join("node.toml").exists() {
+        bail!(
+            "`{}` is not a node directory (no node.toml); make one with `soberana init`",
+            node_dir.display()
+        );
+    }
+    let dir = node_dir.join("firearms");
     std::fs::create_dir_all(&dir)?;
     let list = dir.join(format!("check-{}.txt", Timestamp::now().unix_millis()));
     std::fs::write(&list, ids.join("\n") + "\n")
@@ -910,15 +709,12 @@ pub async fn demo(mx: &Node, us: &Node, dir: &Path, draft: ProposalDraft) -> Res
         );
     }
     println!("   US policy sent it to an officer (ATF), who traces the serials on the US records:");
-    let answer = compute_answer(us, &at_us)?;
-    let step = release(
-        us,
+    let (_, step) = us.answer_trace(
         trace.id,
-        OfficerVerdict {
+        TraceRelease {
             officer: OfficerId::new("atf.approver")?,
-            outcome: Outcome::Accepted,
+            conditions: vec![],
             reason: "traced on US acquisition and disposition records".into(),
-            release: release_items(&answer),
         },
     )?;
     if let DecisionStep::AwaitingSecondApprover(_) = step {
