@@ -317,6 +317,7 @@ pub(crate) fn decide_section(
         out.push_str(&crate::finance::continuation_section(
             desk, officer, detail,
         )?);
+        out.push_str(&crate::firearms::trace_section(desk, officer, detail)?);
     } else {
         let _ = write!(
             out,

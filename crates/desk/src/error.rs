@@ -164,7 +164,9 @@ impl From<soberana_node::NodeError> for DeskError {
             | soberana_node::NodeError::NothingToConfirm(_)) => DeskError::Conflict(e.to_string()),
             soberana_node::NodeError::BadDecision(text)
             | soberana_node::NodeError::BadOfficer(text) => DeskError::BadInput(text),
-            soberana_node::NodeError::Finance(text) => DeskError::Conflict(text),
+            soberana_node::NodeError::Finance(text) | soberana_node::NodeError::Firearms(text) => {
+                DeskError::Conflict(text)
+            }
             other => DeskError::Internal(other.to_string()),
         }
     }

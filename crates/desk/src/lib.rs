@@ -14,7 +14,8 @@
 //! - `auth`: Argon2id password hashes, in-memory sessions, form tokens.
 //! - `pages`: one handler per page; `decide`: decisions and four eyes;
 //!   `finance`: a partner's financial request continued on our ledger and
-//!   released (`Node::answer_continuation`);
+//!   released (`Node::answer_continuation`); `firearms`: a partner's trace
+//!   request traced on our records and released (`Node::answer_trace`);
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -38,6 +39,7 @@ mod charts;
 mod decide;
 mod error;
 mod finance;
+mod firearms;
 mod html;
 mod i18n;
 mod pages;
@@ -238,6 +240,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/confirm", post(decide::confirm))
         .route("/proposals/{id}/withdraw", post(decide::withdraw))
         .route("/proposals/{id}/continuation", post(finance::answer))
+        .route("/proposals/{id}/trace", post(firearms::answer))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

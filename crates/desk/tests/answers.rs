@@ -1,8 +1,9 @@
-//! A partner's request to continue a financial trace, answered from the
-//! desk: the plain decision form's acceptance and the continuation form
-//! both run the next leg on our ledger and release it once a second
-//! approver confirms (H2), and the partner receives the answer and stitches
-//! it.
+//! Answers computed on our own data, released from the desk. A partner's
+//! request to continue a financial trace: the plain decision form's
+//! acceptance and the continuation form both run the next leg on our ledger
+//! and release it once a second approver confirms (H2), and the partner
+//! receives the answer and stitches it. A partner's firearm trace: the trace
+//! form traces on our records and releases the answer the same way.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -311,6 +312,87 @@ async fn the_continuation_form_shows_the_answer_and_releases_it_with_four_eyes()
         audit
             .iter()
             .any(|e| e.action == "decision_confirmed" && e.officer == "beto")
+    );
+    for run in runs {
+        run.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_request_is_traced_on_our_records_and_released_with_four_eyes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair(dir.path());
+    let records = dir.path().join("records.csv");
+    soberana_firearms::synthetic::write_csv(
+        &soberana_firearms::synthetic::SyntheticOptions {
+            records: 2_000,
+            ..Default::default()
+        },
+        std::fs::File::create(&records).unwrap(),
+    )
+    .unwrap();
+    soberana_node::firearms::hold(us.dir().root(), &records).unwrap();
+    let runs = vec![mx.start().await.unwrap(), us.start().await.unwrap()];
+    let desk = Desk::open(us.clone(), test_config()).unwrap();
+    officer(
+        &desk,
+        "atf",
+        "US.ATF",
+        &[soberana_core::Role::Approver],
+        soberana_desk::Lang::En,
+    );
+    officer(
+        &desk,
+        "fbi",
+        "US.FBI",
+        &[soberana_core::Role::Approver],
+        soberana_desk::Lang::En,
+    );
+    let id = mx
+        .propose(example("mx-firearm-trace.toml"), None)
+        .unwrap()
+        .id;
+    wait_state(&us, id, ProposalState::AwaitingOfficer).await;
+
+    let mut atf = Client::login(&desk, "atf").await;
+    let (status, page) = atf.get(&format!("/proposals/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("firearms traced"), "the preview: {page}");
+    assert!(page.contains(&format!("/proposals/{id}/trace")));
+    let csrf = atf.csrf().await;
+    let (status, body) = atf
+        .post(
+            &format!("/proposals/{id}/trace"),
+            &[("csrf", &csrf), ("reason", "traced on US records")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let pending = us.pending(id).unwrap().expect("a trace answer is H2");
+    assert!(
+        pending
+            .release
+            .iter()
+            .any(|i| i.label == soberana_firearms::ANSWER_LABEL)
+    );
+    assert_ne!(
+        mx.show(id).unwrap().record.state,
+        ProposalState::Answered,
+        "nothing left before the second approver"
+    );
+
+    let mut fbi = Client::login(&desk, "fbi").await;
+    let csrf = fbi.csrf().await;
+    let (status, body) = fbi
+        .post(&format!("/proposals/{id}/confirm"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    wait_state(&mx, id, ProposalState::Answered).await;
+    let answer = mx.show(id).unwrap().answer.unwrap();
+    assert!(
+        answer
+            .items
+            .iter()
+            .any(|i| i.label == soberana_firearms::ANSWER_LABEL)
     );
     for run in runs {
         run.stop().await;
