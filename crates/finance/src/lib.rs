@@ -55,11 +55,14 @@
 //! assert!(flow.border_nodes().any(|(_, n)| n.country == Some(Country::MX)));
 //! ```
 
+#[cfg(feature = "bench")]
 pub mod amlworld;
 pub mod baseline;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod continuation;
 pub mod error;
+#[cfg(feature = "bench")]
 pub mod generate;
 pub mod graph;
 pub mod incident;

@@ -312,6 +312,7 @@ impl AccountId {
 
     /// Wraps text built valid by this crate (the generator computes the
     /// check digits), skipping the checks.
+    #[cfg(any(feature = "bench", test))]
     pub(crate) fn trusted(text: String) -> Self {
         AccountId(text.into())
     }
@@ -378,6 +379,7 @@ fn clabe_check_digit(first17: &[u8]) -> u8 {
 }
 
 /// A CLABE's text form from its 17 leading digits (which must be digits).
+#[cfg(any(feature = "bench", test))]
 pub(crate) fn clabe_with_check(first17: &str) -> String {
     format!("clabe:{first17}{}", clabe_check_digit(first17.as_bytes()))
 }
@@ -395,6 +397,7 @@ fn aba_valid(routing: &[u8]) -> bool {
 }
 
 /// Completes an 8-digit ABA prefix with its check digit.
+#[cfg(any(feature = "bench", test))]
 pub(crate) fn aba_complete(first8: u32) -> String {
     const W: [u32; 3] = [3, 7, 1];
     let s = format!("{:08}", first8 % 100_000_000);

@@ -52,6 +52,7 @@
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 
 mod audit;
+#[cfg(feature = "bench")]
 pub mod bench;
 mod bundle;
 mod checkpoint;

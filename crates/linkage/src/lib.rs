@@ -21,6 +21,7 @@
 //! ```
 
 pub mod assign;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod blocking;
 pub mod encoding;
@@ -30,6 +31,7 @@ pub mod normalize;
 pub mod record;
 pub mod similarity;
 mod sliced;
+#[cfg(feature = "bench")]
 pub mod synth;
 
 use serde::Serialize;

@@ -73,6 +73,7 @@
 //! assert_eq!(outcome, RequesterOutcome::Matches(vec![1]));
 //! ```
 
+#[cfg(feature = "bench")]
 pub mod bench;
 mod codec;
 mod dh;
