@@ -60,6 +60,23 @@ const PEER_INPUT_PENDING: &[(&str, &str)] = &[
     ("linkage", "31 sites, mostly in the bit-sliced kernel"),
 ];
 
+/// Modules of `node` and `desk` that read what a partner sent (envelopes,
+/// protocol messages, replies, a partner's constitutional layer, its
+/// continuation and trace requests and answers) or an officer's form: each
+/// turns on `clippy::indexing_slicing` outside its tests.
+const PEER_INPUT_MODULES: &[&str] = &[
+    "crates/node/src/intake.rs",
+    "crates/node/src/outbox.rs",
+    "crates/node/src/constitution.rs",
+    "crates/node/src/sessions/mod.rs",
+    "crates/node/src/sessions/persons.rs",
+    "crates/node/src/finance/exchange.rs",
+    "crates/node/src/firearms.rs",
+    "crates/desk/src/decide.rs",
+    "crates/desk/src/finance.rs",
+    "crates/desk/src/firearms.rs",
+];
+
 /// Crates that can only be used to talk over a network.
 const NETWORK_CRATES: &[&str] = &[
     "axum",
@@ -286,6 +303,16 @@ fn crates_reading_peer_input_forbid_indexing() {
         assert!(
             !lints(krate).contains("clippy::indexing_slicing"),
             "{krate} forbids indexing now ({why} were pending): move it to PEER_INPUT_CRATES"
+        );
+    }
+}
+
+#[test]
+fn modules_reading_peer_input_forbid_indexing() {
+    for module in PEER_INPUT_MODULES {
+        assert!(
+            read(module).contains("warn(clippy::indexing_slicing)"),
+            "{module} reads partner input and must turn on clippy::indexing_slicing (ARCHITECTURE.md, Invariants)"
         );
     }
 }

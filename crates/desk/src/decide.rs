@@ -6,6 +6,8 @@
 //! (`Node::decide`, `Node::confirm`, `Node::withdraw`): this module parses
 //! the forms, calls the node and draws the section.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::fmt::Write as _;
 
 use axum::Form;

@@ -4,6 +4,8 @@
 //! H2/H3 and the audit line are the node's, as for `soberana firearms
 //! answer`).
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::fmt::Write as _;
 
 use axum::Form;

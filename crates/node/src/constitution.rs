@@ -9,6 +9,8 @@
 //! layer, over the pinned channel; its digest is shown so it can be
 //! compared with the digest the partner announced when it pinned it.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::time::Duration;
 
 use axum::Extension;

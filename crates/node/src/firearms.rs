@@ -10,6 +10,8 @@
 //! would bloat the store, which holds the log and the proposals, and a trace
 //! needs them in memory anyway.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};

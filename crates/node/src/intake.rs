@@ -8,6 +8,8 @@
 //! answer concerning one of *our* proposals. A refusal is answered with a
 //! clear error, recorded, and writes nothing else.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use serde::Serialize;
 use soberana_core::{Decision, Outcome, ProposalBody, ProposalId, Receipt, Timestamp};
 use soberana_store::{

@@ -12,6 +12,8 @@
 //! Delivery is at-least-once on the wire and exactly-once in effect,
 //! because intake refuses an envelope id it has seen.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -173,19 +175,18 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) 
         return Delivery::Delivered;
     }
     let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    if status.as_u16() == 409 && answer["code"] == "duplicate" {
+    let field = |name: &str| answer.get(name).and_then(serde_json::Value::as_str);
+    if status.as_u16() == 409 && field("code") == Some("duplicate") {
         return Delivery::Delivered;
     }
     // The partner's words are kept and shown: bounded, one line, printable.
-    let reason: String = answer["error"]
-        .as_str()
+    let reason: String = field("error")
         .unwrap_or("no reason given")
         .chars()
         .filter(|c| !c.is_control())
         .take(500)
         .collect();
-    let code: String = answer["code"]
-        .as_str()
+    let code: String = field("code")
         .unwrap_or("")
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')

@@ -3,6 +3,8 @@
 //! request from it (checking it, as partner input), and how an answer is
 //! released and read back.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use serde::{Deserialize, Serialize};
 use soberana_core::{
     AccountRef, AgencyId, FinancialIntelligence, HandlingCode, PartyCode, Proposal, ProposalBody,

@@ -34,6 +34,8 @@
 //! asker's and the holder's state machines, the bounds on what a partner may
 //! send under an accepted proposal, and the recording of each disclosure.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -42,6 +42,8 @@
 //! and validating a file in every layout, storing it, and answering a match
 //! from it; the formats it reads and the refusals it sends stay together.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
