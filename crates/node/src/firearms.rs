@@ -241,7 +241,7 @@ pub fn release_items(answer: &TraceAnswer) -> Vec<AnswerItem> {
 }
 
 /// The items of `answer`, refused if they would not fit in one envelope.
-fn fitting_items(answer: &TraceAnswer) -> Result<Vec<AnswerItem>, NodeError> {
+pub fn fitting_items(answer: &TraceAnswer) -> Result<Vec<AnswerItem>, NodeError> {
     let items = release_items(answer);
     let bytes: usize = items.iter().map(|i| i.value.len()).sum();
     let limit = soberana_wire::MAX_ENVELOPE_BYTES - 64 * 1024;

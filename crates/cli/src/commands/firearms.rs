@@ -269,6 +269,7 @@ fn answer_cmd(args: AnswerArgs) -> Result<()> {
     if args.dry_run {
         let answer = node.trace_answer(id).map_err(shown)?;
         print_answer(&answer, started);
+        soberana_node::firearms::fitting_items(&answer)?;
         println!("(dry run: nothing decided, nothing sent)");
         return Ok(());
     }
