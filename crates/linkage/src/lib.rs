@@ -27,6 +27,7 @@ pub mod encoding;
 pub mod error;
 pub mod message;
 pub mod normalize;
+pub mod query;
 pub mod record;
 pub mod similarity;
 mod sliced;
