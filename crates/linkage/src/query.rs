@@ -71,7 +71,7 @@ use crate::{LinkConfig, Threshold, link};
 pub const AUTO_THRESHOLD_PAIRS: usize = 1_000_000;
 
 /// The Dice threshold on small runs.
-pub const SMALL_RUN_THRESHOLD: f64 = 0.8;
+pub const SMALL_RUN_THRESHOLD: f64 = 0.85;
 
 /// The linkage parameters of a run comparing `queries` against `held`
 /// records: the threshold is chosen without labels from the scores when the
