@@ -335,7 +335,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let suspects = dir.join("mx-suspects.csv");
     std::fs::write(&suspects, MX_SUSPECTS)?;
     line(
-        "MX (CNI) checks 30 suspects against US person records; only encodings cross; a US officer (FBI) accepts:",
+        "MX (CNI) checks 30 suspects against US person records; the US compares their encodings and returns verdicts only; a US officer (FBI) accepts:",
     );
     let people =
         crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.approver")
