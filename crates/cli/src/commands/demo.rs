@@ -341,7 +341,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.approver")
             .await?;
     crate::commands::matching::print_result(&people, "   ");
-    line("each holder learnt only how many were asked; both logs record the session and what left");
+    line(
+        "the firearm holder learnt only how many were asked; the person holder saw only the 30 accepted queries and sent verdicts, never its records; both logs record each session and what left",
+    );
 
     // 6. Cross-witnessing.
     say(
