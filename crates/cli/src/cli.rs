@@ -114,9 +114,11 @@ pub enum MatchCommand {
     /// accepts; then it learns how many were asked and nothing else.
     Ids(MatchIdsArgs),
     /// Ask a partner which of the person records in FILE (CSV) it likely
-    /// holds (privacy-preserving record linkage): you learn which of your
-    /// records match, with the partner's pseudonymous record id and a score;
-    /// details only through a later information request.
+    /// holds (privacy-preserving record linkage): once the partner accepts,
+    /// the encodings of your records go to it and it compares them with its
+    /// own; you learn which of your records match, with a pseudonymous record
+    /// id and a score, and nothing else of its records; details only through
+    /// a later information request.
     Persons(MatchPersonsArgs),
     /// Check an identifier file and keep it as this node's holdings of its
     /// kind (`match hold FILE --kind KIND`), or a person file as this node's
@@ -614,7 +616,8 @@ pub enum BenchCommand {
     /// memory per transaction, on a generated two-country ledger.
     Finance(crate::commands::finance::BenchFinanceArgs),
     /// Privacy-preserving record linkage: exhaustive and blocked matching of
-    /// encoded person records, and accuracy on FEBRL data if given.
+    /// encoded person records, and accuracy on FEBRL data if given, through
+    /// the query path person matches run (same schema, same messages).
     Pprl(BenchPprlArgs),
     /// Size attacks by a pinned partner (oversized bodies, many at once, an
     /// oversized reply): the node's peak memory growth against its bound.

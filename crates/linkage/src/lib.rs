@@ -1,12 +1,16 @@
 //! Privacy-preserving record linkage of person records between two nodes.
 //!
-//! Each side normalises its records ([`normalize`], [`record`]), encodes them
-//! into keyed Bloom filters under a secret both agree ([`encoding`]), and only
-//! the encodings cross the border ([`message`]). The side that links compares
-//! them by Dice similarity ([`similarity`]), exhaustively or after blocking by
-//! locality-sensitive hashing ([`blocking`]), and assigns pairs one-to-one
-//! above a threshold chosen without labels ([`assign`]). Nothing here does
-//! network or file I/O except [`bench`](mod@bench), which reads benchmark data sets.
+//! Each side normalises its records ([`normalize`], [`record`]) and encodes
+//! them into keyed Bloom filters under a secret both agree ([`encoding`],
+//! one schema: [`EncodingSchema::person`]). Person matches run as queries
+//! ([`query`]): the asker sends the encodings of the records the holder
+//! accepted to compare, and the holder compares them with its own by Dice
+//! similarity ([`similarity`]), exhaustively or after blocking by
+//! locality-sensitive hashing ([`blocking`]), assigns pairs one-to-one above
+//! a threshold chosen without labels ([`assign`]), and returns verdicts
+//! only, so the holder's encodings never leave it ([`query`] says what each
+//! side learns). Nothing here does network or file I/O except
+//! [`bench`](mod@bench), which reads benchmark data sets.
 //!
 //! ```
 //! use soberana_linkage::{encoding::{Encoder, EncodingSchema, LinkageSecret}, link, LinkConfig};
@@ -28,6 +32,7 @@ pub mod encoding;
 pub mod error;
 pub mod message;
 pub mod normalize;
+pub mod query;
 pub mod record;
 pub mod similarity;
 mod sliced;

@@ -246,6 +246,11 @@ pub enum Corruption {
     Nickname,
     /// Accents stripped and everything upper case (normalisation must undo it).
     Ascii,
+    /// Given names filed as the surname and the surname as given names (the
+    /// maternal surname stays).
+    SwapNames,
+    /// A middle name added after the given names.
+    MiddleName,
 }
 
 /// All corruptions, applied in turn to planted pairs.
@@ -357,6 +362,14 @@ fn corrupt(rng: &mut ChaCha8Rng, p: &RawPerson, c: Corruption) -> PersonRecord {
             } else {
                 q.given = typo(rng, &q.given);
             }
+        }
+        Corruption::SwapNames => std::mem::swap(&mut q.given, &mut q.paternal),
+        Corruption::MiddleName => {
+            q.given = format!(
+                "{} {}",
+                q.given,
+                pick(rng, &["Alejandro", "Beatriz", "Tomas", "Ines"])
+            );
         }
         Corruption::Ascii => {
             q.given = crate::normalize::normalize_text(&q.given).to_uppercase();

@@ -1,7 +1,9 @@
 //! Person matches between two real nodes on loopback: the requester learns
 //! which of its records the partner likely holds, under pseudonymous ids
-//! the partner can map back; only encodings cross, never a name; a partner
-//! holding another linkage secret is refused before any encoding leaves.
+//! the partner can map back; only the requester's accepted queries and the
+//! holder's verdicts cross, never a name and never the holder's encodings;
+//! a partner holding another linkage secret is refused before anything is
+//! compared.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -187,6 +189,17 @@ async fn the_requester_learns_which_records_match_and_no_name_crosses() {
         !mx.show(proposal.id).unwrap().disclosures.is_empty()
     })
     .await;
+    // Every id MX keeps is one it sent: the map names exactly what left.
+    assert_eq!(map.len(), answer.items.len());
+
+    // The holder's encodings never leave it: MX sent verdicts only, far
+    // fewer bytes than one encoding (128 bytes) per record it holds.
+    let mx_sent: usize = sent_bytes(&mx).iter().map(Vec::len).sum();
+    assert!(
+        mx_sent < held.len() * 128,
+        "MX sent {mx_sent} bytes for {} held records",
+        held.len()
+    );
 
     for (node, rows) in [(&us, &asked), (&mx, &held)] {
         for bytes in sent_bytes(node) {

@@ -321,16 +321,187 @@ pub fn ledger(args: BenchLedgerArgs) -> Result<()> {
 /// `soberana bench pprl`.
 pub fn pprl(args: BenchPprlArgs) -> Result<()> {
     let report = soberana_linkage::bench::run(&soberana_linkage::bench::BenchOptions {
-        febrl_dir: args.febrl,
+        febrl_dir: args.febrl.clone(),
         exhaustive_n: args.exhaustive,
         blocked_n: args.blocked,
     })?;
     print!("{report}");
+    let nodes = match &args.febrl {
+        Some(dir) => {
+            eprintln!("FEBRL4 again between two live nodes (`match persons`, officer accepts)…");
+            let r = super::runtime()?.block_on(febrl_between_nodes(dir))?;
+            println!(
+                "  FEBRL4 {}x{} between two nodes (MX asks with A, US holds B): precision {:.4}  recall {:.4}  F1 {:.4}; {} links; request to answer {:.0} ms",
+                r.asked,
+                r.held,
+                r.quality.precision,
+                r.quality.recall,
+                r.quality.f1,
+                r.quality.links,
+                r.answer_ms
+            );
+            Some(r)
+        }
+        None => None,
+    };
     println!();
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        #[derive(Serialize)]
+        struct Both<'a> {
+            #[serde(flatten)]
+            linkage: &'a soberana_linkage::bench::PprlReport,
+            febrl_between_nodes: Option<TwoNodeReport>,
+        }
+        println!(
+            "{}",
+            serde_json::to_string(&Both {
+                linkage: &report,
+                febrl_between_nodes: nodes,
+            })?
+        );
     }
     Ok(())
+}
+
+/// FEBRL4 through `match persons` between two live nodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct TwoNodeReport {
+    /// Records the asker asked about.
+    pub asked: usize,
+    /// Records the holder holds.
+    pub held: usize,
+    /// Accuracy against the known pairs.
+    pub quality: soberana_linkage::Quality,
+    /// Milliseconds from the officer's acceptance to the asker's answer.
+    pub answer_ms: f64,
+}
+
+/// Runs FEBRL4 between two nodes as an analyst would: the US holds
+/// `dataset4b.csv` (`match hold persons --layout febrl`), MX asks about
+/// `dataset4a.csv` (`match persons --layout febrl`), a US officer accepts,
+/// and the answer's pseudonyms are mapped back through the US's id map to
+/// score the links against the true pairs.
+async fn febrl_between_nodes(febrl: &std::path::Path) -> Result<TwoNodeReport> {
+    use soberana_node::sessions::RequestContext;
+    use soberana_node::sessions::persons::{
+        PersonFormat, PersonLayout, load_person_file, new_linkage_key,
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "soberana-bench-pprl-{}",
+        Timestamp::now().unix_millis()
+    ));
+    let mx = make_node(&dir, "MX")?;
+    let us = make_node(&dir, "US")?;
+    introduce(&mx, &us)?;
+    crate::commands::desk::demo_officers(&mx, &us)?;
+    let key = new_linkage_key()?;
+    mx.install_linkage_key(&key, false)?;
+    us.install_linkage_key(&key, false)?;
+    let format = PersonFormat {
+        layout: PersonLayout::Febrl,
+        ..PersonFormat::default()
+    };
+    let load = |name: &str| -> Result<_> {
+        let loaded = load_person_file(&febrl.join(name), &format)?;
+        if !loaded.problems.is_empty() {
+            bail!(
+                "{name}: {} unusable values, first: {}",
+                loaded.problems.len(),
+                loaded.problems.first().map_or("", String::as_str)
+            );
+        }
+        Ok(loaded.records)
+    };
+    let held = load("dataset4b.csv")?;
+    let asked = load("dataset4a.csv")?;
+    us.hold_persons(&held)?;
+    let mx_run = mx.start().await?;
+    let us_run = us.start().await?;
+    let result = async {
+        let proposal = mx.request_person_match(
+            us.party(),
+            &asked,
+            &RequestContext {
+                agency: Some(soberana_core::AgencyId::new("MX.CNI")?),
+                purpose: "benchmark: FEBRL4 between two nodes".into(),
+                ..RequestContext::default()
+            },
+        )?;
+        let started = Instant::now();
+        crate::commands::matching::accept_and_wait(
+            &mx,
+            &us,
+            proposal.id,
+            "fbi.approver",
+            "benchmark",
+        )
+        .await?;
+        let answer_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let answer = mx
+            .show(proposal.id)?
+            .answer
+            .ok_or_else(|| anyhow::anyhow!("the match was answered with nothing"))?;
+        let map: HashMap<String, String> = serde_json::from_str(&std::fs::read_to_string(
+            us.dir()
+                .root()
+                .join(format!("data/responses/{}.json", proposal.id)),
+        )?)?;
+        let number = |id: &str| id.split('-').nth(1).map(str::to_owned);
+        let index_a: HashMap<&str, u32> = asked
+            .iter()
+            .enumerate()
+            .map(|(i, (l, _))| (l.as_str(), i as u32))
+            .collect();
+        let index_b: HashMap<&str, u32> = held
+            .iter()
+            .enumerate()
+            .map(|(i, (l, _))| (l.as_str(), i as u32))
+            .collect();
+        let mut links = Vec::new();
+        for item in &answer.items {
+            let pseudonym = item
+                .value
+                .split_whitespace()
+                .nth(2)
+                .unwrap_or("")
+                .trim_end_matches(',');
+            if let (Some(&a), Some(b)) = (
+                index_a.get(item.label.as_str()),
+                map.get(pseudonym).and_then(|l| index_b.get(l.as_str())),
+            ) {
+                links.push(soberana_linkage::Link {
+                    a,
+                    b: *b,
+                    score: 0.0,
+                });
+            }
+        }
+        let by_number: HashMap<String, u32> = held
+            .iter()
+            .enumerate()
+            .filter_map(|(j, (l, _))| number(l).map(|n| (n, j as u32)))
+            .collect();
+        let truth: Vec<(u32, u32)> = asked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (l, _))| {
+                number(l)
+                    .and_then(|n| by_number.get(&n).copied())
+                    .map(|j| (i as u32, j))
+            })
+            .collect();
+        Ok::<_, anyhow::Error>(TwoNodeReport {
+            asked: asked.len(),
+            held: held.len(),
+            quality: soberana_linkage::Quality::measure(&links, &truth),
+            answer_ms,
+        })
+    }
+    .await;
+    mx_run.stop().await;
+    us_run.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// `soberana bench abuse`.

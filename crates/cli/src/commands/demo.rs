@@ -335,13 +335,15 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let suspects = dir.join("mx-suspects.csv");
     std::fs::write(&suspects, MX_SUSPECTS)?;
     line(
-        "MX (CNI) checks 30 suspects against US person records; only encodings cross; a US officer (FBI) accepts:",
+        "MX (CNI) checks 30 suspects against US person records; the US compares their encodings and returns verdicts only; a US officer (FBI) accepts:",
     );
     let people =
         crate::commands::matching::demo_person_match(&mx, &us, &suspects, "MX.CNI", "fbi.approver")
             .await?;
     crate::commands::matching::print_result(&people, "   ");
-    line("each holder learnt only how many were asked; both logs record the session and what left");
+    line(
+        "the firearm holder learnt only how many were asked; the person holder saw only the 30 accepted queries and sent verdicts, never its records; both logs record each session and what left",
+    );
 
     // 6. Cross-witnessing.
     say(

@@ -80,7 +80,7 @@ pub fn persons(args: MatchPersonsArgs) -> Result<()> {
     let proposal = node.request_person_match(peer, &file.records, &context(&args.request)?)?;
     if !args.request.json {
         println!(
-            "asked {peer} to check {count} person records (proposal {}); only the count travels until {peer} accepts, then only encodings",
+            "asked {peer} to check {count} person records (proposal {}); only the count travels until {peer} accepts, then the encodings of these records, which {peer} compares and answers with verdicts",
             proposal.id
         );
     }
@@ -427,7 +427,7 @@ pub async fn demo_match(
 /// Has an officer of `holder` accept the match proposal `id` once policy
 /// sends it to review (policy may also have accepted it already), and waits
 /// for `asker` to hold the answer.
-async fn accept_and_wait(
+pub(crate) async fn accept_and_wait(
     asker: &Node,
     holder: &Node,
     id: ProposalId,

@@ -1,27 +1,41 @@
-//! Person matching: privacy-preserving record linkage between two nodes.
+//! Person matching: privacy-preserving record linkage between two nodes,
+//! compared at the holder.
 //!
 //! The requester learns which of its own records are likely the same people
-//! as records the partner holds, with the partner's pseudonymous id and a
-//! similarity score for each; it never sees the partner's records, and the
-//! partner never sees the requester's. Details of a match are asked for later
-//! with an information request quoting the pseudonymous id, which only the
-//! partner can map back to its record.
+//! as records the partner holds, with a fresh pseudonymous id and a
+//! similarity score for each; it never sees the partner's records or their
+//! encodings. Details of a match are asked for later with an information
+//! request quoting the pseudonymous id, which only the partner can map back
+//! to its record.
 //!
 //! Both nodes encode person records into keyed Bloom filters
-//! ([`soberana_linkage::Encoder`], schema `soberana-person-v1`) under a
-//! secret agreed between them out of band (`DIR/data/linkage.key`, 32 random
-//! bytes in hex). The run is two messages:
+//! ([`soberana_linkage::Encoder`], [`EncodingSchema::person`], the schema
+//! `soberana bench pprl` measures) under a secret agreed between them out of
+//! band (`DIR/data/linkage.key`, 32 random bytes in hex). The run is two
+//! messages, built and read by [`soberana_linkage::query`]:
 //!
 //! | step | direction | content |
 //! |---|---|---|
-//! | 0 | requester → responder | `SBPH`, version 1, schema digest (32), key check (16), record count (u32 LE) |
-//! | 1 | responder → requester | the responder's encodings under fresh pseudonymous ids ([`EncodingBatch`]) |
+//! | 0 | requester → holder | `SBPH`, version 2, schema digest (32), key check (16), record count (u32 LE), then the requester's encodings under fresh random ids ([`EncodingBatch`]) |
+//! | 1 | holder → requester | for each query that matched: its position, a fresh pseudonymous id, the score; the threshold ([`soberana_linkage::LinkResult`], JSON) |
+//!
+//! The holder refuses a query holding more records than its officer
+//! accepted (the proposal's record count), or an encoding that stands for
+//! several people, before comparing anything. Since the holder's encodings
+//! never leave it, the requester has nothing to test a guessed name or birth
+//! date against offline: each guess costs one of the accepted queries. The
+//! holder sees the `k` query encodings (and, holding the secret, could test
+//! guesses against those `k`); the requester's other records never leave it.
+//! [`soberana_linkage::query`] states what each side learns and shows it by
+//! test.
 //!
 //! The key check (the first 16 bytes of SHA-256 over a label and the secret)
-//! lets the responder refuse a requester holding another secret instead of
-//! answering with encodings that could never match. The responder keeps the
-//! map from pseudonymous ids to its own records in
-//! `DIR/data/responses/<proposal>.json`, for the later information request.
+//! lets the holder refuse a requester holding another secret instead of
+//! answering with verdicts that could never be right. The holder keeps the
+//! map from each pseudonymous id it returned to its own record in
+//! `DIR/data/responses/<proposal>.json`, for the later information request:
+//! with the disclosure entry (digest and size of the reply) and the match
+//! session entry (the number of queries answered), that names what left.
 //!
 //! The records a node holds (`DIR/data/persons.csv`) are CSV with a header
 //! naming soberana's fields ([`FIELDS`]: `id`, `given_names`,
@@ -50,35 +64,23 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use soberana_core::{PersonMatch, Proposal, ProposalBody};
+use soberana_linkage::query::{self, Asker};
 use soberana_linkage::record::{DateFormat, SexCodes};
-use soberana_linkage::{
-    ClkBatch, ColumnMapping, EncodingBatch, EncodingSchema, LinkConfig, LinkageSecret,
-    PersonRecord, PseudonymousId, Threshold,
-};
+use soberana_linkage::{ClkBatch, ColumnMapping, EncodingSchema, LinkageSecret, PersonRecord};
 use soberana_wire::AnswerItem;
 
 use super::{MatchError, PendingMatch, PendingWhat, RequestContext, RequesterNext, ResponderNext};
 use crate::node::Node;
 
 /// The protocol's name in the log.
-pub const PROTOCOL: &str = "pprl-bloom";
+pub const PROTOCOL: &str = "pprl-query";
 
 /// The name of the encoding schema both sides must use.
 pub const SCHEMA_NAME: &str = "soberana-person-v1";
 
 const HELLO_MAGIC: &[u8; 4] = b"SBPH";
-const HELLO_VERSION: u8 = 1;
+const HELLO_VERSION: u8 = 2;
 const HELLO_LEN: usize = 4 + 1 + 32 + 16 + 4;
-
-/// Below this many candidate pairs a fixed Dice threshold is used instead of
-/// the one chosen from the score distribution.
-pub const AUTO_THRESHOLD_PAIRS: usize = 1_000_000;
-
-/// The Dice threshold on small runs.
-pub const SMALL_RUN_THRESHOLD: f64 = 0.8;
-
-/// The most encodings a requester accepts from a partner.
-pub const MAX_PARTNER_RECORDS: u64 = 1 << 22;
 
 /// A person record file read for matching.
 #[derive(Debug, Clone)]
@@ -874,34 +876,36 @@ impl Node {
 /// The requester's side of a person match.
 pub(crate) struct PersonsRequester {
     labels: Vec<String>,
-    ours: ClkBatch,
-    digest: [u8; 32],
+    asker: Asker,
 }
 
 impl PersonsRequester {
-    /// Builds the hello; returns the state, the message and our record count.
+    /// Builds the hello and the query; returns the state, the message and
+    /// our record count.
     pub(crate) fn start(
         node: &Node,
         pending: PendingPersons,
     ) -> Result<(Self, Vec<u8>, u64), String> {
         let secret = load_secret(node)?;
-        let digest = EncodingSchema::person().digest();
+        let schema = EncodingSchema::person();
         let ours = ClkBatch::from_words(pending.words_per, pending.words);
         if ours.len() != pending.labels.len() {
             return Err("the kept encodings do not match the kept labels".into());
         }
-        let count = ours.len() as u32;
-        let mut hello = Vec::with_capacity(HELLO_LEN);
+        let count = u32::try_from(ours.len()).map_err(|_| "too many records to ask about")?;
+        let (asker, batch) =
+            query::ask(&schema, &ours, &mut rand::rngs::OsRng).map_err(|e| e.to_string())?;
+        let mut hello = Vec::with_capacity(HELLO_LEN + batch.len());
         hello.extend_from_slice(HELLO_MAGIC);
         hello.push(HELLO_VERSION);
-        hello.extend_from_slice(&digest);
+        hello.extend_from_slice(&schema.digest());
         hello.extend_from_slice(&secret.check);
         hello.extend_from_slice(&count.to_le_bytes());
+        hello.extend_from_slice(&batch);
         Ok((
             Self {
                 labels: pending.labels,
-                ours,
-                digest,
+                asker,
             },
             hello,
             u64::from(count),
@@ -909,43 +913,23 @@ impl PersonsRequester {
     }
 
     pub(crate) fn handle(self, message: &[u8]) -> Result<RequesterNext, String> {
-        let theirs = EncodingBatch::parse(message, &self.digest, MAX_PARTNER_RECORDS)
-            .map_err(|e| e.to_string())?;
-        if theirs.clks.words_per() != self.ours.words_per() {
-            return Err("the partner's encodings have another length".into());
-        }
-        // The unlabelled threshold needs enough scored pairs to see a
-        // non-match group and a match group; on small runs it can sit on the
-        // exact matches alone, so a fixed threshold is used there.
-        let pairs = self.ours.len().saturating_mul(theirs.clks.len());
-        let config = if pairs < AUTO_THRESHOLD_PAIRS {
-            LinkConfig {
-                threshold: Threshold::Fixed(SMALL_RUN_THRESHOLD),
-                ..LinkConfig::default()
-            }
-        } else {
-            LinkConfig::default()
-        };
-        let outcome = soberana_linkage::link(&self.ours, &theirs.clks, &config);
-        let mut items = Vec::new();
-        for link in &outcome.links {
-            let (Some(label), Some(partner)) = (
-                self.labels.get(link.a as usize),
-                theirs.ids.get(link.b as usize),
-            ) else {
+        let (verdicts, threshold) = self.asker.read(message).map_err(|e| e.to_string())?;
+        let mut items = Vec::with_capacity(verdicts.len());
+        for v in &verdicts {
+            let Some(label) = self.labels.get(v.query as usize) else {
                 continue;
             };
             items.push(AnswerItem {
                 label: label.clone(),
-                value: format!("partner record {partner}, score {:.3}", link.score),
+                value: format!("partner record {}, score {:.3}", v.pseudonym, v.score),
             });
         }
         Ok(RequesterNext::Done {
             summary: format!(
-                "{} of our {} records likely match records the partner holds (threshold {:.2}); ask for details with an information request quoting the partner record id",
+                "{} of our {} records likely match records the partner holds (threshold {:.2}, chosen by the partner); ask for details with an information request quoting the partner record id",
                 items.len(),
                 self.labels.len(),
-                outcome.threshold
+                threshold
             ),
             items,
         })
@@ -966,6 +950,7 @@ pub(crate) struct PersonsResponder {
     labels: Vec<String>,
     theirs: Vec<PersonRecord>,
     secret: Secret,
+    accepted: u64,
 }
 
 impl PersonsResponder {
@@ -1011,6 +996,7 @@ impl PersonsResponder {
             labels,
             theirs,
             secret,
+            accepted: m.record_count,
         })
     }
 
@@ -1026,21 +1012,25 @@ impl PersonsResponder {
     }
 
     pub(crate) fn handle(self, message: &[u8]) -> Result<ResponderNext, String> {
-        if message.len() != HELLO_LEN {
+        let (hello, batch) = message.split_at(message.len().min(HELLO_LEN));
+        if hello.len() != HELLO_LEN {
             return Err(format!(
-                "a person-match hello is {HELLO_LEN} bytes, this one {}",
+                "a person-match query starts with a {HELLO_LEN}-byte hello, this one has {} bytes",
                 message.len()
             ));
         }
-        let field = |from: usize, len: usize| message.get(from..from + len).unwrap_or(&[]);
+        let field = |from: usize, len: usize| hello.get(from..from + len).unwrap_or(&[]);
         if field(0, 4) != HELLO_MAGIC {
-            return Err("not a person-match hello".into());
+            return Err("not a person-match query".into());
         }
         if field(4, 1) != [HELLO_VERSION] {
-            return Err("unsupported person-match version".into());
+            return Err(format!(
+                "person-match version {:?} is not the one this node answers ({HELLO_VERSION})",
+                field(4, 1)
+            ));
         }
-        let digest = EncodingSchema::person().digest();
-        if field(5, 32) != digest {
+        let schema = EncodingSchema::person();
+        if field(5, 32) != schema.digest() {
             return Err(format!(
                 "the requester encodes with another schema than `{SCHEMA_NAME}`"
             ));
@@ -1053,17 +1043,31 @@ impl PersonsResponder {
         let mut count = [0u8; 4];
         count.copy_from_slice(field(53, 4));
         let asked = u64::from(u32::from_le_bytes(count));
-        let encoder = encoder(&self.secret)?;
-        let clks: Vec<_> = self.theirs.iter().map(|r| encoder.encode(r)).collect();
-        let mut ids = Vec::with_capacity(clks.len());
-        let mut map = BTreeMap::new();
-        for label in &self.labels {
-            let mut id = [0u8; 16];
-            getrandom::getrandom(&mut id).map_err(|e| format!("no randomness: {e}"))?;
-            let id = PseudonymousId(id);
-            map.insert(id.to_string(), label.clone());
-            ids.push(id);
+        if asked > self.accepted {
+            return Err(format!(
+                "the query holds {asked} records where {} were accepted; nothing was compared",
+                self.accepted
+            ));
         }
+        let encoder = encoder(&self.secret)?;
+        let held = encoder.encode_all(&self.theirs);
+        let answer = query::answer(batch, &schema, &held, self.accepted, &mut rand::rngs::OsRng)
+            .map_err(|e| e.to_string())?;
+        if answer.queries != asked {
+            return Err(format!(
+                "the hello announces {asked} records but the query holds {}",
+                answer.queries
+            ));
+        }
+        let map: BTreeMap<String, String> = answer
+            .returned
+            .iter()
+            .filter_map(|(id, row)| {
+                self.labels
+                    .get(*row as usize)
+                    .map(|l| (id.to_string(), l.clone()))
+            })
+            .collect();
         // Keep the map before anything leaves, so every id sent can be
         // answered for later.
         std::fs::create_dir_all(&self.responses_dir)
@@ -1078,10 +1082,14 @@ impl PersonsResponder {
                 tracing::warn!(error = %e, "cannot keep the pseudonymous id map");
                 "the holder cannot keep its pseudonymous id map; nothing was sent".to_owned()
             })?;
-        let batch = EncodingBatch::new(digest, ids, &clks, encoder.schema().length_bits)
-            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            queries = answer.queries,
+            returned = answer.returned.len(),
+            threshold = answer.threshold,
+            "person match answered: verdicts for the accepted queries only"
+        );
         Ok(ResponderNext::Finish {
-            message: batch.to_bytes(),
+            message: answer.reply,
             asked,
         })
     }
@@ -1098,6 +1106,53 @@ mod tests {
         let path = dir.path().join("people.csv");
         std::fs::write(&path, text).unwrap();
         load_person_file(&path, format).unwrap()
+    }
+
+    /// A requester that sends more queries than the holder's officer
+    /// accepted gets nothing compared, whether its hello says so or not.
+    #[test]
+    fn the_holder_refuses_more_queries_than_were_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = || secret_from_hex(&"07".repeat(32)).unwrap();
+        let people: Vec<PersonRecord> = ["ana", "luis", "rosa"]
+            .iter()
+            .map(|n| PersonRecord {
+                given_names: (*n).into(),
+                paternal_surname: "garcia".into(),
+                ..PersonRecord::default()
+            })
+            .collect();
+        let responder = || PersonsResponder {
+            proposal: soberana_core::ProposalId::generate(),
+            responses_dir: dir.path().join("responses"),
+            check: secret().check,
+            labels: vec!["a".into(), "b".into(), "c".into()],
+            theirs: people.clone(),
+            secret: secret(),
+            accepted: 2,
+        };
+        let schema = EncodingSchema::person();
+        let queries = encoder(&secret()).unwrap().encode_all(&people);
+        let (_, batch) = query::ask(&schema, &queries, &mut rand::rngs::OsRng).unwrap();
+        let hello = |count: u32| {
+            let mut m = HELLO_MAGIC.to_vec();
+            m.push(HELLO_VERSION);
+            m.extend_from_slice(&schema.digest());
+            m.extend_from_slice(&secret().check);
+            m.extend_from_slice(&count.to_le_bytes());
+            m.extend_from_slice(&batch);
+            m
+        };
+        for (count, expected) in [(3, "where 2 were accepted"), (2, "where 2 were accepted")] {
+            let Err(reason) = responder().handle(&hello(count)) else {
+                panic!("answered {count} announced queries");
+            };
+            assert!(reason.contains(expected), "{reason}");
+        }
+        assert!(
+            !dir.path().join("responses").exists(),
+            "no pseudonym was kept, so none left"
+        );
     }
 
     /// Sample rows of FEBRL4 `dataset4a.csv` (Christen 2008, as shipped in
