@@ -12,7 +12,9 @@
 //! - [`router`] builds the whole desk as an axum `Router` over a [`Desk`];
 //!   tests call it without a socket, [`serve`] puts it on one.
 //! - `auth`: Argon2id password hashes, in-memory sessions, form tokens.
-//! - `pages`: one handler per page; `decide`: decisions and four eyes;
+//! - `pages`: the session, login and assets; `lists`: inbox, decided by
+//!   policy, outbox; `proposal`: one proposal, its body kind by kind in
+//!   `kinds`; `proof`: checkpoints and receipts; `decide`: decisions and four eyes;
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -37,7 +39,10 @@ mod decide;
 mod error;
 mod html;
 mod i18n;
+mod lists;
 mod pages;
+mod proof;
+mod proposal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
