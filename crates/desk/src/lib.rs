@@ -39,6 +39,7 @@ mod decide;
 mod error;
 mod html;
 mod i18n;
+mod kinds;
 mod lists;
 mod pages;
 mod proof;
@@ -239,6 +240,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/decide", post(decide::decide))
         .route("/proposals/{id}/confirm", post(decide::confirm))
         .route("/proposals/{id}/withdraw", post(decide::withdraw))
+        .route("/proposals/{id}/document", get(pages::document))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

@@ -77,6 +77,20 @@ pub(crate) fn handling_cell(lang: Lang, record: &ProposalRecord) -> String {
     }
 }
 
+/// A policy's reason in the officer's language, as HTML: the Spanish text
+/// when the policy carries one, else the English one marked as English
+/// (so a screen reader reads it as such and the officer knows why).
+pub(crate) fn reason_text(lang: Lang, text: &str, text_es: Option<&str>) -> String {
+    match (lang, text_es) {
+        (Lang::Es, Some(es)) => escape(es),
+        (Lang::Es, None) => format!(
+            "<span lang=\"en\">{}</span> <span class=\"muted\">(sin traducción en la política)</span>",
+            escape(text)
+        ),
+        (Lang::En, _) => escape(text),
+    }
+}
+
 /// The policy verdict and reasons kept with an incoming proposal.
 pub(crate) fn verdict_html(lang: Lang, verdict: Option<&serde_json::Value>) -> String {
     let Some(verdict) = verdict else {
@@ -99,18 +113,17 @@ pub(crate) fn verdict_html(lang: Lang, verdict: Option<&serde_json::Value>) -> S
         .into_iter()
         .flatten()
     {
-        let text = reason.get("text").and_then(|t| t.as_str()).unwrap_or("");
+        let text = reason_text(
+            lang,
+            reason.get("text").and_then(|t| t.as_str()).unwrap_or(""),
+            reason.get("text_es").and_then(|t| t.as_str()),
+        );
         match reason.get("policy").and_then(|p| p.as_str()) {
             Some(policy) => {
-                let _ = write!(
-                    out,
-                    "<li><code>{}</code> {}</li>",
-                    escape(policy),
-                    escape(text)
-                );
+                let _ = write!(out, "<li><code>{}</code> {}</li>", escape(policy), text);
             }
             None => {
-                let _ = write!(out, "<li>{}</li>", escape(text));
+                let _ = write!(out, "<li>{text}</li>");
             }
         }
     }

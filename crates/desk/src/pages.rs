@@ -28,7 +28,7 @@ use crate::{Desk, DeskError, charts};
 // and other pages name them as before.
 pub(crate) use crate::lists::{inbox, kind_text, outbox};
 pub(crate) use crate::proof::{proof, verify_receipt};
-pub(crate) use crate::proposal::{parse_id, proposal};
+pub(crate) use crate::proposal::{document, parse_id, proposal};
 
 const STYLESHEET: &str = include_str!("../assets/desk.css");
 const SCRIPT: &str = include_str!("../assets/desk.js");

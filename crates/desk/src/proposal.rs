@@ -5,15 +5,17 @@
 use std::fmt::Write as _;
 
 use axum::extract::{Path, State};
-use axum::http::header::HeaderMap;
-use axum::response::Response;
+use axum::http::header::{self, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use soberana_core::{Direction, ProposalId, ProposalState};
 use soberana_store::ProposalDetail;
 
 use crate::html::{escape, time_tag};
-use crate::lists::{deadline_cell, handling_cell, kind_label, state_label, verdict_html};
+use crate::lists::{
+    deadline_cell, handling_cell, kind_label, reason_text, state_label, verdict_html,
+};
 use crate::pages::{SignedIn, with_officer};
-use crate::{Desk, DeskError};
+use crate::{Desk, DeskError, kinds};
 
 pub(crate) fn parse_id(text: &str) -> Result<ProposalId, DeskError> {
     ProposalId::parse(text).map_err(|_| DeskError::NotFound(text.chars().take(64).collect()))
@@ -32,9 +34,38 @@ pub async fn proposal(
         let title = format!(
             "{} · {}",
             kind_label(officer.lang, &detail.record),
-            detail.record.proposal.body.summary()
+            kinds::summary(officer.lang, &detail.record.proposal.body)
         );
         Ok(officer.render(&desk, &title, &body))
+    })
+}
+
+/// `GET /proposals/{id}/document`: the proposal exactly as recorded, the
+/// document the sender signed, as JSON.
+pub async fn document(
+    State(desk): State<Desk>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    with_officer(&desk, &headers, |_officer| {
+        let id = parse_id(&id)?;
+        let detail = desk.node().show(id)?;
+        let json = serde_json::to_string_pretty(&detail.record.proposal)
+            .map_err(|e| DeskError::Internal(e.to_string()))?;
+        Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/json; charset=utf-8".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"proposal-{id}.json\""),
+                ),
+            ],
+            json,
+        )
+            .into_response())
     })
 }
 
@@ -88,7 +119,7 @@ fn proposal_body(
     field(
         &mut out,
         lang.s("Summary", "Resumen"),
-        escape(&p.body.summary()),
+        escape(&kinds::summary(lang, &p.body)),
     );
     field(&mut out, lang.s("Purpose", "Propósito"), escape(&p.purpose));
     field(
@@ -115,20 +146,40 @@ fn proposal_body(
         lang.s("Deadline", "Plazo"),
         deadline_cell(officer, p.deadline),
     );
-    out.push_str("</dl>");
-    let body = serde_json::to_string_pretty(&p.body).unwrap_or_default();
+    out.push_str("</dl></section>");
+
+    // The body as what it is, beside what our node established about it.
+    let acts = if record.direction == Direction::Incoming {
+        desk.node().policy().acts(p)
+    } else {
+        Vec::new()
+    };
     let _ = write!(
         out,
-        "<details><summary>{}</summary><pre>{}</pre></details></section>",
-        lang.s("The proposal in full", "La propuesta completa"),
-        escape(&body)
+        "<section aria-labelledby=\"content\"><h2 id=\"content\">{}</h2>{}\
+         <p><a href=\"/proposals/{}/document\">{}</a></p></section>",
+        escape(&kind_label(lang, record)),
+        kinds::body_html(
+            lang,
+            &p.body,
+            &acts,
+            desk.node().party().as_str(),
+            officer.offset()
+        ),
+        p.id,
+        lang.s(
+            "The signed document, as recorded (JSON)",
+            "El documento firmado, tal como se registró (JSON)"
+        ),
     );
 
     if record.direction == Direction::Incoming {
-        // What our node established itself, beside the sender's wording:
-        // places resolved with our geography, who acts, armed or not, and
-        // every contradiction with the sender's labels.
-        let facts = desk.node().policy().facts(p);
+        // Facts our policy could only give as lines (no act table).
+        let facts = if acts.is_empty() {
+            desk.node().policy().facts(p)
+        } else {
+            Vec::new()
+        };
         if !facts.is_empty() {
             let _ = write!(
                 out,
@@ -189,7 +240,11 @@ fn proposal_body(
                 .as_deref()
                 .map(|p| format!("<code>{}</code> ", escape(p)))
                 .unwrap_or_default();
-            let _ = write!(out, "<li>{policy}{}</li>", escape(&reason.text));
+            let _ = write!(
+                out,
+                "<li>{policy}{}</li>",
+                reason_text(lang, &reason.text, reason.text_es.as_deref())
+            );
         }
         out.push_str("</ul>");
         if let soberana_core::Outcome::AcceptedWithConditions { conditions }

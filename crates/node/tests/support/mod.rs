@@ -25,6 +25,7 @@ pub fn test_verdict(verdict: Verdict, digest: &str) -> PolicyVerdict {
         reasons: vec![Reason {
             policy: Some("test".into()),
             text: "test policy".into(),
+            text_es: None,
         }],
         policy_digest: digest.to_owned(),
     }
