@@ -130,7 +130,7 @@ pub fn page(
     if let Some(user) = user {
         let _ = write!(
             out,
-            "<nav aria-label=\"{nav}\"><a href=\"/inbox\">{inbox}</a><a href=\"/outbox\">{outbox}</a>\
+            "<nav aria-label=\"{nav}\"><a href=\"/inbox\">{inbox}</a><a href=\"/decided\">{decided}</a><a href=\"/outbox\">{outbox}</a>\
              <a href=\"/proof\">{proof}</a><a href=\"/outcomes\">{outcomes}</a></nav>\
              <div class=\"who\"><span>{name} ({id})</span>\
              <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -140,6 +140,7 @@ pub fn page(
              <button type=\"submit\">{logout}</button></form></div>",
             nav = lang.s("Desk", "Escritorio"),
             inbox = lang.s("Inbox", "Bandeja de entrada"),
+            decided = lang.s("Decided by policy", "Decididas por la política"),
             outbox = lang.s("Outbox", "Enviadas"),
             proof = lang.s("Proof", "Pruebas"),
             outcomes = lang.s("Outcomes", "Resultados"),

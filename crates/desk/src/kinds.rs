@@ -550,11 +550,18 @@ fn acts_table(lang: Lang, acts: &[ActFacts], party: &str) -> String {
                 escape(&place.said)
             );
             if let Some(c) = &place.contradiction {
+                // The policy engine words the detail in English.
                 let _ = write!(
                     places,
                     "<div class=\"contradiction\">{}: {}</div>",
-                    lang.s("Contradiction", "Contradicción"),
-                    escape(c)
+                    lang.s(
+                        "Contradiction",
+                        "Contradicción: la etiqueta del remitente no coincide con lo establecido"
+                    ),
+                    match lang {
+                        Lang::En => escape(c),
+                        Lang::Es => format!("<span lang=\"en\">{}</span>", escape(c)),
+                    }
                 );
             }
         }

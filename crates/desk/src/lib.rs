@@ -58,7 +58,7 @@ use soberana_store::{AuditEntry, OfficerAccount};
 pub use auth::{HashCost, hash_password, verify_password};
 pub use error::DeskError;
 pub use html::escape;
-pub use i18n::Lang;
+pub use i18n::{ENGLISH_WORDS, Lang, english_words_in};
 
 /// How a desk behaves.
 #[derive(Debug, Clone)]
@@ -236,6 +236,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/language", post(pages::language))
         .route("/inbox", get(pages::inbox))
         .route("/outbox", get(pages::outbox))
+        .route("/decided", get(pages::decided))
         .route("/proposals/{id}", get(pages::proposal))
         .route("/proposals/{id}/decide", post(decide::decide))
         .route("/proposals/{id}/confirm", post(decide::confirm))

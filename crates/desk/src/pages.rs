@@ -26,7 +26,7 @@ use crate::{Desk, DeskError, charts};
 
 // The pages that moved to their own files keep their paths here, so routes
 // and other pages name them as before.
-pub(crate) use crate::lists::{inbox, kind_text, outbox};
+pub(crate) use crate::lists::{decided, inbox, kind_text, outbox};
 pub(crate) use crate::proof::{proof, verify_receipt};
 pub(crate) use crate::proposal::{document, parse_id, proposal};
 

@@ -94,7 +94,16 @@ fn proof_body(desk: &Desk, officer: &SignedIn, result: &str) -> Result<String, D
                 lang.s("size", "tamaño"),
                 cp.size,
                 escape(&cp.status),
-                escape(&cp.status),
+                match cp.status.as_str() {
+                    "cosigned" => lang.s("cosigned", "cofirmado").to_owned(),
+                    "alarm" => lang
+                        .s(
+                            "alarm: two different logs",
+                            "alarma: dos registros distintos"
+                        )
+                        .to_owned(),
+                    other => escape(other),
+                },
                 time_tag(cp.at, officer.offset())
             );
         }
@@ -118,9 +127,9 @@ fn proof_body(desk: &Desk, officer: &SignedIn, result: &str) -> Result<String, D
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
                 time_tag(entry.at, officer.offset()),
                 escape(&entry.officer),
-                escape(&entry.action),
+                crate::i18n::audit_action(lang, &entry.action),
                 escape(&entry.target),
-                escape(&entry.detail)
+                crate::i18n::audit_detail(lang, &entry.detail)
             );
         }
         out.push_str("</tbody></table></section>");

@@ -12,7 +12,7 @@ use soberana_store::ProposalDetail;
 
 use crate::html::{escape, time_tag};
 use crate::lists::{
-    deadline_cell, handling_cell, kind_label, reason_text, state_label, verdict_html,
+    deadline_cell, handling_cell, kind_label, outcome_label, reason_text, state_label, verdict_html,
 };
 use crate::pages::{SignedIn, with_officer};
 use crate::{Desk, DeskError, kinds};
@@ -133,7 +133,7 @@ fn proposal_body(
         format!(
             "{} — {}",
             handling_cell(lang, record),
-            escape(p.handling.meaning())
+            escape(crate::i18n::handling_meaning(lang, p.handling))
         ),
     );
     field(
@@ -181,11 +181,16 @@ fn proposal_body(
             Vec::new()
         };
         if !facts.is_empty() {
+            // The policy engine gives these lines in English only.
             let _ = write!(
                 out,
-                "<section aria-labelledby=\"facts\"><h2 id=\"facts\">{} {}</h2><ul class=\"facts\">",
+                "<section aria-labelledby=\"facts\"><h2 id=\"facts\">{} {}</h2>{}<ul class=\"facts\" lang=\"en\">",
                 lang.s("Facts established by", "Hechos establecidos por"),
-                escape(desk.node().party().as_str())
+                escape(desk.node().party().as_str()),
+                lang.s(
+                    "",
+                    "<p class=\"muted\">En inglés, como los da el motor de políticas.</p>"
+                ),
             );
             for fact in &facts {
                 let flagged = fact.starts_with("CONTRADICTION");
@@ -228,7 +233,7 @@ fn proposal_body(
             out,
             "<section aria-labelledby=\"decision\"><h2 id=\"decision\">{}</h2><p><strong>{}</strong> — {} {} ({}) · {}</p><ul class=\"reasons\">",
             lang.s("Decision", "Decisión"),
-            escape(decision.outcome.as_str()),
+            escape(outcome_label(lang, &decision.outcome)),
             lang.s("by", "por"),
             escape(&by),
             escape(&decision.decided_by_party.to_string()),
@@ -268,7 +273,11 @@ fn proposal_body(
             lang.s("What was disclosed", "Qué se divulgó")
         );
         if let Some(answer) = &detail.answer {
-            let _ = write!(out, "<p>{}</p><dl>", escape(&answer.summary));
+            let _ = write!(
+                out,
+                "<p>{}</p><dl>",
+                crate::i18n::answer_summary(lang, &answer.summary)
+            );
             for item in &answer.items {
                 let _ = write!(
                     out,
@@ -301,7 +310,7 @@ fn proposal_body(
             "<li>{} — <strong>{}</strong> {}</li>",
             time_tag(event.at, officer.offset()),
             escape(state_label(lang, event.state)),
-            escape(&event.event)
+            crate::i18n::history_line(lang, &event.event)
         );
     }
     out.push_str("</ol></section>");

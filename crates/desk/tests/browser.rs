@@ -197,9 +197,9 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
     session.click("form.decide button").await;
     // The form posts back to the proposal's own page.
     let text = session
-        .text_when(|t| t.contains("accepted_with_conditions"))
+        .text_when(|t| t.contains("aceptada con condiciones"))
         .await;
-    assert!(text.contains("accepted_with_conditions"), "{text}");
+    assert!(text.contains("aceptada con condiciones"), "{text}");
     let back = format!("/proposals/{}", request.id);
     assert!(session.url().await.ends_with(&back), "back on the proposal");
     assert_eq!(
