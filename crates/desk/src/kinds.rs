@@ -312,15 +312,15 @@ pub(crate) fn body_html(
                 },
             );
             let mut table = format!(
-                "<div class=\"scroll\"><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+                "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{label}\"><table><caption>{label}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
                  <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-                lang.s("Firearms to trace", "Armas por rastrear"),
                 lang.s("Manufacturer", "Fabricante"),
                 lang.s("Model", "Modelo"),
                 lang.s("Serial number", "Número de serie"),
                 lang.s("Calibre", "Calibre"),
                 lang.s("Recovered at", "Recuperada en"),
                 lang.s("Crime code", "Clave de delito"),
+                label = lang.s("Firearms to trace", "Armas por rastrear"),
             );
             for gun in &t.firearms {
                 let _ = write!(
@@ -451,7 +451,7 @@ pub(crate) fn body_html(
 /// The sender's tasks as written.
 fn tasks_table(lang: Lang, caption: &str, tasks: &[soberana_core::Task]) -> String {
     let mut out = format!(
-        "<div class=\"scroll\"><table class=\"tasks\"><caption>{caption} · {}</caption><thead><tr>\
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{caption}\"><table class=\"tasks\"><caption>{caption} · {}</caption><thead><tr>\
          <th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
         lang.s("as the sender wrote them", "como las escribió el remitente"),
@@ -516,11 +516,9 @@ fn tasks_table(lang: Lang, caption: &str, tasks: &[soberana_core::Task]) -> Stri
 /// What our node established, act by act.
 fn acts_table(lang: Lang, acts: &[ActFacts], party: &str) -> String {
     let mut out = format!(
-        "<div class=\"scroll\"><table class=\"acts\"><caption>{} {}</caption><thead><tr>\
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{label}\"><table class=\"acts\"><caption>{label}</caption><thead><tr>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        lang.s("Facts established by", "Hechos establecidos por"),
-        escape(party),
         lang.s("Agency and its kind", "Autoridad y su tipo"),
         lang.s("Action", "Acción"),
         lang.s("Places, as established", "Lugares, según lo establecido"),
@@ -528,6 +526,11 @@ fn acts_table(lang: Lang, acts: &[ActFacts], party: &str) -> String {
         lang.s("Armed", "Armados"),
         lang.s("Use of force", "Uso de la fuerza"),
         lang.s("Forbidden by", "Prohibido por"),
+        label = format!(
+            "{} {}",
+            lang.s("Facts established by", "Hechos establecidos por"),
+            escape(party)
+        ),
     );
     for act in acts {
         let mut places = String::new();

@@ -502,25 +502,49 @@ pub async fn decided(
     })
 }
 
-/// `GET /outbox`.
+/// `GET /outbox`: our proposals and where each stands; those still
+/// waiting past their deadline stand out.
 pub async fn outbox(State(desk): State<Desk>, headers: HeaderMap) -> Response {
     with_officer(&desk, &headers, |officer| {
         let lang = officer.lang;
         let records = desk.node().list(Some(Direction::Outgoing), vec![])?;
+        let now = Timestamp::now();
+        let (c1, c2, c3, c4, c5, c6) = (
+            lang.s("What we proposed", "Qué propusimos"),
+            lang.s("Where it stands", "Estado"),
+            lang.s("To", "A"),
+            lang.s("Kind", "Tipo"),
+            lang.s("Last change", "Último cambio"),
+            lang.s("Sent", "Enviada"),
+        );
         let mut rows = String::new();
         for record in &records {
+            let late = !record.state.is_final() && now.seconds_until(record.proposal.deadline) < 0;
+            let what = format!(
+                "<a href=\"/proposals/{}\">{}</a>{}",
+                record.id(),
+                escape(&crate::kinds::summary(lang, &record.proposal.body)),
+                if late {
+                    overdue_badge(lang, record.proposal.deadline, now)
+                } else {
+                    ""
+                }
+            );
+            let state = format!(
+                "<span class=\"state state-{}\">{}</span>",
+                record.state.as_str(),
+                state_label(lang, record.state)
+            );
             let _ = write!(
                 rows,
-                "<tr><td><a href=\"/proposals/{id}\">{summary}</a></td><td>{to}</td><td>{kind}</td>\
-                 <td><span class=\"state state-{state_code}\">{state}</span></td><td>{updated}</td><td>{created}</td></tr>",
-                id = record.id(),
-                summary = escape(&crate::kinds::summary(lang, &record.proposal.body)),
-                to = escape(&record.peer.to_string()),
-                kind = escape(&kind_label(lang, record)),
-                state_code = record.state.as_str(),
-                state = state_label(lang, record.state),
-                updated = time_tag(record.updated, officer.offset()),
-                created = time_tag(record.proposal.created, officer.offset()),
+                "<tr{}>{}{}{}{}{}{}</tr>",
+                if late { " class=\"overdue\"" } else { "" },
+                cell(c1, "", &what),
+                cell(c2, "", &state),
+                cell(c3, "", &escape(&record.peer.to_string())),
+                cell(c4, "", &escape(&kind_label(lang, record))),
+                cell(c5, "", &time_tag(record.updated, officer.offset())),
+                cell(c6, "", &time_tag(record.proposal.created, officer.offset())),
             );
         }
         let body = if records.is_empty() {
@@ -530,18 +554,12 @@ pub async fn outbox(State(desk): State<Desk>, headers: HeaderMap) -> Response {
             )
         } else {
             format!(
-                "<table><caption>{cap}</caption><thead><tr><th scope=\"col\">{c1}</th><th scope=\"col\">{c2}</th><th scope=\"col\">{c3}</th>\
+                "<table class=\"list\"><caption>{cap}</caption><thead><tr><th scope=\"col\">{c1}</th><th scope=\"col\">{c2}</th><th scope=\"col\">{c3}</th>\
                  <th scope=\"col\">{c4}</th><th scope=\"col\">{c5}</th><th scope=\"col\">{c6}</th></tr></thead><tbody>{rows}</tbody></table>",
                 cap = lang.s(
                     "Our proposals and where each stands",
                     "Nuestras propuestas y su estado"
                 ),
-                c1 = lang.s("What we proposed", "Qué propusimos"),
-                c2 = lang.s("To", "A"),
-                c3 = lang.s("Kind", "Tipo"),
-                c4 = lang.s("Where it stands", "Estado"),
-                c5 = lang.s("Last change", "Último cambio"),
-                c6 = lang.s("Sent", "Enviada"),
             )
         };
         Ok(officer.render(&desk, lang.s("Outbox", "Enviadas"), &body))

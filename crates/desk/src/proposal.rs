@@ -31,11 +31,8 @@ pub async fn proposal(
         let id = parse_id(&id)?;
         let detail = desk.node().show(id)?;
         let body = proposal_body(&desk, officer, &detail)?;
-        let title = format!(
-            "{} · {}",
-            kind_label(officer.lang, &detail.record),
-            kinds::summary(officer.lang, &detail.record.proposal.body)
-        );
+        // The summary names the kind already.
+        let title = kinds::summary(officer.lang, &detail.record.proposal.body);
         Ok(officer.render(&desk, &title, &body))
     })
 }

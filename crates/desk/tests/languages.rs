@@ -10,9 +10,7 @@
 mod support;
 
 use axum::http::StatusCode;
-use soberana_core::{
-    AgencyId, DecidedBy, Outcome, PartyCode, ProposalDraft, ProposalId, ProposalState, Role,
-};
+use soberana_core::{DecidedBy, Outcome, ProposalDraft, ProposalId, ProposalState, Role};
 use soberana_desk::{Desk, Lang, english_words_in};
 use soberana_node::Node;
 use support::client::*;
@@ -54,12 +52,8 @@ fn spanish(value: &mut serde_json::Value, key: &str) {
 }
 
 /// A shipped example, its words in Spanish, sent by the US to MX.
-fn from_us(name: &str) -> ProposalDraft {
-    let mut draft = example(name);
-    draft.to = PartyCode::new("MX").unwrap();
-    if draft.requesting_agency.party().as_str() != "US" {
-        draft.requesting_agency = AgencyId::new("US.DEA").unwrap();
-    }
+fn spanish_from_us(name: &str) -> ProposalDraft {
+    let draft = from_us(name);
     let mut value = serde_json::to_value(&draft).unwrap();
     spanish(&mut value, "");
     serde_json::from_value(value).unwrap()
@@ -136,7 +130,7 @@ async fn spanish_pages_hold_no_english_and_each_kind_is_shown_as_what_it_is() {
         "mx-seizure-report.toml",
         "mx-coordinated-operation.toml",
     ] {
-        let p = us.propose(from_us(name), None).unwrap();
+        let p = us.propose(spanish_from_us(name), None).unwrap();
         ids.push((name, p.id));
     }
     let ours = mx

@@ -162,6 +162,17 @@ pub fn example(name: &str) -> ProposalDraft {
     draft
 }
 
+/// A shipped example as the US would send it to MX (examples written for
+/// MX are retargeted, their agency made a US one).
+pub fn from_us(name: &str) -> ProposalDraft {
+    let mut draft = example(name);
+    draft.to = soberana_core::PartyCode::new("MX").unwrap();
+    if draft.requesting_agency.party().as_str() != "US" {
+        draft.requesting_agency = AgencyId::new("US.DEA").unwrap();
+    }
+    draft
+}
+
 /// Waits until `node` holds `id` in `state`.
 pub async fn wait_state(node: &Node, id: ProposalId, state: ProposalState) {
     for _ in 0..400 {
