@@ -15,7 +15,7 @@ use soberana_core::{
 };
 use soberana_node::ActFacts;
 
-use crate::html::{escape, time_tag};
+use crate::html::{Zone, escape, time_tag};
 use crate::i18n::Lang;
 
 /// What the body asks, in one line, in the officer's language.
@@ -252,7 +252,7 @@ pub(crate) fn body_html(
     body: &ProposalBody,
     acts: &[ActFacts],
     party: &str,
-    offset: i32,
+    offset: &Zone,
 ) -> String {
     use ProposalBody as B;
     let mut out = String::from("<dl class=\"body\">");

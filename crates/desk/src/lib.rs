@@ -183,8 +183,12 @@ pub struct NewOfficer {
     pub password: String,
     /// Their language.
     pub language: Lang,
-    /// Their offset from UTC in minutes, for showing times.
+    /// Their offset from UTC in minutes, for showing times when no time
+    /// zone is named.
     pub utc_offset_minutes: i32,
+    /// Their IANA time zone (`America/Tijuana`), followed with daylight
+    /// saving; empty to use the offset alone.
+    pub time_zone: String,
 }
 
 /// Adds (or replaces) an officer's account on `node`, with an audit line
@@ -211,6 +215,12 @@ pub fn add_officer(
             new.utc_offset_minutes
         )));
     }
+    if !new.time_zone.is_empty() && !html::known_zone(&new.time_zone) {
+        return Err(DeskError::BadInput(format!(
+            "time zone `{}` is not an IANA time zone name; use e.g. America/Mexico_City, America/Tijuana or America/Phoenix",
+            new.time_zone.chars().take(64).collect::<String>()
+        )));
+    }
     let password_hash = hash_password(&new.password, cost)?;
     node.officers().put_officer(
         OfficerAccount {
@@ -218,6 +228,7 @@ pub fn add_officer(
             password_hash,
             language: new.language.code().into(),
             utc_offset_minutes: new.utc_offset_minutes,
+            time_zone: new.time_zone,
             failures: 0,
             locked_until: None,
         },

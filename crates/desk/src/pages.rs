@@ -20,7 +20,7 @@ use soberana_core::{OfficerId, Role, Timestamp};
 use soberana_store::{LoginAdmission, OfficerAccount};
 
 use crate::auth::{self, LOGIN_COOKIE, NoSession, SESSION_COOKIE, Session};
-use crate::html::{FrameUser, escape, page, when};
+use crate::html::{FrameUser, Zone, escape, page, when};
 use crate::i18n::Lang;
 use crate::{Desk, DeskError, charts};
 
@@ -37,6 +37,7 @@ const ICON: &str = include_str!("../assets/icon.svg");
 /// A signed-in officer making a request.
 pub(crate) struct SignedIn {
     pub account: OfficerAccount,
+    pub zone: Zone,
     pub session: Session,
     pub lang: Lang,
 }
@@ -46,8 +47,9 @@ impl SignedIn {
         &self.account.officer.id
     }
 
-    pub fn offset(&self) -> i32 {
-        self.account.utc_offset_minutes
+    /// Where the officer reads the time.
+    pub fn offset(&self) -> &Zone {
+        &self.zone
     }
 
     pub fn require(&self, role: Role) -> Result<(), DeskError> {
@@ -122,7 +124,9 @@ pub(crate) fn signed_in(desk: &Desk, headers: &HeaderMap) -> Result<SignedIn, De
         .officer(&session.officer)?
         .ok_or(DeskError::NotLoggedIn)?;
     let lang = Lang::parse(&account.language).unwrap_or(desk.config().default_language);
+    let zone = Zone::of(&account.time_zone, account.utc_offset_minutes);
     Ok(SignedIn {
+        zone,
         account,
         session,
         lang,
@@ -270,7 +274,10 @@ async fn try_login(
         )?;
         if let LoginAdmission::Locked(until) = admission {
             desk.audit(&claimed, "login_refused_locked", "", "");
-            return Err(DeskError::Locked(when(until, account.utc_offset_minutes)));
+            return Err(DeskError::Locked(when(
+                until,
+                &Zone::of(&account.time_zone, account.utc_offset_minutes),
+            )));
         }
     }
     // Verify against a decoy for unknown ids so both cases take as long.

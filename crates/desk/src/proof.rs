@@ -11,7 +11,7 @@ use axum::http::header::HeaderMap;
 use axum::response::Response;
 use soberana_core::{Role, Timestamp};
 
-use crate::html::{escape, time_tag, when};
+use crate::html::{Zone, escape, time_tag, when};
 use crate::i18n::Lang;
 use crate::pages::{SignedIn, refuse, signed_in, with_officer};
 use crate::{Desk, DeskError};
@@ -235,7 +235,7 @@ async fn read_upload(desk: &Desk, mut multipart: Multipart) -> Result<(String, S
 /// Checks an uploaded receipt against this node's own key and its pinned
 /// partners' cards, never against the keys the bundle carries, and names the
 /// keys it used.
-fn verification_html(desk: &Desk, lang: Lang, bundle: &str, offset: i32) -> String {
+fn verification_html(desk: &Desk, lang: Lang, bundle: &str, offset: &Zone) -> String {
     let verdict = serde_json::from_str::<soberana_ledger::ProofBundle>(bundle)
         .map_err(|e| format!("the receipt is not valid JSON for a ledger receipt: {e}"))
         .and_then(|b| {

@@ -10,8 +10,9 @@
 mod support;
 
 use axum::http::StatusCode;
+use soberana_core::{AgencyId, Officer, OfficerId};
 use soberana_core::{DecidedBy, Outcome, ProposalDraft, ProposalId, ProposalState, Role};
-use soberana_desk::{Desk, Lang, english_words_in};
+use soberana_desk::{Desk, HashCost, Lang, NewOfficer, add_officer, english_words_in};
 use soberana_node::Node;
 use support::client::*;
 use support::*;
@@ -299,6 +300,45 @@ async fn spanish_pages_hold_no_english_and_each_kind_is_shown_as_what_it_is() {
     );
     let bad = beto.get("/decided?outcome=maybe").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // An officer in Tijuana reads times in Tijuana's time, daylight saving
+    // included; a zone that does not exist is refused.
+    let mut zoned = NewOfficer {
+        officer: Officer {
+            id: OfficerId::new("tere").unwrap(),
+            name: "Teresa Gil".into(),
+            agency: AgencyId::new("MX.FGR").unwrap(),
+            roles: vec![Role::Approver],
+        },
+        password: PASSWORD.into(),
+        language: Lang::Es,
+        utc_offset_minutes: 0,
+        time_zone: "America/Nowhere".into(),
+    };
+    let refused = add_officer(desk.node(), zoned.clone(), HashCost::DangerTestOnly, "test");
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("America/Nowhere")),
+        "an unknown zone is refused"
+    );
+    assert!(
+        desk.officers()
+            .officer(&zoned.officer.id)
+            .unwrap()
+            .is_none()
+    );
+    zoned.time_zone = "America/Tijuana".into();
+    add_officer(desk.node(), zoned, HashCost::DangerTestOnly, "test").unwrap();
+    let mut tere = Client::new(&desk);
+    tere.login("tere", PASSWORD).await;
+    let inbox = tere.get("/inbox").await.body;
+    assert!(inbox.contains(" America/Tijuana</time>"), "{inbox}");
+    assert!(
+        inbox.contains("UTC−08:00 America/Tijuana") || inbox.contains("UTC−07:00 America/Tijuana")
+    );
+    assert!(
+        tere.get("/outcomes").await.body.contains("laborables"),
+        "response times in working time too"
+    );
 
     // The English desk shows the same in English.
     let mut ana = Client::new(&desk);

@@ -170,6 +170,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (proposal_id, peer, step)
     ) WITHOUT ROWID;
     "#,
+    // 5: an officer's time zone by its IANA name (`America/Tijuana`), so
+    // the desk follows daylight saving; empty keeps the fixed offset.
+    r#"
+    ALTER TABLE desk_officers ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// The schema version this soberana writes.

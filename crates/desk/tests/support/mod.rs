@@ -217,6 +217,7 @@ pub fn named(desk: &Desk, id: &str, name: &str, agency: &str, roles: &[Role], la
             password: PASSWORD.into(),
             language: lang,
             utc_offset_minutes: -360,
+            time_zone: String::new(),
         },
         HashCost::DangerTestOnly,
         "test",

@@ -88,6 +88,7 @@ pub fn register(node: &Node, id: &str, agency: &str, roles: &[Role]) -> OfficerI
                 password_hash: "$argon2id$none".into(),
                 language: "es".into(),
                 utc_offset_minutes: 0,
+                time_zone: String::new(),
                 failures: 0,
                 locked_until: None,
             },
