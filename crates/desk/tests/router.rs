@@ -393,6 +393,7 @@ async fn releasing_under_h2_takes_a_second_approver() {
             &[
                 ("csrf", &csrf),
                 ("outcome", "accept"),
+                ("conditions", "no onward dissemination"),
                 ("reason", "the account is held in Mexico"),
                 ("release", "account 0021: received USD 482,500"),
             ],
@@ -430,6 +431,12 @@ async fn releasing_under_h2_takes_a_second_approver() {
     let page = beto.get(&format!("/proposals/{id}")).await;
     assert!(page.body.contains("/confirm\""));
     assert!(page.body.contains("Confirmar"), "beto reads Spanish");
+    // The second approver sees exactly what is confirmed.
+    assert!(page.body.contains("Condiciones que se confirman"));
+    assert!(page.body.contains("<li>no onward dissemination</li>"));
+    assert!(page.body.contains("account 0021"));
+    assert!(page.body.contains("aceptada con condiciones"));
+    assert!(!page.body.contains("lone-approver"), "two approvers here");
     let reply = beto
         .post(&format!("/proposals/{id}/confirm"), &[("csrf", &csrf)])
         .await;
@@ -758,5 +765,31 @@ async fn partner_text_is_escaped_and_outcomes_are_drawn() {
         StatusCode::SEE_OTHER
     );
     assert_eq!(ana.get("/inbox").await.status, StatusCode::UNAUTHORIZED);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_with_one_approver_warns_that_a_release_would_wait() {
+    let world = World::new(test_config()).await;
+    let id = world.incoming("us-financial-intelligence.toml").await;
+    // Beto, the other approver, is disabled: nobody could confirm.
+    world
+        .desk
+        .officers()
+        .disable(&soberana_core::OfficerId::new("beto").unwrap(), "test")
+        .unwrap();
+    let mut ana = Client::new(&world.desk);
+    ana.login("ana", PASSWORD).await;
+    let page = ana.get(&format!("/proposals/{id}")).await;
+    assert!(page.body.contains("lone-approver"), "{}", page.body);
+    assert!(page.body.contains("no other approver"));
+    // Enabled again, the warning goes.
+    world
+        .desk
+        .officers()
+        .enable(&soberana_core::OfficerId::new("beto").unwrap(), "test")
+        .unwrap();
+    let page = ana.get(&format!("/proposals/{id}")).await;
+    assert!(!page.body.contains("lone-approver"));
     world.stop().await;
 }
