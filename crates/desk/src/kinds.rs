@@ -188,7 +188,7 @@ fn location_text(lang: Lang, location: &Location) -> String {
 
 /// A money amount in minor units, written with its ISO 4217 currency:
 /// `USD 12,500.00`.
-pub(crate) fn money(amount_minor: u64, currency: &str) -> String {
+pub fn money(amount_minor: u64, currency: &str) -> String {
     let currency = if currency.trim().is_empty() {
         "?"
     } else {

@@ -59,6 +59,7 @@ pub use auth::{HashCost, hash_password, verify_password};
 pub use error::DeskError;
 pub use html::escape;
 pub use i18n::{ENGLISH_WORDS, Lang, english_words_in};
+pub use kinds::money;
 
 /// How a desk behaves.
 #[derive(Debug, Clone)]
