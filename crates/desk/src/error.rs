@@ -118,8 +118,12 @@ impl DeskError {
             (Lang::Es, DeskError::TooLarge(limit)) => {
                 format!("el archivo supera el límite de {limit} bytes")
             }
-            // Conflict and bad-input messages are built where they happen
-            // and carry the details; they are shown as written.
+            // Bad-input and conflict messages are built where they happen
+            // and carry the details: the desk's own are translated, the
+            // node's are shown as the node wrote them.
+            (Lang::Es, DeskError::BadInput(text) | DeskError::Conflict(text)) => {
+                crate::i18n::refusal_es(text)
+            }
             (Lang::Es, e) => e.to_string(),
         }
     }

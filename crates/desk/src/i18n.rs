@@ -137,6 +137,112 @@ pub(crate) fn history_line(lang: Lang, event: &str) -> String {
     untranslated(event)
 }
 
+/// The desk's own refusals of bad input, English template → Spanish
+/// template; each `{}` is a value carried across in order.
+const REFUSALS: &[(&str, &str)] = &[
+    (
+        "outcome `{}` is not a filter; use refused, acknowledged or accepted",
+        "`{}` no es un filtro de resultado; use refused (rechazadas), acknowledged (acusadas) o accepted (aceptadas)",
+    ),
+    (
+        "kind `{}` is not a proposal kind",
+        "`{}` no es un tipo de propuesta",
+    ),
+    (
+        "the receipt must be sent as a file upload (multipart/form-data): {}",
+        "el recibo debe enviarse como archivo (multipart/form-data): {}",
+    ),
+    (
+        "the upload could not be read: {}",
+        "no se pudo leer el archivo: {}",
+    ),
+    (
+        "the receipt is not UTF-8 text; upload the JSON file",
+        "el recibo no es texto UTF-8; suba el archivo JSON",
+    ),
+    ("no receipt file was uploaded", "no se subió ningún recibo"),
+    (
+        "the {} is over {} bytes; shorten it",
+        "el campo {} supera {} bytes; acórtelo",
+    ),
+    (
+        "give a reason for the decision; the partner reads it",
+        "indique el motivo de la decisión; la contraparte lo lee",
+    ),
+    (
+        "asking for more information needs at least one question (one per line)",
+        "pedir más información requiere al menos una pregunta (una por línea)",
+    ),
+    (
+        "choose accept, refuse or ask for more information (got `{}`)",
+        "elija aceptar, rechazar o pedir más información (se recibió `{}`)",
+    ),
+    (
+        "release line `{}` has no `:`; write `label: value`",
+        "la línea a liberar `{}` no tiene `:`; escriba `etiqueta: valor`",
+    ),
+    (
+        "release line `{}` needs both a label and a value",
+        "la línea a liberar `{}` necesita etiqueta y valor",
+    ),
+    (
+        "only an acceptance releases anything; empty the release list or accept",
+        "solo una aceptación libera algo; vacíe la lista a liberar o acepte",
+    ),
+    (
+        "the form could not be read: {}",
+        "no se pudo leer el formulario: {}",
+    ),
+    (
+        "language `{}` is not offered; use `es` or `en`",
+        "el idioma `{}` no está disponible; use `es` o `en`",
+    ),
+];
+
+/// Matches `text` against a template with `{}` holes; the holes' values.
+fn holes<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = template.split("{}").collect();
+    let (first, rest) = parts.split_first()?;
+    let mut left = text.strip_prefix(first)?;
+    let mut values = Vec::new();
+    for (i, part) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        let at = if last {
+            if part.is_empty() {
+                left.len()
+            } else {
+                left.len()
+                    .checked_sub(part.len())
+                    .filter(|&at| left.get(at..) == Some(part))?
+            }
+        } else {
+            left.find(part)?
+        };
+        values.push(left.get(..at)?);
+        left = left.get(at + part.len()..)?;
+    }
+    left.is_empty().then_some(values)
+}
+
+/// A refusal of bad input in Spanish: the desk's own messages translated,
+/// anything else (the node's words) said to come from the node.
+pub(crate) fn refusal_es(text: &str) -> String {
+    for (en, es) in REFUSALS {
+        if let Some(values) = holes(en, text) {
+            let mut out = String::new();
+            let mut values = values.into_iter();
+            for (i, part) in es.split("{}").enumerate() {
+                if i > 0 {
+                    out.push_str(values.next().unwrap_or(""));
+                }
+                out.push_str(part);
+            }
+            return out;
+        }
+    }
+    format!("el nodo lo rechazó (detalle en inglés): {text}")
+}
+
 /// An answer's summary, as the node wrote it in English, in the officer's
 /// language; HTML (escaped).
 pub(crate) fn answer_summary(lang: Lang, summary: &str) -> String {
@@ -472,6 +578,24 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn refusals_are_translated_with_their_values() {
+        assert_eq!(
+            refusal_es("release line `x` has no `:`; write `label: value`"),
+            "la línea a liberar `x` no tiene `:`; escriba `etiqueta: valor`"
+        );
+        assert_eq!(
+            refusal_es("the reason is over 16384 bytes; shorten it"),
+            "el campo reason supera 16384 bytes; acórtelo"
+        );
+        assert_eq!(
+            refusal_es("no receipt file was uploaded"),
+            "no se subió ningún recibo"
+        );
+        assert!(refusal_es("something else").starts_with("el nodo lo rechazó"));
+        assert_eq!(holes("a {} b", "a x b c"), None);
     }
 
     #[test]

@@ -300,6 +300,7 @@ async fn spanish_pages_hold_no_english_and_each_kind_is_shown_as_what_it_is() {
     );
     let bad = beto.get("/decided?outcome=maybe").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("no es un filtro"), "errors in Spanish too");
 
     // An officer in Tijuana reads times in Tijuana's time, daylight saving
     // included; a zone that does not exist is refused.
