@@ -15,6 +15,7 @@ use soberana_store::ProposalDetail;
 
 use crate::html::{Zone, escape, working_seconds};
 use crate::i18n::Lang;
+use crate::lists::ByPolicy;
 use crate::pages::SignedIn;
 use crate::{Desk, DeskError};
 
@@ -160,6 +161,9 @@ struct Figures {
     /// in their history and the log), answered late or still open.
     breaches: BTreeMap<ProposalKind, usize>,
     red_lines: BTreeMap<String, f64>,
+    /// Incoming proposals policy decided alone, as the decided-by-policy
+    /// list counts them (refused, acknowledged, accepted).
+    by_policy: [usize; 3],
     seizures: BTreeMap<(bool, bool), f64>,
 }
 
@@ -171,10 +175,17 @@ fn gather(desk: &Desk, zone: &Zone) -> Result<Figures, DeskError> {
         working: BTreeMap::new(),
         breaches: BTreeMap::new(),
         red_lines: BTreeMap::new(),
+        by_policy: [0; 3],
         seizures: BTreeMap::new(),
     };
     for record in node.list(None, vec![])?.into_iter().take(MAX_PROPOSALS) {
         let detail: ProposalDetail = node.show(record.id())?;
+        if let Some(by) = ByPolicy::of(&detail)
+            && let Some(slot) = ByPolicy::ALL.iter().position(|b| *b == by)
+            && let Some(n) = figures.by_policy.get_mut(slot)
+        {
+            *n += 1;
+        }
         let slot = match detail.decision.as_ref().map(|d| &d.outcome) {
             Some(Outcome::Accepted | Outcome::AcceptedWithConditions { .. }) => 0,
             Some(Outcome::Refused) => 1,
@@ -431,7 +442,26 @@ const CHARTS: [&str; 4] = ["by-kind", "response", "red-lines", "seizures"];
 /// The outcomes page body: every chart, inline.
 pub(crate) fn outcomes_page(desk: &Desk, officer: &SignedIn) -> Result<String, DeskError> {
     let mut figures = gather(desk, officer.offset())?;
-    let mut out = String::new();
+    let lang = officer.lang;
+    // The same counts as the decided-by-policy list, which they link to.
+    let mut out = format!(
+        "<p class=\"by-policy\">{}",
+        lang.s(
+            "Partner proposals policy decided without an officer:",
+            "Propuestas de la contraparte que la política decidió sin un oficial:"
+        )
+    );
+    for (i, (by, n)) in ByPolicy::ALL.iter().zip(figures.by_policy).enumerate() {
+        let _ = write!(
+            out,
+            "{} <a href=\"/decided?outcome={}\">{} (<span class=\"count-{}\">{n}</span>)</a>",
+            if i == 0 { "" } else { " ·" },
+            by.code(),
+            by.label(lang),
+            by.code()
+        );
+    }
+    out.push_str("</p>");
     for name in CHARTS {
         if let Some(svg) = draw(officer.lang, name, &mut figures) {
             let _ = write!(out, "<figure>{svg}</figure>");

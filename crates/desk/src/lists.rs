@@ -283,13 +283,13 @@ pub(crate) enum ByPolicy {
 }
 
 impl ByPolicy {
-    const ALL: [ByPolicy; 3] = [
+    pub(crate) const ALL: [ByPolicy; 3] = [
         ByPolicy::Refused,
         ByPolicy::Acknowledged,
         ByPolicy::Accepted,
     ];
 
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             ByPolicy::Refused => "refused",
             ByPolicy::Acknowledged => "acknowledged",
@@ -297,7 +297,7 @@ impl ByPolicy {
         }
     }
 
-    fn label(self, lang: Lang) -> &'static str {
+    pub(crate) fn label(self, lang: Lang) -> &'static str {
         match self {
             ByPolicy::Refused => lang.s("refused by policy", "rechazadas por la política"),
             ByPolicy::Acknowledged => lang.s("notices acknowledged", "notificaciones acusadas"),

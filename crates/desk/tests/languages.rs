@@ -287,6 +287,15 @@ async fn spanish_pages_hold_no_english_and_each_kind_is_shown_as_what_it_is() {
     assert!(decided.contains(&format!(
         "<span class=\"count-acknowledged\">{acknowledged}</span>"
     )));
+    // The outcomes page counts the same, and links to the list.
+    let outcomes = beto.get("/outcomes").await.body;
+    for (code, n) in [("refused", refused), ("acknowledged", acknowledged)] {
+        let span = format!("<span class=\"count-{code}\">{n}</span>");
+        assert!(
+            outcomes.contains(&span),
+            "outcomes count {code}: {outcomes}"
+        );
+    }
     let only_refused = beto.get("/decided?outcome=refused").await.body;
     assert_eq!(
         only_refused.matches("<tr class=\"by-refused\">").count(),
@@ -300,7 +309,10 @@ async fn spanish_pages_hold_no_english_and_each_kind_is_shown_as_what_it_is() {
     );
     let bad = beto.get("/decided?outcome=maybe").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains("no es un filtro"), "errors in Spanish too");
+    assert!(
+        bad.body.contains("no es un filtro"),
+        "errors in Spanish too"
+    );
 
     // An officer in Tijuana reads times in Tijuana's time, daylight saving
     // included; a zone that does not exist is refused.
