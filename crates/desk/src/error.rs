@@ -124,7 +124,6 @@ impl DeskError {
             (Lang::Es, DeskError::BadInput(text) | DeskError::Conflict(text)) => {
                 crate::i18n::refusal_es(text)
             }
-            (Lang::Es, e) => e.to_string(),
         }
     }
 
