@@ -113,6 +113,9 @@ impl DeskError {
                 format!("no existe la página o propuesta `{what}`")
             }
             (Lang::Es, DeskError::AlreadyDecided { id, state }) => {
+                let state = soberana_core::ProposalState::parse(state)
+                    .map(|s| crate::lists::state_label(Lang::Es, s).to_owned())
+                    .unwrap_or_else(|| state.clone());
                 format!("la propuesta `{id}` no puede decidirse: está {state}")
             }
             (Lang::Es, DeskError::TooLarge(limit)) => {
