@@ -194,6 +194,14 @@ const REFUSALS: &[(&str, &str)] = &[
         "no se pudo leer el formulario: {}",
     ),
     (
+        "write the reply to the partner's questions (1 to {} bytes)",
+        "escriba la respuesta a las preguntas de la contraparte (de 1 a {} bytes)",
+    ),
+    (
+        "proposal `{}` does not await more information from us",
+        "la propuesta `{}` no espera más información de nosotros",
+    ),
+    (
         "language `{}` is not offered; use `es` or `en`",
         "el idioma `{}` no está disponible; use `es` o `en`",
     ),
@@ -300,6 +308,10 @@ pub(crate) fn audit_action(lang: Lang, action: &str) -> String {
             "retiró una decisión pendiente",
         ),
         "verify_receipt" => ("verified a receipt", "verificó un recibo"),
+        "reply" => (
+            "replied to a request for more information",
+            "respondió a una petición de más información",
+        ),
         "officer_added" => ("added an officer", "dio de alta a un oficial"),
         "officer_disabled" => ("disabled an officer", "desactivó a un oficial"),
         "officer_enabled" => ("enabled an officer", "reactivó a un oficial"),

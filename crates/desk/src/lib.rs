@@ -15,6 +15,7 @@
 //! - `pages`: the session, login and assets; `lists`: inbox, decided by
 //!   policy, outbox; `proposal`: one proposal, its body kind by kind in
 //!   `kinds`; `proof`: checkpoints and receipts; `decide`: decisions and four eyes;
+//!   `reply`: a liaison's reply to a request for more information;
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -44,6 +45,7 @@ mod lists;
 mod pages;
 mod proof;
 mod proposal;
+mod reply;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -254,6 +256,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/confirm", post(decide::confirm))
         .route("/proposals/{id}/withdraw", post(decide::withdraw))
         .route("/proposals/{id}/document", get(pages::document))
+        .route("/proposals/{id}/reply", post(reply::reply))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use soberana_core::{AgencyId, Officer, OfficerId};
 use soberana_core::{DecidedBy, Outcome, ProposalDraft, ProposalId, ProposalState, Role};
 use soberana_desk::{Desk, HashCost, Lang, NewOfficer, add_officer, english_words_in};
-use soberana_node::Node;
+use soberana_node::{Node, OfficerVerdict};
 use support::client::*;
 use support::*;
 
@@ -312,6 +312,97 @@ async fn spanish_pages_hold_no_english_and_each_kind_is_shown_as_what_it_is() {
     assert!(
         bad.body.contains("no es un filtro"),
         "errors in Spanish too"
+    );
+
+    // The US asks for more about one of our requests; an MX liaison
+    // replies from the desk with a follow-up naming the original.
+    let us_desk = Desk::open(us.clone(), test_config()).unwrap();
+    named(
+        &us_desk,
+        "sam",
+        "Sam Ortiz",
+        "US.ATF",
+        &[Role::Approver],
+        Lang::En,
+    );
+    named(
+        &desk,
+        "lia",
+        "Lía Campos",
+        "MX.FGR",
+        &[Role::Liaison],
+        Lang::Es,
+    );
+    let mut asked = example("mx-information-request.toml");
+    let mut value = serde_json::to_value(&asked).unwrap();
+    spanish(&mut value, "");
+    asked = serde_json::from_value(value).unwrap();
+    let asked = mx.propose(asked, None).unwrap();
+    wait_state(&us, asked.id, ProposalState::AwaitingOfficer).await;
+    us.decide(
+        asked.id,
+        OfficerVerdict {
+            officer: OfficerId::new("sam").unwrap(),
+            outcome: Outcome::MoreInformationNeeded {
+                questions: vec!["¿En qué fecha exacta?".into()],
+            },
+            reason: "falta la fecha".into(),
+            release: vec![],
+        },
+    )
+    .unwrap();
+    wait_state(&mx, asked.id, ProposalState::MoreInformationNeeded).await;
+    let mut lia = Client::new(&desk);
+    lia.login("lia", PASSWORD).await;
+    let path = format!("/proposals/{}", asked.id);
+    let asked_page = lia.get(&path).await.body;
+    assert!(
+        asked_page.contains("¿En qué fecha exacta?"),
+        "the questions asked"
+    );
+    assert!(
+        asked_page.contains("/reply\""),
+        "a reply form for the liaison"
+    );
+    no_english(&path, &asked_page);
+    let csrf = lia.csrf().await;
+    let beto_csrf = beto.csrf().await;
+    let refused = beto
+        .post(
+            &format!("{path}/reply"),
+            &[("csrf", &beto_csrf), ("reply", "el 3 de marzo")],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "an approver is not a liaison"
+    );
+    let sent = lia
+        .post(
+            &format!("{path}/reply"),
+            &[("csrf", &csrf), ("reply", "el 3 de marzo")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let follow_up = ProposalId::parse(
+        sent.location
+            .as_deref()
+            .unwrap()
+            .trim_start_matches("/proposals/"),
+    )
+    .unwrap();
+    let detail = mx.show(follow_up).unwrap();
+    assert_eq!(detail.record.proposal.related_to, vec![asked.id]);
+    assert!(detail.record.proposal.purpose.ends_with("el 3 de marzo"));
+    let again = lia
+        .post(&format!("{path}/reply"), &[("csrf", &csrf), ("reply", "")])
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again.body.contains("escriba la respuesta"),
+        "{}",
+        again.body
     );
 
     // An officer in Tijuana reads times in Tijuana's time, daylight saving
