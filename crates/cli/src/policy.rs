@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use soberana_core::{PartyCode, Proposal, Registry};
-use soberana_node::{NodeDir, PolicyVerdict, ProposalPolicy, Verdict};
+use soberana_node::{ActFacts, NodeDir, PlaceFacts, PolicyVerdict, ProposalPolicy, Verdict};
 use soberana_policy::{PolicyDigest, PolicyEngine, PolicyFile};
 
 /// The constitutional layer's file in a node directory.
@@ -106,6 +106,38 @@ impl ProposalPolicy for CedarPolicy {
             .lines()
             .map(|l| l.trim().to_owned())
             .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    fn acts(&self, proposal: &Proposal) -> Vec<ActFacts> {
+        self.0
+            .eval(proposal, &[])
+            .tasks
+            .into_iter()
+            .map(|task| ActFacts {
+                origin: task.origin,
+                agency: task.agency,
+                agency_kind: task.agency_kind,
+                agency_party: task.agency_party,
+                known_agency: task.known_agency,
+                action: task.action,
+                on_territory: task.on_territory,
+                armed: task.armed,
+                kinetic: task.kinetic,
+                presence: task.presence,
+                places: task
+                    .places
+                    .into_iter()
+                    .map(|place| PlaceFacts {
+                        said: place.said,
+                        sovereign: place.fact.as_ref().and_then(|r| r.sovereign()),
+                        established: place.fact.as_ref().map(|r| r.to_string()),
+                        point: place.fact.as_ref().and_then(|r| r.point),
+                        contradiction: place.contradiction,
+                    })
+                    .collect(),
+                forbidden_by: task.forbidden_by,
+            })
             .collect()
     }
 }

@@ -438,6 +438,12 @@ fn forged_text_cannot_rewrite_what_show_and_the_lists_print() {
     let id = ok(&["propose", path(&file), "--dir", &us]);
     let id = id.trim();
     let shown = ok(&["show", id, "--dir", &us]);
+    // The body as what it is: the account, and the amount with its currency.
+    assert!(
+        shown.contains("amount     USD 482,500.00")
+            && shown.contains("account    clabe 002180700959486210"),
+        "{shown}"
+    );
     let listed = ok(&["outbox", "--dir", &us]);
     for out in [&shown, &listed] {
         assert!(

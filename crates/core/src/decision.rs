@@ -57,6 +57,10 @@ pub struct Reason {
     pub policy: Option<String>,
     /// The reason in plain words.
     pub text: String,
+    /// The same reason in Spanish, when the policy that gave it carries one
+    /// (`@reason_es`); officers reading Spanish see it instead of `text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_es: Option<String>,
 }
 
 impl Reason {
@@ -65,6 +69,7 @@ impl Reason {
         Self {
             policy: None,
             text: text.into(),
+            text_es: None,
         }
     }
 }

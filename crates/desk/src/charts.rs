@@ -13,8 +13,9 @@ use std::fmt::Write as _;
 use soberana_core::{DecidedBy, Direction, FlowDirection, Outcome, ProposalBody, ProposalKind};
 use soberana_store::ProposalDetail;
 
-use crate::html::escape;
+use crate::html::{Zone, escape, working_seconds};
 use crate::i18n::Lang;
+use crate::lists::ByPolicy;
 use crate::pages::SignedIn;
 use crate::{Desk, DeskError};
 
@@ -153,24 +154,38 @@ struct Figures {
     by_kind: BTreeMap<ProposalKind, [f64; 5]>,
     /// Per kind: (seconds taken to decide, seconds the agreed answer time allowed).
     response: BTreeMap<ProposalKind, Vec<(f64, f64)>>,
+    /// Per kind: working seconds taken to decide (weekdays, office hours,
+    /// in the officer's zone).
+    working: BTreeMap<ProposalKind, Vec<f64>>,
     /// Per kind: proposals whose agreed answer time was breached (recorded
     /// in their history and the log), answered late or still open.
     breaches: BTreeMap<ProposalKind, usize>,
     red_lines: BTreeMap<String, f64>,
+    /// Incoming proposals policy decided alone, as the decided-by-policy
+    /// list counts them (refused, acknowledged, accepted).
+    by_policy: [usize; 3],
     seizures: BTreeMap<(bool, bool), f64>,
 }
 
-fn gather(desk: &Desk) -> Result<Figures, DeskError> {
+fn gather(desk: &Desk, zone: &Zone) -> Result<Figures, DeskError> {
     let node = desk.node();
     let mut figures = Figures {
         by_kind: BTreeMap::new(),
         response: BTreeMap::new(),
+        working: BTreeMap::new(),
         breaches: BTreeMap::new(),
         red_lines: BTreeMap::new(),
+        by_policy: [0; 3],
         seizures: BTreeMap::new(),
     };
     for record in node.list(None, vec![])?.into_iter().take(MAX_PROPOSALS) {
         let detail: ProposalDetail = node.show(record.id())?;
+        if let Some(by) = ByPolicy::of(&detail)
+            && let Some(slot) = ByPolicy::ALL.iter().position(|b| *b == by)
+            && let Some(n) = figures.by_policy.get_mut(slot)
+        {
+            *n += 1;
+        }
         let slot = match detail.decision.as_ref().map(|d| &d.outcome) {
             Some(Outcome::Accepted | Outcome::AcceptedWithConditions { .. }) => 0,
             Some(Outcome::Refused) => 1,
@@ -199,6 +214,11 @@ fn gather(desk: &Desk) -> Result<Figures, DeskError> {
             // The agreed answer time, not the sender's wished deadline.
             let allowed = node.answer_time(record.kind()).as_secs().max(1) as f64;
             let taken = p.created.seconds_until(decision.decided_at).max(0) as f64;
+            figures
+                .working
+                .entry(record.kind())
+                .or_default()
+                .push(working_seconds(p.created, decision.decided_at, zone) as f64);
             figures
                 .response
                 .entry(record.kind())
@@ -317,14 +337,17 @@ fn draw(lang: Lang, name: &str, figures: &mut Figures) -> Option<String> {
                     let mut taken: Vec<f64> = times.iter().map(|t| t.0).collect();
                     let mut allowed: Vec<f64> = times.iter().map(|t| t.1).collect();
                     let m = median(&mut shares);
+                    let mut working = figures.working.get(kind).cloned().unwrap_or_default();
                     Row {
                         label: kind_name(lang, *kind),
                         values: vec![m],
                         note: format!(
-                            "{m:.1}% · {} {} {} · n={} · {} {breached}",
+                            "{m:.1}% · {} {} {} · {} {} · n={} · {} {breached}",
                             duration(median(&mut taken)),
                             lang.s("of", "de"),
                             duration(median(&mut allowed)),
+                            duration(median(&mut working)),
+                            lang.s("working", "laborables"),
                             shares.len(),
                             lang.s("breaches", "incumplimientos")
                         ),
@@ -334,7 +357,7 @@ fn draw(lang: Lang, name: &str, figures: &mut Figures) -> Option<String> {
             bars(
                 name,
                 lang.s("Response times against deadlines", "Tiempos de respuesta frente a plazos"),
-                lang.s("Time from sending to decision as a share of the agreed answer time; over 100% is late. Breaches count every proposal whose answer time passed, answered late or still open.", "Tiempo del envío a la decisión como parte del plazo de respuesta acordado; más de 100% es tarde. Los incumplimientos cuentan cada propuesta cuyo plazo venció, respondida tarde o aún abierta."),
+                lang.s("Time from sending to decision as a share of the agreed answer time; over 100% is late. Beside the calendar time, the working time: weekdays 09:00–18:00 in your time zone. Breaches count every proposal whose answer time passed, answered late or still open.", "Tiempo del envío a la decisión como parte del plazo de respuesta acordado; más de 100% es tarde. Junto al tiempo natural, el tiempo laborable: días hábiles de 09:00 a 18:00 en su zona horaria. Los incumplimientos cuentan cada propuesta cuyo plazo venció, respondida tarde o aún abierta."),
                 &series,
                 &rows,
                 false,
@@ -418,8 +441,27 @@ const CHARTS: [&str; 4] = ["by-kind", "response", "red-lines", "seizures"];
 
 /// The outcomes page body: every chart, inline.
 pub(crate) fn outcomes_page(desk: &Desk, officer: &SignedIn) -> Result<String, DeskError> {
-    let mut figures = gather(desk)?;
-    let mut out = String::new();
+    let mut figures = gather(desk, officer.offset())?;
+    let lang = officer.lang;
+    // The same counts as the decided-by-policy list, which they link to.
+    let mut out = format!(
+        "<p class=\"by-policy\">{}",
+        lang.s(
+            "Partner proposals policy decided without an officer:",
+            "Propuestas de la contraparte que la política decidió sin un oficial:"
+        )
+    );
+    for (i, (by, n)) in ByPolicy::ALL.iter().zip(figures.by_policy).enumerate() {
+        let _ = write!(
+            out,
+            "{} <a href=\"/decided?outcome={}\">{} (<span class=\"count-{}\">{n}</span>)</a>",
+            if i == 0 { "" } else { " ·" },
+            by.code(),
+            by.label(lang),
+            by.code()
+        );
+    }
+    out.push_str("</p>");
     for name in CHARTS {
         if let Some(svg) = draw(officer.lang, name, &mut figures) {
             let _ = write!(out, "<figure>{svg}</figure>");
@@ -437,7 +479,7 @@ pub(crate) fn chart_by_name(
     if !CHARTS.contains(&name) {
         return Err(DeskError::NotFound(name.chars().take(40).collect()));
     }
-    let mut figures = gather(desk)?;
+    let mut figures = gather(desk, officer.offset())?;
     draw(officer.lang, name, &mut figures).ok_or_else(|| DeskError::NotFound(name.to_owned()))
 }
 

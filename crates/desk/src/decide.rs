@@ -22,6 +22,7 @@ use soberana_store::ProposalDetail;
 use soberana_wire::AnswerItem;
 
 use crate::html::{escape, time_tag};
+use crate::i18n::Lang;
 use crate::pages::{SignedIn, bad_form, parse_id, with_officer};
 use crate::{Desk, DeskError};
 
@@ -199,6 +200,37 @@ pub async fn withdraw(
     })
 }
 
+/// A warning when no approver other than `first` could confirm a release
+/// under H2/H3 on this desk (none registered, or all locked or disabled):
+/// such a release would wait for ever without a word.
+fn lone_approver_warning(
+    desk: &Desk,
+    lang: Lang,
+    first: &soberana_core::OfficerId,
+) -> Result<String, DeskError> {
+    let now = soberana_core::Timestamp::now();
+    let others = desk
+        .officers()
+        .officers()?
+        .into_iter()
+        .filter(|a| {
+            a.officer.has_role(Role::Approver)
+                && &a.officer.id != first
+                && a.locked_until.is_none_or(|until| until <= now)
+        })
+        .count();
+    if others > 0 {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "<p class=\"error lone-approver\" role=\"alert\">{}</p>",
+        lang.s(
+            "This desk has no other approver who could confirm a release under H2/H3: such a release will wait until the operator registers a second approver (soberana officer add --role approver).",
+            "Este escritorio no tiene otro aprobador que pueda confirmar una liberación con H2/H3: esa liberación esperará hasta que el operador registre un segundo aprobador (soberana officer add --role approver).",
+        )
+    ))
+}
+
 /// The decide (or confirm) section of a proposal awaiting an officer.
 pub(crate) fn decide_section(
     desk: &Desk,
@@ -236,9 +268,31 @@ pub(crate) fn decide_section(
         );
         let _ = write!(
             out,
-            "<p><strong>{}</strong> — {}</p><ul>",
-            escape(pending.outcome.as_str()),
+            "<p><strong>{}</strong> — {}</p>",
+            escape(crate::lists::outcome_label(lang, &pending.outcome)),
             escape(&pending.reason)
+        );
+        // Exactly what the second approver confirms: the conditions (or
+        // questions) sent with the decision, and every item released.
+        if let Outcome::AcceptedWithConditions { conditions }
+        | Outcome::MoreInformationNeeded {
+            questions: conditions,
+        } = &pending.outcome
+        {
+            let _ = write!(
+                out,
+                "<h3>{}</h3><ol class=\"conditions\">",
+                lang.s("Conditions being confirmed", "Condiciones que se confirman")
+            );
+            for c in conditions {
+                let _ = write!(out, "<li>{}</li>", escape(c));
+            }
+            out.push_str("</ol>");
+        }
+        let _ = write!(
+            out,
+            "<h3>{}</h3><ul class=\"released\">",
+            lang.s("What would be released", "Lo que se liberaría")
         );
         for item in &pending.release {
             let _ = write!(
@@ -249,6 +303,7 @@ pub(crate) fn decide_section(
             );
         }
         out.push_str("</ul>");
+        out.push_str(&lone_approver_warning(desk, lang, &pending.officer)?);
         if officer.account.officer.has_role(Role::Approver) {
             if &pending.officer != officer.id() {
                 let _ = write!(
@@ -320,6 +375,7 @@ pub(crate) fn decide_section(
             desk, officer, detail,
         )?);
         out.push_str(&crate::firearms::trace_section(desk, officer, detail)?);
+        out.push_str(&lone_approver_warning(desk, lang, officer.id())?);
     } else {
         let _ = write!(
             out,

@@ -113,14 +113,20 @@ impl DeskError {
                 format!("no existe la página o propuesta `{what}`")
             }
             (Lang::Es, DeskError::AlreadyDecided { id, state }) => {
+                let state = soberana_core::ProposalState::parse(state)
+                    .map(|s| crate::lists::state_label(Lang::Es, s).to_owned())
+                    .unwrap_or_else(|| state.clone());
                 format!("la propuesta `{id}` no puede decidirse: está {state}")
             }
             (Lang::Es, DeskError::TooLarge(limit)) => {
                 format!("el archivo supera el límite de {limit} bytes")
             }
-            // Conflict and bad-input messages are built where they happen
-            // and carry the details; they are shown as written.
-            (Lang::Es, e) => e.to_string(),
+            // Bad-input and conflict messages are built where they happen
+            // and carry the details: the desk's own are translated, the
+            // node's are shown as the node wrote them.
+            (Lang::Es, DeskError::BadInput(text) | DeskError::Conflict(text)) => {
+                crate::i18n::refusal_es(text)
+            }
         }
     }
 

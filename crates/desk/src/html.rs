@@ -39,9 +39,119 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// An instant shown in the officer's offset, with the zone written out:
-/// `2025-11-04 16:00 UTC−06:00`, or `… UTC` for offset zero.
-pub fn when(at: Timestamp, offset_minutes: i32) -> String {
+/// Where an officer reads the time: a named IANA zone (with its daylight
+/// saving rules), or only a fixed offset from UTC in minutes.
+#[derive(Debug, Clone)]
+pub enum Zone {
+    /// A fixed offset in minutes (no daylight saving).
+    Fixed(i32),
+    /// An IANA time zone, e.g. `America/Tijuana`.
+    Named(jiff::tz::TimeZone),
+}
+
+impl Zone {
+    /// The officer's zone: the named one when it is known here, else the
+    /// fixed offset.
+    pub fn of(name: &str, offset_minutes: i32) -> Self {
+        if name.is_empty() {
+            return Zone::Fixed(offset_minutes);
+        }
+        match jiff::tz::TimeZone::get(name) {
+            Ok(tz) => Zone::Named(tz),
+            Err(_) => Zone::Fixed(offset_minutes),
+        }
+    }
+
+    /// The offset from UTC in minutes in force at `at`.
+    pub fn offset_at(&self, at: Timestamp) -> i32 {
+        match self {
+            Zone::Fixed(minutes) => *minutes,
+            Zone::Named(tz) => jiff::Timestamp::from_millisecond(at.unix_millis())
+                .map(|t| tz.to_offset(t).seconds() / 60)
+                .unwrap_or(0),
+        }
+    }
+
+    /// The zone for computing with local dates and hours.
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        match self {
+            Zone::Fixed(minutes) => jiff::tz::Offset::from_seconds(minutes.saturating_mul(60))
+                .map(jiff::tz::TimeZone::fixed)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
+            Zone::Named(tz) => tz.clone(),
+        }
+    }
+
+    /// The zone's IANA name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Zone::Fixed(_) => None,
+            Zone::Named(tz) => tz.iana_name(),
+        }
+    }
+}
+
+/// Working hours: Monday to Friday, from this hour to the next, local time.
+pub const WORKING_HOURS: (i8, i8) = (9, 18);
+
+/// The working time between two instants, in seconds: the part of it that
+/// falls on weekdays within [`WORKING_HOURS`] in `zone` (daylight saving
+/// included). At most ten years are counted.
+pub fn working_seconds(from: Timestamp, to: Timestamp, zone: &Zone) -> i64 {
+    use jiff::civil::Weekday;
+    let (Ok(start), Ok(end)) = (
+        jiff::Timestamp::from_millisecond(from.unix_millis()),
+        jiff::Timestamp::from_millisecond(to.unix_millis()),
+    ) else {
+        return 0;
+    };
+    if end <= start {
+        return 0;
+    }
+    let tz = zone.tz();
+    let mut day = start.to_zoned(tz.clone()).date();
+    let last = end.to_zoned(tz.clone()).date();
+    let mut total = 0;
+    for _ in 0..3_660 {
+        if day > last {
+            break;
+        }
+        if !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            let open = day.at(WORKING_HOURS.0, 0, 0, 0).to_zoned(tz.clone());
+            let close = day.at(WORKING_HOURS.1, 0, 0, 0).to_zoned(tz.clone());
+            if let (Ok(open), Ok(close)) = (open, close) {
+                let a = open.timestamp().max(start);
+                let b = close.timestamp().min(end);
+                if b > a {
+                    total += b.as_second() - a.as_second();
+                }
+            }
+        }
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    total
+}
+
+/// Whether `name` is an IANA time zone this machine knows.
+pub fn known_zone(name: &str) -> bool {
+    jiff::tz::TimeZone::get(name).is_ok()
+}
+
+/// An instant shown in the officer's zone, with the offset in force then
+/// written out: `2025-11-04 16:00 UTC−06:00`, or `… UTC` for offset zero;
+/// a named zone adds its name (`2026-07-01 10:00 UTC−07:00 America/Tijuana`).
+pub fn when(at: Timestamp, zone: &Zone) -> String {
+    let text = when_offset(at, zone.offset_at(at));
+    match zone.name() {
+        Some(name) => format!("{text} {name}"),
+        None => text,
+    }
+}
+
+fn when_offset(at: Timestamp, offset_minutes: i32) -> String {
     let nanos = i128::from(at.unix_millis()) * 1_000_000;
     let offset =
         UtcOffset::from_whole_seconds(offset_minutes.saturating_mul(60)).unwrap_or(UtcOffset::UTC);
@@ -67,11 +177,11 @@ pub fn when(at: Timestamp, offset_minutes: i32) -> String {
 }
 
 /// A `<time>` element for an instant, machine-readable in UTC.
-pub fn time_tag(at: Timestamp, offset_minutes: i32) -> String {
+pub fn time_tag(at: Timestamp, zone: &Zone) -> String {
     format!(
         "<time datetime=\"{}\">{}</time>",
         escape(&at.to_string()),
-        escape(&when(at, offset_minutes))
+        escape(&when(at, zone))
     )
 }
 
@@ -130,7 +240,7 @@ pub fn page(
     if let Some(user) = user {
         let _ = write!(
             out,
-            "<nav aria-label=\"{nav}\"><a href=\"/inbox\">{inbox}</a><a href=\"/outbox\">{outbox}</a>\
+            "<nav aria-label=\"{nav}\"><a href=\"/inbox\">{inbox}</a><a href=\"/decided\">{decided}</a><a href=\"/outbox\">{outbox}</a>\
              <a href=\"/proof\">{proof}</a><a href=\"/outcomes\">{outcomes}</a></nav>\
              <div class=\"who\"><span>{name} ({id})</span>\
              <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -140,6 +250,7 @@ pub fn page(
              <button type=\"submit\">{logout}</button></form></div>",
             nav = lang.s("Desk", "Escritorio"),
             inbox = lang.s("Inbox", "Bandeja de entrada"),
+            decided = lang.s("Decided by policy", "Decididas por la política"),
             outbox = lang.s("Outbox", "Enviadas"),
             proof = lang.s("Proof", "Pruebas"),
             outcomes = lang.s("Outcomes", "Resultados"),
@@ -195,10 +306,53 @@ mod tests {
     #[test]
     fn times_carry_their_zone() {
         let t = Timestamp::parse("2025-11-04T22:00:00Z").unwrap();
-        assert_eq!(when(t, 0), "2025-11-04 22:00 UTC");
-        assert_eq!(when(t, -360), "2025-11-04 16:00 UTC−06:00");
-        assert_eq!(when(t, 330), "2025-11-05 03:30 UTC+05:30");
-        assert!(time_tag(t, 0).contains("datetime=\"2025-11-04T22:00:00Z\""));
+        assert_eq!(when(t, &Zone::Fixed(0)), "2025-11-04 22:00 UTC");
+        assert_eq!(when(t, &Zone::Fixed(-360)), "2025-11-04 16:00 UTC−06:00");
+        assert_eq!(when(t, &Zone::Fixed(330)), "2025-11-05 03:30 UTC+05:30");
+        assert!(time_tag(t, &Zone::Fixed(0)).contains("datetime=\"2025-11-04T22:00:00Z\""));
+    }
+
+    #[test]
+    fn working_time_counts_weekday_office_hours_only() {
+        let zone = Zone::of("America/Mexico_City", 0);
+        // Friday 2026-11-06 17:00 local to Monday 2026-11-09 10:00 local:
+        // one hour on Friday, one on Monday.
+        let from = Timestamp::parse("2026-11-06T23:00:00Z").unwrap();
+        let to = Timestamp::parse("2026-11-09T16:00:00Z").unwrap();
+        assert_eq!(working_seconds(from, to, &zone), 2 * 3_600);
+        // A whole week: five days of nine hours.
+        let week_end = from.plus_seconds(7 * 86_400);
+        assert_eq!(working_seconds(from, week_end, &zone), 5 * 9 * 3_600);
+        // Backwards or empty spans count nothing.
+        assert_eq!(working_seconds(to, from, &zone), 0);
+        // A Saturday counts nothing.
+        let sat = Timestamp::parse("2026-11-07T16:00:00Z").unwrap();
+        assert_eq!(working_seconds(sat, sat.plus_seconds(3_600), &zone), 0);
+    }
+
+    #[test]
+    fn named_zones_follow_daylight_saving() {
+        let winter = Timestamp::parse("2026-01-15T18:00:00Z").unwrap();
+        let summer = Timestamp::parse("2026-07-15T18:00:00Z").unwrap();
+        let tijuana = Zone::of("America/Tijuana", 0);
+        assert_eq!(
+            when(winter, &tijuana),
+            "2026-01-15 10:00 UTC−08:00 America/Tijuana"
+        );
+        assert_eq!(
+            when(summer, &tijuana),
+            "2026-07-15 11:00 UTC−07:00 America/Tijuana"
+        );
+        // Arizona keeps standard time all year; Mexico City has had no
+        // daylight saving since 2022.
+        let phoenix = Zone::of("America/Phoenix", 0);
+        assert_eq!(phoenix.offset_at(winter), -420);
+        assert_eq!(phoenix.offset_at(summer), -420);
+        let cdmx = Zone::of("America/Mexico_City", 0);
+        assert_eq!(cdmx.offset_at(summer), -360);
+        // An unknown name keeps the fixed offset.
+        assert_eq!(Zone::of("Mars/Olympus", -300).offset_at(summer), -300);
+        assert!(known_zone("America/Tijuana") && !known_zone("America/Nowhere"));
     }
 
     #[test]

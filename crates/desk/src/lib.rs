@@ -12,7 +12,10 @@
 //! - [`router`] builds the whole desk as an axum `Router` over a [`Desk`];
 //!   tests call it without a socket, [`serve`] puts it on one.
 //! - `auth`: Argon2id password hashes, in-memory sessions, form tokens.
-//! - `pages`: one handler per page; `decide`: decisions and four eyes;
+//! - `pages`: the session, login and assets; `lists`: inbox, decided by
+//!   policy, outbox; `proposal`: one proposal, its body kind by kind in
+//!   `kinds`; `proof`: checkpoints and receipts; `decide`: decisions and four eyes;
+//!   `reply`: a liaison's reply to a request for more information;
 //!   `finance`: a partner's financial request continued on our ledger and
 //!   released (`Node::answer_continuation`); `firearms`: a partner's trace
 //!   request traced on our records and released (`Node::answer_trace`);
@@ -42,7 +45,12 @@ mod finance;
 mod firearms;
 mod html;
 mod i18n;
+mod kinds;
+mod lists;
 mod pages;
+mod proof;
+mod proposal;
+mod reply;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,7 +65,8 @@ use soberana_store::{AuditEntry, OfficerAccount};
 pub use auth::{HashCost, hash_password, verify_password};
 pub use error::DeskError;
 pub use html::escape;
-pub use i18n::Lang;
+pub use i18n::{ENGLISH_WORDS, Lang, english_words_in};
+pub use kinds::money;
 
 /// How a desk behaves.
 #[derive(Debug, Clone)]
@@ -182,8 +191,12 @@ pub struct NewOfficer {
     pub password: String,
     /// Their language.
     pub language: Lang,
-    /// Their offset from UTC in minutes, for showing times.
+    /// Their offset from UTC in minutes, for showing times when no time
+    /// zone is named.
     pub utc_offset_minutes: i32,
+    /// Their IANA time zone (`America/Tijuana`), followed with daylight
+    /// saving; empty to use the offset alone.
+    pub time_zone: String,
 }
 
 /// Adds (or replaces) an officer's account on `node`, with an audit line
@@ -210,6 +223,12 @@ pub fn add_officer(
             new.utc_offset_minutes
         )));
     }
+    if !new.time_zone.is_empty() && !html::known_zone(&new.time_zone) {
+        return Err(DeskError::BadInput(format!(
+            "time zone `{}` is not an IANA time zone name; use e.g. America/Mexico_City, America/Tijuana or America/Phoenix",
+            new.time_zone.chars().take(64).collect::<String>()
+        )));
+    }
     let password_hash = hash_password(&new.password, cost)?;
     node.officers().put_officer(
         OfficerAccount {
@@ -217,6 +236,7 @@ pub fn add_officer(
             password_hash,
             language: new.language.code().into(),
             utc_offset_minutes: new.utc_offset_minutes,
+            time_zone: new.time_zone,
             failures: 0,
             locked_until: None,
         },
@@ -235,12 +255,15 @@ pub fn router(desk: Desk) -> Router {
         .route("/language", post(pages::language))
         .route("/inbox", get(pages::inbox))
         .route("/outbox", get(pages::outbox))
+        .route("/decided", get(pages::decided))
         .route("/proposals/{id}", get(pages::proposal))
         .route("/proposals/{id}/decide", post(decide::decide))
         .route("/proposals/{id}/confirm", post(decide::confirm))
         .route("/proposals/{id}/withdraw", post(decide::withdraw))
         .route("/proposals/{id}/continuation", post(finance::answer))
         .route("/proposals/{id}/trace", post(firearms::answer))
+        .route("/proposals/{id}/document", get(pages::document))
+        .route("/proposals/{id}/reply", post(reply::reply))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

@@ -1,12 +1,16 @@
 //! End to end in headless Chromium: an MX officer logs in on the MX desk,
 //! moves through it with the keyboard, decides a US proposal, and the
-//! decision arrives on the US desk; no page logs a JavaScript error.
+//! decision arrives on the US desk; then officers in Spanish and in English
+//! walk every list and every proposal kind on a desktop and on a 390 px
+//! phone viewport, each page checked with axe-core (WCAG 2.2 A and AA) and,
+//! on the phone, for sideways scrolling. No page logs a JavaScript error.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/test` installs
 //! them). Without them the test says so and passes, unless
 //! `SOBERANA_REQUIRE_BROWSER=1` (set by `scripts/test` and CI), where it
-//! fails. With `SOBERANA_SCREENSHOTS=DIR` (an absolute path) it saves the inbox and the
-//! outcomes page as PNG files in DIR (how `docs/desk-*.png` were made).
+//! fails. With `SOBERANA_SCREENSHOTS=DIR` (an absolute path) it saves the
+//! inbox, the outcomes and the pages of the walk in both languages and
+//! viewports as PNG files in DIR (how `docs/desk-*.png` were made).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,6 +42,50 @@ async fn no_console_errors(session: &Session<'_>, page: &str) {
         .filter(|e| e["level"] == "SEVERE")
         .collect();
     assert!(errors.is_empty(), "{page} logged errors: {errors:?}");
+}
+
+/// axe-core, vendored from npm (`axe-core`, MPL-2.0; see the licence beside it).
+const AXE: &str = include_str!("vendor/axe.min.js");
+
+/// Runs axe-core's WCAG 2.0/2.1/2.2 A and AA rules on the page and fails
+/// naming every violation, the elements it found and how to fix them.
+async fn accessible(session: &Session<'_>, what: &str) {
+    let script = format!(
+        "{AXE}\n;const done = arguments[arguments.length - 1];\
+         axe.run(document, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}}, resultTypes: ['violations']}})\
+         .then(r => done(r.violations.map(v => ({{rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}}))))\
+         .catch(e => done([{{rule: 'axe-failed', help: String(e)}}]));"
+    );
+    let violations = session.script_async(&script, serde_json::json!([])).await;
+    assert!(
+        violations.as_array().is_some_and(|v| v.is_empty()),
+        "{what} fails WCAG 2.2 AA: {violations:#}"
+    );
+}
+
+/// On a phone: the page does not scroll sideways, and a list's deadline
+/// column is in view.
+async fn fits(session: &Session<'_>, what: &str) {
+    let widths = session
+        .script(
+            "const d = document.querySelector('td.deadline');\
+             const r = d ? d.getBoundingClientRect() : null;\
+             return [document.documentElement.scrollWidth, window.innerWidth, r ? r.right : 0];",
+        )
+        .await;
+    let (scroll, inner, deadline) = (
+        widths[0].as_f64().unwrap(),
+        widths[1].as_f64().unwrap(),
+        widths[2].as_f64().unwrap(),
+    );
+    assert!(
+        scroll <= inner,
+        "{what} scrolls sideways: {scroll} px of content in {inner} px"
+    );
+    assert!(
+        deadline <= inner,
+        "{what}: the deadline ends at {deadline} px, off a {inner} px screen"
+    );
 }
 
 async fn log_in(session: &Session<'_>, base: &str, officer: &str) {
@@ -74,6 +122,14 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
         "MX.FGR",
         &[Role::Approver],
         Lang::Es,
+    );
+    named(
+        &mx_desk,
+        "fgr.ana",
+        "Ana Torres",
+        "MX.FGR",
+        &[Role::Approver],
+        Lang::En,
     );
     named(
         &us_desk,
@@ -197,9 +253,9 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
     session.click("form.decide button").await;
     // The form posts back to the proposal's own page.
     let text = session
-        .text_when(|t| t.contains("accepted_with_conditions"))
+        .text_when(|t| t.contains("aceptada con condiciones"))
         .await;
-    assert!(text.contains("accepted_with_conditions"), "{text}");
+    assert!(text.contains("aceptada con condiciones"), "{text}");
     let back = format!("/proposals/{}", request.id);
     assert!(session.url().await.ends_with(&back), "back on the proposal");
     assert_eq!(
@@ -245,6 +301,84 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
     );
     assert!(text.contains("fgr.lucia"), "who decided");
     no_console_errors(&session, "the US proposal").await;
+
+    // Every kind, in Spanish and in English, on a desktop and on a phone:
+    // each page passes axe-core's WCAG 2.2 A and AA rules, and on the phone
+    // nothing scrolls sideways and the inbox's deadlines are in view.
+    let mut kinds = vec![
+        ("information-request", request.id),
+        ("financial-intelligence", financial.id),
+        ("identifier-match", matching.id),
+        ("assistance-offer", forces.id),
+        ("seizure-report", southbound.id),
+        ("our-seizure-report", seized.id),
+    ];
+    for name in [
+        "us-border-alert.toml",
+        "mx-firearm-trace.toml",
+        "mx-joint-investigation.toml",
+        "mx-person-match.toml",
+        "mx-coordinated-operation.toml",
+        "us-notify-order.toml",
+    ] {
+        let p = us.propose(from_us(name), None).unwrap();
+        let short = name.trim_end_matches(".toml").split_once('-').unwrap().1;
+        kinds.push((short, p.id));
+    }
+    for (_, id) in &kinds {
+        for _ in 0..400 {
+            if mx
+                .show(*id)
+                .is_ok_and(|d| d.record.state != ProposalState::Received)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    let mut pages: Vec<(String, String)> = ["inbox", "decided", "outbox", "outcomes", "proof"]
+        .iter()
+        .map(|p| ((*p).to_owned(), format!("/{p}")))
+        .collect();
+    pages.extend(
+        kinds
+            .iter()
+            .map(|(name, id)| ((*name).to_owned(), format!("/proposals/{id}"))),
+    );
+    for (officer, lang) in [("fgr.lucia", "es"), ("fgr.ana", "en")] {
+        for (viewport, width, height, mobile) in
+            [("desktop", 1280, 900, false), ("phone", 390, 844, true)]
+        {
+            session.viewport(width, height, mobile).await;
+            log_in(&session, &mx_base, officer).await;
+            for (name, path) in &pages {
+                session.goto(&format!("{mx_base}{path}")).await;
+                let what = format!("{path} ({name}) in {lang} on a {viewport}");
+                let html_lang = session
+                    .script("return document.documentElement.lang;")
+                    .await;
+                assert_eq!(html_lang, serde_json::json!(lang), "{what}");
+                accessible(&session, &what).await;
+                if mobile {
+                    fits(&session, &what).await;
+                }
+                no_console_errors(&session, &what).await;
+                if [
+                    "inbox",
+                    "decided",
+                    "assistance-offer",
+                    "information-request",
+                ]
+                .contains(&name.as_str())
+                {
+                    save(
+                        &format!("desk-{name}-{lang}-{viewport}.png"),
+                        &session.screenshot().await,
+                    );
+                }
+            }
+        }
+    }
 
     session.quit().await;
     mx_web.stop();

@@ -10,129 +10,13 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use soberana_core::{DecidedBy, ProposalId, ProposalState};
-use soberana_desk::{Desk, DeskConfig, router};
+use soberana_desk::{Desk, DeskConfig};
 use soberana_node::Node;
+use support::client::*;
 use support::*;
-use tower::ServiceExt;
-
-/// A cookie-keeping client over the router.
-struct Client {
-    app: Router,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-impl Client {
-    fn new(desk: &Desk) -> Self {
-        Self {
-            app: router(desk.clone()),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
-        let cookie: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let request = request
-            .header(header::COOKIE, cookie.join("; "))
-            .body(body)
-            .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            assert!(
-                text.contains("HttpOnly") && text.contains("SameSite=Strict"),
-                "{text}"
-            );
-            let (pair, _) = text.split_once(';').unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            if v.is_empty() {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.into(), v.into());
-            }
-        }
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            location,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Reply {
-        self.send(Request::get(path), Body::empty()).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
-        let body: Vec<String> = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
-        self.send(
-            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
-            Body::from(body.join("&")),
-        )
-        .await
-    }
-
-    /// Logs in; returns the login reply.
-    async fn login(&mut self, id: &str, password: &str) -> Reply {
-        let form = self.get("/login").await;
-        let csrf = csrf_in(&form.body);
-        self.post(
-            "/login",
-            &[("csrf", &csrf), ("officer", id), ("password", password)],
-        )
-        .await
-    }
-
-    /// The session's form token, read from a page.
-    async fn csrf(&mut self) -> String {
-        csrf_in(&self.get("/inbox").await.body)
-    }
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-fn csrf_in(html: &str) -> String {
-    let start = html
-        .find("name=\"csrf\" value=\"")
-        .unwrap_or_else(|| panic!("no form token in {html}"))
-        + 19;
-    html[start..start + 64].to_owned()
-}
 
 struct World {
     _dir: tempfile::TempDir,
@@ -380,7 +264,7 @@ async fn an_approver_decides_and_the_partner_receives_it() {
     );
     wait_state(&world.us, id, ProposalState::Answered).await;
     let page = client.get(&format!("/proposals/{id}")).await;
-    assert!(page.body.contains("accepted_with_conditions"));
+    assert!(page.body.contains("accepted with conditions"));
     assert!(page.body.contains("record"), "what was disclosed is shown");
 
     // Deciding it again is a conflict, and changes nothing.
@@ -509,6 +393,7 @@ async fn releasing_under_h2_takes_a_second_approver() {
             &[
                 ("csrf", &csrf),
                 ("outcome", "accept"),
+                ("conditions", "no onward dissemination"),
                 ("reason", "the account is held in Mexico"),
                 ("release", "account 0021: received USD 482,500"),
             ],
@@ -546,6 +431,12 @@ async fn releasing_under_h2_takes_a_second_approver() {
     let page = beto.get(&format!("/proposals/{id}")).await;
     assert!(page.body.contains("/confirm\""));
     assert!(page.body.contains("Confirmar"), "beto reads Spanish");
+    // The second approver sees exactly what is confirmed.
+    assert!(page.body.contains("Condiciones que se confirman"));
+    assert!(page.body.contains("<li>no onward dissemination</li>"));
+    assert!(page.body.contains("account 0021"));
+    assert!(page.body.contains("aceptada con condiciones"));
+    assert!(!page.body.contains("lone-approver"), "two approvers here");
     let reply = beto
         .post(&format!("/proposals/{id}/confirm"), &[("csrf", &csrf)])
         .await;
@@ -783,7 +674,7 @@ async fn receipts_are_verified_and_oversized_uploads_refused() {
     assert!(reply.body.contains("Not cosigned by US"), "{}", reply.body);
     let proof = olga.get("/proof").await;
     assert!(
-        proof.body.contains("verify_receipt"),
+        proof.body.contains("verified a receipt"),
         "oversight sees the audit trail"
     );
     world.stop().await;
@@ -874,5 +765,31 @@ async fn partner_text_is_escaped_and_outcomes_are_drawn() {
         StatusCode::SEE_OTHER
     );
     assert_eq!(ana.get("/inbox").await.status, StatusCode::UNAUTHORIZED);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_with_one_approver_warns_that_a_release_would_wait() {
+    let world = World::new(test_config()).await;
+    let id = world.incoming("us-financial-intelligence.toml").await;
+    // Beto, the other approver, is disabled: nobody could confirm.
+    world
+        .desk
+        .officers()
+        .disable(&soberana_core::OfficerId::new("beto").unwrap(), "test")
+        .unwrap();
+    let mut ana = Client::new(&world.desk);
+    ana.login("ana", PASSWORD).await;
+    let page = ana.get(&format!("/proposals/{id}")).await;
+    assert!(page.body.contains("lone-approver"), "{}", page.body);
+    assert!(page.body.contains("no other approver"));
+    // Enabled again, the warning goes.
+    world
+        .desk
+        .officers()
+        .enable(&soberana_core::OfficerId::new("beto").unwrap(), "test")
+        .unwrap();
+    let page = ana.get(&format!("/proposals/{id}")).await;
+    assert!(!page.body.contains("lone-approver"));
     world.stop().await;
 }

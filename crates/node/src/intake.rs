@@ -398,7 +398,7 @@ impl Node {
         let us = self.party();
         let decision = |outcome: Outcome, extra: Option<String>| {
             let mut reasons = verdict.reasons.clone();
-            reasons.extend(extra.map(|text| soberana_core::Reason { policy: None, text }));
+            reasons.extend(extra.map(soberana_core::Reason::plain));
             Decision {
                 proposal_id: proposal.id,
                 decided_by_party: us,

@@ -58,7 +58,7 @@ pub use operator::{OperatorEndpoint, operator_router, render as render_metrics};
 pub use outbox::{Delivery, backoff};
 pub use pin::{PolicyPinned, constitutional_digest, constitutional_path};
 pub use pinned::card_pinned_party;
-pub use policy::{PolicyVerdict, ProposalPolicy, Verdict};
+pub use policy::{ActFacts, PlaceFacts, PolicyVerdict, ProposalPolicy, Verdict};
 pub use report::{
     REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,
     compare as compare_reports,

@@ -81,6 +81,9 @@ pub struct DecisionReason {
     pub layer: Option<Layer>,
     /// The reason in plain words.
     pub text: String,
+    /// The reason in Spanish, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_es: Option<String>,
     /// The tasks it concerns, described for people.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<String>,
@@ -92,6 +95,7 @@ impl DecisionReason {
             policy: None,
             layer: None,
             text: text.into(),
+            text_es: None,
             tasks: Vec::new(),
         }
     }
@@ -101,6 +105,7 @@ impl DecisionReason {
             policy: Some(meta.id.clone()),
             layer: Some(meta.layer),
             text: meta.reason_text(),
+            text_es: meta.reason_es.clone(),
             tasks: Vec::new(),
         }
     }
@@ -112,9 +117,17 @@ impl DecisionReason {
         } else {
             format!("{} ({})", self.text, self.tasks.join("; "))
         };
+        let text_es = self.text_es.as_ref().map(|es| {
+            if self.tasks.is_empty() {
+                es.clone()
+            } else {
+                format!("{es} ({})", self.tasks.join("; "))
+            }
+        });
         Reason {
             policy: self.policy.clone(),
             text,
+            text_es,
         }
     }
 }
@@ -896,6 +909,7 @@ impl PolicyEngine {
                     policy: None,
                     layer: None,
                     text: "accredited, unarmed foreign presence on our territory (a liaison officer, an attaché) is decided by an officer, never automatically (Ley de Seguridad Nacional, 2020 reform)".to_owned(),
+                    text_es: Some("la presencia extranjera acreditada y sin armas en nuestro territorio (un oficial de enlace, un agregado) la decide un oficial, nunca de forma automática (Ley de Seguridad Nacional, reforma de 2020)".to_owned()),
                     tasks: prepared.presence.clone(),
                 });
             }
@@ -904,6 +918,7 @@ impl PolicyEngine {
                     policy: None,
                     layer: None,
                     text: "free text speaks of force on our territory; only structured content can be accepted, so an officer reads it".to_owned(),
+                    text_es: Some("el texto libre habla de uso de la fuerza en nuestro territorio; solo el contenido estructurado puede aceptarse, así que lo lee un oficial".to_owned()),
                     tasks: prepared
                         .prose
                         .iter()
@@ -949,6 +964,7 @@ impl PolicyEngine {
                 "{layer_name} policy `{id}` could not be evaluated ({}); refused because a policy that errors cannot be relied on",
                 error.inner()
             ),
+            text_es: None,
             tasks: task.map(|t| vec![t.to_owned()]).unwrap_or_default(),
         }
     }

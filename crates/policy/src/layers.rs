@@ -133,6 +133,8 @@ pub struct PolicyMeta {
     pub forbids: bool,
     /// Its `@reason`, if any.
     pub reason: Option<String>,
+    /// Its `@reason_es` (the reason in Spanish), if any.
+    pub reason_es: Option<String>,
     /// Its `@description`, if any.
     pub description: Option<String>,
     /// For a permit: accept or send to review (`@decision`, default allow).
@@ -239,6 +241,7 @@ pub(crate) fn parse_layer(
             file: file.name.clone(),
             forbids,
             reason: policy.annotation("reason").map(str::to_owned),
+            reason_es: policy.annotation("reason_es").map(str::to_owned),
             description: policy.annotation("description").map(str::to_owned),
             disposition,
             condition: policy.annotation("condition").map(str::to_owned),

@@ -246,6 +246,7 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
                 password_hash: "$argon2id$none".into(),
                 language: "es".into(),
                 utc_offset_minutes: -360,
+                time_zone: String::new(),
                 failures: 0,
                 locked_until: None,
             },

@@ -22,8 +22,12 @@ pub struct OfficerAccount {
     pub password_hash: String,
     /// The language the desk speaks to this officer (`es` or `en`).
     pub language: String,
-    /// The officer's offset from UTC in minutes, used to show times.
+    /// The officer's offset from UTC in minutes, used to show times when
+    /// no time zone is named.
     pub utc_offset_minutes: i32,
+    /// The officer's time zone by its IANA name (`America/Mexico_City`),
+    /// with daylight saving; empty when only the offset is known.
+    pub time_zone: String,
     /// Failed logins since the last successful one.
     pub failures: u32,
     /// Logins are refused until then, after too many failures.
@@ -189,9 +193,10 @@ pub(crate) fn settle_pending(
     }
 }
 
-fn account_from_row(
-    row: &Row<'_>,
-) -> rusqlite::Result<(String, String, String, i32, i64, Option<i64>)> {
+/// One account's columns, in [`ACCOUNT_COLUMNS`] order.
+type AccountRow = (String, String, String, i32, i64, Option<i64>, String);
+
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<AccountRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -199,18 +204,12 @@ fn account_from_row(
         row.get(3)?,
         row.get(4)?,
         row.get(5)?,
+        row.get(6)?,
     ))
 }
 
 fn account(
-    (officer, hash, language, offset, failures, locked): (
-        String,
-        String,
-        String,
-        i32,
-        i64,
-        Option<i64>,
-    ),
+    (officer, hash, language, offset, failures, locked, time_zone): AccountRow,
 ) -> Result<OfficerAccount, StoreError> {
     let officer: Officer =
         serde_json::from_str(&officer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -219,13 +218,14 @@ fn account(
         password_hash: hash,
         language,
         utc_offset_minutes: offset,
+        time_zone,
         failures: u32::try_from(failures).unwrap_or(u32::MAX),
         locked_until: locked.map(Timestamp::from_unix_millis),
     })
 }
 
 const ACCOUNT_COLUMNS: &str =
-    "officer, password_hash, language, utc_offset_minutes, failures, locked_until";
+    "officer, password_hash, language, utc_offset_minutes, failures, locked_until, time_zone";
 
 impl OfficerStore for SqliteStore {
     fn put_officer(&self, account: OfficerAccount, audit: AuditEntry) -> Result<(), StoreError> {
@@ -233,16 +233,17 @@ impl OfficerStore for SqliteStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO desk_officers (id, officer, password_hash, language, utc_offset_minutes, failures, locked_until)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, NULL)
+                "INSERT INTO desk_officers (id, officer, password_hash, language, utc_offset_minutes, failures, locked_until, time_zone)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, NULL, ?6)
                  ON CONFLICT(id) DO UPDATE SET officer = ?2, password_hash = ?3, language = ?4,
-                   utc_offset_minutes = ?5, failures = 0, locked_until = NULL",
+                   utc_offset_minutes = ?5, failures = 0, locked_until = NULL, time_zone = ?6",
                 params![
                     account.officer.id.as_str(),
                     officer,
                     account.password_hash,
                     account.language,
-                    account.utc_offset_minutes
+                    account.utc_offset_minutes,
+                    account.time_zone
                 ],
             )?;
             insert_audit(tx, &audit)
@@ -493,6 +494,7 @@ mod tests {
             password_hash: "$argon2id$stub".into(),
             language: "es".into(),
             utc_offset_minutes: -360,
+            time_zone: "America/Mexico_City".into(),
             failures: 0,
             locked_until: None,
         }

@@ -183,6 +183,11 @@ const MIGRATIONS: &[&str] = &[
         trail_id INTEGER NOT NULL REFERENCES trails(id)
     ) WITHOUT ROWID;
     "#,
+    // 6: an officer's time zone by its IANA name (`America/Tijuana`), so
+    // the desk follows daylight saving; empty keeps the fixed offset.
+    r#"
+    ALTER TABLE desk_officers ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -70,7 +70,8 @@ pub async fn run(args: DeskArgs) -> Result<()> {
 /// The demo officers' password (printed by the demo; a demo only).
 pub const DEMO_PASSWORD: &str = "soberana-demo";
 
-/// A demo officer: id, name, agency, roles, language, UTC offset in minutes.
+/// A demo officer: id, name, agency, roles, language, UTC offset in
+/// minutes (standard time), IANA time zone.
 type DemoOfficer = (
     &'static str,
     &'static str,
@@ -78,6 +79,7 @@ type DemoOfficer = (
     &'static [Role],
     Lang,
     i32,
+    &'static str,
 );
 
 /// The demo's officers on each node. The approvers decide the demo's
@@ -90,6 +92,7 @@ const MX_DEMO_OFFICERS: &[DemoOfficer] = &[
         &[Role::Approver],
         Lang::Es,
         -360,
+        "America/Mexico_City",
     ),
     (
         "uif.approver",
@@ -98,6 +101,7 @@ const MX_DEMO_OFFICERS: &[DemoOfficer] = &[
         &[Role::Approver],
         Lang::Es,
         -360,
+        "America/Mexico_City",
     ),
     (
         "cni.approver",
@@ -105,7 +109,8 @@ const MX_DEMO_OFFICERS: &[DemoOfficer] = &[
         "MX.CNI",
         &[Role::Approver],
         Lang::Es,
-        -360,
+        -480,
+        "America/Tijuana",
     ),
     (
         "mx.oversight",
@@ -114,6 +119,7 @@ const MX_DEMO_OFFICERS: &[DemoOfficer] = &[
         &[Role::Oversight],
         Lang::Es,
         -360,
+        "America/Mexico_City",
     ),
 ];
 const US_DEMO_OFFICERS: &[DemoOfficer] = &[
@@ -123,7 +129,8 @@ const US_DEMO_OFFICERS: &[DemoOfficer] = &[
         "US.DEA",
         &[Role::Liaison],
         Lang::En,
-        -300,
+        -420,
+        "America/Phoenix",
     ),
     (
         "atf.approver",
@@ -131,7 +138,8 @@ const US_DEMO_OFFICERS: &[DemoOfficer] = &[
         "US.ATF",
         &[Role::Approver],
         Lang::En,
-        -300,
+        -420,
+        "America/Phoenix",
     ),
     (
         "fbi.approver",
@@ -140,6 +148,7 @@ const US_DEMO_OFFICERS: &[DemoOfficer] = &[
         &[Role::Approver],
         Lang::En,
         -300,
+        "America/New_York",
     ),
 ];
 
@@ -147,7 +156,7 @@ const US_DEMO_OFFICERS: &[DemoOfficer] = &[
 pub fn demo_officers(mx: &Node, us: &Node) -> Result<()> {
     let hash = hash_password(DEMO_PASSWORD, HashCost::Standard)?;
     for (node, officers) in [(mx, MX_DEMO_OFFICERS), (us, US_DEMO_OFFICERS)] {
-        for &(id, name, agency, roles, lang, offset) in officers {
+        for &(id, name, agency, roles, lang, offset, zone) in officers {
             node.officers().put_officer(
                 OfficerAccount {
                     officer: Officer {
@@ -159,6 +168,7 @@ pub fn demo_officers(mx: &Node, us: &Node) -> Result<()> {
                     password_hash: hash.clone(),
                     language: lang.code().into(),
                     utc_offset_minutes: offset,
+                    time_zone: zone.into(),
                     failures: 0,
                     locked_until: None,
                 },

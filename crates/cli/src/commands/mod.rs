@@ -6,6 +6,7 @@ use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
 pub(crate) mod backup;
 mod bench;
+mod body;
 mod demo;
 pub(crate) mod desk;
 pub mod finance;

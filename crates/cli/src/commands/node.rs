@@ -290,6 +290,7 @@ pub fn print_detail(detail: &ProposalDetail) {
     line!("from → to  {} → {} ({})", p.from, p.to, p.requesting_agency);
     line!("state      {}", r.state);
     line!("asks       {}", p.body.summary());
+    crate::commands::body::print_body(&p.body);
     line!("purpose    {}", p.purpose);
     line!("legal basis {}", p.legal_basis);
     line!("handling   {} — {}", p.handling, p.handling.meaning());

@@ -67,9 +67,14 @@ pub struct OfficerAddArgs {
     /// The desk's language for this officer: es or en.
     #[arg(long, default_value = "es")]
     pub language: String,
-    /// The officer's offset from UTC for showing times, as ±HH:MM.
+    /// The officer's offset from UTC for showing times, as ±HH:MM (used
+    /// when no time zone is given).
     #[arg(long, default_value = "+00:00", allow_hyphen_values = true)]
     pub utc_offset: String,
+    /// The officer's IANA time zone (`America/Mexico_City`,
+    /// `America/Tijuana`, `America/Phoenix`), followed with daylight saving.
+    #[arg(long, default_value = "")]
+    pub time_zone: String,
 }
 
 fn parse_role(name: &str) -> Result<Role> {
@@ -159,6 +164,7 @@ pub fn run(cmd: OfficerCommand) -> Result<()> {
                     password,
                     language,
                     utc_offset_minutes,
+                    time_zone: args.time_zone.clone(),
                 },
                 HashCost::Standard,
                 &format!("cli:{by}"),

@@ -266,6 +266,31 @@ impl Session<'_> {
         .await
     }
 
+    /// Runs a script that calls back with its value (the last argument).
+    pub async fn script_async(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Makes the page's viewport `width` × `height` CSS pixels, as a phone's
+    /// (`mobile`) or a desktop's, whatever the window's own size.
+    pub async fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(
+                json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                    "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile
+                }}),
+            ),
+        )
+        .await;
+    }
+
     /// Presses and releases a key (to whatever has the focus).
     pub async fn press(&self, key: &str) {
         self.cmd(

@@ -4,17 +4,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
+pub mod client;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use soberana_core::{
-    AgencyId, Officer, OfficerId, ProposalDraft, ProposalId, ProposalKind, ProposalState, Reason,
-    Role, Timestamp,
+    AgencyId, AgencyKind, Officer, OfficerId, PartyCode, ProposalDraft, ProposalId, ProposalKind,
+    ProposalState, Reason, Role, Timestamp,
 };
 use soberana_desk::{Desk, DeskConfig, HashCost, Lang, NewOfficer, add_officer};
-use soberana_node::{InitOptions, Node, PolicyVerdict, ProposalPolicy, Verdict, init};
+use soberana_node::{
+    ActFacts, InitOptions, Node, PlaceFacts, PolicyVerdict, ProposalPolicy, Verdict, init,
+};
 
 /// The constitutional layer test nodes pin (the node checks only its pin;
 /// the Cedar engine, not used here, would check its content).
@@ -32,21 +36,24 @@ impl ProposalPolicy for TestPolicy {
         proposal: &soberana_core::Proposal,
         _: &[soberana_core::Proposal],
     ) -> PolicyVerdict {
-        let (verdict, policy, text) = match proposal.kind() {
+        let (verdict, policy, text, text_es) = match proposal.kind() {
             ProposalKind::AssistanceOffer => (
                 Verdict::Refuse,
                 "mx.foreign-forces",
                 "no foreign armed forces on national territory",
+                "ninguna fuerza armada extranjera en territorio nacional",
             ),
             ProposalKind::AdvanceNotification | ProposalKind::SeizureReport => (
                 Verdict::Allow { conditions: vec![] },
                 "op.notifications-acknowledged",
                 "notifications are acknowledged",
+                "las notificaciones se acusan de recibo",
             ),
             _ => (
                 Verdict::Review,
                 "op.data-requests-reviewed",
                 "requests for data go to an officer",
+                "las solicitudes de datos las decide un oficial",
             ),
         };
         PolicyVerdict {
@@ -54,6 +61,7 @@ impl ProposalPolicy for TestPolicy {
             reasons: vec![Reason {
                 policy: Some(policy.into()),
                 text: text.into(),
+                text_es: Some(text_es.into()),
             }],
             policy_digest: "22".repeat(32),
         }
@@ -70,6 +78,37 @@ impl ProposalPolicy for TestPolicy {
             ),
             "CONTRADICTION: the sender says `US`; the place is in MX-SON".into(),
         ]
+    }
+
+    /// One act per task, every place resolved to Culiacán, on MX land,
+    /// with markup in the agency's name to be escaped.
+    fn acts(&self, proposal: &soberana_core::Proposal) -> Vec<ActFacts> {
+        proposal
+            .body
+            .tasks()
+            .iter()
+            .enumerate()
+            .map(|(i, task)| ActFacts {
+                origin: format!("task {}", i + 1),
+                agency: format!("<b>{}</b>", task.agency),
+                agency_kind: AgencyKind::Military,
+                agency_party: task.agency.party().to_string(),
+                known_agency: true,
+                action: task.action.as_str().to_owned(),
+                on_territory: true,
+                armed: task.armed,
+                kinetic: task.is_kinetic(),
+                presence: false,
+                places: vec![PlaceFacts {
+                    said: "Culiacán, Sinaloa".into(),
+                    sovereign: Some(PartyCode::new("MX").unwrap()),
+                    established: Some("MX land (by named place culiacan)".into()),
+                    point: Some((24.8, -107.39)),
+                    contradiction: Some("the sender says `US`; the place is in MX-SIN".into()),
+                }],
+                forbidden_by: vec!["mx.foreign-forces".into()],
+            })
+            .collect()
     }
 
     fn digest(&self) -> String {
@@ -123,6 +162,17 @@ pub fn example(name: &str) -> ProposalDraft {
     draft
 }
 
+/// A shipped example as the US would send it to MX (examples written for
+/// MX are retargeted, their agency made a US one).
+pub fn from_us(name: &str) -> ProposalDraft {
+    let mut draft = example(name);
+    draft.to = soberana_core::PartyCode::new("MX").unwrap();
+    if draft.requesting_agency.party().as_str() != "US" {
+        draft.requesting_agency = AgencyId::new("US.DEA").unwrap();
+    }
+    draft
+}
+
 /// Waits until `node` holds `id` in `state`.
 pub async fn wait_state(node: &Node, id: ProposalId, state: ProposalState) {
     for _ in 0..400 {
@@ -167,6 +217,7 @@ pub fn named(desk: &Desk, id: &str, name: &str, agency: &str, roles: &[Role], la
             password: PASSWORD.into(),
             language: lang,
             utc_offset_minutes: -360,
+            time_zone: String::new(),
         },
         HashCost::DangerTestOnly,
         "test",

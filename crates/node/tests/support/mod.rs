@@ -25,6 +25,7 @@ pub fn test_verdict(verdict: Verdict, digest: &str) -> PolicyVerdict {
         reasons: vec![Reason {
             policy: Some("test".into()),
             text: "test policy".into(),
+            text_es: None,
         }],
         policy_digest: digest.to_owned(),
     }
@@ -87,6 +88,7 @@ pub fn register(node: &Node, id: &str, agency: &str, roles: &[Role]) -> OfficerI
                 password_hash: "$argon2id$none".into(),
                 language: "es".into(),
                 utc_offset_minutes: 0,
+                time_zone: String::new(),
                 failures: 0,
                 locked_until: None,
             },
