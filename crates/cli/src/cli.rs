@@ -81,6 +81,10 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
+    /// The bilateral agreement with a partner: show, propose, amend,
+    /// accept, suspend, resume, terminate (each a signed act in both logs).
+    #[command(subcommand)]
+    Agreement(crate::commands::agreement::AgreementCommand),
     /// Officer accounts on a node's desk.
     #[command(subcommand)]
     Officer(crate::commands::officer::OfficerCommand),

@@ -139,6 +139,10 @@ pub enum NodeError {
     /// Storage failed.
     #[error("store: {0}")]
     Store(#[from] soberana_store::StoreError),
+    /// An act on the bilateral agreement does not fit where it stands, or
+    /// the agreement does not let a proposal cross.
+    #[error("{0}")]
+    Agreement(String),
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),

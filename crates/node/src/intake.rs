@@ -68,6 +68,14 @@ pub enum IntakeOutcome {
         /// The protocol step.
         step: u32,
     },
+    /// The partner's act on the bilateral agreement was recorded (and,
+    /// unless it was an acknowledgement, acknowledged).
+    AgreementAct {
+        /// What the act did (`propose`, `suspend`, …).
+        action: String,
+        /// The version it concerns.
+        version: u64,
+    },
 }
 
 /// Why an envelope was refused, with the HTTP status to answer with.
@@ -124,6 +132,7 @@ fn store_refusal(e: StoreError) -> IntakeRefusal {
         | StoreError::ProposalExists(_) => IntakeRefusal::new(409, "state", e.to_string()),
         StoreError::NotAccepted(..) => IntakeRefusal::new(409, "not_accepted", e.to_string()),
         StoreError::Conflict(_) => IntakeRefusal::new(409, "conflict", e.to_string()),
+        StoreError::Agreement(_) => IntakeRefusal::new(409, "agreement_state", e.to_string()),
         StoreError::NoSession(..) => IntakeRefusal::new(422, "no_session", e.to_string()),
         StoreError::RepeatedPart { .. } => IntakeRefusal::new(409, "repeated_part", e.to_string()),
         StoreError::OverQuota(_) => IntakeRefusal::new(413, "quota", e.to_string()),
@@ -232,6 +241,7 @@ impl Node {
                 if proposal.from != sender || proposal.to != us {
                     return Err(mismatch("proposal's parties"));
                 }
+                self.admit_under_agreement(&proposal)?;
                 self.policy()
                     .admit(&proposal)
                     .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;
@@ -319,6 +329,13 @@ impl Node {
                     IntakeEffect::Session { message, quota },
                     IntakeOutcome::SessionMessage { proposal, step },
                 )
+            }
+            Body::Agreement(act) => {
+                let outcome = IntakeOutcome::AgreementAct {
+                    action: act.action.as_str().to_owned(),
+                    version: act.version,
+                };
+                (IntakeEffect::Agreement(act), outcome)
             }
         };
         let received = Received {
@@ -460,6 +477,34 @@ impl Node {
                     },
                     "accepted",
                 )
+            }
+        }
+    }
+
+    /// Refuses a new proposal the agreement with its sender does not let
+    /// in: the agreement is suspended or terminated, or its kind is not one
+    /// we accept from that partner. No agreement at all leaves the decision
+    /// to policy.
+    fn admit_under_agreement(
+        &self,
+        proposal: &soberana_core::Proposal,
+    ) -> Result<(), IntakeRefusal> {
+        let agreement = self
+            .store()
+            .agreement(proposal.from)
+            .map_err(store_refusal)?;
+        let Some(agreement) = agreement else {
+            return Ok(());
+        };
+        match agreement.refuses(proposal.kind(), proposal.from, proposal.to) {
+            None => Ok(()),
+            Some(reason) => {
+                let code = match agreement.status {
+                    soberana_core::AgreementStatus::Suspended => "agreement_suspended",
+                    soberana_core::AgreementStatus::Terminated => "agreement_terminated",
+                    _ => "not_in_agreement",
+                };
+                Err(IntakeRefusal::new(403, code, reason))
             }
         }
     }

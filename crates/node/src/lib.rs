@@ -9,6 +9,7 @@
 //! opens sockets.
 
 pub mod abuse;
+mod agreement;
 mod backup;
 mod config;
 mod constitution;
@@ -33,6 +34,7 @@ mod server;
 pub mod sessions;
 mod tls;
 
+pub use agreement::read_terms;
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};

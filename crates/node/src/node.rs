@@ -396,6 +396,15 @@ impl Node {
         }
         let proposal = Proposal::from_draft(draft, self.party(), author, Timestamp::now())
             .map_err(|e| bad(e.to_string()))?;
+        // A suspended or terminated agreement, or a kind the partner does
+        // not accept under it, stops the proposal here, not at the partner.
+        if let Some(agreement) = self.inner.store.agreement(proposal.to)?
+            && let Some(reason) = agreement.refuses(proposal.kind(), proposal.from, proposal.to)
+        {
+            return Err(NodeError::Agreement(format!(
+                "{reason}; nothing was queued"
+            )));
+        }
         self.inner
             .store
             .queue_proposal(proposal.clone(), self.sealer())?;

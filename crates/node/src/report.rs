@@ -291,6 +291,9 @@ impl Node {
                     *report.cosignatures.entry(sender.clone()).or_default() += 1;
                     None
                 }
+                // Acts on the agreement are counted with the envelopes by
+                // kind; they concern no proposal.
+                Body::Agreement(_) => None,
             };
             report.exchange.push(ReportedEnvelope {
                 envelope: header.id.to_string(),

@@ -15,6 +15,7 @@
 //! The node talks to storage only through the [`NodeStore`] trait, so that a
 //! PostgreSQL implementation can follow without touching the rest.
 
+mod agreements;
 pub mod conformance;
 mod error;
 mod ledger_view;
@@ -25,6 +26,7 @@ mod schema;
 mod snapshot;
 mod sqlite;
 
+pub use agreements::AgreementActRecord;
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
 pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision};
@@ -262,4 +264,26 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
 
     /// The partner checkpoints we hold, oldest first.
     fn partner_checkpoints(&self, peer: PartyCode) -> Result<Vec<PartnerCheckpoint>, StoreError>;
+
+    /// The bilateral agreement with `peer`, if any act on it was recorded.
+    fn agreement(&self, peer: PartyCode) -> Result<Option<soberana_core::Agreement>, StoreError>;
+
+    /// Every act on the agreement with `peer`, ours and its, oldest first.
+    fn agreement_acts(&self, peer: PartyCode) -> Result<Vec<AgreementActRecord>, StoreError>;
+
+    /// Our act on the agreement with `peer` (we are `us`): judged against
+    /// where the agreement stands, recorded with the state it leads to, and
+    /// sealed and queued to the partner (with its log entry), in one
+    /// transaction. A refused act ([`StoreError::Agreement`]) writes
+    /// nothing. While an agreement is suspended or terminated, or an act on
+    /// it is still on its way to the partner, [`NodeStore::due_deliveries`]
+    /// holds back new proposals to that partner (everything else still
+    /// goes), so a proposal never overtakes the act that lets it cross.
+    fn act_on_agreement(
+        &self,
+        us: PartyCode,
+        peer: PartyCode,
+        act: soberana_core::AgreementAct,
+        sealer: Sealer,
+    ) -> Result<(soberana_core::Agreement, SealedEnvelope), StoreError>;
 }

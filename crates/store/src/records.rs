@@ -89,6 +89,11 @@ pub enum IntakeEffect {
         /// What the partner may store under one proposal.
         quota: SessionQuota,
     },
+    /// The partner's act on the bilateral agreement. The store judges it
+    /// against where the agreement stands, inside the transaction that
+    /// records it, and answers every act but an acknowledgement with our
+    /// signed acknowledgement.
+    Agreement(soberana_core::AgreementAct),
 }
 
 /// What the store needs to witness a partner's checkpoint: the C2SP

@@ -170,6 +170,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (proposal_id, peer, step)
     ) WITHOUT ROWID;
     "#,
+    // 5: the bilateral agreement with each partner and every act on it.
+    r#"
+    CREATE TABLE agreements (
+        partner TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE agreement_acts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        partner TEXT NOT NULL,
+        by_party TEXT NOT NULL,
+        envelope_id TEXT NOT NULL,
+        act TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+    );
+    CREATE INDEX agreement_acts_by_partner ON agreement_acts(partner, seq);
+    "#,
 ];
 
 /// The schema version this soberana writes.

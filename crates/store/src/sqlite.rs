@@ -20,8 +20,8 @@ use std::thread;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use soberana_core::{
-    Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalKind,
-    ProposalState, Receipt, Timestamp,
+    Agreement, AgreementAct, AgreementAction, Decision, Direction, LifecycleEvent, PartyCode,
+    Proposal, ProposalId, ProposalKind, ProposalState, Receipt, Timestamp,
 };
 use soberana_ledger::{
     EnvelopeRecord, Hash, LogEntry, NodeId, Observation, StoredCosignature, Witness, hash_children,
@@ -336,12 +336,25 @@ fn queue(
         recipient.as_str(),
         sequence as i64,
         body.kind().as_str(),
-        body.proposal_id().map(|id| id.to_string()).unwrap_or_default(),
+        delivery_group(body, recipient),
         env.bytes(),
         now.unix_millis(),
     ])?;
     append_log(tx, &[LogEntry::EnvelopeSent(envelope_record(&env))])?;
     Ok(env)
+}
+
+/// What the outbox orders an envelope with: the proposal it concerns, or
+/// for acts on an agreement, the agreement (a suspension and its resumption
+/// must arrive in the order they were made).
+fn delivery_group(body: &Body, recipient: PartyCode) -> String {
+    match body {
+        Body::Agreement(_) => format!("agreement:{recipient}"),
+        other => other
+            .proposal_id()
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    }
 }
 
 struct Stored {
@@ -598,6 +611,7 @@ fn receive_in(
         IntakeEffect::Session { message, .. } => ("session", message.proposal_id.to_string()),
         IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
+        IntakeEffect::Agreement(_) => ("agreement", String::new()),
     };
     // A sender numbers its envelopes to us one by one; a number used twice
     // means two different envelopes claim one place in its sequence.
@@ -745,6 +759,27 @@ fn receive_in(
         IntakeEffect::Session { message, quota } => {
             store_session_part(tx, peer, &message, quota, now)?;
             Ok(Vec::new())
+        }
+        IntakeEffect::Agreement(act) => {
+            let us = received.recipient;
+            crate::agreements::record(tx, us, peer, peer, &act, &received.envelope_id, now)?;
+            if matches!(act.action, AgreementAction::Acknowledge { .. }) {
+                return Ok(Vec::new());
+            }
+            // Every act is acknowledged with a signed act of our own, so
+            // the partner's log holds our word that we received it.
+            let ack = AgreementAct {
+                version: act.version,
+                action: AgreementAction::Acknowledge {
+                    envelope: received.digest.clone(),
+                    of: act.action.as_str().to_owned(),
+                },
+                reason: String::new(),
+                at: now,
+            };
+            let env = queue(tx, sealer, peer, &Body::Agreement(ack.clone()), now)?;
+            crate::agreements::record(tx, us, peer, us, &ack, &env.header().id.to_string(), now)?;
+            Ok(vec![env])
         }
     }
 }
@@ -1335,6 +1370,12 @@ impl NodeStore for SqliteStore {
             let mut stmt = c.prepare_cached(
                 "SELECT envelope_id, recipient, bytes, attempts, proposal_id FROM outbox
                  WHERE delivered_at IS NULL AND next_attempt <= ?1
+                   AND NOT (kind = 'proposal' AND (
+                        recipient IN (SELECT partner FROM agreements
+                                      WHERE status IN ('suspended', 'terminated'))
+                        OR EXISTS (SELECT 1 FROM outbox AS act
+                                   WHERE act.recipient = outbox.recipient AND act.kind = 'agreement'
+                                     AND act.delivered_at IS NULL)))
                  ORDER BY created, sequence LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now.unix_millis(), limit as i64], |r| {
@@ -1756,6 +1797,44 @@ impl NodeStore for SqliteStore {
         self.write(move |tx| {
             insert_partner_checkpoint(tx, &checkpoint)?;
             append_log(tx, &log).map(|_| ())
+        })
+    }
+
+    fn agreement(&self, peer: PartyCode) -> Result<Option<Agreement>, StoreError> {
+        self.read(|c| crate::agreements::load(c, peer))
+    }
+
+    fn agreement_acts(
+        &self,
+        peer: PartyCode,
+    ) -> Result<Vec<crate::AgreementActRecord>, StoreError> {
+        self.read(|c| crate::agreements::acts(c, peer))
+    }
+
+    fn act_on_agreement(
+        &self,
+        us: PartyCode,
+        peer: PartyCode,
+        act: AgreementAct,
+        sealer: Sealer,
+    ) -> Result<(Agreement, SealedEnvelope), StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            // Judged before anything is sealed, so a refused act writes nothing.
+            let current = crate::agreements::load(tx, peer)?;
+            Agreement::apply(current.as_ref(), &act, us, us, peer)
+                .map_err(|e| StoreError::Agreement(e.to_string()))?;
+            let env = queue(tx, &sealer, peer, &Body::Agreement(act.clone()), now)?;
+            let after = crate::agreements::record(
+                tx,
+                us,
+                peer,
+                us,
+                &act,
+                &env.header().id.to_string(),
+                now,
+            )?;
+            Ok((after, env))
         })
     }
 

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
+pub(crate) mod agreement;
 pub(crate) mod backup;
 mod bench;
 mod demo;
@@ -107,6 +108,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Abuse(args)) => runtime()?.block_on(bench::abuse(args)),
         Command::Desk(args) => runtime()?.block_on(desk::run(args)),
         Command::Officer(cmd) => officer::run(cmd),
+        Command::Agreement(cmd) => agreement::run(cmd),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
         Command::Firearms(cmd) => firearms::run(cmd),
