@@ -20,6 +20,16 @@ pub struct Cli {
     /// More detail in the log on standard error (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// How log lines are written: `text` for people, `json` for log
+    /// collectors (one object per line). Colour codes only on a terminal.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SOBERANA_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: crate::logformat::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

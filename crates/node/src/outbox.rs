@@ -6,7 +6,9 @@
 //! a `409 duplicate` (it already has the envelope), marks it delivered; any
 //! other `4xx` but `408` and `429` is final: the envelope is marked refused,
 //! with the partner's reason, and never sent again; anything else is retried
-//! with exponential backoff up to a minute, for as long as it takes. A
+//! with exponential backoff up to a minute, for as long as it takes; the
+//! backoff ends as soon as the partner answers again (a delivery to it
+//! succeeds, or its health endpoint answers a probe). A
 //! partner's reply is read only so far (`limits.max_reply_bytes`) and only
 //! so long (`limits.delivery_timeout_ms`, which covers its last byte).
 //! Delivery is at-least-once on the wire and exactly-once in effect,
@@ -222,6 +224,7 @@ const MAX_IN_FLIGHT: usize = 1024;
 /// marked by its own task while the loop goes on fetching what else is due,
 /// skipping what is already in flight.
 pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    let probing = tokio::spawn(probe_loop(node.clone(), shutdown.clone()));
     let mut clients: HashMap<PartyCode, Link> = HashMap::new();
     let bounds = Bounds::of(&node);
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
@@ -361,6 +364,60 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
         }
     }
     while tasks.join_next().await.is_some() {}
+    let _ = probing.await;
+}
+
+/// How often a partner whose envelopes wait out a backoff is asked whether
+/// it answers again.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// Asks every partner whose envelopes all wait out a backoff for its
+/// health, and when it answers (any HTTP answer: its node is up and takes
+/// our connection), makes them due at once. Without this, envelopes could
+/// wait up to a minute after the link came back.
+async fn probe_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    let mut clients: HashMap<PartyCode, Link> = HashMap::new();
+    let bounds = Bounds {
+        reply_bytes: 4096,
+        timeout: Duration::from_millis(node.config().limits.delivery_timeout_ms.min(5_000)),
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PROBE_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let store = node.store().clone();
+        let waiting = tokio::task::spawn_blocking(move || store.backed_off(Timestamp::now()))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        for peer in waiting {
+            let Some((url, client, _)) = client_for(&node, peer, &mut clients) else {
+                continue;
+            };
+            let url = url.replace("/v1/envelopes", "/v1/health");
+            let Ok(request) = hyper::Request::get(&url).body(Full::new(Bytes::new())) else {
+                continue;
+            };
+            if exchange(&client, request, bounds).await.is_ok() {
+                let store = node.store().clone();
+                let made_due =
+                    tokio::task::spawn_blocking(move || store.retry_now(peer, Timestamp::now()))
+                        .await
+                        .ok()
+                        .and_then(|r| r.ok())
+                        .unwrap_or(0);
+                if made_due > 0 {
+                    tracing::info!(partner = %peer, envelopes = made_due, "the partner answers again; waiting envelopes are due now");
+                    node.wake_outbox();
+                }
+            }
+        }
+    }
 }
 
 impl Node {

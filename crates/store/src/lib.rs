@@ -172,8 +172,18 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
     fn due_deliveries(&self, now: Timestamp, limit: usize)
     -> Result<Vec<DeliveryItem>, StoreError>;
 
-    /// Marks an envelope delivered (the partner's node accepted it).
+    /// Marks an envelope delivered (the partner's node accepted it). The
+    /// partner answers again, so every other envelope to it waiting out a
+    /// backoff is due at once (same transaction).
     fn mark_delivered(&self, envelope_id: String, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Partners to which envelopes wait out a backoff with none due at
+    /// `now`: the ones worth asking whether they answer again.
+    fn backed_off(&self, now: Timestamp) -> Result<Vec<PartyCode>, StoreError>;
+
+    /// Makes every envelope waiting for `peer` due at `now` (the partner
+    /// answers again); returns how many were waiting.
+    fn retry_now(&self, peer: PartyCode, now: Timestamp) -> Result<u64, StoreError>;
 
     /// Records a failed delivery attempt and when to try again.
     fn mark_failed(

@@ -357,6 +357,17 @@ fn delivery_group(body: &Body, recipient: PartyCode) -> String {
     }
 }
 
+/// Makes every envelope waiting out a backoff for `recipient` due at `now`.
+fn retry_now_in(tx: &Transaction<'_>, recipient: &str, now: Timestamp) -> Result<u64, StoreError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE outbox SET next_attempt = ?2
+             WHERE recipient = ?1 AND delivered_at IS NULL AND next_attempt > ?2",
+        )?
+        .execute(params![recipient, now.unix_millis()])?;
+    Ok(changed as u64)
+}
+
 struct Stored {
     direction: Direction,
     peer: PartyCode,
@@ -1414,6 +1425,9 @@ impl NodeStore for SqliteStore {
                  WHERE envelope_id = ?1 AND delivered_at IS NULL",
             )?
             .execute(params![envelope_id, now.unix_millis()])?;
+            if let Some((_, _, recipient)) = &row {
+                retry_now_in(tx, recipient, now)?;
+            }
             if let Some((kind, proposal_id, recipient)) = row
                 && kind == "proposal"
             {
@@ -1438,6 +1452,21 @@ impl NodeStore for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn backed_off(&self, now: Timestamp) -> Result<Vec<PartyCode>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT recipient FROM outbox WHERE delivered_at IS NULL
+                 GROUP BY recipient HAVING MIN(next_attempt) > ?1 AND MAX(attempts) > 0",
+            )?;
+            let rows = stmt.query_map([now.unix_millis()], |r| r.get::<_, String>(0))?;
+            rows.map(|r| party(&r?)).collect()
+        })
+    }
+
+    fn retry_now(&self, peer: PartyCode, now: Timestamp) -> Result<u64, StoreError> {
+        self.write(move |tx| retry_now_in(tx, peer.as_str(), now))
     }
 
     fn mark_failed(

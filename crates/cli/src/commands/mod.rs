@@ -20,7 +20,7 @@ pub(crate) mod report;
 
 /// Logs go to standard error; `-v` raises the level. Key material is never
 /// logged anywhere in soberana, whatever the level.
-pub fn init_logging(verbose: u8) {
+pub fn init_logging(verbose: u8, format: crate::logformat::LogFormat) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -31,11 +31,17 @@ pub fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     // Colour codes only on a terminal: a service manager's log file or a
     // pipe gets plain text.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        crate::logformat::LogFormat::Text => builder.try_init(),
+        crate::logformat::LogFormat::Json => builder
+            .with_ansi(false)
+            .event_format(crate::logformat::JsonLines)
+            .try_init(),
+    };
 }
 
 /// Serves the operator endpoint when the node's configuration names an
