@@ -91,6 +91,9 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
+    /// Rotate the node's signing key and TLS certificate with an overlap.
+    #[command(subcommand)]
+    Key(crate::commands::key::KeyCommand),
     /// The bilateral agreement with a partner: show, propose, amend,
     /// accept, suspend, resume, terminate (each a signed act in both logs).
     #[command(subcommand)]

@@ -143,6 +143,9 @@ pub enum NodeError {
     /// the agreement does not let a proposal cross.
     #[error("{0}")]
     Agreement(String),
+    /// A key rotation cannot be made as asked.
+    #[error("key rotation: {0}")]
+    Keys(String),
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),

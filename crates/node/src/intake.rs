@@ -68,6 +68,12 @@ pub enum IntakeOutcome {
         /// The protocol step.
         step: u32,
     },
+    /// The partner's new card was pinned; its previous key is still taken
+    /// for the overlap it named.
+    CardUpdated {
+        /// The new card's fingerprint.
+        fingerprint: String,
+    },
     /// The partner's act on the bilateral agreement was recorded (and,
     /// unless it was an acknowledgement, acknowledged).
     AgreementAct {
@@ -207,8 +213,9 @@ impl Node {
                 format!("sender `{sender}` is not a pinned partner of {us}"),
             )
         })?;
+        let accepted = self.accepted_keys(sender);
         if let Some(fp) = tls_peer
-            && fp != card.tls_cert_sha256.0
+            && !accepted.iter().any(|(_, tls)| *tls == fp)
         {
             return Err(IntakeRefusal::new(
                 403,
@@ -224,7 +231,9 @@ impl Node {
                 format!("envelope is addressed to `{recipient}`, this node is `{us}`"),
             ));
         }
-        let verified = unverified.verify(&card.signing_key).map_err(from_wire)?;
+        // The pinned key, or a previous one still in its overlap.
+        let keys: Vec<soberana_wire::PublicKey> = accepted.iter().map(|(key, _)| *key).collect();
+        let verified = unverified.verify_any(&keys).map_err(from_wire)?;
         let body = verified.body().map_err(from_wire)?;
         let header = verified.header().clone();
         let now = Timestamp::now();
@@ -330,6 +339,20 @@ impl Node {
                     IntakeOutcome::SessionMessage { proposal, step },
                 )
             }
+            Body::CardUpdate(update) => {
+                let (card, previous, log) = self
+                    .check_card_update(sender, &card, &update)
+                    .map_err(|e| IntakeRefusal::new(400, "card_update", e))?;
+                let fingerprint = update.card.card.fingerprint();
+                (
+                    IntakeEffect::CardUpdate {
+                        card,
+                        previous,
+                        log,
+                    },
+                    IntakeOutcome::CardUpdated { fingerprint },
+                )
+            }
             Body::Agreement(act) => {
                 let outcome = IntakeOutcome::AgreementAct {
                     action: act.action.as_str().to_owned(),
@@ -352,6 +375,7 @@ impl Node {
             order_tolerance_ms: self.config().limits.max_clock_skew_ms,
         };
         let witnessing = matches!(received.effect, IntakeEffect::Checkpoint(_));
+        let rotated = matches!(received.effect, IntakeEffect::CardUpdate { .. });
         match self.store().receive(received, self.sealer()) {
             Ok(queued) => {
                 // A witnessed checkpoint queues its cosignature; an alarm
@@ -362,6 +386,9 @@ impl Node {
                     }
                     other => other,
                 };
+                if rotated && let Err(e) = self.reload_peers() {
+                    tracing::error!(error = %e, "could not reload partners after a card update");
+                }
                 self.wake_outbox();
                 self.announce(&outcome);
                 Ok(outcome)

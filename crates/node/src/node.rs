@@ -69,10 +69,13 @@ impl Node {
                 known.join(", "),
             ));
         }
+        let store: Arc<dyn NodeStore> = Arc::new(SqliteStore::open(&dir.store_path(&config))?);
+        // A rotated key every partner has taken is put in use before the
+        // keys are read.
+        crate::keys::switch_if_ready(&dir, store.card_updates_waiting()?)?;
         let key = Arc::new(load_signing_key(&dir.signing_key())?);
         crate::sessions::persons::refuse_readable_linkage_key(&dir)?;
         let tls = TlsIdentity::load(&dir.tls_cert(), &dir.tls_key())?;
-        let store: Arc<dyn NodeStore> = Arc::new(SqliteStore::open(&dir.store_path(&config))?);
         let node = Node {
             inner: Arc::new(Inner {
                 dir,
@@ -105,8 +108,21 @@ impl Node {
                 }
             }
         }
+        // A partner's previous certificate is still taken during the
+        // overlap its card update named.
+        let now = Timestamp::now();
+        let previous: Vec<[u8; 32]> = self
+            .inner
+            .store
+            .previous_keys(None)?
+            .into_iter()
+            .filter(|p| p.party != self.party() && p.accepted_until >= now)
+            .filter_map(|p| SignedCard::parse(&p.card).ok())
+            .map(|c| c.tls_cert_sha256.0)
+            .collect();
         if let Ok(mut pins) = self.inner.pins.write() {
             *pins = peers.values().map(|c| c.tls_cert_sha256.0).collect();
+            pins.extend(previous);
         }
         if let Ok(mut current) = self.inner.peers.write() {
             *current = peers;

@@ -62,13 +62,21 @@ type Link = (String, HttpsClient, Arc<Semaphore>);
 pub(crate) fn client_for(
     node: &Node,
     party: PartyCode,
-    cache: &mut HashMap<PartyCode, Link>,
+    cache: &mut HashMap<PartyCode, (Vec<[u8; 32]>, Link)>,
 ) -> Option<Link> {
-    if let Some(found) = cache.get(&party) {
+    let card = node.peer(party)?;
+    let pins: Vec<[u8; 32]> = node
+        .accepted_keys(party)
+        .into_iter()
+        .map(|(_, tls)| tls)
+        .collect();
+    // A card update changes what is pinned: the cached client is rebuilt.
+    if let Some((found_pins, found)) = cache.get(&party)
+        && *found_pins == pins
+    {
         return Some(found.clone());
     }
-    let card = node.peer(party)?;
-    let config = tls::client_config(node.tls(), card.tls_cert_sha256.0).ok()?;
+    let config = tls::client_config(node.tls(), pins.clone()).ok()?;
     // Envelopes are small requests answered at once: without TCP_NODELAY,
     // Nagle's algorithm holds a request's body back for the peer's delayed
     // acknowledgement and every exchange waits milliseconds for nothing.
@@ -89,7 +97,7 @@ pub(crate) fn client_for(
         client,
         Arc::new(Semaphore::new(MAX_CONNECTIONS_TO_PARTNER)),
     );
-    cache.insert(party, link.clone());
+    cache.insert(party, (pins, link.clone()));
     Some(link)
 }
 
@@ -225,7 +233,7 @@ const MAX_IN_FLIGHT: usize = 1024;
 /// skipping what is already in flight.
 pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     let probing = tokio::spawn(probe_loop(node.clone(), shutdown.clone()));
-    let mut clients: HashMap<PartyCode, Link> = HashMap::new();
+    let mut clients = HashMap::new();
     let bounds = Bounds::of(&node);
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
     let finished = Arc::new(Notify::new());
@@ -376,7 +384,7 @@ const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// our connection), makes them due at once. Without this, envelopes could
 /// wait up to a minute after the link came back.
 async fn probe_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
-    let mut clients: HashMap<PartyCode, Link> = HashMap::new();
+    let mut clients = HashMap::new();
     let bounds = Bounds {
         reply_bytes: 4096,
         timeout: Duration::from_millis(node.config().limits.delivery_timeout_ms.min(5_000)),
@@ -472,8 +480,8 @@ impl Node {
         let card = self
             .peer(to)
             .ok_or_else(|| format!("no pinned partner `{to}`"))?;
-        let config =
-            tls::client_config(self.tls(), card.tls_cert_sha256.0).map_err(|e| e.to_string())?;
+        let config = tls::client_config(self.tls(), vec![card.tls_cert_sha256.0])
+            .map_err(|e| e.to_string())?;
         let authority = card
             .endpoint
             .trim_start_matches("https://")

@@ -18,6 +18,7 @@
 mod agreements;
 pub mod conformance;
 mod error;
+mod keys;
 mod ledger_view;
 mod officers;
 mod operations;
@@ -28,6 +29,7 @@ mod sqlite;
 
 pub use agreements::AgreementActRecord;
 pub use error::StoreError;
+pub use keys::PreviousKey;
 pub use ledger_view::LedgerView;
 pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision};
 pub use operations::{
@@ -296,4 +298,24 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
         act: soberana_core::AgreementAct,
         sealer: Sealer,
     ) -> Result<(soberana_core::Agreement, SealedEnvelope), StoreError>;
+
+    /// Keys `party` (every party, if `None`) signed with before its current
+    /// one, oldest first.
+    fn previous_keys(&self, party: Option<PartyCode>) -> Result<Vec<PreviousKey>, StoreError>;
+
+    /// Our key rotation: records the key it retires and queues `update`
+    /// (our new card) to every pinned partner, each in an envelope sealed
+    /// by `sealer` (with the key being retired), with `log`, in one
+    /// transaction.
+    fn announce_card(
+        &self,
+        previous: PreviousKey,
+        update: soberana_wire::CardUpdate,
+        log: LogEntry,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+
+    /// How many of our card updates partners have not taken yet: a rotated
+    /// key is used only once this is zero.
+    fn card_updates_waiting(&self) -> Result<u64, StoreError>;
 }

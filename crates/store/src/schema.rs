@@ -187,6 +187,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX agreement_acts_by_partner ON agreement_acts(partner, seq);
     "#,
+    // 6: keys a party signed with before its current one (rotation).
+    r#"
+    CREATE TABLE previous_keys (
+        party TEXT NOT NULL,
+        card TEXT NOT NULL,
+        retired_at INTEGER NOT NULL,
+        accepted_until INTEGER NOT NULL
+    );
+    CREATE INDEX previous_keys_by_party ON previous_keys(party, retired_at);
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -623,6 +623,7 @@ fn receive_in(
         IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
         IntakeEffect::Agreement(_) => ("agreement", String::new()),
+        IntakeEffect::CardUpdate { .. } => ("card_update", String::new()),
     };
     // A sender numbers its envelopes to us one by one; a number used twice
     // means two different envelopes claim one place in its sequence.
@@ -792,6 +793,17 @@ fn receive_in(
             crate::agreements::record(tx, us, peer, us, &ack, &env.header().id.to_string(), now)?;
             Ok(vec![env])
         }
+        IntakeEffect::CardUpdate {
+            card,
+            previous,
+            log,
+        } => {
+            tx.prepare_cached("UPDATE peers SET card = ?2, pinned_at = ?3 WHERE party = ?1")?
+                .execute(params![peer.as_str(), card, now.unix_millis()])?;
+            crate::keys::insert(tx, &previous)?;
+            append_log(tx, &[log])?;
+            Ok(Vec::new())
+        }
     }
 }
 
@@ -926,7 +938,7 @@ fn witness_in(
     let key = witnessing.log_key.clone();
     let cosigner = witnessing.cosigner.clone();
     let mut witness = match &latest {
-        Some(note) => Witness::resume(key, cosigner, note)?,
+        Some(note) => Witness::resume_rotated(key, &witnessing.previous_log_keys, cosigner, note)?,
         None => Witness::new(key, cosigner)?,
     };
     match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {
@@ -1864,6 +1876,47 @@ impl NodeStore for SqliteStore {
                 now,
             )?;
             Ok((after, env))
+        })
+    }
+
+    fn previous_keys(
+        &self,
+        party: Option<PartyCode>,
+    ) -> Result<Vec<crate::PreviousKey>, StoreError> {
+        self.read(|c| crate::keys::list(c, party))
+    }
+
+    fn announce_card(
+        &self,
+        previous: crate::PreviousKey,
+        update: soberana_wire::CardUpdate,
+        log: LogEntry,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            crate::keys::insert(tx, &previous)?;
+            append_log(tx, &[log])?;
+            let peers: Vec<String> = tx
+                .prepare_cached("SELECT party FROM peers ORDER BY party")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let body = Body::CardUpdate(update);
+            peers
+                .iter()
+                .map(|p| queue(tx, &sealer, party(p)?, &body, now))
+                .collect()
+        })
+    }
+
+    fn card_updates_waiting(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE kind = 'card_update' AND delivered_at IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
         })
     }
 

@@ -35,6 +35,9 @@ pub enum BodyKind {
     /// A signed act on the bilateral agreement (propose, amend, accept,
     /// suspend, resume, terminate, acknowledge).
     Agreement,
+    /// The sender's new party card (a rotated signing key and TLS
+    /// certificate), in an envelope signed by its current key.
+    CardUpdate,
 }
 
 impl BodyKind {
@@ -49,6 +52,7 @@ impl BodyKind {
             BodyKind::Cosignature => "cosignature",
             BodyKind::Session => "session",
             BodyKind::Agreement => "agreement",
+            BodyKind::CardUpdate => "card_update",
         }
     }
 }
@@ -102,6 +106,20 @@ pub struct CosignatureReply {
     pub line: String,
 }
 
+/// A rotation of the sender's keys: its new card, signed by the new key,
+/// carried in an envelope signed by the key it replaces (so the old key
+/// vouches for the new one). The recipient pins the new card and keeps
+/// accepting the old key and certificate for `overlap_days`; signatures
+/// made before stay verifiable against the key valid at their time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardUpdate {
+    /// The new card.
+    pub card: crate::SignedCard,
+    /// Days the old key and certificate are still taken for new envelopes.
+    pub overlap_days: u32,
+}
+
 /// One message of a protocol run under an accepted proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,6 +155,8 @@ pub enum Body {
     Session(SessionMessage),
     /// An act on the bilateral agreement.
     Agreement(AgreementAct),
+    /// The sender's new card.
+    CardUpdate(CardUpdate),
 }
 
 impl Body {
@@ -151,6 +171,7 @@ impl Body {
             Body::Cosignature(_) => BodyKind::Cosignature,
             Body::Session(_) => BodyKind::Session,
             Body::Agreement(_) => BodyKind::Agreement,
+            Body::CardUpdate(_) => BodyKind::CardUpdate,
         }
     }
 
@@ -162,7 +183,10 @@ impl Body {
             Body::Receipt(r) => Some(r.proposal_id),
             Body::Answer(a) => Some(a.proposal_id),
             Body::Session(s) => Some(s.proposal_id),
-            Body::Checkpoint(_) | Body::Cosignature(_) | Body::Agreement(_) => None,
+            Body::Checkpoint(_)
+            | Body::Cosignature(_)
+            | Body::Agreement(_)
+            | Body::CardUpdate(_) => None,
         }
     }
 
@@ -177,6 +201,7 @@ impl Body {
             Body::Cosignature(c) => serde_json::to_vec(c),
             Body::Session(s) => serde_json::to_vec(s),
             Body::Agreement(a) => serde_json::to_vec(a),
+            Body::CardUpdate(c) => serde_json::to_vec(c),
         };
         // Serialising these plain data types to a Vec cannot fail: they hold
         // only strings, numbers, sequences and maps with string keys.
@@ -204,6 +229,7 @@ impl Body {
             BodyKind::Checkpoint => Body::Checkpoint(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Cosignature => Body::Cosignature(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Agreement => Body::Agreement(serde_json::from_slice(bytes).map_err(err)?),
+            BodyKind::CardUpdate => Body::CardUpdate(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Session => {
                 let message: SessionMessage = serde_json::from_slice(bytes).map_err(err)?;
                 if message.parts == 0 || message.part >= message.parts {

@@ -11,6 +11,7 @@ mod demo;
 pub(crate) mod desk;
 pub mod finance;
 pub mod firearms;
+pub(crate) mod key;
 mod log;
 mod matching;
 mod node;
@@ -115,6 +116,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Desk(args) => runtime()?.block_on(desk::run(args)),
         Command::Officer(cmd) => officer::run(cmd),
         Command::Agreement(cmd) => agreement::run(cmd),
+        Command::Key(cmd) => key::run(cmd),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
         Command::Firearms(cmd) => firearms::run(cmd),
