@@ -10,8 +10,9 @@
 //! `EnvelopeReceived` and key entry). The node goes on signing and serving
 //! with the current key meanwhile; partners take either.
 //!
-//! **Switch** (`Node::open`): once every partner has taken the update, the
-//! next opening of the node moves the current key files to
+//! **Switch** (`Node::switch_rotated_keys`, called by `soberana run` and
+//! `soberana desk` at start under the folder lock): once every partner has
+//! taken the update, the next start of the node moves the current key files to
 //! `keys/retired/<time>/` and the new ones into place. Partners keep taking
 //! the old key and certificate for the overlap the update named, so nothing
 //! queued under the old key is refused; and because every previous card is
@@ -62,8 +63,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> NodeError + '_ {
 }
 
 /// Moves an announced key into place once every partner took its card.
-/// Called by `Node::open` before the keys are read.
-pub(crate) fn switch_if_ready(dir: &NodeDir, waiting: u64) -> Result<bool, NodeError> {
+fn switch_if_ready(dir: &NodeDir, waiting: u64) -> Result<bool, NodeError> {
     let next = next_dir(dir);
     if !next.join("signing.key").exists() {
         return Ok(false);
@@ -170,6 +170,15 @@ impl Node {
         Ok(fingerprint)
     }
 
+    /// Puts an announced key and certificate in use once every partner has
+    /// taken the card update (the second stage): moves the files, and
+    /// returns true if it did, after which the node must be opened again to
+    /// use them. The serving process calls it while holding the folder
+    /// lock, so other commands never switch keys under a running node.
+    pub fn switch_rotated_keys(&self) -> Result<bool, NodeError> {
+        switch_if_ready(self.dir(), self.store().card_updates_waiting()?)
+    }
+
     /// Where a rotation of our keys stands.
     pub fn key_status(&self) -> Result<KeyStatus, NodeError> {
         let next = next_dir(self.dir());
@@ -218,6 +227,44 @@ impl Node {
         self.accepted_cards(party)
             .into_iter()
             .map(|c| (c.signing_key, c.tls_cert_sha256.0))
+            .collect()
+    }
+
+    /// Our log's keys: the one in use, then those rotated out.
+    pub fn own_log_keys(&self) -> Result<Vec<soberana_ledger::VerifierKey>, NodeError> {
+        let mut keys = vec![self.log_key()?];
+        keys.extend(
+            self.previous_cards()
+                .iter()
+                .filter(|c| c.party == self.party())
+                .filter_map(crate::card_log_key),
+        );
+        Ok(keys)
+    }
+
+    /// Every partner's witness keys: those of its card and of its previous
+    /// cards (what each cosigned while it was in use).
+    pub fn all_partner_witness_keys(&self) -> Vec<soberana_ledger::VerifierKey> {
+        let mut keys = self.partner_witness_keys();
+        keys.extend(
+            self.previous_cards()
+                .iter()
+                .filter(|c| c.party != self.party())
+                .filter_map(crate::card_witness_key),
+        );
+        keys
+    }
+
+    /// A partner's log keys: its card's, then its previous cards'.
+    pub fn partner_log_keys(&self, party: PartyCode) -> Vec<soberana_ledger::VerifierKey> {
+        self.peer(party)
+            .into_iter()
+            .chain(
+                self.previous_cards()
+                    .into_iter()
+                    .filter(|c| c.party == party),
+            )
+            .filter_map(|c| crate::card_log_key(&c))
             .collect()
     }
 

@@ -70,9 +70,6 @@ impl Node {
             ));
         }
         let store: Arc<dyn NodeStore> = Arc::new(SqliteStore::open(&dir.store_path(&config))?);
-        // A rotated key every partner has taken is put in use before the
-        // keys are read.
-        crate::keys::switch_if_ready(&dir, store.card_updates_waiting()?)?;
         let key = Arc::new(load_signing_key(&dir.signing_key())?);
         crate::sessions::persons::refuse_readable_linkage_key(&dir)?;
         let tls = TlsIdentity::load(&dir.tls_cert(), &dir.tls_key())?;
@@ -516,11 +513,11 @@ impl Node {
     pub fn audit_log(
         &self,
     ) -> Result<Result<soberana_ledger::AuditReport, soberana_ledger::AuditError>, NodeError> {
-        let log_key = self.log_key()?;
-        let witnesses = self.partner_witness_keys();
-        Ok(soberana_ledger::audit_storage(
+        let log_keys = self.own_log_keys()?;
+        let witnesses = self.all_partner_witness_keys();
+        Ok(soberana_ledger::audit_storage_rotated(
             &soberana_store::LedgerView(self.inner.store.as_ref()),
-            &log_key,
+            &log_keys,
             &witnesses,
         ))
     }

@@ -105,6 +105,7 @@ async fn keys_rotate_mid_traffic_and_old_receipts_still_verify() {
     // The switch: MX reopens with the new key and certificate in use.
     let queued = send(&us, "us-border-alert.toml", 5);
     mx_run.stop().await;
+    assert!(mx.switch_rotated_keys().unwrap());
     drop(mx);
     let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
     assert_eq!(mx.card().unwrap().card.fingerprint(), new_fingerprint);
@@ -150,6 +151,10 @@ async fn keys_rotate_mid_traffic_and_old_receipts_still_verify() {
             verified.log_owner
         );
     }
+    // Both logs verify whole: checkpoints and cosignatures under the keys
+    // of their time.
+    mx.audit_log().unwrap().unwrap();
+    us.audit_log().unwrap().unwrap();
     // Both logs record the rotation: the update as sent and as received.
     let update_logged = |node: &Node| {
         node.log_leaves(0, node.log_size().unwrap())
