@@ -91,6 +91,9 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
+    /// After a restore: compare the log with what a partner cosigned and
+    /// take back the partner's envelopes this node lost.
+    Recover(crate::commands::backup::RecoverArgs),
     /// Rotate the node's signing key and TLS certificate with an overlap.
     #[command(subcommand)]
     Key(crate::commands::key::KeyCommand),

@@ -98,6 +98,15 @@ impl Node {
     /// Signs a checkpoint of the log as it stands and sends it to every
     /// partner to cosign. Returns the checkpoint.
     pub fn checkpoint_and_request_cosignatures(&self) -> Result<SignedCheckpoint, NodeError> {
+        // A log behind what a partner cosigned would sign a conflicting
+        // checkpoint: refused until the operator has dealt with it.
+        let findings = self.log_findings();
+        if !findings.is_empty() {
+            return Err(NodeError::Ledger(format!(
+                "refusing to sign a checkpoint that would conflict with one a partner cosigned: {}",
+                findings.join("; ")
+            )));
+        }
         let mut log = self.log()?;
         let signed = log.sign_checkpoint().map_err(ledger_error)?;
         let size = signed.checkpoint().size();

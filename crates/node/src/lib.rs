@@ -30,6 +30,7 @@ mod oversight;
 mod pin;
 mod pinned;
 mod policy;
+mod recovery;
 mod report;
 mod server;
 pub mod sessions;
@@ -61,6 +62,7 @@ pub use outbox::{Delivery, backoff};
 pub use pin::{PolicyPinned, constitutional_digest, constitutional_path};
 pub use pinned::card_pinned_party;
 pub use policy::{PolicyVerdict, ProposalPolicy, Verdict};
+pub use recovery::{HeldEnvelope, Recovered, WitnessedLatest};
 pub use report::{
     REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,
     compare as compare_reports,

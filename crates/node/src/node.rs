@@ -41,6 +41,9 @@ struct Inner {
     pins: PinSet,
     outbox: Notify,
     events: tokio::sync::broadcast::Sender<crate::IntakeOutcome>,
+    /// What partners' witnessed checkpoints say is wrong with our log
+    /// (empty when nothing is); see `recovery.rs`.
+    log_findings: RwLock<Vec<String>>,
 }
 
 impl Node {
@@ -86,6 +89,7 @@ impl Node {
                 pins: PinSet::default(),
                 outbox: Notify::new(),
                 events: tokio::sync::broadcast::channel(4096).0,
+                log_findings: RwLock::new(Vec::new()),
             }),
         };
         node.reload_peers()?;
@@ -125,6 +129,22 @@ impl Node {
             *current = peers;
         }
         Ok(())
+    }
+
+    /// What is wrong with our log against what partners cosigned, as found
+    /// by the last check (empty when nothing is).
+    pub fn log_findings(&self) -> Vec<String> {
+        self.inner
+            .log_findings
+            .read()
+            .map(|f| f.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn set_log_findings(&self, findings: Vec<String>) {
+        if let Ok(mut current) = self.inner.log_findings.write() {
+            *current = findings;
+        }
     }
 
     /// Our party.

@@ -52,6 +52,14 @@ pub fn operator_router(node: Node) -> Router {
 }
 
 async fn ready(State(node): State<Node>) -> Response {
+    let findings = node.log_findings();
+    if !findings.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", findings.join("; ")),
+        )
+            .into_response();
+    }
     let store = node.store().clone();
     match tokio::task::spawn_blocking(move || store.log_size()).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready\n").into_response(),

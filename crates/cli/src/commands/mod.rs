@@ -117,6 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Officer(cmd) => officer::run(cmd),
         Command::Agreement(cmd) => agreement::run(cmd),
         Command::Key(cmd) => key::run(cmd),
+        Command::Recover(args) => runtime()?.block_on(backup::recover(args)),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
         Command::Firearms(cmd) => firearms::run(cmd),
