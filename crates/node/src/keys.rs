@@ -179,6 +179,46 @@ impl Node {
         switch_if_ready(self.dir(), self.store().card_updates_waiting()?)
     }
 
+    /// How long ago the signing key in use was made (its file's time).
+    pub fn key_age_secs(&self) -> u64 {
+        std::fs::metadata(self.dir().signing_key())
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// What is due about keys, as warnings: the signing key near or past
+    /// its age limit, and a rotation whose overlap ends before every
+    /// partner took the update (the partner would then refuse the old key
+    /// before the node may switch).
+    pub fn key_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let age_days = self.key_age_secs() / 86_400;
+        let limit = self.config().key_max_age_days;
+        if age_days + 30 >= limit {
+            warnings.push(format!(
+                "the signing key is {age_days} days old and should be rotated by day {limit}: run `soberana key rotate`"
+            ));
+        }
+        let waiting = self.store().card_updates_waiting().unwrap_or(0);
+        let now = Timestamp::now();
+        let soon = now.plus_seconds(86_400);
+        for previous in self
+            .store()
+            .previous_keys(Some(self.party()))
+            .unwrap_or_default()
+        {
+            if waiting > 0 && previous.accepted_until >= now && previous.accepted_until < soon {
+                warnings.push(format!(
+                    "partners stop taking our previous key at {} but {waiting} card update(s) are not taken yet: check `soberana outbox` and the link",
+                    previous.accepted_until
+                ));
+            }
+        }
+        warnings
+    }
+
     /// Where a rotation of our keys stands.
     pub fn key_status(&self) -> Result<KeyStatus, NodeError> {
         let next = next_dir(self.dir());

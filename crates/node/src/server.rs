@@ -407,9 +407,18 @@ async fn accept_loop(
 }
 
 /// Compares our log with what each partner cosigned, at start and then
-/// every minute (see `recovery.rs`).
+/// every minute (see `recovery.rs`), and warns of keys that need the
+/// operator (see `keys.rs`).
 async fn log_check_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    let mut minutes = 0u64;
     loop {
+        // Key warnings at start and then once a day.
+        if minutes % (24 * 60) == 0 {
+            for warning in node.key_warnings() {
+                tracing::warn!("{warning}");
+            }
+        }
+        minutes += 1;
         node.check_log_against_partners().await;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}

@@ -11,7 +11,6 @@ mod support;
 
 use support::{eventually, party, state};
 
-use std::path::Path;
 use std::sync::Arc;
 
 use soberana_core::{ProposalDraft, ProposalId, ProposalState, Timestamp};
@@ -188,5 +187,30 @@ fn an_overlap_out_of_bounds_is_refused() {
         assert!(err.contains("overlap"), "{err}");
     }
     assert!(mx.key_status().unwrap().next.is_none(), "nothing was made");
-    let _ = Path::new(".");
+}
+
+#[test]
+fn a_key_near_its_age_limit_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = support::pair(dir.path(), || Arc::new(AcceptAll));
+    assert!(mx.key_warnings().is_empty(), "a new key is not due");
+    drop(mx);
+    // The operator's limit is ten days: a key of any age is within 30 days
+    // of it.
+    let config = dir.path().join("MX/node.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("key_max_age_days = 365"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("key_max_age_days = 365", "key_max_age_days = 10"),
+    )
+    .unwrap();
+    let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
+    let warnings = mx.key_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("soberana key rotate"),
+        "{}",
+        warnings[0]
+    );
 }
