@@ -413,7 +413,7 @@ async fn log_check_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     let mut minutes = 0u64;
     loop {
         // Key warnings at start and then once a day.
-        if minutes % (24 * 60) == 0 {
+        if minutes.is_multiple_of(24 * 60) {
             for warning in node.key_warnings() {
                 tracing::warn!("{warning}");
             }
