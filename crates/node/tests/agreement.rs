@@ -265,3 +265,68 @@ async fn a_proposal_queued_before_a_suspension_is_held_until_resumed() {
     mx_run.stop().await;
     us_run.stop().await;
 }
+
+/// Sends every proposal to an officer: nothing is answered at once.
+struct ReviewAll;
+
+impl ProposalPolicy for ReviewAll {
+    fn evaluate(
+        &self,
+        _: &soberana_core::Proposal,
+        _: &[soberana_core::Proposal],
+    ) -> PolicyVerdict {
+        support::test_verdict(Verdict::Review, &self.digest())
+    }
+    fn digest(&self) -> String {
+        "23".repeat(32)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agreements_answer_hours_set_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = support::pair(dir.path(), || Arc::new(ReviewAll));
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    // US agrees to answer information requests at once (0 hours).
+    let mut terms = read_terms(&example("agreements/mx-us.toml")).unwrap();
+    for side in &mut terms.sides {
+        if side.party == party("US") {
+            side.answer_hours
+                .insert(soberana_core::ProposalKind::InformationRequest, 0);
+        }
+    }
+    mx.act_on_agreement(party("US"), AgreementAction::Propose { terms }, "")
+        .unwrap();
+    eventually("US holds the terms", || {
+        us.agreement(party("MX"))
+            .unwrap()
+            .is_some_and(|a| a.pending.is_some())
+    })
+    .await;
+    us.act_on_agreement(party("MX"), AgreementAction::Accept, "")
+        .unwrap();
+    eventually("in force at MX", || {
+        status(&mx, "US") == Some(AgreementStatus::Active)
+    })
+    .await;
+
+    let sent = mx
+        .propose(draft("mx-information-request.toml"), None)
+        .unwrap();
+    eventually("US's officer has it", || {
+        state(&us, sent.id) == Some(ProposalState::AwaitingOfficer)
+    })
+    .await;
+    // The default for a request is 7 days; the agreement says 0 hours.
+    assert!(
+        mx.answer_time(soberana_core::ProposalKind::InformationRequest)
+            .as_secs()
+            > 86_400
+    );
+    let now = Timestamp::now().plus_seconds(1);
+    let breaches = us.record_breaches(now).unwrap();
+    assert_eq!(breaches.len(), 1, "{breaches:?}");
+    assert_eq!(breaches[0].party, party("US"));
+    mx_run.stop().await;
+    us_run.stop().await;
+}
