@@ -92,7 +92,10 @@ fn an_operator_makes_suspends_and_resumes_the_agreement() {
         "--dir",
         &mx,
     ]);
-    assert!(said.contains("proposed (version 0)"), "{said}");
+    assert!(
+        said.contains("version 1 awaits the partner's acceptance"),
+        "{said}"
+    );
     wait_show(&us, "MX", "version 1 proposed by MX awaits acceptance");
     ok(&["agreement", "accept", "MX", "--dir", &us]);
     let shown = wait_show(&mx, "US", "active (version 1)");

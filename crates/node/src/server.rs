@@ -138,10 +138,16 @@ fn requester(
     let fingerprint = peer
         .and_then(|Extension(p)| p.0)
         .ok_or(("no_identity", "this is answered only to pinned partners"))?;
+    // Its card's certificate, or its previous one during a rotation's
+    // overlap.
     node.peers()
         .into_iter()
-        .find(|c| c.tls_cert_sha256.0 == fingerprint)
         .map(|c| c.party)
+        .find(|party| {
+            node.accepted_keys(*party)
+                .iter()
+                .any(|(_, tls)| *tls == fingerprint)
+        })
         .ok_or((
             "unknown_partner",
             "the connection's certificate is not a pinned partner's",
@@ -179,25 +185,10 @@ async fn receipt(
     peer: Option<Extension<PeerCertificate>>,
     axum::extract::Path(envelope): axum::extract::Path<String>,
 ) -> Response {
-    let Some(fingerprint) = peer.and_then(|Extension(p)| p.0) else {
-        return refusal(
-            403,
-            "no_identity",
-            "receipts are given only to pinned partners".into(),
-        );
+    let party = match requester(&node, peer) {
+        Ok(p) => p,
+        Err((code, reason)) => return refusal(403, code, reason.into()),
     };
-    let Some(card) = node
-        .peers()
-        .into_iter()
-        .find(|c| c.tls_cert_sha256.0 == fingerprint)
-    else {
-        return refusal(
-            403,
-            "unknown_partner",
-            "the connection's certificate is not a pinned partner's".into(),
-        );
-    };
-    let party = card.party;
     let result = tokio::task::spawn_blocking(move || node.receipt_for(&envelope, party)).await;
     match result {
         Ok(Ok(bundle)) => {

@@ -94,11 +94,20 @@ pub fn run(cmd: AgreementCommand) -> Result<()> {
     let peer = partner(&args.on.partner)?;
     let name = action.as_str();
     let (after, envelope) = node.act_on_agreement(peer, action, &args.reason)?;
-    println!(
-        "{name}: signed, logged and queued to {peer} as envelope {envelope}; the agreement is {} (version {})",
-        after.status.as_str(),
-        after.version
-    );
+    let standing = match &after.pending {
+        Some(p) => format!(
+            "version {} awaits {} acceptance; the agreement is {}",
+            p.version,
+            if p.by == peer { "our" } else { "the partner's" },
+            after.status.as_str()
+        ),
+        None => format!(
+            "the agreement is {} (version {})",
+            after.status.as_str(),
+            after.version
+        ),
+    };
+    println!("{name}: signed, logged and queued to {peer} as envelope {envelope}; {standing}");
     Ok(())
 }
 
