@@ -121,7 +121,11 @@ impl Node {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let tls = TlsIdentity::generate(vec![host, "localhost".into()])?;
+        let tls = TlsIdentity::generate(vec![
+            host,
+            "localhost".into(),
+            format!("{}.soberana", self.party().as_str().to_ascii_lowercase()),
+        ])?;
         let current = self.card()?;
         let mut card: PartyCard = current.card.clone();
         card.signing_key = key.public();
@@ -250,14 +254,12 @@ impl Node {
     pub(crate) fn accepted_cards(&self, party: PartyCode) -> Vec<PartyCard> {
         let mut cards: Vec<PartyCard> = self.peer(party).into_iter().collect();
         let now = Timestamp::now();
-        for previous in self.store().previous_keys(Some(party)).unwrap_or_default() {
-            if previous.accepted_until < now {
-                continue;
-            }
-            if let Ok(card) = SignedCard::parse(&previous.card) {
-                cards.push(card);
-            }
-        }
+        cards.extend(
+            self.partner_previous_cards()
+                .into_iter()
+                .filter(|(card, until)| card.party == party && *until >= now)
+                .map(|(card, _)| card),
+        );
         cards
     }
 

@@ -38,6 +38,9 @@ struct Inner {
     store: Arc<dyn NodeStore>,
     policy: Arc<dyn ProposalPolicy>,
     peers: RwLock<HashMap<PartyCode, PartyCard>>,
+    /// Partners' previous cards and until when each is taken (a card
+    /// update reloads them with the peers): read on every envelope.
+    previous: RwLock<Vec<(PartyCard, Timestamp)>>,
     pins: PinSet,
     outbox: Notify,
     events: tokio::sync::broadcast::Sender<crate::IntakeOutcome>,
@@ -86,6 +89,7 @@ impl Node {
                 store,
                 policy,
                 peers: RwLock::new(HashMap::new()),
+                previous: RwLock::new(Vec::new()),
                 pins: PinSet::default(),
                 outbox: Notify::new(),
                 events: tokio::sync::broadcast::channel(4096).0,
@@ -112,18 +116,25 @@ impl Node {
         // A partner's previous certificate is still taken during the
         // overlap its card update named.
         let now = Timestamp::now();
-        let previous: Vec<[u8; 32]> = self
+        let previous: Vec<(PartyCard, Timestamp)> = self
             .inner
             .store
             .previous_keys(None)?
             .into_iter()
-            .filter(|p| p.party != self.party() && p.accepted_until >= now)
-            .filter_map(|p| SignedCard::parse(&p.card).ok())
-            .map(|c| c.tls_cert_sha256.0)
+            .filter(|p| p.party != self.party())
+            .filter_map(|p| Some((SignedCard::parse(&p.card).ok()?, p.accepted_until)))
             .collect();
         if let Ok(mut pins) = self.inner.pins.write() {
             *pins = peers.values().map(|c| c.tls_cert_sha256.0).collect();
-            pins.extend(previous);
+            pins.extend(
+                previous
+                    .iter()
+                    .filter(|(_, until)| *until >= now)
+                    .map(|(c, _)| c.tls_cert_sha256.0),
+            );
+        }
+        if let Ok(mut current) = self.inner.previous.write() {
+            *current = previous;
         }
         if let Ok(mut current) = self.inner.peers.write() {
             *current = peers;
@@ -145,6 +156,15 @@ impl Node {
         if let Ok(mut current) = self.inner.log_findings.write() {
             *current = findings;
         }
+    }
+
+    /// Partners' previous cards with until when each is taken.
+    pub(crate) fn partner_previous_cards(&self) -> Vec<(PartyCard, Timestamp)> {
+        self.inner
+            .previous
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 
     /// Our party.
