@@ -409,18 +409,35 @@ impl Node {
     }
 
     /// Our handling code for releasing `release` in answer to `proposal`:
-    /// our own rule classifies what we release; the partner's code is only
-    /// a floor.
+    /// our own rule classifies what we release; the partner's code, and the
+    /// default handling of the agreement in force with it, are only floors.
     pub fn classify_release(
         &self,
         proposal: &soberana_core::Proposal,
         release: &[soberana_wire::AnswerItem],
     ) -> soberana_core::Classification {
-        self.inner.config.handling.classify(
+        let mut classification = self.inner.config.handling.classify(
             proposal.handling,
             proposal.kind(),
             release.iter().map(|i| i.label.as_str()),
-        )
+        );
+        let agreed = self
+            .inner
+            .store
+            .agreement(proposal.from)
+            .ok()
+            .flatten()
+            .and_then(|a| a.terms.map(|t| (a.version, t.default_handling)));
+        if let Some((version, default)) = agreed
+            && default > classification.code
+        {
+            classification.code = default;
+            classification.grounds.push(format!(
+                "the agreement with {} (version {version}) sets {default:?} by default",
+                proposal.from
+            ));
+        }
+        classification
     }
 
     /// Makes a proposal from an officer's draft and queues it for delivery.

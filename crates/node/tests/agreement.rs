@@ -330,3 +330,40 @@ async fn the_agreements_answer_hours_set_the_deadline() {
     mx_run.stop().await;
     us_run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agreements_default_handling_is_a_floor_for_what_we_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = support::pair(dir.path(), || Arc::new(ReviewAll));
+    let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    let request = soberana_core::Proposal::from_draft(
+        draft("mx-information-request.toml"),
+        party("MX"),
+        None,
+        Timestamp::now(),
+    )
+    .unwrap();
+    let before = us.classify_release(&request, &[]).code;
+    let mut terms = read_terms(&example("agreements/mx-us.toml")).unwrap();
+    terms.default_handling = soberana_core::HandlingCode::H3;
+    mx.act_on_agreement(party("US"), AgreementAction::Propose { terms }, "")
+        .unwrap();
+    eventually("US holds the terms", || {
+        us.agreement(party("MX"))
+            .unwrap()
+            .is_some_and(|a| a.pending.is_some())
+    })
+    .await;
+    us.act_on_agreement(party("MX"), AgreementAction::Accept, "")
+        .unwrap();
+    let after = us.classify_release(&request, &[]);
+    assert!(before < soberana_core::HandlingCode::H3, "{before:?}");
+    assert_eq!(after.code, soberana_core::HandlingCode::H3);
+    assert!(
+        after.grounds.iter().any(|g| g.contains("agreement")),
+        "{:?}",
+        after.grounds
+    );
+    mx_run.stop().await;
+    us_run.stop().await;
+}
