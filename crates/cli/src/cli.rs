@@ -20,6 +20,16 @@ pub struct Cli {
     /// More detail in the log on standard error (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// How log lines are written: `text` for people, `json` for log
+    /// collectors (one object per line). Colour codes only on a terminal.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SOBERANA_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: crate::logformat::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -81,6 +91,16 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
+    /// After a restore: compare the log with what a partner cosigned and
+    /// take back the partner's envelopes this node lost.
+    Recover(crate::commands::backup::RecoverArgs),
+    /// Rotate the node's signing key and TLS certificate with an overlap.
+    #[command(subcommand)]
+    Key(crate::commands::key::KeyCommand),
+    /// The bilateral agreement with a partner: show, propose, amend,
+    /// accept, suspend, resume, terminate (each a signed act in both logs).
+    #[command(subcommand)]
+    Agreement(crate::commands::agreement::AgreementCommand),
     /// Officer accounts on a node's desk.
     #[command(subcommand)]
     Officer(crate::commands::officer::OfficerCommand),

@@ -9,11 +9,12 @@ use clap::Parser;
 
 mod cli;
 mod commands;
+mod logformat;
 mod policy;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    commands::init_logging(cli.verbose);
+    commands::init_logging(cli.verbose, cli.log_format);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

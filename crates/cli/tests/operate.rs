@@ -253,6 +253,10 @@ fn the_operator_endpoint_reports_health_readiness_and_a_backlog() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(sample(&metrics, "soberana_up"), 1.0);
+    // A fresh key is not due; the log is not behind any partner.
+    assert!(sample(&metrics, "soberana_signing_key_age_seconds") >= 0.0);
+    assert_eq!(sample(&metrics, "soberana_key_rotation_due"), 0.0);
+    assert_eq!(sample(&metrics, "soberana_log_behind_partner"), 0.0);
     assert_eq!(
         sample(&metrics, "soberana_outbox_queued{partner=\"US\"}"),
         2.0

@@ -17,6 +17,7 @@
 //! ```
 
 mod agency;
+mod agreement;
 mod decision;
 mod error;
 mod handling;
@@ -29,6 +30,10 @@ mod timestamp;
 mod visible;
 
 pub use agency::{Agency, AgencyId, AgencyKind};
+pub use agreement::{
+    Agreement, AgreementAct, AgreementAction, AgreementError, AgreementSide, AgreementStatus,
+    AgreementTerms, PendingTerms,
+};
 pub use decision::{DecidedBy, Decision, Outcome, Reason};
 pub use error::DomainError;
 pub use handling::{Classification, DataClass, HandlingRules};

@@ -191,7 +191,14 @@ pub fn audit_log<I>(
 where
     I: IntoIterator<Item = Result<StoredLeaf, StorageError>>,
 {
-    audit_inner(leaves, checkpoints, cosignatures, log_key, witnesses, None)
+    audit_inner(
+        leaves,
+        checkpoints,
+        cosignatures,
+        std::slice::from_ref(log_key),
+        witnesses,
+        None,
+    )
 }
 
 /// Reads one stored node, for comparing the stored tree with the recomputed one.
@@ -201,7 +208,7 @@ fn audit_inner<I>(
     leaves: I,
     checkpoints: &[StoredCheckpoint],
     cosignatures: &[StoredCosignature],
-    log_key: &VerifierKey,
+    log_keys: &[VerifierKey],
     witnesses: &[VerifierKey],
     nodes: Option<NodeReader<'_>>,
 ) -> Result<AuditReport, AuditError>
@@ -210,8 +217,13 @@ where
 {
     let mut by_size: BTreeMap<u64, PendingCheckpoint> = BTreeMap::new();
     for c in checkpoints {
-        let parsed = SignedCheckpoint::verify(&c.note, log_key)
-            .map_err(|e| e.to_string())
+        // The log's key of the checkpoint's time: the one in use, or one
+        // rotated out.
+        let parsed = log_keys
+            .iter()
+            .map(|key| SignedCheckpoint::verify(&c.note, key).map_err(|e| e.to_string()))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or_else(|| Err("no log key to check it with".to_owned()))
             .and_then(|s| {
                 if s.checkpoint().size() == c.size {
                     Ok(s)
@@ -476,16 +488,25 @@ fn check_checkpoint(
         }));
     }
     for c in &p.cosignatures {
-        let Some(key) = witnesses.iter().find(|w| w.name() == c.witness) else {
+        // A witness whose key was rotated is named by several keys: the
+        // cosignature must verify under one of them.
+        let keys: Vec<&VerifierKey> = witnesses.iter().filter(|w| w.name() == c.witness).collect();
+        if keys.is_empty() {
             report.unknown_cosignatures += 1;
             continue;
-        };
+        }
         let outcome = NoteSignature::parse_line(&c.line)
             .map_err(|e| e.to_string())
             .and_then(|line| {
-                let mut copy = signed.clone();
-                copy.attach_cosignature(&line, key)
-                    .map_err(|e| e.to_string())
+                keys.iter()
+                    .map(|key| {
+                        let mut copy = signed.clone();
+                        copy.attach_cosignature(&line, key)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    })
+                    .reduce(|a, b| a.or(b))
+                    .unwrap_or(Ok(()))
             });
         if let Err(reason) = outcome {
             return Err(AuditError::Tampered(Finding::BadCosignature {
@@ -511,6 +532,17 @@ pub fn audit_storage<S: LedgerStorage + ?Sized>(
     log_key: &VerifierKey,
     witnesses: &[VerifierKey],
 ) -> Result<AuditReport, AuditError> {
+    audit_storage_rotated(storage, std::slice::from_ref(log_key), witnesses)
+}
+
+/// Like [`audit_storage`] for a log whose key was rotated: a checkpoint
+/// verifies under any of `log_keys` (the key in use and those before it),
+/// and a cosignature under any of `witnesses` of its witness's name.
+pub fn audit_storage_rotated<S: LedgerStorage + ?Sized>(
+    storage: &S,
+    log_keys: &[VerifierKey],
+    witnesses: &[VerifierKey],
+) -> Result<AuditReport, AuditError> {
     let checkpoints = storage.checkpoints()?;
     let mut cosignatures = Vec::new();
     for c in &checkpoints {
@@ -521,7 +553,7 @@ pub fn audit_storage<S: LedgerStorage + ?Sized>(
         stream_leaves(storage, 1 << 16),
         &checkpoints,
         &cosignatures,
-        log_key,
+        log_keys,
         witnesses,
         Some(&read),
     )

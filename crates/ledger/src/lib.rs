@@ -66,7 +66,9 @@ mod storage;
 mod tree;
 mod witness;
 
-pub use audit::{AuditError, AuditReport, Finding, audit_log, audit_storage};
+pub use audit::{
+    AuditError, AuditReport, Finding, audit_log, audit_storage, audit_storage_rotated,
+};
 pub use bundle::{
     BUNDLE_FORMAT, BundleError, PinnedParty, PinnedReceipt, ProofBundle, VerifiedReceipt,
     verify_bundle, verify_bundle_json, verify_bundle_pinned, verify_bundle_with,

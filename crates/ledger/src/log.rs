@@ -74,6 +74,9 @@ impl From<GenerateError<StorageError>> for LogError {
 pub struct Log<S: LedgerStorage> {
     storage: S,
     signer: NoteSigner,
+    /// Keys of the same log rotated out: checkpoints they signed are still
+    /// ours.
+    previous: Vec<VerifierKey>,
     builder: TreeBuilder,
 }
 
@@ -101,6 +104,16 @@ impl<S: LedgerStorage> Log<S> {
     /// of the latest checkpoint, which catches truncation or a rewritten
     /// prefix at start-up for O(log n) reads.
     pub fn open(storage: S, signer: NoteSigner) -> Result<Self, LogError> {
+        Self::open_with_previous(storage, signer, Vec::new())
+    }
+
+    /// Opens the log like [`Log::open`], also taking checkpoints signed by
+    /// `previous` keys of the same log (keys rotated out) as its own.
+    pub fn open_with_previous(
+        storage: S,
+        signer: NoteSigner,
+        previous: Vec<VerifierKey>,
+    ) -> Result<Self, LogError> {
         if signer.kind() != SignatureType::Ed25519 {
             return Err(KeyError::WrongType {
                 expected: SignatureType::Ed25519,
@@ -118,10 +131,11 @@ impl<S: LedgerStorage> Log<S> {
         let log = Log {
             storage,
             signer,
+            previous,
             builder,
         };
         if let Some(latest) = log.storage.latest_checkpoint()? {
-            let signed = SignedCheckpoint::verify(&latest.note, &log.signer.verifier())?;
+            let (signed, _) = log.verify_own(&latest.note)?;
             let cp = signed.checkpoint();
             if cp.size() > size || log.root_at(cp.size())? != *cp.root() {
                 return Err(LogError::Damaged { size: cp.size() });
@@ -228,7 +242,7 @@ impl<S: LedgerStorage> Log<S> {
         let size = self.size();
         if let Some(existing) = self.storage.checkpoint(size)? {
             // One checkpoint per size: signing twice would look like equivocation.
-            return Ok(SignedCheckpoint::verify(&existing.note, &self.verifier())?);
+            return Ok(self.verify_own(&existing.note)?.0);
         }
         let cp = Checkpoint::new(self.origin(), size, self.root())?;
         let signed = SignedCheckpoint::sign(cp, &self.signer)?;
@@ -267,7 +281,7 @@ impl<S: LedgerStorage> Log<S> {
                 index: size.saturating_sub(1),
                 cosigned: false,
             })?;
-        let mut signed = SignedCheckpoint::verify(&stored.note, &self.verifier())?;
+        let (mut signed, _) = self.verify_own(&stored.note)?;
         for c in self.storage.cosignatures(size)? {
             let line = NoteSignature::parse_line(&c.line).map_err(CheckpointError::from)?;
             let mut note = signed.note().clone();
@@ -289,6 +303,7 @@ impl<S: LedgerStorage> Log<S> {
         };
         for stored in checkpoints.iter().rev() {
             let signed = self.signed_checkpoint(stored.size)?;
+            let (_, log_key) = self.verify_own(&stored.note)?;
             if witnesses
                 .iter()
                 .all(|w| signed.check_cosignature(w).is_ok())
@@ -296,7 +311,7 @@ impl<S: LedgerStorage> Log<S> {
                 let leaf = self.leaf(index)?;
                 return Ok(ProofBundle {
                     format: BUNDLE_FORMAT.to_owned(),
-                    log_key: self.verifier(),
+                    log_key,
                     witness_keys: witnesses.to_vec(),
                     checkpoint: signed.to_text(),
                     index,
@@ -306,6 +321,27 @@ impl<S: LedgerStorage> Log<S> {
             }
         }
         Err(missing)
+    }
+
+    /// Verifies one of our checkpoints with the key in use or a previous
+    /// one; returns it with the key that signed it.
+    fn verify_own(&self, note: &str) -> Result<(SignedCheckpoint, VerifierKey), LogError> {
+        let current = self.verifier();
+        let mut first_error = None;
+        for key in std::iter::once(&current).chain(self.previous.iter()) {
+            match SignedCheckpoint::verify(note, key) {
+                Ok(signed) => return Ok((signed, key.clone())),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error
+            .map(LogError::from)
+            .unwrap_or(LogError::NoCheckpoint {
+                index: 0,
+                cosigned: false,
+            }))
     }
 
     /// The storage, for reads such as audits.

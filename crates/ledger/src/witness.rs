@@ -242,6 +242,27 @@ impl Witness {
         Ok(w)
     }
 
+    /// Like [`Witness::resume`], for a log whose key was rotated: the last
+    /// checkpoint we cosigned may be signed by one of `previous` (the log's
+    /// keys before `log_key`); new checkpoints must be signed by `log_key`.
+    pub fn resume_rotated(
+        log_key: VerifierKey,
+        previous: &[VerifierKey],
+        cosigner: NoteSigner,
+        latest: &str,
+    ) -> Result<Self, WitnessError> {
+        let mut w = Witness::new(log_key, cosigner)?;
+        let mut verified = SignedCheckpoint::verify(latest, &w.log_key);
+        for key in previous {
+            if verified.is_ok() {
+                break;
+            }
+            verified = SignedCheckpoint::verify(latest, key);
+        }
+        w.latest = Some(verified?);
+        Ok(w)
+    }
+
     /// The last checkpoint we cosigned.
     pub fn latest(&self) -> Option<&SignedCheckpoint> {
         self.latest.as_ref()

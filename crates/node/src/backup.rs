@@ -23,7 +23,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use soberana_ledger::audit_storage;
+use soberana_ledger::audit_storage_rotated;
 use soberana_store::{LedgerView, NodeStore, SqliteStore};
 
 use crate::{Node, NodeError};
@@ -256,10 +256,10 @@ impl Node {
     /// and returns its size and root.
     fn audit_snapshot(&self, snapshot: &Path) -> Result<(u64, String), NodeError> {
         let store = SqliteStore::open(snapshot)?;
-        let log_key = self.log_key()?;
-        let witnesses = self.partner_witness_keys();
+        let log_keys = self.own_log_keys()?;
+        let witnesses = self.all_partner_witness_keys();
         let store: &dyn NodeStore = &store;
-        let report = audit_storage(&LedgerView(store), &log_key, &witnesses)
+        let report = audit_storage_rotated(&LedgerView(store), &log_keys, &witnesses)
             .map_err(|e| bad_backup(snapshot, format!("the log in the snapshot: {e}")))?;
         Ok((report.size, report.root.to_hex()))
     }
@@ -376,10 +376,10 @@ impl Node {
     /// Audits this (just restored) node's log and checks that it is the log
     /// the backup recorded: same size, same root.
     pub fn check_restored(&self, manifest: &BackupManifest) -> Result<(), NodeError> {
-        let log_key = self.log_key()?;
-        let witnesses = self.partner_witness_keys();
+        let log_keys = self.own_log_keys()?;
+        let witnesses = self.all_partner_witness_keys();
         let store: &dyn NodeStore = self.store().as_ref();
-        let report = audit_storage(&LedgerView(store), &log_key, &witnesses)
+        let report = audit_storage_rotated(&LedgerView(store), &log_keys, &witnesses)
             .map_err(|e| bad_backup(self.dir().root(), format!("the restored log: {e}")))?;
         let root = report.root.to_hex();
         if report.size != manifest.log_size || root != manifest.log_root {

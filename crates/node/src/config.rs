@@ -41,6 +41,11 @@ pub struct NodeConfig {
     /// grown) and asks its partners to cosign it, in seconds; 0 turns it off.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
+    /// How old the signing key may grow, in days, before the node warns
+    /// that a rotation is due (`soberana key rotate`): a warning in the log
+    /// from 30 days before, and `soberana_key_rotation_due` in the metrics.
+    #[serde(default = "default_key_max_age_days")]
+    pub key_max_age_days: u64,
     /// How this node classifies what it releases: the partner's handling
     /// code is a floor, this rule raises it (see `HandlingRules` for the
     /// documented defaults, used when the table is absent; `init` leaves
@@ -179,6 +184,10 @@ impl TransportLimits {
 
 fn default_checkpoint_interval() -> u64 {
     300
+}
+
+fn default_key_max_age_days() -> u64 {
+    365
 }
 
 fn default_store() -> PathBuf {

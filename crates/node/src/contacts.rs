@@ -201,7 +201,10 @@ impl Node {
                     format!("match message {way} (step {})", m.step),
                 ),
                 // Checkpoints and cosignatures are between nodes, not people.
-                Body::Checkpoint(_) | Body::Cosignature(_) => continue,
+                Body::Checkpoint(_)
+                | Body::Cosignature(_)
+                | Body::Agreement(_)
+                | Body::CardUpdate(_) => continue,
             };
             let draft = drafts.entry(proposal).or_default();
             draft.first = Some(draft.first.map_or(at, |f| f.min(at)));

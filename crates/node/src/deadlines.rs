@@ -8,7 +8,9 @@
 //! between law-enforcement authorities (art. 5: 8 hours for urgent
 //! requests, 7 calendar days otherwise); a node sets its own in
 //! `[answer_times]` of `node.toml`, in seconds per kind, as agreed with its
-//! partners.
+//! partners; and where the bilateral agreement in force with a partner sets
+//! the hours a side has to answer a kind, that is the answer time in the
+//! exchanges with that partner (both nodes hold the same agreement).
 //!
 //! When an answer time passes with the proposal still awaiting the party
 //! that owes the answer (an incoming one received or with an officer; an
@@ -75,6 +77,31 @@ impl Node {
         Duration::from_secs(secs)
     }
 
+    /// The answer time of `kind` owed by `answering` in our exchanges with
+    /// `partner`: the hours the agreement in force sets for that side and
+    /// kind, else [`Node::answer_time`].
+    pub fn agreed_answer_time(
+        &self,
+        kind: ProposalKind,
+        partner: soberana_core::PartyCode,
+        answering: soberana_core::PartyCode,
+    ) -> Duration {
+        let hours = self
+            .store()
+            .agreement(partner)
+            .ok()
+            .flatten()
+            .and_then(|a| a.terms)
+            .and_then(|t| {
+                t.side(answering)
+                    .and_then(|s| s.answer_hours.get(&kind).copied())
+            });
+        match hours {
+            Some(h) => Duration::from_secs(u64::from(h) * 3600),
+            None => self.answer_time(kind),
+        }
+    }
+
     /// When the answer to a proposal of `kind` created at `created` is due.
     pub fn answer_due(&self, kind: ProposalKind, created: Timestamp) -> Timestamp {
         let secs = i64::try_from(self.answer_time(kind).as_secs()).unwrap_or(i64::MAX);
@@ -96,17 +123,21 @@ impl Node {
             })?;
             for record in waiting {
                 let kind = record.kind();
-                let due = self.answer_due(kind, record.proposal.created);
-                if due > now {
-                    continue;
-                }
                 let party = match direction {
                     Direction::Incoming => self.party(),
                     Direction::Outgoing => record.peer,
                 };
+                let allowed = self.agreed_answer_time(kind, record.peer, party);
+                let due = record
+                    .proposal
+                    .created
+                    .plus_seconds(i64::try_from(allowed.as_secs()).unwrap_or(i64::MAX));
+                if due > now {
+                    continue;
+                }
                 let event = format!(
                     "deadline breached: {party} owed an answer by {due} ({} agreed for a {})",
-                    humanize(self.answer_time(kind)),
+                    humanize(allowed),
                     kind.label()
                 );
                 let entry = LogEntry::DeadlineBreach {

@@ -139,6 +139,13 @@ pub enum NodeError {
     /// Storage failed.
     #[error("store: {0}")]
     Store(#[from] soberana_store::StoreError),
+    /// An act on the bilateral agreement does not fit where it stands, or
+    /// the agreement does not let a proposal cross.
+    #[error("{0}")]
+    Agreement(String),
+    /// A key rotation cannot be made as asked.
+    #[error("key rotation: {0}")]
+    Keys(String),
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),

@@ -118,6 +118,7 @@ fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError>
         max_envelope_bytes: soberana_wire::MAX_ENVELOPE_BYTES,
         constitutional_digest: options.constitutional_digest.clone(),
         checkpoint_interval_secs: 300,
+        key_max_age_days: 365,
         handling: soberana_core::HandlingRules::default(),
         operator_listen: None,
         answer_times: Default::default(),

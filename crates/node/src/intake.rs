@@ -70,6 +70,20 @@ pub enum IntakeOutcome {
         /// The protocol step.
         step: u32,
     },
+    /// The partner's new card was pinned; its previous key is still taken
+    /// for the overlap it named.
+    CardUpdated {
+        /// The new card's fingerprint.
+        fingerprint: String,
+    },
+    /// The partner's act on the bilateral agreement was recorded (and,
+    /// unless it was an acknowledgement, acknowledged).
+    AgreementAct {
+        /// What the act did (`propose`, `suspend`, …).
+        action: String,
+        /// The version it concerns.
+        version: u64,
+    },
 }
 
 /// Why an envelope was refused, with the HTTP status to answer with.
@@ -126,6 +140,7 @@ fn store_refusal(e: StoreError) -> IntakeRefusal {
         | StoreError::ProposalExists(_) => IntakeRefusal::new(409, "state", e.to_string()),
         StoreError::NotAccepted(..) => IntakeRefusal::new(409, "not_accepted", e.to_string()),
         StoreError::Conflict(_) => IntakeRefusal::new(409, "conflict", e.to_string()),
+        StoreError::Agreement(_) => IntakeRefusal::new(409, "agreement_state", e.to_string()),
         StoreError::NoSession(..) => IntakeRefusal::new(422, "no_session", e.to_string()),
         StoreError::RepeatedPart { .. } => IntakeRefusal::new(409, "repeated_part", e.to_string()),
         StoreError::OverQuota(_) => IntakeRefusal::new(413, "quota", e.to_string()),
@@ -164,8 +179,23 @@ impl Node {
         bytes: &[u8],
         tls_peer: Option<[u8; 32]>,
     ) -> Result<IntakeOutcome, IntakeRefusal> {
+        self.intake_recording(bytes, tls_peer, false)
+    }
+
+    /// Takes in an envelope the partner holds and we lost (recovery): every
+    /// check but the age limit, since such envelopes are old by nature.
+    pub(crate) fn intake_recovered(&self, bytes: &[u8]) -> Result<IntakeOutcome, IntakeRefusal> {
+        self.intake_recording(bytes, None, true)
+    }
+
+    fn intake_recording(
+        &self,
+        bytes: &[u8],
+        tls_peer: Option<[u8; 32]>,
+        recovering: bool,
+    ) -> Result<IntakeOutcome, IntakeRefusal> {
         let claimed = std::cell::Cell::new(String::from("?"));
-        let result = self.intake_checked(bytes, tls_peer, &claimed);
+        let result = self.intake_checked(bytes, tls_peer, &claimed, recovering);
         if let Err(refusal) = &result {
             let record = RefusalRecord {
                 at: Timestamp::now(),
@@ -187,6 +217,7 @@ impl Node {
         bytes: &[u8],
         tls_peer: Option<[u8; 32]>,
         claimed: &std::cell::Cell<String>,
+        recovering: bool,
     ) -> Result<IntakeOutcome, IntakeRefusal> {
         let us = self.party();
         let unverified = UnverifiedEnvelope::parse(bytes, self.config().max_envelope_bytes)
@@ -200,8 +231,9 @@ impl Node {
                 format!("sender `{sender}` is not a pinned partner of {us}"),
             )
         })?;
+        let accepted = self.accepted_keys(sender);
         if let Some(fp) = tls_peer
-            && fp != card.tls_cert_sha256.0
+            && !accepted.iter().any(|(_, tls)| *tls == fp)
         {
             return Err(IntakeRefusal::new(
                 403,
@@ -217,11 +249,15 @@ impl Node {
                 format!("envelope is addressed to `{recipient}`, this node is `{us}`"),
             ));
         }
-        let verified = unverified.verify(&card.signing_key).map_err(from_wire)?;
+        // The pinned key, or a previous one still in its overlap.
+        let keys: Vec<soberana_wire::PublicKey> = accepted.iter().map(|(key, _)| *key).collect();
+        let verified = unverified.verify_any(&keys).map_err(from_wire)?;
         let body = verified.body().map_err(from_wire)?;
         let header = verified.header().clone();
         let now = Timestamp::now();
-        self.check_time(header.time, now)?;
+        if !recovering {
+            self.check_time(header.time, now)?;
+        }
         let mismatch = |what: &str| {
             IntakeRefusal::new(
                 400,
@@ -234,6 +270,7 @@ impl Node {
                 if proposal.from != sender || proposal.to != us {
                     return Err(mismatch("proposal's parties"));
                 }
+                self.admit_under_agreement(&proposal)?;
                 self.policy()
                     .admit(&proposal)
                     .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;
@@ -322,6 +359,27 @@ impl Node {
                     IntakeOutcome::SessionMessage { proposal, step },
                 )
             }
+            Body::CardUpdate(update) => {
+                let (card, previous, log) = self
+                    .check_card_update(sender, &card, &update)
+                    .map_err(|e| IntakeRefusal::new(400, "card_update", e))?;
+                let fingerprint = update.card.card.fingerprint();
+                (
+                    IntakeEffect::CardUpdate {
+                        card,
+                        previous,
+                        log,
+                    },
+                    IntakeOutcome::CardUpdated { fingerprint },
+                )
+            }
+            Body::Agreement(act) => {
+                let outcome = IntakeOutcome::AgreementAct {
+                    action: act.action.as_str().to_owned(),
+                    version: act.version,
+                };
+                (IntakeEffect::Agreement(act), outcome)
+            }
         };
         let received = Received {
             envelope_id: header.id.to_string(),
@@ -337,6 +395,7 @@ impl Node {
             order_tolerance_ms: self.config().limits.max_clock_skew_ms,
         };
         let witnessing = matches!(received.effect, IntakeEffect::Checkpoint(_));
+        let rotated = matches!(received.effect, IntakeEffect::CardUpdate { .. });
         match self.store().receive(received, self.sealer()) {
             Ok(queued) => {
                 // A witnessed checkpoint queues its cosignature; an alarm
@@ -347,6 +406,9 @@ impl Node {
                     }
                     other => other,
                 };
+                if rotated && let Err(e) = self.reload_peers() {
+                    tracing::error!(error = %e, "could not reload partners after a card update");
+                }
                 self.wake_outbox();
                 self.announce(&outcome);
                 Ok(outcome)
@@ -462,6 +524,34 @@ impl Node {
                     },
                     "accepted",
                 )
+            }
+        }
+    }
+
+    /// Refuses a new proposal the agreement with its sender does not let
+    /// in: the agreement is suspended or terminated, or its kind is not one
+    /// we accept from that partner. No agreement at all leaves the decision
+    /// to policy.
+    fn admit_under_agreement(
+        &self,
+        proposal: &soberana_core::Proposal,
+    ) -> Result<(), IntakeRefusal> {
+        let agreement = self
+            .store()
+            .agreement(proposal.from)
+            .map_err(store_refusal)?;
+        let Some(agreement) = agreement else {
+            return Ok(());
+        };
+        match agreement.refuses(proposal.kind(), proposal.from, proposal.to) {
+            None => Ok(()),
+            Some(reason) => {
+                let code = match agreement.status {
+                    soberana_core::AgreementStatus::Suspended => "agreement_suspended",
+                    soberana_core::AgreementStatus::Terminated => "agreement_terminated",
+                    _ => "not_in_agreement",
+                };
+                Err(IntakeRefusal::new(403, code, reason))
             }
         }
     }

@@ -79,7 +79,15 @@ impl Node {
     /// This node's log, read through its store.
     pub fn log(&self) -> Result<Log<LedgerView<'_>>, NodeError> {
         let signer = self.note_signer(&log_origin(self.party()), SignatureType::Ed25519)?;
-        Log::open(LedgerView(self.store().as_ref()), signer).map_err(ledger_error)
+        // Checkpoints signed before a key rotation are still ours.
+        let previous = self
+            .previous_cards()
+            .iter()
+            .filter(|c| c.party == self.party())
+            .filter_map(card_log_key)
+            .collect();
+        Log::open_with_previous(LedgerView(self.store().as_ref()), signer, previous)
+            .map_err(ledger_error)
     }
 
     /// The witness keys of every pinned partner.
@@ -90,6 +98,15 @@ impl Node {
     /// Signs a checkpoint of the log as it stands and sends it to every
     /// partner to cosign. Returns the checkpoint.
     pub fn checkpoint_and_request_cosignatures(&self) -> Result<SignedCheckpoint, NodeError> {
+        // A log behind what a partner cosigned would sign a conflicting
+        // checkpoint: refused until the operator has dealt with it.
+        let findings = self.log_findings();
+        if !findings.is_empty() {
+            return Err(NodeError::Ledger(format!(
+                "refusing to sign a checkpoint that would conflict with one a partner cosigned: {}",
+                findings.join("; ")
+            )));
+        }
         let mut log = self.log()?;
         let signed = log.sign_checkpoint().map_err(ledger_error)?;
         let size = signed.checkpoint().size();
@@ -139,15 +156,27 @@ impl Node {
             code,
             reason,
         };
-        let log_key = card_log_key(card).ok_or_else(|| {
-            refuse(
-                400,
-                "witness",
-                format!("`{}`'s card has no usable log key", card.party),
-            )
-        })?;
         let parsed = AddCheckpoint::parse(&request.add_checkpoint)
             .map_err(|e| refuse(400, "malformed_checkpoint", e.to_string()))?;
+        // The pinned card's log key, or a previous one still in its
+        // overlap (the partner may not have switched to its rotated key).
+        let keys: Vec<_> = self
+            .accepted_cards(card.party)
+            .iter()
+            .filter_map(card_log_key)
+            .collect();
+        let log_key = keys
+            .iter()
+            .find(|key| SignedCheckpoint::verify(&parsed.checkpoint, key).is_ok())
+            .or(keys.first())
+            .cloned()
+            .ok_or_else(|| {
+                refuse(
+                    400,
+                    "witness",
+                    format!("`{}`'s card has no usable log key", card.party),
+                )
+            })?;
         let signed = SignedCheckpoint::verify(&parsed.checkpoint, &log_key).map_err(|e| {
             refuse(
                 403,
@@ -161,9 +190,23 @@ impl Node {
         let cosigner = self
             .note_signer(&witness_name(self.party()), SignatureType::CosignatureV1)
             .map_err(|e| refuse(503, "unavailable", e.to_string()))?;
+        // What we cosigned before may be signed by any key the partner's
+        // log ever had (that is our own record, not the partner's word).
+        let previous_log_keys = keys
+            .iter()
+            .cloned()
+            .chain(
+                self.previous_cards()
+                    .iter()
+                    .filter(|c| c.party == card.party)
+                    .filter_map(card_log_key),
+            )
+            .filter(|k| *k != log_key)
+            .collect();
         let effect = IntakeEffect::Checkpoint(Box::new(Witnessing {
             request: request.add_checkpoint.clone(),
             log_key,
+            previous_log_keys,
             cosigner,
             now_secs: now_secs(),
         }));
@@ -181,8 +224,17 @@ impl Node {
             code: "cosignature",
             reason,
         };
-        let witness = card_witness_key(card)
-            .ok_or_else(|| bad(format!("`{}`'s card has no usable witness key", card.party)))?;
+        let witnesses: Vec<_> = self
+            .accepted_cards(card.party)
+            .iter()
+            .filter_map(card_witness_key)
+            .collect();
+        if witnesses.is_empty() {
+            return Err(bad(format!(
+                "`{}`'s card has no usable witness key",
+                card.party
+            )));
+        }
         let our = self
             .store()
             .checkpoints()
@@ -195,14 +247,34 @@ impl Node {
                     reply.size
                 ))
             })?;
-        let log_key = self.log_key().map_err(|e| bad(e.to_string()))?;
-        let mut signed =
-            SignedCheckpoint::verify(&our.note, &log_key).map_err(|e| bad(e.to_string()))?;
+        // Our checkpoint was signed by our key of its time: the one in use
+        // or one rotated out.
+        let mut own_keys = vec![self.log_key().map_err(|e| bad(e.to_string()))?];
+        own_keys.extend(
+            self.previous_cards()
+                .iter()
+                .filter(|c| c.party == self.party())
+                .filter_map(card_log_key),
+        );
+        let mut signed = own_keys
+            .iter()
+            .find_map(|key| SignedCheckpoint::verify(&our.note, key).ok())
+            .ok_or_else(|| bad("our checkpoint does not verify against any of our keys".into()))?;
         let line =
             NoteSignature::parse_line(reply.line.trim_end()).map_err(|e| bad(e.to_string()))?;
-        signed
-            .attach_cosignature(&line, &witness)
-            .map_err(|e| bad(format!("the cosignature does not verify: {e}")))?;
+        let mut matched = None;
+        let mut last_error = String::new();
+        for witness in &witnesses {
+            match signed.attach_cosignature(&line, witness) {
+                Ok(_) => {
+                    matched = Some(witness.clone());
+                    break;
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        let witness =
+            matched.ok_or_else(|| bad(format!("the cosignature does not verify: {last_error}")))?;
         Ok(IntakeEffect::CosignatureReceived {
             cosignature: StoredCosignature {
                 size: reply.size,

@@ -9,6 +9,7 @@
 //! opens sockets.
 
 pub mod abuse;
+mod agreement;
 mod backup;
 mod config;
 mod constitution;
@@ -20,6 +21,7 @@ pub mod firearms;
 mod identity;
 mod init;
 mod intake;
+mod keys;
 mod ledger;
 mod lock;
 mod node;
@@ -30,11 +32,13 @@ mod oversight;
 mod pin;
 mod pinned;
 mod policy;
+mod recovery;
 mod report;
 mod server;
 pub mod sessions;
 mod tls;
 
+pub use agreement::read_terms;
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
@@ -47,6 +51,7 @@ pub use error::NodeError;
 pub use identity::{TlsIdentity, load_signing_key, read_secret};
 pub use init::{InitOptions, SHIPPED_PARTIES, init};
 pub use intake::{IntakeOutcome, IntakeRefusal};
+pub use keys::{DEFAULT_OVERLAP_DAYS, KeyStatus, MAX_OVERLAP_DAYS};
 pub use ledger::{card_log_key, card_witness_key, witness_name};
 pub use lock::FolderLock;
 pub use node::{Node, log_origin};
@@ -59,6 +64,7 @@ pub use outbox::{Delivery, backoff};
 pub use pin::{PolicyPinned, constitutional_digest, constitutional_path};
 pub use pinned::card_pinned_party;
 pub use policy::{ActFacts, PlaceFacts, PolicyVerdict, ProposalPolicy, Verdict};
+pub use recovery::{HeldEnvelope, Recovered, WitnessedLatest};
 pub use report::{
     REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,
     compare as compare_reports,

@@ -38,9 +38,15 @@ struct Inner {
     store: Arc<dyn NodeStore>,
     policy: Arc<dyn ProposalPolicy>,
     peers: RwLock<HashMap<PartyCode, PartyCard>>,
+    /// Partners' previous cards and until when each is taken (a card
+    /// update reloads them with the peers): read on every envelope.
+    previous: RwLock<Vec<(PartyCard, Timestamp)>>,
     pins: PinSet,
     outbox: Notify,
     events: tokio::sync::broadcast::Sender<crate::IntakeOutcome>,
+    /// What partners' witnessed checkpoints say is wrong with our log
+    /// (empty when nothing is); see `recovery.rs`.
+    log_findings: RwLock<Vec<String>>,
 }
 
 impl Node {
@@ -69,10 +75,10 @@ impl Node {
                 known.join(", "),
             ));
         }
+        let store: Arc<dyn NodeStore> = Arc::new(SqliteStore::open(&dir.store_path(&config))?);
         let key = Arc::new(load_signing_key(&dir.signing_key())?);
         crate::sessions::persons::refuse_readable_linkage_key(&dir)?;
         let tls = TlsIdentity::load(&dir.tls_cert(), &dir.tls_key())?;
-        let store: Arc<dyn NodeStore> = Arc::new(SqliteStore::open(&dir.store_path(&config))?);
         let node = Node {
             inner: Arc::new(Inner {
                 dir,
@@ -83,9 +89,11 @@ impl Node {
                 store,
                 policy,
                 peers: RwLock::new(HashMap::new()),
+                previous: RwLock::new(Vec::new()),
                 pins: PinSet::default(),
                 outbox: Notify::new(),
                 events: tokio::sync::broadcast::channel(4096).0,
+                log_findings: RwLock::new(Vec::new()),
             }),
         };
         node.reload_peers()?;
@@ -105,13 +113,58 @@ impl Node {
                 }
             }
         }
+        // A partner's previous certificate is still taken during the
+        // overlap its card update named.
+        let now = Timestamp::now();
+        let previous: Vec<(PartyCard, Timestamp)> = self
+            .inner
+            .store
+            .previous_keys(None)?
+            .into_iter()
+            .filter(|p| p.party != self.party())
+            .filter_map(|p| Some((SignedCard::parse(&p.card).ok()?, p.accepted_until)))
+            .collect();
         if let Ok(mut pins) = self.inner.pins.write() {
             *pins = peers.values().map(|c| c.tls_cert_sha256.0).collect();
+            pins.extend(
+                previous
+                    .iter()
+                    .filter(|(_, until)| *until >= now)
+                    .map(|(c, _)| c.tls_cert_sha256.0),
+            );
+        }
+        if let Ok(mut current) = self.inner.previous.write() {
+            *current = previous;
         }
         if let Ok(mut current) = self.inner.peers.write() {
             *current = peers;
         }
         Ok(())
+    }
+
+    /// What is wrong with our log against what partners cosigned, as found
+    /// by the last check (empty when nothing is).
+    pub fn log_findings(&self) -> Vec<String> {
+        self.inner
+            .log_findings
+            .read()
+            .map(|f| f.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn set_log_findings(&self, findings: Vec<String>) {
+        if let Ok(mut current) = self.inner.log_findings.write() {
+            *current = findings;
+        }
+    }
+
+    /// Partners' previous cards with until when each is taken.
+    pub(crate) fn partner_previous_cards(&self) -> Vec<(PartyCard, Timestamp)> {
+        self.inner
+            .previous
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 
     /// Our party.
@@ -356,18 +409,35 @@ impl Node {
     }
 
     /// Our handling code for releasing `release` in answer to `proposal`:
-    /// our own rule classifies what we release; the partner's code is only
-    /// a floor.
+    /// our own rule classifies what we release; the partner's code, and the
+    /// default handling of the agreement in force with it, are only floors.
     pub fn classify_release(
         &self,
         proposal: &soberana_core::Proposal,
         release: &[soberana_wire::AnswerItem],
     ) -> soberana_core::Classification {
-        self.inner.config.handling.classify(
+        let mut classification = self.inner.config.handling.classify(
             proposal.handling,
             proposal.kind(),
             release.iter().map(|i| i.label.as_str()),
-        )
+        );
+        let agreed = self
+            .inner
+            .store
+            .agreement(proposal.from)
+            .ok()
+            .flatten()
+            .and_then(|a| a.terms.map(|t| (a.version, t.default_handling)));
+        if let Some((version, default)) = agreed
+            && default > classification.code
+        {
+            classification.code = default;
+            classification.grounds.push(format!(
+                "the agreement with {} (version {version}) sets {default:?} by default",
+                proposal.from
+            ));
+        }
+        classification
     }
 
     /// Makes a proposal from an officer's draft and queues it for delivery.
@@ -409,8 +479,18 @@ impl Node {
                 draft.requesting_agency
             )));
         }
-        Proposal::from_draft(draft, self.party(), author, Timestamp::now())
-            .map_err(|e| bad(e.to_string()))
+        let proposal = Proposal::from_draft(draft, self.party(), author, Timestamp::now())
+            .map_err(|e| bad(e.to_string()))?;
+        // A suspended or terminated agreement, or a kind the partner does
+        // not accept under it, stops the proposal here, not at the partner.
+        if let Some(agreement) = self.inner.store.agreement(proposal.to)?
+            && let Some(reason) = agreement.refuses(proposal.kind(), proposal.from, proposal.to)
+        {
+            return Err(NodeError::Agreement(format!(
+                "{reason}; nothing was queued"
+            )));
+        }
+        Ok(proposal)
     }
 
     /// Proposals by direction and state, newest first.
@@ -501,11 +581,11 @@ impl Node {
     pub fn audit_log(
         &self,
     ) -> Result<Result<soberana_ledger::AuditReport, soberana_ledger::AuditError>, NodeError> {
-        let log_key = self.log_key()?;
-        let witnesses = self.partner_witness_keys();
-        Ok(soberana_ledger::audit_storage(
+        let log_keys = self.own_log_keys()?;
+        let witnesses = self.all_partner_witness_keys();
+        Ok(soberana_ledger::audit_storage_rotated(
             &soberana_store::LedgerView(self.inner.store.as_ref()),
-            &log_key,
+            &log_keys,
             &witnesses,
         ))
     }

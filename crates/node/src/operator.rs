@@ -52,6 +52,14 @@ pub fn operator_router(node: Node) -> Router {
 }
 
 async fn ready(State(node): State<Node>) -> Response {
+    let findings = node.log_findings();
+    if !findings.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", findings.join("; ")),
+        )
+            .into_response();
+    }
     let store = node.store().clone();
     match tokio::task::spawn_blocking(move || store.log_size()).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready\n").into_response(),
@@ -82,7 +90,7 @@ async fn metrics(State(node): State<Node>) -> Response {
                     header::CONTENT_TYPE,
                     "text/plain; version=0.0.4; charset=utf-8",
                 )],
-                render(&ops, &latency, &partners),
+                render(&ops, &latency, &partners) + &render_node(&node),
             )
                 .into_response()
         }
@@ -298,4 +306,42 @@ impl Node {
             task,
         })
     }
+}
+
+/// The figures that come from the node rather than the store: the signing
+/// key's age and whether a rotation is due, and whether the log is behind
+/// what a partner cosigned.
+fn render_node(node: &Node) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "soberana_signing_key_age_seconds",
+        "gauge",
+        "Age of the signing key in use.",
+    );
+    let _ = writeln!(
+        out,
+        "soberana_signing_key_age_seconds {}",
+        node.key_age_secs()
+    );
+    family(
+        &mut out,
+        "soberana_key_rotation_due",
+        "gauge",
+        "1 when a key needs the operator: near its age limit, or a rotation not taken before its overlap ends.",
+    );
+    let due = u8::from(!node.key_warnings().is_empty());
+    let _ = writeln!(out, "soberana_key_rotation_due {due}");
+    family(
+        &mut out,
+        "soberana_log_behind_partner",
+        "gauge",
+        "Partners whose cosigned checkpoint our log is behind or diverges from (see /readyz).",
+    );
+    let _ = writeln!(
+        out,
+        "soberana_log_behind_partner {}",
+        node.log_findings().len()
+    );
+    out
 }

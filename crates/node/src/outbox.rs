@@ -6,7 +6,9 @@
 //! a `409 duplicate` (it already has the envelope), marks it delivered; any
 //! other `4xx` but `408` and `429` is final: the envelope is marked refused,
 //! with the partner's reason, and never sent again; anything else is retried
-//! with exponential backoff up to a minute, for as long as it takes. A
+//! with exponential backoff up to a minute, for as long as it takes; the
+//! backoff ends as soon as the partner answers again (a delivery to it
+//! succeeds, or its health endpoint answers a probe). A
 //! partner's reply is read only so far (`limits.max_reply_bytes`) and only
 //! so long (`limits.delivery_timeout_ms`, which covers its last byte).
 //! Delivery is at-least-once on the wire and exactly-once in effect,
@@ -62,13 +64,21 @@ type Link = (String, HttpsClient, Arc<Semaphore>);
 pub(crate) fn client_for(
     node: &Node,
     party: PartyCode,
-    cache: &mut HashMap<PartyCode, Link>,
+    cache: &mut HashMap<PartyCode, (Vec<[u8; 32]>, Link)>,
 ) -> Option<Link> {
-    if let Some(found) = cache.get(&party) {
+    let card = node.peer(party)?;
+    let pins: Vec<[u8; 32]> = node
+        .accepted_keys(party)
+        .into_iter()
+        .map(|(_, tls)| tls)
+        .collect();
+    // A card update changes what is pinned: the cached client is rebuilt.
+    if let Some((found_pins, found)) = cache.get(&party)
+        && *found_pins == pins
+    {
         return Some(found.clone());
     }
-    let card = node.peer(party)?;
-    let config = tls::client_config(node.tls(), card.tls_cert_sha256.0).ok()?;
+    let config = tls::client_config(node.tls(), pins.clone()).ok()?;
     // Envelopes are small requests answered at once: without TCP_NODELAY,
     // Nagle's algorithm holds a request's body back for the peer's delayed
     // acknowledgement and every exchange waits milliseconds for nothing.
@@ -89,7 +99,7 @@ pub(crate) fn client_for(
         client,
         Arc::new(Semaphore::new(MAX_CONNECTIONS_TO_PARTNER)),
     );
-    cache.insert(party, link.clone());
+    cache.insert(party, (pins, link.clone()));
     Some(link)
 }
 
@@ -223,7 +233,8 @@ const MAX_IN_FLIGHT: usize = 1024;
 /// marked by its own task while the loop goes on fetching what else is due,
 /// skipping what is already in flight.
 pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
-    let mut clients: HashMap<PartyCode, Link> = HashMap::new();
+    let probing = tokio::spawn(probe_loop(node.clone(), shutdown.clone()));
+    let mut clients = HashMap::new();
     let bounds = Bounds::of(&node);
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
     let finished = Arc::new(Notify::new());
@@ -362,6 +373,60 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
         }
     }
     while tasks.join_next().await.is_some() {}
+    let _ = probing.await;
+}
+
+/// How often a partner whose envelopes wait out a backoff is asked whether
+/// it answers again.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// Asks every partner whose envelopes all wait out a backoff for its
+/// health, and when it answers (any HTTP answer: its node is up and takes
+/// our connection), makes them due at once. Without this, envelopes could
+/// wait up to a minute after the link came back.
+async fn probe_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    let mut clients = HashMap::new();
+    let bounds = Bounds {
+        reply_bytes: 4096,
+        timeout: Duration::from_millis(node.config().limits.delivery_timeout_ms.min(5_000)),
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PROBE_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let store = node.store().clone();
+        let waiting = tokio::task::spawn_blocking(move || store.backed_off(Timestamp::now()))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        for peer in waiting {
+            let Some((url, client, _)) = client_for(&node, peer, &mut clients) else {
+                continue;
+            };
+            let url = url.replace("/v1/envelopes", "/v1/health");
+            let Ok(request) = hyper::Request::get(&url).body(Full::new(Bytes::new())) else {
+                continue;
+            };
+            if exchange(&client, request, bounds).await.is_ok() {
+                let store = node.store().clone();
+                let made_due =
+                    tokio::task::spawn_blocking(move || store.retry_now(peer, Timestamp::now()))
+                        .await
+                        .ok()
+                        .and_then(|r| r.ok())
+                        .unwrap_or(0);
+                if made_due > 0 {
+                    tracing::info!(partner = %peer, envelopes = made_due, "the partner answers again; waiting envelopes are due now");
+                    node.wake_outbox();
+                }
+            }
+        }
+    }
 }
 
 impl Node {
@@ -416,8 +481,8 @@ impl Node {
         let card = self
             .peer(to)
             .ok_or_else(|| format!("no pinned partner `{to}`"))?;
-        let config =
-            tls::client_config(self.tls(), card.tls_cert_sha256.0).map_err(|e| e.to_string())?;
+        let config = tls::client_config(self.tls(), vec![card.tls_cert_sha256.0])
+            .map_err(|e| e.to_string())?;
         let authority = card
             .endpoint
             .trim_start_matches("https://")

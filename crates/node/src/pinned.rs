@@ -38,6 +38,13 @@ impl Node {
                 .iter()
                 .filter_map(|card| card_pinned_party(card, "pinned card")),
         );
+        // Keys rotated out, ours and partners': what they signed while they
+        // were in use still verifies against them.
+        parties.extend(
+            self.previous_cards()
+                .iter()
+                .filter_map(|card| card_pinned_party(card, "previous card")),
+        );
         Ok(parties)
     }
 }

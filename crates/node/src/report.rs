@@ -145,12 +145,26 @@ impl Node {
         let card = self.peer(peer).ok_or_else(|| NodeError::Report {
             detail: format!("`{peer}` is not a pinned partner of this node"),
         })?;
-        let own = self.key().public();
+        // The key in use and every key rotated out: each envelope verifies
+        // against the key its sender held when it was sealed.
+        let previous = self.previous_cards();
+        let keys_of = |party: PartyCode, current: soberana_wire::PublicKey| {
+            let mut keys = vec![current];
+            keys.extend(
+                previous
+                    .iter()
+                    .filter(|c| c.party == party)
+                    .map(|c| c.signing_key),
+            );
+            keys
+        };
+        let own = keys_of(self.party(), self.key().public());
+        let theirs = keys_of(peer, card.signing_key);
         let mut out = Vec::new();
         for stored in self.store().exchanged(peer)? {
-            let key = if stored.sent { &own } else { &card.signing_key };
+            let keys = if stored.sent { &own } else { &theirs };
             let verified = UnverifiedEnvelope::parse(&stored.bytes, usize::MAX)
-                .and_then(|e| e.verify(key))
+                .and_then(|e| e.verify_any(keys))
                 .map_err(|e| NodeError::Report {
                     detail: format!(
                         "stored envelope `{}` does not verify against {}'s {} key: {e}",
@@ -291,6 +305,9 @@ impl Node {
                     *report.cosignatures.entry(sender.clone()).or_default() += 1;
                     None
                 }
+                // Acts on the agreement are counted with the envelopes by
+                // kind; they concern no proposal.
+                Body::Agreement(_) | Body::CardUpdate(_) => None,
             };
             report.exchange.push(ReportedEnvelope {
                 envelope: header.id.to_string(),

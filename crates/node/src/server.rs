@@ -37,6 +37,8 @@ pub fn router(node: Node) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/envelopes", post(envelope))
         .route("/v1/receipts/{envelope}", get(receipt))
+        .route("/v1/witness/latest", get(witnessed))
+        .route("/v1/exchanged", get(exchanged))
         .route("/v1/policy/constitutional", get(crate::constitution::serve))
         .with_state(node)
 }
@@ -128,30 +130,65 @@ async fn envelope(
 /// sent is in this node's log, against a checkpoint the caller cosigned.
 /// The caller is known by its client certificate; it gets receipts only
 /// for its own envelopes.
+/// The pinned partner behind a connection, or why it gets no answer.
+fn requester(
+    node: &Node,
+    peer: Option<Extension<PeerCertificate>>,
+) -> Result<soberana_core::PartyCode, (&'static str, &'static str)> {
+    let fingerprint = peer
+        .and_then(|Extension(p)| p.0)
+        .ok_or(("no_identity", "this is answered only to pinned partners"))?;
+    // Its card's certificate, or its previous one during a rotation's
+    // overlap.
+    node.peers()
+        .into_iter()
+        .map(|c| c.party)
+        .find(|party| {
+            node.accepted_keys(*party)
+                .iter()
+                .any(|(_, tls)| *tls == fingerprint)
+        })
+        .ok_or((
+            "unknown_partner",
+            "the connection's certificate is not a pinned partner's",
+        ))
+}
+
+/// The latest checkpoint of the requester's log we cosigned: what a node
+/// restored from an old backup compares its log with at start.
+async fn witnessed(State(node): State<Node>, peer: Option<Extension<PeerCertificate>>) -> Response {
+    let party = match requester(&node, peer) {
+        Ok(p) => p,
+        Err((code, reason)) => return refusal(403, code, reason.into()),
+    };
+    match tokio::task::spawn_blocking(move || crate::recovery::witnessed_for(&node, party)).await {
+        Ok(Ok(latest)) => Json(latest).into_response(),
+        _ => refusal(503, "unavailable", "the store could not be read".into()),
+    }
+}
+
+/// Every envelope that crossed between the requester and us, as we hold
+/// them: what a node that lost part of its store recovers from.
+async fn exchanged(State(node): State<Node>, peer: Option<Extension<PeerCertificate>>) -> Response {
+    let party = match requester(&node, peer) {
+        Ok(p) => p,
+        Err((code, reason)) => return refusal(403, code, reason.into()),
+    };
+    match tokio::task::spawn_blocking(move || crate::recovery::exchanged_for(&node, party)).await {
+        Ok(Ok(held)) => Json(held).into_response(),
+        _ => refusal(503, "unavailable", "the store could not be read".into()),
+    }
+}
+
 async fn receipt(
     State(node): State<Node>,
     peer: Option<Extension<PeerCertificate>>,
     axum::extract::Path(envelope): axum::extract::Path<String>,
 ) -> Response {
-    let Some(fingerprint) = peer.and_then(|Extension(p)| p.0) else {
-        return refusal(
-            403,
-            "no_identity",
-            "receipts are given only to pinned partners".into(),
-        );
+    let party = match requester(&node, peer) {
+        Ok(p) => p,
+        Err((code, reason)) => return refusal(403, code, reason.into()),
     };
-    let Some(card) = node
-        .peers()
-        .into_iter()
-        .find(|c| c.tls_cert_sha256.0 == fingerprint)
-    else {
-        return refusal(
-            403,
-            "unknown_partner",
-            "the connection's certificate is not a pinned partner's".into(),
-        );
-    };
-    let party = card.party;
     let result = tokio::task::spawn_blocking(move || node.receipt_for(&envelope, party)).await;
     match result {
         Ok(Ok(bundle)) => {
@@ -209,6 +246,7 @@ impl Node {
         tasks.spawn(accept_loop(self.clone(), listener, acceptor, watch.clone()));
         tasks.spawn(crate::sessions::session_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::ledger::checkpoint_loop(self.clone(), watch.clone()));
+        tasks.spawn(log_check_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::deadlines::deadline_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
@@ -357,4 +395,28 @@ async fn accept_loop(
         while connections.try_join_next().is_some() {}
     }
     while connections.join_next().await.is_some() {}
+}
+
+/// Compares our log with what each partner cosigned, at start and then
+/// every minute (see `recovery.rs`), and warns of keys that need the
+/// operator (see `keys.rs`).
+async fn log_check_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    let mut minutes = 0u64;
+    loop {
+        // Key warnings at start and then once a day.
+        if minutes.is_multiple_of(24 * 60) {
+            for warning in node.key_warnings() {
+                tracing::warn!("{warning}");
+            }
+        }
+        minutes += 1;
+        node.check_log_against_partners().await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
 }

@@ -89,7 +89,7 @@ impl ClientCertVerifier for PinnedClients {
 
 #[derive(Debug)]
 struct PinnedServer {
-    pin: [u8; 32],
+    pins: Vec<[u8; 32]>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
@@ -102,7 +102,7 @@ impl ServerCertVerifier for PinnedServer {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        if fingerprint(end_entity) == self.pin {
+        if self.pins.contains(&fingerprint(end_entity)) {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
@@ -160,14 +160,15 @@ pub fn server_config(identity: &TlsIdentity, pins: PinSet) -> Result<ServerConfi
 }
 
 /// The client side towards one partner: our certificate, and only the
-/// partner's pinned certificate accepted.
+/// partner's pinned certificates accepted (its card's, and during a
+/// rotation's overlap its previous one).
 pub fn client_config(
     identity: &TlsIdentity,
-    partner_pin: [u8; 32],
+    partner_pins: Vec<[u8; 32]>,
 ) -> Result<ClientConfig, NodeError> {
     let provider = provider();
     let verifier = Arc::new(PinnedServer {
-        pin: partner_pin,
+        pins: partner_pins,
         algorithms: provider.signature_verification_algorithms,
     });
     let config = ClientConfig::builder_with_provider(provider)

@@ -71,3 +71,37 @@ async fn every_envelope_is_sent_once_on_a_clean_link() {
     mx_run.stop().await;
     us_run.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backoff_ends_when_the_partner_answers_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = support::pair(dir.path(), || Arc::new(AcceptAll));
+    // MX is down: US's proposal fails and waits out a backoff.
+    let us_run = us.start().await.unwrap();
+    let proposal = us.propose(example("us-border-alert.toml"), None).unwrap();
+    let store = us.store_for_tests().clone();
+    eventually("the delivery fails and backs off", || {
+        !store.backed_off(Timestamp::now()).unwrap().is_empty()
+    })
+    .await;
+    // Make the wait long: ten minutes, far beyond what this test waits.
+    let (envelope, _) = us.sent_envelopes(proposal.id).unwrap().remove(0);
+    store
+        .mark_failed(
+            envelope,
+            "partner down".into(),
+            Timestamp::now().plus_seconds(600),
+        )
+        .unwrap();
+    assert_eq!(state(&us, proposal.id), Some(ProposalState::Queued));
+
+    // MX comes back: the probe finds it answers and the envelope goes now,
+    // not in ten minutes.
+    let mx_run = mx.start().await.unwrap();
+    eventually("the proposal is delivered once MX answers", || {
+        state(&us, proposal.id) == Some(ProposalState::Accepted)
+    })
+    .await;
+    mx_run.stop().await;
+    us_run.stop().await;
+}

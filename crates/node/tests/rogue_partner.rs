@@ -771,6 +771,7 @@ enum Answer {
 /// What the rogue partner's node saw.
 #[derive(Default)]
 struct Seen {
+    /// Envelopes posted to the rogue node.
     requests: AtomicUsize,
     /// Reply bytes written before MX stopped reading (or hung up).
     written: std::sync::Mutex<Vec<usize>>,
@@ -841,7 +842,12 @@ async fn rogue_partner_node(
                     }
                     request.extend_from_slice(&buf[..n]);
                 }
-                seen.requests.fetch_add(1, Ordering::SeqCst);
+                // Deliveries are counted; a node's other asks (its health,
+                // what it cosigned of our log) are answered the same way
+                // but are not deliveries.
+                if head.starts_with("post /v1/envelopes") {
+                    seen.requests.fetch_add(1, Ordering::SeqCst);
+                }
                 let mut written = 0usize;
                 match answer {
                     Answer::Flood => {

@@ -17,9 +17,10 @@
 use std::sync::Arc;
 
 use soberana_core::{
-    AgencyId, DecidedBy, Decision, Direction, HandlingCode, InformationRequest, Officer, OfficerId,
-    Outcome, PartyCode, Proposal, ProposalBody, ProposalDraft, ProposalId, ProposalState, Role,
-    Timestamp,
+    AgencyId, AgreementAct, AgreementAction, AgreementSide, AgreementStatus, AgreementTerms,
+    DecidedBy, Decision, Direction, HandlingCode, InformationRequest, Officer, OfficerId, Outcome,
+    PartyCode, Proposal, ProposalBody, ProposalDraft, ProposalId, ProposalKind, ProposalState,
+    Role, Timestamp,
 };
 use soberana_ledger::{LogEntry, PeerChangeKind};
 use soberana_wire::{NodeKey, SealedEnvelope};
@@ -392,7 +393,8 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
             .is_some_and(|e| e.action == "policy_pin"),
         "the audit trail is newest first and holds the pin",
     )?;
-    check_trails(store, mx, us)
+    check_trails(store, mx, us)?;
+    check_agreement(store, mx, us)
 }
 
 /// A trail and the proposals that carry it commit together, or not at all.
@@ -440,4 +442,118 @@ fn check_trails(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Result<(
         store.trail(ProposalId::generate()).map_err(text)?.is_none(),
         "a proposal without a trail has none",
     )
+}
+
+/// The bilateral agreement: a refused act writes nothing; an act, its
+/// envelope and its log entry commit together; the partner's act is
+/// acknowledged; a suspension holds new proposals in the outbox while the
+/// act itself goes; and a partner that answers again ends the backoff.
+fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Result<(), String> {
+    let act = |version: u64, action: AgreementAction| AgreementAct {
+        version,
+        action,
+        reason: String::new(),
+        at: Timestamp::now(),
+    };
+    ensure(
+        store.agreement(us).map_err(text)?.is_none(),
+        "no agreement before any act",
+    )?;
+    let log = store.log_size().map_err(text)?;
+    ensure(
+        matches!(
+            store.act_on_agreement(mx, us, act(0, AgreementAction::Suspend), sealer(mx)),
+            Err(StoreError::Agreement(_))
+        ),
+        "an act that does not fit the agreement is refused",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == log
+            && store.agreement(us).map_err(text)?.is_none()
+            && store.agreement_acts(us).map_err(text)?.is_empty(),
+        "a refused act writes nothing",
+    )?;
+    let side = |party: PartyCode| AgreementSide {
+        party,
+        accepts: vec![ProposalKind::InformationRequest],
+        answer_hours: Default::default(),
+    };
+    let terms = AgreementTerms {
+        sides: vec![side(mx), side(us)],
+        default_handling: HandlingCode::H1,
+    };
+    store
+        .act_on_agreement(
+            mx,
+            us,
+            act(1, AgreementAction::Propose { terms }),
+            sealer(mx),
+        )
+        .map_err(text)?;
+    ensure(
+        store.log_size().map_err(text)? == log + 1,
+        "an act's envelope is logged with it",
+    )?;
+    let replies = store
+        .receive(
+            received(
+                &proposal(us, mx)?,
+                IntakeEffect::Agreement(act(1, AgreementAction::Accept)),
+            ),
+            sealer(mx),
+        )
+        .map_err(text)?;
+    ensure(replies.len() == 1, "the partner's act is acknowledged")?;
+    ensure(
+        store
+            .agreement(us)
+            .map_err(text)?
+            .is_some_and(|a| a.status == AgreementStatus::Active && a.version == 1),
+        "accepted terms are in force",
+    )?;
+    ensure(
+        store.agreement_acts(us).map_err(text)?.len() == 3,
+        "the proposal, the acceptance and our acknowledgement are recorded",
+    )?;
+    let held = proposal(mx, us)?;
+    store
+        .queue_proposal(held.clone(), sealer(mx))
+        .map_err(text)?;
+    store
+        .act_on_agreement(mx, us, act(1, AgreementAction::Suspend), sealer(mx))
+        .map_err(text)?;
+    let later = Timestamp::now().plus_seconds(10);
+    let due = store.due_deliveries(later, 10_000).map_err(text)?;
+    ensure(
+        !due.iter().any(|d| d.proposal_id == held.id.to_string()),
+        "a suspended agreement holds new proposals in the outbox",
+    )?;
+    let Some(suspension) = due.iter().find(|d| d.proposal_id == "agreement:US") else {
+        return Err("acts on the agreement still go while it is suspended".into());
+    };
+    store
+        .mark_failed(
+            suspension.envelope_id.clone(),
+            "partner down".into(),
+            Timestamp::now().plus_seconds(600),
+        )
+        .map_err(text)?;
+    ensure(
+        store.retry_now(us, Timestamp::now()).map_err(text)? >= 1,
+        "a partner that answers again ends the backoff of what waits for it",
+    )?;
+    ensure(
+        store
+            .due_deliveries(later, 10_000)
+            .map_err(text)?
+            .iter()
+            .any(|d| d.envelope_id == suspension.envelope_id),
+        "what waited out a backoff is due again",
+    )?;
+    ensure(
+        store.card_updates_waiting().map_err(text)? == 0
+            && store.previous_keys(None).map_err(text)?.is_empty(),
+        "no key was rotated",
+    )?;
+    Ok(())
 }

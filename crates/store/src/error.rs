@@ -63,6 +63,9 @@ pub enum StoreError {
         /// The envelope that used it first.
         earlier: String,
     },
+    /// An act on the bilateral agreement that does not fit where it stands.
+    #[error("agreement: {0}")]
+    Agreement(String),
     /// A write conflicts with what is stored.
     #[error("conflict: {0}")]
     Conflict(String),

@@ -15,8 +15,10 @@
 //! The node talks to storage only through the [`NodeStore`] trait, so that a
 //! PostgreSQL implementation can follow without touching the rest.
 
+mod agreements;
 pub mod conformance;
 mod error;
+mod keys;
 mod ledger_view;
 mod officers;
 mod operations;
@@ -26,7 +28,9 @@ mod snapshot;
 mod sqlite;
 mod trails;
 
+pub use agreements::AgreementActRecord;
 pub use error::StoreError;
+pub use keys::PreviousKey;
 pub use ledger_view::LedgerView;
 pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision};
 pub use operations::{
@@ -187,8 +191,18 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
     fn due_deliveries(&self, now: Timestamp, limit: usize)
     -> Result<Vec<DeliveryItem>, StoreError>;
 
-    /// Marks an envelope delivered (the partner's node accepted it).
+    /// Marks an envelope delivered (the partner's node accepted it). The
+    /// partner answers again, so every other envelope to it waiting out a
+    /// backoff is due at once (same transaction).
     fn mark_delivered(&self, envelope_id: String, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Partners to which envelopes wait out a backoff with none due at
+    /// `now`: the ones worth asking whether they answer again.
+    fn backed_off(&self, now: Timestamp) -> Result<Vec<PartyCode>, StoreError>;
+
+    /// Makes every envelope waiting for `peer` due at `now` (the partner
+    /// answers again); returns how many were waiting.
+    fn retry_now(&self, peer: PartyCode, now: Timestamp) -> Result<u64, StoreError>;
 
     /// Records a failed delivery attempt and when to try again.
     fn mark_failed(
@@ -279,4 +293,46 @@ pub trait NodeStore: OfficerStore + Send + Sync + 'static {
 
     /// The partner checkpoints we hold, oldest first.
     fn partner_checkpoints(&self, peer: PartyCode) -> Result<Vec<PartnerCheckpoint>, StoreError>;
+
+    /// The bilateral agreement with `peer`, if any act on it was recorded.
+    fn agreement(&self, peer: PartyCode) -> Result<Option<soberana_core::Agreement>, StoreError>;
+
+    /// Every act on the agreement with `peer`, ours and its, oldest first.
+    fn agreement_acts(&self, peer: PartyCode) -> Result<Vec<AgreementActRecord>, StoreError>;
+
+    /// Our act on the agreement with `peer` (we are `us`): judged against
+    /// where the agreement stands, recorded with the state it leads to, and
+    /// sealed and queued to the partner (with its log entry), in one
+    /// transaction. A refused act ([`StoreError::Agreement`]) writes
+    /// nothing. While an agreement is suspended or terminated, or an act on
+    /// it is still on its way to the partner, [`NodeStore::due_deliveries`]
+    /// holds back new proposals to that partner (everything else still
+    /// goes), so a proposal never overtakes the act that lets it cross.
+    fn act_on_agreement(
+        &self,
+        us: PartyCode,
+        peer: PartyCode,
+        act: soberana_core::AgreementAct,
+        sealer: Sealer,
+    ) -> Result<(soberana_core::Agreement, SealedEnvelope), StoreError>;
+
+    /// Keys `party` (every party, if `None`) signed with before its current
+    /// one, oldest first.
+    fn previous_keys(&self, party: Option<PartyCode>) -> Result<Vec<PreviousKey>, StoreError>;
+
+    /// Our key rotation: records the key it retires and queues `update`
+    /// (our new card) to every pinned partner, each in an envelope sealed
+    /// by `sealer` (with the key being retired), with `log`, in one
+    /// transaction.
+    fn announce_card(
+        &self,
+        previous: PreviousKey,
+        update: soberana_wire::CardUpdate,
+        log: LogEntry,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+
+    /// How many of our card updates partners have not taken yet: a rotated
+    /// key is used only once this is zero.
+    fn card_updates_waiting(&self) -> Result<u64, StoreError>;
 }

@@ -89,6 +89,22 @@ pub enum IntakeEffect {
         /// What the partner may store under one proposal.
         quota: SessionQuota,
     },
+    /// The partner's act on the bilateral agreement. The store judges it
+    /// against where the agreement stands, inside the transaction that
+    /// records it, and answers every act but an acknowledgement with our
+    /// signed acknowledgement.
+    Agreement(soberana_core::AgreementAct),
+    /// The partner's new card (its keys rotated), already checked: it
+    /// replaces the pinned card, and the old key is kept as a previous key,
+    /// with `log`, in one transaction.
+    CardUpdate {
+        /// The new signed card, as its JSON text.
+        card: String,
+        /// The key it replaces.
+        previous: crate::PreviousKey,
+        /// What to log (the new key pinned).
+        log: LogEntry,
+    },
 }
 
 /// What the store needs to witness a partner's checkpoint: the C2SP
@@ -100,6 +116,9 @@ pub struct Witnessing {
     pub request: String,
     /// The partner's log key; its name is the log's origin.
     pub log_key: VerifierKey,
+    /// The partner's log keys before a rotation, still in their overlap:
+    /// the last checkpoint we cosigned may be signed by one of them.
+    pub previous_log_keys: Vec<VerifierKey>,
     /// Our witness key (cosignature/v1).
     pub cosigner: NoteSigner,
     /// The time the cosignature states, POSIX seconds.

@@ -188,6 +188,33 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE desk_officers ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
     "#,
+    // 7: the bilateral agreement with each partner and every act on it.
+    r#"
+    CREATE TABLE agreements (
+        partner TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE agreement_acts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        partner TEXT NOT NULL,
+        by_party TEXT NOT NULL,
+        envelope_id TEXT NOT NULL,
+        act TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+    );
+    CREATE INDEX agreement_acts_by_partner ON agreement_acts(partner, seq);
+    "#,
+    // 8: keys a party signed with before its current one (rotation).
+    r#"
+    CREATE TABLE previous_keys (
+        party TEXT NOT NULL,
+        card TEXT NOT NULL,
+        retired_at INTEGER NOT NULL,
+        accepted_until INTEGER NOT NULL
+    );
+    CREATE INDEX previous_keys_by_party ON previous_keys(party, retired_at);
+    "#,
 ];
 
 /// The schema version this soberana writes.

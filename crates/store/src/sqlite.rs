@@ -20,8 +20,8 @@ use std::thread;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use soberana_core::{
-    Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalKind,
-    ProposalState, Receipt, Timestamp,
+    Agreement, AgreementAct, AgreementAction, Decision, Direction, LifecycleEvent, PartyCode,
+    Proposal, ProposalId, ProposalKind, ProposalState, Receipt, Timestamp,
 };
 use soberana_ledger::{
     EnvelopeRecord, Hash, LogEntry, NodeId, Observation, StoredCosignature, Witness, hash_children,
@@ -336,12 +336,36 @@ fn queue(
         recipient.as_str(),
         sequence as i64,
         body.kind().as_str(),
-        body.proposal_id().map(|id| id.to_string()).unwrap_or_default(),
+        delivery_group(body, recipient),
         env.bytes(),
         now.unix_millis(),
     ])?;
     append_log(tx, &[LogEntry::EnvelopeSent(envelope_record(&env))])?;
     Ok(env)
+}
+
+/// What the outbox orders an envelope with: the proposal it concerns, or
+/// for acts on an agreement, the agreement (a suspension and its resumption
+/// must arrive in the order they were made).
+fn delivery_group(body: &Body, recipient: PartyCode) -> String {
+    match body {
+        Body::Agreement(_) => format!("agreement:{recipient}"),
+        other => other
+            .proposal_id()
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Makes every envelope waiting out a backoff for `recipient` due at `now`.
+fn retry_now_in(tx: &Transaction<'_>, recipient: &str, now: Timestamp) -> Result<u64, StoreError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE outbox SET next_attempt = ?2
+             WHERE recipient = ?1 AND delivered_at IS NULL AND next_attempt > ?2",
+        )?
+        .execute(params![recipient, now.unix_millis()])?;
+    Ok(changed as u64)
 }
 
 struct Stored {
@@ -598,6 +622,8 @@ fn receive_in(
         IntakeEffect::Session { message, .. } => ("session", message.proposal_id.to_string()),
         IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
+        IntakeEffect::Agreement(_) => ("agreement", String::new()),
+        IntakeEffect::CardUpdate { .. } => ("card_update", String::new()),
     };
     // A sender numbers its envelopes to us one by one; a number used twice
     // means two different envelopes claim one place in its sequence.
@@ -746,6 +772,38 @@ fn receive_in(
             store_session_part(tx, peer, &message, quota, now)?;
             Ok(Vec::new())
         }
+        IntakeEffect::Agreement(act) => {
+            let us = received.recipient;
+            crate::agreements::record(tx, us, peer, peer, &act, &received.envelope_id, now)?;
+            if matches!(act.action, AgreementAction::Acknowledge { .. }) {
+                return Ok(Vec::new());
+            }
+            // Every act is acknowledged with a signed act of our own, so
+            // the partner's log holds our word that we received it.
+            let ack = AgreementAct {
+                version: act.version,
+                action: AgreementAction::Acknowledge {
+                    envelope: received.digest.clone(),
+                    of: act.action.as_str().to_owned(),
+                },
+                reason: String::new(),
+                at: now,
+            };
+            let env = queue(tx, sealer, peer, &Body::Agreement(ack.clone()), now)?;
+            crate::agreements::record(tx, us, peer, us, &ack, &env.header().id.to_string(), now)?;
+            Ok(vec![env])
+        }
+        IntakeEffect::CardUpdate {
+            card,
+            previous,
+            log,
+        } => {
+            tx.prepare_cached("UPDATE peers SET card = ?2, pinned_at = ?3 WHERE party = ?1")?
+                .execute(params![peer.as_str(), card, now.unix_millis()])?;
+            crate::keys::insert(tx, &previous)?;
+            append_log(tx, &[log])?;
+            Ok(Vec::new())
+        }
     }
 }
 
@@ -880,7 +938,7 @@ fn witness_in(
     let key = witnessing.log_key.clone();
     let cosigner = witnessing.cosigner.clone();
     let mut witness = match &latest {
-        Some(note) => Witness::resume(key, cosigner, note)?,
+        Some(note) => Witness::resume_rotated(key, &witnessing.previous_log_keys, cosigner, note)?,
         None => Witness::new(key, cosigner)?,
     };
     match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {
@@ -1364,6 +1422,12 @@ impl NodeStore for SqliteStore {
             let mut stmt = c.prepare_cached(
                 "SELECT envelope_id, recipient, bytes, attempts, proposal_id FROM outbox
                  WHERE delivered_at IS NULL AND next_attempt <= ?1
+                   AND NOT (kind = 'proposal' AND (
+                        recipient IN (SELECT partner FROM agreements
+                                      WHERE status IN ('suspended', 'terminated'))
+                        OR EXISTS (SELECT 1 FROM outbox AS act
+                                   WHERE act.recipient = outbox.recipient AND act.kind = 'agreement'
+                                     AND act.delivered_at IS NULL)))
                  ORDER BY created, sequence LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now.unix_millis(), limit as i64], |r| {
@@ -1402,6 +1466,9 @@ impl NodeStore for SqliteStore {
                  WHERE envelope_id = ?1 AND delivered_at IS NULL",
             )?
             .execute(params![envelope_id, now.unix_millis()])?;
+            if let Some((_, _, recipient)) = &row {
+                retry_now_in(tx, recipient, now)?;
+            }
             if let Some((kind, proposal_id, recipient)) = row
                 && kind == "proposal"
             {
@@ -1426,6 +1493,21 @@ impl NodeStore for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn backed_off(&self, now: Timestamp) -> Result<Vec<PartyCode>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT recipient FROM outbox WHERE delivered_at IS NULL
+                 GROUP BY recipient HAVING MIN(next_attempt) > ?1 AND MAX(attempts) > 0",
+            )?;
+            let rows = stmt.query_map([now.unix_millis()], |r| r.get::<_, String>(0))?;
+            rows.map(|r| party(&r?)).collect()
+        })
+    }
+
+    fn retry_now(&self, peer: PartyCode, now: Timestamp) -> Result<u64, StoreError> {
+        self.write(move |tx| retry_now_in(tx, peer.as_str(), now))
     }
 
     fn mark_failed(
@@ -1785,6 +1867,85 @@ impl NodeStore for SqliteStore {
         self.write(move |tx| {
             insert_partner_checkpoint(tx, &checkpoint)?;
             append_log(tx, &log).map(|_| ())
+        })
+    }
+
+    fn agreement(&self, peer: PartyCode) -> Result<Option<Agreement>, StoreError> {
+        self.read(|c| crate::agreements::load(c, peer))
+    }
+
+    fn agreement_acts(
+        &self,
+        peer: PartyCode,
+    ) -> Result<Vec<crate::AgreementActRecord>, StoreError> {
+        self.read(|c| crate::agreements::acts(c, peer))
+    }
+
+    fn act_on_agreement(
+        &self,
+        us: PartyCode,
+        peer: PartyCode,
+        act: AgreementAct,
+        sealer: Sealer,
+    ) -> Result<(Agreement, SealedEnvelope), StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            // Judged before anything is sealed, so a refused act writes nothing.
+            let current = crate::agreements::load(tx, peer)?;
+            Agreement::apply(current.as_ref(), &act, us, us, peer)
+                .map_err(|e| StoreError::Agreement(e.to_string()))?;
+            let env = queue(tx, &sealer, peer, &Body::Agreement(act.clone()), now)?;
+            let after = crate::agreements::record(
+                tx,
+                us,
+                peer,
+                us,
+                &act,
+                &env.header().id.to_string(),
+                now,
+            )?;
+            Ok((after, env))
+        })
+    }
+
+    fn previous_keys(
+        &self,
+        party: Option<PartyCode>,
+    ) -> Result<Vec<crate::PreviousKey>, StoreError> {
+        self.read(|c| crate::keys::list(c, party))
+    }
+
+    fn announce_card(
+        &self,
+        previous: crate::PreviousKey,
+        update: soberana_wire::CardUpdate,
+        log: LogEntry,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| {
+            let now = Timestamp::now();
+            crate::keys::insert(tx, &previous)?;
+            append_log(tx, &[log])?;
+            let peers: Vec<String> = tx
+                .prepare_cached("SELECT party FROM peers ORDER BY party")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let body = Body::CardUpdate(update);
+            peers
+                .iter()
+                .map(|p| queue(tx, &sealer, party(p)?, &body, now))
+                .collect()
+        })
+    }
+
+    fn card_updates_waiting(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE kind = 'card_update' AND delivered_at IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
         })
     }
 

@@ -3,12 +3,13 @@
 //! A partner can send a proposal, its decision on one of ours, a receipt, or
 //! an answer to one of our proposals; a checkpoint of its log for us to
 //! cosign, or its cosignature on ours (receipts for logs); and the messages
-//! of a protocol run under a proposal that was accepted. There is
+//! of a protocol run under a proposal that was accepted; and signed acts on
+//! the bilateral agreement, which change what may cross, never run anything. There is
 //! deliberately no kind that carries an instruction: whatever a partner
 //! sends can at most create a proposal for our policy and officers to decide.
 
 use serde::{Deserialize, Serialize};
-use soberana_core::{Decision, HandlingCode, Proposal, ProposalId, Receipt};
+use soberana_core::{AgreementAct, Decision, HandlingCode, Proposal, ProposalId, Receipt};
 
 use crate::WireError;
 
@@ -31,6 +32,12 @@ pub enum BodyKind {
     /// One message of a protocol run under an accepted proposal (a private
     /// set intersection, a record linkage, a financial trace).
     Session,
+    /// A signed act on the bilateral agreement (propose, amend, accept,
+    /// suspend, resume, terminate, acknowledge).
+    Agreement,
+    /// The sender's new party card (a rotated signing key and TLS
+    /// certificate), in an envelope signed by its current key.
+    CardUpdate,
 }
 
 impl BodyKind {
@@ -44,6 +51,8 @@ impl BodyKind {
             BodyKind::Checkpoint => "checkpoint",
             BodyKind::Cosignature => "cosignature",
             BodyKind::Session => "session",
+            BodyKind::Agreement => "agreement",
+            BodyKind::CardUpdate => "card_update",
         }
     }
 }
@@ -97,6 +106,20 @@ pub struct CosignatureReply {
     pub line: String,
 }
 
+/// A rotation of the sender's keys: its new card, signed by the new key,
+/// carried in an envelope signed by the key it replaces (so the old key
+/// vouches for the new one). The recipient pins the new card and keeps
+/// accepting the old key and certificate for `overlap_days`; signatures
+/// made before stay verifiable against the key valid at their time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardUpdate {
+    /// The new card.
+    pub card: crate::SignedCard,
+    /// Days the old key and certificate are still taken for new envelopes.
+    pub overlap_days: u32,
+}
+
 /// One message of a protocol run under an accepted proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +153,10 @@ pub enum Body {
     Cosignature(CosignatureReply),
     /// A protocol message under an accepted proposal.
     Session(SessionMessage),
+    /// An act on the bilateral agreement.
+    Agreement(AgreementAct),
+    /// The sender's new card.
+    CardUpdate(CardUpdate),
 }
 
 impl Body {
@@ -143,6 +170,8 @@ impl Body {
             Body::Checkpoint(_) => BodyKind::Checkpoint,
             Body::Cosignature(_) => BodyKind::Cosignature,
             Body::Session(_) => BodyKind::Session,
+            Body::Agreement(_) => BodyKind::Agreement,
+            Body::CardUpdate(_) => BodyKind::CardUpdate,
         }
     }
 
@@ -154,7 +183,10 @@ impl Body {
             Body::Receipt(r) => Some(r.proposal_id),
             Body::Answer(a) => Some(a.proposal_id),
             Body::Session(s) => Some(s.proposal_id),
-            Body::Checkpoint(_) | Body::Cosignature(_) => None,
+            Body::Checkpoint(_)
+            | Body::Cosignature(_)
+            | Body::Agreement(_)
+            | Body::CardUpdate(_) => None,
         }
     }
 
@@ -168,6 +200,8 @@ impl Body {
             Body::Checkpoint(c) => serde_json::to_vec(c),
             Body::Cosignature(c) => serde_json::to_vec(c),
             Body::Session(s) => serde_json::to_vec(s),
+            Body::Agreement(a) => serde_json::to_vec(a),
+            Body::CardUpdate(c) => serde_json::to_vec(c),
         };
         // Serialising these plain data types to a Vec cannot fail: they hold
         // only strings, numbers, sequences and maps with string keys.
@@ -194,6 +228,8 @@ impl Body {
             BodyKind::Answer => Body::Answer(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Checkpoint => Body::Checkpoint(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Cosignature => Body::Cosignature(serde_json::from_slice(bytes).map_err(err)?),
+            BodyKind::Agreement => Body::Agreement(serde_json::from_slice(bytes).map_err(err)?),
+            BodyKind::CardUpdate => Body::CardUpdate(serde_json::from_slice(bytes).map_err(err)?),
             BodyKind::Session => {
                 let message: SessionMessage = serde_json::from_slice(bytes).map_err(err)?;
                 if message.parts == 0 || message.part >= message.parts {

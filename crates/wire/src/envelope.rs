@@ -206,11 +206,18 @@ impl<'a> UnverifiedEnvelope<'a> {
     /// Checks the signature with `key` (the claimed sender's pinned key) and
     /// the body against its digest.
     pub fn verify(self, key: &PublicKey) -> Result<VerifiedEnvelope<'a>, WireError> {
+        self.verify_any(std::slice::from_ref(key))
+    }
+
+    /// Checks the signature with any of `keys` (a sender's pinned key and
+    /// the previous keys it still may use while a rotation overlaps) and
+    /// the body against its digest.
+    pub fn verify_any(self, keys: &[PublicKey]) -> Result<VerifiedEnvelope<'a>, WireError> {
         let (signed, signature) = self.bytes.split_at(self.signed_len);
         let signature: &[u8; 64] = signature
             .try_into()
             .map_err(|_| WireError::Malformed("signature is not 64 bytes".into()))?;
-        if !key.verify(signed, signature) {
+        if !keys.iter().any(|key| key.verify(signed, signature)) {
             return Err(WireError::BadSignature(self.header.sender.to_string()));
         }
         let body = signed

@@ -91,3 +91,44 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// `soberana recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The node (typically just restored from a backup).
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The partner to recover from: it holds every envelope that crossed.
+    #[arg(long = "from-peer")]
+    pub from_peer: String,
+}
+
+/// Compares the node's log with what the partner cosigned and takes back
+/// the partner's envelopes the node lost.
+pub async fn recover(args: RecoverArgs) -> Result<()> {
+    let node = open_node(&args.dir.dir)?;
+    let peer = soberana_core::PartyCode::new(&args.from_peer)
+        .map_err(|e| anyhow::anyhow!("--from-peer: {e}"))?;
+    let witnessed = node.fetch_witnessed(peer).await?;
+    match node.compare_with_witnessed(peer, &witnessed)? {
+        Some(finding) => println!("{finding}"),
+        None => println!("the log agrees with the latest checkpoint {peer} cosigned"),
+    }
+    let done = node.recover_from_peer(peer).await?;
+    println!(
+        "{peer} holds {} envelope(s) of our exchanges: {} of its envelopes taken back in; \
+         {} of ours exist only at {peer} (sent after the backup; their effects here are lost); \
+         {} cosignature(s) on checkpoints this node no longer holds",
+        done.held,
+        done.taken_in,
+        done.ours_lost.len(),
+        done.cosignatures_lost
+    );
+    for id in &done.ours_lost {
+        println!("  only at {peer}: envelope {id}");
+    }
+    for refusal in &done.refused {
+        println!("  refused: {refusal}");
+    }
+    Ok(())
+}

@@ -41,6 +41,11 @@ pub async fn run(args: DeskArgs) -> Result<()> {
         .with_context(|| format!("language `{}` is not offered; use es or en", args.language))?;
     let node = open_node(&args.dir.dir)?;
     let _serving = node.lock_folder()?;
+    let node = if node.switch_rotated_keys()? {
+        open_node(&args.dir.dir)?
+    } else {
+        node
+    };
     let running = node.start().await?;
     let operator = super::serve_operator(&node).await?;
     let desk = Desk::open(

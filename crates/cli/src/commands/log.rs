@@ -126,18 +126,25 @@ pub fn verify(dir: &Path) -> Result<()> {
     // signature of the partner's log; alarms are reported.
     let mut alarms = 0;
     for card in node.peers() {
-        let Some(key) = soberana_node::card_log_key(&card) else {
+        // The partner's log key of each checkpoint's time: its card's, or
+        // one it rotated out.
+        let keys = node.partner_log_keys(card.party);
+        if keys.is_empty() {
             continue;
-        };
+        }
         let held = node.partner_checkpoints(card.party)?;
         for c in &held {
-            soberana_ledger::SignedCheckpoint::verify(&c.note, &key).map_err(|e| {
-                anyhow::anyhow!(
+            let verified = keys
+                .iter()
+                .map(|key| soberana_ledger::SignedCheckpoint::verify(&c.note, key))
+                .reduce(|a, b| a.or(b));
+            if let Some(Err(e)) = verified {
+                bail!(
                     "a stored checkpoint of {}'s log (size {}) does not verify: {e}",
                     card.party,
                     c.size
-                )
-            })?;
+                );
+            }
             if c.status == "alarm" {
                 alarms += 1;
                 println!(

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
+pub(crate) mod agreement;
 pub(crate) mod backup;
 mod bench;
 mod body;
@@ -11,6 +12,7 @@ mod demo;
 pub(crate) mod desk;
 pub mod finance;
 pub mod firearms;
+pub(crate) mod key;
 mod log;
 mod matching;
 mod node;
@@ -20,7 +22,7 @@ pub(crate) mod report;
 
 /// Logs go to standard error; `-v` raises the level. Key material is never
 /// logged anywhere in soberana, whatever the level.
-pub fn init_logging(verbose: u8) {
+pub fn init_logging(verbose: u8, format: crate::logformat::LogFormat) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -31,11 +33,17 @@ pub fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     // Colour codes only on a terminal: a service manager's log file or a
     // pipe gets plain text.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        crate::logformat::LogFormat::Text => builder.try_init(),
+        crate::logformat::LogFormat::Json => builder
+            .with_ansi(false)
+            .event_format(crate::logformat::JsonLines)
+            .try_init(),
+    };
 }
 
 /// Serves the operator endpoint when the node's configuration names an
@@ -108,6 +116,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Abuse(args)) => runtime()?.block_on(bench::abuse(args)),
         Command::Desk(args) => runtime()?.block_on(desk::run(args)),
         Command::Officer(cmd) => officer::run(cmd),
+        Command::Agreement(cmd) => agreement::run(cmd),
+        Command::Key(cmd) => key::run(cmd),
+        Command::Recover(args) => runtime()?.block_on(backup::recover(args)),
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
         Command::Firearms(cmd) => firearms::run(cmd),

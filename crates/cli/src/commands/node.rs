@@ -47,6 +47,12 @@ pub fn init(args: InitArgs) -> Result<()> {
 pub async fn serve(dir: DirArg) -> Result<()> {
     let node = open_node(&dir.dir)?;
     let _serving = node.lock_folder()?;
+    // A rotated key every partner has taken is put in use now.
+    let node = if node.switch_rotated_keys()? {
+        open_node(&dir.dir)?
+    } else {
+        node
+    };
     let running = node.start().await?;
     let operator = super::serve_operator(&node).await?;
     println!(

@@ -1,0 +1,251 @@
+//! A node whose log is behind what a partner cosigned: found at start,
+//! said loudly, no conflicting checkpoint signed, and what the partner
+//! holds taken back.
+//!
+//! A node restored from a backup older than a checkpoint its partner
+//! cosigned has lost the entries after the backup; its next checkpoint at or
+//! past that size would conflict with the cosigned one (a fork in the
+//! partner's eyes). At start the node asks each partner for the latest
+//! checkpoint of our log it cosigned (`GET /v1/witness/latest`, pinned
+//! partners only) and compares it with its own log: larger than our log, or
+//! another root at that size, and the node logs an error naming both,
+//! reports not ready on `/readyz`, and refuses to sign checkpoints
+//! (`Node::checkpoint_and_request_cosignatures`).
+//!
+//! `Node::recover_from_peer` (`soberana recover --from-peer`) fetches every
+//! envelope that crossed as the partner holds it (`GET /v1/exchanged`):
+//! those the partner sent us that we lack go through intake again (the age
+//! limit waived: they are old by nature, but still checked against the
+//! partner's key), so its proposals, decisions, receipts and answers are
+//! back; those we sent that our store lost are counted and listed, since
+//! only the partner's copy of them remains.
+
+use std::collections::HashSet;
+
+use base64::Engine as _;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use serde::{Deserialize, Serialize};
+use soberana_core::PartyCode;
+use soberana_ledger::SignedCheckpoint;
+
+use crate::outbox::{Bounds, client_for, exchange};
+use crate::{Node, NodeError};
+
+/// What a partner holds of our log: the latest checkpoint it cosigned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WitnessedLatest {
+    /// The checkpoint note, if it cosigned any.
+    pub note: Option<String>,
+}
+
+/// One envelope as the partner holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldEnvelope {
+    /// True if the partner sent it (to us).
+    pub sent_by_holder: bool,
+    /// Its bytes, base64.
+    pub bytes: String,
+}
+
+/// What `recover --from-peer` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Envelopes the partner holds for the two of us.
+    pub held: usize,
+    /// Envelopes from the partner we lacked and took in again.
+    pub taken_in: usize,
+    /// Envelopes from the partner we lacked and intake refused, with why.
+    pub refused: Vec<String>,
+    /// Envelopes we sent that our store no longer holds (the partner's copy
+    /// is the only one left).
+    pub ours_lost: Vec<String>,
+    /// The partner's cosignatures on checkpoints of ours the restore lost:
+    /// not taken in (there is no checkpoint of ours to attach them to).
+    pub cosignatures_lost: usize,
+}
+
+impl Node {
+    /// Compares our log with the latest checkpoint `peer` cosigned of it.
+    /// `Ok(None)` when they agree (or it cosigned none); `Ok(Some(why))`
+    /// when our log is behind or diverges.
+    pub fn compare_with_witnessed(
+        &self,
+        peer: PartyCode,
+        witnessed: &WitnessedLatest,
+    ) -> Result<Option<String>, NodeError> {
+        let Some(note) = &witnessed.note else {
+            return Ok(None);
+        };
+        let keys = self.own_log_keys()?;
+        let signed = keys
+            .iter()
+            .find_map(|key| SignedCheckpoint::verify(note, key).ok())
+            .ok_or_else(|| {
+                NodeError::Ledger(format!(
+                    "{peer} answered with a checkpoint of our log that none of our keys signed"
+                ))
+            })?;
+        let cp = signed.checkpoint();
+        let ours = self.log_size()?;
+        if cp.size() > ours {
+            return Ok(Some(format!(
+                "this node's log holds {ours} entries but {peer} cosigned our checkpoint of size {}: the log is behind (restored from an older backup?); run `soberana recover --from-peer {peer}`",
+                cp.size()
+            )));
+        }
+        let root = self
+            .log()?
+            .root_at(cp.size())
+            .map_err(|e| NodeError::Ledger(e.to_string()))?;
+        if root != *cp.root() {
+            return Ok(Some(format!(
+                "this node's log at size {} has root {} but {peer} cosigned root {} at that size: the log diverges from what the partner witnessed",
+                cp.size(),
+                root.to_hex(),
+                cp.root().to_hex()
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Asks `peer` for the latest checkpoint of our log it cosigned.
+    pub async fn fetch_witnessed(&self, peer: PartyCode) -> Result<WitnessedLatest, NodeError> {
+        let body = self.get_from_partner(peer, "/v1/witness/latest").await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| NodeError::Ledger(format!("{peer} answered no checkpoint: {e}")))
+    }
+
+    /// Asks every partner what it cosigned of our log and records what is
+    /// wrong; returns the findings (empty when all agree or none answered).
+    pub async fn check_log_against_partners(&self) -> Vec<String> {
+        let mut findings = Vec::new();
+        for card in self.peers() {
+            let witnessed = match self.fetch_witnessed(card.party).await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::debug!(partner = %card.party, error = %e, "could not ask the partner what it cosigned");
+                    continue;
+                }
+            };
+            match self.compare_with_witnessed(card.party, &witnessed) {
+                Ok(Some(finding)) => {
+                    tracing::error!(partner = %card.party, "{finding}");
+                    findings.push(finding);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(partner = %card.party, error = %e, "checking our log against the partner");
+                    findings.push(e.to_string());
+                }
+            }
+        }
+        self.set_log_findings(findings.clone());
+        findings
+    }
+
+    /// Takes back what `peer` holds of our exchanges (see the module
+    /// documentation).
+    pub async fn recover_from_peer(&self, peer: PartyCode) -> Result<Recovered, NodeError> {
+        let body = self.get_from_partner(peer, "/v1/exchanged").await?;
+        let held: Vec<HeldEnvelope> = serde_json::from_slice(&body)
+            .map_err(|e| NodeError::Ledger(format!("{peer} answered no envelope list: {e}")))?;
+        let ours: HashSet<String> = self
+            .store()
+            .exchanged(peer)?
+            .into_iter()
+            .map(|e| e.envelope_id)
+            .collect();
+        let mut out = Recovered {
+            held: held.len(),
+            ..Recovered::default()
+        };
+        for envelope in held {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&envelope.bytes)
+            else {
+                out.refused.push("an envelope that is not base64".into());
+                continue;
+            };
+            let Ok(parsed) =
+                soberana_wire::UnverifiedEnvelope::parse(&bytes, self.config().max_envelope_bytes)
+            else {
+                out.refused.push("an envelope that does not parse".into());
+                continue;
+            };
+            let id = parsed.unverified_header().id.to_string();
+            if ours.contains(&id) {
+                continue;
+            }
+            let kind = parsed.unverified_header().kind;
+            if envelope.sent_by_holder && kind == soberana_wire::BodyKind::Cosignature {
+                // Taken in only if we still hold the checkpoint it is on.
+                match self.intake_recovered(&bytes) {
+                    Ok(_) => out.taken_in += 1,
+                    Err(_) => out.cosignatures_lost += 1,
+                }
+                continue;
+            }
+            if envelope.sent_by_holder {
+                match self.intake_recovered(&bytes) {
+                    Ok(_) => out.taken_in += 1,
+                    Err(refusal) => out.refused.push(format!("{id}: {refusal}")),
+                }
+            } else {
+                out.ours_lost.push(id);
+            }
+        }
+        self.wake_outbox();
+        Ok(out)
+    }
+
+    async fn get_from_partner(&self, peer: PartyCode, path: &str) -> Result<Bytes, NodeError> {
+        let mut cache = std::collections::HashMap::new();
+        let (url, client, _) = client_for(self, peer, &mut cache)
+            .ok_or_else(|| NodeError::UnknownPeer(peer.to_string()))?;
+        let url = url.replace("/v1/envelopes", path);
+        let request = hyper::Request::get(&url)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| NodeError::Ledger(e.to_string()))?;
+        let bounds = Bounds {
+            reply_bytes: 512 * 1024 * 1024,
+            ..Bounds::of(self)
+        };
+        let (status, body) = exchange(&client, request, bounds)
+            .await
+            .map_err(NodeError::Ledger)?;
+        if !status.is_success() {
+            return Err(NodeError::Ledger(format!(
+                "{peer} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            )));
+        }
+        Ok(body)
+    }
+}
+
+/// What the partner-facing API answers a pinned partner about its log and
+/// our exchanges.
+pub(crate) fn witnessed_for(node: &Node, party: PartyCode) -> Result<WitnessedLatest, NodeError> {
+    let note = node
+        .partner_checkpoints(party)?
+        .into_iter()
+        .filter(|c| c.status == "cosigned")
+        .max_by_key(|c| c.size)
+        .map(|c| c.note);
+    Ok(WitnessedLatest { note })
+}
+
+pub(crate) fn exchanged_for(node: &Node, party: PartyCode) -> Result<Vec<HeldEnvelope>, NodeError> {
+    Ok(node
+        .store()
+        .exchanged(party)?
+        .into_iter()
+        .map(|e| HeldEnvelope {
+            sent_by_holder: e.sent,
+            bytes: base64::engine::general_purpose::STANDARD.encode(&e.bytes),
+        })
+        .collect())
+}
