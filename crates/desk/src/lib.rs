@@ -13,6 +13,7 @@
 //!   tests call it without a socket, [`serve`] puts it on one.
 //! - `auth`: Argon2id password hashes, in-memory sessions, form tokens.
 //! - `pages`: one handler per page; `decide`: decisions and four eyes;
+//!   `alerts`: money-laundering incidents ranked, and analysts' verdicts;
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -31,6 +32,7 @@
 //!   `Node::withdraw`, which hold the roles, four eyes and the lifecycle.
 //! - No asset comes from elsewhere: the stylesheet and script are compiled in.
 
+mod alerts;
 mod auth;
 mod charts;
 mod decide;
@@ -242,6 +244,8 @@ pub fn router(desk: Desk) -> Router {
             post(pages::verify_receipt).layer(DefaultBodyLimit::max(upload_limit + 16 * 1024)),
         )
         .route("/outcomes", get(pages::outcomes))
+        .route("/alerts", get(alerts::alerts))
+        .route("/alerts/verdict", post(alerts::verdict))
         .route("/charts/{name}", get(pages::chart))
         .route("/assets/desk.css", get(pages::stylesheet))
         .route("/assets/desk.js", get(pages::script))

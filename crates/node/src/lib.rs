@@ -9,12 +9,14 @@
 //! opens sockets.
 
 pub mod abuse;
+mod alerts;
 mod backup;
 mod config;
 mod constitution;
 mod contacts;
 mod deadlines;
 mod error;
+mod finance_ledger;
 mod identity;
 mod init;
 mod intake;
@@ -33,6 +35,7 @@ mod server;
 pub mod sessions;
 mod tls;
 
+pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedIncident};
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
@@ -42,6 +45,9 @@ pub use contacts::{
 };
 pub use deadlines::{Breach, default_answer_secs};
 pub use error::NodeError;
+pub use finance_ledger::{
+    Batch, ColumnMaps, LedgerManifest, Table, finance_dir, load_graph, typology_config,
+};
 pub use identity::{TlsIdentity, load_signing_key, read_secret};
 pub use init::{InitOptions, SHIPPED_PARTIES, init};
 pub use intake::{IntakeOutcome, IntakeRefusal};
@@ -62,3 +68,4 @@ pub use report::{
     compare as compare_reports,
 };
 pub use server::{PeerCertificate, RunningNode, router};
+pub use soberana_finance::verdict::{Finding, PeriodPrecision, Verdict as AlertVerdict};

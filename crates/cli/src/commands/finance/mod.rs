@@ -41,17 +41,14 @@ use soberana_core::{
 };
 use soberana_finance::continuation::{DisclosurePolicy, PseudonymKey};
 use soberana_finance::generate::{self, GenerateOptions};
-use soberana_finance::ingest::{
-    AccountColumns, HolderColumns, ReportColumns, TransactionColumns, parse_accounts,
-    parse_holders, parse_reports, read_transactions,
-};
+use soberana_finance::ingest::{parse_accounts, parse_holders, parse_reports, read_transactions};
 use soberana_finance::svg::{SvgOptions, dollars, render};
 use soberana_finance::trace::{Direction, FlowGraph, Leg, NodeKind, Seed, TraceOptions, trace};
-use soberana_finance::typology::TypologyConfig;
 use soberana_finance::{
     AccountId, ContinuationAnswer, ContinuationRequest, Country, Graph, GraphBuilder, IngestError,
 };
-use soberana_node::{DecisionStep, Node, OfficerVerdict};
+use soberana_node::{Batch, DecisionStep, LedgerManifest, Node, OfficerVerdict, finance_dir};
+pub use soberana_node::{ColumnMaps, Table};
 use soberana_wire::AnswerItem;
 
 use crate::cli::{DirArg, JsonArg};
@@ -72,6 +69,9 @@ pub enum FinanceCommand {
     Trace(TraceArgs),
     /// Typologies of money laundering found in this node's ledger.
     Alerts(AlertsArgs),
+    /// As an analyst: confirm or dismiss an incident of this node's alerts,
+    /// with a reason; stored in the node with an audit line.
+    Verdict(VerdictArgs),
     /// Trace from an account and ask the partner to continue the trail where
     /// it crosses into the partner's jurisdiction (one proposal per account).
     Continue(ContinueArgs),
@@ -188,9 +188,30 @@ pub struct AlertsArgs {
     /// own `finance/typology.json` is used when present.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Analysts' verdicts (JSON lines): print precision week by week.
+}
+
+/// `soberana finance verdict`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("finding").required(true).args(["confirmed", "dismissed"])))]
+pub struct VerdictArgs {
+    /// The incident's key, as `finance alerts --incidents` prints it.
+    pub incident: String,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The incident is laundering, or worth a report.
     #[arg(long)]
-    pub verdicts: Option<PathBuf>,
+    pub confirmed: bool,
+    /// The incident is not suspicious.
+    #[arg(long)]
+    pub dismissed: bool,
+    /// Why, in the analyst's words.
+    #[arg(long)]
+    pub reason: String,
+    /// The analyst (an officer registered on the node with the analyst or
+    /// approver role).
+    #[arg(long, env = "SOBERANA_OFFICER")]
+    pub officer: String,
 }
 
 /// `soberana finance continue`.
@@ -299,6 +320,7 @@ pub fn run(cmd: FinanceCommand) -> Result<()> {
         FinanceCommand::Ingest(args) => ingest_cmd(args),
         FinanceCommand::Trace(args) => trace_cmd(args),
         FinanceCommand::Alerts(args) => alerts_cmd(args),
+        FinanceCommand::Verdict(args) => verdict_cmd(args),
         FinanceCommand::Continue(args) => continue_cmd(args),
         FinanceCommand::Answer(args) => answer_cmd(args),
         FinanceCommand::Stitch(args) => stitch_cmd(args),
@@ -451,71 +473,6 @@ fn generate_cmd(args: GenerateArgs) -> Result<()> {
 
 // ------------------------------------------------------------------ ledger
 
-/// The column maps of one export, as read from `--columns`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ColumnMaps {
-    /// Header names of the transaction table.
-    pub transactions: TransactionColumns,
-    /// Header names of the account table.
-    pub accounts: AccountColumns,
-    /// Header names of the holder table.
-    pub holders: HolderColumns,
-    /// Header names of the report table.
-    pub reports: ReportColumns,
-}
-
-/// Which table a loaded file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Table {
-    /// Transactions.
-    Transactions,
-    /// Accounts.
-    Accounts,
-    /// Holders.
-    Holders,
-    /// Suspicious-transaction reports.
-    Reports,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Transactions => "transactions",
-            Table::Accounts => "accounts",
-            Table::Holders => "holders",
-            Table::Reports => "reports",
-        }
-    }
-}
-
-/// One loaded file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Batch {
-    table: Table,
-    /// File name inside `finance/`.
-    file: String,
-    /// The file it was loaded from.
-    source: String,
-    rows: u64,
-    loaded: Timestamp,
-    columns: ColumnMaps,
-}
-
-/// `finance/ledger.json`: what is loaded. Replaced atomically; files not
-/// named here are not loaded.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Manifest {
-    batches: Vec<Batch>,
-}
-
-fn finance_dir(node: &Path) -> PathBuf {
-    node.join("finance")
-}
-
 fn require_node(node: &Path) -> Result<()> {
     if !node.join("node.toml").exists() {
         bail!(
@@ -524,25 +481,6 @@ fn require_node(node: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-impl Manifest {
-    fn load(node: &Path) -> Result<Self> {
-        let path = finance_dir(node).join("ledger.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("`{}` is damaged", path.display())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
-        }
-    }
-
-    fn save(&self, node: &Path) -> Result<()> {
-        write_atomically(
-            &finance_dir(node).join("ledger.json"),
-            &serde_json::to_vec_pretty(self)?,
-        )
-    }
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename,
@@ -732,7 +670,7 @@ pub fn ingest(
         Timestamp::now().unix_millis()
     ));
     std::fs::create_dir_all(&staging)?;
-    let mut manifest = Manifest::load(node)?;
+    let mut manifest = LedgerManifest::load(node)?;
     let first = manifest.batches.len() + 1;
     let staged: Result<Vec<Batch>> = inputs
         .iter()
@@ -771,49 +709,14 @@ pub fn ingest(
             b.source
         );
     }
-    Ok(manifest
-        .batches
-        .iter()
-        .filter(|b| b.table == Table::Transactions)
-        .map(|b| b.rows)
-        .sum())
+    Ok(manifest.transactions())
 }
 
-/// Builds the node's graph from everything loaded, reports applied.
+/// Builds the node's graph from everything loaded, reports applied (the
+/// node's own rule, which the desk uses too).
 pub fn load_graph(node: &Path) -> Result<Graph> {
     require_node(node)?;
-    let manifest = Manifest::load(node)?;
-    let fin = finance_dir(node);
-    let mut builder = GraphBuilder::new();
-    let mut reports = Vec::new();
-    for b in &manifest.batches {
-        let path = fin.join(&b.file);
-        let open = || -> Result<BufReader<File>> {
-            Ok(BufReader::with_capacity(
-                1 << 16,
-                File::open(&path).with_context(|| format!("cannot open `{}`", path.display()))?,
-            ))
-        };
-        match b.table {
-            Table::Transactions => {
-                read_transactions(open()?, &b.columns.transactions, &mut builder)
-                    .map_err(|e| rejected(&path, &e))?;
-            }
-            Table::Reports => reports.extend(
-                parse_reports(open()?, &b.columns.reports).map_err(|e| rejected(&path, &e))?,
-            ),
-            Table::Accounts | Table::Holders => {}
-        }
-    }
-    if builder.is_empty() {
-        bail!(
-            "the node at `{}` holds no transactions; load some with `soberana finance ingest`",
-            node.display()
-        );
-    }
-    let mut graph = builder.finish();
-    graph.add_reports(&reports);
-    Ok(graph)
+    Ok(soberana_node::load_graph(node)?)
 }
 
 // ------------------------------------------------------------------- trace
@@ -1025,71 +928,70 @@ fn draw(flow: &FlowGraph, path: &Path, title: &str) -> Result<()> {
     Ok(())
 }
 
-/// The party's typology thresholds: the file given, else
-/// `DIR/finance/typology.json` when the node has one, else the defaults.
-/// Fields left out of a file keep their defaults.
-pub fn typology_config(node: &Path, explicit: Option<&Path>) -> Result<TypologyConfig> {
-    let own = finance_dir(node).join("typology.json");
-    let path = match explicit {
-        Some(p) => p.to_path_buf(),
-        None if own.exists() => own,
-        None => return Ok(TypologyConfig::default()),
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a typology configuration", path.display()))
+fn print_precision(precision: &[soberana_finance::verdict::PeriodPrecision]) {
+    if precision.is_empty() {
+        println!("no verdicts yet: give one with `soberana finance verdict INCIDENT`");
+        return;
+    }
+    println!("precision of worked incidents, week by week:");
+    for p in precision {
+        println!(
+            "  week of {}  {} confirmed, {} dismissed, precision {:.2}",
+            when(p.start),
+            p.confirmed,
+            p.dismissed,
+            p.precision
+        );
+    }
 }
 
 fn alerts_cmd(args: AlertsArgs) -> Result<()> {
-    let cfg = typology_config(&args.dir.dir, args.config.as_deref())?;
-    if let Some(path) = &args.verdicts {
-        let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        let verdicts = soberana_finance::verdict::read(std::io::BufReader::new(file))
-            .with_context(|| format!("in `{}`", path.display()))?;
-        println!("precision of worked incidents, week by week:");
-        for p in soberana_finance::verdict::precision_over_time(&verdicts, 7 * 86_400) {
-            println!(
-                "  week of {}  {} confirmed, {} dismissed, precision {:.2}",
-                when(p.start),
-                p.confirmed,
-                p.dismissed,
-                p.precision
-            );
-        }
-        return Ok(());
-    }
-    let graph = load_graph(&args.dir.dir)?;
-    let mut alerts = soberana_finance::scan(&graph, &cfg);
     if args.incidents {
-        let incidents = soberana_finance::incident::incidents(&alerts);
+        require_node(&args.dir.dir)?;
+        let node = open_node(&args.dir.dir)?;
+        let review = node.alert_review(args.config.as_deref())?;
         if args.json {
+            let incidents: Vec<_> = review.incidents.iter().map(|i| &i.incident).collect();
             println!("{}", serde_json::to_string(&incidents)?);
             return Ok(());
         }
         println!(
             "{} incidents ({} alerts) in {} transactions, riskiest first",
-            incidents.len(),
-            alerts.len(),
-            graph.len()
+            review.incidents.len(),
+            review.alerts,
+            review.transactions
         );
-        for i in incidents.iter().take(args.limit) {
+        for r in review.incidents.iter().take(args.limit) {
+            let i = &r.incident;
             let kinds: Vec<&str> = i.kinds.iter().map(|k| k.name()).collect();
             println!(
                 "  {}  score {:>5.2}  {:<28} {:>16}  {} … {}",
-                i.key(),
+                r.key,
                 i.score,
                 kinds.join("+"),
                 usd(i.value),
                 when(i.first),
                 when(i.last)
             );
-            for r in &i.reasons {
-                println!("      {r}");
+            for reason in &i.reasons {
+                println!("      {reason}");
+            }
+            if let Some(v) = &r.verdict {
+                println!(
+                    "      verdict: {} by {} on {}: {}",
+                    finding_word(v.finding),
+                    v.officer,
+                    when(v.at),
+                    soberana_core::visible(&v.reason)
+                );
             }
         }
+        print_precision(&review.precision);
         return Ok(());
     }
+    let cfg = soberana_node::typology_config(&args.dir.dir, args.config.as_deref())?;
+    let graph = load_graph(&args.dir.dir)?;
+    let mut alerts = soberana_finance::scan(&graph, &cfg);
     alerts.sort_by_key(|a| std::cmp::Reverse(a.value));
     if args.json {
         println!("{}", serde_json::to_string(&alerts)?);
@@ -1107,6 +1009,35 @@ fn alerts_cmd(args: AlertsArgs) -> Result<()> {
             a.evidence.len()
         );
     }
+    Ok(())
+}
+
+fn finding_word(f: soberana_finance::verdict::Finding) -> &'static str {
+    match f {
+        soberana_finance::verdict::Finding::Confirmed => "confirmed",
+        soberana_finance::verdict::Finding::Dismissed => "dismissed",
+    }
+}
+
+fn verdict_cmd(args: VerdictArgs) -> Result<()> {
+    use soberana_finance::verdict::Finding;
+    require_node(&args.dir.dir)?;
+    let officer = OfficerId::new(&args.officer)
+        .with_context(|| format!("`{}` is not an officer id", args.officer))?;
+    let finding = if args.confirmed {
+        Finding::Confirmed
+    } else {
+        Finding::Dismissed
+    };
+    let node = open_node(&args.dir.dir)?;
+    let v = node.record_alert_verdict(&officer, &args.incident, finding, &args.reason)?;
+    println!(
+        "{} {} by {}; stored on the node",
+        v.incident,
+        finding_word(v.finding),
+        v.officer
+    );
+    print_precision(&node.alert_precision()?);
     Ok(())
 }
 
@@ -1445,7 +1376,7 @@ pub fn compute_answers(
                 home,
                 &key,
                 &DisclosurePolicy::default(),
-                &TypologyConfig::default(),
+                &soberana_finance::TypologyConfig::default(),
             )?)
         })
         .collect()
@@ -1663,7 +1594,7 @@ pub async fn demo(us: &Node, mx: &Node, dir: &Path) -> Result<()> {
         )?;
         collector = collector.or_else(|| summary.scenario.first().map(|(c, _)| c.clone()));
         let root = node.dir().root();
-        if Manifest::load(root)?.batches.is_empty() {
+        if LedgerManifest::load(root)?.batches.is_empty() {
             let held = ingest(
                 root,
                 &[
