@@ -327,6 +327,14 @@ pub fn run(cmd: FinanceCommand) -> Result<()> {
     }
 }
 
+/// Seconds the calling thread has spent on a CPU, from the kernel's
+/// scheduler statistics (Linux; `None` elsewhere).
+fn thread_cpu_secs() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 / 1e9)
+}
+
 /// `soberana bench finance`.
 pub fn bench(args: BenchFinanceArgs) -> Result<()> {
     if args.n == 0 {
@@ -342,6 +350,7 @@ pub fn bench(args: BenchFinanceArgs) -> Result<()> {
         scan_threads: args.threads.max(1),
         independent_transactions: args.independent_n,
         independent_seed: args.independent_seed,
+        thread_cpu: Some(thread_cpu_secs),
         ..Default::default()
     })?;
     println!("{report}");
