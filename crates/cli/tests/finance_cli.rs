@@ -516,42 +516,69 @@ fn alerts_come_as_ranked_incidents_with_reasons_and_honour_an_exemption_list() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("typology configuration"));
 
-    // Verdicts: precision week by week; a verdict without a reason is refused.
-    let verdicts = dir.path().join("verdicts.jsonl");
-    std::fs::write(
-        &verdicts,
-        format!(
-            r#"{{"incident":"{key}","finding":"confirmed","reason":"cash under the line at three branches","officer":"ana","at":1762300000}}"#
+    // Verdicts are stored in the node, through its officer rules: an
+    // analyst confirms, the incident list shows it and precision is
+    // reported; a verdict without a reason, on an unknown incident, or by
+    // an officer without the role is refused and stores nothing.
+    support::officer(&us, "fin.ana", "US.FINCEN", "analyst");
+    support::officer(&us, "fin.lia", "US.FINCEN", "liaison");
+    let text = ok(&["finance", "alerts", "--dir", &us, "--incidents"]);
+    assert!(text.contains("no verdicts yet"), "{text}");
+    let verdict = |key: &str, officer: &str, reason: &str| {
+        soberana(&[
+            "finance",
+            "verdict",
+            key,
+            "--dir",
+            &us,
+            "--confirmed",
+            "--reason",
+            reason,
+            "--officer",
+            officer,
+        ])
+    };
+    for (key, officer, reason, says) in [
+        (key.as_str(), "fin.ana", " ", "needs a reason"),
+        (
+            "inc-0123456789abcdef",
+            "fin.ana",
+            "cash",
+            "no incident `inc-0123456789abcdef`",
         ),
-    )
-    .unwrap();
-    let text = ok(&[
-        "finance",
-        "alerts",
-        "--dir",
-        &us,
-        "--verdicts",
-        verdicts.to_str().unwrap(),
-    ]);
+        (
+            key.as_str(),
+            "fin.lia",
+            "cash",
+            "does not hold the `analyst` role",
+        ),
+    ] {
+        let out = verdict(key, officer, reason);
+        assert!(!out.status.success(), "{key} {officer}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{says}: {err}");
+    }
+    let text = ok(&["finance", "alerts", "--dir", &us, "--incidents"]);
+    assert!(text.contains("no verdicts yet"), "{text}");
+    let out = verdict(&key, "fin.ana", "cash under the line at three branches");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("{key} confirmed by fin.ana; stored on the node")),
+        "{said}"
+    );
+    let text = ok(&["finance", "alerts", "--dir", &us, "--incidents"]);
+    assert!(
+        text.contains("verdict: confirmed by fin.ana on ")
+            && text.contains(": cash under the line at three branches"),
+        "{text}"
+    );
     assert!(
         text.contains("1 confirmed, 0 dismissed, precision 1.00"),
         "{text}"
     );
-    std::fs::write(
-        &verdicts,
-        format!(
-            r#"{{"incident":"{key}","finding":"dismissed","reason":"","officer":"ana","at":1}}"#
-        ),
-    )
-    .unwrap();
-    let out = soberana(&[
-        "finance",
-        "alerts",
-        "--dir",
-        &us,
-        "--verdicts",
-        verdicts.to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a reason"));
 }

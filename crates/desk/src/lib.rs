@@ -19,6 +19,7 @@
 //!   `finance`: a partner's financial request continued on our ledger and
 //!   released (`Node::answer_continuation`); `firearms`: a partner's trace
 //!   request traced on our records and released (`Node::answer_trace`);
+//!   `alerts`: money-laundering incidents ranked, and analysts' verdicts;
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -37,6 +38,7 @@
 //!   `Node::withdraw`, which hold the roles, four eyes and the lifecycle.
 //! - No asset comes from elsewhere: the stylesheet and script are compiled in.
 
+mod alerts;
 mod auth;
 mod charts;
 mod decide;
@@ -272,6 +274,8 @@ pub fn router(desk: Desk) -> Router {
             post(pages::verify_receipt).layer(DefaultBodyLimit::max(upload_limit + 16 * 1024)),
         )
         .route("/outcomes", get(pages::outcomes))
+        .route("/alerts", get(alerts::alerts))
+        .route("/alerts/verdict", post(alerts::verdict))
         .route("/charts/{name}", get(pages::chart))
         .route("/assets/desk.css", get(pages::stylesheet))
         .route("/assets/desk.js", get(pages::script))

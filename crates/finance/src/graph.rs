@@ -66,6 +66,7 @@ impl Hasher for FastHasher {
 }
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+pub(crate) type FastSet<K> = std::collections::HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// No account (cash side of a deposit or withdrawal).
 pub const NONE: u32 = u32::MAX;
@@ -225,7 +226,15 @@ impl Graph {
     pub fn value(&self, t: u32) -> i64 {
         let t = t as usize;
         let ppm = self.rates.ppm[usize::from(self.currency[t])];
-        ((i128::from(self.amount[t]) * i128::from(ppm)) / 1_000_000) as i64
+        let amount = self.amount[t];
+        // The detectors ask for values in their inner loops: a 128-bit
+        // division is a library call, a 64-bit one by a constant a multiply.
+        // Where the product fits in 64 bits both give the same quotient
+        // (each truncates toward zero); only then is the short way taken.
+        match amount.checked_mul(ppm) {
+            Some(p) => p / 1_000_000,
+            None => ((i128::from(amount) * i128::from(ppm)) / 1_000_000) as i64,
+        }
     }
 
     /// The sending account, or [`NONE`].

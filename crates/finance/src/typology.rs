@@ -14,11 +14,11 @@
 //! line) built once per scan; the detectors and their unit tests stay next to
 //! that shared history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::graph::{Graph, NONE};
+use crate::graph::{FastMap, FastSet, Graph, NONE};
 use crate::model::{AccountId, Channel, Country, Currency, TxId};
 
 const HOUR: i64 = 3600;
@@ -425,7 +425,7 @@ struct Prepared {
     /// occasions at least `recurring_gap` apart (see the config).
     recurring: Vec<bool>,
     /// Accounts never alerted on.
-    exempt: HashSet<u32>,
+    exempt: FastSet<u32>,
     /// Transfers carrying on cash just paid in (see [`cash_fed`]).
     cash_fed: crate::graph::FastMap<u32, u32>,
 }
@@ -539,7 +539,7 @@ struct Ctx<'g> {
     cfg: &'g TypologyConfig,
     start: i64,
     recurring: &'g [bool],
-    exempt: &'g HashSet<u32>,
+    exempt: &'g FastSet<u32>,
     cash_fed: &'g crate::graph::FastMap<u32, u32>,
 }
 
@@ -621,8 +621,8 @@ impl<'g> Ctx<'g> {
             }
             let run = &cands[i..=j];
             let total: i64 = run.iter().map(|&t| g.amount(t)).sum();
-            let places: HashSet<u32> = run.iter().map(|&t| g.place[t as usize]).collect();
-            let days: HashSet<i64> = run.iter().map(|&t| g.time(t) / DAY).collect();
+            let places: FastSet<u32> = run.iter().map(|&t| g.place[t as usize]).collect();
+            let days: FastSet<i64> = run.iter().map(|&t| g.time(t) / DAY).collect();
             if run.len() >= rule.min_deposits
                 && total > rule.threshold
                 && places.len() >= rule.min_places
@@ -672,7 +672,7 @@ impl<'g> Ctx<'g> {
             if window.len() < c.funnel_min_sources || window.len() > c.max_scan {
                 continue;
             }
-            let sources: HashSet<(u32, u32)> = window
+            let sources: FastSet<(u32, u32)> = window
                 .iter()
                 .map(|&t| {
                     let f = g.from(t);
@@ -836,7 +836,7 @@ impl<'g> Ctx<'g> {
             let end = g.time(t0) + c.sg_window;
             let e = i + outs[i..].partition_point(|&t| g.time(t) <= end);
             // Destination → (intermediary → evidence).
-            let mut gathered: HashMap<u32, HashMap<u32, Vec<u32>>> = HashMap::new();
+            let mut gathered: FastMap<u32, FastMap<u32, Vec<u32>>> = FastMap::default();
             for &s in outs[i..e].iter().take(c.max_scan) {
                 let m = g.to(s);
                 let vs = g.value(s);
@@ -1055,7 +1055,7 @@ impl<'g> Ctx<'g> {
         } else {
             Typology::FanIn
         };
-        let mut parties: HashSet<u32> = HashSet::new();
+        let mut parties: FastSet<u32> = FastSet::default();
         let mut i = 0;
         while i < fresh.len() {
             let end = g.time(fresh[i]) + c.fan_out_window;
@@ -1198,7 +1198,7 @@ impl<'g> Ctx<'g> {
                 continue;
             }
             // Other payers of these receivers in the same stretch.
-            let mut partner: HashMap<u32, Vec<u32>> = HashMap::new();
+            let mut partner: FastMap<u32, Vec<u32>> = FastMap::default();
             for &r in &receivers {
                 let ins = g.incoming(r);
                 let s = ins.partition_point(|&t| g.time(t) < t0 - c.m2m_window);

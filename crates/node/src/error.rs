@@ -133,6 +133,16 @@ pub enum NodeError {
     /// The policy could not be loaded.
     #[error("policy: {0}")]
     Policy(String),
+    /// The node has loaded no financial transactions.
+    #[error(
+        "the node at `{}` holds no transactions; load some with `soberana finance ingest`",
+        .0.display()
+    )]
+    NoFinanceLedger(PathBuf),
+    /// The financial ledger's files or the typology settings cannot be read
+    /// as they were written.
+    #[error("{0}")]
+    FinanceLedger(String),
     /// The ledger refused or failed.
     #[error("ledger: {0}")]
     Ledger(String),

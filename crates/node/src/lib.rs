@@ -10,6 +10,7 @@
 
 pub mod abuse;
 mod agreement;
+mod alerts;
 mod backup;
 mod config;
 mod constitution;
@@ -39,6 +40,7 @@ pub mod sessions;
 mod tls;
 
 pub use agreement::read_terms;
+pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedIncident};
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
@@ -70,3 +72,4 @@ pub use report::{
     compare as compare_reports,
 };
 pub use server::{PeerCertificate, RunningNode, router};
+pub use soberana_finance::verdict::{Finding, PeriodPrecision, Verdict as AlertVerdict};

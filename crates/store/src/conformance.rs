@@ -8,8 +8,9 @@
 //! taken once; a refusal writes the refusal and its log entry only; and four
 //! eyes hold inside the decision's transaction (a decision cannot pass one
 //! awaiting confirmation, a confirmation commits only what is still stored,
-//! and the decision, its audit line and the removal commit together); and a
-//! financial trail commits with the proposals that carry it, or not at all.
+//! and the decision, its audit line and the removal commit together); a
+//! financial trail commits with the proposals that carry it, or not at all;
+//! and analysts' verdicts on alerts are appended with their audit line.
 //!
 //! It returns a description of the first broken rule instead of panicking,
 //! so it can run in any test harness.
@@ -26,8 +27,8 @@ use soberana_ledger::{LogEntry, PeerChangeKind};
 use soberana_wire::{NodeKey, SealedEnvelope};
 
 use crate::{
-    AuditEntry, IntakeEffect, NodeStore, OfficerAccount, OfficerDecision, PendingDecision,
-    PolicyResponse, ProposalFilter, Received, RefusalRecord, Sealer, StoreError,
+    AlertVerdictRecord, AuditEntry, IntakeEffect, NodeStore, OfficerAccount, OfficerDecision,
+    PendingDecision, PolicyResponse, ProposalFilter, Received, RefusalRecord, Sealer, StoreError,
 };
 
 fn ensure(ok: bool, rule: &str) -> Result<(), String> {
@@ -394,7 +395,8 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         "the audit trail is newest first and holds the pin",
     )?;
     check_trails(store, mx, us)?;
-    check_agreement(store, mx, us)
+    check_agreement(store, mx, us)?;
+    check_alert_verdicts(store)
 }
 
 /// A trail and the proposals that carry it commit together, or not at all.
@@ -554,6 +556,41 @@ fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Resul
         store.card_updates_waiting().map_err(text)? == 0
             && store.previous_keys(None).map_err(text)?.is_empty(),
         "no key was rotated",
+    )?;
+    Ok(())
+}
+
+/// Analysts' verdicts on alerts: appended with their audit line, read
+/// oldest first, a reconsidered verdict kept beside the first.
+fn check_alert_verdicts(store: &dyn NodeStore) -> Result<(), String> {
+    ensure(
+        store.alert_verdicts().map_err(text)?.is_empty(),
+        "a new store holds no verdict on an alert",
+    )?;
+    let verdict = |confirmed: bool, at: i64| AlertVerdictRecord {
+        incident: "inc-00000000000000ab".into(),
+        confirmed,
+        reason: "paid in at three branches".into(),
+        officer: "ana".into(),
+        at: Timestamp::from_unix_millis(at),
+    };
+    store
+        .put_alert_verdict(verdict(false, 10), audit("ana", "alert_verdict"))
+        .map_err(text)?;
+    store
+        .put_alert_verdict(verdict(true, 20), audit("ana", "alert_verdict"))
+        .map_err(text)?;
+    ensure(
+        store.alert_verdicts().map_err(text)? == vec![verdict(false, 10), verdict(true, 20)],
+        "verdicts on alerts are kept whole, oldest first",
+    )?;
+    ensure(
+        store
+            .audit_trail(2)
+            .map_err(text)?
+            .iter()
+            .all(|e| e.action == "alert_verdict"),
+        "each verdict on an alert writes its audit line",
     )?;
     Ok(())
 }

@@ -16,6 +16,7 @@
 //! PostgreSQL implementation can follow without touching the rest.
 
 mod agreements;
+mod alert_verdicts;
 pub mod conformance;
 mod error;
 mod keys;
@@ -29,6 +30,7 @@ mod sqlite;
 mod trails;
 
 pub use agreements::AgreementActRecord;
+pub use alert_verdicts::{AlertVerdictRecord, AlertVerdictStore};
 pub use error::StoreError;
 pub use keys::PreviousKey;
 pub use ledger_view::LedgerView;
@@ -58,8 +60,10 @@ use soberana_wire::SealedEnvelope;
 ///
 /// The officers' accounts, their audit trail and the decisions awaiting a
 /// second approver ([`OfficerStore`]) live in the same store, so that an
-/// officer's act and its audit line commit together.
-pub trait NodeStore: OfficerStore + Send + Sync + 'static {
+/// officer's act and its audit line commit together; so do analysts'
+/// verdicts on money-laundering alerts ([`AlertVerdictStore`], two methods
+/// over one append-only table).
+pub trait NodeStore: OfficerStore + AlertVerdictStore + Send + Sync + 'static {
     /// The pinned party cards, as their JSON text.
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError>;
 

@@ -215,6 +215,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX previous_keys_by_party ON previous_keys(party, retired_at);
     "#,
+    // 9: analysts' verdicts on money-laundering alerts, append only; the
+    // latest verdict on an incident is the one that counts.
+    r#"
+    CREATE TABLE alert_verdicts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        incident TEXT NOT NULL,
+        confirmed INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        officer TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX alert_verdicts_by_incident ON alert_verdicts(incident, seq);
+    "#,
 ];
 
 /// The schema version this soberana writes.

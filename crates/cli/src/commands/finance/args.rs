@@ -18,6 +18,9 @@ pub enum FinanceCommand {
     Trace(TraceArgs),
     /// Typologies of money laundering found in this node's ledger.
     Alerts(AlertsArgs),
+    /// As an analyst: confirm or dismiss an incident of this node's alerts,
+    /// with a reason; stored in the node with an audit line.
+    Verdict(VerdictArgs),
     /// Trace from an account and ask the partner to continue the trail where
     /// it crosses into the partner's jurisdiction (one proposal per account).
     Continue(ContinueArgs),
@@ -134,9 +137,30 @@ pub struct AlertsArgs {
     /// own `finance/typology.json` is used when present.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Analysts' verdicts (JSON lines): print precision week by week.
+}
+
+/// `soberana finance verdict`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("finding").required(true).args(["confirmed", "dismissed"])))]
+pub struct VerdictArgs {
+    /// The incident's key, as `finance alerts --incidents` prints it.
+    pub incident: String,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The incident is laundering, or worth a report.
     #[arg(long)]
-    pub verdicts: Option<PathBuf>,
+    pub confirmed: bool,
+    /// The incident is not suspicious.
+    #[arg(long)]
+    pub dismissed: bool,
+    /// Why, in the analyst's words.
+    #[arg(long)]
+    pub reason: String,
+    /// The analyst (an officer registered on the node with the analyst or
+    /// approver role).
+    #[arg(long, env = "SOBERANA_OFFICER")]
+    pub officer: String,
 }
 
 /// `soberana finance continue`.

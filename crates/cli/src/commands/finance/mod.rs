@@ -44,10 +44,19 @@ pub fn run(cmd: FinanceCommand) -> Result<()> {
         FinanceCommand::Ingest(args) => ingest_cmd(args),
         FinanceCommand::Trace(args) => trace_cmd(args),
         FinanceCommand::Alerts(args) => alerts_cmd(args),
+        FinanceCommand::Verdict(args) => verdict_cmd(args),
         FinanceCommand::Continue(args) => continue_cmd(args),
         FinanceCommand::Answer(args) => answer_cmd(args),
         FinanceCommand::Stitch(args) => stitch_cmd(args),
     }
+}
+
+/// Seconds the calling thread has spent on a CPU, from the kernel's
+/// scheduler statistics (Linux; `None` elsewhere).
+fn thread_cpu_secs() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 / 1e9)
 }
 
 /// `soberana bench finance`.
@@ -65,6 +74,7 @@ pub fn bench(args: BenchFinanceArgs) -> Result<()> {
         scan_threads: args.threads.max(1),
         independent_transactions: args.independent_n,
         independent_seed: args.independent_seed,
+        thread_cpu: Some(thread_cpu_secs),
         ..Default::default()
     })?;
     println!("{report}");
@@ -423,54 +433,52 @@ fn draw(flow: &FlowGraph, path: &Path, title: &str) -> Result<()> {
 }
 
 fn alerts_cmd(args: AlertsArgs) -> Result<()> {
-    let cfg = typology_config(&args.dir.dir, args.config.as_deref())?;
-    if let Some(path) = &args.verdicts {
-        let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        let verdicts = soberana_finance::verdict::read(std::io::BufReader::new(file))
-            .with_context(|| format!("in `{}`", path.display()))?;
-        println!("precision of worked incidents, week by week:");
-        for p in soberana_finance::verdict::precision_over_time(&verdicts, 7 * 86_400) {
-            println!(
-                "  week of {}  {} confirmed, {} dismissed, precision {:.2}",
-                when(p.start),
-                p.confirmed,
-                p.dismissed,
-                p.precision
-            );
-        }
-        return Ok(());
-    }
-    let graph = load_graph(&args.dir.dir).map_err(shown)?;
-    let mut alerts = soberana_finance::scan(&graph, &cfg);
     if args.incidents {
-        let incidents = soberana_finance::incident::incidents(&alerts);
+        require_node(&args.dir.dir)?;
+        let node = open_node(&args.dir.dir)?;
+        let review = node.alert_review(args.config.as_deref())?;
         if args.json {
+            let incidents: Vec<_> = review.incidents.iter().map(|i| &i.incident).collect();
             println!("{}", serde_json::to_string(&incidents)?);
             return Ok(());
         }
         println!(
             "{} incidents ({} alerts) in {} transactions, riskiest first",
-            incidents.len(),
-            alerts.len(),
-            graph.len()
+            review.incidents.len(),
+            review.alerts,
+            review.transactions
         );
-        for i in incidents.iter().take(args.limit) {
+        for r in review.incidents.iter().take(args.limit) {
+            let i = &r.incident;
             let kinds: Vec<&str> = i.kinds.iter().map(|k| k.name()).collect();
             println!(
                 "  {}  score {:>5.2}  {:<28} {:>16}  {} … {}",
-                i.key(),
+                r.key,
                 i.score,
                 kinds.join("+"),
                 usd(i.value),
                 when(i.first),
                 when(i.last)
             );
-            for r in &i.reasons {
-                println!("      {r}");
+            for reason in &i.reasons {
+                println!("      {reason}");
+            }
+            if let Some(v) = &r.verdict {
+                println!(
+                    "      verdict: {} by {} on {}: {}",
+                    finding_word(v.finding),
+                    v.officer,
+                    when(v.at),
+                    soberana_core::visible(&v.reason)
+                );
             }
         }
+        print_precision(&review.precision);
         return Ok(());
     }
+    let cfg = typology_config(&args.dir.dir, args.config.as_deref()).map_err(shown)?;
+    let graph = load_graph(&args.dir.dir).map_err(shown)?;
+    let mut alerts = soberana_finance::scan(&graph, &cfg);
     alerts.sort_by_key(|a| std::cmp::Reverse(a.value));
     if args.json {
         println!("{}", serde_json::to_string(&alerts)?);
@@ -489,6 +497,62 @@ fn alerts_cmd(args: AlertsArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn require_node(node: &Path) -> Result<()> {
+    if !node.join("node.toml").exists() {
+        bail!(
+            "`{}` is not a node directory (no node.toml); make one with `soberana init`",
+            node.display()
+        );
+    }
+    Ok(())
+}
+
+fn finding_word(f: soberana_finance::verdict::Finding) -> &'static str {
+    match f {
+        soberana_finance::verdict::Finding::Confirmed => "confirmed",
+        soberana_finance::verdict::Finding::Dismissed => "dismissed",
+    }
+}
+
+fn verdict_cmd(args: VerdictArgs) -> Result<()> {
+    use soberana_finance::verdict::Finding;
+    require_node(&args.dir.dir)?;
+    let officer = OfficerId::new(&args.officer)
+        .with_context(|| format!("`{}` is not an officer id", args.officer))?;
+    let finding = if args.confirmed {
+        Finding::Confirmed
+    } else {
+        Finding::Dismissed
+    };
+    let node = open_node(&args.dir.dir)?;
+    let v = node.record_alert_verdict(&officer, &args.incident, finding, &args.reason)?;
+    println!(
+        "{} {} by {}; stored on the node",
+        v.incident,
+        finding_word(v.finding),
+        v.officer
+    );
+    print_precision(&node.alert_precision()?);
+    Ok(())
+}
+
+fn print_precision(precision: &[soberana_finance::verdict::PeriodPrecision]) {
+    if precision.is_empty() {
+        println!("no verdicts yet: give one with `soberana finance verdict INCIDENT`");
+        return;
+    }
+    println!("precision of worked incidents, week by week:");
+    for p in precision {
+        println!(
+            "  week of {}  {} confirmed, {} dismissed, precision {:.2}",
+            when(p.start),
+            p.confirmed,
+            p.dismissed,
+            p.precision
+        );
+    }
 }
 
 // ------------------------------------------------------------ continuation
