@@ -10,6 +10,7 @@
 
 pub mod abuse;
 mod backup;
+mod case;
 mod config;
 mod constitution;
 mod contacts;
@@ -34,6 +35,7 @@ pub mod sessions;
 mod tls;
 
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
+pub use case::{CaseView, Fetched};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{

@@ -38,6 +38,10 @@ pub fn router(node: Node) -> Router {
         .route("/v1/envelopes", post(envelope))
         .route("/v1/receipts/{envelope}", get(receipt))
         .route("/v1/policy/constitutional", get(crate::constitution::serve))
+        .route(
+            "/v1/cases/{case}/exhibits/{exhibit}",
+            get(crate::case::serve_exhibit),
+        )
         .with_state(node)
 }
 

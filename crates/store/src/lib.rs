@@ -15,6 +15,7 @@
 //! The node talks to storage only through the [`NodeStore`] trait, so that a
 //! PostgreSQL implementation can follow without touching the rest.
 
+mod cases;
 pub mod conformance;
 mod error;
 mod ledger_view;
@@ -25,6 +26,7 @@ mod schema;
 mod snapshot;
 mod sqlite;
 
+pub use cases::{CaseStore, StoredCaseEvent};
 pub use error::StoreError;
 pub use ledger_view::LedgerView;
 pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision};
@@ -53,8 +55,9 @@ use soberana_wire::SealedEnvelope;
 ///
 /// The officers' accounts, their audit trail and the decisions awaiting a
 /// second approver ([`OfficerStore`]) live in the same store, so that an
-/// officer's act and its audit line commit together.
-pub trait NodeStore: OfficerStore + Send + Sync + 'static {
+/// officer's act and its audit line commit together; so do joint
+/// investigations ([`CaseStore`]), whose acts are logged and sent together.
+pub trait NodeStore: OfficerStore + CaseStore + Send + Sync + 'static {
     /// The pinned party cards, as their JSON text.
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError>;
 

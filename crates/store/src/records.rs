@@ -89,6 +89,10 @@ pub enum IntakeEffect {
         /// What the partner may store under one proposal.
         quota: SessionQuota,
     },
+    /// An act of the partner's side in a joint investigation, checked in
+    /// the store's transaction against our copy of the case (see
+    /// [`crate::CaseStore`]).
+    Case(Box<soberana_case::CustodyEvent>),
 }
 
 /// What the store needs to witness a partner's checkpoint: the C2SP

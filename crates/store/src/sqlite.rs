@@ -29,6 +29,8 @@ use soberana_ledger::{
 };
 use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
 
+mod cases;
+
 use crate::records::*;
 use crate::{NodeStore, StoreError, schema};
 
@@ -598,6 +600,7 @@ fn receive_in(
         IntakeEffect::Session { message, .. } => ("session", message.proposal_id.to_string()),
         IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
+        IntakeEffect::Case(event) => ("case", event.case_id.to_string()),
     };
     // A sender numbers its envelopes to us one by one; a number used twice
     // means two different envelopes claim one place in its sequence.
@@ -744,6 +747,10 @@ fn receive_in(
         }
         IntakeEffect::Session { message, quota } => {
             store_session_part(tx, peer, &message, quota, now)?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Case(event) => {
+            cases::receive_case_in(tx, received.recipient, peer, &event)?;
             Ok(Vec::new())
         }
     }

@@ -31,6 +31,9 @@ pub enum BodyKind {
     /// One message of a protocol run under an accepted proposal (a private
     /// set intersection, a record linkage, a financial trace).
     Session,
+    /// One act in the chain of custody of a joint investigation opened
+    /// from an accepted proposal.
+    Case,
 }
 
 impl BodyKind {
@@ -44,6 +47,7 @@ impl BodyKind {
             BodyKind::Checkpoint => "checkpoint",
             BodyKind::Cosignature => "cosignature",
             BodyKind::Session => "session",
+            BodyKind::Case => "case",
         }
     }
 }
@@ -113,6 +117,19 @@ pub struct SessionMessage {
     pub payload: String,
 }
 
+/// One act of a joint investigation, sent to the other side so both logs
+/// record it. The event is the canonical JSON of a custody event (the
+/// `case` crate's `CustodyEvent`); the receiver parses and checks it
+/// against its copy of the case before anything is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseMessage {
+    /// The accepted joint-investigation proposal the case was opened from.
+    pub proposal_id: ProposalId,
+    /// The custody event's canonical JSON.
+    pub event: String,
+}
+
 /// An envelope's body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -130,6 +147,8 @@ pub enum Body {
     Cosignature(CosignatureReply),
     /// A protocol message under an accepted proposal.
     Session(SessionMessage),
+    /// An act of a joint investigation.
+    Case(CaseMessage),
 }
 
 impl Body {
@@ -143,6 +162,7 @@ impl Body {
             Body::Checkpoint(_) => BodyKind::Checkpoint,
             Body::Cosignature(_) => BodyKind::Cosignature,
             Body::Session(_) => BodyKind::Session,
+            Body::Case(_) => BodyKind::Case,
         }
     }
 
@@ -154,6 +174,7 @@ impl Body {
             Body::Receipt(r) => Some(r.proposal_id),
             Body::Answer(a) => Some(a.proposal_id),
             Body::Session(s) => Some(s.proposal_id),
+            Body::Case(c) => Some(c.proposal_id),
             Body::Checkpoint(_) | Body::Cosignature(_) => None,
         }
     }
@@ -168,6 +189,7 @@ impl Body {
             Body::Checkpoint(c) => serde_json::to_vec(c),
             Body::Cosignature(c) => serde_json::to_vec(c),
             Body::Session(s) => serde_json::to_vec(s),
+            Body::Case(c) => serde_json::to_vec(c),
         };
         // Serialising these plain data types to a Vec cannot fail: they hold
         // only strings, numbers, sequences and maps with string keys.
@@ -207,6 +229,7 @@ impl Body {
                 }
                 Body::Session(message)
             }
+            BodyKind::Case => Body::Case(serde_json::from_slice(bytes).map_err(err)?),
         })
     }
 }
