@@ -95,6 +95,10 @@ pub enum Command {
     /// Firearm traces on the node's acquisition and disposition records.
     #[command(subcommand)]
     Firearms(crate::commands::firearms::FirearmsCommand),
+    /// Joint investigations: a case shared by both sides without a hub,
+    /// exhibits under each side's conditions, custody in both logs.
+    #[command(subcommand)]
+    Case(crate::commands::case::CaseCommand),
 }
 
 /// `soberana match …`.

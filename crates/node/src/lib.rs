@@ -35,7 +35,7 @@ pub mod sessions;
 mod tls;
 
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
-pub use case::{CaseView, Fetched};
+pub use case::{CaseProof, CaseView, Fetched};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{

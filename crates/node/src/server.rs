@@ -42,6 +42,10 @@ pub fn router(node: Node) -> Router {
             "/v1/cases/{case}/exhibits/{exhibit}",
             get(crate::case::serve_exhibit),
         )
+        .route(
+            "/v1/cases/{case}/proofs",
+            get(crate::case::serve_case_proofs),
+        )
         .with_state(node)
 }
 

@@ -6,6 +6,7 @@ use crate::cli::{BenchCommand, Cli, Command, MatchCommand};
 
 pub(crate) mod backup;
 mod bench;
+pub mod case;
 mod demo;
 pub(crate) mod desk;
 pub mod finance;
@@ -110,6 +111,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
         Command::Firearms(cmd) => firearms::run(cmd),
+        Command::Case(cmd) => case::run(cmd),
         Command::Bench(BenchCommand::Trace(args)) => firearms::bench(args),
         Command::Match(MatchCommand::Ids(args)) => matching::ids(args),
         Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
