@@ -382,8 +382,36 @@ pub fn case_id(text: &str) -> Result<CaseId> {
     bail!("`{text}` is neither a case id (`case-` and 32 hex digits) nor a proposal id")
 }
 
-fn exhibit_ref(r: &ExhibitRef) -> Result<(CaseId, ExhibitDigest)> {
-    Ok((case_id(&r.case)?, ExhibitDigest::parse(r.exhibit.trim())?))
+/// The exhibit named by its digest or by a unique prefix of at least 8 hex
+/// digits (as `case show` prints them).
+fn exhibit_ref(node: &Node, r: &ExhibitRef) -> Result<(CaseId, ExhibitDigest)> {
+    let case = case_id(&r.case)?;
+    let text = r.exhibit.trim();
+    if let Ok(digest) = ExhibitDigest::parse(text) {
+        return Ok((case, digest));
+    }
+    if text.len() >= 8 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let found: Vec<ExhibitDigest> = node
+            .case(case)?
+            .case
+            .exhibits
+            .iter()
+            .map(|x| x.digest)
+            .filter(|d| d.to_string().starts_with(text))
+            .collect();
+        if let [one] = found.as_slice() {
+            return Ok((case, *one));
+        }
+        if found.len() > 1 {
+            bail!(
+                "`{text}` names {} exhibits of {case}; give more digits",
+                found.len()
+            );
+        }
+    }
+    bail!(
+        "`{text}` is not an exhibit of {case}: give its SHA-256 (64 hex digits) or a unique prefix of 8 or more"
+    )
 }
 
 fn list(dir: &Path) -> Result<()> {
@@ -515,7 +543,7 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
         }
         ExhibitCommand::Release(a) => {
             let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&a.exhibit)?;
+            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
             node.exhibit_release(
                 case,
                 digest,
@@ -529,7 +557,7 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
         }
         ExhibitCommand::Fetch(a) => {
             let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&a.exhibit)?;
+            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
             let by = officer(&a.officer)?;
             let fetched =
                 super::runtime()?.block_on(node.exhibit_fetch(case, &by, digest, a.max_bytes))?;
@@ -555,7 +583,7 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
         }
         ExhibitCommand::Open(a) => {
             let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&a.exhibit)?;
+            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
             let by = officer(&a.officer)?;
             match &a.out {
                 Some(path) => {
@@ -582,7 +610,7 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
         }
         ExhibitCommand::Export(a) => {
             let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&a.exhibit)?;
+            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
             if a.to.exists() {
                 bail!("`{}` exists; name a new file", a.to.display());
             }
@@ -609,7 +637,7 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
         }
         ExhibitCommand::Delete(a) => {
             let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&a.exhibit)?;
+            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
             node.exhibit_delete(case, &officer(&a.officer)?, digest, &a.reason)?;
             println!(
                 "{case}: our copy of exhibit {} deleted; its custody stays in both logs",
@@ -620,7 +648,7 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
     }
 }
 
-async fn report(a: &ReportArgs) -> Result<()> {
+pub(crate) async fn report(a: &ReportArgs) -> Result<()> {
     if a.out.exists() {
         bail!("`{}` exists; name a new folder", a.out.display());
     }
@@ -751,7 +779,12 @@ pub fn verify(folder: &Path, cards: &[PathBuf], dir: Option<&Path>) -> Result<us
                 .with_context(|| format!("`{}` is not a case proof", path.display()))?;
             let verified = soberana_ledger::verify_bundle_pinned(&proof.bundle, &pinned)
                 .map_err(|e| anyhow::anyhow!("`{}` does NOT verify: {e}", path.display()))?;
-            if verified.log_owner != proof.log_of.to_string() {
+            let owner: String = verified
+                .log_owner
+                .chars()
+                .take_while(char::is_ascii_alphabetic)
+                .collect();
+            if owner != proof.log_of.to_string() {
                 bail!(
                     "`{}` claims {}'s log but is signed by {}",
                     path.display(),
