@@ -626,6 +626,9 @@ pub enum BenchCommand {
     /// Firearm tracing: a batch of serials traced against generated
     /// acquisition and disposition records, with index time and memory.
     Trace(crate::commands::firearms::BenchTraceArgs),
+    /// A large exhibit between two nodes on loopback: contributed, released,
+    /// fetched over mutual TLS with a cut and a resume; MB/s and peak memory.
+    Case(crate::commands::case::bench::BenchCaseArgs),
 }
 
 /// `soberana bench abuse`.

@@ -113,6 +113,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Firearms(cmd) => firearms::run(cmd),
         Command::Case(cmd) => case::run(cmd),
         Command::Bench(BenchCommand::Trace(args)) => firearms::bench(args),
+        Command::Bench(BenchCommand::Case(args)) => runtime()?.block_on(case::bench::run(args)),
         Command::Match(MatchCommand::Ids(args)) => matching::ids(args),
         Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
         Command::Match(MatchCommand::Hold(args)) => matching::hold(args),

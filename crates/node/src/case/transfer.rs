@@ -327,7 +327,7 @@ pub(crate) async fn serve_exhibit(
                 .map_err(|_| NodeError::Case("the fetching side went away".into()))
         });
         if let Err(e) = result {
-            tracing::warn!(%case, error = %e, "serving an exhibit stopped");
+            tracing::info!(%case, error = %e, "serving an exhibit stopped");
         }
     });
     let mut response = axum::body::Body::new(ChunkBody(rx)).into_response();

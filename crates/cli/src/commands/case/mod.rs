@@ -20,6 +20,7 @@ use soberana_node::{Fetched, Node};
 use crate::cli::DirArg;
 use crate::policy::open_node;
 
+pub mod bench;
 mod report;
 
 pub(crate) use report::{report, verify};
