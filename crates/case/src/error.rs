@@ -65,7 +65,9 @@ pub enum CaseError {
     #[error("`{0}` is the last administrator of its side; add another administrator first")]
     LastAdministrator(String),
     /// The case has ended.
-    #[error("the case has ended; no more acts on it are possible except deletion of exhibits")]
+    #[error(
+        "the case has ended (by a signed act or at its agreed date); only deletions of exhibits are still recorded"
+    )]
     Ended,
     /// The exhibit is already known.
     #[error("exhibit {0} is already in this case")]

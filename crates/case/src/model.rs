@@ -219,9 +219,10 @@ impl Case {
         if !self.parties.contains(&e.party) {
             return Err(CaseError::NotAParty(e.party.to_string()));
         }
-        if self.ended.is_some()
-            && !matches!(e.act, Act::ExhibitDeleted { .. } | Act::Refused { .. })
-        {
+        // After the agreed end date, as after a signed end, only deletions
+        // (and refusals) are recorded.
+        let over = self.ended.is_some() || e.time_ms > self.ends_at_ms;
+        if over && !matches!(e.act, Act::ExhibitDeleted { .. } | Act::Refused { .. }) {
             return Err(CaseError::Ended);
         }
         match &e.act {

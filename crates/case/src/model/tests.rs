@@ -314,3 +314,22 @@ fn an_ended_case_takes_only_deletions() {
     ))
     .unwrap();
 }
+
+#[test]
+fn after_the_agreed_date_only_deletions_are_recorded() {
+    let mut case = opened_case();
+    case.apply(&ev(mx(), "ana", offer())).unwrap();
+    let mut late = ev(us(), "bob", offer());
+    late.time_ms = 1_001;
+    assert_eq!(refused(&mut case, late), CaseError::Ended);
+    let mut deletion = ev(
+        mx(),
+        "ana",
+        Act::ExhibitDeleted {
+            exhibit: digest(),
+            reason: "case ended at its agreed date".into(),
+        },
+    );
+    deletion.time_ms = 1_001;
+    case.apply(&deletion).unwrap();
+}
