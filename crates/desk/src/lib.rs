@@ -13,6 +13,7 @@
 //!   tests call it without a socket, [`serve`] puts it on one.
 //! - `auth`: Argon2id password hashes, in-memory sessions, form tokens.
 //! - `pages`: one handler per page; `decide`: decisions and four eyes;
+//!   `case`: the joint investigations an officer is a member of (read-only);
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -32,6 +33,7 @@
 //! - No asset comes from elsewhere: the stylesheet and script are compiled in.
 
 mod auth;
+mod case;
 mod charts;
 mod decide;
 mod error;
@@ -234,6 +236,8 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/decide", post(decide::decide))
         .route("/proposals/{id}/confirm", post(decide::confirm))
         .route("/proposals/{id}/withdraw", post(decide::withdraw))
+        .route("/cases", get(case::cases))
+        .route("/cases/{id}", get(case::case))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",
