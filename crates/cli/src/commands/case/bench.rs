@@ -1,8 +1,9 @@
 //! `soberana bench case`: a large exhibit between two nodes on loopback.
 //!
 //! Two nodes, an accepted joint investigation, one case. MX contributes an
-//! exhibit of `--size` bytes (generated; 1 GB by default, 10 GB works the
-//! same way in the same memory), releases it under four eyes, and the US
+//! exhibit of `--size` bytes (generated; 1 GB by default; memory does not
+//! grow with the size, so 10 GB runs in the same memory given ~20 GB of free
+//! disk for the two sealed copies), releases it under four eyes, and the US
 //! fetches it over the partners' mutual TLS: the first attempt is cut a
 //! third of the way, the second resumes from the last whole chunk. Printed:
 //! the contribution's rate (hash and seal at rest), the transfer's rate
@@ -24,8 +25,9 @@ use crate::commands::demo::{introduce, make_node, wait_for};
 /// `soberana bench case`.
 #[derive(Debug, Args)]
 pub struct BenchCaseArgs {
-    /// The exhibit's size in bytes (default 1 GB; 10000000000 works, in the
-    /// same memory, with 20 GB of free disk for the two sealed copies).
+    /// The exhibit's size in bytes (default 1 GB). Memory does not grow with
+    /// it; 10000000000 (10 GB) needs about 20 GB of free disk for the two
+    /// sealed copies.
     #[arg(long, default_value_t = 1_000_000_000)]
     pub size: u64,
     /// Print the figures as one JSON object on the last line.
