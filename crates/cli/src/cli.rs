@@ -115,6 +115,10 @@ pub enum Command {
     /// Firearm traces on the node's acquisition and disposition records.
     #[command(subcommand)]
     Firearms(crate::commands::firearms::FirearmsCommand),
+    /// Joint investigations: a case shared by both sides without a hub,
+    /// exhibits under each side's conditions, custody in both logs.
+    #[command(subcommand)]
+    Case(crate::commands::case::CaseCommand),
 }
 
 /// `soberana match …`.
@@ -645,6 +649,9 @@ pub enum BenchCommand {
     /// Firearm tracing: a batch of serials traced against generated
     /// acquisition and disposition records, with index time and memory.
     Trace(crate::commands::firearms::BenchTraceArgs),
+    /// A large exhibit between two nodes on loopback: contributed, released,
+    /// fetched over mutual TLS with a cut and a resume; MB/s and peak memory.
+    Case(crate::commands::case::bench::BenchCaseArgs),
 }
 
 /// `soberana bench abuse`.

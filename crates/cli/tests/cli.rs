@@ -191,6 +191,7 @@ fn the_demo_tells_the_story_and_both_logs_verify() {
     );
 
     oversight_finds_its_way(dir.path(), &demo, receipt, &mx_card, &us_card);
+    case_report_holds(&out, &demo);
 
     // Each way of tampering with the stored log is found and named. These
     // statements play an operator editing the database file behind the
@@ -734,4 +735,80 @@ fn a_node_writes_json_log_lines_when_asked() {
     assert!(!bad.status.success());
     let said = String::from_utf8_lossy(&bad.stderr);
     assert!(said.contains("'xml'") && said.contains("json"), "{said}");
+/// The demo's joint investigation: the case report verifies offline, and
+/// a report with an act swapped or one log's proof missing does not; a
+/// court use the contributor's conditions forbid is refused by the command.
+fn case_report_holds(out: &str, demo: &Path) {
+    assert!(out.contains("acts proven in both logs"), "{out}");
+    assert!(out.contains("court use of MX's exhibit REFUSED"), "{out}");
+    let report = demo.join("case-report");
+    let checked = ok(&["case", "verify", path(&report)]);
+    assert!(checked.contains("act(s) in both logs"), "{checked}");
+
+    // An event beside a proof, changed: its entry no longer records it.
+    let copy = demo.join("tampered-report");
+    std::fs::create_dir_all(copy.join("MX-log")).unwrap();
+    std::fs::create_dir_all(copy.join("US-log")).unwrap();
+    for name in ["case.json", "MX.card", "US.card"] {
+        std::fs::copy(report.join(name), copy.join(name)).unwrap();
+    }
+    for side in ["MX-log", "US-log"] {
+        for entry in std::fs::read_dir(report.join(side)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(side).join(entry.file_name())).unwrap();
+        }
+    }
+    let victim = std::fs::read_dir(copy.join("US-log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            !p.to_string_lossy().ends_with(".bundle.json") && text.contains("exhibit_received")
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(&victim).unwrap();
+    std::fs::write(&victim, text.replace("exhibit_received", "exhibit_opened")).unwrap();
+    let err = fails(&["case", "verify", path(&copy)]);
+    assert!(err.contains("does not record the event beside it"), "{err}");
+
+    // A proof missing from one log: the act is in one log only.
+    std::fs::remove_file(&victim).unwrap();
+    let err = fails(&["case", "verify", path(&copy)]);
+    assert!(err.contains("in one log only"), "{err}");
+
+    // The command refuses a court use without consent, and writes nothing.
+    let us = demo.join("us");
+    let shown = ok(&["case", "list", "--dir", path(&us)]);
+    let case = shown.split_whitespace().next().unwrap().to_owned();
+    let details = ok(&["case", "show", &case, "--json", "--dir", path(&us)]);
+    let json: serde_json::Value = serde_json::from_str(&details).unwrap();
+    let mx_exhibit = json["case"]["exhibits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["contributor"] == "MX")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let to = demo.join("court-copy.bin");
+    let err = fails(&[
+        "case",
+        "exhibit",
+        "export",
+        &case,
+        &mx_exhibit,
+        "--to",
+        path(&to),
+        "--for",
+        "court",
+        "--detail",
+        "US v. Doe",
+        "--officer",
+        "fbi.approver",
+        "--dir",
+        path(&us),
+    ]);
+    assert!(err.contains("consent"), "{err}");
+    assert!(!to.exists());
 }

@@ -51,7 +51,7 @@ const SOCKET_WORDS: &[&str] = &[
 
 /// Crates that read bytes from partners and must never index them: their
 /// `lib.rs` turns on `clippy::indexing_slicing` (CI denies warnings).
-const PEER_INPUT_CRATES: &[&str] = &["wire", "ledger"];
+const PEER_INPUT_CRATES: &[&str] = &["wire", "ledger", "case"];
 
 /// Crates that read peer input whose indexing is still to be rewritten
 /// (sites found by `cargo clippy -p … -- -W clippy::indexing_slicing`).

@@ -354,6 +354,11 @@ pub struct JointInvestigation {
     /// task is taken to act at a place not said.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<Task>,
+    /// When the joint investigation ends, as agreed. Without it the case
+    /// runs for a year from the proposal, unless ended earlier by either
+    /// side's signed act.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends: Option<Timestamp>,
 }
 
 /// What a task does.

@@ -20,6 +20,7 @@
 //!   released (`Node::answer_continuation`); `firearms`: a partner's trace
 //!   request traced on our records and released (`Node::answer_trace`);
 //!   `alerts`: money-laundering incidents ranked, and analysts' verdicts;
+//!   `case`: the joint investigations an officer is a member of (read-only);
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -40,6 +41,7 @@
 
 mod alerts;
 mod auth;
+mod case;
 mod charts;
 mod decide;
 mod error;
@@ -266,6 +268,8 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/trace", post(firearms::answer))
         .route("/proposals/{id}/document", get(pages::document))
         .route("/proposals/{id}/reply", post(reply::reply))
+        .route("/cases", get(case::cases))
+        .route("/cases/{id}", get(case::case))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

@@ -791,5 +791,71 @@ async fn a_desk_with_one_approver_warns_that_a_release_would_wait() {
         .unwrap();
     let page = ana.get(&format!("/proposals/{id}")).await;
     assert!(!page.body.contains("lone-approver"));
+async fn a_case_page_shows_members_their_case_and_no_one_else() {
+    use soberana_core::{OfficerId, Outcome, Role};
+    let world = World::new(test_config()).await;
+    // MX proposes the joint investigation; a US approver accepts it.
+    let p = world
+        .mx
+        .propose(example("mx-joint-investigation.toml"), None)
+        .unwrap();
+    wait_state(&world.us, p.id, ProposalState::AwaitingOfficer).await;
+    soberana_desk::add_officer(
+        &world.us,
+        soberana_desk::NewOfficer {
+            officer: soberana_core::Officer {
+                id: OfficerId::new("sam").unwrap(),
+                name: "Sam".into(),
+                agency: soberana_core::AgencyId::new("US.ATF").unwrap(),
+                roles: vec![Role::Approver],
+            },
+            password: PASSWORD.into(),
+            language: soberana_desk::Lang::En,
+            utc_offset_minutes: 0,
+        },
+        soberana_desk::HashCost::DangerTestOnly,
+        "test",
+    )
+    .unwrap();
+    world
+        .us
+        .decide(
+            p.id,
+            soberana_node::OfficerVerdict {
+                officer: OfficerId::new("sam").unwrap(),
+                outcome: Outcome::Accepted,
+                reason: "each side on its own territory".into(),
+                release: Vec::new(),
+            },
+        )
+        .unwrap();
+    wait_state(&world.mx, p.id, ProposalState::Accepted).await;
+    let case = world
+        .mx
+        .case_open(p.id, &OfficerId::new("ana").unwrap())
+        .unwrap();
+
+    let mut member = Client::new(&world.desk);
+    member.login("ana", PASSWORD).await;
+    let list = member.get("/cases").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(list.body.contains("Operación Desierto"), "{}", list.body);
+    let page = member.get(&format!("/cases/{case}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Chain of custody"), "{}", page.body);
+    assert!(page.body.contains("opened"), "{}", page.body);
+
+    // An MX officer who is not a member does not see it.
+    let mut other = Client::new(&world.desk);
+    other.login("carla", PASSWORD).await;
+    assert!(
+        !other
+            .get("/cases")
+            .await
+            .body
+            .contains("Operación Desierto")
+    );
+    let hidden = other.get(&format!("/cases/{case}")).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
     world.stop().await;
 }

@@ -221,6 +221,26 @@ pub enum LogEntry {
         /// When the breach was recorded, unix milliseconds.
         time_ms: u64,
     },
+    /// Tag 12: an act in a joint investigation's chain of custody, by
+    /// either side. Both logs record the same `event_digest` for one act.
+    CaseAct {
+        /// The case.
+        case_id: String,
+        /// The act (`opened`, `member_added`, `exhibit_offered`, …).
+        act: String,
+        /// The side that acted.
+        party: String,
+        /// The officer who acted.
+        actor: String,
+        /// The exhibit's SHA-256, or all zeros for an act on no exhibit.
+        #[serde(with = "hex32")]
+        exhibit: Digest,
+        /// The digest of the custody event's canonical encoding.
+        #[serde(with = "hex32")]
+        event_digest: Digest,
+        /// When the act was done, unix milliseconds (the acting side's clock).
+        time_ms: u64,
+    },
 }
 
 struct Writer(Vec<u8>);
@@ -304,6 +324,7 @@ impl LogEntry {
             LogEntry::CosignatureReceived { .. } => 9,
             LogEntry::MatchSession { .. } => 10,
             LogEntry::DeadlineBreach { .. } => 11,
+            LogEntry::CaseAct { .. } => 12,
         }
     }
 
@@ -427,6 +448,23 @@ impl LogEntry {
                 w.u64(*due_ms);
                 w.u64(*time_ms);
             }
+            LogEntry::CaseAct {
+                case_id,
+                act,
+                party,
+                actor,
+                exhibit,
+                event_digest,
+                time_ms,
+            } => {
+                w.text("case_id", case_id)?;
+                w.text("act", act)?;
+                w.text("party", party)?;
+                w.text("actor", actor)?;
+                w.digest(exhibit);
+                w.digest(event_digest);
+                w.u64(*time_ms);
+            }
         }
         Ok(w.0)
     }
@@ -520,6 +558,15 @@ impl LogEntry {
                 due_ms: r.u64("due_ms")?,
                 time_ms: r.u64("time_ms")?,
             },
+            12 => LogEntry::CaseAct {
+                case_id: r.text("case_id")?,
+                act: r.text("act")?,
+                party: r.text("party")?,
+                actor: r.text("actor")?,
+                exhibit: r.digest("exhibit")?,
+                event_digest: r.digest("event_digest")?,
+                time_ms: r.u64("time_ms")?,
+            },
             other => return Err(EntryError::UnknownTag(other)),
         };
         if !r.0.is_empty() {
@@ -602,6 +649,15 @@ pub(crate) mod tests {
                 due_ms: 9,
                 time_ms: 10,
             },
+            LogEntry::CaseAct {
+                case_id: "case-00".into(),
+                act: "exhibit_received".into(),
+                party: "US".into(),
+                actor: "bob".into(),
+                exhibit: [9; 32],
+                event_digest: [10; 32],
+                time_ms: 11,
+            },
         ]
     }
 
@@ -617,7 +673,7 @@ pub(crate) mod tests {
             assert_eq!(serde_json::from_str::<LogEntry>(&json).unwrap(), entry);
             tags.push(entry.tag());
         }
-        assert_eq!(tags, (1..=11).collect::<Vec<u8>>());
+        assert_eq!(tags, (1..=12).collect::<Vec<u8>>());
     }
 
     /// Pins the exact encoding: changing it would change every leaf hash.

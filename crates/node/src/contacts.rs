@@ -200,6 +200,10 @@ impl Node {
                     m.proposal_id.to_string(),
                     format!("match message {way} (step {})", m.step),
                 ),
+                Body::Case(c) => (
+                    c.proposal_id.to_string(),
+                    format!("joint investigation act {way}"),
+                ),
                 // Checkpoints and cosignatures are between nodes, not people.
                 Body::Checkpoint(_)
                 | Body::Cosignature(_)

@@ -146,6 +146,9 @@ pub enum NodeError {
     /// The ledger refused or failed.
     #[error("ledger: {0}")]
     Ledger(String),
+    /// A joint-investigation act or exhibit transfer was refused or failed.
+    #[error("{0}")]
+    Case(String),
     /// Storage failed.
     #[error("store: {0}")]
     Store(#[from] soberana_store::StoreError),

@@ -63,6 +63,11 @@ pub enum IntakeOutcome {
         /// Its size.
         size: u64,
     },
+    /// The partner's act in a joint investigation was recorded.
+    CaseAct {
+        /// The case.
+        case: soberana_case::CaseId,
+    },
     /// A protocol message under an accepted proposal was taken in.
     SessionMessage {
         /// The proposal.
@@ -144,6 +149,7 @@ fn store_refusal(e: StoreError) -> IntakeRefusal {
         StoreError::NoSession(..) => IntakeRefusal::new(422, "no_session", e.to_string()),
         StoreError::RepeatedPart { .. } => IntakeRefusal::new(409, "repeated_part", e.to_string()),
         StoreError::OverQuota(_) => IntakeRefusal::new(413, "quota", e.to_string()),
+        StoreError::Case(_) => IntakeRefusal::new(422, "case_rule", e.to_string()),
         StoreError::SequenceReused { .. } => {
             IntakeRefusal::new(409, "sequence_reused", e.to_string())
         }
@@ -379,6 +385,18 @@ impl Node {
                     version: act.version,
                 };
                 (IntakeEffect::Agreement(act), outcome)
+            }
+            Body::Case(message) => {
+                let event = soberana_case::CustodyEvent::from_canonical(message.event.as_bytes())
+                    .map_err(|e| IntakeRefusal::new(400, "bad_case_act", e.to_string()))?;
+                if event.party != sender {
+                    return Err(mismatch("case act's side"));
+                }
+                let case = event.case_id;
+                (
+                    IntakeEffect::Case(Box::new(event)),
+                    IntakeOutcome::CaseAct { case },
+                )
             }
         };
         let received = Received {

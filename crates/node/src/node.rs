@@ -338,6 +338,18 @@ impl Node {
         self.pin_card(text, source, true)
     }
 
+    /// The signed card pinned for a party, as its text (for a report that
+    /// must carry the keys it is checked against).
+    pub fn peer_card_text(&self, party: PartyCode) -> Result<Option<String>, NodeError> {
+        Ok(self
+            .inner
+            .store
+            .peers()?
+            .into_iter()
+            .find(|(p, _)| *p == party)
+            .map(|(_, text)| text))
+    }
+
     /// The card pinned for a party in the store (another process, the CLI,
     /// may have pinned it since this node started).
     fn pinned_card(&self, party: PartyCode) -> Result<Option<PartyCard>, NodeError> {

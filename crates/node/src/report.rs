@@ -297,6 +297,7 @@ impl Node {
                     matched.insert(m.proposal_id.to_string());
                     Some(m.proposal_id.to_string())
                 }
+                Body::Case(c) => Some(c.proposal_id.to_string()),
                 Body::Checkpoint(_) => {
                     *report.checkpoints.entry(sender.clone()).or_default() += 1;
                     None

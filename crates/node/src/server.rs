@@ -40,6 +40,14 @@ pub fn router(node: Node) -> Router {
         .route("/v1/witness/latest", get(witnessed))
         .route("/v1/exchanged", get(exchanged))
         .route("/v1/policy/constitutional", get(crate::constitution::serve))
+        .route(
+            "/v1/cases/{case}/exhibits/{exhibit}",
+            get(crate::case::serve_exhibit),
+        )
+        .route(
+            "/v1/cases/{case}/proofs",
+            get(crate::case::serve_case_proofs),
+        )
         .with_state(node)
 }
 

@@ -82,6 +82,9 @@ pub enum StoreError {
     /// by its log, or naming another old size than the one we cosigned).
     #[error("witness: {0}")]
     Witness(#[from] soberana_ledger::WitnessError),
+    /// A case act broke one of the case's rules; nothing was stored.
+    #[error(transparent)]
+    Case(#[from] soberana_case::CaseError),
     /// The writer thread is gone (the node is shutting down).
     #[error("the store is closed")]
     Closed,

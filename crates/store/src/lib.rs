@@ -17,6 +17,7 @@
 
 mod agreements;
 mod alert_verdicts;
+mod cases;
 pub mod conformance;
 mod error;
 mod keys;
@@ -31,6 +32,7 @@ mod trails;
 
 pub use agreements::AgreementActRecord;
 pub use alert_verdicts::{AlertVerdictRecord, AlertVerdictStore};
+pub use cases::{CaseStore, StoredCaseEvent};
 pub use error::StoreError;
 pub use keys::PreviousKey;
 pub use ledger_view::LedgerView;
@@ -62,8 +64,11 @@ use soberana_wire::SealedEnvelope;
 /// second approver ([`OfficerStore`]) live in the same store, so that an
 /// officer's act and its audit line commit together; so do analysts'
 /// verdicts on money-laundering alerts ([`AlertVerdictStore`], two methods
-/// over one append-only table).
-pub trait NodeStore: OfficerStore + AlertVerdictStore + Send + Sync + 'static {
+/// over one append-only table), and joint investigations ([`CaseStore`]),
+/// whose acts are logged and sent together.
+pub trait NodeStore:
+    OfficerStore + AlertVerdictStore + CaseStore + Send + Sync + 'static
+{
     /// The pinned party cards, as their JSON text.
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError>;
 

@@ -105,6 +105,10 @@ pub enum IntakeEffect {
         /// What to log (the new key pinned).
         log: LogEntry,
     },
+    /// An act of the partner's side in a joint investigation, checked in
+    /// the store's transaction against our copy of the case (see
+    /// [`crate::CaseStore`]).
+    Case(Box<soberana_case::CustodyEvent>),
 }
 
 /// What the store needs to witness a partner's checkpoint: the C2SP

@@ -228,6 +228,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX alert_verdicts_by_incident ON alert_verdicts(incident, seq);
     "#,
+    // 10: joint investigations. A case is kept as its state (the `case`
+    // crate's `Case`, JSON) beside the custody events that made it, ours and
+    // the partner's, each with the log entry that records it.
+    r#"
+    CREATE TABLE cases (
+        case_id TEXT PRIMARY KEY,
+        proposal_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE case_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id TEXT NOT NULL,
+        ours INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        event TEXT NOT NULL,
+        log_index INTEGER NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX case_events_by_case ON case_events(case_id, seq);
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -29,6 +29,8 @@ use soberana_ledger::{
 };
 use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
 
+mod cases;
+
 use crate::records::*;
 use crate::{NodeStore, StoreError, schema};
 
@@ -624,6 +626,7 @@ fn receive_in(
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
         IntakeEffect::Agreement(_) => ("agreement", String::new()),
         IntakeEffect::CardUpdate { .. } => ("card_update", String::new()),
+        IntakeEffect::Case(event) => ("case", event.case_id.to_string()),
     };
     // A sender numbers its envelopes to us one by one; a number used twice
     // means two different envelopes claim one place in its sequence.
@@ -802,6 +805,10 @@ fn receive_in(
                 .execute(params![peer.as_str(), card, now.unix_millis()])?;
             crate::keys::insert(tx, &previous)?;
             append_log(tx, &[log])?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Case(event) => {
+            cases::receive_case_in(tx, received.recipient, peer, &event)?;
             Ok(Vec::new())
         }
     }

@@ -38,6 +38,9 @@ pub enum BodyKind {
     /// The sender's new party card (a rotated signing key and TLS
     /// certificate), in an envelope signed by its current key.
     CardUpdate,
+    /// One act in the chain of custody of a joint investigation opened
+    /// from an accepted proposal.
+    Case,
 }
 
 impl BodyKind {
@@ -53,6 +56,7 @@ impl BodyKind {
             BodyKind::Session => "session",
             BodyKind::Agreement => "agreement",
             BodyKind::CardUpdate => "card_update",
+            BodyKind::Case => "case",
         }
     }
 }
@@ -136,6 +140,19 @@ pub struct SessionMessage {
     pub payload: String,
 }
 
+/// One act of a joint investigation, sent to the other side so both logs
+/// record it. The event is the canonical JSON of a custody event (the
+/// `case` crate's `CustodyEvent`); the receiver parses and checks it
+/// against its copy of the case before anything is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseMessage {
+    /// The accepted joint-investigation proposal the case was opened from.
+    pub proposal_id: ProposalId,
+    /// The custody event's canonical JSON.
+    pub event: String,
+}
+
 /// An envelope's body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -157,6 +174,8 @@ pub enum Body {
     Agreement(AgreementAct),
     /// The sender's new card.
     CardUpdate(CardUpdate),
+    /// An act of a joint investigation.
+    Case(CaseMessage),
 }
 
 impl Body {
@@ -172,6 +191,7 @@ impl Body {
             Body::Session(_) => BodyKind::Session,
             Body::Agreement(_) => BodyKind::Agreement,
             Body::CardUpdate(_) => BodyKind::CardUpdate,
+            Body::Case(_) => BodyKind::Case,
         }
     }
 
@@ -183,6 +203,7 @@ impl Body {
             Body::Receipt(r) => Some(r.proposal_id),
             Body::Answer(a) => Some(a.proposal_id),
             Body::Session(s) => Some(s.proposal_id),
+            Body::Case(c) => Some(c.proposal_id),
             Body::Checkpoint(_)
             | Body::Cosignature(_)
             | Body::Agreement(_)
@@ -202,6 +223,7 @@ impl Body {
             Body::Session(s) => serde_json::to_vec(s),
             Body::Agreement(a) => serde_json::to_vec(a),
             Body::CardUpdate(c) => serde_json::to_vec(c),
+            Body::Case(c) => serde_json::to_vec(c),
         };
         // Serialising these plain data types to a Vec cannot fail: they hold
         // only strings, numbers, sequences and maps with string keys.
@@ -243,6 +265,7 @@ impl Body {
                 }
                 Body::Session(message)
             }
+            BodyKind::Case => Body::Case(serde_json::from_slice(bytes).map_err(err)?),
         })
     }
 }

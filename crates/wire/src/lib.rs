@@ -26,7 +26,7 @@ mod error;
 mod key;
 
 pub use body::{
-    Answer, AnswerItem, Body, BodyKind, CardUpdate, CheckpointRequest, CosignatureReply,
+    Answer, AnswerItem, Body, BodyKind, CardUpdate, CaseMessage, CheckpointRequest, CosignatureReply,
     SessionMessage,
 };
 pub use card::{CARD_VERSION, PartyCard, SignedCard};

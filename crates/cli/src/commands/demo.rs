@@ -432,6 +432,12 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     line(format!("  {}", contacts_file.display()));
 
     say(
+        "7b",
+        "the joint investigation, accepted, opens one case on both sides; each contributes evidence under its own conditions",
+    );
+    demo_case(&dir, &mx, &us, jit.id).await?;
+
+    say(
         "8",
         "each side computes the transparency report from its own record; they agree byte for byte",
     );
@@ -511,5 +517,162 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     super::stop_requested().await?;
     mx_run.stop().await;
     us_run.stop().await;
+    Ok(())
+}
+
+/// The joint investigation proposed in step 7 is accepted by a US officer;
+/// both sides open the case, each contributes an exhibit under conditions,
+/// the other fetches and opens it, both logs hold the same custody, and the
+/// case report verifies offline.
+async fn demo_case(dir: &Path, mx: &Node, us: &Node, jit: soberana_core::ProposalId) -> Result<()> {
+    use soberana_case::UseConditions;
+    use soberana_core::{OfficerId, Outcome};
+    let officer = |id: &str| OfficerId::new(id);
+    let (fgr, uif) = (officer("fgr.approver")?, officer("uif.approver")?);
+    let (atf, fbi) = (officer("atf.approver")?, officer("fbi.approver")?);
+    if us.show(jit)?.record.state == ProposalState::AwaitingOfficer {
+        us.decide(
+            jit,
+            soberana_node::OfficerVerdict {
+                officer: atf.clone(),
+                outcome: Outcome::Accepted,
+                reason: "each side investigates on its own territory".into(),
+                release: Vec::new(),
+            },
+        )?;
+    }
+    wait_for(mx, jit, &[ProposalState::Accepted]).await?;
+    let case = mx.case_open(jit, &fgr)?;
+    us.case_open(jit, &atf)?;
+    mx.case_member_add(case, &fgr, &uif, false)?;
+    us.case_member_add(case, &atf, &fbi, false)?;
+    line(format!("{case} opened on both sides from agreement {jit}"));
+
+    let mx_file = dir.join("mx-seized-ledger.txt");
+    std::fs::write(
+        &mx_file,
+        "Libreta incautada en Hermosillo: pagos a compradores en Tucson, 2026-03 a 2026-09\n"
+            .repeat(2000),
+    )?;
+    let us_file = dir.join("us-purchase-records.csv");
+    std::fs::write(
+        &us_file,
+        "serial,make,first_retail_sale,purchaser_ref\n".to_owned()
+            + &"DX-4471,Colt,2026-04-02,P-118\n".repeat(3000),
+    )?;
+    let mx_exhibit = mx.exhibit_add(
+        case,
+        &uif,
+        &mx_file,
+        "seized ledger (scan)",
+        UseConditions::strict(180),
+    )?;
+    let us_exhibit = us.exhibit_add(
+        case,
+        &fbi,
+        &us_file,
+        "first retail purchases",
+        UseConditions {
+            court_needs_consent: false,
+            ..UseConditions::strict(365)
+        },
+    )?;
+    mx.exhibit_release(case, mx_exhibit, &[fgr.clone(), uif.clone()])?;
+    us.exhibit_release(case, us_exhibit, &[atf.clone(), fbi.clone()])?;
+    line(format!(
+        "MX offers {} under purpose only, no onward transmission, no court use without consent, 180 days; released by {fgr} and {uif}",
+        mx_exhibit.short()
+    ));
+    line(format!(
+        "US offers {} usable in court, 365 days; released by {atf} and {fbi}",
+        us_exhibit.short()
+    ));
+    let released = |node: &Node, x: soberana_case::ExhibitDigest| {
+        node.case(case).is_ok_and(|v| {
+            v.case
+                .exhibit(&x)
+                .is_some_and(|e| e.status == soberana_case::ExhibitStatus::Released)
+        })
+    };
+    for _ in 0..200 {
+        if released(us, mx_exhibit) && released(mx, us_exhibit) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (node, by, x) in [(us, &fbi, mx_exhibit), (mx, &uif, us_exhibit)] {
+        match node.exhibit_fetch(case, by, x, None).await? {
+            soberana_node::Fetched::Received { bytes, .. } => {
+                let mut sink = Vec::new();
+                node.exhibit_open(case, by, x, &mut sink)?;
+                line(format!(
+                    "{} fetched {} ({bytes} bytes, digest checked) over mutual TLS; {by} opened it",
+                    node.party(),
+                    x.short()
+                ));
+            }
+            soberana_node::Fetched::Cut { at, of } => {
+                bail!("the exhibit transfer stopped at {at} of {of} bytes")
+            }
+        }
+    }
+    let court = dir.join("us-court-copy.txt");
+    match us.exhibit_export(
+        case,
+        &fbi,
+        mx_exhibit,
+        soberana_case::ExhibitUse::Court {
+            proceedings: "United States v. Doe (D. Ariz.)".into(),
+        },
+        false,
+        &court,
+    ) {
+        Err(e) => line(format!("US court use of MX's exhibit REFUSED: {e}")),
+        Ok(_) => bail!("a court use MX's conditions forbid was allowed"),
+    }
+    let custody = |node: &Node| -> Result<std::collections::BTreeSet<[u8; 32]>> {
+        Ok(node
+            .case(case)?
+            .events
+            .iter()
+            .filter(|e| !matches!(e.event.act, soberana_case::Act::Refused { .. }))
+            .map(|e| e.event.digest())
+            .collect())
+    };
+    for _ in 0..200 {
+        if custody(mx)? == custody(us)? {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (a, b) = (custody(mx)?, custody(us)?);
+    if a != b {
+        bail!("the two logs do not yet hold the same chain of custody");
+    }
+    line(format!(
+        "both logs hold the same chain of custody: {} acts, each by the same digest (the US's refusal is in the US's log)",
+        a.len()
+    ));
+    // Each side signs a checkpoint over the case and waits for the other
+    // to cosign it, so that every proof in the report carries both keys.
+    for node in [mx, us] {
+        let signed = node.checkpoint_and_request_cosignatures()?;
+        wait_cosigned(node, signed.checkpoint().size()).await?;
+    }
+    let report = dir.join("case-report");
+    crate::commands::case::report(&crate::commands::case::ReportArgs {
+        case: case.to_string(),
+        out: report.clone(),
+        ours_only: false,
+        dir: crate::cli::DirArg {
+            dir: mx.dir().root().to_path_buf(),
+        },
+    })
+    .await?;
+    let both = crate::commands::case::verify(&report, &[], None)?;
+    line(format!(
+        "case report for a court in {}: {both} acts proven in both logs, checked offline against the two cards",
+        report.display()
+    ));
     Ok(())
 }

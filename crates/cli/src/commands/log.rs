@@ -99,6 +99,21 @@ pub fn describe(entry: &LogEntry) -> String {
             "deadline breached: {party} did not answer {proposal_id} by {}",
             soberana_core::Timestamp::from_unix_millis(i64::try_from(*due_ms).unwrap_or(i64::MAX))
         ),
+        LogEntry::CaseAct {
+            case_id,
+            act,
+            party,
+            actor,
+            exhibit,
+            ..
+        } => {
+            let on = if *exhibit == [0; 32] {
+                String::new()
+            } else {
+                format!(" exhibit {}", hex_of(exhibit))
+            };
+            format!("{case_id}: {act}{on} by {actor} of {party}")
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod agreement;
 pub(crate) mod backup;
 mod bench;
 mod body;
+pub mod case;
 mod demo;
 pub(crate) mod desk;
 pub mod finance;
@@ -122,7 +123,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Finance(args)) => finance::bench(args),
         Command::Finance(cmd) => finance::run(cmd),
         Command::Firearms(cmd) => firearms::run(cmd),
+        Command::Case(cmd) => case::run(cmd),
         Command::Bench(BenchCommand::Trace(args)) => firearms::bench(args),
+        Command::Bench(BenchCommand::Case(args)) => runtime()?.block_on(case::bench::run(args)),
         Command::Match(MatchCommand::Ids(args)) => matching::ids(args),
         Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
         Command::Match(MatchCommand::Hold(args)) => matching::hold(args),

@@ -1,0 +1,594 @@
+//! Joint investigations on the node: officers' acts on a case, exhibits
+//! sealed at rest, and their transfer between the two nodes.
+//!
+//! Every act is a custody event checked by the `case` crate and recorded by
+//! the store in one transaction with its log entry and the envelope that
+//! tells the other side, which records the same event digest in its own log
+//! (`CaseStore`). An act the case's rules refuse is recorded once, as a
+//! `refused` event in our log, and nothing else is written.
+//!
+//! Exhibit bytes never enter the store or an envelope. The contributing
+//! node keeps them in `DIR/cases/CASE/exhibits/DIGEST`, sealed chunk by
+//! chunk with the case key (`DIR/cases/CASE/key`, 0600, drawn on this node
+//! and never sent). The receiving node fetches a released exhibit over the
+//! partners' mutual TLS (`GET /v1/cases/CASE/exhibits/DIGEST`, with
+//! `Range: bytes=N-`), seals what arrives with its own case key into
+//! `DIGEST.part` one whole chunk at a time, and after a cut asks for the
+//! rest from the last whole chunk. Only when every byte has arrived and the
+//! whole hashes to the digest does the part become the exhibit and receipt
+//! get recorded; bytes that do not match are deleted and the refusal
+//! logged. Memory stays at a few chunks whatever the exhibit's size.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use soberana_case::{
+    Act, CHUNK_BYTES, Case, CaseError, CaseId, CaseKey, CustodyEvent, ExhibitDigest, ExhibitUse,
+    SEAL_OVERHEAD, Upload, UseConditions, chunk_count,
+};
+use soberana_core::{OfficerId, ProposalBody, ProposalId, Role, Timestamp};
+use soberana_store::{StoreError, StoredCaseEvent};
+
+use crate::{Node, NodeError};
+
+mod report;
+mod transfer;
+
+pub use report::CaseProof;
+pub(crate) use report::serve_case_proofs;
+pub(crate) use transfer::serve_exhibit;
+
+/// The longest a fetch waits for the next bytes before it counts as cut.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A case without an agreed end runs this long from its proposal.
+const DEFAULT_TERM_MS: i64 = 365 * 24 * 3600 * 1000;
+/// The sealed size of a whole chunk.
+const SEALED_CHUNK: u64 = (CHUNK_BYTES + SEAL_OVERHEAD) as u64;
+
+/// What a fetch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// Every byte arrived, matched the digest and was recorded as received.
+    Received {
+        /// Where this attempt started (0, or where an earlier one was cut).
+        resumed_from: u64,
+        /// Bytes moved by this attempt.
+        bytes: u64,
+    },
+    /// The transfer stopped before the end; what arrived in whole chunks is
+    /// kept and the next fetch resumes from `at`.
+    Cut {
+        /// Where the next fetch resumes.
+        at: u64,
+        /// The exhibit's size.
+        of: u64,
+    },
+}
+
+/// A case with its custody events, for `case show` and the report.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    /// The case.
+    pub case: Case,
+    /// Its custody events, in the order this node recorded them.
+    pub events: Vec<StoredCaseEvent>,
+}
+
+pub(crate) fn case_error(e: CaseError) -> NodeError {
+    NodeError::Case(e.to_string())
+}
+
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    NodeError::io(path)
+}
+
+impl Node {
+    fn case_dir(&self, case: CaseId) -> PathBuf {
+        self.dir().root().join("cases").join(case.to_string())
+    }
+
+    pub(crate) fn exhibit_path(&self, case: CaseId, exhibit: &ExhibitDigest) -> PathBuf {
+        self.case_dir(case)
+            .join("exhibits")
+            .join(exhibit.to_string())
+    }
+
+    /// The case key, drawn and written (0600) on first use.
+    pub(crate) fn case_key(&self, case: CaseId) -> Result<CaseKey, NodeError> {
+        let dir = self.case_dir(case);
+        let path = dir.join("key");
+        if let Ok(bytes) = fs::read(&path) {
+            let key: [u8; 32] = bytes.try_into().map_err(|_| NodeError::BadKey {
+                path: path.clone(),
+                detail: "a case key is 32 bytes".into(),
+            })?;
+            return Ok(CaseKey::from_bytes(key));
+        }
+        fs::create_dir_all(dir.join("exhibits")).map_err(io_error(&dir))?;
+        let mut key = [0u8; 32];
+        getrandom::getrandom(&mut key).map_err(|e| NodeError::BadKey {
+            path: path.clone(),
+            detail: format!("no randomness for a case key: {e}"),
+        })?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(io_error(&path))?;
+        file.write_all(&key).map_err(io_error(&path))?;
+        file.sync_all().map_err(io_error(&path))?;
+        Ok(CaseKey::from_bytes(key))
+    }
+
+    /// An officer registered and enabled on this node.
+    pub(crate) fn case_officer(
+        &self,
+        id: &OfficerId,
+    ) -> Result<soberana_store::OfficerAccount, NodeError> {
+        let account = self
+            .store()
+            .officer(id)?
+            .ok_or_else(|| NodeError::UnknownOfficer(id.to_string()))?;
+        if crate::officers::is_disabled(&account) {
+            return Err(NodeError::DisabledOfficer(id.to_string()));
+        }
+        Ok(account)
+    }
+
+    /// Records our act, or, if the case's rules refuse it, records the
+    /// refusal once and returns the reason.
+    pub(crate) fn act(&self, actor: &OfficerId, case: CaseId, act: Act) -> Result<u64, NodeError> {
+        let exhibit = act.exhibit();
+        let event = CustodyEvent {
+            case_id: case,
+            party: self.party(),
+            actor: actor.clone(),
+            time_ms: now_ms(),
+            act,
+        };
+        match self.store().case_act(event, self.sealer()) {
+            Ok(index) => {
+                self.wake_outbox();
+                Ok(index)
+            }
+            Err(StoreError::Case(e)) => {
+                self.refuse(actor, case, exhibit, &e.to_string())?;
+                Err(case_error(e))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a refused act on `case`: one log entry, nothing else.
+    pub(crate) fn refuse(
+        &self,
+        actor: &OfficerId,
+        case: CaseId,
+        exhibit: Option<ExhibitDigest>,
+        reason: &str,
+    ) -> Result<(), NodeError> {
+        let event = CustodyEvent {
+            case_id: case,
+            party: self.party(),
+            actor: actor.clone(),
+            time_ms: now_ms(),
+            act: Act::Refused {
+                exhibit,
+                reason: reason.to_owned(),
+            },
+        };
+        self.store().case_act(event, self.sealer())?;
+        Ok(())
+    }
+
+    /// The case, if this node holds it.
+    pub fn case(&self, case: CaseId) -> Result<CaseView, NodeError> {
+        let found = self
+            .store()
+            .case(case)?
+            .ok_or_else(|| NodeError::Case(format!("this node holds no case `{case}`")))?;
+        Ok(CaseView {
+            case: found,
+            events: self.store().case_events(case)?,
+        })
+    }
+
+    /// Every case this node holds.
+    pub fn cases(&self) -> Result<Vec<Case>, NodeError> {
+        Ok(self.store().cases()?)
+    }
+
+    /// Opens our side of the case of an accepted joint-investigation
+    /// proposal; `officer` becomes our side's first administrator.
+    pub fn case_open(
+        &self,
+        proposal: ProposalId,
+        officer: &OfficerId,
+    ) -> Result<CaseId, NodeError> {
+        self.case_officer(officer)?;
+        let detail = self.show(proposal)?;
+        let p = &detail.record.proposal;
+        let ProposalBody::JointInvestigation(joint) = &p.body else {
+            return Err(NodeError::Case(format!(
+                "proposal `{proposal}` is a {}; only a joint investigation opens a case",
+                p.body.kind().label()
+            )));
+        };
+        let ends = joint.ends.map_or_else(
+            || p.created.unix_millis().saturating_add(DEFAULT_TERM_MS),
+            |t| t.unix_millis(),
+        );
+        let case = CaseId::for_proposal(&proposal);
+        let mut title: String = joint.case_title.chars().take(200).collect();
+        if title.is_empty() {
+            title = "joint investigation".into();
+        }
+        self.act(
+            officer,
+            case,
+            Act::Opened {
+                proposal_id: proposal,
+                title,
+                parties: [p.from, p.to],
+                ends_at_ms: u64::try_from(ends).unwrap_or(0),
+            },
+        )?;
+        Ok(case)
+    }
+
+    /// Adds an officer of this node to our side of the case.
+    pub fn case_member_add(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        member: &OfficerId,
+        administrator: bool,
+    ) -> Result<(), NodeError> {
+        self.case_officer(by)?;
+        self.case_officer(member)?;
+        self.act(
+            by,
+            case,
+            Act::MemberAdded {
+                side: self.party(),
+                member: member.clone(),
+                administrator,
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// Removes a member from our side of the case.
+    pub fn case_member_remove(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        member: &OfficerId,
+    ) -> Result<(), NodeError> {
+        self.case_officer(by)?;
+        self.act(
+            by,
+            case,
+            Act::MemberRemoved {
+                side: self.party(),
+                member: member.clone(),
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// Ends the case by a signed act of one of our administrators.
+    pub fn case_end(&self, case: CaseId, by: &OfficerId, reason: &str) -> Result<(), NodeError> {
+        self.case_officer(by)?;
+        self.act(
+            by,
+            case,
+            Act::Ended {
+                reason: reason.to_owned(),
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// Contributes the file at `path` as an exhibit of our side, under
+    /// `conditions`. The file is read twice: once for its digest (the
+    /// exhibit's identity, which the sealing nonces depend on), once to seal
+    /// it while checking it still hashes the same.
+    pub fn exhibit_add(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        path: &Path,
+        label: &str,
+        conditions: UseConditions,
+    ) -> Result<ExhibitDigest, NodeError> {
+        self.case_officer(by)?;
+        let view = self.case(case)?;
+        if view.case.role_of(self.party(), by).is_none() {
+            let e = CaseError::NotMember {
+                actor: by.to_string(),
+                side: self.party().to_string(),
+            };
+            self.refuse(by, case, None, &e.to_string())?;
+            return Err(case_error(e));
+        }
+        let (digest, size) = digest_file(path)?;
+        if view.case.exhibit(&digest).is_some() {
+            let e = CaseError::DuplicateExhibit(digest.short());
+            self.refuse(by, case, Some(digest), &e.to_string())?;
+            return Err(case_error(e));
+        }
+        let key = self.case_key(case)?;
+        let target = self.exhibit_path(case, &digest);
+        let staging = target.with_extension("staging");
+        let sealed = (|| {
+            let mut input = File::open(path).map_err(io_error(path))?;
+            let mut out = File::create(&staging).map_err(io_error(&staging))?;
+            let mut upload = Upload::new(digest, size);
+            let mut buf = vec![0u8; CHUNK_BYTES];
+            let mut index = 0u64;
+            loop {
+                let n = read_full(&mut input, &mut buf).map_err(io_error(path))?;
+                if n == 0 {
+                    break;
+                }
+                let plain = buf.get(..n).unwrap_or_default();
+                upload.push(plain).map_err(case_error)?;
+                out.write_all(&key.seal(&case, &digest, index, plain))
+                    .map_err(io_error(&staging))?;
+                index += 1;
+            }
+            upload.finish().map_err(|e| {
+                NodeError::Case(format!(
+                    "`{}` changed while it was read: {e}",
+                    path.display()
+                ))
+            })?;
+            out.sync_all().map_err(io_error(&staging))
+        })();
+        if let Err(e) = sealed {
+            let _ = fs::remove_file(&staging);
+            return Err(e);
+        }
+        let label = if label.is_empty() {
+            path.file_name()
+                .map_or_else(|| "exhibit".into(), |n| n.to_string_lossy().into_owned())
+        } else {
+            label.to_owned()
+        };
+        match self.act(
+            by,
+            case,
+            Act::ExhibitOffered {
+                exhibit: digest,
+                size,
+                label,
+                conditions,
+            },
+        ) {
+            Ok(_) => {
+                fs::rename(&staging, &target).map_err(io_error(&target))?;
+                Ok(digest)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&staging);
+                Err(e)
+            }
+        }
+    }
+
+    /// Releases one of our exhibits to the other side. Evidence is released
+    /// under four eyes: two different officers of this node holding the
+    /// approver role.
+    pub fn exhibit_release(
+        &self,
+        case: CaseId,
+        exhibit: ExhibitDigest,
+        approvers: &[OfficerId],
+    ) -> Result<(), NodeError> {
+        let first = approvers
+            .first()
+            .ok_or_else(|| NodeError::BadDecision("a release names its approvers".into()))?;
+        for officer in approvers {
+            let account = self.case_officer(officer)?;
+            if !account.officer.has_role(Role::Approver) {
+                return Err(NodeError::MissingRole {
+                    officer: officer.to_string(),
+                    role: Role::Approver.as_str(),
+                });
+            }
+        }
+        if approvers.len() < 2 || approvers.iter().skip(1).all(|o| o == first) {
+            return Err(NodeError::SameOfficer(format!(
+                "{first}; an exhibit's release needs a second, different approver (--confirmed-by)"
+            )));
+        }
+        self.act(
+            first,
+            case,
+            Act::ExhibitReleased {
+                exhibit,
+                approved_by: approvers.to_vec(),
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// Writes the exhibit's bytes to `out` for a member of our side, and
+    /// records that the member opened it.
+    pub fn exhibit_open(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        exhibit: ExhibitDigest,
+        out: &mut dyn Write,
+    ) -> Result<u64, NodeError> {
+        self.case_officer(by)?;
+        let view = self.case(case)?;
+        // The act is checked (member, held) and recorded before any byte is
+        // shown.
+        self.act(by, case, Act::ExhibitOpened { exhibit })?;
+        let size = view.case.exhibit(&exhibit).map_or(0, |x| x.size);
+        self.read_exhibit(case, exhibit, size, 0, &mut |bytes| {
+            out.write_all(bytes)
+                .map_err(|e| NodeError::Case(format!("writing the exhibit: {e}")))
+        })?;
+        Ok(size)
+    }
+
+    /// Exports the exhibit to the file `to`, for `use_`. A use its
+    /// conditions forbid (without the contributing side's consent) is
+    /// refused and the refusal logged; nothing is written.
+    pub fn exhibit_export(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        exhibit: ExhibitDigest,
+        use_: ExhibitUse,
+        consented: bool,
+        to: &Path,
+    ) -> Result<u64, NodeError> {
+        self.case_officer(by)?;
+        let view = self.case(case)?;
+        if let Err(e) = view
+            .case
+            .check_use(self.party(), &exhibit, &use_, consented)
+        {
+            self.refuse(by, case, Some(exhibit), &e.to_string())?;
+            return Err(case_error(e));
+        }
+        let size = view.case.exhibit(&exhibit).map(|x| x.size).ok_or_else(|| {
+            NodeError::Case(format!("exhibit {} is not in this case", exhibit.short()))
+        })?;
+        let staging = to.with_extension("exporting");
+        let written = (|| {
+            let mut file = File::create(&staging).map_err(io_error(&staging))?;
+            self.read_exhibit(case, exhibit, size, 0, &mut |bytes| {
+                file.write_all(bytes).map_err(io_error(&staging))
+            })?;
+            file.sync_all().map_err(io_error(&staging))
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&staging);
+            return Err(e);
+        }
+        if let Err(e) = self.act(
+            by,
+            case,
+            Act::ExhibitExported {
+                exhibit,
+                use_,
+                consented,
+            },
+        ) {
+            let _ = fs::remove_file(&staging);
+            return Err(e);
+        }
+        fs::rename(&staging, to).map_err(io_error(to))?;
+        Ok(size)
+    }
+
+    /// Deletes our copy of the exhibit's bytes (end of retention, end of
+    /// case); the custody events stay.
+    pub fn exhibit_delete(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        exhibit: ExhibitDigest,
+        reason: &str,
+    ) -> Result<(), NodeError> {
+        self.case_officer(by)?;
+        self.act(
+            by,
+            case,
+            Act::ExhibitDeleted {
+                exhibit,
+                reason: reason.to_owned(),
+            },
+        )?;
+        let path = self.exhibit_path(case, &exhibit);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(NodeError::io(&path)(e)),
+        }
+    }
+
+    /// Reads the exhibit's plain bytes from `from` (a chunk boundary or
+    /// any offset) to its end, a chunk at a time.
+    pub(crate) fn read_exhibit(
+        &self,
+        case: CaseId,
+        exhibit: ExhibitDigest,
+        size: u64,
+        from: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), NodeError>,
+    ) -> Result<(), NodeError> {
+        let key = self.case_key(case)?;
+        let path = self.exhibit_path(case, &exhibit);
+        let mut file = File::open(&path).map_err(|e| {
+            NodeError::Case(format!(
+                "this node does not hold the bytes of exhibit {} ({e})",
+                exhibit.short()
+            ))
+        })?;
+        let first = from / CHUNK_BYTES as u64;
+        file.seek(SeekFrom::Start(first * SEALED_CHUNK))
+            .map_err(io_error(&path))?;
+        let mut buf = vec![0u8; CHUNK_BYTES + SEAL_OVERHEAD];
+        for index in first..chunk_count(size) {
+            let n = read_full(&mut file, &mut buf).map_err(io_error(&path))?;
+            let plain = key
+                .open(&case, &exhibit, index, buf.get(..n).unwrap_or_default())
+                .map_err(case_error)?;
+            let skip = if index == first {
+                usize::try_from(from % CHUNK_BYTES as u64).unwrap_or(0)
+            } else {
+                0
+            };
+            sink(plain.get(skip..).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+}
+
+/// The SHA-256 and size of a file, read in chunks.
+fn digest_file(path: &Path) -> Result<(ExhibitDigest, u64), NodeError> {
+    use sha2::{Digest as _, Sha256};
+    let mut file = File::open(path).map_err(io_error(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut size = 0u64;
+    loop {
+        let n = read_full(&mut file, &mut buf).map_err(io_error(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+        size += n as u64;
+    }
+    Ok((ExhibitDigest::from_bytes(hasher.finalize().into()), size))
+}
+
+/// Fills `buf` as far as the reader allows; returns how much was read.
+pub(crate) fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let Some(rest) = buf.get_mut(filled..) else {
+            break;
+        };
+        match reader.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(Timestamp::now().unix_millis()).unwrap_or(0)
+}

@@ -1,0 +1,372 @@
+//! A joint investigation between two live nodes over mutual TLS: the case
+//! opened on both sides from the accepted agreement, a member added, an
+//! exhibit offered, released under four eyes, fetched with a resume after a
+//! cut, opened and exported; the same chain of custody in both logs. And
+//! the refusals: the other side administering ours, bytes that do not match
+//! the digest, an export that breaks a condition.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use soberana_case::{
+    Act, CHUNK_BYTES, CaseId, CaseKey, CustodyEvent, ExhibitDigest, ExhibitUse, UseConditions,
+};
+use soberana_core::{OfficerId, ProposalDraft, ProposalId, ProposalState, Role};
+use soberana_ledger::LogEntry;
+use soberana_node::{Fetched, Node, PolicyVerdict, ProposalPolicy, Verdict};
+use soberana_wire::{Body, CaseMessage};
+use support::{eventually, state};
+
+/// Accepts every proposal at once.
+struct Allow;
+
+impl ProposalPolicy for Allow {
+    fn evaluate(
+        &self,
+        _: &soberana_core::Proposal,
+        _: &[soberana_core::Proposal],
+    ) -> PolicyVerdict {
+        support::test_verdict(
+            Verdict::Allow {
+                conditions: Vec::new(),
+            },
+            &"66".repeat(32),
+        )
+    }
+    fn digest(&self) -> String {
+        "66".repeat(32)
+    }
+}
+
+fn agreement() -> ProposalDraft {
+    let path = format!(
+        "{}/../../examples/proposals/mx-joint-investigation.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut draft: ProposalDraft = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    draft.deadline = soberana_core::Timestamp::now().plus_seconds(3 * 86_400);
+    draft
+}
+
+struct Opened {
+    mx: Node,
+    us: Node,
+    case: CaseId,
+    ana: OfficerId,
+    eva: OfficerId,
+    bob: OfficerId,
+}
+
+/// Two running nodes with the case open on both sides.
+async fn opened(dir: &std::path::Path) -> (Opened, Vec<soberana_node::RunningNode>) {
+    let (mx, us) = support::pair(dir, || Arc::new(Allow));
+    let running = vec![mx.start().await.unwrap(), us.start().await.unwrap()];
+    let proposal: ProposalId = mx.propose(agreement(), None).unwrap().id;
+    eventually("the agreement is accepted on both sides", || {
+        state(&mx, proposal) == Some(ProposalState::Accepted)
+            && state(&us, proposal) == Some(ProposalState::Accepted)
+    })
+    .await;
+    let ana = support::register(&mx, "ana", "MX.FGR", &[Role::Approver]);
+    let eva = support::register(&mx, "eva", "MX.FGR", &[Role::Approver]);
+    let bob = support::register(&us, "bob", "US.ATF", &[Role::Approver]);
+    let case = mx.case_open(proposal, &ana).unwrap();
+    assert_eq!(
+        us.case_open(proposal, &bob).unwrap(),
+        case,
+        "one case id on both sides"
+    );
+    assert_eq!(case, CaseId::for_proposal(&proposal));
+    eventually("both sides see both openings", || {
+        [&mx, &us]
+            .iter()
+            .all(|n| n.case(case).is_ok_and(|v| v.case.opened_by.len() == 2))
+    })
+    .await;
+    (
+        Opened {
+            mx,
+            us,
+            case,
+            ana,
+            eva,
+            bob,
+        },
+        running,
+    )
+}
+
+/// The event digests a node's log holds for `case`, refusals left out
+/// (they are recorded by the side that refused, only).
+fn logged(node: &Node, case: CaseId) -> BTreeSet<[u8; 32]> {
+    let size = node.log_size().unwrap();
+    node.log_leaves(0, size)
+        .unwrap()
+        .iter()
+        .filter_map(|leaf| match LogEntry::decode(&leaf.entry).unwrap() {
+            LogEntry::CaseAct {
+                case_id,
+                act,
+                event_digest,
+                ..
+            } if case_id == case.to_string() && act != "refused" => Some(event_digest),
+            _ => None,
+        })
+        .collect()
+}
+
+fn refusals_logged(node: &Node, case: CaseId) -> usize {
+    let size = node.log_size().unwrap();
+    node.log_leaves(0, size)
+        .unwrap()
+        .iter()
+        .filter(|leaf| {
+            matches!(LogEntry::decode(&leaf.entry).unwrap(),
+                LogEntry::CaseAct { case_id, act, .. } if case_id == case.to_string() && act == "refused")
+        })
+        .count()
+}
+
+fn exhibit_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhibit_crosses_with_a_resume_and_both_logs_hold_the_same_custody() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, running) = opened(dir.path()).await;
+    let (mx, us, case) = (&o.mx, &o.us, o.case);
+
+    mx.case_member_add(case, &o.ana, &o.eva, false).unwrap();
+
+    // Three and a half chunks, so the cut falls inside the exhibit.
+    let bytes = exhibit_bytes(3 * CHUNK_BYTES + CHUNK_BYTES / 2);
+    let file = dir.path().join("ledger-scan.bin");
+    std::fs::write(&file, &bytes).unwrap();
+    let digest = mx
+        .exhibit_add(
+            case,
+            &o.eva,
+            &file,
+            "ledger scan",
+            UseConditions::strict(90),
+        )
+        .unwrap();
+    assert_eq!(digest, ExhibitDigest::of(&bytes));
+
+    // One approver is not enough to release evidence.
+    assert!(
+        mx.exhibit_release(case, digest, std::slice::from_ref(&o.ana))
+            .is_err()
+    );
+    mx.exhibit_release(case, digest, &[o.ana.clone(), o.eva.clone()])
+        .unwrap();
+    eventually("the US sees the release", || {
+        us.case(case).is_ok_and(|v| {
+            v.case
+                .exhibit(&digest)
+                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
+        })
+    })
+    .await;
+
+    // The first attempt is cut after one chunk; the second asks for the rest.
+    let first = us
+        .exhibit_fetch(case, &o.bob, digest, Some(CHUNK_BYTES as u64))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        Fetched::Cut {
+            at: CHUNK_BYTES as u64,
+            of: bytes.len() as u64
+        }
+    );
+    let second = us.exhibit_fetch(case, &o.bob, digest, None).await.unwrap();
+    assert_eq!(
+        second,
+        Fetched::Received {
+            resumed_from: CHUNK_BYTES as u64,
+            bytes: (bytes.len() - CHUNK_BYTES) as u64
+        }
+    );
+
+    let mut opened = Vec::new();
+    us.exhibit_open(case, &o.bob, digest, &mut opened).unwrap();
+    assert!(opened == bytes, "the opened exhibit is the contributed one");
+
+    // Court use without the contributor's consent breaks a condition: one
+    // refusal in the US log, nothing written.
+    let out = dir.path().join("for-court.bin");
+    let before = refusals_logged(us, case);
+    let err = us
+        .exhibit_export(
+            case,
+            &o.bob,
+            digest,
+            ExhibitUse::Court {
+                proceedings: "US v. Doe".into(),
+            },
+            false,
+            &out,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("consent"), "{err}");
+    assert!(!out.exists());
+    assert_eq!(refusals_logged(us, case), before + 1);
+    us.exhibit_export(case, &o.bob, digest, ExhibitUse::Investigation, false, &out)
+        .unwrap();
+    assert!(std::fs::read(&out).unwrap() == bytes);
+
+    // Every act of either side is in both logs, by the same digest.
+    eventually("both logs hold the same chain of custody", || {
+        let (a, b) = (logged(mx, case), logged(us, case));
+        a.len() >= 8 && a == b
+    })
+    .await;
+    let acts: Vec<&str> = mx
+        .case(case)
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.event.act.name())
+        .collect();
+    for act in [
+        "opened",
+        "member_added",
+        "exhibit_offered",
+        "exhibit_released",
+        "exhibit_received",
+        "exhibit_opened",
+        "exhibit_exported",
+    ] {
+        assert!(acts.contains(&act), "MX holds no `{act}`: {acts:?}");
+    }
+
+    // Deleting the bytes keeps the custody.
+    us.exhibit_delete(case, &o.bob, digest, "end of retention")
+        .unwrap();
+    let mut again = Vec::new();
+    assert!(us.exhibit_open(case, &o.bob, digest, &mut again).is_err());
+    assert!(us.case(case).unwrap().events.len() >= 8);
+    for r in running {
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_side_cannot_administer_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, running) = opened(dir.path()).await;
+    let (mx, us, case) = (&o.mx, &o.us, o.case);
+    let refusals_before = mx.refusals(100).unwrap().len();
+    // The US node signs an act adding its own man to Mexico's side.
+    let forged = CustodyEvent {
+        case_id: case,
+        party: us.party(),
+        actor: o.bob.clone(),
+        time_ms: 1,
+        act: Act::MemberAdded {
+            side: mx.party(),
+            member: OfficerId::new("mallory").unwrap(),
+            administrator: true,
+        },
+    };
+    let proposal = mx.case(case).unwrap().case.proposal_id;
+    let bytes = (us.sealer())(
+        mx.party(),
+        10_000,
+        &Body::Case(CaseMessage {
+            proposal_id: proposal,
+            event: String::from_utf8(forged.canonical()).unwrap(),
+        }),
+    )
+    .bytes()
+    .to_vec();
+    let (status, reason) = us.send_raw(mx.party(), bytes).await.unwrap();
+    assert_eq!(status, 422, "{reason}");
+    assert!(reason.contains("only MX's administrators"), "{reason}");
+    // The refusal is recorded once, and nothing else.
+    assert_eq!(mx.refusals(100).unwrap().len(), refusals_before + 1);
+    let members = mx.case(case).unwrap().case.members;
+    assert!(members.iter().all(|m| m.officer.as_str() != "mallory"));
+    // Our own administrator cannot add to the US side either: the node
+    // always acts for its own side, so the only way is refused here too.
+    assert!(
+        mx.case(case)
+            .unwrap()
+            .case
+            .role_of(us.party(), &o.ana)
+            .is_none()
+    );
+    for r in running {
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_that_do_not_match_the_digest_are_refused_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, running) = opened(dir.path()).await;
+    let (mx, us, case) = (&o.mx, &o.us, o.case);
+    let bytes = exhibit_bytes(CHUNK_BYTES + 10);
+    let file = dir.path().join("photo.jpg");
+    std::fs::write(&file, &bytes).unwrap();
+    let digest = mx
+        .exhibit_add(case, &o.ana, &file, "photo", UseConditions::strict(30))
+        .unwrap();
+    mx.exhibit_release(case, digest, &[o.ana.clone(), o.eva.clone()])
+        .unwrap();
+    // The stored exhibit is swapped for other bytes of the same length,
+    // sealed with the case key, as a faulty disk or operator might.
+    let case_dir = dir.path().join("MX/cases").join(case.to_string());
+    let key: [u8; 32] = std::fs::read(case_dir.join("key"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = CaseKey::from_bytes(key);
+    let mut other = bytes.clone();
+    other[5] ^= 1;
+    let mut sealed = Vec::new();
+    for (i, chunk) in other.chunks(CHUNK_BYTES).enumerate() {
+        sealed.extend(key.seal(&case, &digest, i as u64, chunk));
+    }
+    std::fs::write(case_dir.join("exhibits").join(digest.to_string()), sealed).unwrap();
+    eventually("the US sees the release", || {
+        us.case(case).is_ok_and(|v| {
+            v.case
+                .exhibit(&digest)
+                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
+        })
+    })
+    .await;
+    let before = refusals_logged(us, case);
+    let err = us
+        .exhibit_fetch(case, &o.bob, digest, None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("do not match"), "{err}");
+    assert_eq!(refusals_logged(us, case), before + 1, "one log entry");
+    let us_exhibits = dir
+        .path()
+        .join("US/cases")
+        .join(case.to_string())
+        .join("exhibits");
+    let left: Vec<_> = std::fs::read_dir(&us_exhibits).unwrap().collect();
+    assert!(left.is_empty(), "nothing half-stored: {left:?}");
+    assert!(
+        !us.case(case)
+            .unwrap()
+            .case
+            .exhibit(&digest)
+            .unwrap()
+            .received
+    );
+    for r in running {
+        r.stop().await;
+    }
+}
