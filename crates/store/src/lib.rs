@@ -20,6 +20,7 @@ mod error;
 mod ledger_view;
 mod officers;
 mod operations;
+mod pg;
 mod records;
 mod schema;
 mod snapshot;
@@ -31,6 +32,7 @@ pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, Pen
 pub use operations::{
     COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
 };
+pub use pg::{PostgresStore, is_postgres_url, redacted};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,

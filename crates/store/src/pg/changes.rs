@@ -1,0 +1,845 @@
+//! The steps every change is made of, inside one PostgreSQL transaction:
+//! log appends, sealing into the outbox, lifecycle transitions, intake and
+//! witnessing. They mirror the SQLite store's helpers step for step, so
+//! both stores take the same decisions; only the SQL dialect differs.
+
+use postgres::Transaction;
+use soberana_core::{
+    Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalKind,
+    ProposalState, Timestamp,
+};
+use soberana_ledger::{
+    EnvelopeRecord, Hash, LogEntry, NodeId, Observation, StoredCosignature, Witness, hash_children,
+    hash_leaf,
+};
+use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
+
+use crate::records::*;
+use crate::{AuditEntry, PendingDecision, StoreError};
+
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(super) fn unjson<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(super) fn party(text: &str) -> Result<PartyCode, StoreError> {
+    PartyCode::new(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(super) fn hash_from(bytes: &[u8]) -> Result<Hash, StoreError> {
+    Hash::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("log hash: {e}")))
+}
+
+pub(super) fn hex_digest(digest: &[u8; 32]) -> String {
+    Digest(*digest).to_hex()
+}
+
+/// The index the next log entry gets: the log's size.
+pub(super) fn next_log_index(conn: &mut impl postgres::GenericClient) -> Result<u64, StoreError> {
+    let max: Option<i64> = conn
+        .query_one("SELECT MAX(idx) FROM log_leaves", &[])?
+        .try_get(0)?;
+    Ok(max.map_or(0, |m| m as u64 + 1))
+}
+
+/// Appends entries to the log inside `tx`; returns the first index.
+pub(super) fn append_log(
+    tx: &mut Transaction<'_>,
+    entries: &[LogEntry],
+) -> Result<u64, StoreError> {
+    let encoded = entries
+        .iter()
+        .map(|e| e.encode().map_err(|e| StoreError::Entry(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    append_encoded(tx, &encoded).map(|(first, _)| first)
+}
+
+/// Appends encoded entries and every perfect subtree they complete;
+/// returns the first index and the nodes written.
+pub(super) fn append_encoded(
+    tx: &mut Transaction<'_>,
+    entries: &[Vec<u8>],
+) -> Result<(u64, Vec<(NodeId, Hash)>), StoreError> {
+    let first = next_log_index(tx)?;
+    if entries.is_empty() {
+        return Ok((first, Vec::new()));
+    }
+    let insert_leaf =
+        tx.prepare("INSERT INTO log_leaves (idx, entry, hash) VALUES ($1, $2, $3)")?;
+    let insert_node = tx.prepare("INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3)")?;
+    let get_node = tx.prepare("SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2")?;
+    let mut written = Vec::with_capacity(entries.len() * 2);
+    for (size, bytes) in (first..).zip(entries) {
+        let leaf = hash_leaf(bytes);
+        let leaf_bytes = leaf.as_bytes().to_vec();
+        tx.execute(&insert_leaf, &[&(size as i64), bytes, &leaf_bytes])?;
+        tx.execute(&insert_node, &[&0i64, &(size as i64), &leaf_bytes])?;
+        written.push((NodeId::new(0, size), leaf));
+        let (mut level, mut index, mut hash) = (0u8, size, leaf);
+        while index % 2 == 1 {
+            let left: Vec<u8> = tx
+                .query_one(&get_node, &[&(level as i64), &((index - 1) as i64)])?
+                .try_get(0)?;
+            hash = hash_children(&hash_from(&left)?, &hash);
+            level += 1;
+            index /= 2;
+            tx.execute(
+                &insert_node,
+                &[&(level as i64), &(index as i64), &hash.as_bytes().to_vec()],
+            )?;
+            written.push((NodeId::new(level, index), hash));
+        }
+    }
+    Ok((first, written))
+}
+
+fn next_sequence(tx: &mut Transaction<'_>, peer: PartyCode) -> Result<u64, StoreError> {
+    let next: i64 = tx
+        .query_one(
+            "INSERT INTO sequences (peer, next) VALUES ($1, 2)
+             ON CONFLICT (peer) DO UPDATE SET next = sequences.next + 1
+             RETURNING next - 1",
+            &[&peer.as_str()],
+        )?
+        .try_get(0)?;
+    Ok(next as u64)
+}
+
+fn envelope_record(env: &SealedEnvelope) -> EnvelopeRecord {
+    let h = env.header();
+    EnvelopeRecord {
+        envelope_id: h.id.to_string(),
+        sender: h.sender.to_string(),
+        recipient: h.recipient.to_string(),
+        sequence: h.sequence,
+        time_ms: h.time.max(0) as u64,
+        body_digest: *h.body_digest.as_bytes(),
+    }
+}
+
+/// Seals `body` to `recipient`, queues it and logs it, inside `tx`.
+pub(super) fn queue(
+    tx: &mut Transaction<'_>,
+    sealer: &Sealer,
+    recipient: PartyCode,
+    body: &Body,
+    now: Timestamp,
+) -> Result<SealedEnvelope, StoreError> {
+    let sequence = next_sequence(tx, recipient)?;
+    let env = sealer(recipient, sequence, body);
+    tx.execute(
+        "INSERT INTO outbox (envelope_id, recipient, sequence, kind, proposal_id, bytes, created, next_attempt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        &[
+            &env.header().id.to_string(),
+            &recipient.as_str(),
+            &(sequence as i64),
+            &body.kind().as_str(),
+            &body
+                .proposal_id()
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            &env.bytes(),
+            &now.unix_millis(),
+        ],
+    )?;
+    append_log(tx, &[LogEntry::EnvelopeSent(envelope_record(&env))])?;
+    Ok(env)
+}
+
+pub(super) struct Stored {
+    pub(super) direction: Direction,
+    pub(super) peer: PartyCode,
+    pub(super) state: ProposalState,
+}
+
+pub(super) fn load_state(
+    tx: &mut Transaction<'_>,
+    id: ProposalId,
+) -> Result<Option<Stored>, StoreError> {
+    let Some(row) = tx.query_opt(
+        "SELECT direction, peer, state FROM proposals WHERE id = $1 FOR UPDATE",
+        &[&id.to_string()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let (direction, peer, state): (String, String, String) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let direction = match direction.as_str() {
+        "outgoing" => Direction::Outgoing,
+        "incoming" => Direction::Incoming,
+        other => return Err(StoreError::Corrupt(format!("direction `{other}`"))),
+    };
+    let state = ProposalState::parse(&state)
+        .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?;
+    Ok(Some(Stored {
+        direction,
+        peer: party(&peer)?,
+        state,
+    }))
+}
+
+/// Moves a proposal through the lifecycle and records the step.
+pub(super) fn transition(
+    tx: &mut Transaction<'_>,
+    id: ProposalId,
+    expect_direction: Direction,
+    peer: PartyCode,
+    event: LifecycleEvent,
+    description: &str,
+    now: Timestamp,
+) -> Result<ProposalState, StoreError> {
+    let stored = load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
+    if stored.direction != expect_direction || stored.peer != peer {
+        return Err(StoreError::WrongParty(id.to_string(), peer.to_string()));
+    }
+    let next = stored.state.apply(stored.direction, &event)?;
+    tx.execute(
+        "UPDATE proposals SET state = $2, updated = $3 WHERE id = $1",
+        &[&id.to_string(), &next.as_str(), &now.unix_millis()],
+    )?;
+    add_event(tx, id, next, description, now)?;
+    Ok(next)
+}
+
+pub(super) fn add_event(
+    tx: &mut Transaction<'_>,
+    id: ProposalId,
+    state: ProposalState,
+    description: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO proposal_events (proposal_id, at, state, event) VALUES ($1, $2, $3, $4)",
+        &[
+            &id.to_string(),
+            &now.unix_millis(),
+            &state.as_str(),
+            &description,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn insert_proposal(
+    tx: &mut Transaction<'_>,
+    proposal: &Proposal,
+    direction: Direction,
+    verdict: Option<&str>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let peer = match direction {
+        Direction::Outgoing => proposal.to,
+        Direction::Incoming => proposal.from,
+    };
+    let state = ProposalState::initial(direction);
+    let inserted = tx.execute(
+        "INSERT INTO proposals (id, direction, peer, kind, state, body, created, deadline, updated, verdict)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        &[
+            &proposal.id.to_string(),
+            &direction.as_str(),
+            &peer.as_str(),
+            &proposal.kind().as_str(),
+            &state.as_str(),
+            &json(proposal)?,
+            &proposal.created.unix_millis(),
+            &proposal.deadline.unix_millis(),
+            &now.unix_millis(),
+            &verdict,
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::ProposalExists(proposal.id.to_string()));
+    }
+    let what = match direction {
+        Direction::Outgoing => format!("proposed to {}", proposal.to),
+        Direction::Incoming => format!("received from {}", proposal.from),
+    };
+    add_event(tx, proposal.id, state, &what, now)
+}
+
+fn decision_entry(decision: &Decision, now: Timestamp) -> LogEntry {
+    let digest = Digest::parse(&decision.policy_digest)
+        .map(|d| d.0)
+        .unwrap_or([0; 32]);
+    LogEntry::Decision {
+        proposal_id: decision.proposal_id.to_string(),
+        outcome: decision.outcome.as_str().to_owned(),
+        policy_set_digest: digest,
+        decided_by: match &decision.decided_by {
+            soberana_core::DecidedBy::Policy => "policy".to_owned(),
+            soberana_core::DecidedBy::Officer { officer, .. } => format!("officer:{officer}"),
+        },
+        time_ms: now.unix_millis().max(0) as u64,
+    }
+}
+
+fn insert_body(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    id: ProposalId,
+    body: String,
+) -> Result<(), StoreError> {
+    tx.execute(
+        &format!("INSERT INTO {table} (proposal_id, body) VALUES ($1, $2)"),
+        &[&id.to_string(), &body],
+    )?;
+    Ok(())
+}
+
+/// Stores a decision made here, queues it, and queues the answer if any.
+pub(super) fn record_own_decision(
+    tx: &mut Transaction<'_>,
+    sealer: &Sealer,
+    peer: PartyCode,
+    decision: &Decision,
+    answer: Option<&Answer>,
+    now: Timestamp,
+) -> Result<Vec<SealedEnvelope>, StoreError> {
+    let id = decision.proposal_id;
+    let by = match &decision.decided_by {
+        soberana_core::DecidedBy::Policy => "policy".to_owned(),
+        soberana_core::DecidedBy::Officer { officer, .. } => format!("officer {officer}"),
+    };
+    transition(
+        tx,
+        id,
+        Direction::Incoming,
+        peer,
+        LifecycleEvent::Decided(decision.outcome.clone()),
+        &format!("{} by {by}", decision.outcome.as_str().replace('_', " ")),
+        now,
+    )?;
+    insert_body(tx, "decisions", id, json(decision)?)?;
+    append_log(tx, &[decision_entry(decision, now)])?;
+    let mut sent = vec![queue(
+        tx,
+        sealer,
+        peer,
+        &Body::Decision(decision.clone()),
+        now,
+    )?];
+    if let Some(answer) = answer {
+        if !decision.outcome.is_acceptance() {
+            return Err(StoreError::Corrupt(
+                "an answer can only follow an acceptance".into(),
+            ));
+        }
+        let env = queue(tx, sealer, peer, &Body::Answer(answer.clone()), now)?;
+        let body = Body::Answer(answer.clone()).to_bytes();
+        let digest = Digest::of(&body);
+        tx.execute(
+            "INSERT INTO disclosures (proposal_id, digest, bytes, at) VALUES ($1, $2, $3, $4)",
+            &[
+                &id.to_string(),
+                &digest.to_hex(),
+                &(body.len() as i64),
+                &now.unix_millis(),
+            ],
+        )?;
+        insert_body(tx, "answers", id, json(answer)?)?;
+        append_log(
+            tx,
+            &[LogEntry::Disclosure {
+                proposal_id: id.to_string(),
+                digest: digest.0,
+                byte_count: body.len() as u64,
+                time_ms: now.unix_millis().max(0) as u64,
+            }],
+        )?;
+        transition(
+            tx,
+            id,
+            Direction::Incoming,
+            peer,
+            LifecycleEvent::Answered,
+            &format!("answered: {} item(s) disclosed", answer.items.len()),
+            now,
+        )?;
+        sent.push(env);
+    }
+    Ok(sent)
+}
+
+/// Refuses an envelope dated out of its sender's numbering (beyond the
+/// tolerance): a backdated or post-dated envelope.
+fn check_order(tx: &mut Transaction<'_>, received: &Received) -> Result<(), StoreError> {
+    let tolerance = i64::try_from(received.order_tolerance_ms).unwrap_or(i64::MAX);
+    let (sender, sequence) = (received.sender.as_str(), received.sequence as i64);
+    let before = tx.query_opt(
+        "SELECT sequence, sealed_at FROM inbox WHERE sender = $1 AND sequence < $2
+         ORDER BY sequence DESC LIMIT 1",
+        &[&sender, &sequence],
+    )?;
+    if let Some(row) = before {
+        let (n, t): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(t) = t
+            && received.sealed_at < t.saturating_sub(tolerance)
+        {
+            return Err(StoreError::Conflict(format!(
+                "envelope number {} from `{sender}` is dated {} ms before its number {n}; a sender's times follow its numbers",
+                received.sequence,
+                t - received.sealed_at
+            )));
+        }
+    }
+    let after = tx.query_opt(
+        "SELECT sequence, sealed_at FROM inbox WHERE sender = $1 AND sequence > $2
+         ORDER BY sequence ASC LIMIT 1",
+        &[&sender, &sequence],
+    )?;
+    if let Some(row) = after {
+        let (n, t): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(t) = t
+            && received.sealed_at > t.saturating_add(tolerance)
+        {
+            return Err(StoreError::Conflict(format!(
+                "envelope number {} from `{sender}` is dated {} ms after its number {n}; a sender's times follow its numbers",
+                received.sequence,
+                received.sealed_at - t
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Records a received envelope and its one effect inside `tx`.
+pub(super) fn receive_in(
+    tx: &mut Transaction<'_>,
+    received: Received,
+    sealer: &Sealer,
+) -> Result<Vec<SealedEnvelope>, StoreError> {
+    let now = received.received_at;
+    let (kind, proposal_id) = match &received.effect {
+        IntakeEffect::Proposal { proposal, .. } => ("proposal", proposal.id.to_string()),
+        IntakeEffect::Decision(d) => ("decision", d.proposal_id.to_string()),
+        IntakeEffect::Receipt(r) => ("receipt", r.proposal_id.to_string()),
+        IntakeEffect::Answer(a) => ("answer", a.proposal_id.to_string()),
+        IntakeEffect::Session { message, .. } => ("session", message.proposal_id.to_string()),
+        IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
+        IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
+    };
+    let earlier = tx.query_opt(
+        "SELECT envelope_id FROM inbox WHERE sender = $1 AND sequence = $2 AND envelope_id <> $3 LIMIT 1",
+        &[
+            &received.sender.as_str(),
+            &(received.sequence as i64),
+            &received.envelope_id,
+        ],
+    )?;
+    if let Some(row) = earlier {
+        return Err(StoreError::SequenceReused {
+            sender: received.sender.to_string(),
+            sequence: received.sequence,
+            earlier: row.try_get(0)?,
+        });
+    }
+    check_order(tx, &received)?;
+    let inserted = tx.execute(
+        "INSERT INTO inbox (envelope_id, sender, sequence, kind, proposal_id, digest, bytes, received_at, sealed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (envelope_id) DO NOTHING",
+        &[
+            &received.envelope_id,
+            &received.sender.as_str(),
+            &(received.sequence as i64),
+            &kind,
+            &proposal_id,
+            &received.digest,
+            &received.bytes,
+            &now.unix_millis(),
+            &received.sealed_at,
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Duplicate(received.envelope_id));
+    }
+    let index = append_log(
+        tx,
+        &[LogEntry::EnvelopeReceived(EnvelopeRecord {
+            envelope_id: received.envelope_id.clone(),
+            sender: received.sender.to_string(),
+            recipient: received.recipient.to_string(),
+            sequence: received.sequence,
+            time_ms: received.sealed_at.max(0) as u64,
+            body_digest: received.body_digest,
+        })],
+    )?;
+    tx.execute(
+        "UPDATE inbox SET log_index = $2 WHERE envelope_id = $1",
+        &[&received.envelope_id, &(index as i64)],
+    )?;
+    let peer = received.sender;
+    match received.effect {
+        IntakeEffect::Proposal {
+            proposal,
+            response,
+            verdict,
+        } => {
+            insert_proposal(tx, &proposal, Direction::Incoming, Some(&verdict), now)?;
+            match *response {
+                PolicyResponse::Decided { decision, answer } => {
+                    record_own_decision(tx, sealer, peer, &decision, answer.as_ref(), now)
+                }
+                PolicyResponse::Review => {
+                    transition(
+                        tx,
+                        proposal.id,
+                        Direction::Incoming,
+                        peer,
+                        LifecycleEvent::ReviewRequired,
+                        "sent to an officer by policy",
+                        now,
+                    )?;
+                    Ok(Vec::new())
+                }
+                PolicyResponse::Acknowledge(receipt) => {
+                    transition(
+                        tx,
+                        proposal.id,
+                        Direction::Incoming,
+                        peer,
+                        LifecycleEvent::Acknowledged,
+                        "receipt given",
+                        now,
+                    )?;
+                    insert_body(tx, "receipts", proposal.id, json(&receipt)?)?;
+                    Ok(vec![queue(tx, sealer, peer, &Body::Receipt(receipt), now)?])
+                }
+            }
+        }
+        IntakeEffect::Decision(decision) => {
+            transition(
+                tx,
+                decision.proposal_id,
+                Direction::Outgoing,
+                peer,
+                LifecycleEvent::Decided(decision.outcome.clone()),
+                &format!("{} by {peer}", decision.outcome.as_str().replace('_', " ")),
+                now,
+            )?;
+            insert_body(tx, "decisions", decision.proposal_id, json(&decision)?)?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Receipt(receipt) => {
+            transition(
+                tx,
+                receipt.proposal_id,
+                Direction::Outgoing,
+                peer,
+                LifecycleEvent::Acknowledged,
+                &format!("receipt from {peer}"),
+                now,
+            )?;
+            insert_body(tx, "receipts", receipt.proposal_id, json(&receipt)?)?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Answer(answer) => {
+            transition(
+                tx,
+                answer.proposal_id,
+                Direction::Outgoing,
+                peer,
+                LifecycleEvent::Answered,
+                &format!("answer from {peer}: {} item(s)", answer.items.len()),
+                now,
+            )?;
+            insert_body(tx, "answers", answer.proposal_id, json(&answer)?)?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Checkpoint(witnessing) => witness_in(tx, sealer, peer, &witnessing, now),
+        IntakeEffect::CosignatureReceived { cosignature, log } => {
+            insert_cosignature(tx, &cosignature)?;
+            append_log(tx, &[log])?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Session { message, quota } => {
+            store_session_part(tx, peer, &message, quota, now)?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Proposal kinds that run a protocol session once accepted.
+const SESSION_KINDS: [ProposalKind; 2] = [ProposalKind::IdentifierMatch, ProposalKind::PersonMatch];
+
+/// Stores one part of a protocol message under an accepted match proposal,
+/// within its quota.
+fn store_session_part(
+    tx: &mut Transaction<'_>,
+    peer: PartyCode,
+    message: &soberana_wire::SessionMessage,
+    quota: SessionQuota,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let id = message.proposal_id.to_string();
+    let stored = load_state(tx, message.proposal_id)?
+        .ok_or_else(|| StoreError::NoSuchProposal(id.clone()))?;
+    if stored.peer != peer {
+        return Err(StoreError::WrongParty(id, peer.to_string()));
+    }
+    let kind: String = tx
+        .query_one("SELECT kind FROM proposals WHERE id = $1", &[&id])?
+        .try_get(0)?;
+    if !SESSION_KINDS.iter().any(|k| k.as_str() == kind) {
+        return Err(StoreError::NoSession(id, kind.replace('_', " ")));
+    }
+    if !matches!(
+        stored.state,
+        ProposalState::Accepted | ProposalState::Answered
+    ) {
+        return Err(StoreError::NotAccepted(id, stored.state.to_string()));
+    }
+    let step = message.step as i64;
+    let step_stored: i64 = match tx.query_opt(
+        "SELECT bytes FROM session_usage WHERE proposal_id = $1 AND peer = $2 AND step = $3",
+        &[&id, &peer.as_str(), &step],
+    )? {
+        Some(row) => row.try_get(0)?,
+        None => 0,
+    };
+    let repeated = tx.query_opt(
+        "SELECT 1 FROM session_messages WHERE proposal_id = $1 AND peer = $2 AND step = $3 AND part = $4",
+        &[&id, &peer.as_str(), &step, &(message.part as i64)],
+    )?;
+    if repeated.is_some() {
+        return Err(StoreError::RepeatedPart {
+            proposal: id,
+            step: message.step,
+            part: message.part,
+        });
+    }
+    let size = message.payload.len() as u64;
+    let step_bytes = step_stored.max(0) as u64 + size;
+    if step_bytes > quota.max_step_bytes {
+        return Err(StoreError::OverQuota(format!(
+            "step {} under proposal `{id}` would hold {step_bytes} bytes; at most {} are taken per step",
+            message.step, quota.max_step_bytes
+        )));
+    }
+    let total: i64 = tx
+        .query_one(
+            "SELECT COALESCE(SUM(bytes), 0)::BIGINT FROM session_usage WHERE proposal_id = $1 AND peer = $2",
+            &[&id, &peer.as_str()],
+        )?
+        .try_get(0)?;
+    let total = total.max(0) as u64 + size;
+    if total > quota.max_session_bytes {
+        return Err(StoreError::OverQuota(format!(
+            "proposal `{id}` would hold {total} bytes of protocol messages; at most {} are taken per proposal",
+            quota.max_session_bytes
+        )));
+    }
+    tx.execute(
+        "INSERT INTO session_messages (proposal_id, peer, step, part, parts, payload, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &id,
+            &peer.as_str(),
+            &step,
+            &(message.part as i64),
+            &(message.parts as i64),
+            &message.payload,
+            &now.unix_millis(),
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO session_usage (proposal_id, peer, step, parts, stored, bytes)
+         VALUES ($1, $2, $3, $4, 1, $5)
+         ON CONFLICT (proposal_id, peer, step)
+         DO UPDATE SET stored = session_usage.stored + 1,
+                       bytes = session_usage.bytes + excluded.bytes,
+                       parts = LEAST(session_usage.parts, excluded.parts)",
+        &[
+            &id,
+            &peer.as_str(),
+            &step,
+            &(message.parts as i64),
+            &(size as i64),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Witnesses a partner's checkpoint inside `tx`: the witness state is read,
+/// judged and written in this one transaction, under the writers' lock.
+fn witness_in(
+    tx: &mut Transaction<'_>,
+    sealer: &Sealer,
+    peer: PartyCode,
+    witnessing: &Witnessing,
+    now: Timestamp,
+) -> Result<Vec<SealedEnvelope>, StoreError> {
+    let origin = witnessing.log_key.name().to_owned();
+    let latest: Option<String> = tx
+        .query_opt(
+            "SELECT note FROM partner_checkpoints
+             WHERE peer = $1 AND origin = $2 AND status = 'cosigned'
+             ORDER BY size DESC, seq DESC LIMIT 1",
+            &[&peer.as_str(), &origin],
+        )?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    let key = witnessing.log_key.clone();
+    let cosigner = witnessing.cosigner.clone();
+    let mut witness = match &latest {
+        Some(note) => Witness::resume(key, cosigner, note)?,
+        None => Witness::new(key, cosigner)?,
+    };
+    match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {
+        Observation::Cosigned {
+            checkpoint,
+            cosignature,
+        } => {
+            let cp = checkpoint.checkpoint();
+            insert_partner_checkpoint(
+                tx,
+                &PartnerCheckpoint {
+                    peer,
+                    size: cp.size(),
+                    note: checkpoint.to_text(),
+                    at: now,
+                    origin: cp.origin().to_owned(),
+                    status: "cosigned".into(),
+                    detail: String::new(),
+                },
+            )?;
+            append_log(
+                tx,
+                &[LogEntry::CosignatureIssued {
+                    origin: cp.origin().to_owned(),
+                    size: cp.size(),
+                    root: *cp.root().as_bytes(),
+                    time_ms: now.unix_millis().max(0) as u64,
+                }],
+            )?;
+            let reply = CosignatureReply {
+                origin: cp.origin().to_owned(),
+                size: cp.size(),
+                line: cosignature.to_line().trim_end().to_owned(),
+            };
+            Ok(vec![queue(
+                tx,
+                sealer,
+                peer,
+                &Body::Cosignature(reply),
+                now,
+            )?])
+        }
+        Observation::Alarm(alarm) => {
+            tracing::error!(%peer, size = alarm.later.checkpoint().size(), kind = ?alarm.kind,
+                "witness alarm: the partner's log conflicts with a checkpoint we cosigned");
+            insert_partner_checkpoint(
+                tx,
+                &PartnerCheckpoint {
+                    peer,
+                    size: alarm.later.checkpoint().size(),
+                    note: alarm.later.to_text(),
+                    at: now,
+                    origin: alarm.origin.clone(),
+                    status: "alarm".into(),
+                    detail: alarm.to_json(),
+                },
+            )?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+pub(super) fn insert_partner_checkpoint(
+    tx: &mut Transaction<'_>,
+    c: &PartnerCheckpoint,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO partner_checkpoints (peer, size, note, at, status, detail, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &c.peer.as_str(),
+            &(c.size as i64),
+            &c.note,
+            &c.at.unix_millis(),
+            &c.status,
+            &c.detail,
+            &c.origin,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn insert_cosignature(
+    tx: &mut Transaction<'_>,
+    c: &StoredCosignature,
+) -> Result<(), StoreError> {
+    let existing: Option<String> = tx
+        .query_opt(
+            "SELECT line FROM cosignatures WHERE size = $1 AND witness = $2",
+            &[&(c.size as i64), &c.witness],
+        )?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    match existing {
+        Some(line) if line == c.line => Ok(()),
+        Some(_) => Err(StoreError::Conflict(format!(
+            "a different cosignature by `{}` on size {} is stored",
+            c.witness, c.size
+        ))),
+        None => {
+            tx.execute(
+                "INSERT INTO cosignatures (size, witness, line) VALUES ($1, $2, $3)",
+                &[&(c.size as i64), &c.witness, &c.line],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+pub(super) fn insert_audit(tx: &mut Transaction<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO desk_audit (at, officer, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &entry.at.unix_millis(),
+            &entry.officer,
+            &entry.action,
+            &entry.target,
+            &entry.detail,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Four eyes inside a decision's transaction: a decision confirming a
+/// pending one needs exactly that one still stored and removes it; any
+/// other decision needs none.
+pub(super) fn settle_pending(
+    tx: &mut Transaction<'_>,
+    proposal: ProposalId,
+    confirms: Option<&PendingDecision>,
+) -> Result<(), StoreError> {
+    let id = proposal.to_string();
+    let stored: Option<(String, String)> = match tx.query_opt(
+        "SELECT officer, body FROM desk_pending WHERE proposal_id = $1",
+        &[&id],
+    )? {
+        Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
+        None => None,
+    };
+    match (confirms, stored) {
+        (None, None) => Ok(()),
+        (None, Some((officer, _))) => Err(StoreError::Conflict(format!(
+            "a decision by `{officer}` on proposal `{id}` awaits a second approver's confirmation; confirm or withdraw it first"
+        ))),
+        (Some(wanted), Some((officer, body)))
+            if officer == wanted.officer.as_str() && body == wanted.body =>
+        {
+            tx.execute("DELETE FROM desk_pending WHERE proposal_id = $1", &[&id])?;
+            Ok(())
+        }
+        (Some(_), _) => Err(StoreError::Conflict(format!(
+            "the decision on proposal `{id}` awaiting confirmation was withdrawn or replaced meanwhile; nothing was decided"
+        ))),
+    }
+}
