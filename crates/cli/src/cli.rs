@@ -360,6 +360,11 @@ pub struct InitArgs {
     /// The address partners reach this node at (default: https://LISTEN).
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// Where the node keeps its store: a file in the node directory
+    /// (SQLite, default `node.sqlite`) or a PostgreSQL database
+    /// (`postgres://user@host/db`), which must be reachable now.
+    #[arg(long)]
+    pub store: Option<String>,
 }
 
 /// `soberana card …`.

@@ -9,7 +9,7 @@ pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
     /// The PostgreSQL database could not be reached, read or written.
-    #[error("database: {0}")]
+    #[error("database: {}", crate::pg::detail(.0))]
     Postgres(#[from] postgres::Error),
     /// The store's location (a path or a database URL) cannot be used.
     #[error("store: {0}")]

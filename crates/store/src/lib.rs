@@ -12,8 +12,10 @@
 //! its own savepoint, and no caller is answered before the commit that holds
 //! its change is durable. One fsync serves a whole batch; none is skipped.
 //!
-//! The node talks to storage only through the [`NodeStore`] trait, so that a
-//! PostgreSQL implementation can follow without touching the rest.
+//! The node talks to storage only through the [`NodeStore`] trait, and
+//! opens it one way, [`StoreLocation::open`]: a file path opens the SQLite
+//! store (the default), a `postgres://` URL the PostgreSQL store
+//! ([`PostgresStore`]), which several node processes may share.
 
 pub mod conformance;
 mod error;
@@ -41,9 +43,49 @@ pub use records::{
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use soberana_core::{PartyCode, Proposal, ProposalId, Timestamp};
 use soberana_ledger::{Hash, LogEntry, NodeId, StoredCosignature};
 use soberana_wire::SealedEnvelope;
+
+/// Where a node's store lives, as its configuration names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (`postgres://user@host/db`).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Reads a configured location: a `postgres://` (or `postgresql://`)
+    /// URL, or else a file path, taken relative to `base` (the node folder).
+    pub fn parse(text: &str, base: &Path) -> Self {
+        if is_postgres_url(text) {
+            Self::Postgres(text.to_owned())
+        } else {
+            Self::Sqlite(base.join(text))
+        }
+    }
+
+    /// The location for messages, without any password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => redacted(url),
+        }
+    }
+
+    /// Opens (creating if needed) the store and brings its schema up to date.
+    pub fn open(&self) -> Result<Arc<dyn NodeStore>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+            Self::Postgres(url) => Arc::new(PostgresStore::open(url)?),
+        })
+    }
+}
 
 /// Everything a node asks of its storage.
 ///

@@ -55,6 +55,7 @@ pub fn make_node(dir: &Path, code: &str) -> Result<Node> {
             endpoint: None,
             files,
             constitutional_digest: digest,
+            store: None,
         })?;
         let config = path.join("node.toml");
         let mut text = std::fs::read_to_string(&config)?;

@@ -17,6 +17,7 @@
 //! while one process still sees everything it claimed.
 
 mod changes;
+mod intake;
 mod node_store;
 mod officers;
 mod operations;
@@ -83,6 +84,18 @@ pub struct PostgresStore {
     claimant: String,
 }
 
+/// What went wrong, in the server's words when it answered (the driver's
+/// own text for a server error is only "db error").
+pub(crate) fn detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+
 /// Whether `location` names a PostgreSQL database.
 pub fn is_postgres_url(location: &str) -> bool {
     location.starts_with("postgres://") || location.starts_with("postgresql://")
@@ -102,6 +115,30 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// Takes soberana's own `schema=` parameter out of a URL's query, leaving
+/// the rest for the driver.
+fn split_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("schema=") {
+            Some(name) => {
+                schema = Some(name.to_owned());
+                false
+            }
+            None => !pair.is_empty(),
+        })
+        .collect();
+    if rest.is_empty() {
+        (base.to_owned(), schema)
+    } else {
+        (format!("{base}?{}", rest.join("&")), schema)
+    }
+}
+
 fn valid_schema(schema: &str) -> bool {
     !schema.is_empty()
         && schema.len() <= 63
@@ -113,9 +150,15 @@ fn valid_schema(schema: &str) -> bool {
 
 impl PostgresStore {
     /// Opens the store in the database at `url` (`postgres://user@host/db`)
-    /// and brings its schema up to date.
+    /// and brings its schema up to date. A `schema=NAME` parameter in the
+    /// URL keeps the store in that schema (created if missing), so several
+    /// nodes can share one database.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        Self::open_target(url, None)
+        let (url, schema) = split_schema(url);
+        match schema {
+            Some(schema) => Self::open_in_schema(&url, &schema),
+            None => Self::open_target(&url, None),
+        }
     }
 
     /// Opens the store in `schema` (created if missing) of the database at
@@ -134,40 +177,84 @@ impl PostgresStore {
             StoreError::Location(format!("`{}` is not a PostgreSQL URL: {e}", redacted(url)))
         })?;
         let target = Target { config, schema };
-        let mut client = target.connect().map_err(|e| {
-            StoreError::Location(format!(
-                "cannot connect to the store at `{}`: {e}",
-                redacted(url)
-            ))
-        })?;
-        if let Some(schema) = &target.schema {
-            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
-        }
-        schema::migrate(&mut client, &redacted(url))?;
+        let location = redacted(url);
         let commits = Arc::new(crate::CommitTimes::default());
         let mut threads = Vec::new();
+        // Every connection is made, used and dropped on a thread of its
+        // own: the driver blocks on its own runtime, which must not start
+        // inside the caller's (the node's) runtime.
+        let (ready, started) = mpsc::sync_channel::<Result<(), StoreError>>(READERS + 1);
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
         let times = Arc::clone(&commits);
-        let writer_target = target.clone();
+        let (writer_target, writer_ready, writer_location) =
+            (target.clone(), ready.clone(), location.clone());
         threads.push(
             thread::Builder::new()
                 .name("soberana-pg-writer".into())
-                .spawn(move || writer_loop(client, writer_target, rx, &times))
+                .spawn(move || {
+                    let opened = writer_target.connect().and_then(|mut client| {
+                        if let Some(schema) = &writer_target.schema {
+                            client.batch_execute(&format!(
+                                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+                            ))?;
+                        }
+                        schema::migrate(&mut client, &writer_location)?;
+                        Ok(client)
+                    });
+                    match opened {
+                        Ok(client) => {
+                            let _ = writer_ready.send(Ok(()));
+                            writer_loop(client, writer_target, rx, &times);
+                        }
+                        Err(e) => {
+                            let _ = writer_ready.send(Err(e));
+                        }
+                    }
+                })
                 .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?,
         );
+        let unreachable = |e: StoreError| {
+            let e = match e {
+                StoreError::Postgres(e) => detail(&e),
+                other => other.to_string(),
+            };
+            StoreError::Location(format!("cannot connect to the store at `{location}`: {e}"))
+        };
+        // The schema is made before any reader looks at it.
+        started
+            .recv()
+            .map_err(|_| StoreError::Closed)?
+            .map_err(unreachable)?;
         let (read_tx, read_rx) = mpsc::sync_channel::<ReadWork>(4096);
         let read_rx = Arc::new(Mutex::new(read_rx));
         for n in 0..READERS {
-            let client = target.connect()?;
-            let (target, read_rx) = (target.clone(), Arc::clone(&read_rx));
+            let (target, read_rx, ready) = (target.clone(), Arc::clone(&read_rx), ready.clone());
             threads.push(
                 thread::Builder::new()
                     .name(format!("soberana-pg-reader-{n}"))
-                    .spawn(move || reader_loop(client, target, &read_rx))
+                    .spawn(move || match target.connect() {
+                        Ok(client) => {
+                            let _ = ready.send(Ok(()));
+                            reader_loop(client, target, &read_rx);
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    })
                     .map_err(|e| {
                         StoreError::Corrupt(format!("cannot start a reader thread: {e}"))
                     })?,
             );
+        }
+        for _ in 0..READERS {
+            if let Err(e) = started.recv().map_err(|_| StoreError::Closed)? {
+                drop(tx);
+                drop(read_tx);
+                for handle in threads {
+                    let _ = handle.join();
+                }
+                return Err(unreachable(e));
+            }
         }
         Ok(Self {
             jobs: Mutex::new(Some(tx)),
@@ -390,6 +477,25 @@ mod tests {
             "postgres://node@db.example/mx"
         );
         assert!(is_postgres_url("postgresql://x/y") && !is_postgres_url("node.sqlite"));
+    }
+
+    #[test]
+    fn the_schema_parameter_is_ours_and_the_rest_the_driver_s() {
+        assert_eq!(
+            split_schema("postgres://a@h/db?schema=mx&connect_timeout=5"),
+            (
+                "postgres://a@h/db?connect_timeout=5".to_owned(),
+                Some("mx".to_owned())
+            )
+        );
+        assert_eq!(
+            split_schema("postgres://a@h/db?schema=us"),
+            ("postgres://a@h/db".to_owned(), Some("us".to_owned()))
+        );
+        assert_eq!(
+            split_schema("postgres://a@h/db"),
+            ("postgres://a@h/db".to_owned(), None)
+        );
     }
 
     #[test]

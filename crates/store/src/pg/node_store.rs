@@ -1,10 +1,8 @@
 //! [`NodeStore`] on PostgreSQL: each write is one closure for the group
 //! committer, each read one query (or one snapshot) on a reader thread.
 
-use postgres::types::ToSql;
 use soberana_core::{
-    Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Receipt,
-    Timestamp,
+    Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Timestamp,
 };
 use soberana_ledger::{Hash, LogEntry, NodeId, StoredCosignature};
 use soberana_wire::{Answer, Body, Digest, SealedEnvelope};
@@ -13,29 +11,6 @@ use super::changes::*;
 use super::{CLAIM_LEASE_MS, PostgresStore};
 use crate::records::*;
 use crate::{NodeStore, StoreError};
-
-type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
-
-fn record_from_row(row: &postgres::Row) -> Result<ProposalRecord, StoreError> {
-    let (direction, peer, state, updated, body): (String, String, String, i64, String) = (
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-        row.try_get(3)?,
-        row.try_get(4)?,
-    );
-    Ok(ProposalRecord {
-        direction: match direction.as_str() {
-            "outgoing" => Direction::Outgoing,
-            _ => Direction::Incoming,
-        },
-        peer: party(&peer)?,
-        state: ProposalState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
-        updated: Timestamp::from_unix_millis(updated),
-        proposal: unjson(&body)?,
-    })
-}
 
 impl NodeStore for PostgresStore {
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError> {
@@ -297,7 +272,7 @@ impl NodeStore for PostgresStore {
         received: Received,
         sealer: Sealer,
     ) -> Result<Vec<SealedEnvelope>, StoreError> {
-        self.write(move |tx| receive_in(tx, received, &sealer))
+        self.write(move |tx| super::intake::receive_in(tx, received, &sealer))
     }
 
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError> {
@@ -550,92 +525,11 @@ impl NodeStore for PostgresStore {
 
     fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<ProposalRecord>, StoreError> {
         let filter = filter.clone();
-        self.read(move |c| {
-            let mut sql = String::from(
-                "SELECT direction, peer, state, updated, body FROM proposals WHERE 1 = 1",
-            );
-            let mut args: Vec<String> = Vec::new();
-            if let Some(direction) = filter.direction {
-                args.push(direction.as_str().to_owned());
-                sql.push_str(&format!(" AND direction = ${}", args.len()));
-            }
-            if !filter.states.is_empty() {
-                let mut marks = Vec::new();
-                for state in &filter.states {
-                    args.push(state.as_str().to_owned());
-                    marks.push(format!("${}", args.len()));
-                }
-                sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
-            }
-            sql.push_str(" ORDER BY created DESC, id DESC");
-            if filter.limit > 0 {
-                sql.push_str(&format!(" LIMIT {}", filter.limit));
-            }
-            let params: Params<'_> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-            c.query(&sql, &params)?
-                .iter()
-                .map(record_from_row)
-                .collect()
-        })
+        self.read(move |c| super::operations::proposals(c, &filter))
     }
 
     fn proposal(&self, id: ProposalId) -> Result<Option<ProposalDetail>, StoreError> {
-        self.read_consistent(move |c| {
-            let key = id.to_string();
-            let Some(row) = c.query_opt(
-                "SELECT direction, peer, state, updated, body, verdict FROM proposals WHERE id = $1",
-                &[&key],
-            )?
-            else {
-                return Ok(None);
-            };
-            let record = record_from_row(&row)?;
-            let verdict: Option<String> = row.try_get(5)?;
-            let events = c
-                .query(
-                    "SELECT at, state, event FROM proposal_events WHERE proposal_id = $1 ORDER BY seq",
-                    &[&key],
-                )?
-                .iter()
-                .map(|r| {
-                    let state: String = r.try_get(1)?;
-                    Ok(ProposalEvent {
-                        at: Timestamp::from_unix_millis(r.try_get(0)?),
-                        state: ProposalState::parse(&state)
-                            .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
-                        event: r.try_get(2)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let mut one = |table: &str| -> Result<Option<String>, StoreError> {
-                c.query_opt(
-                    &format!("SELECT body FROM {table} WHERE proposal_id = $1"),
-                    &[&key],
-                )?
-                .map(|r| r.try_get(0).map_err(StoreError::from))
-                .transpose()
-            };
-            let decision: Option<Decision> = one("decisions")?.map(|t| unjson(&t)).transpose()?;
-            let receipt: Option<Receipt> = one("receipts")?.map(|t| unjson(&t)).transpose()?;
-            let answer: Option<Answer> = one("answers")?.map(|t| unjson(&t)).transpose()?;
-            let disclosures = c
-                .query(
-                    "SELECT digest, bytes FROM disclosures WHERE proposal_id = $1 ORDER BY seq",
-                    &[&key],
-                )?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u64)))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok(Some(ProposalDetail {
-                record,
-                events,
-                verdict: verdict.map(|v| unjson(&v)).transpose()?,
-                decision,
-                receipt,
-                answer,
-                disclosures,
-            }))
-        })
+        self.read_consistent(move |tx| super::operations::proposal(tx, id))
     }
 
     fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, StoreError> {

@@ -1,11 +1,131 @@
-//! The operator's figures and the exchanged envelopes, read from
-//! PostgreSQL in one snapshot (the same figures as the SQLite store's).
+//! Reads that span several tables, from PostgreSQL: proposals with their
+//! history, the operator's figures and the exchanged envelopes (the same
+//! answers as the SQLite store's), each multi-query read in one snapshot.
 
-use postgres::Transaction;
-use soberana_core::Timestamp;
+use postgres::types::ToSql;
+use postgres::{Client, Transaction};
+use soberana_core::{Decision, Direction, ProposalId, ProposalState, Receipt, Timestamp};
+use soberana_wire::Answer;
 
+use super::changes::{party, unjson};
 use crate::operations::refusal_code;
-use crate::{Exchanged, Operations, PartnerOutbox, StoreError};
+use crate::{
+    Exchanged, Operations, PartnerOutbox, ProposalDetail, ProposalEvent, ProposalFilter,
+    ProposalRecord, StoreError,
+};
+
+fn record_from_row(row: &postgres::Row) -> Result<ProposalRecord, StoreError> {
+    let (direction, peer, state, updated, body): (String, String, String, i64, String) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+    );
+    Ok(ProposalRecord {
+        direction: match direction.as_str() {
+            "outgoing" => Direction::Outgoing,
+            _ => Direction::Incoming,
+        },
+        peer: party(&peer)?,
+        state: ProposalState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
+        updated: Timestamp::from_unix_millis(updated),
+        proposal: unjson(&body)?,
+    })
+}
+
+/// Proposals matching `filter`, newest first.
+pub(super) fn proposals(
+    c: &mut Client,
+    filter: &ProposalFilter,
+) -> Result<Vec<ProposalRecord>, StoreError> {
+    let mut sql =
+        String::from("SELECT direction, peer, state, updated, body FROM proposals WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(direction) = filter.direction {
+        args.push(direction.as_str().to_owned());
+        sql.push_str(&format!(" AND direction = ${}", args.len()));
+    }
+    if !filter.states.is_empty() {
+        let mut marks = Vec::new();
+        for state in &filter.states {
+            args.push(state.as_str().to_owned());
+            marks.push(format!("${}", args.len()));
+        }
+        sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+    }
+    sql.push_str(" ORDER BY created DESC, id DESC");
+    if filter.limit > 0 {
+        sql.push_str(&format!(" LIMIT {}", filter.limit));
+    }
+    let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+    c.query(&sql, &params)?
+        .iter()
+        .map(record_from_row)
+        .collect()
+}
+
+/// One proposal with its history and everything attached to it.
+pub(super) fn proposal(
+    c: &mut Transaction<'_>,
+    id: ProposalId,
+) -> Result<Option<ProposalDetail>, StoreError> {
+    let key = id.to_string();
+    let Some(row) = c.query_opt(
+        "SELECT direction, peer, state, updated, body, verdict FROM proposals WHERE id = $1",
+        &[&key],
+    )?
+    else {
+        return Ok(None);
+    };
+    let record = record_from_row(&row)?;
+    let verdict: Option<String> = row.try_get(5)?;
+    let events = c
+        .query(
+            "SELECT at, state, event FROM proposal_events WHERE proposal_id = $1 ORDER BY seq",
+            &[&key],
+        )?
+        .iter()
+        .map(|r| {
+            let state: String = r.try_get(1)?;
+            Ok(ProposalEvent {
+                at: Timestamp::from_unix_millis(r.try_get(0)?),
+                state: ProposalState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?,
+                event: r.try_get(2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut one = |table: &str| -> Result<Option<String>, StoreError> {
+        c.query_opt(
+            &format!("SELECT body FROM {table} WHERE proposal_id = $1"),
+            &[&key],
+        )?
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .transpose()
+    };
+    let decision: Option<Decision> = one("decisions")?.map(|t| unjson(&t)).transpose()?;
+    let receipt: Option<Receipt> = one("receipts")?.map(|t| unjson(&t)).transpose()?;
+    let answer: Option<Answer> = one("answers")?.map(|t| unjson(&t)).transpose()?;
+    let disclosures = c
+        .query(
+            "SELECT digest, bytes FROM disclosures WHERE proposal_id = $1 ORDER BY seq",
+            &[&key],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u64)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Some(ProposalDetail {
+        record,
+        events,
+        verdict: verdict.map(|v| unjson(&v)).transpose()?,
+        decision,
+        receipt,
+        answer,
+        disclosures,
+    }))
+}
 
 /// Every delivered envelope to `peer` and every envelope from it.
 pub(super) fn exchanged(
