@@ -705,6 +705,10 @@ pub struct BenchExchangeArgs {
     /// Concurrent senders in the second run.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Where both nodes keep their stores: `sqlite` (a file each) or a
+    /// `postgres://user@host/db` URL (a fresh schema each, dropped after).
+    #[arg(long, default_value = "sqlite")]
+    pub store: String,
     /// Print the figures as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,

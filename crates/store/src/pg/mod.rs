@@ -269,6 +269,29 @@ impl PostgresStore {
         })
     }
 
+    /// Drops the schema a `schema=` URL names, with the store in it (a
+    /// benchmark's or a test's stores are removed this way). Refuses a
+    /// URL without `schema=`: a whole database is never dropped here.
+    pub fn drop_store(url: &str) -> Result<(), StoreError> {
+        let (url, schema) = split_schema(url);
+        let Some(schema) = schema.filter(|s| valid_schema(s)) else {
+            return Err(StoreError::Location(
+                "only a store in a schema of its own (`schema=NAME`) is dropped".into(),
+            ));
+        };
+        let config: postgres::Config = url.parse().map_err(|e| {
+            StoreError::Location(format!("`{}` is not a PostgreSQL URL: {e}", redacted(&url)))
+        })?;
+        // On a thread of its own, like every connection of the store.
+        thread::spawn(move || -> Result<(), StoreError> {
+            let mut client = config.connect(NoTls)?;
+            client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))?;
+            Ok(())
+        })
+        .join()
+        .map_err(|_| StoreError::Closed)?
+    }
+
     /// Runs `f` in the writer's next batch and waits until it is durable.
     pub(crate) fn write<T: Send + 'static>(
         &self,
