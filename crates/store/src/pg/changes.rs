@@ -3,7 +3,7 @@
 //! witnessing. They mirror the SQLite store's helpers step for step, so
 //! both stores take the same decisions; only the SQL dialect differs.
 
-use postgres::Transaction;
+use super::Tx;
 use soberana_core::{
     Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Timestamp,
 };
@@ -44,10 +44,7 @@ pub(super) fn next_log_index(conn: &mut impl postgres::GenericClient) -> Result<
 }
 
 /// Appends entries to the log inside `tx`; returns the first index.
-pub(super) fn append_log(
-    tx: &mut Transaction<'_>,
-    entries: &[LogEntry],
-) -> Result<u64, StoreError> {
+pub(super) fn append_log(tx: &mut Tx<'_, '_>, entries: &[LogEntry]) -> Result<u64, StoreError> {
     let encoded = entries
         .iter()
         .map(|e| e.encode().map_err(|e| StoreError::Entry(e.to_string())))
@@ -55,37 +52,47 @@ pub(super) fn append_log(
     append_encoded(tx, &encoded).map(|(first, _)| first)
 }
 
+/// The log's size inside a change.
+pub(super) fn log_size_in(tx: &mut Tx<'_, '_>) -> Result<u64, StoreError> {
+    let max: Option<i64> = tx
+        .query_one("SELECT MAX(idx) FROM log_leaves", &[])?
+        .try_get(0)?;
+    Ok(max.map_or(0, |m| m as u64 + 1))
+}
+
 /// Appends encoded entries and every perfect subtree they complete;
 /// returns the first index and the nodes written.
 pub(super) fn append_encoded(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     entries: &[Vec<u8>],
 ) -> Result<(u64, Vec<(NodeId, Hash)>), StoreError> {
-    let first = next_log_index(tx)?;
-    if entries.is_empty() {
-        return Ok((first, Vec::new()));
-    }
-    let insert_leaf =
-        tx.prepare("INSERT INTO log_leaves (idx, entry, hash) VALUES ($1, $2, $3)")?;
-    let insert_node = tx.prepare("INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3)")?;
-    let get_node = tx.prepare("SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2")?;
+    let first = log_size_in(tx)?;
     let mut written = Vec::with_capacity(entries.len() * 2);
     for (size, bytes) in (first..).zip(entries) {
         let leaf = hash_leaf(bytes);
         let leaf_bytes = leaf.as_bytes().to_vec();
-        tx.execute(&insert_leaf, &[&(size as i64), bytes, &leaf_bytes])?;
-        tx.execute(&insert_node, &[&0i64, &(size as i64), &leaf_bytes])?;
+        tx.execute(
+            "INSERT INTO log_leaves (idx, entry, hash) VALUES ($1, $2, $3)",
+            &[&(size as i64), bytes, &leaf_bytes],
+        )?;
+        tx.execute(
+            "INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3)",
+            &[&0i64, &(size as i64), &leaf_bytes],
+        )?;
         written.push((NodeId::new(0, size), leaf));
         let (mut level, mut index, mut hash) = (0u8, size, leaf);
         while index % 2 == 1 {
             let left: Vec<u8> = tx
-                .query_one(&get_node, &[&(level as i64), &((index - 1) as i64)])?
+                .query_one(
+                    "SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2",
+                    &[&(level as i64), &((index - 1) as i64)],
+                )?
                 .try_get(0)?;
             hash = hash_children(&hash_from(&left)?, &hash);
             level += 1;
             index /= 2;
             tx.execute(
-                &insert_node,
+                "INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3)",
                 &[&(level as i64), &(index as i64), &hash.as_bytes().to_vec()],
             )?;
             written.push((NodeId::new(level, index), hash));
@@ -94,7 +101,7 @@ pub(super) fn append_encoded(
     Ok((first, written))
 }
 
-fn next_sequence(tx: &mut Transaction<'_>, peer: PartyCode) -> Result<u64, StoreError> {
+fn next_sequence(tx: &mut Tx<'_, '_>, peer: PartyCode) -> Result<u64, StoreError> {
     let next: i64 = tx
         .query_one(
             "INSERT INTO sequences (peer, next) VALUES ($1, 2)
@@ -120,7 +127,7 @@ fn envelope_record(env: &SealedEnvelope) -> EnvelopeRecord {
 
 /// Seals `body` to `recipient`, queues it and logs it, inside `tx`.
 pub(super) fn queue(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     sealer: &Sealer,
     recipient: PartyCode,
     body: &Body,
@@ -155,7 +162,7 @@ pub(super) struct Stored {
 }
 
 pub(super) fn load_state(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     id: ProposalId,
 ) -> Result<Option<Stored>, StoreError> {
     let Some(row) = tx.query_opt(
@@ -183,7 +190,7 @@ pub(super) fn load_state(
 
 /// Moves a proposal through the lifecycle and records the step.
 pub(super) fn transition(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     id: ProposalId,
     expect_direction: Direction,
     peer: PartyCode,
@@ -205,7 +212,7 @@ pub(super) fn transition(
 }
 
 pub(super) fn add_event(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     id: ProposalId,
     state: ProposalState,
     description: &str,
@@ -224,7 +231,7 @@ pub(super) fn add_event(
 }
 
 pub(super) fn insert_proposal(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     proposal: &Proposal,
     direction: Direction,
     verdict: Option<&str>,
@@ -278,7 +285,7 @@ fn decision_entry(decision: &Decision, now: Timestamp) -> LogEntry {
 }
 
 pub(super) fn insert_body(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     table: &str,
     id: ProposalId,
     body: String,
@@ -292,7 +299,7 @@ pub(super) fn insert_body(
 
 /// Stores a decision made here, queues it, and queues the answer if any.
 pub(super) fn record_own_decision(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     sealer: &Sealer,
     peer: PartyCode,
     decision: &Decision,
@@ -365,7 +372,7 @@ pub(super) fn record_own_decision(
 }
 
 pub(super) fn insert_partner_checkpoint(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     c: &PartnerCheckpoint,
 ) -> Result<(), StoreError> {
     tx.execute(
@@ -385,7 +392,7 @@ pub(super) fn insert_partner_checkpoint(
 }
 
 pub(super) fn insert_cosignature(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     c: &StoredCosignature,
 ) -> Result<(), StoreError> {
     let existing: Option<String> = tx
@@ -411,7 +418,7 @@ pub(super) fn insert_cosignature(
     }
 }
 
-pub(super) fn insert_audit(tx: &mut Transaction<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
+pub(super) fn insert_audit(tx: &mut Tx<'_, '_>, entry: &AuditEntry) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO desk_audit (at, officer, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
         &[
@@ -429,7 +436,7 @@ pub(super) fn insert_audit(tx: &mut Transaction<'_>, entry: &AuditEntry) -> Resu
 /// pending one needs exactly that one still stored and removes it; any
 /// other decision needs none.
 pub(super) fn settle_pending(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     proposal: ProposalId,
     confirms: Option<&PendingDecision>,
 ) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 //! proposal, a decision, a receipt, an answer, a protocol message, a
 //! partner checkpoint to witness, a cosignature), as the SQLite store does.
 
-use postgres::Transaction;
+use super::Tx;
 use soberana_core::{Direction, LifecycleEvent, PartyCode, ProposalKind, ProposalState, Timestamp};
 use soberana_ledger::{EnvelopeRecord, LogEntry, Observation, Witness};
 use soberana_wire::{Body, CosignatureReply, SealedEnvelope};
@@ -14,7 +14,7 @@ use crate::records::*;
 
 /// Refuses an envelope dated out of its sender's numbering (beyond the
 /// tolerance): a backdated or post-dated envelope.
-fn check_order(tx: &mut Transaction<'_>, received: &Received) -> Result<(), StoreError> {
+fn check_order(tx: &mut Tx<'_, '_>, received: &Received) -> Result<(), StoreError> {
     let tolerance = i64::try_from(received.order_tolerance_ms).unwrap_or(i64::MAX);
     let (sender, sequence) = (received.sender.as_str(), received.sequence as i64);
     let before = tx.query_opt(
@@ -56,7 +56,7 @@ fn check_order(tx: &mut Transaction<'_>, received: &Received) -> Result<(), Stor
 
 /// Records a received envelope and its one effect inside `tx`.
 pub(super) fn receive_in(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     received: Received,
     sealer: &Sealer,
 ) -> Result<Vec<SealedEnvelope>, StoreError> {
@@ -216,7 +216,7 @@ const SESSION_KINDS: [ProposalKind; 2] = [ProposalKind::IdentifierMatch, Proposa
 /// Stores one part of a protocol message under an accepted match proposal,
 /// within its quota.
 fn store_session_part(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     peer: PartyCode,
     message: &soberana_wire::SessionMessage,
     quota: SessionQuota,
@@ -314,7 +314,7 @@ fn store_session_part(
 /// Witnesses a partner's checkpoint inside `tx`: the witness state is read,
 /// judged and written in this one transaction, under the writers' lock.
 fn witness_in(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     sealer: &Sealer,
     peer: PartyCode,
     witnessing: &Witnessing,

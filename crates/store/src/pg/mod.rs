@@ -24,16 +24,65 @@ mod operations;
 mod schema;
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use postgres::{Client, NoTls, Transaction};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::StoreError;
 
 type Outcome = Result<Box<dyn Any + Send>, StoreError>;
-type Work = Box<dyn FnOnce(&mut Transaction<'_>) -> Outcome + Send>;
+type Work = Box<dyn FnOnce(&mut Tx<'_, '_>) -> Outcome + Send>;
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// A change's transaction on the writer's connection, with the writer's
+/// prepared statements: a change runs a dozen statements, and preparing
+/// each anew would double the round trips to the server.
+pub(crate) struct Tx<'a, 'c> {
+    inner: &'a mut Transaction<'c>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+impl Tx<'_, '_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.inner.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(crate) fn execute(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.execute(&statement, params)
+    }
+
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.query_opt(&statement, params)
+    }
+
+    pub(crate) fn query_one(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.query_one(&statement, params)
+    }
+}
 type ReadWork = Box<dyn FnOnce(&mut Client) + Send>;
 
 struct Job {
@@ -295,7 +344,7 @@ impl PostgresStore {
     /// Runs `f` in the writer's next batch and waits until it is durable.
     pub(crate) fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         let job = Job {
@@ -401,6 +450,7 @@ fn writer_loop(
     jobs: Receiver<Job>,
     times: &crate::CommitTimes,
 ) {
+    let mut statements = HashMap::new();
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -408,6 +458,10 @@ fn writer_loop(
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
+        }
+        if client.is_closed() {
+            // Prepared statements live and die with their connection.
+            statements.clear();
         }
         if let Err(e) = usable(&mut client, &target) {
             let msg = e.to_string();
@@ -418,7 +472,7 @@ fn writer_loop(
             }
             continue;
         }
-        run_batch(&mut client, batch, times);
+        run_batch(&mut client, &mut statements, batch, times);
     }
 }
 
@@ -428,7 +482,12 @@ fn begin(client: &mut Client) -> Result<Transaction<'_>, postgres::Error> {
     Ok(tx)
 }
 
-fn run_batch(client: &mut Client, batch: Vec<Job>, times: &crate::CommitTimes) {
+fn run_batch(
+    client: &mut Client,
+    statements: &mut HashMap<String, Statement>,
+    batch: Vec<Job>,
+    times: &crate::CommitTimes,
+) {
     let mut tx = match begin(client) {
         Ok(tx) => tx,
         Err(e) => {
@@ -445,7 +504,10 @@ fn run_batch(client: &mut Client, batch: Vec<Job>, times: &crate::CommitTimes) {
     for job in batch {
         let outcome = match tx.transaction() {
             Ok(mut savepoint) => {
-                let outcome = (job.work)(&mut savepoint);
+                let outcome = (job.work)(&mut Tx {
+                    inner: &mut savepoint,
+                    statements: &mut *statements,
+                });
                 let end = if outcome.is_ok() {
                     savepoint.commit()
                 } else {
