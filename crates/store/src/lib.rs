@@ -1,13 +1,14 @@
 //! soberana's durable store: the only crate that knows SQL.
 //!
-//! A node keeps everything in one SQLite file (WAL, `synchronous=FULL`):
+//! A node keeps everything in one SQLite file (WAL, `synchronous=FULL`) or
+//! one PostgreSQL database (or schema):
 //! its pinned peers, every proposal with its full history, the envelopes it
 //! received (kept as evidence, byte for byte), its outbox, the refusals it
 //! issued, and its Merkle log. Every state change — a received envelope and
 //! all its effects, an officer's decision and the reply it queues — happens
 //! in one transaction, so a crash leaves either all of it or none.
 //!
-//! Writes go through a single writer thread that commits many callers'
+//! In both, writes go through a single writer thread that commits many callers'
 //! changes in one transaction (group commit): each caller's change runs in
 //! its own savepoint, and no caller is answered before the commit that holds
 //! its change is durable. One fsync serves a whole batch; none is skipped.
