@@ -36,8 +36,10 @@ pub(super) fn hex_digest(digest: &[u8; 32]) -> String {
 }
 
 /// The index the next log entry gets: the log's size.
-pub(super) fn next_log_index(conn: &mut impl postgres::GenericClient) -> Result<u64, StoreError> {
-    let max: Option<i64> = conn
+pub(super) fn next_log_index<C: postgres::GenericClient>(
+    db: &mut super::Db<'_, C>,
+) -> Result<u64, StoreError> {
+    let max: Option<i64> = db
         .query_one("SELECT MAX(idx) FROM log_leaves", &[])?
         .try_get(0)?;
     Ok(max.map_or(0, |m| m as u64 + 1))
@@ -52,21 +54,13 @@ pub(super) fn append_log(tx: &mut Tx<'_, '_>, entries: &[LogEntry]) -> Result<u6
     append_encoded(tx, &encoded).map(|(first, _)| first)
 }
 
-/// The log's size inside a change.
-pub(super) fn log_size_in(tx: &mut Tx<'_, '_>) -> Result<u64, StoreError> {
-    let max: Option<i64> = tx
-        .query_one("SELECT MAX(idx) FROM log_leaves", &[])?
-        .try_get(0)?;
-    Ok(max.map_or(0, |m| m as u64 + 1))
-}
-
 /// Appends encoded entries and every perfect subtree they complete;
 /// returns the first index and the nodes written.
 pub(super) fn append_encoded(
     tx: &mut Tx<'_, '_>,
     entries: &[Vec<u8>],
 ) -> Result<(u64, Vec<(NodeId, Hash)>), StoreError> {
-    let first = log_size_in(tx)?;
+    let first = next_log_index(tx)?;
     let mut written = Vec::with_capacity(entries.len() * 2);
     for (size, bytes) in (first..).zip(entries) {
         let leaf = hash_leaf(bytes);

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Statement, Transaction};
+use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use crate::StoreError;
 
@@ -38,15 +38,22 @@ type Outcome = Result<Box<dyn Any + Send>, StoreError>;
 type Work = Box<dyn FnOnce(&mut Tx<'_, '_>) -> Outcome + Send>;
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
-/// A change's transaction on the writer's connection, with the writer's
-/// prepared statements: a change runs a dozen statements, and preparing
-/// each anew would double the round trips to the server.
-pub(crate) struct Tx<'a, 'c> {
-    inner: &'a mut Transaction<'c>,
+/// A connection (or a transaction on one) with that connection's prepared
+/// statements: a change runs a dozen statements and a proposal's detail
+/// half a dozen, and preparing each anew would double the round trips to
+/// the server.
+pub(crate) struct Db<'a, C> {
+    inner: &'a mut C,
     statements: &'a mut HashMap<String, Statement>,
 }
 
-impl Tx<'_, '_> {
+/// A change's transaction on the writer's connection.
+pub(crate) type Tx<'a, 'c> = Db<'a, Transaction<'c>>;
+
+/// A reader's connection.
+pub(crate) type Reads<'a> = Db<'a, Client>;
+
+impl<C: GenericClient> Db<'_, C> {
     fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
@@ -63,6 +70,15 @@ impl Tx<'_, '_> {
     ) -> Result<u64, postgres::Error> {
         let statement = self.statement(sql)?;
         self.inner.execute(&statement, params)
+    }
+
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.query(&statement, params)
     }
 
     pub(crate) fn query_opt(
@@ -83,7 +99,34 @@ impl Tx<'_, '_> {
         self.inner.query_one(&statement, params)
     }
 }
-type ReadWork = Box<dyn FnOnce(&mut Client) + Send>;
+
+impl Reads<'_> {
+    /// Runs `f` in one transaction of this connection (`read_only` with
+    /// one snapshot, or a read-write one), committed when `f` succeeds.
+    pub(crate) fn within<T>(
+        &mut self,
+        read_only: bool,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut tx = if read_only {
+            self.inner
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?
+        } else {
+            self.inner.transaction()?
+        };
+        let value = f(&mut Db {
+            inner: &mut tx,
+            statements: &mut *self.statements,
+        })?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+type ReadWork = Box<dyn FnOnce(&mut Reads<'_>) + Send>;
 
 struct Job {
     work: Work,
@@ -367,7 +410,7 @@ impl PostgresStore {
     /// Runs `f` on one of the reader connections and waits for its answer.
     pub(crate) fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut Reads<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         let work: ReadWork = Box::new(move |client| {
@@ -384,18 +427,9 @@ impl PostgresStore {
     /// Runs `f` in one read-only transaction that sees one snapshot.
     pub(crate) fn read_consistent<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.read(move |client| {
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let value = f(&mut tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
+        self.read(move |reads| reads.within(true, f))
     }
 
     /// Stops the threads after the writer has committed everything queued.
@@ -429,6 +463,7 @@ fn usable(client: &mut Client, target: &Target) -> Result<(), StoreError> {
 }
 
 fn reader_loop(mut client: Client, target: Target, jobs: &Mutex<Receiver<ReadWork>>) {
+    let mut statements = HashMap::new();
     loop {
         let work = match jobs.lock() {
             Ok(rx) => match rx.recv() {
@@ -437,10 +472,16 @@ fn reader_loop(mut client: Client, target: Target, jobs: &Mutex<Receiver<ReadWor
             },
             Err(_) => return,
         };
+        if client.is_closed() {
+            statements.clear();
+        }
         if let Err(e) = usable(&mut client, &target) {
             tracing::error!(error = %e, "cannot reconnect a store reader");
         }
-        work(&mut client);
+        work(&mut Db {
+            inner: &mut client,
+            statements: &mut statements,
+        });
     }
 }
 

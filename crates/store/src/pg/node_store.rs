@@ -338,9 +338,9 @@ impl NodeStore for PostgresStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let clock = Timestamp::now().unix_millis();
-            let mut tx = c.transaction()?;
-            let rows = tx.query(
-                "WITH due AS (
+            let rows = c.within(false, |tx| {
+                Ok(tx.query(
+                    "WITH due AS (
                      SELECT envelope_id FROM outbox
                      WHERE delivered_at IS NULL AND next_attempt <= $1
                        AND (claimed_by IS NULL OR claimed_by = $3 OR claimed_until < $4)
@@ -350,15 +350,15 @@ impl NodeStore for PostgresStore {
                  FROM due WHERE o.envelope_id = due.envelope_id
                  RETURNING o.envelope_id, o.recipient, o.bytes, o.attempts, o.proposal_id,
                            o.created, o.sequence",
-                &[
-                    &now.unix_millis(),
-                    &limit,
-                    &claimant,
-                    &clock,
-                    &clock.saturating_add(CLAIM_LEASE_MS),
-                ],
-            )?;
-            tx.commit()?;
+                    &[
+                        &now.unix_millis(),
+                        &limit,
+                        &claimant,
+                        &clock,
+                        &clock.saturating_add(CLAIM_LEASE_MS),
+                    ],
+                )?)
+            })?;
             let mut items = rows
                 .iter()
                 .map(|r| {

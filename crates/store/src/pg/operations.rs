@@ -2,8 +2,8 @@
 //! history, the operator's figures and the exchanged envelopes (the same
 //! answers as the SQLite store's), each multi-query read in one snapshot.
 
+use super::{Reads, Tx};
 use postgres::types::ToSql;
-use postgres::{Client, Transaction};
 use soberana_core::{Decision, Direction, ProposalId, ProposalState, Receipt, Timestamp};
 use soberana_wire::Answer;
 
@@ -37,7 +37,7 @@ fn record_from_row(row: &postgres::Row) -> Result<ProposalRecord, StoreError> {
 
 /// Proposals matching `filter`, newest first.
 pub(super) fn proposals(
-    c: &mut Client,
+    c: &mut Reads<'_>,
     filter: &ProposalFilter,
 ) -> Result<Vec<ProposalRecord>, StoreError> {
     let mut sql =
@@ -68,7 +68,7 @@ pub(super) fn proposals(
 
 /// One proposal with its history and everything attached to it.
 pub(super) fn proposal(
-    c: &mut Transaction<'_>,
+    c: &mut Tx<'_, '_>,
     id: ProposalId,
 ) -> Result<Option<ProposalDetail>, StoreError> {
     let key = id.to_string();
@@ -128,10 +128,7 @@ pub(super) fn proposal(
 }
 
 /// Every delivered envelope to `peer` and every envelope from it.
-pub(super) fn exchanged(
-    tx: &mut Transaction<'_>,
-    peer: &str,
-) -> Result<Vec<Exchanged>, StoreError> {
+pub(super) fn exchanged(tx: &mut Tx<'_, '_>, peer: &str) -> Result<Vec<Exchanged>, StoreError> {
     let mut out = Vec::new();
     for r in tx.query(
         "SELECT envelope_id, bytes FROM outbox
@@ -161,7 +158,7 @@ pub(super) fn exchanged(
 }
 
 /// Reads the figures.
-pub(super) fn read(tx: &mut Transaction<'_>, now: Timestamp) -> Result<Operations, StoreError> {
+pub(super) fn read(tx: &mut Tx<'_, '_>, now: Timestamp) -> Result<Operations, StoreError> {
     let now_ms = now.unix_millis();
     let mut ops = Operations::default();
     for r in tx.query(
