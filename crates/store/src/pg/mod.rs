@@ -140,9 +140,11 @@ const MAX_BATCH: usize = 512;
 /// Connections that serve reads.
 const READERS: usize = 4;
 
-/// The advisory lock every writing transaction takes first (any fixed
-/// number; it only has to be the same in every process).
-const WRITER_LOCK: i64 = 0x736f_6265_7261_6e61;
+/// The advisory lock every writing transaction takes first, with the hash
+/// of the store's schema as its second key: the same in every process
+/// writing one store, and another for a store in another schema of the
+/// same database (any fixed number; only its sameness matters).
+const WRITER_LOCK: i32 = 0x736f_6265;
 
 /// How long a process holds delivery work it claimed before another
 /// process may take it over (the claimant crashed or hung).
@@ -519,7 +521,10 @@ fn writer_loop(
 
 fn begin(client: &mut Client) -> Result<Transaction<'_>, postgres::Error> {
     let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+        &[&WRITER_LOCK],
+    )?;
     Ok(tx)
 }
 
