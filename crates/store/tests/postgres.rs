@@ -229,3 +229,32 @@ fn a_store_url_that_is_not_postgres_is_refused_with_its_reason() {
     };
     assert!(err.to_string().contains("not a schema name"), "{err}");
 }
+
+/// A process that claimed envelopes and died (its lease ran out) does not
+/// hold them for ever: another process takes them over.
+#[test]
+fn envelopes_claimed_by_a_process_whose_lease_ran_out_are_taken_over() {
+    let fresh = Fresh::new();
+    let (first, second) = (fresh.store(), fresh.another());
+    let (mx, us) = (party("MX"), party("US"));
+    for _ in 0..3 {
+        first.queue_proposal(proposal(mx, us), sealer(mx)).unwrap();
+    }
+    let later = Timestamp::now().plus_seconds(1);
+    assert_eq!(first.due_deliveries(later, 10).unwrap().len(), 3);
+    assert!(second.due_deliveries(later, 10).unwrap().is_empty());
+    // The first process is gone and its lease has run out.
+    let mut client = postgres::Client::connect(&fresh.url, postgres::NoTls).unwrap();
+    let expired = client
+        .execute(
+            &format!(
+                "UPDATE \"{}\".outbox SET claimed_until = 0 WHERE claimed_by IS NOT NULL",
+                fresh.schema
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(expired, 3);
+    assert_eq!(second.due_deliveries(later, 10).unwrap().len(), 3);
+    assert!(first.due_deliveries(later, 10).unwrap().is_empty());
+}
