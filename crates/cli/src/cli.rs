@@ -386,6 +386,11 @@ pub struct InitArgs {
     /// The address partners reach this node at (default: https://LISTEN).
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// Where the node keeps its store: a file in the node directory
+    /// (SQLite, default `node.sqlite`) or a PostgreSQL database
+    /// (`postgres://user@host/db`), which must be reachable now.
+    #[arg(long)]
+    pub store: Option<String>,
 }
 
 /// `soberana card …`.
@@ -730,6 +735,10 @@ pub struct BenchExchangeArgs {
     /// Concurrent senders in the second run.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Where both nodes keep their stores: `sqlite` (a file each) or a
+    /// `postgres://user@host/db` URL (a fresh schema each, dropped after).
+    #[arg(long, default_value = "sqlite")]
+    pub store: String,
     /// Print the figures as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,

@@ -169,7 +169,11 @@ fn only_store_knows_sql_and_only_policy_knows_cedar() {
     for krate in crates() {
         for kind in ["dependencies", "dev-dependencies", "build-dependencies"] {
             for dep in dependencies(&krate, kind) {
-                if (dep.starts_with("rusqlite") || dep.starts_with("libsqlite")) && krate != "store"
+                if (dep.starts_with("rusqlite")
+                    || dep.starts_with("libsqlite")
+                    || dep.starts_with("postgres")
+                    || dep.starts_with("tokio-postgres"))
+                    && krate != "store"
                 {
                     wrong.push(format!("crates/{krate}/Cargo.toml: {kind} `{dep}`"));
                 }
@@ -185,7 +189,10 @@ fn only_store_knows_sql_and_only_policy_knows_cedar() {
                 }
                 let text = read(&file);
                 if krate != "store" {
-                    for line in code_lines_with(&text, "rusqlite") {
+                    for line in code_lines_with(&text, "rusqlite")
+                        .into_iter()
+                        .chain(code_lines_with(&text, "postgres::"))
+                    {
                         wrong.push(format!("{file}: `{}`", line.trim()));
                     }
                 }
@@ -333,5 +340,6 @@ fn the_checks_see_what_they_look_for() {
         "//! Title.\n\nuse a;\n// This file is long because of X.\n"
     ));
     assert!(dependencies("store", "dependencies").contains(&"rusqlite".to_owned()));
+    assert!(dependencies("store", "dependencies").contains(&"postgres".to_owned()));
     assert!(dependencies("policy", "dependencies").contains(&"cedar-policy".to_owned()));
 }

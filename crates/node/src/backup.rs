@@ -172,6 +172,17 @@ impl Node {
                 "is inside the node folder; put backups elsewhere",
             ));
         }
+        if let soberana_store::StoreLocation::Postgres(url) =
+            self.dir().store_location(self.config())
+        {
+            return Err(bad_backup(
+                dest,
+                format!(
+                    "the store is the PostgreSQL database `{}`; back it up with `pg_dump --format=custom` (see README, Operating a node) and copy the node folder beside it",
+                    soberana_store::redacted(&url)
+                ),
+            ));
+        }
         let store_rel = self.config().store.clone();
         if !store_rel
             .components()

@@ -7,7 +7,7 @@
 //! DIR/keys/tls.crt           TLS certificate, PEM
 //! DIR/parties/XX.toml        the registry: every party and agency this node knows
 //! DIR/policy/                the node's policy layers
-//! DIR/node.sqlite            the store
+//! DIR/node.sqlite            the store (or a PostgreSQL database named in node.toml)
 //! ```
 
 use std::net::SocketAddr;
@@ -28,7 +28,8 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     /// The address partners reach this node at (`https://host:port`).
     pub endpoint: String,
-    /// The store file, relative to the node directory.
+    /// The store: a file relative to the node directory (SQLite, the
+    /// default), or a `postgres://user@host/db` URL (PostgreSQL).
     #[serde(default = "default_store")]
     pub store: PathBuf,
     /// The largest envelope accepted, in bytes.
@@ -287,9 +288,15 @@ impl NodeDir {
         Ok(config)
     }
 
-    /// The store file.
+    /// The store file (of a SQLite store).
     pub fn store_path(&self, config: &NodeConfig) -> PathBuf {
         self.root.join(&config.store)
+    }
+
+    /// Where the store lives: a SQLite file in the folder or a PostgreSQL
+    /// database.
+    pub fn store_location(&self, config: &NodeConfig) -> soberana_store::StoreLocation {
+        soberana_store::StoreLocation::parse(&config.store.to_string_lossy(), &self.root)
     }
 
     /// Loads every party file of the registry.

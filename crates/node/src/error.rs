@@ -11,6 +11,9 @@ pub enum NodeError {
     /// `init` was pointed at a directory that already holds a node.
     #[error("`{0}` already holds a node; choose another --dir or remove it")]
     AlreadyExists(PathBuf),
+    /// `init` was given a store it cannot use.
+    #[error("the store `{0}` cannot be used: {1}")]
+    BadStore(String, String),
     /// The configuration file could not be read.
     #[error("bad configuration in `{path}`: {detail}")]
     Config {

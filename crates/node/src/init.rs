@@ -35,6 +35,39 @@ pub struct InitOptions {
     pub files: Vec<(PathBuf, String)>,
     /// The digest of the constitutional layer to pin.
     pub constitutional_digest: String,
+    /// Where the store lives: a file in the node directory (SQLite, the
+    /// default `node.sqlite`) or a `postgres://` URL.
+    pub store: Option<String>,
+}
+
+/// Checks a store named on the command line: a plain relative path inside
+/// the node folder, or a PostgreSQL URL whose database answers now (its
+/// schema is made, so the node's first start finds it ready).
+fn check_store(store: &str) -> Result<PathBuf, NodeError> {
+    let bad = |detail: String| NodeError::BadStore(soberana_store::redacted(store), detail);
+    if soberana_store::is_postgres_url(store) {
+        soberana_store::StoreLocation::Postgres(store.to_owned())
+            .open()
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok(PathBuf::from(store));
+    }
+    if store.contains("://") {
+        return Err(bad(
+            "is neither a file path nor a postgres:// URL (the stores are SQLite and PostgreSQL)"
+                .into(),
+        ));
+    }
+    let path = PathBuf::from(store);
+    if store.is_empty()
+        || !path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(bad(
+            "a SQLite store is a relative path inside the node folder (e.g. `node.sqlite`)".into(),
+        ));
+    }
+    Ok(path)
 }
 
 fn write(path: &Path, text: &str) -> Result<(), NodeError> {
@@ -81,6 +114,10 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
 }
 
 fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError> {
+    let store = match &options.store {
+        Some(store) => check_store(store)?,
+        None => PathBuf::from("node.sqlite"),
+    };
     let dir = NodeDir::new(staging);
     std::fs::create_dir_all(staging.join("keys")).map_err(NodeError::io(staging))?;
     for (file, text) in SHIPPED_PARTIES {
@@ -114,7 +151,7 @@ fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError>
             .endpoint
             .clone()
             .unwrap_or_else(|| format!("https://{}", options.listen)),
-        store: PathBuf::from("node.sqlite"),
+        store,
         max_envelope_bytes: soberana_wire::MAX_ENVELOPE_BYTES,
         constitutional_digest: options.constitutional_digest.clone(),
         checkpoint_interval_secs: 300,

@@ -12,7 +12,7 @@ use soberana_core::{
 use soberana_ledger::{LogEntry, PeerChangeKind};
 use soberana_store::{
     LedgerCheckpoint, NodeStore, PartnerCheckpoint, ProposalDetail, ProposalFilter, ProposalRecord,
-    RefusalRecord, Sealer, SqliteStore, StoredLeaf,
+    RefusalRecord, Sealer, StoredLeaf,
 };
 use soberana_wire::{NodeKey, PartyCard, SealedEnvelope, SignedCard};
 use tokio::sync::Notify;
@@ -75,7 +75,7 @@ impl Node {
                 known.join(", "),
             ));
         }
-        let store: Arc<dyn NodeStore> = Arc::new(SqliteStore::open(&dir.store_path(&config))?);
+        let store: Arc<dyn NodeStore> = dir.store_location(&config).open()?;
         let key = Arc::new(load_signing_key(&dir.signing_key())?);
         crate::sessions::persons::refuse_readable_linkage_key(&dir)?;
         let tls = TlsIdentity::load(&dir.tls_cert(), &dir.tls_key())?;
@@ -180,6 +180,12 @@ impl Node {
     /// The node directory.
     pub fn dir(&self) -> &NodeDir {
         &self.inner.dir
+    }
+
+    /// Where the store lives, for operators (a PostgreSQL URL without its
+    /// password).
+    pub fn store_description(&self) -> String {
+        self.inner.dir.store_location(&self.inner.config).describe()
     }
 
     /// The registry of parties and agencies.

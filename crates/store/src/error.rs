@@ -8,6 +8,12 @@ pub enum StoreError {
     /// The database could not be opened, read or written.
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The PostgreSQL database could not be reached, read or written.
+    #[error("database: {}", crate::pg::detail(.0))]
+    Postgres(#[from] postgres::Error),
+    /// The store's location (a path or a database URL) cannot be used.
+    #[error("store: {0}")]
+    Location(String),
     /// The database file was written by a newer soberana.
     #[error(
         "the store at `{path}` has schema version {found}, newer than this soberana ({supported}); upgrade soberana"

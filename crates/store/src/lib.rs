@@ -1,19 +1,22 @@
 //! soberana's durable store: the only crate that knows SQL.
 //!
-//! A node keeps everything in one SQLite file (WAL, `synchronous=FULL`):
+//! A node keeps everything in one SQLite file (WAL, `synchronous=FULL`) or
+//! one PostgreSQL database (or schema):
 //! its pinned peers, every proposal with its full history, the envelopes it
 //! received (kept as evidence, byte for byte), its outbox, the refusals it
 //! issued, and its Merkle log. Every state change — a received envelope and
 //! all its effects, an officer's decision and the reply it queues — happens
 //! in one transaction, so a crash leaves either all of it or none.
 //!
-//! Writes go through a single writer thread that commits many callers'
+//! In both, writes go through a single writer thread that commits many callers'
 //! changes in one transaction (group commit): each caller's change runs in
 //! its own savepoint, and no caller is answered before the commit that holds
 //! its change is durable. One fsync serves a whole batch; none is skipped.
 //!
-//! The node talks to storage only through the [`NodeStore`] trait, so that a
-//! PostgreSQL implementation can follow without touching the rest.
+//! The node talks to storage only through the [`NodeStore`] trait, and
+//! opens it one way, [`StoreLocation::open`]: a file path opens the SQLite
+//! store (the default), a `postgres://` URL the PostgreSQL store
+//! ([`PostgresStore`]), which several node processes may share.
 
 mod agreements;
 mod alert_verdicts;
@@ -24,6 +27,7 @@ mod keys;
 mod ledger_view;
 mod officers;
 mod operations;
+mod pg;
 mod records;
 mod schema;
 mod snapshot;
@@ -40,6 +44,7 @@ pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, Pen
 pub use operations::{
     COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
 };
+pub use pg::{PostgresStore, is_postgres_url, redacted};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
@@ -48,9 +53,49 @@ pub use records::{
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use soberana_core::{PartyCode, Proposal, ProposalId, Timestamp};
 use soberana_ledger::{Hash, LogEntry, NodeId, StoredCosignature};
 use soberana_wire::SealedEnvelope;
+
+/// Where a node's store lives, as its configuration names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (`postgres://user@host/db`).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Reads a configured location: a `postgres://` (or `postgresql://`)
+    /// URL, or else a file path, taken relative to `base` (the node folder).
+    pub fn parse(text: &str, base: &Path) -> Self {
+        if is_postgres_url(text) {
+            Self::Postgres(text.to_owned())
+        } else {
+            Self::Sqlite(base.join(text))
+        }
+    }
+
+    /// The location for messages, without any password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => redacted(url),
+        }
+    }
+
+    /// Opens (creating if needed) the store and brings its schema up to date.
+    pub fn open(&self) -> Result<Arc<dyn NodeStore>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+            Self::Postgres(url) => Arc::new(PostgresStore::open(url)?),
+        })
+    }
+}
 
 /// Everything a node asks of its storage.
 ///

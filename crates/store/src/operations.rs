@@ -150,7 +150,7 @@ pub(crate) fn exchanged(conn: &Connection, peer: &str) -> Result<Vec<Exchanged>,
 }
 
 /// The code at the end of a stored refusal reason: `… (code)`.
-fn refusal_code(reason: &str) -> &str {
+pub(crate) fn refusal_code(reason: &str) -> &str {
     reason
         .strip_suffix(')')
         .and_then(|r| r.rsplit_once('('))

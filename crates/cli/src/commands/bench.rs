@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::cli::{
     BenchAbuseArgs, BenchExchangeArgs, BenchLedgerArgs, BenchPprlArgs, BenchPsiArgs, JsonArg,
 };
-use crate::commands::demo::{introduce, make_node};
+use crate::commands::demo::{introduce, make_node, make_node_in};
 
 /// Figures of one exchange run.
 #[derive(Debug, Clone, Serialize)]
@@ -136,6 +136,8 @@ async fn run_once(
 /// Figures of the exchange benchmark.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExchangeReport {
+    /// The stores both nodes used (`sqlite` or `postgres`).
+    pub store: String,
     /// One sender at a time.
     pub single: ExchangeRun,
     /// Many concurrent senders.
@@ -151,8 +153,24 @@ pub async fn exchange(args: BenchExchangeArgs) -> Result<()> {
         "soberana-bench-exchange-{}",
         Timestamp::now().unix_millis()
     ));
-    let mx = make_node(&dir, "MX")?;
-    let us = make_node(&dir, "US")?;
+    let stores = match args.store.as_str() {
+        "sqlite" => None,
+        url if soberana_store::is_postgres_url(url) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let stamp = Timestamp::now().unix_millis();
+            Some([
+                format!("{url}{sep}schema=bench_mx_{stamp}"),
+                format!("{url}{sep}schema=bench_us_{stamp}"),
+            ])
+        }
+        other => bail!("--store `{other}`: use `sqlite` or a postgres://user@host/db URL"),
+    };
+    let (mx_store, us_store) = match &stores {
+        Some([mx, us]) => (Some(mx.clone()), Some(us.clone())),
+        None => (None, None),
+    };
+    let mx = make_node_in(&dir, "MX", mx_store)?;
+    let us = make_node_in(&dir, "US", us_store)?;
     introduce(&mx, &us)?;
     let mx_run = mx.start().await?;
     let us_run = us.start().await?;
@@ -189,12 +207,27 @@ pub async fn exchange(args: BenchExchangeArgs) -> Result<()> {
     listener.abort();
     mx_run.stop().await;
     us_run.stop().await;
+    drop((mx, us));
     let _ = std::fs::remove_dir_all(&dir);
-    let report = ExchangeReport { single, concurrent };
+    for url in stores.iter().flatten() {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || soberana_store::PostgresStore::drop_store(&url))
+            .await??;
+    }
+    let report = ExchangeReport {
+        store: if stores.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+        .into(),
+        single,
+        concurrent,
+    };
     for run in [&report.single, &report.concurrent] {
         println!(
-            "{:>3} sender(s): {:>8.0} proposals/s   round trip p50 {:>6.2} ms   p99 {:>7.2} ms   ({} proposals)",
-            run.senders, run.per_second, run.p50_ms, run.p99_ms, run.proposals
+            "{} {:>3} sender(s): {:>8.0} proposals/s   round trip p50 {:>6.2} ms   p99 {:>7.2} ms   ({} proposals)",
+            report.store, run.senders, run.per_second, run.p50_ms, run.p99_ms, run.proposals
         );
     }
     println!(

@@ -44,6 +44,12 @@ fn free_addr() -> Result<SocketAddr> {
 
 /// Makes a node for `code` in `dir/code`, or opens it if it exists.
 pub fn make_node(dir: &Path, code: &str) -> Result<Node> {
+    make_node_in(dir, code, None)
+}
+
+/// Makes (or reopens) the node of `code` under `dir`, its store in `store`
+/// (a `postgres://` URL) or, by default, a SQLite file in its folder.
+pub fn make_node_in(dir: &Path, code: &str, store: Option<String>) -> Result<Node> {
     let party = PartyCode::new(code)?;
     let path = dir.join(code.to_ascii_lowercase());
     if !path.join("node.toml").exists() {
@@ -55,6 +61,7 @@ pub fn make_node(dir: &Path, code: &str) -> Result<Node> {
             endpoint: None,
             files,
             constitutional_digest: digest,
+            store,
         })?;
         let config = path.join("node.toml");
         let mut text = std::fs::read_to_string(&config)?;

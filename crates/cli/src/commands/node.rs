@@ -28,11 +28,13 @@ pub fn init(args: InitArgs) -> Result<()> {
         endpoint: args.endpoint,
         files,
         constitutional_digest: digest,
+        store: args.store,
     })?;
     let node = open_node(&args.dir)?;
     let card = node.card()?.card;
     println!("made a {} node in {}", config.party, args.dir.display());
     println!("  listens on      {}", config.listen);
+    println!("  store           {}", node.store_description());
     println!("  signing key     {}", card.signing_key);
     println!("  card fingerprint {}", card.fingerprint());
     println!(

@@ -135,6 +135,7 @@ pub fn make(dir: &Path, code: &str) -> Node {
             TEST_CONSTITUTIONAL.into(),
         )],
         constitutional_digest: soberana_node::constitutional_digest(TEST_CONSTITUTIONAL.as_bytes()),
+        store: None,
     })
     .unwrap();
     Node::open(&dir.join(code), Arc::new(TestPolicy)).unwrap()

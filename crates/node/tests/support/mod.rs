@@ -56,6 +56,7 @@ pub fn make(dir: &Path, code: &str, policy: Arc<dyn ProposalPolicy>) -> Node {
             TEST_CONSTITUTIONAL.into(),
         )],
         constitutional_digest: soberana_node::constitutional_digest(TEST_CONSTITUTIONAL.as_bytes()),
+        store: None,
     })
     .unwrap();
     Node::open(&dir.join(code), policy).unwrap()

@@ -1,0 +1,260 @@
+//! The PostgreSQL store: the same node and ledger storage contracts as the
+//! SQLite store, group commit under concurrent callers, and several stores
+//! (as several node processes would) sharing one database.
+//!
+//! The database comes from `SOBERANA_TEST_POSTGRES` (a `postgres://` URL);
+//! each test works in a fresh schema of its own, so tests run in parallel.
+//! Without the variable every test fails and says how to start a server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use soberana_core::{
+    AgencyId, HandlingCode, InformationRequest, PartyCode, Proposal, ProposalBody, ProposalDraft,
+    Timestamp,
+};
+use soberana_ledger::{TreeBuilder, root_from_nodes};
+use soberana_store::{LedgerView, NodeStore, PostgresStore, Sealer};
+use soberana_wire::{NodeKey, SealedEnvelope};
+
+const HOW: &str = "SOBERANA_TEST_POSTGRES is not set: the PostgreSQL store's tests need a server. \
+As root on Debian: `scripts/test` installs and starts one; by hand: \
+`apt-get install -y postgresql && pg_ctlcluster 15 main start && \
+su postgres -c \"psql -c \\\"CREATE ROLE soberana LOGIN PASSWORD 'soberana' SUPERUSER\\\"\" && \
+su postgres -c 'createdb -O soberana soberana'`, then \
+`export SOBERANA_TEST_POSTGRES=postgres://soberana:soberana@localhost/soberana`";
+
+/// The test database's URL; fails the test with the way to get one.
+fn database() -> String {
+    match std::env::var("SOBERANA_TEST_POSTGRES") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!("{HOW}"),
+    }
+}
+
+/// A schema no other test uses.
+fn fresh_schema() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "t_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A store in its own schema, dropped with the schema at the end.
+struct Fresh {
+    store: Option<PostgresStore>,
+    url: String,
+    schema: String,
+}
+
+impl Fresh {
+    fn new() -> Self {
+        let url = database();
+        let schema = fresh_schema();
+        let store = PostgresStore::open_in_schema(&url, &schema)
+            .unwrap_or_else(|e| panic!("cannot open a store in {url}: {e}\n{HOW}"));
+        Self {
+            store: Some(store),
+            url,
+            schema,
+        }
+    }
+
+    fn store(&self) -> &PostgresStore {
+        self.store.as_ref().unwrap()
+    }
+
+    /// Another store on the same schema, as a second node process would
+    /// open it.
+    fn another(&self) -> PostgresStore {
+        PostgresStore::open_in_schema(&self.url, &self.schema).unwrap()
+    }
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            store.close();
+        }
+        if let Ok(mut client) = postgres::Client::connect(&self.url, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema));
+        }
+    }
+}
+
+fn party(code: &str) -> PartyCode {
+    PartyCode::new(code).unwrap()
+}
+
+fn sealer(from: PartyCode) -> Sealer {
+    let key = Arc::new(NodeKey::from_seed(&[9; 32]));
+    Arc::new(move |to, seq, body| SealedEnvelope::seal(&key, from, to, seq, Timestamp::now(), body))
+}
+
+fn proposal(from: PartyCode, to: PartyCode) -> Proposal {
+    let draft = ProposalDraft {
+        to,
+        requesting_agency: AgencyId::new(&format!("{from}.FGR")).unwrap(),
+        purpose: "prosecution".into(),
+        legal_basis: "MLAT".into(),
+        handling: HandlingCode::H1,
+        deadline: Timestamp::now().plus_seconds(86_400),
+        related_to: vec![],
+        body: ProposalBody::InformationRequest(InformationRequest {
+            subject: "a named suspect".into(),
+            categories: vec!["criminal_records".into()],
+            questions: vec![],
+        }),
+    };
+    Proposal::from_draft(draft, from, None, Timestamp::now()).unwrap()
+}
+
+#[test]
+fn the_postgres_store_keeps_the_node_storage_contract() {
+    let fresh = Fresh::new();
+    soberana_store::conformance::check_node_store(fresh.store())
+        .unwrap_or_else(|rule| panic!("{rule}"));
+}
+
+#[test]
+fn the_postgres_store_keeps_the_ledger_storage_contract() {
+    let fresh = Fresh::new();
+    soberana_ledger::conformance::check_storage_contract(&mut LedgerView(fresh.store()))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Many callers at once: every change commits, each envelope takes its own
+/// sequence number, and the stored subtrees agree with the leaves.
+#[test]
+fn concurrent_callers_share_commits_and_keep_the_log_whole() {
+    let fresh = Fresh::new();
+    let store = Arc::new(fresh.another());
+    let (mx, us) = (party("MX"), party("US"));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    store.queue_proposal(proposal(mx, us), sealer(mx)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let size = store.log_size().unwrap();
+    assert_eq!(size, 200, "one log entry per queued proposal");
+    let due = store
+        .due_deliveries(Timestamp::from_unix_millis(i64::MAX), 1000)
+        .unwrap();
+    assert_eq!(due.len(), 200);
+    let leaves = store.log_leaves(0, size).unwrap();
+    let mut tree = TreeBuilder::new();
+    for leaf in &leaves {
+        tree.push(leaf.hash);
+    }
+    let from_nodes = root_from_nodes(size, |id| store.log_node(id)).unwrap();
+    assert_eq!(from_nodes, tree.root());
+    let latency = store.commit_latency();
+    assert!(latency.count >= 200, "every change was timed: {latency:?}");
+}
+
+/// Two processes on one database: each envelope is claimed by one of them
+/// only, each keeps seeing what it claimed, and what one delivered the
+/// other never gets.
+#[test]
+fn two_stores_on_one_database_never_claim_the_same_envelope() {
+    let fresh = Fresh::new();
+    let (first, second) = (fresh.store(), fresh.another());
+    let (mx, us) = (party("MX"), party("US"));
+    for _ in 0..40 {
+        // Half queued through each process: one log, one numbering.
+        first.queue_proposal(proposal(mx, us), sealer(mx)).unwrap();
+        second.queue_proposal(proposal(mx, us), sealer(mx)).unwrap();
+    }
+    assert_eq!(first.log_size().unwrap(), 80);
+    let later = Timestamp::now().plus_seconds(1);
+    let a = first.due_deliveries(later, 30).unwrap();
+    let b = second.due_deliveries(later, 1000).unwrap();
+    assert_eq!((a.len(), b.len()), (30, 50));
+    let ids_a: HashSet<_> = a.iter().map(|d| d.envelope_id.clone()).collect();
+    let ids_b: HashSet<_> = b.iter().map(|d| d.envelope_id.clone()).collect();
+    assert!(ids_a.is_disjoint(&ids_b), "an envelope was claimed twice");
+    // A process still sees what it claimed (its own in-flight bookkeeping
+    // decides), and the other still does not.
+    assert_eq!(first.due_deliveries(later, 1000).unwrap().len(), 30);
+    assert!(second.due_deliveries(later, 1000).unwrap().len() == 50);
+    for item in &a {
+        first
+            .mark_delivered(item.envelope_id.clone(), Timestamp::now())
+            .unwrap();
+    }
+    assert!(first.due_deliveries(later, 1000).unwrap().is_empty());
+    // A failed attempt is released: whoever looks next may take it.
+    let retry = b.first().unwrap().envelope_id.clone();
+    second
+        .mark_failed(retry.clone(), "partner unreachable".into(), later)
+        .unwrap();
+    let taken = first.due_deliveries(later, 1000).unwrap();
+    assert_eq!(
+        taken.iter().map(|d| &d.envelope_id).collect::<Vec<_>>(),
+        vec![&retry]
+    );
+    // Sequence numbers to the partner are unique across both processes.
+    let mut numbers = HashSet::new();
+    for item in a.iter().chain(&b) {
+        let env = soberana_wire::UnverifiedEnvelope::parse(&item.bytes, usize::MAX).unwrap();
+        assert!(numbers.insert(env.unverified_header().sequence));
+    }
+}
+
+#[test]
+fn a_store_url_that_is_not_postgres_is_refused_with_its_reason() {
+    let Err(err) = PostgresStore::open("postgres://nobody@/db?port=notaport") else {
+        panic!("a malformed URL opened a store");
+    };
+    assert!(err.to_string().contains("not a PostgreSQL URL"), "{err}");
+    let Err(err) = PostgresStore::open_in_schema(&database(), "bad\"name") else {
+        panic!("a malformed schema name was used");
+    };
+    assert!(err.to_string().contains("not a schema name"), "{err}");
+}
+
+/// A process that claimed envelopes and died (its lease ran out) does not
+/// hold them for ever: another process takes them over.
+#[test]
+fn envelopes_claimed_by_a_process_whose_lease_ran_out_are_taken_over() {
+    let fresh = Fresh::new();
+    let (first, second) = (fresh.store(), fresh.another());
+    let (mx, us) = (party("MX"), party("US"));
+    for _ in 0..3 {
+        first.queue_proposal(proposal(mx, us), sealer(mx)).unwrap();
+    }
+    let later = Timestamp::now().plus_seconds(1);
+    assert_eq!(first.due_deliveries(later, 10).unwrap().len(), 3);
+    assert!(second.due_deliveries(later, 10).unwrap().is_empty());
+    // The first process is gone and its lease has run out.
+    let mut client = postgres::Client::connect(&fresh.url, postgres::NoTls).unwrap();
+    let expired = client
+        .execute(
+            &format!(
+                "UPDATE \"{}\".outbox SET claimed_until = 0 WHERE claimed_by IS NOT NULL",
+                fresh.schema
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(expired, 3);
+    assert_eq!(second.due_deliveries(later, 10).unwrap().len(), 3);
+    assert!(first.due_deliveries(later, 10).unwrap().is_empty());
+}
