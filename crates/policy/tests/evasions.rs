@@ -122,6 +122,7 @@ fn joint(agencies: &[&str], tasks: Vec<Task>) -> Proposal {
             summary: "a shared case".into(),
             agencies: agencies.iter().map(|a| AgencyId::new(a).unwrap()).collect(),
             tasks,
+            ends: None,
         }),
     )
 }

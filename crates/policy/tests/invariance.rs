@@ -111,6 +111,7 @@ fn expressions(act: &Task) -> Vec<(&'static str, Proposal)> {
                     summary: "s".into(),
                     agencies: vec![act.agency.clone()],
                     tasks: vec![act.clone()],
+                    ends: None,
                 }),
             ),
         ),
