@@ -20,7 +20,7 @@ use serde::Deserialize;
 use soberana_core::{Role, Timestamp};
 use soberana_node::{AlertReview, Finding, MAX_VERDICT_REASON, NodeError, RankedIncident};
 
-use crate::html::{escape, when};
+use crate::html::{Zone, escape, when};
 use crate::i18n::Lang;
 use crate::pages::{SignedIn, bad_form, refuse, signed_in};
 use crate::{Desk, DeskError};
@@ -150,7 +150,7 @@ fn dollars(cents: i64) -> String {
     format!("USD {sign}{grouped}.{:02}", (cents % 100).unsigned_abs())
 }
 
-fn secs(at: i64, offset: i32) -> String {
+fn secs(at: i64, offset: &Zone) -> String {
     when(Timestamp::from_unix_millis(at.saturating_mul(1000)), offset)
 }
 

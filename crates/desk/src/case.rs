@@ -17,7 +17,7 @@ use soberana_core::Timestamp;
 
 use crate::Desk;
 use crate::error::DeskError;
-use crate::html::{escape, time_tag};
+use crate::html::{Zone, escape, time_tag};
 use crate::i18n::Lang;
 use crate::pages::{SignedIn, with_officer};
 
@@ -25,7 +25,7 @@ fn member_of(desk: &Desk, officer: &SignedIn, case: &Case) -> bool {
     case.role_of(desk.node().party(), officer.id()).is_some()
 }
 
-fn ends(lang: Lang, case: &Case, offset: i32) -> String {
+fn ends(lang: Lang, case: &Case, offset: &Zone) -> String {
     match &case.ended {
         Some(reason) => format!("{} {}", lang.s("ended:", "terminado:"), escape(reason)),
         None => format!(

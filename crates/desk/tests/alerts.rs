@@ -20,7 +20,8 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use soberana_core::{Role, Timestamp};
 use soberana_desk::{Desk, Lang, router};
-use soberana_node::{Batch, ColumnMaps, LedgerManifest, Node, Table, finance_dir};
+use soberana_node::Node;
+use soberana_node::finance::ledger::{ColumnMaps, Table, ingest};
 use support::*;
 use tower::ServiceExt;
 
@@ -160,20 +161,14 @@ fn load_ledger(root: &Path) {
             &format!("TX-LRD-{day}"),
         );
     }
-    let fin = finance_dir(root);
-    std::fs::create_dir_all(&fin).unwrap();
-    std::fs::write(fin.join("000001-transactions.csv"), rows.join("\n") + "\n").unwrap();
-    LedgerManifest {
-        batches: vec![Batch {
-            table: Table::Transactions,
-            file: "000001-transactions.csv".into(),
-            source: "test".into(),
-            rows: (rows.len() - 1) as u64,
-            loaded: Timestamp::now(),
-            columns: ColumnMaps::default(),
-        }],
-    }
-    .save(root)
+    let csv = root.join("transactions-to-load.csv");
+    std::fs::write(&csv, rows.join("\n") + "\n").unwrap();
+    ingest(
+        root,
+        &[(Table::Transactions, csv)],
+        &ColumnMaps::default(),
+        None,
+    )
     .unwrap();
 }
 

@@ -791,6 +791,10 @@ async fn a_desk_with_one_approver_warns_that_a_release_would_wait() {
         .unwrap();
     let page = ana.get(&format!("/proposals/{id}")).await;
     assert!(!page.body.contains("lone-approver"));
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_page_shows_members_their_case_and_no_one_else() {
     use soberana_core::{OfficerId, Outcome, Role};
     let world = World::new(test_config()).await;
@@ -812,6 +816,7 @@ async fn a_case_page_shows_members_their_case_and_no_one_else() {
             password: PASSWORD.into(),
             language: soberana_desk::Lang::En,
             utc_offset_minutes: 0,
+            time_zone: String::new(),
         },
         soberana_desk::HashCost::DangerTestOnly,
         "test",
