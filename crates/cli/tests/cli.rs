@@ -735,6 +735,8 @@ fn a_node_writes_json_log_lines_when_asked() {
     assert!(!bad.status.success());
     let said = String::from_utf8_lossy(&bad.stderr);
     assert!(said.contains("'xml'") && said.contains("json"), "{said}");
+}
+
 /// The demo's joint investigation: the case report verifies offline, and
 /// a report with an act swapped or one log's proof missing does not; a
 /// court use the contributor's conditions forbid is refused by the command.
