@@ -258,3 +258,129 @@ fn envelopes_claimed_by_a_process_whose_lease_ran_out_are_taken_over() {
     assert_eq!(second.due_deliveries(later, 10).unwrap().len(), 3);
     assert!(first.due_deliveries(later, 10).unwrap().is_empty());
 }
+
+/// A card for `party` signed by the key seeded with `seed`.
+fn signed_card(party_code: PartyCode, seed: u8) -> soberana_wire::SignedCard {
+    let key = NodeKey::from_seed(&[seed; 32]);
+    let card = soberana_wire::PartyCard {
+        version: soberana_wire::CARD_VERSION,
+        party: party_code,
+        name: format!("{party_code} node"),
+        endpoint: "https://node.example:8443".into(),
+        signing_key: key.public(),
+        tls_cert_sha256: soberana_wire::Digest::of(&[seed]),
+        tls_cert_pem: "-----BEGIN CERTIFICATE-----".into(),
+        log_origin: format!("soberana.{party_code}/log"),
+        issued: Timestamp::now(),
+    };
+    soberana_wire::SignedCard::sign(card, &key).unwrap()
+}
+
+fn peer_change(party_code: PartyCode) -> soberana_ledger::LogEntry {
+    soberana_ledger::LogEntry::PeerChange {
+        party: party_code.to_string(),
+        key_fingerprint: [3; 32],
+        change: soberana_ledger::PeerChangeKind::Added,
+        time_ms: 1,
+    }
+}
+
+/// Our key rotation and a partner's, on `store`: what each step leaves.
+fn rotate_keys(store: &dyn NodeStore) -> Vec<String> {
+    let (mx, us) = (party("MX"), party("US"));
+    let mut seen = Vec::new();
+    store
+        .pin_peer(us, signed_card(us, 1).to_text(), peer_change(us))
+        .unwrap();
+    let now = Timestamp::now();
+    let ours = soberana_store::PreviousKey {
+        party: mx,
+        card: signed_card(mx, 2).to_text(),
+        retired_at: now,
+        accepted_until: now.plus_seconds(86_400),
+    };
+    let update = soberana_wire::CardUpdate {
+        card: signed_card(mx, 4),
+        overlap_days: 1,
+    };
+    let log = store.log_size().unwrap();
+    let sent = store
+        .announce_card(ours.clone(), update, peer_change(mx), sealer(mx))
+        .unwrap();
+    seen.push(format!("announced to {} partner(s)", sent.len()));
+    assert_eq!(sent.len(), 1, "the update goes to every pinned partner");
+    assert_eq!(sent[0].header().recipient, us);
+    assert_eq!(
+        store.log_size().unwrap(),
+        log + 2,
+        "the rotation's entry and the envelope's are logged with it"
+    );
+    assert_eq!(store.previous_keys(Some(mx)).unwrap(), vec![ours.clone()]);
+    assert_eq!(store.card_updates_waiting().unwrap(), 1);
+    store
+        .mark_delivered(sent[0].header().id.to_string(), Timestamp::now())
+        .unwrap();
+    assert_eq!(
+        store.card_updates_waiting().unwrap(),
+        0,
+        "a delivered update waits no more"
+    );
+
+    let theirs = soberana_store::PreviousKey {
+        party: us,
+        card: signed_card(us, 1).to_text(),
+        retired_at: now,
+        accepted_until: now.plus_seconds(3_600),
+    };
+    let new_card = signed_card(us, 5).to_text();
+    let received = soberana_store::Received {
+        envelope_id: soberana_core::ProposalId::generate().to_string(),
+        sender: us,
+        recipient: mx,
+        sequence: 1,
+        sealed_at: Timestamp::now().unix_millis(),
+        order_tolerance_ms: 60_000,
+        body_digest: [1; 32],
+        digest: "cd".repeat(32),
+        bytes: b"card update".to_vec(),
+        received_at: Timestamp::now(),
+        effect: soberana_store::IntakeEffect::CardUpdate {
+            card: new_card.clone(),
+            previous: theirs.clone(),
+            log: peer_change(us),
+        },
+    };
+    let replies = store.receive(received, sealer(mx)).unwrap();
+    assert!(replies.is_empty(), "a card update is not answered");
+    assert_eq!(
+        store.peers().unwrap(),
+        vec![(us, new_card)],
+        "the partner's new card replaces the pinned one"
+    );
+    assert_eq!(store.previous_keys(Some(us)).unwrap(), vec![theirs]);
+    let every = store.previous_keys(None).unwrap();
+    assert_eq!(every.len(), 2, "both parties' retired keys are kept");
+    seen.push(format!(
+        "retired keys: {}",
+        every
+            .iter()
+            .map(|k| k.party.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    seen.push(format!(
+        "log size grew by {}",
+        store.log_size().unwrap() - log
+    ));
+    seen
+}
+
+#[test]
+fn key_rotation_and_a_partner_s_card_update_are_kept_as_in_sqlite() {
+    let fresh = Fresh::new();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = soberana_store::SqliteStore::open(&dir.path().join("node.sqlite")).unwrap();
+    let on_sqlite = rotate_keys(&sqlite);
+    let on_postgres = rotate_keys(fresh.store());
+    assert_eq!(on_postgres, on_sqlite);
+}
