@@ -29,7 +29,7 @@ use soberana_ledger::{
 };
 use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
 
-mod cases;
+pub(crate) mod cases;
 
 use crate::records::*;
 use crate::{NodeStore, StoreError, schema};

@@ -1,6 +1,7 @@
 //! The PostgreSQL store: the same node and ledger storage contracts as the
-//! SQLite store, group commit under concurrent callers, and several stores
-//! (as several node processes would) sharing one database.
+//! SQLite store, group commit under concurrent callers, several stores
+//! (as several node processes would) sharing one database, and key
+//! rotation and joint investigations leaving the same as on SQLite.
 //!
 //! The database comes from `SOBERANA_TEST_POSTGRES` (a `postgres://` URL);
 //! each test works in a fresh schema of its own, so tests run in parallel.
@@ -257,4 +258,307 @@ fn envelopes_claimed_by_a_process_whose_lease_ran_out_are_taken_over() {
     assert_eq!(expired, 3);
     assert_eq!(second.due_deliveries(later, 10).unwrap().len(), 3);
     assert!(first.due_deliveries(later, 10).unwrap().is_empty());
+}
+
+/// A card for `party` signed by the key seeded with `seed`.
+fn signed_card(party_code: PartyCode, seed: u8) -> soberana_wire::SignedCard {
+    let key = NodeKey::from_seed(&[seed; 32]);
+    let card = soberana_wire::PartyCard {
+        version: soberana_wire::CARD_VERSION,
+        party: party_code,
+        name: format!("{party_code} node"),
+        endpoint: "https://node.example:8443".into(),
+        signing_key: key.public(),
+        tls_cert_sha256: soberana_wire::Digest::of(&[seed]),
+        tls_cert_pem: "-----BEGIN CERTIFICATE-----".into(),
+        log_origin: format!("soberana.{party_code}/log"),
+        issued: Timestamp::now(),
+    };
+    soberana_wire::SignedCard::sign(card, &key).unwrap()
+}
+
+fn peer_change(party_code: PartyCode) -> soberana_ledger::LogEntry {
+    soberana_ledger::LogEntry::PeerChange {
+        party: party_code.to_string(),
+        key_fingerprint: [3; 32],
+        change: soberana_ledger::PeerChangeKind::Added,
+        time_ms: 1,
+    }
+}
+
+/// Our key rotation and a partner's, on `store`: what each step leaves.
+fn rotate_keys(store: &dyn NodeStore) -> Vec<String> {
+    let (mx, us) = (party("MX"), party("US"));
+    let mut seen = Vec::new();
+    store
+        .pin_peer(us, signed_card(us, 1).to_text(), peer_change(us))
+        .unwrap();
+    let now = Timestamp::now();
+    let ours = soberana_store::PreviousKey {
+        party: mx,
+        card: signed_card(mx, 2).to_text(),
+        retired_at: now,
+        accepted_until: now.plus_seconds(86_400),
+    };
+    let update = soberana_wire::CardUpdate {
+        card: signed_card(mx, 4),
+        overlap_days: 1,
+    };
+    let log = store.log_size().unwrap();
+    let sent = store
+        .announce_card(ours.clone(), update, peer_change(mx), sealer(mx))
+        .unwrap();
+    seen.push(format!("announced to {} partner(s)", sent.len()));
+    assert_eq!(sent.len(), 1, "the update goes to every pinned partner");
+    assert_eq!(sent[0].header().recipient, us);
+    assert_eq!(
+        store.log_size().unwrap(),
+        log + 2,
+        "the rotation's entry and the envelope's are logged with it"
+    );
+    assert_eq!(store.previous_keys(Some(mx)).unwrap(), vec![ours.clone()]);
+    assert_eq!(store.card_updates_waiting().unwrap(), 1);
+    store
+        .mark_delivered(sent[0].header().id.to_string(), Timestamp::now())
+        .unwrap();
+    assert_eq!(
+        store.card_updates_waiting().unwrap(),
+        0,
+        "a delivered update waits no more"
+    );
+
+    let theirs = soberana_store::PreviousKey {
+        party: us,
+        card: signed_card(us, 1).to_text(),
+        retired_at: now,
+        accepted_until: now.plus_seconds(3_600),
+    };
+    let new_card = signed_card(us, 5).to_text();
+    let received = soberana_store::Received {
+        envelope_id: soberana_core::ProposalId::generate().to_string(),
+        sender: us,
+        recipient: mx,
+        sequence: 1,
+        sealed_at: Timestamp::now().unix_millis(),
+        order_tolerance_ms: 60_000,
+        body_digest: [1; 32],
+        digest: "cd".repeat(32),
+        bytes: b"card update".to_vec(),
+        received_at: Timestamp::now(),
+        effect: soberana_store::IntakeEffect::CardUpdate {
+            card: new_card.clone(),
+            previous: theirs.clone(),
+            log: peer_change(us),
+        },
+    };
+    let replies = store.receive(received, sealer(mx)).unwrap();
+    assert!(replies.is_empty(), "a card update is not answered");
+    assert_eq!(
+        store.peers().unwrap(),
+        vec![(us, new_card)],
+        "the partner's new card replaces the pinned one"
+    );
+    assert_eq!(store.previous_keys(Some(us)).unwrap(), vec![theirs]);
+    let every = store.previous_keys(None).unwrap();
+    assert_eq!(every.len(), 2, "both parties' retired keys are kept");
+    seen.push(format!(
+        "retired keys: {}",
+        every
+            .iter()
+            .map(|k| k.party.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    seen.push(format!(
+        "log size grew by {}",
+        store.log_size().unwrap() - log
+    ));
+    seen
+}
+
+#[test]
+fn key_rotation_and_a_partner_s_card_update_are_kept_as_in_sqlite() {
+    let fresh = Fresh::new();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = soberana_store::SqliteStore::open(&dir.path().join("node.sqlite")).unwrap();
+    let on_sqlite = rotate_keys(&sqlite);
+    let on_postgres = rotate_keys(fresh.store());
+    assert_eq!(on_postgres, on_sqlite);
+}
+
+/// A joint investigation on `store`: the partner's proposal accepted here,
+/// our copy of the case opened, the partner's opening taken in, a refused
+/// act recorded; what each step leaves.
+fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
+    use soberana_case::{Act, CaseId, CustodyEvent};
+    use soberana_core::{
+        DecidedBy, Decision, JointInvestigation, OfficerId, Outcome, ProposalBody,
+    };
+    use soberana_store::{IntakeEffect, PolicyResponse, Received};
+
+    let (mx, us) = (party("MX"), party("US"));
+    let mut theirs = proposal(us, mx);
+    theirs.body = ProposalBody::JointInvestigation(JointInvestigation {
+        case_title: "Operation Frontera".into(),
+        summary: "arms crossing the border".into(),
+        agencies: vec![
+            AgencyId::new("US.ATF").unwrap(),
+            AgencyId::new("MX.FGR").unwrap(),
+        ],
+        tasks: vec![],
+        ends: None,
+    });
+    let accept = Decision {
+        proposal_id: theirs.id,
+        decided_by_party: mx,
+        outcome: Outcome::Accepted,
+        reasons: vec![],
+        decided_by: DecidedBy::Policy,
+        policy_digest: "00".repeat(32),
+        decided_at: Timestamp::now(),
+    };
+    let mut sequence = 0;
+    let mut from_us = |effect: IntakeEffect| {
+        sequence += 1;
+        Received {
+            envelope_id: soberana_core::ProposalId::generate().to_string(),
+            sender: us,
+            recipient: mx,
+            sequence,
+            sealed_at: Timestamp::now().unix_millis(),
+            order_tolerance_ms: 60_000,
+            body_digest: [1; 32],
+            digest: "ef".repeat(32),
+            bytes: b"envelope".to_vec(),
+            received_at: Timestamp::now(),
+            effect,
+        }
+    };
+    store
+        .receive(
+            from_us(IntakeEffect::Proposal {
+                proposal: Box::new(theirs.clone()),
+                response: Box::new(PolicyResponse::Decided {
+                    decision: accept,
+                    answer: None,
+                }),
+                verdict: "{}".into(),
+            }),
+            sealer(mx),
+        )
+        .unwrap();
+    let case_id = CaseId::for_proposal(&theirs.id);
+    let opening = |side: PartyCode, actor: &str| CustodyEvent {
+        case_id,
+        party: side,
+        actor: OfficerId::new(actor).unwrap(),
+        time_ms: 1_000,
+        act: Act::Opened {
+            proposal_id: theirs.id,
+            title: "Operation Frontera".into(),
+            parties: [us, mx],
+            ends_at_ms: u64::MAX / 2,
+        },
+    };
+    let mut seen = Vec::new();
+
+    // A case under a proposal that is not a joint investigation is refused
+    // and writes nothing.
+    let other = proposal(us, mx);
+    let log = store.log_size().unwrap();
+    let mut wrong = opening(mx, "ana");
+    wrong.case_id = CaseId::for_proposal(&other.id);
+    wrong.act = Act::Opened {
+        proposal_id: other.id,
+        title: "Not a case".into(),
+        parties: [us, mx],
+        ends_at_ms: u64::MAX / 2,
+    };
+    assert!(store.case_act(wrong, sealer(mx)).is_err());
+    assert_eq!(
+        store.log_size().unwrap(),
+        log,
+        "a refused opening writes nothing"
+    );
+
+    let index = store.case_act(opening(mx, "ana"), sealer(mx)).unwrap();
+    assert_eq!(index, log, "the act's log entry comes first");
+    let queued = store
+        .due_deliveries(Timestamp::now().plus_seconds(1), 100)
+        .unwrap();
+    assert!(
+        queued
+            .iter()
+            .any(|d| d.recipient == us && d.proposal_id == theirs.id.to_string()),
+        "our act is queued to the other side under the proposal"
+    );
+    seen.push(format!("queued after our opening: {}", queued.len()));
+
+    // The partner's opening, and an act claiming our side from it.
+    store
+        .receive(
+            from_us(IntakeEffect::Case(Box::new(opening(us, "joe")))),
+            sealer(mx),
+        )
+        .unwrap();
+    let forged = from_us(IntakeEffect::Case(Box::new(opening(mx, "joe"))));
+    assert!(
+        store.receive(forged, sealer(mx)).is_err(),
+        "a partner cannot act for our side"
+    );
+    let refused = CustodyEvent {
+        case_id,
+        party: mx,
+        actor: OfficerId::new("ana").unwrap(),
+        time_ms: 2_000,
+        act: Act::Refused {
+            exhibit: None,
+            reason: "not a member".into(),
+        },
+    };
+    let before = store
+        .due_deliveries(Timestamp::now().plus_seconds(1), 100)
+        .unwrap()
+        .len();
+    store.case_act(refused, sealer(mx)).unwrap();
+    assert_eq!(
+        store
+            .due_deliveries(Timestamp::now().plus_seconds(1), 100)
+            .unwrap()
+            .len(),
+        before,
+        "a refused act is logged, not sent"
+    );
+
+    let case = store.case(case_id).unwrap().expect("the case is held");
+    assert_eq!(store.cases().unwrap(), vec![case.clone()]);
+    assert_eq!(case.partner_of(mx), us);
+    let events = store.case_events(case_id).unwrap();
+    seen.push(format!(
+        "events: {}",
+        events
+            .iter()
+            .map(|e| format!("{}:{}:{}", e.event.act.name(), e.ours, e.event.party))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    assert_eq!(events.len(), 3);
+    assert!(events.windows(2).all(|w| w[0].log_index < w[1].log_index));
+    // Everything but the ids, which each run draws afresh.
+    let mut state = serde_json::to_value(&case).unwrap();
+    let fields = state.as_object_mut().unwrap();
+    fields.remove("id");
+    fields.remove("proposal_id");
+    seen.push(format!("case: {state}"));
+    seen
+}
+
+#[test]
+fn a_joint_investigation_is_kept_as_in_sqlite() {
+    let fresh = Fresh::new();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = soberana_store::SqliteStore::open(&dir.path().join("node.sqlite")).unwrap();
+    let on_sqlite = work_a_case(&sqlite);
+    let on_postgres = work_a_case(fresh.store());
+    assert_eq!(on_postgres, on_sqlite);
 }

@@ -137,16 +137,39 @@ pub(super) fn queue(
             &recipient.as_str(),
             &(sequence as i64),
             &body.kind().as_str(),
-            &body
-                .proposal_id()
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
+            &delivery_group(body, recipient),
             &env.bytes(),
             &now.unix_millis(),
         ],
     )?;
     append_log(tx, &[LogEntry::EnvelopeSent(envelope_record(&env))])?;
     Ok(env)
+}
+
+/// What the outbox orders an envelope with: the proposal it concerns, or
+/// for acts on an agreement, the agreement (a suspension and its resumption
+/// must arrive in the order they were made).
+fn delivery_group(body: &Body, recipient: PartyCode) -> String {
+    match body {
+        Body::Agreement(_) => format!("agreement:{recipient}"),
+        other => other
+            .proposal_id()
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Makes every envelope waiting out a backoff for `recipient` due at `now`.
+pub(super) fn retry_now_in(
+    tx: &mut Tx<'_, '_>,
+    recipient: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    Ok(tx.execute(
+        "UPDATE outbox SET next_attempt = $2
+         WHERE recipient = $1 AND delivered_at IS NULL AND next_attempt > $2",
+        &[&recipient, &now.unix_millis()],
+    )?)
 }
 
 pub(super) struct Stored {

@@ -1,10 +1,14 @@
 //! Intake inside one PostgreSQL transaction: a received envelope, its
 //! checks against what its sender sent before, and its one effect (a
 //! proposal, a decision, a receipt, an answer, a protocol message, a
-//! partner checkpoint to witness, a cosignature), as the SQLite store does.
+//! partner checkpoint to witness, a cosignature, an act on the agreement, a
+//! card update, a case act), as the SQLite store does.
 
-use super::Tx;
-use soberana_core::{Direction, LifecycleEvent, PartyCode, ProposalKind, ProposalState, Timestamp};
+use super::{Tx, agreements};
+use soberana_core::{
+    AgreementAct, AgreementAction, Direction, LifecycleEvent, PartyCode, ProposalKind,
+    ProposalState, Timestamp,
+};
 use soberana_ledger::{EnvelopeRecord, LogEntry, Observation, Witness};
 use soberana_wire::{Body, CosignatureReply, SealedEnvelope};
 
@@ -69,6 +73,9 @@ pub(super) fn receive_in(
         IntakeEffect::Session { message, .. } => ("session", message.proposal_id.to_string()),
         IntakeEffect::Checkpoint(_) => ("checkpoint", String::new()),
         IntakeEffect::CosignatureReceived { .. } => ("cosignature", String::new()),
+        IntakeEffect::Agreement(_) => ("agreement", String::new()),
+        IntakeEffect::CardUpdate { .. } => ("card_update", String::new()),
+        IntakeEffect::Case(event) => ("case", event.case_id.to_string()),
     };
     let earlier = tx.query_opt(
         "SELECT envelope_id FROM inbox WHERE sender = $1 AND sequence = $2 AND envelope_id <> $3 LIMIT 1",
@@ -207,6 +214,44 @@ pub(super) fn receive_in(
             store_session_part(tx, peer, &message, quota, now)?;
             Ok(Vec::new())
         }
+        IntakeEffect::Agreement(act) => {
+            let us = received.recipient;
+            agreements::record(tx, us, peer, peer, &act, &received.envelope_id, now)?;
+            if matches!(act.action, AgreementAction::Acknowledge { .. }) {
+                return Ok(Vec::new());
+            }
+            // Every act is acknowledged with a signed act of our own, so
+            // the partner's log holds our word that we received it.
+            let ack = AgreementAct {
+                version: act.version,
+                action: AgreementAction::Acknowledge {
+                    envelope: received.digest.clone(),
+                    of: act.action.as_str().to_owned(),
+                },
+                reason: String::new(),
+                at: now,
+            };
+            let env = queue(tx, sealer, peer, &Body::Agreement(ack.clone()), now)?;
+            agreements::record(tx, us, peer, us, &ack, &env.header().id.to_string(), now)?;
+            Ok(vec![env])
+        }
+        IntakeEffect::CardUpdate {
+            card,
+            previous,
+            log,
+        } => {
+            tx.execute(
+                "UPDATE peers SET card = $2, pinned_at = $3 WHERE party = $1",
+                &[&peer.as_str(), &card, &now.unix_millis()],
+            )?;
+            agreements::insert_previous_key(tx, &previous)?;
+            append_log(tx, &[log])?;
+            Ok(Vec::new())
+        }
+        IntakeEffect::Case(event) => {
+            super::cases::receive_case_in(tx, received.recipient, peer, &event)?;
+            Ok(Vec::new())
+        }
     }
 }
 
@@ -333,7 +378,7 @@ fn witness_in(
     let key = witnessing.log_key.clone();
     let cosigner = witnessing.cosigner.clone();
     let mut witness = match &latest {
-        Some(note) => Witness::resume(key, cosigner, note)?,
+        Some(note) => Witness::resume_rotated(key, &witnessing.previous_log_keys, cosigner, note)?,
         None => Witness::new(key, cosigner)?,
     };
     match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {

@@ -16,6 +16,8 @@
 //! lease naming the process, so two processes never send the same envelope
 //! while one process still sees everything it claimed.
 
+mod agreements;
+mod cases;
 mod changes;
 mod intake;
 mod node_store;

@@ -2,15 +2,16 @@
 //! committer, each read one query (or one snapshot) on a reader thread.
 
 use soberana_core::{
-    Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Timestamp,
+    Agreement, AgreementAct, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId,
+    ProposalState, Timestamp,
 };
 use soberana_ledger::{Hash, LogEntry, NodeId, StoredCosignature};
-use soberana_wire::{Answer, Body, Digest, SealedEnvelope};
+use soberana_wire::{Answer, Body, CardUpdate, Digest, SealedEnvelope};
 
 use super::changes::*;
-use super::{CLAIM_LEASE_MS, PostgresStore};
+use super::{CLAIM_LEASE_MS, PostgresStore, agreements};
 use crate::records::*;
-use crate::{NodeStore, StoreError};
+use crate::{AgreementActRecord, NodeStore, PreviousKey, StoreError};
 
 impl NodeStore for PostgresStore {
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError> {
@@ -249,6 +250,19 @@ impl NodeStore for PostgresStore {
         })
     }
 
+    fn propose_trail(
+        &self,
+        proposals: Vec<Proposal>,
+        trail: String,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| agreements::propose_trail_in(tx, &proposals, &trail, &sealer))
+    }
+
+    fn trail(&self, id: ProposalId) -> Result<Option<String>, StoreError> {
+        self.read(move |c| agreements::trail_of(c, id))
+    }
+
     fn queue_proposal(
         &self,
         proposal: Proposal,
@@ -328,7 +342,9 @@ impl NodeStore for PostgresStore {
 
     /// Claims what is due: rows another process claimed (and whose lease
     /// has not run out) are skipped, and rows locked by a concurrent claim
-    /// are skipped rather than waited for.
+    /// are skipped rather than waited for. New proposals to a partner whose
+    /// agreement is suspended or terminated, or to which an act on the
+    /// agreement is still on its way, are held back.
     fn due_deliveries(
         &self,
         now: Timestamp,
@@ -344,6 +360,13 @@ impl NodeStore for PostgresStore {
                      SELECT envelope_id FROM outbox
                      WHERE delivered_at IS NULL AND next_attempt <= $1
                        AND (claimed_by IS NULL OR claimed_by = $3 OR claimed_until < $4)
+                       AND NOT (kind = 'proposal' AND (
+                            recipient IN (SELECT partner FROM agreements
+                                          WHERE status IN ('suspended', 'terminated'))
+                            OR EXISTS (SELECT 1 FROM outbox AS act
+                                       WHERE act.recipient = outbox.recipient
+                                         AND act.kind = 'agreement'
+                                         AND act.delivered_at IS NULL)))
                      ORDER BY created, sequence LIMIT $2
                      FOR UPDATE SKIP LOCKED)
                  UPDATE outbox o SET claimed_by = $3, claimed_until = $5
@@ -395,6 +418,9 @@ impl NodeStore for PostgresStore {
             };
             let (kind, proposal_id, recipient): (String, String, String) =
                 (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            // The partner answers again: what waits out a backoff for it
+            // is due at once.
+            retry_now_in(tx, &recipient, now)?;
             if kind == "proposal" {
                 let id = ProposalId::parse(&proposal_id)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -416,6 +442,23 @@ impl NodeStore for PostgresStore {
             }
             Ok(())
         })
+    }
+
+    fn backed_off(&self, now: Timestamp) -> Result<Vec<PartyCode>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT recipient FROM outbox WHERE delivered_at IS NULL
+                 GROUP BY recipient HAVING MIN(next_attempt) > $1 AND MAX(attempts) > 0",
+                &[&now.unix_millis()],
+            )?
+            .iter()
+            .map(|r| party(&r.try_get::<_, String>(0)?))
+            .collect()
+        })
+    }
+
+    fn retry_now(&self, peer: PartyCode, now: Timestamp) -> Result<u64, StoreError> {
+        self.write(move |tx| retry_now_in(tx, peer.as_str(), now))
     }
 
     fn mark_failed(
@@ -677,6 +720,50 @@ impl NodeStore for PostgresStore {
         self.write(move |tx| {
             insert_partner_checkpoint(tx, &checkpoint)?;
             append_log(tx, &log).map(|_| ())
+        })
+    }
+
+    fn agreement(&self, peer: PartyCode) -> Result<Option<Agreement>, StoreError> {
+        self.read(move |c| agreements::load(c, peer))
+    }
+
+    fn agreement_acts(&self, peer: PartyCode) -> Result<Vec<AgreementActRecord>, StoreError> {
+        self.read(move |c| agreements::acts(c, peer))
+    }
+
+    fn act_on_agreement(
+        &self,
+        us: PartyCode,
+        peer: PartyCode,
+        act: AgreementAct,
+        sealer: Sealer,
+    ) -> Result<(Agreement, SealedEnvelope), StoreError> {
+        self.write(move |tx| agreements::act_in(tx, us, peer, &act, &sealer))
+    }
+
+    fn previous_keys(&self, party: Option<PartyCode>) -> Result<Vec<PreviousKey>, StoreError> {
+        self.read(move |c| agreements::previous_keys(c, party))
+    }
+
+    fn announce_card(
+        &self,
+        previous: PreviousKey,
+        update: CardUpdate,
+        log: LogEntry,
+        sealer: Sealer,
+    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+        self.write(move |tx| agreements::announce_card_in(tx, &previous, update, log, &sealer))
+    }
+
+    fn card_updates_waiting(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT COUNT(*) FROM outbox WHERE kind = 'card_update' AND delivered_at IS NULL",
+                    &[],
+                )?
+                .try_get(0)?;
+            Ok(n.max(0) as u64)
         })
     }
 

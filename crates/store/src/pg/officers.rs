@@ -1,18 +1,20 @@
 //! [`OfficerStore`] on PostgreSQL: accounts, the audit trail and decisions
 //! awaiting a second officer, each change with its audit line in one
 //! transaction of the group committer (which serialises login attempts,
-//! across processes too, under the writers' lock).
+//! across processes too, under the writers' lock); and [`AlertVerdictStore`],
+//! analysts' verdicts on alerts, each with its audit line.
 
 use soberana_core::{Officer, OfficerId, ProposalId, Timestamp};
 
 use super::PostgresStore;
 use super::changes::insert_audit;
 use crate::{
-    AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision, StoreError,
+    AlertVerdictRecord, AlertVerdictStore, AuditEntry, LoginAdmission, OfficerAccount,
+    OfficerStore, PendingDecision, StoreError,
 };
 
 const ACCOUNT_COLUMNS: &str =
-    "officer, password_hash, language, utc_offset_minutes, failures, locked_until";
+    "officer, password_hash, language, utc_offset_minutes, failures, locked_until, time_zone";
 
 fn account(row: &postgres::Row) -> Result<OfficerAccount, StoreError> {
     let officer: String = row.try_get(0)?;
@@ -27,6 +29,7 @@ fn account(row: &postgres::Row) -> Result<OfficerAccount, StoreError> {
         language: row.try_get(2)?,
         utc_offset_minutes: i32::try_from(offset)
             .map_err(|_| StoreError::Corrupt(format!("UTC offset {offset}")))?,
+        time_zone: row.try_get(6)?,
         failures: u32::try_from(failures).unwrap_or(u32::MAX),
         locked_until: locked.map(Timestamp::from_unix_millis),
     })
@@ -38,16 +41,17 @@ impl OfficerStore for PostgresStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO desk_officers (id, officer, password_hash, language, utc_offset_minutes, failures, locked_until)
-                 VALUES ($1, $2, $3, $4, $5, 0, NULL)
+                "INSERT INTO desk_officers (id, officer, password_hash, language, utc_offset_minutes, failures, locked_until, time_zone)
+                 VALUES ($1, $2, $3, $4, $5, 0, NULL, $6)
                  ON CONFLICT (id) DO UPDATE SET officer = $2, password_hash = $3, language = $4,
-                   utc_offset_minutes = $5, failures = 0, locked_until = NULL",
+                   utc_offset_minutes = $5, failures = 0, locked_until = NULL, time_zone = $6",
                 &[
                     &account.officer.id.as_str(),
                     &officer,
                     &account.password_hash,
                     &account.language,
                     &i64::from(account.utc_offset_minutes),
+                    &account.time_zone,
                 ],
             )?;
             insert_audit(tx, &audit)
@@ -250,6 +254,49 @@ impl OfficerStore for PostgresStore {
                 )));
             }
             insert_audit(tx, &audit)
+        })
+    }
+}
+
+impl AlertVerdictStore for PostgresStore {
+    fn put_alert_verdict(
+        &self,
+        verdict: AlertVerdictRecord,
+        audit: AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO alert_verdicts (incident, confirmed, reason, officer, at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &verdict.incident,
+                    &verdict.confirmed,
+                    &verdict.reason,
+                    &verdict.officer,
+                    &verdict.at.unix_millis(),
+                ],
+            )?;
+            insert_audit(tx, &audit)
+        })
+    }
+
+    fn alert_verdicts(&self) -> Result<Vec<AlertVerdictRecord>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT incident, confirmed, reason, officer, at FROM alert_verdicts ORDER BY seq",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AlertVerdictRecord {
+                    incident: r.try_get(0)?,
+                    confirmed: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                    officer: r.try_get(3)?,
+                    at: Timestamp::from_unix_millis(r.try_get(4)?),
+                })
+            })
+            .collect()
         })
     }
 }

@@ -161,6 +161,68 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
     );
     "#,
+    // 2: SQLite versions 5 to 10: financial trails, an officer's time
+    // zone, the bilateral agreement and its acts, previous keys, analysts'
+    // verdicts on alerts, and joint investigations.
+    r#"
+    CREATE TABLE trails (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        body TEXT NOT NULL,
+        created BIGINT NOT NULL
+    );
+    CREATE TABLE trail_proposals (
+        proposal_id TEXT PRIMARY KEY REFERENCES proposals(id),
+        trail_id BIGINT NOT NULL REFERENCES trails(id)
+    );
+    ALTER TABLE desk_officers ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+    CREATE TABLE agreements (
+        partner TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE agreement_acts (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        partner TEXT NOT NULL,
+        by_party TEXT NOT NULL,
+        envelope_id TEXT NOT NULL,
+        act TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL
+    );
+    CREATE INDEX agreement_acts_by_partner ON agreement_acts(partner, seq);
+    CREATE TABLE previous_keys (
+        party TEXT NOT NULL,
+        card TEXT NOT NULL,
+        retired_at BIGINT NOT NULL,
+        accepted_until BIGINT NOT NULL
+    );
+    CREATE INDEX previous_keys_by_party ON previous_keys(party, retired_at);
+    CREATE TABLE alert_verdicts (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        incident TEXT NOT NULL,
+        confirmed BOOLEAN NOT NULL,
+        reason TEXT NOT NULL,
+        officer TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    CREATE INDEX alert_verdicts_by_incident ON alert_verdicts(incident, seq);
+    CREATE TABLE cases (
+        case_id TEXT PRIMARY KEY,
+        proposal_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated BIGINT NOT NULL
+    );
+    CREATE TABLE case_events (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        ours BOOLEAN NOT NULL,
+        digest TEXT NOT NULL,
+        event TEXT NOT NULL,
+        log_index BIGINT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    CREATE INDEX case_events_by_case ON case_events(case_id, seq);
+    CREATE INDEX outbox_by_recipient ON outbox(recipient, kind, delivered_at);
+    "#,
 ];
 
 /// The schema version this soberana writes to PostgreSQL.
