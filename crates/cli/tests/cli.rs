@@ -700,43 +700,6 @@ fn a_node_folder_serves_once_and_stops_cleanly_on_sigterm_without_colour_codes()
     );
 }
 
-#[test]
-fn a_node_writes_json_log_lines_when_asked() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mx, _us) = pair(dir.path());
-    let log = dir.path().join("node.json.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_soberana"))
-        .args(["run", "--log-format", "json", "--dir", &mx])
-        .env("SOBERANA_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    wait_until("the node logs a line", || {
-        std::fs::read_to_string(&log).is_ok_and(|t| t.contains('\n'))
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        !text.contains('\u{1b}'),
-        "colour codes in JSON logs: {text:?}"
-    );
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let value: serde_json::Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
-        assert!(
-            value["level"].is_string() && value["time"].is_string(),
-            "{line}"
-        );
-        assert!(value["fields"].is_object(), "{line}");
-    }
-    let bad = soberana(&["run", "--log-format", "xml", "--dir", &mx]);
-    assert!(!bad.status.success());
-    let said = String::from_utf8_lossy(&bad.stderr);
-    assert!(said.contains("'xml'") && said.contains("json"), "{said}");
-}
-
 /// The demo's joint investigation: the case report verifies offline, and
 /// a report with an act swapped or one log's proof missing does not; a
 /// court use the contributor's conditions forbid is refused by the command.

@@ -1,6 +1,7 @@
 //! Operating a node from the command line: a backup taken while the node
 //! runs and takes proposals restores into a node whose log verifies, and a
-//! damaged, incomplete or padded backup is refused whole.
+//! damaged, incomplete or padded backup is refused whole; a node asked for
+//! JSON logs writes one JSON object a line, without colour codes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -517,4 +518,46 @@ fn a_draft_is_checked_against_the_partners_red_lines_before_it_is_sent() {
     // Checking sent nothing: the US outbox is empty.
     let outbox = ok(&["outbox", "--all", "--json", "--dir", &us]);
     assert_eq!(outbox.trim(), "[]", "{outbox}");
+}
+
+#[test]
+fn a_node_writes_json_log_lines_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mx = init(dir.path(), "MX");
+    let log = dir.path().join("node.json.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_soberana"))
+        .args(["run", "--log-format", "json", "--dir", &mx])
+        .env("SOBERANA_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains('\n')) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the node logged nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in JSON logs: {text:?}"
+    );
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+        assert!(
+            value["level"].is_string() && value["time"].is_string(),
+            "{line}"
+        );
+        assert!(value["fields"].is_object(), "{line}");
+    }
+    let bad = soberana(&["run", "--log-format", "xml", "--dir", &mx]);
+    assert!(!bad.status.success());
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("'xml'") && said.contains("json"), "{said}");
 }

@@ -48,7 +48,7 @@ async fn on_node<T: Send + 'static>(
     let node = desk.node().clone();
     tokio::task::spawn_blocking(move || f(&node))
         .await
-        .map_err(|e| NodeError::FinanceLedger(format!("the alert scan stopped: {e}")))?
+        .map_err(|e| NodeError::Finance(format!("the alert scan stopped: {e}")))?
 }
 
 /// `GET /alerts`.

@@ -142,10 +142,6 @@ pub enum NodeError {
         .0.display()
     )]
     NoFinanceLedger(PathBuf),
-    /// The financial ledger's files or the typology settings cannot be read
-    /// as they were written.
-    #[error("{0}")]
-    FinanceLedger(String),
     /// The ledger refused or failed.
     #[error("ledger: {0}")]
     Ledger(String),

@@ -111,9 +111,7 @@ impl StoreLocation {
 /// verdicts on money-laundering alerts ([`AlertVerdictStore`], two methods
 /// over one append-only table), and joint investigations ([`CaseStore`]),
 /// whose acts are logged and sent together.
-pub trait NodeStore:
-    OfficerStore + AlertVerdictStore + CaseStore + Send + Sync + 'static
-{
+pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync + 'static {
     /// The pinned party cards, as their JSON text.
     fn peers(&self) -> Result<Vec<(PartyCode, String)>, StoreError>;
 

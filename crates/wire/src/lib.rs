@@ -26,8 +26,8 @@ mod error;
 mod key;
 
 pub use body::{
-    Answer, AnswerItem, Body, BodyKind, CardUpdate, CaseMessage, CheckpointRequest, CosignatureReply,
-    SessionMessage,
+    Answer, AnswerItem, Body, BodyKind, CardUpdate, CaseMessage, CheckpointRequest,
+    CosignatureReply, SessionMessage,
 };
 pub use card::{CARD_VERSION, PartyCard, SignedCard};
 pub use digest::Digest;

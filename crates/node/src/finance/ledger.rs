@@ -400,10 +400,7 @@ pub fn load_graph(node: &Path) -> Result<Graph, NodeError> {
         }
     }
     if builder.is_empty() {
-        return Err(finance_err(format!(
-            "the node at `{}` holds no transactions; load some with `soberana finance ingest`",
-            node.display()
-        )));
+        return Err(NodeError::NoFinanceLedger(node.to_path_buf()));
     }
     let mut graph = builder.finish();
     graph.add_reports(&reports);
