@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use soberana_core::{Role, Timestamp};
+use soberana_core::Role;
 use soberana_desk::{Desk, Lang, router};
 use soberana_node::Node;
 use soberana_node::finance::ledger::{ColumnMaps, Table, ingest};
