@@ -2,17 +2,20 @@
 //! one case with its members, exhibits (digest, conditions, custody) and
 //! every act in the order this node recorded it, in Spanish and English.
 //!
-//! Read-only: the acts themselves go through the node (`soberana case …`),
-//! which holds the rules. An officer sees only the cases in which they are
-//! a member of our side; any other case is answered as not found, so the
-//! page does not tell who else works on what.
+//! The page carries the forms for the acts a member can do from the desk
+//! (`case_acts`: release an exhibit of ours under four eyes, open one held
+//! here, and for administrators add or remove members); the acts go through
+//! the node, which holds the rules. An officer sees only the cases in which
+//! they are a member of our side; any other case is answered as not found,
+//! so the page does not tell who else works on what.
 
 use std::fmt::Write as _;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use soberana_case::{Act, Case, CaseId, ExhibitStatus};
+use soberana_case::{Act, Case, CaseId, CaseRole, ExhibitStatus};
+use soberana_core::Role;
 use soberana_core::Timestamp;
 
 use crate::Desk;
@@ -37,6 +40,86 @@ fn ends(lang: Lang, case: &Case, offset: &Zone) -> String {
             )
         ),
     }
+}
+
+/// The forms under one exhibit: release (or confirm or withdraw a release
+/// awaiting its second approver) when it is ours and only offered; open
+/// when this node holds its bytes.
+fn exhibit_forms(
+    desk: &Desk,
+    officer: &SignedIn,
+    case: CaseId,
+    c: &Case,
+    x: &soberana_case::ExhibitState,
+) -> String {
+    let lang = officer.lang;
+    let ours = desk.node().party();
+    let approver = officer.account.officer.has_role(Role::Approver);
+    let mut out = String::new();
+    let form = |out: &mut String, act: &str, label: &str, class: &str| {
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"/cases/{case}/exhibits/{d}/{act}\" class=\"inline\">{csrf}\
+             <button type=\"submit\"{class}>{label}</button></form>",
+            d = x.digest,
+            csrf = officer.csrf_field(),
+        );
+    };
+    if x.contributor == ours && x.status == ExhibitStatus::Offered {
+        let pending = desk.releases().get(&(case, x.digest)).cloned();
+        match pending {
+            Some(p) => {
+                let _ = write!(
+                    out,
+                    "<p class=\"notice\" role=\"status\">{} <strong>{}</strong> · {}</p>",
+                    lang.s(
+                        "Releasing evidence needs a second approver. Release awaiting confirmation, asked by",
+                        "Entregar una prueba requiere un segundo aprobador. Entrega en espera de confirmación, pedida por"
+                    ),
+                    escape(p.officer.as_str()),
+                    time_tag(p.at, officer.offset())
+                );
+                if approver {
+                    if &p.officer != officer.id() {
+                        form(
+                            &mut out,
+                            "confirm",
+                            lang.s("Confirm the release", "Confirmar la entrega"),
+                            "",
+                        );
+                    }
+                    form(
+                        &mut out,
+                        "withdraw",
+                        lang.s("Withdraw the release", "Retirar la entrega"),
+                        " class=\"secondary\"",
+                    );
+                }
+            }
+            None if approver => form(
+                &mut out,
+                "release",
+                lang.s(
+                    "Release to the other side (a second approver confirms)",
+                    "Entregar a la otra parte (un segundo aprobador confirma)",
+                ),
+                "",
+            ),
+            None => {}
+        }
+    }
+    if c.holds(ours, &x.digest) {
+        form(
+            &mut out,
+            "open",
+            lang.s(
+                "Open (recorded in the chain of custody)",
+                "Abrir (queda en la cadena de custodia)",
+            ),
+            " class=\"secondary\"",
+        );
+    }
+    out
 }
 
 /// `GET /cases`.
@@ -110,20 +193,53 @@ pub async fn case(
             b = c.parties[1],
             ends = ends(lang, c, officer.offset()),
         );
+        let ours = desk.node().party();
+        let admin = c.role_of(ours, officer.id()) == Some(CaseRole::Administrator);
         let _ = write!(body, "<h2>{}</h2><ul>", lang.s("Members", "Miembros"));
         for m in &c.members {
             let role = match m.role {
                 soberana_case::CaseRole::Administrator => lang.s("administrator", "administrador"),
                 soberana_case::CaseRole::Member => lang.s("member", "miembro"),
             };
+            let remove = if admin && m.party == ours && &m.officer != officer.id() {
+                format!(
+                    " <form method=\"post\" action=\"/cases/{case}/members/remove\" class=\"inline\">{csrf}\
+                     <input type=\"hidden\" name=\"officer\" value=\"{who}\">\
+                     <button type=\"submit\" class=\"secondary\">{label} {who}</button></form>",
+                    csrf = officer.csrf_field(),
+                    who = escape(m.officer.as_str()),
+                    label = lang.s("Remove", "Quitar"),
+                )
+            } else {
+                String::new()
+            };
             let _ = write!(
                 body,
-                "<li>{} · {} · {role}</li>",
+                "<li>{} · {} · {role}{remove}</li>",
                 escape(m.officer.as_str()),
                 m.party
             );
         }
         body.push_str("</ul>");
+        if admin {
+            let _ = write!(
+                body,
+                "<form method=\"post\" action=\"/cases/{case}/members\" class=\"member-add\">{csrf}\
+                 <label for=\"member\">{who}</label><input id=\"member\" name=\"officer\" required maxlength=\"64\">\
+                 <label><input type=\"checkbox\" name=\"administrator\"> {admin_label}</label>\
+                 <button type=\"submit\">{go}</button></form>",
+                csrf = officer.csrf_field(),
+                who = lang.s(
+                    "Officer of this node to add",
+                    "Funcionario de este nodo que se agrega"
+                ),
+                admin_label = lang.s(
+                    "administers our side of the case",
+                    "administra nuestra parte del caso"
+                ),
+                go = lang.s("Add the member", "Agregar al miembro"),
+            );
+        }
         let _ = write!(body, "<h2>{}</h2>", lang.s("Exhibits", "Pruebas"));
         if c.exhibits.is_empty() {
             let _ = write!(
@@ -186,6 +302,7 @@ pub async fn case(
                 );
             }
             body.push_str("</ol>");
+            body.push_str(&exhibit_forms(&desk, officer, case, c, x));
         }
         let _ = write!(
             body,

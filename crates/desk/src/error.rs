@@ -32,6 +32,9 @@ pub enum DeskError {
     /// The officer lacks the role the action needs.
     #[error("this needs the `{0}` role, which you do not hold")]
     Forbidden(&'static str),
+    /// The act needs an administrator of our side of the case.
+    #[error("only an administrator of our side of the case can do this")]
+    NotCaseAdministrator,
     /// The second officer of a four-eyes decision must be someone else.
     #[error("a decision must be confirmed by a different approver than the one who made it")]
     SameOfficer,
@@ -68,9 +71,10 @@ impl DeskError {
                 StatusCode::UNAUTHORIZED
             }
             DeskError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
-            DeskError::Csrf | DeskError::Forbidden(_) | DeskError::SameOfficer => {
-                StatusCode::FORBIDDEN
-            }
+            DeskError::Csrf
+            | DeskError::Forbidden(_)
+            | DeskError::SameOfficer
+            | DeskError::NotCaseAdministrator => StatusCode::FORBIDDEN,
             DeskError::NotFound(_) => StatusCode::NOT_FOUND,
             DeskError::AlreadyDecided { .. } | DeskError::Conflict(_) => StatusCode::CONFLICT,
             DeskError::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -105,6 +109,9 @@ impl DeskError {
             }
             (Lang::Es, DeskError::Forbidden(role)) => {
                 format!("esto requiere el rol `{role}`, que usted no tiene")
+            }
+            (Lang::Es, DeskError::NotCaseAdministrator) => {
+                "solo un administrador de nuestra parte del caso puede hacerlo".into()
             }
             (Lang::Es, DeskError::SameOfficer) => {
                 "una decisión debe confirmarla un aprobador distinto del que la tomó".into()
@@ -170,9 +177,9 @@ impl From<soberana_node::NodeError> for DeskError {
             | soberana_node::NodeError::NothingToConfirm(_)) => DeskError::Conflict(e.to_string()),
             soberana_node::NodeError::BadDecision(text)
             | soberana_node::NodeError::BadOfficer(text) => DeskError::BadInput(text),
-            soberana_node::NodeError::Finance(text) | soberana_node::NodeError::Firearms(text) => {
-                DeskError::Conflict(text)
-            }
+            soberana_node::NodeError::Finance(text)
+            | soberana_node::NodeError::Firearms(text)
+            | soberana_node::NodeError::Case(text) => DeskError::Conflict(text),
             other => DeskError::Internal(other.to_string()),
         }
     }

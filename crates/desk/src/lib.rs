@@ -20,7 +20,8 @@
 //!   released (`Node::answer_continuation`); `firearms`: a partner's trace
 //!   request traced on our records and released (`Node::answer_trace`);
 //!   `alerts`: money-laundering incidents ranked, and analysts' verdicts;
-//!   `case`: the joint investigations an officer is a member of (read-only);
+//!   `case`: the joint investigations an officer is a member of; `case_acts`:
+//!   releasing an exhibit (four eyes), opening one, members added and removed;
 //!   `charts`: the SVG charts; `html`: escaping and the page frame;
 //!   `i18n`: Spanish and English, chosen per officer.
 //!
@@ -42,6 +43,7 @@
 mod alerts;
 mod auth;
 mod case;
+mod case_acts;
 mod charts;
 mod decide;
 mod error;
@@ -122,7 +124,15 @@ struct Inner {
     sessions: auth::Sessions,
     config: DeskConfig,
     decoy_hash: String,
+    /// Exhibit releases awaiting a second approver (see `case_acts`).
+    releases: std::sync::Mutex<Releases>,
 }
+
+/// Exhibit releases awaiting a second approver, by case and exhibit.
+type Releases = std::collections::HashMap<
+    (soberana_case::CaseId, soberana_case::ExhibitDigest),
+    case_acts::PendingRelease,
+>;
 
 impl Desk {
     /// A desk for `node`; officers and their audit trail are the node's.
@@ -134,6 +144,7 @@ impl Desk {
                 sessions: auth::Sessions::default(),
                 config,
                 decoy_hash,
+                releases: std::sync::Mutex::default(),
             }),
         })
     }
@@ -141,6 +152,15 @@ impl Desk {
     /// The node behind the desk.
     pub fn node(&self) -> &Node {
         &self.inner.node
+    }
+
+    /// Exhibit releases awaiting a second approver. A poisoned lock still
+    /// holds a consistent map: every change to it is one insert or remove.
+    pub(crate) fn releases(&self) -> std::sync::MutexGuard<'_, Releases> {
+        self.inner
+            .releases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The node's officers and audit trail.
@@ -270,6 +290,21 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/reply", post(reply::reply))
         .route("/cases", get(case::cases))
         .route("/cases/{id}", get(case::case))
+        .route("/cases/{id}/members", post(case_acts::member_add))
+        .route("/cases/{id}/members/remove", post(case_acts::member_remove))
+        .route(
+            "/cases/{id}/exhibits/{digest}/release",
+            post(case_acts::release),
+        )
+        .route(
+            "/cases/{id}/exhibits/{digest}/confirm",
+            post(case_acts::confirm),
+        )
+        .route(
+            "/cases/{id}/exhibits/{digest}/withdraw",
+            post(case_acts::withdraw),
+        )
+        .route("/cases/{id}/exhibits/{digest}/open", post(case_acts::open))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

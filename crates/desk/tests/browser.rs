@@ -6,9 +6,8 @@
 //! on the phone, for sideways scrolling. No page logs a JavaScript error.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/test` installs
-//! them). Without them the test says so and passes, unless
-//! `SOBERANA_REQUIRE_BROWSER=1` (set by `scripts/test` and CI), where it
-//! fails. With `SOBERANA_SCREENSHOTS=DIR` (an absolute path) it saves the
+//! them; by hand: `apt-get install chromium chromium-driver`). Without them
+//! the test fails and says how to install them; it never passes unrun. With `SOBERANA_SCREENSHOTS=DIR` (an absolute path) it saves the
 //! inbox, the outcomes and the pages of the walk in both languages and
 //! viewports as PNG files in DIR (how `docs/desk-*.png` were made).
 
@@ -100,15 +99,10 @@ async fn log_in(session: &Session<'_>, base: &str, officer: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
     let Some((driver_path, browser_path)) = webdriver::installed() else {
-        if std::env::var("SOBERANA_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!(
-                "chromium and chromedriver are required; run scripts/test as root to install them"
-            );
-        }
-        eprintln!(
-            "skipped: chromium and chromedriver are not installed (scripts/test installs them)"
+        panic!(
+            "chromium and chromedriver are required for the desk's browser test: \
+             run `apt-get install chromium chromium-driver` as root (scripts/test does it)"
         );
-        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let (mx, us) = pair(dir.path());
