@@ -141,6 +141,34 @@ pub(crate) fn history_line(lang: Lang, event: &str) -> String {
 /// template; each `{}` is a value carried across in order.
 const REFUSALS: &[(&str, &str)] = &[
     (
+        "exhibit {} is the other side's; only its contributor releases it",
+        "la prueba {} es de la otra parte; solo quien la aportó la entrega",
+    ),
+    (
+        "exhibit {} is already released",
+        "la prueba {} ya fue entregada",
+    ),
+    (
+        "the release of exhibit {} already awaits a second approver (asked by {})",
+        "la entrega de la prueba {} ya espera a un segundo aprobador (la pidió {})",
+    ),
+    (
+        "no release of exhibit {} awaits confirmation",
+        "ninguna entrega de la prueba {} espera confirmación",
+    ),
+    (
+        "exhibit {} is over {} bytes; open it on the node (soberana case exhibit open CASE DIGEST --out FILE)",
+        "la prueba {} supera {} bytes; ábrala en el nodo (soberana case exhibit open CASE DIGEST --out FILE)",
+    ),
+    (
+        "`{}` is not an officer id",
+        "`{}` no es un identificador de funcionario",
+    ),
+    (
+        "no enabled officer `{}` is registered on this node",
+        "no hay un funcionario habilitado `{}` registrado en este nodo",
+    ),
+    (
         "outcome `{}` is not a filter; use refused, acknowledged or accepted",
         "`{}` no es un filtro de resultado; use refused (rechazadas), acknowledged (acusadas) o accepted (aceptadas)",
     ),

@@ -2,7 +2,8 @@
 //! ours released under four eyes lands in our chain of custody and the
 //! partner's; the partner's desk opens it once received, and the opening is
 //! custody; an administrator adds and removes members; a non-member or a
-//! member who is not an administrator is refused and nothing is written.
+//! member who is not an administrator is refused and nothing is written;
+//! the Spanish case page with its forms holds no English.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,9 +12,9 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use soberana_case::{Act, CaseId, ExhibitDigest, UseConditions};
+use soberana_case::{Act, CaseId, CaseRole, ExhibitDigest, UseConditions};
 use soberana_core::{OfficerId, Outcome, ProposalState, Role};
-use soberana_desk::{Desk, Lang};
+use soberana_desk::{Desk, Lang, english_words_in};
 use soberana_node::Node;
 use support::client::*;
 use support::*;
@@ -56,7 +57,16 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     let runs = [mx.start().await.unwrap(), us.start().await.unwrap()];
     let mx_desk = Desk::open(mx.clone(), test_config()).unwrap();
     let us_desk = Desk::open(us.clone(), test_config()).unwrap();
-    mx_officers(&mx_desk);
+    // Named in Spanish, so that any English on beto's Spanish page is the
+    // desk's own.
+    for (who, name, role, lang) in [
+        ("ana", "Ana Torres", Role::Approver, Lang::En),
+        ("beto", "Alberto Ruiz", Role::Approver, Lang::Es),
+        ("carla", "Carla Núñez", Role::Liaison, Lang::En),
+        ("olga", "Olga Díaz", Role::Oversight, Lang::En),
+    ] {
+        named(&mx_desk, who, name, "MX.FGR", &[role], lang);
+    }
     officer(&us_desk, "sam", "US.ATF", &[Role::Approver], Lang::En);
     officer(&us_desk, "lee", "US.ATF", &[Role::Approver], Lang::Es);
 
@@ -89,11 +99,11 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     let page = ana.get(&format!("/cases/{case}")).await;
     assert!(page.body.contains("Add the member"), "{}", page.body);
     let csrf = csrf_in(&page.body);
-    for who in ["beto", "carla"] {
+    for (who, admin) in [("beto", "on"), ("carla", "")] {
         let added = ana
             .post(
                 &format!("/cases/{case}/members"),
-                &[("csrf", &csrf), ("officer", who)],
+                &[("csrf", &csrf), ("officer", who), ("administrator", admin)],
             )
             .await;
         assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
@@ -112,8 +122,11 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     );
     assert!(unknown.body.contains("nobody"), "{}", unknown.body);
     let c = mx.case(case).unwrap().case;
-    assert!(c.role_of(mx.party(), &id("beto")).is_some());
-    assert!(c.role_of(mx.party(), &id("carla")).is_some());
+    assert_eq!(
+        c.role_of(mx.party(), &id("beto")),
+        Some(CaseRole::Administrator)
+    );
+    assert_eq!(c.role_of(mx.party(), &id("carla")), Some(CaseRole::Member));
 
     // Carla, a member but no administrator, cannot add or remove; olga, no
     // member, does not even see the case. Nothing is written.
@@ -179,7 +192,7 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
             case,
             &id("beto"),
             &file,
-            "seized ledger",
+            "libreta incautada",
             UseConditions::strict(180),
         )
         .unwrap();
@@ -227,6 +240,12 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     beto.login("beto", PASSWORD).await;
     let page = beto.get(&format!("/cases/{case}")).await;
     assert!(page.body.contains("Confirmar la entrega"), "{}", page.body);
+    assert!(page.body.contains("Agregar al miembro"), "{}", page.body);
+    let english = english_words_in(&page.body);
+    assert!(
+        english.is_empty(),
+        "English on the Spanish case page: {english:?}"
+    );
     let beto_csrf = csrf_in(&page.body);
     let confirmed = beto
         .post(&format!("{base}/confirm"), &[("csrf", &beto_csrf)])
@@ -251,6 +270,7 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
         .post(&format!("{base}/release"), &[("csrf", &beto_csrf)])
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("ya fue entregada"), "{}", again.body);
 
     // The partner records the offer and the release in its own log.
     wait_for(&us, case, |events| {
