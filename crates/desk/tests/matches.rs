@@ -1,7 +1,6 @@
 //! A partner's private match accepted through the desk's decide form runs
 //! exactly as `soberana decide` would have it: both call `Node::decide`, so
-//! once the acceptance (confirmed by a second approver when our handling
-//! asks for one) reaches the asker, the protocol runs between the nodes
+//! once the acceptance reaches the asker, the protocol runs between the nodes
 //! by itself, the asker learns exactly the common identifiers and our node
 //! records what it disclosed.
 
@@ -12,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use soberana_core::ProposalState;
+use soberana_core::{DecidedBy, ProposalState};
 use soberana_desk::Desk;
 use soberana_node::sessions::{IdentifierRequest, MatchResult, RequestContext, match_result};
 use soberana_psi::{IdentifierKind, Protocol};
@@ -55,8 +54,7 @@ async fn an_identifier_match_accepted_on_the_desk_runs_and_answers_the_partner()
         "nothing is computed before an officer accepts"
     );
 
-    // Ana accepts on the desk; if our handling asks for a second approver,
-    // Beto confirms.
+    // Ana accepts on the desk.
     let mut ana = Client::new(&desk);
     ana.login("ana", PASSWORD).await;
     let page = ana.get(&format!("/proposals/{}", proposal.id)).await;
@@ -73,23 +71,18 @@ async fn an_identifier_match_accepted_on_the_desk_runs_and_answers_the_partner()
         )
         .await;
     assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
-    if mx.pending(proposal.id).unwrap().is_some() {
-        let mut beto = Client::new(&desk);
-        beto.login("beto", PASSWORD).await;
-        let csrf = beto.csrf().await;
-        let confirmed = beto
-            .post(
-                &format!("/proposals/{}/confirm", proposal.id),
-                &[("csrf", &csrf)],
-            )
-            .await;
-        assert_eq!(
-            confirmed.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            confirmed.body
-        );
-    }
+    // Accepting a match releases no written item, so, as with `soberana
+    // decide`, it takes effect at once under the deciding approver.
+    assert!(mx.pending(proposal.id).unwrap().is_none());
+    let decided = mx.show(proposal.id).unwrap();
+    assert!(
+        matches!(
+            decided.decision.as_ref().map(|d| &d.decided_by),
+            Some(DecidedBy::Officer { officer, .. }) if officer.as_str() == "ana"
+        ),
+        "{:?}",
+        decided.decision
+    );
 
     // The protocol runs between the nodes; the US learns exactly the
     // common ten, and MX records its disclosure.
