@@ -1,9 +1,9 @@
 //! End to end in headless Chromium: an MX officer logs in on the MX desk,
 //! moves through it with the keyboard, decides a US proposal, and the
 //! decision arrives on the US desk; then officers in Spanish and in English
-//! walk every list and every proposal kind on a desktop and on a 390 px
-//! phone viewport, each page checked with axe-core (WCAG 2.2 A and AA) and,
-//! on the phone, for sideways scrolling. No page logs a JavaScript error.
+//! walk every list, every proposal kind and a case page with its forms on
+//! a desktop and on a 390 px phone viewport, each page checked with
+//! axe-core (WCAG 2.2 A and AA) and, on the phone, for sideways scrolling. No page logs a JavaScript error.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/test` installs
 //! them; by hand: `apt-get install chromium chromium-driver`). Without them
@@ -330,6 +330,40 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
+    // A joint investigation the US asks and fgr.ana accepts: MX opens its
+    // side, both officers administer it, and an exhibit of ours is offered,
+    // so the case page carries every form it has.
+    let joint = us
+        .propose(from_us("mx-joint-investigation.toml"), None)
+        .unwrap();
+    wait_state(&mx, joint.id, ProposalState::AwaitingOfficer).await;
+    let (lucia, ana) = (
+        soberana_core::OfficerId::new("fgr.lucia").unwrap(),
+        soberana_core::OfficerId::new("fgr.ana").unwrap(),
+    );
+    mx.decide(
+        joint.id,
+        soberana_node::OfficerVerdict {
+            officer: ana.clone(),
+            outcome: soberana_core::Outcome::Accepted,
+            reason: "cada parte en su territorio".into(),
+            release: Vec::new(),
+        },
+    )
+    .unwrap();
+    let case = mx.case_open(joint.id, &lucia).unwrap();
+    mx.case_member_add(case, &lucia, &ana, true).unwrap();
+    let ledger = dir.path().join("libreta.txt");
+    std::fs::write(&ledger, "pagos en Tucson\n").unwrap();
+    mx.exhibit_add(
+        case,
+        &ana,
+        &ledger,
+        "libreta incautada",
+        soberana_case::UseConditions::strict(180),
+    )
+    .unwrap();
+
     let mut pages: Vec<(String, String)> = ["inbox", "decided", "outbox", "outcomes", "proof"]
         .iter()
         .map(|p| ((*p).to_owned(), format!("/{p}")))
@@ -339,6 +373,8 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
             .iter()
             .map(|(name, id)| ((*name).to_owned(), format!("/proposals/{id}"))),
     );
+    pages.push(("cases".into(), "/cases".into()));
+    pages.push(("case".into(), format!("/cases/{case}")));
     for (officer, lang) in [("fgr.lucia", "es"), ("fgr.ana", "en")] {
         for (viewport, width, height, mobile) in
             [("desktop", 1280, 900, false), ("phone", 390, 844, true)]
@@ -352,6 +388,15 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
                     .script("return document.documentElement.lang;")
                     .await;
                 assert_eq!(html_lang, serde_json::json!(lang), "{what}");
+                if name == "case" {
+                    assert_eq!(
+                        session
+                            .count("form[action$='/release'], form[action$='/members']")
+                            .await,
+                        2,
+                        "{what}: the release and member forms"
+                    );
+                }
                 accessible(&session, &what).await;
                 if mobile {
                     fits(&session, &what).await;
