@@ -3,13 +3,15 @@
 //! decision arrives on the US desk; then officers in Spanish and in English
 //! walk every list, every proposal kind and a case page with its forms on
 //! a desktop and on a 390 px phone viewport, each page checked with
-//! axe-core (WCAG 2.2 A and AA) and, on the phone, for sideways scrolling. No page logs a JavaScript error.
+//! axe-core (WCAG 2.2 A and AA) and, on the phone, for sideways scrolling.
+//! No page logs a JavaScript error.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/test` installs
 //! them; by hand: `apt-get install chromium chromium-driver`). Without them
-//! the test fails and says how to install them; it never passes unrun. With `SOBERANA_SCREENSHOTS=DIR` (an absolute path) it saves the
-//! inbox, the outcomes and the pages of the walk in both languages and
-//! viewports as PNG files in DIR (how `docs/desk-*.png` were made).
+//! the test fails and says how to install them; it never passes unrun.
+//! With `SOBERANA_SCREENSHOTS=DIR` (an absolute path) it saves the inbox,
+//! the outcomes and the pages of the walk in both languages and viewports
+//! as PNG files in DIR (how `docs/desk-*.png` were made).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
