@@ -37,7 +37,13 @@
 //!   once, at most the lock-out threshold are checked.
 //! - The desk never decides anything the node would not: decisions,
 //!   confirmations and withdrawals are `Node::decide`, `Node::confirm` and
-//!   `Node::withdraw`, which hold the roles, four eyes and the lifecycle.
+//!   `Node::withdraw`, which hold the roles, four eyes and the lifecycle;
+//!   acts on a case are `Node::exhibit_release` (called only with two
+//!   different approvers who both acted on the page), `Node::exhibit_open`,
+//!   `Node::case_member_add` and `Node::case_member_remove`. The one thing
+//!   the desk holds itself is a release awaiting its second approver, in
+//!   memory: nothing is written or sent for it until the second approver
+//!   confirms, and a restart forgets it.
 //! - No asset comes from elsewhere: the stylesheet and script are compiled in.
 
 mod alerts;
