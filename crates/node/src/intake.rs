@@ -255,8 +255,16 @@ impl Node {
                 format!("envelope is addressed to `{recipient}`, this node is `{us}`"),
             ));
         }
-        // The pinned key, or a previous one still in its overlap.
-        let keys: Vec<soberana_wire::PublicKey> = accepted.iter().map(|(key, _)| *key).collect();
+        // The pinned key, or a previous one still in its overlap — except
+        // for a card update: only the key pinned now may move the pin, so a
+        // retired key (perhaps the reason for the rotation) cannot bring
+        // itself or another key back.
+        let keys: Vec<soberana_wire::PublicKey> =
+            if unverified.unverified_header().kind == soberana_wire::BodyKind::CardUpdate {
+                vec![card.signing_key]
+            } else {
+                accepted.iter().map(|(key, _)| *key).collect()
+            };
         let verified = unverified.verify_any(&keys).map_err(from_wire)?;
         let body = verified.body().map_err(from_wire)?;
         let header = verified.header().clone();

@@ -214,3 +214,59 @@ fn a_key_near_its_age_limit_is_warned_about() {
         warnings[0]
     );
 }
+
+/// A retired key still taken for ordinary envelopes during its overlap must
+/// not move the pin: a card update signed by it — here MX's old card sent
+/// back, which would bring a possibly stolen key back into use — is refused
+/// and the new card stays pinned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_update_signed_by_a_retired_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = support::pair(dir.path(), || Arc::new(AcceptAll));
+    let us_run = us.start().await.unwrap();
+    let mx_run = mx.start().await.unwrap();
+    let old_key = mx.signing_key_for_tests().clone();
+    let old_card = mx.card().unwrap();
+    let new_fingerprint = mx.rotate_keys(7).unwrap();
+    eventually("US pins MX's new card", || {
+        us.peer(party("MX"))
+            .is_some_and(|c| c.fingerprint() == new_fingerprint)
+    })
+    .await;
+
+    // The old key still signs an ordinary envelope US takes in its overlap…
+    let ordinary = soberana_wire::SealedEnvelope::seal(
+        &old_key,
+        party("MX"),
+        party("US"),
+        1_000_000,
+        Timestamp::now(),
+        &soberana_wire::Body::Checkpoint(soberana_wire::CheckpointRequest {
+            add_checkpoint: "not a checkpoint".into(),
+        }),
+    );
+    let said = us.intake(ordinary.bytes(), None).unwrap_err();
+    assert_ne!(said.code, "bad_signature", "{said:?}");
+
+    // …but not a card update.
+    let forged = soberana_wire::SealedEnvelope::seal(
+        &old_key,
+        party("MX"),
+        party("US"),
+        1_000_001,
+        Timestamp::now(),
+        &soberana_wire::Body::CardUpdate(soberana_wire::CardUpdate {
+            card: old_card,
+            overlap_days: 7,
+        }),
+    );
+    let refused = us.intake(forged.bytes(), None).unwrap_err();
+    assert_eq!(refused.code, "bad_signature", "{refused:?}");
+    assert_eq!(
+        us.peer(party("MX")).unwrap().fingerprint(),
+        new_fingerprint,
+        "the pin did not move"
+    );
+    mx_run.stop().await;
+    us_run.stop().await;
+}
