@@ -183,6 +183,27 @@ async fn an_agreement_is_made_suspended_resumed_and_terminated_by_signed_acts() 
     // Only the side that suspended can resume.
     let wrong = mx.act_on_agreement(party("US"), AgreementAction::Resume, "");
     assert!(matches!(wrong, Err(NodeError::Agreement(ref t)) if t.contains("only that side")));
+    // …and a resume MX signs and sends past its own node's check is
+    // refused at US's intake, the agreement still suspended.
+    let version = us.agreement(party("MX")).unwrap().unwrap().version;
+    let bytes = SealedEnvelope::seal(
+        mx.signing_key_for_tests(),
+        party("MX"),
+        party("US"),
+        10_000,
+        Timestamp::now(),
+        &Body::Agreement(soberana_core::AgreementAct {
+            version,
+            action: AgreementAction::Resume,
+            reason: "resumed by the other side".into(),
+            at: Timestamp::now(),
+        }),
+    )
+    .bytes()
+    .to_vec();
+    let (code, body) = mx.send_raw(party("US"), bytes).await.unwrap();
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(status(&us, "MX"), Some(AgreementStatus::Suspended));
     us.act_on_agreement(party("MX"), AgreementAction::Resume, "review done")
         .unwrap();
     eventually("MX sees the agreement resumed", || {
