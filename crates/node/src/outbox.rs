@@ -4,8 +4,9 @@
 //! change it reports, so nothing the node decided can be lost between
 //! deciding and sending. This loop sends what is due; a partner's `200`, or
 //! a `409 duplicate` (it already has the envelope), marks it delivered; any
-//! other `4xx` but `408` and `429` is final: the envelope is marked refused,
-//! with the partner's reason, and never sent again; anything else is retried
+//! other `4xx` but `408`, `429` and `403 agreement_suspended` is final: the
+//! envelope is marked refused, with the partner's reason, and never sent
+//! again; anything else is retried
 //! with exponential backoff up to a minute, for as long as it takes; the
 //! backoff ends as soon as the partner answers again (a delivery to it
 //! succeeds, or its health endpoint answers a probe). A
@@ -160,13 +161,19 @@ pub(crate) async fn exchange(
     }
 }
 
-/// Whether a partner's answer is final: every `4xx` says the envelope
-/// itself is wrong and will never be taken, except `408` (too slow) and
-/// `429` (too many), which say "later".
-fn is_final(status: hyper::StatusCode) -> bool {
+/// Whether a partner's answer, with its refusal code, is final: every
+/// `4xx` says the envelope itself is wrong and will never be taken, except
+/// `408` (too slow) and `429` (too many), which say "later", and `403
+/// agreement_suspended`: the partner suspended the agreement and its act
+/// has not reached us yet (once it has, `due_deliveries` holds our
+/// proposals). A suspension is temporary, so a proposal queued while the
+/// agreement was in force for us waits and goes once it is resumed, as one
+/// queued after our node learned of the suspension does.
+fn is_final(status: hyper::StatusCode, code: &str) -> bool {
     status.is_client_error()
         && status != hyper::StatusCode::REQUEST_TIMEOUT
         && status != hyper::StatusCode::TOO_MANY_REQUESTS
+        && !(status == hyper::StatusCode::FORBIDDEN && code == "agreement_suspended")
 }
 
 async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) -> Delivery {
@@ -203,7 +210,7 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) 
         .take(40)
         .collect();
     let said = format!("{status} {code}: {reason}");
-    if is_final(status) {
+    if is_final(status, &code) {
         Delivery::Refused(said)
     } else {
         Delivery::Failed(said)
@@ -536,6 +543,22 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suspension_is_not_a_final_refusal_but_a_termination_is() {
+        use hyper::StatusCode;
+        assert!(!is_final(StatusCode::FORBIDDEN, "agreement_suspended"));
+        assert!(is_final(StatusCode::FORBIDDEN, "agreement_terminated"));
+        assert!(is_final(StatusCode::FORBIDDEN, "not_in_agreement"));
+        assert!(is_final(StatusCode::FORBIDDEN, "bad_signature"));
+        assert!(is_final(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "agreement_suspended"
+        ));
+        assert!(!is_final(StatusCode::REQUEST_TIMEOUT, "body_timeout"));
+        assert!(!is_final(StatusCode::TOO_MANY_REQUESTS, ""));
+        assert!(!is_final(StatusCode::SERVICE_UNAVAILABLE, ""));
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -287,6 +287,89 @@ async fn a_proposal_queued_before_a_suspension_is_held_until_resumed() {
     us_run.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_that_crosses_the_partners_suspension_is_held_until_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = support::pair(dir.path(), || Arc::new(AcceptAll));
+    let us_run = us.start().await.unwrap();
+    let mx_run = mx.start().await.unwrap();
+    let terms = read_terms(&example("agreements/mx-us.toml")).unwrap();
+    mx.act_on_agreement(party("US"), AgreementAction::Propose { terms }, "")
+        .unwrap();
+    eventually("US holds the terms", || {
+        us.agreement(party("MX"))
+            .unwrap()
+            .is_some_and(|a| a.pending.is_some())
+    })
+    .await;
+    us.act_on_agreement(party("MX"), AgreementAction::Accept, "")
+        .unwrap();
+    eventually("in force at MX", || {
+        status(&mx, "US") == Some(AgreementStatus::Active)
+    })
+    .await;
+
+    // MX listens where US does not dial for a while: MX's envelopes reach
+    // US, US's act does not reach MX. US suspends and MX, not knowing yet,
+    // queues a request under the agreement it still sees in force.
+    mx_run.stop().await;
+    let config = mx.dir().config();
+    let listen = format!("listen = \"{}\"", mx.config().listen);
+    drop(mx);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let elsewhere = format!("listen = \"{}\"", support::free_port());
+    std::fs::write(&config, text.replace(&listen, &elsewhere)).unwrap();
+    let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
+    us.act_on_agreement(party("MX"), AgreementAction::Suspend, "audit")
+        .unwrap();
+    let crossing = mx
+        .propose(draft("mx-information-request.toml"), None)
+        .unwrap();
+    let mx_run = mx.start().await.unwrap();
+
+    // US refuses it under the suspension, and MX does not take that as
+    // final: the suspension is temporary, the request waits and is tried
+    // again.
+    let suspended_refusals = || {
+        us.refusals(1000)
+            .unwrap()
+            .iter()
+            .filter(|r| r.reason.contains("agreement_suspended"))
+            .count()
+    };
+    eventually("MX tries the request again after US refused it", || {
+        suspended_refusals() >= 2
+    })
+    .await;
+    assert!(
+        mx.refused_deliveries(10).unwrap().is_empty(),
+        "MX gave the request up for good"
+    );
+    assert_eq!(state(&mx, crossing.id), Some(ProposalState::Queued));
+
+    // Back where US dials: MX learns of the suspension and holds the
+    // request; once US resumes, it crosses.
+    mx_run.stop().await;
+    drop(mx);
+    std::fs::write(&config, text).unwrap();
+    let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
+    let mx_run = mx.start().await.unwrap();
+    eventually("MX learns of the suspension", || {
+        status(&mx, "US") == Some(AgreementStatus::Suspended)
+    })
+    .await;
+    assert!(state(&us, crossing.id).is_none());
+    us.act_on_agreement(party("MX"), AgreementAction::Resume, "audit done")
+        .unwrap();
+    eventually("the request crosses once resumed", || {
+        state(&mx, crossing.id) == Some(ProposalState::Accepted)
+    })
+    .await;
+    assert!(mx.refused_deliveries(10).unwrap().is_empty());
+    mx_run.stop().await;
+    us_run.stop().await;
+}
+
 /// Sends every proposal to an officer: nothing is answered at once.
 struct ReviewAll;
 
