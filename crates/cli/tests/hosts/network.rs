@@ -29,6 +29,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan of the test process `pid`.
     pub fn for_pid(pid: u32) -> Self {
         let base = u32::from(Ipv4Addr::new(198, 18, 0, 0)) + (pid % 16_384) * 8;
         let at = |offset: u32| Ipv4Addr::from(base + offset);
@@ -47,7 +48,7 @@ impl Plan {
 }
 
 /// Runs `ip ARGS`, failing the test with what `ip` said.
-pub fn ip(args: &[&str]) {
+fn ip(args: &[&str]) {
     let out = Command::new("ip")
         .args(args)
         .output()
@@ -61,7 +62,7 @@ pub fn ip(args: &[&str]) {
 }
 
 /// Runs `ip ARGS` and ignores the outcome (cleaning up).
-pub fn ip_quiet(args: &[&str]) {
+fn ip_quiet(args: &[&str]) {
     let _ = Command::new("ip")
         .args(args)
         .stdout(Stdio::null())
@@ -100,8 +101,8 @@ pub fn require_root_and_netns() {
 /// The namespaces and links of this run, deleted when dropped (a panic
 /// included), after killing whatever still runs inside the namespaces.
 pub struct Network {
-    pub namespaces: Vec<String>,
-    pub links: Vec<String>,
+    namespaces: Vec<String>,
+    links: Vec<String>,
 }
 
 impl Network {
@@ -199,7 +200,7 @@ impl Host {
         });
     }
 
-    pub fn pid(&self) -> u32 {
+    fn pid(&self) -> u32 {
         self.child.as_ref().expect("the node runs").id()
     }
 
@@ -261,7 +262,7 @@ impl Drop for Host {
 
 /// One plain HTTP/1.1 GET to a node's operator endpoint (reached over the
 /// veth directly, not through the relay): the status and the body.
-pub fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream
@@ -295,6 +296,7 @@ pub fn tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
+/// Waits for `check` to hold, failing the test after [`PATIENCE`].
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {

@@ -26,11 +26,16 @@ pub struct Impairment {
     /// While true, connections are held and nothing is forwarded; those
     /// open when it begins are reset.
     pub partition: watch::Sender<bool>,
-    pub rng: Mutex<u64>,
+    rng: Mutex<u64>,
+    /// Connections taken.
     pub connections: AtomicU64,
+    /// Connections reset as they arrived.
     pub dropped: AtomicU64,
+    /// Connections reset mid-stream.
     pub resets: AtomicU64,
+    /// Connections open when a partition began, reset then.
     pub partition_cuts: AtomicU64,
+    /// Connections taken during a partition: held, and reset when it heals.
     pub held: AtomicU64,
 }
 
@@ -58,7 +63,7 @@ impl Impairment {
 
     /// A number in `0..n` (xorshift64*: reproducible from the seed alone
     /// only in what it draws, since connections arrive as they will).
-    pub fn below(&self, n: u64) -> u64 {
+    fn below(&self, n: u64) -> u64 {
         let mut state = self.rng.lock().unwrap();
         *state ^= *state >> 12;
         *state ^= *state << 25;
@@ -66,11 +71,11 @@ impl Impairment {
         state.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
     }
 
-    pub fn chance(&self, percent: &AtomicU64) -> bool {
+    fn chance(&self, percent: &AtomicU64) -> bool {
         self.below(100) < percent.load(Ordering::SeqCst)
     }
 
-    pub fn delay(&self) -> Duration {
+    fn delay(&self) -> Duration {
         let base = self.latency_ms.load(Ordering::SeqCst);
         Duration::from_millis(base + self.below(base / 2 + 1))
     }
@@ -78,12 +83,14 @@ impl Impairment {
 
 /// The two directions of the link, each impaired on its own.
 pub struct Link {
+    /// The connections US's node opens to MX's.
     pub to_mx: Arc<Impairment>,
+    /// The connections MX's node opens to US's.
     pub to_us: Arc<Impairment>,
 }
 
 impl Link {
-    pub fn both(&self) -> [&Impairment; 2] {
+    fn both(&self) -> [&Impairment; 2] {
         [&self.to_mx, &self.to_us]
     }
 
@@ -109,7 +116,7 @@ impl Link {
 }
 
 /// Resets a connection: closing with a zero linger sends RST, not FIN.
-pub fn reset(stream: TcpStream) {
+fn reset(stream: TcpStream) {
     let _ = stream.set_zero_linger();
     drop(stream);
 }
@@ -124,13 +131,17 @@ pub async fn relay(listener: TcpListener, upstream: SocketAddr, link: Arc<Impair
     }
 }
 
+/// How one direction of a relayed connection ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
+enum Flow {
+    /// Its sender closed it.
     Closed,
+    /// It was cut: both sides are reset.
     Cut,
 }
 
-pub async fn relay_one(mut client: TcpStream, upstream: SocketAddr, link: Arc<Impairment>) {
+/// Relays one connection, or resets or holds it.
+async fn relay_one(mut client: TcpStream, upstream: SocketAddr, link: Arc<Impairment>) {
     link.connections.fetch_add(1, Ordering::SeqCst);
     let mut partition = link.partition.subscribe();
     if *partition.borrow_and_update() {
@@ -181,18 +192,21 @@ pub async fn relay_one(mut client: TcpStream, upstream: SocketAddr, link: Arc<Im
 
 /// What the two directions of one relayed connection share.
 #[derive(Clone, Copy)]
-pub struct Ends<'a> {
-    pub link: &'a Impairment,
-    pub moved: &'a AtomicU64,
-    pub cut_after: Option<u64>,
-    pub cut: &'a watch::Sender<bool>,
+struct Ends<'a> {
+    link: &'a Impairment,
+    /// Bytes passed on so far, both ways.
+    moved: &'a AtomicU64,
+    /// Where the connection is cut, if it is to be.
+    cut_after: Option<u64>,
+    /// Turned true when either direction cuts the connection.
+    cut: &'a watch::Sender<bool>,
 }
 
 impl Ends<'_> {
     /// Copies one direction until it ends (`Closed`, its end passed on as
     /// a FIN) or the connection is cut (`Cut`: the caller resets both
     /// sides).
-    pub async fn pump(
+    async fn pump(
         self,
         from: &mut tokio::net::tcp::ReadHalf<'_>,
         to: &mut tokio::net::tcp::WriteHalf<'_>,
