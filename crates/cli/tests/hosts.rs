@@ -21,8 +21,10 @@
 //!
 //! It needs root and `ip netns` (iproute2), and fails, saying so, without
 //! them: `sudo -E cargo test -p soberana --test hosts -- --nocapture`
-//! prints the figures. Set `SOBERANA_HOSTS_SEED` to replay a run's random
-//! choices (the seed is printed).
+//! prints the figures. `SOBERANA_HOSTS_SEED=N` draws the relay's and the
+//! senders' random numbers from seed N (each run prints its own; timing
+//! still varies). The namespaces and the node processes are in
+//! `hosts/network.rs`, the relay in `hosts/relay.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
