@@ -75,7 +75,7 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
 
     // MX is restored from the older backup.
     let restored = dir.path().join("MX-restored");
-    soberana_node::restore(&dir.path().join("backup"), &restored).unwrap();
+    soberana_node::restore(&dir.path().join("backup"), &restored, None).unwrap();
     let mx = Node::open(&restored, Arc::new(AcceptAll)).unwrap();
     assert!(state(&mx, late[0]).is_none(), "the backup predates it");
 
