@@ -97,6 +97,7 @@ impl Node {
             }),
         };
         node.reload_peers()?;
+        node.recall_log_findings();
         Ok(node)
     }
 

@@ -139,5 +139,19 @@ pub async fn recover(args: RecoverArgs) -> Result<()> {
     for refusal in &done.refused {
         println!("  refused: {refusal}");
     }
+    let remaining = node.check_log_against_partners().await;
+    if remaining.is_empty() {
+        println!("the log agrees with what every partner cosigned: checkpoints are signed again");
+    } else {
+        for finding in &remaining {
+            println!("still: {finding}");
+        }
+        println!(
+            "not recovered: the log entries the backup lost. They cannot be rebuilt from {peer}'s \
+             copies (decisions, disclosures and refusals are logged with this node's own times and \
+             never crossed), so this node signs no checkpoint until that is settled with {peer}; \
+             the refusal is kept in witnessed.json and outlives a restart"
+        );
+    }
     Ok(())
 }
