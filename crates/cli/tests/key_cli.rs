@@ -44,7 +44,13 @@ fn an_operator_rotates_keys_and_old_receipts_still_check() {
     let bad = soberana(&["key", "rotate", "--overlap-days", "0", "--dir", &mx]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("overlap"));
-    assert!(ok(&["key", "status", "--dir", &mx]).contains("no rotation waiting"));
+    let status = ok(&["key", "status", "--dir", &mx]);
+    assert!(status.contains("no rotation waiting"), "{status}");
+    // From the certificate's notAfter: a new one serves a year.
+    assert!(
+        status.contains("TLS certificate valid until") && status.contains("(364 days left)"),
+        "{status}"
+    );
 
     let mx_run = run_node(&mx);
     let _us_run = run_node(&us);

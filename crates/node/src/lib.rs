@@ -54,7 +54,7 @@ pub use contacts::{
 };
 pub use deadlines::{Breach, default_answer_secs};
 pub use error::NodeError;
-pub use identity::{TlsIdentity, load_signing_key, read_secret};
+pub use identity::{TlsIdentity, load_signing_key, read_secret, write_secret};
 pub use init::{InitOptions, SHIPPED_PARTIES, init};
 pub use intake::{IntakeOutcome, IntakeRefusal};
 pub use keys::{DEFAULT_OVERLAP_DAYS, KeyStatus, MAX_OVERLAP_DAYS};

@@ -215,6 +215,37 @@ fn a_key_near_its_age_limit_is_warned_about() {
     );
 }
 
+#[test]
+fn a_certificate_near_its_not_after_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = support::pair(dir.path(), || Arc::new(AcceptAll));
+    let not_after = mx.key_status().unwrap().tls_not_after.unwrap();
+    let days = Timestamp::now().seconds_until(not_after) / 86_400;
+    assert!(
+        (364..=365).contains(&days),
+        "a new certificate serves a year: {days}"
+    );
+    assert!(mx.tls_expiry_secs().unwrap() > 364 * 86_400);
+    assert!(mx.key_warnings().is_empty());
+    drop(mx);
+    // A certificate with ten days left, the key's age notwithstanding.
+    let keys = dir.path().join("MX/keys");
+    let short = soberana_node::TlsIdentity::generate(vec!["localhost".into()], 10).unwrap();
+    std::fs::write(keys.join("tls.crt"), &short.cert_pem).unwrap();
+    std::fs::remove_file(keys.join("tls.key")).unwrap();
+    soberana_node::write_secret(&keys.join("tls.key"), short.key_pem()).unwrap();
+    let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
+    let left = mx.tls_expiry_secs().unwrap();
+    assert!(left > 9 * 86_400 && left <= 10 * 86_400, "{left}");
+    let warnings = mx.key_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("TLS certificate expires") && warnings[0].contains("key rotate"),
+        "{}",
+        warnings[0]
+    );
+}
+
 /// A retired key still taken for ordinary envelopes during its overlap must
 /// not move the pin: a card update signed by it — here MX's old card sent
 /// back, which would bring a possibly stolen key back into use — is refused

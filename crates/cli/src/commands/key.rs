@@ -52,6 +52,17 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
             let node = open_node(&dir.dir)?;
             let status = node.key_status()?;
             println!("in use: card {}", status.current);
+            if let Some(not_after) = status.tls_not_after {
+                let days = soberana_core::Timestamp::now().seconds_until(not_after) / 86_400;
+                if days < 0 {
+                    println!("TLS certificate expired at {not_after}: rotate now");
+                } else {
+                    println!("TLS certificate valid until {not_after} ({days} days left)");
+                }
+            }
+            for warning in node.key_warnings() {
+                println!("warning: {warning}");
+            }
             match &status.next {
                 Some(next) if status.waiting > 0 => println!(
                     "announced: key {next}; {} card update(s) not yet taken by partners",
