@@ -10,10 +10,14 @@
 //! `EnvelopeReceived` and key entry). The node goes on signing and serving
 //! with the current key meanwhile; partners take either.
 //!
-//! **Switch** (`Node::switch_rotated_keys`, called by `soberana run` and
-//! `soberana desk` at start under the folder lock): once every partner has
-//! taken the update, the next start of the node moves the current key files to
-//! `keys/retired/<time>/` and the new ones into place. Partners keep taking
+//! **Switch** (`Node::switch_rotated_keys_running`, every two seconds in a
+//! running node, and `Node::switch_rotated_keys` when `soberana run` or
+//! `soberana desk` starts, under the folder lock): once every partner has
+//! taken the update, the current key files move to `keys/retired/<time>/`
+//! and the new ones into place, and a running node puts them in use at once
+//! (new connections show the new certificate, clients to partners are
+//! rebuilt with it, everything signed from then on is signed by the new
+//! key). Partners keep taking
 //! the old key and certificate for the overlap the update named, so nothing
 //! queued under the old key is refused; and because every previous card is
 //! kept, receipts and checkpoints signed before the rotation verify against
@@ -189,6 +193,24 @@ impl Node {
     /// lock, so other commands never switch keys under a running node.
     pub fn switch_rotated_keys(&self) -> Result<bool, NodeError> {
         switch_if_ready(self.dir(), self.store().card_updates_waiting()?)
+    }
+
+    /// The running node's switch: once every partner has taken the card
+    /// update, moves the files as [`Node::switch_rotated_keys`] does and
+    /// puts the new key and certificate in use at once, with no restart.
+    /// Called by the serving process (under the folder lock) every few
+    /// seconds; cheap while no rotation waits.
+    pub fn switch_rotated_keys_running(&self) -> Result<bool, NodeError> {
+        if !next_dir(self.dir()).join("signing.key").exists()
+            || self.store().card_updates_waiting()? > 0
+        {
+            return Ok(false);
+        }
+        if !self.switch_rotated_keys()? {
+            return Ok(false);
+        }
+        self.reload_keys()?;
+        Ok(true)
     }
 
     /// Seconds until the TLS certificate in use expires (negative once
