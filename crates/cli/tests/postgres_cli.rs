@@ -105,6 +105,8 @@ fn inbox_count(node: &str) -> usize {
 #[test]
 fn a_node_on_postgres_is_backed_up_while_it_runs_and_restores_into_an_empty_store() {
     let store = fresh_store("mx");
+    let target = fresh_store("restored");
+    let _drop = support::DropSchemas(vec![store.clone(), target.clone()]);
     let dir = tempfile::tempdir().unwrap();
     let out = init_with(dir.path(), "MX", &store);
     assert!(
@@ -160,7 +162,6 @@ fn a_node_on_postgres_is_backed_up_while_it_runs_and_restores_into_an_empty_stor
     assert!(!restored.exists(), "a refused restore left a folder");
 
     // A damaged table file is refused before anything is written.
-    let target = fresh_store("restored");
     let copy = dir.path().join("damaged");
     copy_dir(&backup, &copy);
     let table = copy.join("store.postgres/proposals.copy");

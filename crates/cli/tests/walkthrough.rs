@@ -278,6 +278,7 @@ fn the_readme_walkthrough_runs_as_written_on_postgres() {
     ]
     .into_iter()
     .collect();
+    let _drop = support::DropSchemas(stores.values().cloned().collect());
     let mut walk = Walk {
         folder: folder.path().to_owned(),
         env,
