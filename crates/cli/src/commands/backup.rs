@@ -148,8 +148,8 @@ pub async fn recover(args: RecoverArgs) -> Result<()> {
         }
         println!(
             "not recovered: the log entries the backup lost. They cannot be rebuilt from {peer}'s \
-             copies (decisions, disclosures and refusals are logged with this node's own times and \
-             never crossed), so this node signs no checkpoint until that is settled with {peer}; \
+             copies (an envelope received is logged at the time it was taken in, and decisions, \
+             disclosures and refusals with this node's own times), so this node signs no checkpoint until that is settled with {peer}; \
              the refusal is kept in witnessed.json and outlives a restart"
         );
     }
