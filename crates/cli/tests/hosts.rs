@@ -8,8 +8,8 @@
 //! (a partition), then heals.
 //!
 //! While both sides send a few hundred proposals through it, the operator
-//! rotates MX's signing key (the node switches at its next start, so the
-//! test restarts it with SIGTERM), US suspends the agreement and later
+//! rotates MX's signing key (the running node switches once US has the card
+//! update; the test then also restarts it with SIGTERM), US suspends the agreement and later
 //! resumes it, and US is killed with SIGKILL while its outbox holds
 //! envelopes, and started again. Once the link heals and both outboxes are
 //! empty: every proposal a `propose` queued is in the partner's inbox
@@ -296,9 +296,9 @@ fn two_hosts_exchange_every_proposal_once_through_an_impaired_link_and_restarts(
         ));
     };
 
-    // 1. MX rotates its key. The running node keeps signing with the old
-    //    one; it switches at its next start once US took the card update,
-    //    so MX is restarted (SIGTERM, which drains, then `run`).
+    // 1. MX rotates its key. The running node switches to the new one in
+    //    place once US took the card update; then MX is also restarted
+    //    (SIGTERM, which drains, then `run`) and must keep the new key.
     after_attempts(&traffic, 30);
     let said = ok(&["key", "rotate", "--dir", &mx.dir]);
     assert!(said.contains("announced card"), "{said}");
@@ -306,13 +306,17 @@ fn two_hosts_exchange_every_proposal_once_through_an_impaired_link_and_restarts(
     wait_until("US takes MX's card update", || {
         ok(&["key", "status", "--dir", &mx.dir]).contains("every partner has it")
     });
-    note("US has MX's card update; MX stops (SIGTERM)");
+    wait_until("the running MX switches to its new key", || {
+        ok(&["key", "status", "--dir", &mx.dir]).contains("no rotation waiting")
+    });
+    note("US has MX's card update and MX switched; MX stops (SIGTERM)");
     mx.stop();
     mx.start();
     note("MX runs again");
-    wait_until("MX switches to its new key as it starts", || {
-        ok(&["key", "status", "--dir", &mx.dir]).contains("no rotation waiting")
-    });
+    assert!(
+        ok(&["key", "status", "--dir", &mx.dir]).contains("no rotation waiting"),
+        "MX must keep its new key across the restart"
+    );
 
     // 2. A partition: nothing crosses for a while, then it heals.
     after_attempts(&traffic, 80);

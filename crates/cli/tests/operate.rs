@@ -257,6 +257,11 @@ fn the_operator_endpoint_reports_health_readiness_and_a_backlog() {
     // A fresh key is not due; the log is not behind any partner.
     assert!(sample(&metrics, "soberana_signing_key_age_seconds") >= 0.0);
     assert_eq!(sample(&metrics, "soberana_key_rotation_due"), 0.0);
+    let expiry = sample(&metrics, "soberana_tls_cert_expiry_seconds");
+    assert!(
+        expiry > 364.0 * 86_400.0 && expiry <= 365.0 * 86_400.0,
+        "{expiry}"
+    );
     assert_eq!(sample(&metrics, "soberana_log_behind_partner"), 0.0);
     assert_eq!(
         sample(&metrics, "soberana_outbox_queued{partner=\"US\"}"),

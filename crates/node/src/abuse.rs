@@ -164,7 +164,7 @@ async fn oversized_body(partner: &Node, target: &Node, size: u64) -> (u64, Strin
 /// answers the first delivery it gets with a reply of `size` bytes,
 /// written for as long as the other side reads. Returns the bytes written.
 async fn flood_reply(partner: &Node, size: u64) -> Result<u64, NodeError> {
-    let config = tls::server_config(partner.tls(), partner_pins(partner))?;
+    let config = tls::server_config(&partner.tls(), partner_pins(partner))?;
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind(partner.config().listen)
         .await

@@ -31,6 +31,23 @@ use crate::{Node, NodeError};
 /// The manifest's file name inside a backup.
 pub const MANIFEST: &str = "manifest.json";
 const FORMAT: &str = "soberana-backup/1";
+/// A backup of a node on PostgreSQL: its store is an export folder, which a
+/// soberana that knows only `/1` must not mistake for a node folder file.
+const FORMAT_POSTGRES: &str = "soberana-backup/2";
+/// The folder inside a backup that holds a PostgreSQL store's export.
+pub const POSTGRES_EXPORT: &str = "store.postgres";
+
+/// Which store a backup holds.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupStore {
+    /// One SQLite file, a copy of the node's.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL store exported table by table (see
+    /// [`soberana_store::export_postgres`]).
+    Postgres,
+}
 
 /// One file of a backup.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,7 +71,11 @@ pub struct BackupManifest {
     pub party: String,
     /// When the snapshot was taken (RFC 3339).
     pub made_at: String,
-    /// The store file's path inside the node folder.
+    /// Which store the backup holds.
+    #[serde(default)]
+    pub store_kind: BackupStore,
+    /// The store file's path inside the node folder (SQLite), or the
+    /// export's index inside the backup (PostgreSQL).
     pub store: String,
     /// The log's size in the snapshot.
     pub log_size: u64,
@@ -175,13 +196,7 @@ impl Node {
         if let soberana_store::StoreLocation::Postgres(url) =
             self.dir().store_location(self.config())
         {
-            return Err(bad_backup(
-                dest,
-                format!(
-                    "the store is the PostgreSQL database `{}`; back it up with `pg_dump --format=custom` (see README, Operating a node) and copy the node folder beside it",
-                    soberana_store::redacted(&url)
-                ),
-            ));
+            return self.backup_postgres(&url, dest);
         }
         let store_rel = self.config().store.clone();
         if !store_rel
@@ -220,47 +235,75 @@ impl Node {
                 let from = root.join(&rel);
                 std::fs::copy(&from, &to).map_err(io(&from))?;
             }
-            let mut files = Vec::new();
-            for rel in walk(&staging)? {
-                let path = staging.join(&rel);
-                let (sha256, bytes) = digest_file(&path)?;
-                let mode = std::fs::metadata(&path)
-                    .map_err(io(&path))?
-                    .permissions()
-                    .mode()
-                    & 0o777;
-                files.push(BackupFile {
-                    path: slash_path(&rel),
-                    sha256,
-                    bytes,
-                    mode,
-                });
-            }
-            let manifest = BackupManifest {
-                format: FORMAT.into(),
-                party: self.party().to_string(),
-                made_at: soberana_core::Timestamp::now().to_string(),
+            write_manifest(
+                &staging,
+                dest,
+                self.party().to_string(),
+                BackupStore::Sqlite,
                 store,
                 log_size,
                 log_root,
-                files,
-            };
-            let text = serde_json::to_string_pretty(&manifest)
-                .map_err(|e| bad_backup(dest, e.to_string()))?;
-            let path = staging.join(MANIFEST);
-            std::fs::write(&path, text + "\n").map_err(io(&path))?;
-            Ok(manifest)
+            )
         })();
-        match made {
-            Ok(manifest) => {
-                std::fs::rename(&staging, dest).map_err(io(dest))?;
-                Ok(manifest)
+        finish_staged(made, &staging, dest)
+    }
+
+    /// A backup of a node whose store is PostgreSQL: the store exported
+    /// from one snapshot (while the node goes on writing), then the node
+    /// folder's files.
+    fn backup_postgres(&self, url: &str, dest: &Path) -> Result<BackupManifest, NodeError> {
+        let root = self.dir().root().to_owned();
+        let staging = staging_name(dest);
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+        let made = (|| {
+            let export = soberana_store::export_postgres(url, &staging.join(POSTGRES_EXPORT))
+                .map_err(|e| bad_backup(dest, format!("exporting the store: {e}")))?;
+            // The log the export holds must be the start of a log that
+            // verifies: audit the live one, which only ever grows.
+            let (live_size, _) = self.audit_live()?;
+            if live_size < export.log_size {
+                return Err(bad_backup(
+                    dest,
+                    format!(
+                        "the exported log has {} entries but the live log only {live_size}",
+                        export.log_size
+                    ),
+                ));
             }
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&staging);
-                Err(e)
+            for rel in walk(&root)? {
+                let name = slash_path(&rel);
+                if name == "node.lock" {
+                    continue;
+                }
+                let to = staging.join(&rel);
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                let from = root.join(&rel);
+                std::fs::copy(&from, &to).map_err(io(&from))?;
             }
-        }
+            write_manifest(
+                &staging,
+                dest,
+                self.party().to_string(),
+                BackupStore::Postgres,
+                format!("{POSTGRES_EXPORT}/{}", soberana_store::EXPORT_INDEX),
+                export.log_size,
+                export.log_root,
+            )
+        })();
+        finish_staged(made, &staging, dest)
+    }
+
+    /// Audits the node's live log; returns its size and root.
+    fn audit_live(&self) -> Result<(u64, String), NodeError> {
+        let log_keys = self.own_log_keys()?;
+        let witnesses = self.all_partner_witness_keys();
+        let store: &dyn NodeStore = self.store().as_ref();
+        let report = audit_storage_rotated(&LedgerView(store), &log_keys, &witnesses)
+            .map_err(|e| bad_backup(self.dir().root(), format!("the live log: {e}")))?;
+        Ok((report.size, report.root.to_hex()))
     }
 
     /// Audits the log inside a store snapshot against this node's log key
@@ -273,6 +316,72 @@ impl Node {
         let report = audit_storage_rotated(&LedgerView(store), &log_keys, &witnesses)
             .map_err(|e| bad_backup(snapshot, format!("the log in the snapshot: {e}")))?;
         Ok((report.size, report.root.to_hex()))
+    }
+}
+
+/// Lists every file of a staged backup with its digest and writes the
+/// manifest beside them.
+fn write_manifest(
+    staging: &Path,
+    dest: &Path,
+    party: String,
+    store_kind: BackupStore,
+    store: String,
+    log_size: u64,
+    log_root: String,
+) -> Result<BackupManifest, NodeError> {
+    let mut files = Vec::new();
+    for rel in walk(staging)? {
+        let path = staging.join(&rel);
+        let (sha256, bytes) = digest_file(&path)?;
+        let mode = std::fs::metadata(&path)
+            .map_err(io(&path))?
+            .permissions()
+            .mode()
+            & 0o777;
+        files.push(BackupFile {
+            path: slash_path(&rel),
+            sha256,
+            bytes,
+            mode,
+        });
+    }
+    let manifest = BackupManifest {
+        format: match store_kind {
+            BackupStore::Sqlite => FORMAT,
+            BackupStore::Postgres => FORMAT_POSTGRES,
+        }
+        .into(),
+        party,
+        made_at: soberana_core::Timestamp::now().to_string(),
+        store_kind,
+        store,
+        log_size,
+        log_root,
+        files,
+    };
+    let text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| bad_backup(dest, e.to_string()))?;
+    let path = staging.join(MANIFEST);
+    std::fs::write(&path, text + "\n").map_err(io(&path))?;
+    Ok(manifest)
+}
+
+/// Renames a staged backup into place, or removes it if making it failed.
+fn finish_staged(
+    made: Result<BackupManifest, NodeError>,
+    staging: &Path,
+    dest: &Path,
+) -> Result<BackupManifest, NodeError> {
+    match made {
+        Ok(manifest) => {
+            std::fs::rename(staging, dest).map_err(io(dest))?;
+            Ok(manifest)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(staging);
+            Err(e)
+        }
     }
 }
 
@@ -289,11 +398,15 @@ pub fn check_backup(backup: &Path) -> Result<BackupManifest, NodeError> {
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     let manifest: BackupManifest = serde_json::from_str(&text)
         .map_err(|e| bad_backup(backup, format!("`{MANIFEST}` is not valid: {e}")))?;
-    if manifest.format != FORMAT {
+    let expected = match manifest.store_kind {
+        BackupStore::Sqlite => FORMAT,
+        BackupStore::Postgres => FORMAT_POSTGRES,
+    };
+    if manifest.format != expected {
         return Err(bad_backup(
             backup,
             format!(
-                "format `{}` is not `{FORMAT}`; restore it with the soberana that made it",
+                "format `{}` is not `{expected}`; restore it with the soberana that made it",
                 manifest.format
             ),
         ));
@@ -339,9 +452,16 @@ pub fn check_backup(backup: &Path) -> Result<BackupManifest, NodeError> {
 }
 
 /// Restores a checked backup into the new node folder `dest`: all of it
-/// or nothing. The caller then opens the node (which checks keys, registry
-/// and the policy pin) and audits its log with [`Node::check_restored`].
-pub fn restore(backup: &Path, dest: &Path) -> Result<BackupManifest, NodeError> {
+/// or nothing. A backup of a node on PostgreSQL is loaded into the empty
+/// store at `store` (a `postgres://` URL), which the restored `node.toml`
+/// then names; a backup of a node on SQLite takes no `store`. The caller
+/// then opens the node (which checks keys, registry and the policy pin)
+/// and audits its log with [`Node::check_restored`].
+pub fn restore(
+    backup: &Path,
+    dest: &Path,
+    store: Option<&str>,
+) -> Result<BackupManifest, NodeError> {
     if dest.exists() {
         return Err(bad_backup(
             dest,
@@ -349,11 +469,44 @@ pub fn restore(backup: &Path, dest: &Path) -> Result<BackupManifest, NodeError> 
         ));
     }
     let manifest = check_backup(backup)?;
+    let url = match (manifest.store_kind, store) {
+        (BackupStore::Sqlite, None) => None,
+        (BackupStore::Sqlite, Some(_)) => {
+            return Err(bad_backup(
+                backup,
+                "holds a SQLite store, restored as the file it is; leave out --store",
+            ));
+        }
+        (BackupStore::Postgres, None) => {
+            return Err(bad_backup(
+                backup,
+                "holds a PostgreSQL store; name the empty database (or a new schema) to restore it into with --store postgres://…",
+            ));
+        }
+        (BackupStore::Postgres, Some(url)) => {
+            if !soberana_store::is_postgres_url(url) || url.contains(['"', '\\', '\n']) {
+                return Err(bad_backup(
+                    backup,
+                    format!(
+                        "--store `{}` is not a postgres:// URL",
+                        soberana_store::redacted(url)
+                    ),
+                ));
+            }
+            Some(url)
+        }
+    };
+    let export_prefix = format!("{POSTGRES_EXPORT}/");
     let staging = staging_name(dest);
     let _ = std::fs::remove_dir_all(&staging);
     let copied = (|| {
+        std::fs::create_dir_all(&staging).map_err(io(&staging))?;
         for file in &manifest.files {
             let rel = safe_relative(backup, &file.path)?;
+            if url.is_some() && file.path.starts_with(&export_prefix) {
+                // Goes into the database, not the folder.
+                continue;
+            }
             let to = staging.join(&rel);
             if let Some(parent) = to.parent() {
                 std::fs::create_dir_all(parent).map_err(io(parent))?;
@@ -371,6 +524,21 @@ pub fn restore(backup: &Path, dest: &Path) -> Result<BackupManifest, NodeError> 
                 ));
             }
         }
+        if let Some(url) = url {
+            point_config_at(&staging, url)?;
+            // Last: one transaction into the database, so a failure before
+            // it leaves the database untouched and a failure in it leaves
+            // nothing behind either.
+            soberana_store::import_postgres(url, &backup.join(POSTGRES_EXPORT)).map_err(|e| {
+                bad_backup(
+                    backup,
+                    format!(
+                        "loading the store into `{}`: {e}",
+                        soberana_store::redacted(url)
+                    ),
+                )
+            })?;
+        }
         std::fs::File::open(&staging)
             .and_then(|d| d.sync_all())
             .map_err(io(&staging))
@@ -383,22 +551,40 @@ pub fn restore(backup: &Path, dest: &Path) -> Result<BackupManifest, NodeError> 
     Ok(manifest)
 }
 
+/// Makes the restored folder's `node.toml` name the store it was restored
+/// into, keeping everything else.
+fn point_config_at(folder: &Path, url: &str) -> Result<(), NodeError> {
+    let path = folder.join("node.toml");
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| NodeError::Config {
+        path: path.clone(),
+        detail: e.message().to_owned(),
+    })?;
+    table.insert("store".into(), toml::Value::String(url.to_owned()));
+    let text = toml::to_string_pretty(&table).map_err(|e| NodeError::Config {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    std::fs::write(&path, text).map_err(io(&path))
+}
+
 impl Node {
     /// Audits this (just restored) node's log and checks that it is the log
     /// the backup recorded: same size, same root.
     pub fn check_restored(&self, manifest: &BackupManifest) -> Result<(), NodeError> {
-        let log_keys = self.own_log_keys()?;
-        let witnesses = self.all_partner_witness_keys();
-        let store: &dyn NodeStore = self.store().as_ref();
-        let report = audit_storage_rotated(&LedgerView(store), &log_keys, &witnesses)
-            .map_err(|e| bad_backup(self.dir().root(), format!("the restored log: {e}")))?;
-        let root = report.root.to_hex();
-        if report.size != manifest.log_size || root != manifest.log_root {
+        let (size, root) = self.audit_live().map_err(|e| match e {
+            NodeError::Backup { detail, .. } => bad_backup(
+                self.dir().root(),
+                detail.replacen("the live log", "the restored log", 1),
+            ),
+            other => other,
+        })?;
+        if size != manifest.log_size || root != manifest.log_root {
             return Err(bad_backup(
                 self.dir().root(),
                 format!(
-                    "the restored log has size {} and root {root}; the backup recorded size {} and root {}",
-                    report.size, manifest.log_size, manifest.log_root
+                    "the restored log has size {size} and root {root}; the backup recorded size {} and root {}",
+                    manifest.log_size, manifest.log_root
                 ),
             ));
         }

@@ -211,6 +211,13 @@ impl NodeDir {
         Self { root: root.into() }
     }
 
+    /// `witnessed.json`: the latest checkpoint of our log each partner said
+    /// it cosigned, kept so that a log found behind one stays refused
+    /// across restarts.
+    pub fn witnessed(&self) -> PathBuf {
+        self.root.join("witnessed.json")
+    }
+
     /// The directory itself.
     pub fn root(&self) -> &Path {
         &self.root

@@ -9,6 +9,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
+use soberana_core::Timestamp;
 use soberana_wire::{Digest, NodeKey};
 
 use crate::NodeError;
@@ -31,15 +32,31 @@ impl std::fmt::Debug for TlsIdentity {
 }
 
 impl TlsIdentity {
-    /// A fresh self-signed certificate for `names` (host names or IPs).
-    pub fn generate(names: Vec<String>) -> Result<Self, NodeError> {
-        let certified = rcgen::generate_simple_self_signed(names)
-            .map_err(|e| NodeError::Tls(format!("cannot make a certificate: {e}")))?;
+    /// A fresh self-signed certificate for `names` (host names or IPs),
+    /// valid from a day ago for `valid_days` days: its `notAfter` is when
+    /// the node's keys are due for rotation, and what `key status`, the
+    /// log and the metrics warn of.
+    pub fn generate(names: Vec<String>, valid_days: u64) -> Result<Self, NodeError> {
+        let failed = |e: rcgen::Error| NodeError::Tls(format!("cannot make a certificate: {e}"));
+        let mut params = rcgen::CertificateParams::new(names).map_err(failed)?;
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - std::time::Duration::from_secs(86_400);
+        params.not_after = now + std::time::Duration::from_secs(valid_days.saturating_mul(86_400));
+        let key = rcgen::KeyPair::generate().map_err(failed)?;
+        let cert = params.self_signed(&key).map_err(failed)?;
         Ok(Self {
-            cert_pem: certified.cert.pem(),
-            cert_der: certified.cert.der().to_vec(),
-            key_pem: certified.signing_key.serialize_pem(),
+            cert_pem: cert.pem(),
+            cert_der: cert.der().to_vec(),
+            key_pem: key.serialize_pem(),
         })
+    }
+
+    /// When the certificate stops being valid (its `notAfter`).
+    pub fn not_after(&self) -> Result<Timestamp, NodeError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&self.cert_der)
+            .map_err(|e| NodeError::Tls(format!("the certificate does not parse: {e}")))?;
+        let seconds = cert.validity().not_after.timestamp();
+        Ok(Timestamp::from_unix_millis(seconds.saturating_mul(1000)))
     }
 
     /// The SHA-256 of the certificate's DER: what partners pin.

@@ -20,6 +20,10 @@ pub const SHIPPED_PARTIES: &[(&str, &str)] = &[
     ("US.toml", include_str!("../../../parties/US.toml")),
 ];
 
+/// How long a new node's keys are meant to serve: its certificate's
+/// validity and `key_max_age_days`.
+const KEY_MAX_AGE_DAYS: u64 = 365;
+
 /// What `init` needs.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
@@ -134,11 +138,14 @@ fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError>
     let key = NodeKey::generate().map_err(|e| NodeError::Tls(e.to_string()))?;
     write_secret(&dir.signing_key(), &key.to_hex_secret())?;
     let host = options.listen.ip().to_string();
-    let tls = TlsIdentity::generate(vec![
-        host.clone(),
-        "localhost".into(),
-        format!("{}.soberana", options.party.as_str().to_ascii_lowercase()),
-    ])?;
+    let tls = TlsIdentity::generate(
+        vec![
+            host.clone(),
+            "localhost".into(),
+            format!("{}.soberana", options.party.as_str().to_ascii_lowercase()),
+        ],
+        KEY_MAX_AGE_DAYS,
+    )?;
     write_secret(&dir.tls_key(), tls.key_pem())?;
     write(&dir.tls_cert(), &tls.cert_pem)?;
     for (path, text) in &options.files {
@@ -155,7 +162,7 @@ fn stage(options: &InitOptions, staging: &Path) -> Result<NodeConfig, NodeError>
         max_envelope_bytes: soberana_wire::MAX_ENVELOPE_BYTES,
         constitutional_digest: options.constitutional_digest.clone(),
         checkpoint_interval_secs: 300,
-        key_max_age_days: 365,
+        key_max_age_days: KEY_MAX_AGE_DAYS,
         handling: soberana_core::HandlingRules::default(),
         operator_listen: None,
         answer_times: Default::default(),

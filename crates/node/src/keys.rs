@@ -10,10 +10,14 @@
 //! `EnvelopeReceived` and key entry). The node goes on signing and serving
 //! with the current key meanwhile; partners take either.
 //!
-//! **Switch** (`Node::switch_rotated_keys`, called by `soberana run` and
-//! `soberana desk` at start under the folder lock): once every partner has
-//! taken the update, the next start of the node moves the current key files to
-//! `keys/retired/<time>/` and the new ones into place. Partners keep taking
+//! **Switch** (`Node::switch_rotated_keys_running`, every two seconds in a
+//! running node, and `Node::switch_rotated_keys` when `soberana run` or
+//! `soberana desk` starts, under the folder lock): once every partner has
+//! taken the update, the current key files move to `keys/retired/<time>/`
+//! and the new ones into place, and a running node puts them in use at once
+//! (new connections show the new certificate, clients to partners are
+//! rebuilt with it, everything signed from then on is signed by the new
+//! key). Partners keep taking
 //! the old key and certificate for the overlap the update named, so nothing
 //! queued under the old key is refused; and because every previous card is
 //! kept, receipts and checkpoints signed before the rotation verify against
@@ -49,7 +53,12 @@ pub struct KeyStatus {
     /// Our previous keys: their card fingerprint, when retired, and until
     /// when partners take them.
     pub previous: Vec<(String, Timestamp, Timestamp)>,
+    /// When the TLS certificate in use expires (its `notAfter`).
+    pub tls_not_after: Option<Timestamp>,
 }
+
+/// How long before the certificate's `notAfter` a rotation is due.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 fn next_dir(dir: &NodeDir) -> PathBuf {
     dir.root().join("keys/next")
@@ -121,11 +130,14 @@ impl Node {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let tls = TlsIdentity::generate(vec![
-            host,
-            "localhost".into(),
-            format!("{}.soberana", self.party().as_str().to_ascii_lowercase()),
-        ])?;
+        let tls = TlsIdentity::generate(
+            vec![
+                host,
+                "localhost".into(),
+                format!("{}.soberana", self.party().as_str().to_ascii_lowercase()),
+            ],
+            self.config().key_max_age_days,
+        )?;
         let current = self.card()?;
         let mut card: PartyCard = current.card.clone();
         card.signing_key = key.public();
@@ -183,6 +195,31 @@ impl Node {
         switch_if_ready(self.dir(), self.store().card_updates_waiting()?)
     }
 
+    /// The running node's switch: once every partner has taken the card
+    /// update, moves the files as [`Node::switch_rotated_keys`] does and
+    /// puts the new key and certificate in use at once, with no restart.
+    /// Called by the serving process (under the folder lock) every few
+    /// seconds; cheap while no rotation waits.
+    pub fn switch_rotated_keys_running(&self) -> Result<bool, NodeError> {
+        if !next_dir(self.dir()).join("signing.key").exists()
+            || self.store().card_updates_waiting()? > 0
+        {
+            return Ok(false);
+        }
+        if !self.switch_rotated_keys()? {
+            return Ok(false);
+        }
+        self.reload_keys()?;
+        Ok(true)
+    }
+
+    /// Seconds until the TLS certificate in use expires (negative once
+    /// it has), from its `notAfter`; `None` if it does not parse.
+    pub fn tls_expiry_secs(&self) -> Option<i64> {
+        let not_after = self.tls().not_after().ok()?;
+        Some(Timestamp::now().seconds_until(not_after))
+    }
+
     /// How long ago the signing key in use was made (its file's time).
     pub fn key_age_secs(&self) -> u64 {
         std::fs::metadata(self.dir().signing_key())
@@ -198,6 +235,19 @@ impl Node {
     /// before the node may switch).
     pub fn key_warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Some(left) = self.tls_expiry_secs() {
+            let not_after = Timestamp::now().plus_seconds(left);
+            if left <= 0 {
+                warnings.push(format!(
+                    "the TLS certificate expired at {not_after}: run `soberana key rotate`"
+                ));
+            } else if left <= EXPIRY_WARNING_DAYS * 86_400 {
+                warnings.push(format!(
+                    "the TLS certificate expires at {not_after}, in {} day(s): run `soberana key rotate`",
+                    left / 86_400
+                ));
+            }
+        }
         let age_days = self.key_age_secs() / 86_400;
         let limit = self.config().key_max_age_days;
         if age_days + 30 >= limit {
@@ -246,6 +296,7 @@ impl Node {
             next,
             waiting: self.store().card_updates_waiting()?,
             previous,
+            tls_not_after: self.tls().not_after().ok(),
         })
     }
 

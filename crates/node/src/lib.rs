@@ -42,7 +42,9 @@ mod tls;
 
 pub use agreement::read_terms;
 pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedIncident};
-pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
+pub use backup::{
+    BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, check_backup, restore,
+};
 pub use case::{CaseProof, CaseView, Fetched};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
@@ -52,7 +54,7 @@ pub use contacts::{
 };
 pub use deadlines::{Breach, default_answer_secs};
 pub use error::NodeError;
-pub use identity::{TlsIdentity, load_signing_key, read_secret};
+pub use identity::{TlsIdentity, load_signing_key, read_secret, write_secret};
 pub use init::{InitOptions, SHIPPED_PARTIES, init};
 pub use intake::{IntakeOutcome, IntakeRefusal};
 pub use keys::{DEFAULT_OVERLAP_DAYS, KeyStatus, MAX_OVERLAP_DAYS};

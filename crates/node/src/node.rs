@@ -33,8 +33,11 @@ struct Inner {
     dir: NodeDir,
     config: NodeConfig,
     registry: Registry,
-    key: Arc<NodeKey>,
-    tls: TlsIdentity,
+    /// The signing key in use: replaced when a rotated key is switched to
+    /// while the node runs.
+    key: RwLock<Arc<NodeKey>>,
+    /// The TLS identity in use, replaced with the key.
+    tls: RwLock<Arc<TlsIdentity>>,
     store: Arc<dyn NodeStore>,
     policy: Arc<dyn ProposalPolicy>,
     peers: RwLock<HashMap<PartyCode, PartyCard>>,
@@ -84,8 +87,8 @@ impl Node {
                 dir,
                 config,
                 registry,
-                key,
-                tls,
+                key: RwLock::new(key),
+                tls: RwLock::new(Arc::new(tls)),
                 store,
                 policy,
                 peers: RwLock::new(HashMap::new()),
@@ -97,6 +100,7 @@ impl Node {
             }),
         };
         node.reload_peers()?;
+        node.recall_log_findings();
         Ok(node)
     }
 
@@ -204,21 +208,41 @@ impl Node {
         &self.inner.policy
     }
 
-    /// The signing key.
-    pub(crate) fn key(&self) -> &Arc<NodeKey> {
-        &self.inner.key
+    /// The signing key in use.
+    pub(crate) fn key(&self) -> Arc<NodeKey> {
+        match self.inner.key.read() {
+            Ok(key) => Arc::clone(&key),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
     /// The public half of the signing key (what partners pin from the card).
     pub fn public_key(&self) -> soberana_wire::PublicKey {
-        self.inner.key.public()
+        self.key().public()
     }
 
     /// The signing key, for the crate's own tests that must forge what a
     /// hostile partner would send.
     #[cfg(feature = "test-support")]
-    pub fn signing_key_for_tests(&self) -> &Arc<NodeKey> {
-        &self.inner.key
+    pub fn signing_key_for_tests(&self) -> Arc<NodeKey> {
+        self.key()
+    }
+
+    /// Reads the signing key and TLS identity from the folder again and
+    /// puts them in use: the running node's part of a key switch. What is
+    /// signed from now on is signed by the new key, new connections show
+    /// the new certificate, and clients to partners are rebuilt with it.
+    pub(crate) fn reload_keys(&self) -> Result<(), NodeError> {
+        let dir = &self.inner.dir;
+        let key = Arc::new(load_signing_key(&dir.signing_key())?);
+        let tls = Arc::new(TlsIdentity::load(&dir.tls_cert(), &dir.tls_key())?);
+        if let Ok(mut current) = self.inner.tls.write() {
+            *current = tls;
+        }
+        if let Ok(mut current) = self.inner.key.write() {
+            *current = key;
+        }
+        Ok(())
     }
 
     /// The store, for the crate's own tests that must check exactly what a
@@ -228,8 +252,11 @@ impl Node {
         &self.inner.store
     }
 
-    pub(crate) fn tls(&self) -> &TlsIdentity {
-        &self.inner.tls
+    pub(crate) fn tls(&self) -> Arc<TlsIdentity> {
+        match self.inner.tls.read() {
+            Ok(tls) => Arc::clone(&tls),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
     pub(crate) fn pins(&self) -> PinSet {
@@ -277,7 +304,7 @@ impl Node {
 
     /// Seals envelopes from this node.
     pub fn sealer(&self) -> Sealer {
-        let key = Arc::clone(&self.inner.key);
+        let key = self.key();
         let from = self.party();
         Arc::new(move |to, sequence, body| {
             SealedEnvelope::seal(&key, from, to, sequence, Timestamp::now(), body)
@@ -315,13 +342,13 @@ impl Node {
             party: self.party(),
             name,
             endpoint: self.inner.config.endpoint.clone(),
-            signing_key: self.inner.key.public(),
-            tls_cert_sha256: self.inner.tls.fingerprint(),
-            tls_cert_pem: self.inner.tls.cert_pem.clone(),
+            signing_key: self.key().public(),
+            tls_cert_sha256: self.tls().fingerprint(),
+            tls_cert_pem: self.tls().cert_pem.clone(),
             log_origin: log_origin(self.party()),
             issued: Timestamp::now(),
         };
-        SignedCard::sign(card, &self.inner.key).map_err(|e| NodeError::Card {
+        SignedCard::sign(card, &self.key()).map_err(|e| NodeError::Card {
             path: self.inner.dir.root().to_owned(),
             detail: e.to_string(),
         })

@@ -309,7 +309,7 @@ impl Node {
 }
 
 /// The figures that come from the node rather than the store: the signing
-/// key's age and whether a rotation is due, and whether the log is behind
+/// key's age, the TLS certificate's time left and whether a rotation is due, and whether the log is behind
 /// what a partner cosigned.
 fn render_node(node: &Node) -> String {
     let mut out = String::new();
@@ -324,11 +324,20 @@ fn render_node(node: &Node) -> String {
         "soberana_signing_key_age_seconds {}",
         node.key_age_secs()
     );
+    if let Some(left) = node.tls_expiry_secs() {
+        family(
+            &mut out,
+            "soberana_tls_cert_expiry_seconds",
+            "gauge",
+            "Seconds until the TLS certificate in use expires (its notAfter; negative once past).",
+        );
+        let _ = writeln!(out, "soberana_tls_cert_expiry_seconds {left}");
+    }
     family(
         &mut out,
         "soberana_key_rotation_due",
         "gauge",
-        "1 when a key needs the operator: near its age limit, or a rotation not taken before its overlap ends.",
+        "1 when a key needs the operator: the TLS certificate within 30 days of its notAfter, the signing key near its age limit, or a rotation not taken before its overlap ends.",
     );
     let due = u8::from(!node.key_warnings().is_empty());
     let _ = writeln!(out, "soberana_key_rotation_due {due}");

@@ -73,13 +73,17 @@ pub(crate) fn client_for(
         .into_iter()
         .map(|(_, tls)| tls)
         .collect();
-    // A card update changes what is pinned: the cached client is rebuilt.
-    if let Some((found_pins, found)) = cache.get(&party)
-        && *found_pins == pins
+    // A card update changes what is pinned, and a key switch the
+    // certificate we show: either way the cached client is rebuilt.
+    let identity = node.tls();
+    let mut cached_for = pins.clone();
+    cached_for.push(identity.fingerprint().0);
+    if let Some((found_for, found)) = cache.get(&party)
+        && *found_for == cached_for
     {
         return Some(found.clone());
     }
-    let config = tls::client_config(node.tls(), pins.clone()).ok()?;
+    let config = tls::client_config(&identity, pins).ok()?;
     // Envelopes are small requests answered at once: without TCP_NODELAY,
     // Nagle's algorithm holds a request's body back for the peer's delayed
     // acknowledgement and every exchange waits milliseconds for nothing.
@@ -100,7 +104,7 @@ pub(crate) fn client_for(
         client,
         Arc::new(Semaphore::new(MAX_CONNECTIONS_TO_PARTNER)),
     );
-    cache.insert(party, (pins, link.clone()));
+    cache.insert(party, (cached_for, link.clone()));
     Some(link)
 }
 
@@ -488,7 +492,7 @@ impl Node {
         let card = self
             .peer(to)
             .ok_or_else(|| format!("no pinned partner `{to}`"))?;
-        let config = tls::client_config(self.tls(), vec![card.tls_cert_sha256.0])
+        let config = tls::client_config(&self.tls(), vec![card.tls_cert_sha256.0])
             .map_err(|e| e.to_string())?;
         let authority = card
             .endpoint

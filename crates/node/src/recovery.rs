@@ -10,7 +10,10 @@
 //! partners only) and compares it with its own log: larger than our log, or
 //! another root at that size, and the node logs an error naming both,
 //! reports not ready on `/readyz`, and refuses to sign checkpoints
-//! (`Node::checkpoint_and_request_cosignatures`).
+//! (`Node::checkpoint_and_request_cosignatures`). The latest checkpoint
+//! each partner cosigned is kept in `witnessed.json` in the node folder
+//! and judged again whenever the node opens, so the refusal outlives a
+//! restart and holds while the partner cannot be asked.
 //!
 //! `Node::recover_from_peer` (`soberana recover --from-peer`) fetches every
 //! envelope that crossed as the partner holds it (`GET /v1/exchanged`):
@@ -20,7 +23,7 @@
 //! back; those we sent that our store lost are counted and listed, since
 //! only the partner's copy of them remains.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use base64::Engine as _;
 use http_body_util::Full;
@@ -116,10 +119,14 @@ impl Node {
             .map_err(|e| NodeError::Ledger(format!("{peer} answered no checkpoint: {e}")))
     }
 
-    /// Asks every partner what it cosigned of our log and records what is
-    /// wrong; returns the findings (empty when all agree or none answered).
+    /// Asks every partner what it cosigned of our log, keeps the latest
+    /// such checkpoint of each in `witnessed.json` (so a finding outlives a
+    /// restart, and holds while the partner is unreachable), and records
+    /// what is wrong; returns the findings (empty when all agree).
     pub async fn check_log_against_partners(&self) -> Vec<String> {
-        let mut findings = Vec::new();
+        let before = self.load_witnessed();
+        let mut held = before.clone();
+        let mut errors = Vec::new();
         for card in self.peers() {
             let witnessed = match self.fetch_witnessed(card.party).await {
                 Ok(w) => w,
@@ -128,20 +135,97 @@ impl Node {
                     continue;
                 }
             };
-            match self.compare_with_witnessed(card.party, &witnessed) {
-                Ok(Some(finding)) => {
-                    tracing::error!(partner = %card.party, "{finding}");
-                    findings.push(finding);
+            let Some(note) = witnessed.note else { continue };
+            match self.witnessed_size(card.party, &note) {
+                Ok(size) => {
+                    let kept = held
+                        .get(card.party.as_str())
+                        .and_then(|old| self.witnessed_size(card.party, old).ok());
+                    // A partner restored from its own backup may answer an
+                    // older checkpoint: the larger one it ever told us holds.
+                    if kept.is_none_or(|kept| size >= kept) {
+                        held.insert(card.party.to_string(), note);
+                    }
                 }
-                Ok(None) => {}
                 Err(e) => {
                     tracing::error!(partner = %card.party, error = %e, "checking our log against the partner");
-                    findings.push(e.to_string());
+                    errors.push(e.to_string());
                 }
             }
         }
+        if held != before
+            && let Err(e) = self.save_witnessed(&held)
+        {
+            tracing::error!(error = %e, "cannot keep what partners cosigned of our log");
+            errors.push(e.to_string());
+        }
+        let mut findings = self.findings_from(&held);
+        for finding in &findings {
+            tracing::error!("{finding}");
+        }
+        findings.extend(errors);
         self.set_log_findings(findings.clone());
         findings
+    }
+
+    /// Judges the log against the checkpoints partners told us they
+    /// cosigned, as kept in `witnessed.json`: at open, before any partner
+    /// is asked, so a log found behind stays refused across a restart.
+    pub(crate) fn recall_log_findings(&self) {
+        let held = self.load_witnessed();
+        self.set_log_findings(self.findings_from(&held));
+    }
+
+    fn findings_from(&self, held: &BTreeMap<String, String>) -> Vec<String> {
+        let mut findings = Vec::new();
+        for (party, note) in held {
+            let Ok(peer) = PartyCode::new(party) else {
+                continue;
+            };
+            let witnessed = WitnessedLatest {
+                note: Some(note.clone()),
+            };
+            match self.compare_with_witnessed(peer, &witnessed) {
+                Ok(Some(finding)) => findings.push(finding),
+                Ok(None) => {}
+                Err(e) => findings.push(e.to_string()),
+            }
+        }
+        findings
+    }
+
+    /// The size of a checkpoint of our log a partner says it cosigned,
+    /// verified against our keys.
+    fn witnessed_size(&self, peer: PartyCode, note: &str) -> Result<u64, NodeError> {
+        self.own_log_keys()?
+            .iter()
+            .find_map(|key| SignedCheckpoint::verify(note, key).ok())
+            .map(|signed| signed.checkpoint().size())
+            .ok_or_else(|| {
+                NodeError::Ledger(format!(
+                    "{peer} answered with a checkpoint of our log that none of our keys signed"
+                ))
+            })
+    }
+
+    fn load_witnessed(&self) -> BTreeMap<String, String> {
+        let path = self.dir().witnessed();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return BTreeMap::new();
+        };
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            tracing::error!(file = %path.display(), error = %e, "not valid; what partners cosigned is asked again");
+            BTreeMap::new()
+        })
+    }
+
+    fn save_witnessed(&self, held: &BTreeMap<String, String>) -> Result<(), NodeError> {
+        let path = self.dir().witnessed();
+        let text =
+            serde_json::to_string_pretty(held).map_err(|e| NodeError::Ledger(e.to_string()))?;
+        let staged = path.with_extension("json.new");
+        std::fs::write(&staged, text + "\n").map_err(NodeError::io(&staged))?;
+        std::fs::rename(&staged, &path).map_err(NodeError::io(&path))
     }
 
     /// Takes back what `peer` holds of our exchanges (see the module

@@ -247,7 +247,7 @@ impl Node {
         let local = listener
             .local_addr()
             .map_err(NodeError::io(self.dir().config()))?;
-        let server = tls::server_config(self.tls(), self.pins())?;
+        let server = tls::server_config(&self.tls(), self.pins())?;
         let acceptor = TlsAcceptor::from(Arc::new(server));
         let (shutdown, watch) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -255,6 +255,7 @@ impl Node {
         tasks.spawn(crate::sessions::session_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::ledger::checkpoint_loop(self.clone(), watch.clone()));
         tasks.spawn(log_check_loop(self.clone(), watch.clone()));
+        tasks.spawn(key_switch_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::deadlines::deadline_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
@@ -324,9 +325,12 @@ impl<K: std::hash::Hash + Eq + Copy> Drop for Slot<K> {
 async fn accept_loop(
     node: Node,
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    mut acceptor: TlsAcceptor,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The certificate new connections are shown: replaced when the node
+    // switches to a rotated key while it runs.
+    let mut serving = node.tls().fingerprint();
     let limits = node.config().limits.clone();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let handshaking = Slots::<IpAddr>::new(limits.max_handshakes_per_address);
@@ -351,6 +355,16 @@ async fn accept_loop(
                 };
                 // Answers are small and immediate; see the client side.
                 let _ = tcp.set_nodelay(true);
+                let identity = node.tls();
+                if identity.fingerprint() != serving {
+                    match tls::server_config(&identity, node.pins()) {
+                        Ok(config) => {
+                            acceptor = TlsAcceptor::from(Arc::new(config));
+                            serving = identity.fingerprint();
+                        }
+                        Err(e) => tracing::error!(error = %e, "the switched certificate cannot be served; the previous one still is"),
+                    }
+                }
                 let acceptor = acceptor.clone();
                 let app = router(node.clone());
                 let partners = partners.clone();
@@ -408,6 +422,25 @@ async fn accept_loop(
 /// Compares our log with what each partner cosigned, at start and then
 /// every minute (see `recovery.rs`), and warns of keys that need the
 /// operator (see `keys.rs`).
+/// Puts an announced key in use as soon as every partner has taken its
+/// card update, without a restart (`Node::switch_rotated_keys_running`).
+async fn key_switch_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match node.switch_rotated_keys_running() {
+            Ok(true) => tracing::info!("switched to the rotated key while running"),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "switching to the rotated key"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
 async fn log_check_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     let mut minutes = 0u64;
     loop {

@@ -160,7 +160,7 @@ async fn an_agreement_is_made_suspended_resumed_and_terminated_by_signed_acts() 
     )
     .unwrap();
     let bytes = SealedEnvelope::seal(
-        mx.signing_key_for_tests(),
+        &mx.signing_key_for_tests(),
         party("MX"),
         party("US"),
         9_999,
@@ -187,7 +187,7 @@ async fn an_agreement_is_made_suspended_resumed_and_terminated_by_signed_acts() 
     // refused at US's intake, the agreement still suspended.
     let version = us.agreement(party("MX")).unwrap().unwrap().version;
     let bytes = SealedEnvelope::seal(
-        mx.signing_key_for_tests(),
+        &mx.signing_key_for_tests(),
         party("MX"),
         party("US"),
         10_000,

@@ -89,27 +89,18 @@ async fn keys_rotate_mid_traffic_and_old_receipts_still_verify() {
             .is_some_and(|c| c.fingerprint() == new_fingerprint)
     })
     .await;
-    eventually("MX sees the update taken", || {
-        mx.key_status().unwrap().waiting == 0
-    })
-    .await;
-    // MX still signs with its old key: US takes it during the overlap.
-    assert_eq!(
-        mx.card().unwrap().card.fingerprint(),
-        old_card.fingerprint()
-    );
     all_accepted(&us, &during).await;
     sent.extend(during);
 
-    // The switch: MX reopens with the new key and certificate in use.
+    // The switch: as soon as every partner has the update, the running MX
+    // puts the new key and certificate in use, with no restart.
     let queued = send(&us, "us-border-alert.toml", 5);
-    mx_run.stop().await;
-    assert!(mx.switch_rotated_keys().unwrap());
-    drop(mx);
-    let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
-    assert_eq!(mx.card().unwrap().card.fingerprint(), new_fingerprint);
+    eventually("MX switches to the new key while running", || {
+        mx.card().unwrap().card.fingerprint() == new_fingerprint
+    })
+    .await;
     assert!(mx.key_status().unwrap().next.is_none());
-    let mx_run = mx.start().await.unwrap();
+    assert!(dir.path().join("MX/keys/retired").is_dir());
     all_accepted(&us, &queued).await;
     sent.extend(queued);
     let after = send(&us, "us-border-alert.toml", 5);
@@ -128,6 +119,13 @@ async fn keys_rotate_mid_traffic_and_old_receipts_still_verify() {
             .len(),
         sent.len()
     );
+
+    // A restart keeps the new key in use.
+    mx_run.stop().await;
+    drop(mx);
+    let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
+    assert_eq!(mx.card().unwrap().card.fingerprint(), new_fingerprint);
+    let mx_run = mx.start().await.unwrap();
 
     // New checkpoints are signed with the new key and cosigned by US.
     let before = mx.cosignatures(None).unwrap().len();
@@ -210,6 +208,37 @@ fn a_key_near_its_age_limit_is_warned_about() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].contains("soberana key rotate"),
+        "{}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn a_certificate_near_its_not_after_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = support::pair(dir.path(), || Arc::new(AcceptAll));
+    let not_after = mx.key_status().unwrap().tls_not_after.unwrap();
+    let days = Timestamp::now().seconds_until(not_after) / 86_400;
+    assert!(
+        (364..=365).contains(&days),
+        "a new certificate serves a year: {days}"
+    );
+    assert!(mx.tls_expiry_secs().unwrap() > 364 * 86_400);
+    assert!(mx.key_warnings().is_empty());
+    drop(mx);
+    // A certificate with ten days left, the key's age notwithstanding.
+    let keys = dir.path().join("MX/keys");
+    let short = soberana_node::TlsIdentity::generate(vec!["localhost".into()], 10).unwrap();
+    std::fs::write(keys.join("tls.crt"), &short.cert_pem).unwrap();
+    std::fs::remove_file(keys.join("tls.key")).unwrap();
+    soberana_node::write_secret(&keys.join("tls.key"), short.key_pem()).unwrap();
+    let mx = Node::open(&dir.path().join("MX"), Arc::new(AcceptAll)).unwrap();
+    let left = mx.tls_expiry_secs().unwrap();
+    assert!(left > 9 * 86_400 && left <= 10 * 86_400, "{left}");
+    let warnings = mx.key_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("TLS certificate expires") && warnings[0].contains("key rotate"),
         "{}",
         warnings[0]
     );

@@ -288,7 +288,7 @@ async fn nothing_runs_before_the_partner_accepts_and_early_messages_are_refused(
     // never saw, are both refused and stored nowhere.
     for target in [proposal.id, ProposalId::generate()] {
         let forged = SealedEnvelope::seal(
-            us.signing_key_for_tests(),
+            &us.signing_key_for_tests(),
             us.party(),
             mx.party(),
             1_000_000,
@@ -404,7 +404,7 @@ async fn malformed_protocol_bytes_from_the_partner_end_the_session_with_a_clear_
             message.proposal_id = proposal.id;
             sequence += 1;
             let envelope = SealedEnvelope::seal(
-                mx.signing_key_for_tests(),
+                &mx.signing_key_for_tests(),
                 mx.party(),
                 us.party(),
                 sequence,
@@ -500,7 +500,7 @@ async fn a_malformed_request_is_answered_with_an_abort_and_nothing_else() {
         assert_eq!(state(&mx, proposal.id), Some(ProposalState::Accepted));
         sequence += 1;
         let envelope = SealedEnvelope::seal(
-            us.signing_key_for_tests(),
+            &us.signing_key_for_tests(),
             us.party(),
             mx.party(),
             sequence,

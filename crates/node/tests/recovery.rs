@@ -1,7 +1,8 @@
 //! A node restored from a backup older than a checkpoint its partner
 //! cosigned: the node finds at start that its log is behind, refuses to
-//! sign a checkpoint that would conflict, and takes back from the partner
-//! the envelopes it lost.
+//! sign a checkpoint that would conflict (also after a restart, before the
+//! partner is asked again), and takes back from the partner the envelopes
+//! it lost.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -75,7 +76,7 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
 
     // MX is restored from the older backup.
     let restored = dir.path().join("MX-restored");
-    soberana_node::restore(&dir.path().join("backup"), &restored).unwrap();
+    soberana_node::restore(&dir.path().join("backup"), &restored, None).unwrap();
     let mx = Node::open(&restored, Arc::new(AcceptAll)).unwrap();
     assert!(state(&mx, late[0]).is_none(), "the backup predates it");
 
@@ -89,6 +90,17 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
     );
     assert_eq!(mx.log_findings(), findings);
     // …and no conflicting checkpoint is signed.
+    let refused = mx.checkpoint_and_request_cosignatures().unwrap_err();
+    assert!(
+        refused.to_string().contains("refusing to sign"),
+        "{refused}"
+    );
+
+    // The finding is kept: reopened, before any partner is asked, the node
+    // still says so and still refuses.
+    drop(mx);
+    let mx = Node::open(&restored, Arc::new(AcceptAll)).unwrap();
+    assert_eq!(mx.log_findings(), findings, "forgotten at a restart");
     let refused = mx.checkpoint_and_request_cosignatures().unwrap_err();
     assert!(
         refused.to_string().contains("refusing to sign"),
@@ -118,5 +130,11 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
     // Recovering twice takes nothing twice.
     let again = mx.recover_from_peer(party("US")).await.unwrap();
     assert_eq!(again.taken_in, 0);
+    // What the restore lost of the log itself is not rebuilt: the refusal
+    // holds, now and after another restart.
+    assert_eq!(mx.check_log_against_partners().await.len(), 1);
+    drop(mx);
+    let mx = Node::open(&restored, Arc::new(AcceptAll)).unwrap();
+    assert!(mx.checkpoint_and_request_cosignatures().is_err());
     us_run.stop().await;
 }

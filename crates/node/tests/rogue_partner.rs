@@ -497,7 +497,7 @@ async fn protocol_violations_get_a_final_specific_refusal() {
     let now = Timestamp::now().unix_millis();
     let at = |sequence: u64, millis: i64| {
         SealedEnvelope::seal(
-            us.signing_key_for_tests(),
+            &us.signing_key_for_tests(),
             party("US"),
             party("MX"),
             sequence,

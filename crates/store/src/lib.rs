@@ -44,7 +44,10 @@ pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, Pen
 pub use operations::{
     COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
 };
-pub use pg::{PostgresStore, is_postgres_url, redacted};
+pub use pg::{
+    EXPORT_INDEX, ExportedTable, PostgresExport, PostgresStore, export_postgres, import_postgres,
+    is_postgres_url, read_export_index, redacted,
+};
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,

@@ -30,6 +30,11 @@ pub struct RestoreArgs {
     /// Only check the backup against its manifest; restore nothing.
     #[arg(long)]
     pub check: bool,
+    /// For a backup of a node on PostgreSQL: the empty database (or new
+    /// schema, `?schema=NAME`) to load its store into; the restored
+    /// `node.toml` names it.
+    #[arg(long, conflicts_with = "check")]
+    pub store: Option<String>,
 }
 
 /// Writes a consistent backup of a node, running or not.
@@ -58,8 +63,12 @@ pub fn backup(args: BackupArgs) -> Result<()> {
 pub fn restore(args: RestoreArgs) -> Result<()> {
     if args.check {
         let manifest = soberana_node::check_backup(&args.backup)?;
+        let store = match manifest.store_kind {
+            soberana_node::BackupStore::Sqlite => "SQLite",
+            soberana_node::BackupStore::Postgres => "PostgreSQL",
+        };
         println!(
-            "backup of the {} node made {} is whole: {} files match the manifest; log size {}",
+            "backup of the {} node made {} is whole: {} files match the manifest; {store} store, log size {}",
             manifest.party,
             manifest.made_at,
             manifest.files.len(),
@@ -70,7 +79,7 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
     let Some(dir) = args.dir else {
         anyhow::bail!("say where to restore with --dir NEW_FOLDER");
     };
-    let manifest = soberana_node::restore(&args.backup, &dir)?;
+    let manifest = soberana_node::restore(&args.backup, &dir, args.store.as_deref())?;
     let node = open_node(&dir).with_context(|| {
         format!(
             "the restored folder `{}` does not open as a node",
@@ -129,6 +138,20 @@ pub async fn recover(args: RecoverArgs) -> Result<()> {
     }
     for refusal in &done.refused {
         println!("  refused: {refusal}");
+    }
+    let remaining = node.check_log_against_partners().await;
+    if remaining.is_empty() {
+        println!("the log agrees with what every partner cosigned: checkpoints are signed again");
+    } else {
+        for finding in &remaining {
+            println!("still: {finding}");
+        }
+        println!(
+            "not recovered: the log entries the backup lost. They cannot be rebuilt from {peer}'s \
+             copies (an envelope received is logged at the time it was taken in, and decisions, \
+             disclosures and refusals with this node's own times), so this node signs no checkpoint until that is settled with {peer}; \
+             the refusal is kept in witnessed.json and outlives a restart"
+        );
     }
     Ok(())
 }

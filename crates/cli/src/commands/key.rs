@@ -3,9 +3,9 @@
 //! `key rotate` announces a new key and certificate to every partner in a
 //! card update signed by the current key (recorded in both logs); the node
 //! keeps using the current key until every partner has taken the update,
-//! and switches the next time it starts (`soberana run` after a stop, or a
-//! service manager's restart). Partners keep taking the old key for the
-//! overlap. `key status` says where a rotation stands.
+//! then a running node switches within seconds, without a restart (a
+//! stopped one when it next starts). Partners keep taking the old key for
+//! the overlap. `key status` says where a rotation stands.
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -17,7 +17,7 @@ use crate::policy::open_node;
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Announce a new signing key and TLS certificate to every partner (the
-    /// node switches to them at its next start once every partner has them).
+    /// running node switches to them once every partner has them).
     Rotate(RotateArgs),
     /// Where a rotation stands: the key in use, the one announced, how many
     /// partners have not taken it, and the previous keys.
@@ -44,7 +44,7 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
             let after = node.rotate_keys(args.overlap_days)?;
             println!(
                 "announced card {after} (replacing {before}) to every partner in an update signed by the current key; \
-                 partners take the old key for {} days. The node switches at its next start once every partner has the update (`soberana key status`).",
+                 partners take the old key for {} days. A running node switches to it as soon as every partner has the update, without a restart (`soberana key status`).",
                 args.overlap_days
             );
         }
@@ -52,13 +52,24 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
             let node = open_node(&dir.dir)?;
             let status = node.key_status()?;
             println!("in use: card {}", status.current);
+            if let Some(not_after) = status.tls_not_after {
+                let days = soberana_core::Timestamp::now().seconds_until(not_after) / 86_400;
+                if days < 0 {
+                    println!("TLS certificate expired at {not_after}: rotate now");
+                } else {
+                    println!("TLS certificate valid until {not_after} ({days} days left)");
+                }
+            }
+            for warning in node.key_warnings() {
+                println!("warning: {warning}");
+            }
             match &status.next {
                 Some(next) if status.waiting > 0 => println!(
                     "announced: key {next}; {} card update(s) not yet taken by partners",
                     status.waiting
                 ),
                 Some(next) => println!(
-                    "announced: key {next}; every partner has it: it is used from the node's next start"
+                    "announced: key {next}; every partner has it: a running node switches to it within seconds, a stopped one at its next start"
                 ),
                 None => println!("no rotation waiting"),
             }

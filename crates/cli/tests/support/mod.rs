@@ -164,3 +164,15 @@ pub fn first_in_inbox(node: &str) -> String {
     }
     panic!("no proposal reached the inbox of {node}");
 }
+
+/// Drops the PostgreSQL schemas a test made (`schema=` URLs) when it ends;
+/// declare it before the nodes that use them, so they stop first.
+pub struct DropSchemas(pub Vec<String>);
+
+impl Drop for DropSchemas {
+    fn drop(&mut self) {
+        for url in &self.0 {
+            let _ = soberana_store::PostgresStore::drop_store(url);
+        }
+    }
+}

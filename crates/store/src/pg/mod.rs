@@ -19,6 +19,7 @@
 mod agreements;
 mod cases;
 mod changes;
+mod export;
 mod intake;
 mod node_store;
 mod officers;
@@ -35,6 +36,11 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use crate::StoreError;
+
+pub use export::{
+    EXPORT_INDEX, ExportedTable, PostgresExport, export_postgres, import_postgres,
+    read_export_index,
+};
 
 type Outcome = Result<Box<dyn Any + Send>, StoreError>;
 type Work = Box<dyn FnOnce(&mut Tx<'_, '_>) -> Outcome + Send>;

@@ -7,7 +7,7 @@
 //! The outbox has two more columns than SQLite's: the process that claimed
 //! an envelope for delivery and until when.
 
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 use crate::StoreError;
 
@@ -235,6 +235,19 @@ const MIGRATION_LOCK: i64 = 0x736f_6265_7261_6e62;
 /// [`SCHEMA_VERSION`].
 pub fn migrate(client: &mut Client, location: &str) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
+    migrate_to(&mut tx, location, SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Brings the schema in the transaction's search path up to version
+/// `target` (no further) and returns the version it found; refuses a
+/// schema newer than this soberana.
+pub(crate) fn migrate_to(
+    tx: &mut Transaction<'_>,
+    location: &str,
+    target: i64,
+) -> Result<i64, StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS soberana_schema (version BIGINT NOT NULL)")?;
     let found: i64 = match tx.query_opt("SELECT version FROM soberana_schema", &[])? {
@@ -251,13 +264,18 @@ pub fn migrate(client: &mut Client, location: &str) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    let target = target.min(SCHEMA_VERSION);
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(usize::try_from(target).unwrap_or(0))
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
         tx.batch_execute(sql)?;
         tx.execute(
             "UPDATE soberana_schema SET version = $1",
             &[&((i + 1) as i64)],
         )?;
     }
-    tx.commit()?;
-    Ok(())
+    Ok(found)
 }
