@@ -407,6 +407,7 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
         ],
         tasks: vec![],
         ends: None,
+        members: Vec::new(),
     });
     let accept = Decision {
         proposal_id: theirs.id,
@@ -458,6 +459,7 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
             title: "Operation Frontera".into(),
             parties: [us, mx],
             ends_at_ms: u64::MAX / 2,
+            members: None,
         },
     };
     let mut seen = Vec::new();
@@ -473,6 +475,7 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
         title: "Not a case".into(),
         parties: [us, mx],
         ends_at_ms: u64::MAX / 2,
+        members: None,
     };
     assert!(store.case_act(wrong, sealer(mx)).is_err());
     assert_eq!(
