@@ -43,7 +43,7 @@ mod tls;
 pub use agreement::read_terms;
 pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedIncident};
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
-pub use case::{CaseProof, CaseView, Fetched};
+pub use case::{CaseMessageView, CaseProof, CaseView, Fetched, Housekeeping};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{

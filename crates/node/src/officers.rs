@@ -152,6 +152,9 @@ impl Node {
         }
         self.approver(&verdict.officer)?;
         let detail = self.decidable(id)?;
+        if verdict.outcome.is_acceptance() {
+            self.check_agreed_members(&detail)?;
+        }
         if let Some(pending) = self.store().pending(id)? {
             return Err(NodeError::AwaitingConfirmation {
                 id: id.to_string(),
@@ -370,6 +373,10 @@ impl Node {
             self.sealer(),
         )?;
         self.wake_outbox();
+        if decision.outcome.is_acceptance() {
+            // An accepted joint investigation opens its case at once.
+            self.open_agreed_case_logged(id);
+        }
         Ok(decision)
     }
 
