@@ -40,11 +40,11 @@ mod transfer;
 mod work;
 
 pub use report::CaseProof;
-pub(crate) use retention::case_loop;
-pub use retention::Housekeeping;
-pub use work::CaseMessageView;
 pub(crate) use report::serve_case_proofs;
+pub use retention::Housekeeping;
+pub(crate) use retention::case_loop;
 pub(crate) use transfer::serve_exhibit;
+pub use work::CaseMessageView;
 
 /// The longest a fetch waits for the next bytes before it counts as cut.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);

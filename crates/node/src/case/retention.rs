@@ -123,9 +123,9 @@ impl Node {
             .store()
             .case_events(case)?
             .iter()
-            .find(|e| {
-                matches!(&e.event.act, Act::ExhibitOffered { exhibit: x, .. } if x == exhibit)
-            })
+            .find(
+                |e| matches!(&e.event.act, Act::ExhibitOffered { exhibit: x, .. } if x == exhibit),
+            )
             .map_or(0, |e| e.event.time_ms))
     }
 

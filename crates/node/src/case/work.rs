@@ -10,9 +10,7 @@
 //! this node holds: our side's messages and tasks and the ones the partner
 //! sent us, no more; an officer who is not a member of our side reads none.
 
-use soberana_case::{
-    Act, CaseError, CaseId, CustodyEvent, TaskState, check_message, task_id,
-};
+use soberana_case::{Act, CaseError, CaseId, CustodyEvent, TaskState, check_message, task_id};
 use soberana_core::{OfficerId, PartyCode, Timestamp};
 
 use super::{case_error, now_ms};
@@ -162,5 +160,4 @@ impl Node {
         tasks.sort_by_key(|t| (!t.is_open(), t.due_ms));
         Ok(tasks)
     }
-
 }
