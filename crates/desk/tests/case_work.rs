@@ -136,7 +136,11 @@ async fn members_write_and_give_tasks_across_the_two_desks() {
     let task = mx.case(case).unwrap().case.tasks[0].id.clone();
     // Mexico cannot close a US member's task; the page offers no button.
     let page = beto.get(&format!("/cases/{case}")).await;
-    assert!(page.body.contains("rastrear la serie DX-4471"), "{}", page.body);
+    assert!(
+        page.body.contains("rastrear la serie DX-4471"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("Marcar hecha"), "{}", page.body);
     let english = english_words_in(&page.body);
     assert!(
