@@ -10,6 +10,8 @@
 //! desk shows a member exactly what this node holds: our side's messages
 //! and tasks and the ones the partner sent us.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::fmt::Write as _;
 
 use axum::Form;
