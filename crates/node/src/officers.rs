@@ -455,6 +455,12 @@ impl Officers<'_> {
                 "an officer needs at least one role".into(),
             ));
         }
+        if account.officer.id.as_str() == soberana_case::NODE_ACTOR {
+            return Err(NodeError::BadOfficer(format!(
+                "`{}` names the node itself in the records of joint investigations; choose another officer id",
+                soberana_case::NODE_ACTOR
+            )));
+        }
         let roles: Vec<&str> = account.officer.roles.iter().map(Role::as_str).collect();
         let line = AuditEntry {
             at: Timestamp::now(),

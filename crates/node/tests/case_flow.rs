@@ -255,6 +255,29 @@ async fn an_acceptance_naming_an_officer_we_do_not_have_is_refused_and_opens_not
         .propose(agreement(vec![member("MX", "ana", false)]), None)
         .unwrap_err();
     assert!(err.to_string().contains("administer"), "{err}");
+
+    // `node` names the node in case records: no officer may take it.
+    let err = us
+        .officers()
+        .put_officer(
+            soberana_store::OfficerAccount {
+                officer: soberana_core::Officer {
+                    id: id("node"),
+                    name: "Node".into(),
+                    agency: soberana_core::AgencyId::new("US.ATF").unwrap(),
+                    roles: vec![Role::Approver],
+                },
+                password_hash: "$argon2id$none".into(),
+                language: "en".into(),
+                utc_offset_minutes: 0,
+                time_zone: String::new(),
+                failures: 0,
+                locked_until: None,
+            },
+            "test",
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("names the node itself"), "{err}");
     for r in running {
         r.stop().await;
     }
