@@ -67,7 +67,7 @@ fn an_accepted_agreement_opens_the_case_and_members_message_and_task_from_the_cl
         .trim()
         .to_owned();
     wait_state(&us, &id, "awaiting_officer");
-    ok(&[
+    let decided = ok(&[
         "decide",
         &id,
         "--accept",
@@ -78,6 +78,10 @@ fn an_accepted_agreement_opens_the_case_and_members_message_and_task_from_the_cl
         "--dir",
         &us,
     ]);
+    assert!(
+        decided.contains("opened on US's side by the acceptance, with 1 member(s) of ours"),
+        "{decided}"
+    );
     // No `case open`: the acceptance opened it on both sides.
     let listed = ok(&["case", "list", "--dir", &us]);
     let case = listed.split_whitespace().next().unwrap().to_owned();
