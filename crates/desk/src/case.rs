@@ -140,7 +140,8 @@ pub async fn cases(State(desk): State<Desk>, headers: HeaderMap) -> Response {
                 b = case.parties[1],
                 members = case.members.len(),
                 exhibits = case.exhibits.len(),
-                ends = ends(lang, &case, officer.offset()),
+                ends = ends(lang, &case, officer.offset())
+                    + &crate::case_work::overdue_note(lang, &case),
             );
         }
         let body = if rows.is_empty() {

@@ -49,6 +49,18 @@ fn refused(e: soberana_node::NodeError) -> DeskError {
     }
 }
 
+/// ` · N overdue task(s)` for the case list, or nothing.
+pub(crate) fn overdue_note(lang: crate::i18n::Lang, case: &Case) -> String {
+    let now = u64::try_from(Timestamp::now().unix_millis()).unwrap_or(0);
+    match case.overdue_tasks(now).count() {
+        0 => String::new(),
+        n => format!(
+            " · <strong class=\"overdue\">{n} {}</strong>",
+            lang.s("overdue task(s)", "tarea(s) vencida(s)")
+        ),
+    }
+}
+
 /// The messages and tasks sections of the case page, with their forms.
 pub(crate) fn section(
     desk: &Desk,

@@ -241,6 +241,30 @@ async fn members_write_and_give_tasks_across_the_two_desks() {
     .await;
     let page = beto.get(&format!("/cases/{case}")).await;
     assert!(page.body.contains("hecha por sam"), "{}", page.body);
+
+    // A task whose deadline passes is marked overdue on the page and in
+    // the case list.
+    let soon = soberana_core::Timestamp::now().plus_seconds(1);
+    mx.case_task(
+        case,
+        &id("beto"),
+        "cotejar pagos",
+        mx.party(),
+        &id("beto"),
+        soon,
+    )
+    .unwrap();
+    for _ in 0..100 {
+        if soberana_core::Timestamp::now() > soon {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = beto.get(&format!("/cases/{case}")).await;
+    assert!(page.body.contains("Tareas vencidas: 1"), "{}", page.body);
+    assert!(page.body.contains("Marcar hecha"), "{}", page.body);
+    let list = beto.get("/cases").await;
+    assert!(list.body.contains("1 tarea(s) vencida(s)"), "{}", list.body);
     // Every refusal above left one entry in Mexico's log and nothing else.
     let refusals = mx
         .case(case)
