@@ -476,15 +476,32 @@ async fn retention_ends_each_copy_and_the_custody_and_its_proofs_survive() {
 
     // The custody and its proofs survive: every event of the case has a
     // proof of its entry, and every entry records exactly its event.
-    let proofs = mx.case_proofs(case).unwrap();
-    assert_eq!(proofs.len(), mx.case(case).unwrap().events.len());
-    for p in &proofs {
-        p.entry_matches_event().unwrap();
+    // Checked as `case verify` checks a report: each proof against the
+    // two parties' pinned keys, each entry against the event beside it,
+    // each act in both logs.
+    let ours = mx.case_proofs(case).unwrap();
+    assert_eq!(ours.len(), mx.case(case).unwrap().events.len());
+    let theirs = mx
+        .fetch_partner_case_proofs(case, us.party())
+        .await
+        .unwrap();
+    let pinned = mx.pinned_parties().unwrap();
+    let mut in_logs = std::collections::BTreeMap::<[u8; 32], usize>::new();
+    for p in ours.iter().chain(&theirs) {
+        soberana_ledger::verify_bundle_pinned(&p.bundle, &pinned).unwrap();
+        let event = p.entry_matches_event().unwrap();
+        if !matches!(event.act, Act::Refused { .. }) {
+            *in_logs.entry(event.digest()).or_default() += 1;
+        }
     }
+    assert!(in_logs.values().all(|n| *n == 2), "every act in both logs");
     assert!(
-        proofs
-            .iter()
-            .any(|p| p.event.contains("deleted at end of retention"))
+        ours.iter()
+            .chain(&theirs)
+            .filter(|p| p.event.contains("deleted at end of retention"))
+            .count()
+            == 4,
+        "both deletions, proven in both logs"
     );
     for r in running {
         r.stop().await;
