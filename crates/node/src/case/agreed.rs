@@ -106,6 +106,10 @@ impl Node {
             || p.created.unix_millis().saturating_add(DEFAULT_TERM_MS),
             |t| t.unix_millis(),
         );
+        if ends < soberana_core::Timestamp::now().unix_millis() {
+            // Its term is over: there is no case left to open.
+            return None;
+        }
         let mut title: String = joint.case_title.chars().take(200).collect();
         if title.trim().is_empty() {
             title = "joint investigation".into();

@@ -155,15 +155,19 @@ impl Node {
         })
     }
 
-    /// Records our act as built, or its refusal (see [`Node::act`]).
+    /// Records our act as built, or its refusal (see [`Node::act`]). An
+    /// act the node takes by itself is retried by the case loop, so its
+    /// refusal is reported, not logged again at every pass.
     pub(crate) fn act_event(&self, event: CustodyEvent) -> Result<u64, NodeError> {
         let (actor, case, exhibit) = (event.actor.clone(), event.case_id, event.act.exhibit());
+        let by_node = event.by_node();
         let actor = &actor;
         match self.store().case_act(event, self.sealer()) {
             Ok(index) => {
                 self.wake_outbox();
                 Ok(index)
             }
+            Err(StoreError::Case(e)) if by_node => Err(case_error(e)),
             Err(StoreError::Case(e)) => {
                 self.refuse(actor, case, exhibit, &e.to_string())?;
                 Err(case_error(e))
