@@ -1,5 +1,8 @@
 //! Joint investigations on the node: officers' acts on a case, exhibits
-//! sealed at rest, and their transfer between the two nodes.
+//! sealed at rest, and their transfer between the two nodes. The case is
+//! opened by the acceptance of its agreement (`agreed.rs`); members write
+//! and give tasks (`work.rs`); the running node ends it at its date and
+//! deletes exhibits at the end of their retention (`retention.rs`).
 //!
 //! Every act is a custody event checked by the `case` crate and recorded by
 //! the store in one transaction with its log entry and the envelope that

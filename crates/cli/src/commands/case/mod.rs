@@ -1,10 +1,11 @@
 //! `soberana case …`: joint investigations without a hub.
 //!
 //! Thin glue over the node's case acts (`soberana_node`'s `case` module,
-//! rules in `soberana_case`): open our side of the case of an accepted
-//! joint-investigation proposal, administer our members, contribute,
-//! release, fetch, open, export and delete exhibits, end the case, and
-//! write and check the case report for a court. Every act lands in this
+//! rules in `soberana_case`): take our side of a case the agreement left
+//! without an administrator (the acceptance itself opens the case),
+//! administer our members, write messages and give and close tasks,
+//! contribute, release, fetch, open, export and delete exhibits, end the
+//! case, and write and check the case report for a court. Every act lands in this
 //! node's log and, through the outbox, in the partner's; a refused act is
 //! one `refused` entry in our log and a non-zero exit.
 
