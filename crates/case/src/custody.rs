@@ -13,6 +13,21 @@ use soberana_core::{OfficerId, PartyCode, ProposalId};
 
 use crate::{CaseError, CaseId, ExhibitDigest, ExhibitUse, UseConditions};
 
+/// The actor of the acts a node takes by itself under the agreement: an
+/// opening under a policy's acceptance, the end at the agreed date, the
+/// deletion of an exhibit at the end of its retention.
+pub const NODE_ACTOR: &str = "node";
+
+/// One member of the opening side, as the agreement names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningMember {
+    /// The officer.
+    pub officer: OfficerId,
+    /// Whether they administer the side.
+    pub administrator: bool,
+}
+
 /// One act on a case, by one officer of one side, at one time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +59,11 @@ pub enum Act {
         parties: [PartyCode; 2],
         /// When the case ends, unix milliseconds.
         ends_at_ms: u64,
+        /// The opening side's members as the agreement names them. Absent
+        /// (an opening by an officer's own act), the actor is the side's
+        /// first administrator; present, exactly these are its members.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<Vec<OpeningMember>>,
     },
     /// A side's administrator added a member to that side.
     MemberAdded {
@@ -114,6 +134,29 @@ pub enum Act {
         /// What was refused and why.
         reason: String,
     },
+    /// A member wrote to the case's members of both sides.
+    MessagePosted {
+        /// The language it is written in (`es`, `en`, …).
+        language: String,
+        /// The text.
+        text: String,
+    },
+    /// A member gave a member of either side a task with a deadline.
+    TaskCreated {
+        /// What is to be done.
+        title: String,
+        /// The owner's side.
+        owner_side: PartyCode,
+        /// The member who owns it.
+        owner: OfficerId,
+        /// When it is due, unix milliseconds.
+        due_ms: u64,
+    },
+    /// A task was done: by its owner, or an administrator of the owner's side.
+    TaskDone {
+        /// The task (see [`crate::TaskState::id`]).
+        task: String,
+    },
     /// A side ended the case by a signed act before the agreed date, or the
     /// date came.
     Ended {
@@ -136,6 +179,9 @@ impl Act {
             Act::ExhibitExported { .. } => "exhibit_exported",
             Act::ExhibitDeleted { .. } => "exhibit_deleted",
             Act::Refused { .. } => "refused",
+            Act::MessagePosted { .. } => "message_posted",
+            Act::TaskCreated { .. } => "task_created",
+            Act::TaskDone { .. } => "task_done",
             Act::Ended { .. } => "ended",
         }
     }
@@ -156,6 +202,11 @@ impl Act {
 }
 
 impl CustodyEvent {
+    /// Whether the node took this act by itself (see [`NODE_ACTOR`]).
+    pub fn by_node(&self) -> bool {
+        self.actor.as_str() == NODE_ACTOR
+    }
+
     /// The canonical bytes: JSON with fields in declared order and no
     /// whitespace. Serialising a value of these types cannot fail.
     pub fn canonical(&self) -> Vec<u8> {

@@ -141,4 +141,57 @@ pub enum CaseError {
         /// Its limit.
         max: usize,
     },
+    /// A language tag that is not one.
+    #[error(
+        "`{0}` is not a language tag: say `es`, `en` or another ISO 639 code (optionally with a region, `es-MX`)"
+    )]
+    Language(String),
+    /// A blank message.
+    #[error("the message is empty; write something to send")]
+    EmptyMessage,
+    /// A message over the limit.
+    #[error(
+        "the message is {bytes} bytes; a case message is at most {max} bytes (send a longer text as an exhibit)"
+    )]
+    MessageTooLong {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A task for someone who is not a member of the side named.
+    #[error("`{owner}` is not a member of {side}'s side of this case; a task goes to a member")]
+    TaskOwner {
+        /// The owner named.
+        owner: String,
+        /// The side named.
+        side: String,
+    },
+    /// A deadline that cannot be kept.
+    #[error("a task's deadline must be after it is given and no later than the case's end")]
+    TaskDeadline,
+    /// Too many tasks.
+    #[error("the case holds {0} tasks, the most it may")]
+    TooManyTasks(usize),
+    /// The task is not known.
+    #[error("task `{0}` is not in this case")]
+    UnknownTask(String),
+    /// The task is done already.
+    #[error("task `{0}` is already done")]
+    TaskClosed(String),
+    /// Only the owner or an administrator of the owner's side closes a task.
+    #[error(
+        "`{actor}` cannot close task `{task}`: only its owner or an administrator of {side}'s side can"
+    )]
+    NotTaskOwner {
+        /// Who tried.
+        actor: String,
+        /// The task.
+        task: String,
+        /// The owner's side.
+        side: String,
+    },
+    /// An act only the node itself takes, at its time.
+    #[error("{0}")]
+    NodeAct(&'static str),
 }

@@ -35,11 +35,16 @@ mod id;
 mod model;
 mod seal;
 mod upload;
+mod work;
 
 pub use conditions::{ExhibitUse, UseConditions};
-pub use custody::{Act, CustodyEvent};
+pub use custody::{Act, CustodyEvent, NODE_ACTOR, OpeningMember};
 pub use error::CaseError;
 pub use id::{CaseId, ExhibitDigest};
-pub use model::{Case, CaseRole, ExhibitState, ExhibitStatus};
+pub use model::{Case, CaseRole, ExhibitState, ExhibitStatus, Member};
 pub use seal::{CaseKey, SEAL_OVERHEAD};
 pub use upload::{CHUNK_BYTES, Upload, chunk_count, chunk_range};
+pub use work::{
+    MAX_MESSAGE_BYTES, MAX_TASK_TITLE, MAX_TASKS, TaskDone, TaskState, check_language,
+    check_message, check_task_title, task_id,
+};

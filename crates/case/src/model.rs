@@ -9,7 +9,10 @@
 use serde::{Deserialize, Serialize};
 use soberana_core::{OfficerId, PartyCode, ProposalId};
 
-use crate::{Act, CaseError, CaseId, CustodyEvent, ExhibitDigest, ExhibitUse, UseConditions};
+use crate::{
+    Act, CaseError, CaseId, CustodyEvent, ExhibitDigest, ExhibitUse, MAX_TASKS, NODE_ACTOR,
+    TaskDone, TaskState, UseConditions, check_message, check_task_title, task_id,
+};
 
 /// A member's role on its side of the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +66,23 @@ pub struct ExhibitState {
     pub received: bool,
     /// The sides that deleted their copy of the bytes.
     pub deleted_by: Vec<PartyCode>,
+    /// When it was offered, unix milliseconds: its retention counts from
+    /// here on both sides (0 in a case stored before this was kept).
+    #[serde(default)]
+    pub offered_at_ms: u64,
+}
+
+/// The most members a side's opening may name.
+const MAX_OPENING_MEMBERS: usize = 100;
+/// A day in milliseconds.
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+impl ExhibitState {
+    /// When its retention ends, unix milliseconds, counted from its offer.
+    pub fn retention_ends_ms(&self) -> u64 {
+        self.offered_at_ms
+            .saturating_add(u64::from(self.conditions.retention_days).saturating_mul(DAY_MS))
+    }
 }
 
 /// A joint investigation.
@@ -86,6 +106,12 @@ pub struct Case {
     pub exhibits: Vec<ExhibitState>,
     /// Why the case ended, once it has.
     pub ended: Option<String>,
+    /// The sides that recorded the end.
+    #[serde(default)]
+    pub ended_by: Vec<PartyCode>,
+    /// Tasks given to members, open and done.
+    #[serde(default)]
+    pub tasks: Vec<TaskState>,
 }
 
 const MAX_LABEL: usize = 200;
@@ -98,6 +124,7 @@ impl Case {
             title,
             parties,
             ends_at_ms,
+            ..
         } = &event.act
         else {
             return Err(CaseError::OpeningMismatch("a case begins with its opening"));
@@ -128,6 +155,8 @@ impl Case {
             members: Vec::new(),
             exhibits: Vec::new(),
             ended: None,
+            ended_by: Vec::new(),
+            tasks: Vec::new(),
         };
         case.apply(event)?;
         Ok(case)
@@ -219,11 +248,29 @@ impl Case {
         if !self.parties.contains(&e.party) {
             return Err(CaseError::NotAParty(e.party.to_string()));
         }
-        // After the agreed end date, as after a signed end, only deletions
-        // (and refusals) are recorded.
+        // After the agreed end date, as after a signed end, only deletions,
+        // refusals and each side's record of the end are taken.
         let over = self.ended.is_some() || e.time_ms > self.ends_at_ms;
-        if over && !matches!(e.act, Act::ExhibitDeleted { .. } | Act::Refused { .. }) {
+        let allowed_after = match e.act {
+            Act::ExhibitDeleted { .. } | Act::Refused { .. } => true,
+            Act::Ended { .. } => !self.ended_by.contains(&e.party),
+            _ => false,
+        };
+        if over && !allowed_after {
             return Err(CaseError::Ended);
+        }
+        if e.by_node()
+            && !matches!(
+                e.act,
+                Act::Opened { .. }
+                    | Act::ExhibitDeleted { .. }
+                    | Act::Ended { .. }
+                    | Act::Refused { .. }
+            )
+        {
+            return Err(CaseError::NodeAct(
+                "a node acts by itself only to open a case, end it at its date or delete an exhibit at the end of its retention",
+            ));
         }
         match &e.act {
             Act::Opened {
@@ -231,6 +278,7 @@ impl Case {
                 title,
                 parties,
                 ends_at_ms,
+                members,
             } => {
                 if self.opened_by.contains(&e.party) {
                     return Err(CaseError::AlreadyOpened(e.party.to_string()));
@@ -247,12 +295,45 @@ impl Case {
                 if title != &self.title {
                     return Err(CaseError::OpeningMismatch("another title"));
                 }
+                let founding: Vec<Member> = match members {
+                    None if e.by_node() => {
+                        return Err(CaseError::NodeAct(
+                            "an opening by the node names its side's members",
+                        ));
+                    }
+                    None => vec![Member {
+                        party: e.party,
+                        officer: e.actor.clone(),
+                        role: CaseRole::Administrator,
+                    }],
+                    Some(list) => {
+                        if list.len() > MAX_OPENING_MEMBERS {
+                            return Err(CaseError::OpeningMismatch(
+                                "an opening names at most 100 members",
+                            ));
+                        }
+                        let mut seen: Vec<&soberana_core::OfficerId> = Vec::new();
+                        for m in list {
+                            if seen.contains(&&m.officer) || m.officer.as_str() == NODE_ACTOR {
+                                return Err(CaseError::AlreadyMember(m.officer.to_string()));
+                            }
+                            seen.push(&m.officer);
+                        }
+                        list.iter()
+                            .map(|m| Member {
+                                party: e.party,
+                                officer: m.officer.clone(),
+                                role: if m.administrator {
+                                    CaseRole::Administrator
+                                } else {
+                                    CaseRole::Member
+                                },
+                            })
+                            .collect()
+                    }
+                };
                 self.opened_by.push(e.party);
-                self.members.push(Member {
-                    party: e.party,
-                    officer: e.actor.clone(),
-                    role: CaseRole::Administrator,
-                });
+                self.members.extend(founding);
             }
             Act::MemberAdded {
                 side,
@@ -260,7 +341,16 @@ impl Case {
                 administrator,
             } => {
                 self.require_side(e, *side)?;
-                self.require_admin(e)?;
+                // A side opened without an administrator (a policy accepted
+                // and the agreement named none) is taken by one of its own
+                // officers adding themself as its administrator, once.
+                let taking = *administrator && member == &e.actor && !self.has_admin(*side);
+                if !taking {
+                    self.require_admin(e)?;
+                }
+                if member.as_str() == NODE_ACTOR {
+                    return Err(CaseError::NodeAct("`node` names the node, not an officer"));
+                }
                 if self.role_of(*side, member).is_some() {
                     return Err(CaseError::AlreadyMember(member.to_string()));
                 }
@@ -321,6 +411,7 @@ impl Case {
                     status: ExhibitStatus::Offered,
                     received: false,
                     deleted_by: Vec::new(),
+                    offered_at_ms: e.time_ms,
                 });
             }
             Act::ExhibitReleased {
@@ -372,16 +463,104 @@ impl Case {
                 if !self.holds(e.party, exhibit) {
                     return Err(self.not_held(exhibit, "deleted"));
                 }
+                if e.by_node()
+                    && self
+                        .exhibit(exhibit)
+                        .is_some_and(|x| x.offered_at_ms > 0 && e.time_ms < x.retention_ends_ms())
+                {
+                    return Err(CaseError::NodeAct(
+                        "the node deletes an exhibit by itself only once its retention has ended",
+                    ));
+                }
                 let party = e.party;
                 self.exhibit_mut(exhibit)?.deleted_by.push(party);
             }
             Act::Refused { .. } => {}
+            Act::MessagePosted { language, text } => {
+                self.require_member(e)?;
+                check_message(language, text)?;
+            }
+            Act::TaskCreated {
+                title,
+                owner_side,
+                owner,
+                due_ms,
+            } => {
+                self.require_member(e)?;
+                check_task_title(title)?;
+                if self.role_of(*owner_side, owner).is_none() {
+                    return Err(CaseError::TaskOwner {
+                        owner: owner.to_string(),
+                        side: owner_side.to_string(),
+                    });
+                }
+                if *due_ms <= e.time_ms || *due_ms > self.ends_at_ms {
+                    return Err(CaseError::TaskDeadline);
+                }
+                if self.tasks.len() >= MAX_TASKS {
+                    return Err(CaseError::TooManyTasks(self.tasks.len()));
+                }
+                self.tasks.push(TaskState {
+                    id: task_id(e),
+                    title: title.clone(),
+                    given_by_side: e.party,
+                    given_by: e.actor.clone(),
+                    owner_side: *owner_side,
+                    owner: owner.clone(),
+                    created_ms: e.time_ms,
+                    due_ms: *due_ms,
+                    done: None,
+                });
+            }
+            Act::TaskDone { task } => {
+                self.require_member(e)?;
+                let admin = self.role_of(e.party, &e.actor) == Some(CaseRole::Administrator);
+                let t = self
+                    .tasks
+                    .iter_mut()
+                    .find(|t| &t.id == task)
+                    .ok_or_else(|| CaseError::UnknownTask(task.chars().take(40).collect()))?;
+                if t.done.is_some() {
+                    return Err(CaseError::TaskClosed(t.id.clone()));
+                }
+                let owner = t.owner_side == e.party && t.owner == e.actor;
+                if !(owner || (admin && t.owner_side == e.party)) {
+                    return Err(CaseError::NotTaskOwner {
+                        actor: e.actor.to_string(),
+                        task: t.id.clone(),
+                        side: t.owner_side.to_string(),
+                    });
+                }
+                t.done = Some(TaskDone {
+                    by: e.actor.clone(),
+                    side: e.party,
+                    at_ms: e.time_ms,
+                });
+            }
             Act::Ended { reason } => {
-                self.require_admin(e)?;
-                self.ended = Some(reason.clone());
+                // The node records the end by itself once the agreed date
+                // has come; before it, only an administrator ends the case.
+                if !(e.by_node() && e.time_ms >= self.ends_at_ms) {
+                    self.require_admin(e)?;
+                }
+                if self.ended.is_none() {
+                    self.ended = Some(reason.clone());
+                }
+                self.ended_by.push(e.party);
             }
         }
         Ok(())
+    }
+
+    fn has_admin(&self, side: PartyCode) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.party == side && m.role == CaseRole::Administrator)
+    }
+
+    /// The tasks open and past their deadline at `now_ms`.
+    pub fn overdue_tasks(&self, now_ms: u64) -> impl Iterator<Item = &TaskState> {
+        self.tasks.iter().filter(move |t| t.is_overdue(now_ms))
     }
 
     fn require_side(&self, e: &CustodyEvent, side: PartyCode) -> Result<(), CaseError> {
@@ -425,3 +604,5 @@ fn state_error(x: &ExhibitState, act: &'static str) -> CaseError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod work_tests;

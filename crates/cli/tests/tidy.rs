@@ -75,6 +75,7 @@ const PEER_INPUT_MODULES: &[&str] = &[
     "crates/desk/src/decide.rs",
     "crates/desk/src/finance.rs",
     "crates/desk/src/firearms.rs",
+    "crates/desk/src/case_work.rs",
 ];
 
 /// Crates that can only be used to talk over a network.

@@ -41,11 +41,11 @@ pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
 pub use officer::{Officer, OfficerId, Role};
 pub use party::{Domain, Location, NamedPlace, Party, PartyCode, PlaceRef, Territory, is_place_id};
 pub use proposal::{
-    AccountRef, Act, AdvanceNotification, BorderAlert, CoordinatedOperation, FinancialIntelligence,
-    Firearm, FirearmTrace, FlowDirection, HandlingCode, IdentifierMatch, InformationRequest,
-    JointInvestigation, MatchReveal, MeasureKind, Participant, PersonMatch, Proposal, ProposalBody,
-    ProposalDraft, ProposalId, ProposalKind, Receipt, STRUCTURED_CONTENT_ONLY, SeizureReport, Task,
-    TaskAction, TracePriority,
+    AccountRef, Act, AdvanceNotification, AgreedMember, BorderAlert, CoordinatedOperation,
+    FinancialIntelligence, Firearm, FirearmTrace, FlowDirection, HandlingCode, IdentifierMatch,
+    InformationRequest, JointInvestigation, MAX_AGREED_MEMBERS, MatchReveal, MeasureKind,
+    Participant, PersonMatch, Proposal, ProposalBody, ProposalDraft, ProposalId, ProposalKind,
+    Receipt, STRUCTURED_CONTENT_ONLY, SeizureReport, Task, TaskAction, TracePriority,
 };
 pub use registry::{PartyFile, Registry};
 pub use timestamp::{Timestamp, deadline_from};

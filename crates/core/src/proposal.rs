@@ -359,7 +359,28 @@ pub struct JointInvestigation {
     /// side's signed act.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends: Option<Timestamp>,
+    /// The members each side brings to the case, and who administers each
+    /// side. When a side names none, the officer who proposed (for the
+    /// proposing side) or accepted (for the accepting side) administers it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<AgreedMember>,
 }
+
+/// A member of one side of a joint investigation, as the agreement names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreedMember {
+    /// The side.
+    pub party: PartyCode,
+    /// The officer (as registered on that side's node).
+    pub officer: OfficerId,
+    /// Whether the officer administers that side's members.
+    #[serde(default)]
+    pub administrator: bool,
+}
+
+/// The most members an agreement may name.
+pub const MAX_AGREED_MEMBERS: usize = 100;
 
 /// What a task does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -1075,6 +1096,7 @@ impl Proposal {
                     "an operation or assistance offer must list its tasks".into(),
                 ));
             }
+            ProposalBody::JointInvestigation(j) => self.check_members(j)?,
             ProposalBody::FirearmTrace(t) if t.firearms.is_empty() => {
                 return Err(DomainError::Incomplete(
                     "a firearm trace must list firearms".into(),
@@ -1093,6 +1115,48 @@ impl Proposal {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The members a joint investigation names: of its two parties, each
+    /// once, at most [`MAX_AGREED_MEMBERS`], and a side that names members
+    /// names at least one administrator.
+    fn check_members(&self, j: &JointInvestigation) -> Result<(), DomainError> {
+        if j.members.len() > MAX_AGREED_MEMBERS {
+            return Err(DomainError::Incomplete(format!(
+                "`body.members` names {} members; at most {MAX_AGREED_MEMBERS}",
+                j.members.len()
+            )));
+        }
+        for (i, m) in j.members.iter().enumerate() {
+            if m.party != self.from && m.party != self.to {
+                return Err(DomainError::Incomplete(format!(
+                    "`body.members[{i}]` is of `{}`, not of `{}` or `{}`",
+                    m.party, self.from, self.to
+                )));
+            }
+            if j.members
+                .iter()
+                .take(i)
+                .any(|o| o.party == m.party && o.officer == m.officer)
+            {
+                return Err(DomainError::Incomplete(format!(
+                    "`body.members[{i}]`: `{}` of `{}` is named twice",
+                    m.officer, m.party
+                )));
+            }
+        }
+        for side in [self.from, self.to] {
+            let named = j.members.iter().filter(|m| m.party == side);
+            let (count, admins) = named.fold((0, 0), |(c, a), m| {
+                (c + 1, a + usize::from(m.administrator))
+            });
+            if count > 0 && admins == 0 {
+                return Err(DomainError::Incomplete(format!(
+                    "`body.members` names members of `{side}` but none administers its side; mark one `administrator = true`"
+                )));
+            }
         }
         Ok(())
     }

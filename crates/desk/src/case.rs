@@ -140,7 +140,8 @@ pub async fn cases(State(desk): State<Desk>, headers: HeaderMap) -> Response {
                 b = case.parties[1],
                 members = case.members.len(),
                 exhibits = case.exhibits.len(),
-                ends = ends(lang, &case, officer.offset()),
+                ends = ends(lang, &case, officer.offset())
+                    + &crate::case_work::overdue_note(lang, &case),
             );
         }
         let body = if rows.is_empty() {
@@ -240,6 +241,7 @@ pub async fn case(
                 go = lang.s("Add the member", "Agregar al miembro"),
             );
         }
+        body.push_str(&crate::case_work::section(&desk, officer, case, c)?);
         let _ = write!(body, "<h2>{}</h2>", lang.s("Exhibits", "Pruebas"));
         if c.exhibits.is_empty() {
             let _ = write!(
@@ -322,7 +324,7 @@ pub async fn case(
             };
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{} ({})</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code>{}</td><td>{} ({})</td></tr>",
                 e.log_index,
                 time_tag(
                     Timestamp::from_unix_millis(i64::try_from(e.event.time_ms).unwrap_or(0)),

@@ -50,6 +50,7 @@ mod alerts;
 mod auth;
 mod case;
 mod case_acts;
+mod case_work;
 mod charts;
 mod decide;
 mod error;
@@ -298,6 +299,9 @@ pub fn router(desk: Desk) -> Router {
         .route("/cases/{id}", get(case::case))
         .route("/cases/{id}/members", post(case_acts::member_add))
         .route("/cases/{id}/members/remove", post(case_acts::member_remove))
+        .route("/cases/{id}/messages", post(case_work::message))
+        .route("/cases/{id}/tasks", post(case_work::task))
+        .route("/cases/{id}/tasks/{task}/done", post(case_work::task_done))
         .route(
             "/cases/{id}/exhibits/{digest}/release",
             post(case_acts::release),

@@ -353,8 +353,9 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
         },
     )
     .unwrap();
-    let case = mx.case_open(joint.id, &lucia).unwrap();
-    mx.case_member_add(case, &lucia, &ana, true).unwrap();
+    // Ana accepted it, so she administers MX's side from the opening.
+    let case = mx.case_take(joint.id, &ana).unwrap();
+    mx.case_member_add(case, &ana, &lucia, true).unwrap();
     let ledger = dir.path().join("libreta.txt");
     std::fs::write(&ledger, "pagos en Tucson\n").unwrap();
     mx.exhibit_add(

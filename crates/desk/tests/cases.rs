@@ -87,8 +87,8 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     )
     .unwrap();
     wait_state(&mx, p.id, ProposalState::Accepted).await;
-    let case = mx.case_open(p.id, &id("ana")).unwrap();
-    us.case_open(p.id, &id("sam")).unwrap();
+    let case = mx.case_take(p.id, &id("ana")).unwrap();
+    us.case_take(p.id, &id("sam")).unwrap();
     us.case_member_add(case, &id("sam"), &id("lee"), false)
         .unwrap();
 

@@ -837,7 +837,7 @@ async fn a_case_page_shows_members_their_case_and_no_one_else() {
     wait_state(&world.mx, p.id, ProposalState::Accepted).await;
     let case = world
         .mx
-        .case_open(p.id, &OfficerId::new("ana").unwrap())
+        .case_take(p.id, &OfficerId::new("ana").unwrap())
         .unwrap();
 
     let mut member = Client::new(&world.desk);

@@ -435,6 +435,13 @@ impl Node {
                 if rotated && let Err(e) = self.reload_peers() {
                     tracing::error!(error = %e, "could not reload partners after a card update");
                 }
+                // An accepted joint investigation opens its case here: the
+                // partner's signed acceptance of ours, or policy's of theirs.
+                if let IntakeOutcome::DecisionRecorded { proposal }
+                | IntakeOutcome::ProposalCreated { proposal, .. } = &outcome
+                {
+                    self.open_agreed_case_logged(*proposal);
+                }
                 self.wake_outbox();
                 self.announce(&outcome);
                 Ok(outcome)

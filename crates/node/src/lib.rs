@@ -45,7 +45,7 @@ pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedI
 pub use backup::{
     BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, check_backup, restore,
 };
-pub use case::{CaseProof, CaseView, Fetched};
+pub use case::{CaseMessageView, CaseProof, CaseView, Fetched, Housekeeping};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{

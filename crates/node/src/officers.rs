@@ -152,6 +152,9 @@ impl Node {
         }
         self.approver(&verdict.officer)?;
         let detail = self.decidable(id)?;
+        if verdict.outcome.is_acceptance() {
+            self.check_agreed_members(&detail)?;
+        }
         if let Some(pending) = self.store().pending(id)? {
             return Err(NodeError::AwaitingConfirmation {
                 id: id.to_string(),
@@ -370,6 +373,10 @@ impl Node {
             self.sealer(),
         )?;
         self.wake_outbox();
+        if decision.outcome.is_acceptance() {
+            // An accepted joint investigation opens its case at once.
+            self.open_agreed_case_logged(id);
+        }
         Ok(decision)
     }
 
@@ -447,6 +454,12 @@ impl Officers<'_> {
             return Err(NodeError::BadOfficer(
                 "an officer needs at least one role".into(),
             ));
+        }
+        if account.officer.id.as_str() == soberana_case::NODE_ACTOR {
+            return Err(NodeError::BadOfficer(format!(
+                "`{}` names the node itself in the records of joint investigations; choose another officer id",
+                soberana_case::NODE_ACTOR
+            )));
         }
         let roles: Vec<&str> = account.officer.roles.iter().map(Role::as_str).collect();
         let line = AuditEntry {

@@ -257,6 +257,7 @@ impl Node {
         tasks.spawn(log_check_loop(self.clone(), watch.clone()));
         tasks.spawn(key_switch_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::deadlines::deadline_loop(self.clone(), watch.clone()));
+        tasks.spawn(crate::case::case_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
         Ok(RunningNode {

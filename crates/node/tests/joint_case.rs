@@ -74,9 +74,9 @@ async fn opened(dir: &std::path::Path) -> (Opened, Vec<soberana_node::RunningNod
     let ana = support::register(&mx, "ana", "MX.FGR", &[Role::Approver]);
     let eva = support::register(&mx, "eva", "MX.FGR", &[Role::Approver]);
     let bob = support::register(&us, "bob", "US.ATF", &[Role::Approver]);
-    let case = mx.case_open(proposal, &ana).unwrap();
+    let case = mx.case_take(proposal, &ana).unwrap();
     assert_eq!(
-        us.case_open(proposal, &bob).unwrap(),
+        us.case_take(proposal, &bob).unwrap(),
         case,
         "one case id on both sides"
     );

@@ -123,6 +123,7 @@ fn joint(agencies: &[&str], tasks: Vec<Task>) -> Proposal {
             agencies: agencies.iter().map(|a| AgencyId::new(a).unwrap()).collect(),
             tasks,
             ends: None,
+            members: Vec::new(),
         }),
     )
 }

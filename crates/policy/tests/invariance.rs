@@ -112,6 +112,7 @@ fn expressions(act: &Task) -> Vec<(&'static str, Proposal)> {
                     agencies: vec![act.agency.clone()],
                     tasks: vec![act.clone()],
                     ends: None,
+                    members: Vec::new(),
                 }),
             ),
         ),

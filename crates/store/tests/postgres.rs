@@ -407,6 +407,7 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
         ],
         tasks: vec![],
         ends: None,
+        members: Vec::new(),
     });
     let accept = Decision {
         proposal_id: theirs.id,
@@ -458,6 +459,7 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
             title: "Operation Frontera".into(),
             parties: [us, mx],
             ends_at_ms: u64::MAX / 2,
+            members: None,
         },
     };
     let mut seen = Vec::new();
@@ -473,6 +475,7 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
         title: "Not a case".into(),
         parties: [us, mx],
         ends_at_ms: u64::MAX / 2,
+        members: None,
     };
     assert!(store.case_act(wrong, sealer(mx)).is_err());
     assert_eq!(
@@ -530,6 +533,49 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
         "a refused act is logged, not sent"
     );
 
+    // A message, a task for the partner's member, and the partner closing
+    // it: the case's tasks come out the same on both stores.
+    let ours = |time_ms, act| CustodyEvent {
+        case_id,
+        party: mx,
+        actor: OfficerId::new("ana").unwrap(),
+        time_ms,
+        act,
+    };
+    store
+        .case_act(
+            ours(
+                3_000,
+                Act::MessagePosted {
+                    language: "es".into(),
+                    text: "Revisen la página 4".into(),
+                },
+            ),
+            sealer(mx),
+        )
+        .unwrap();
+    let task = ours(
+        3_001,
+        Act::TaskCreated {
+            title: "trace serial DX-4471".into(),
+            owner_side: us,
+            owner: OfficerId::new("joe").unwrap(),
+            due_ms: 90_000,
+        },
+    );
+    let task_id = soberana_case::task_id(&task);
+    store.case_act(task, sealer(mx)).unwrap();
+    let done = CustodyEvent {
+        case_id,
+        party: us,
+        actor: OfficerId::new("joe").unwrap(),
+        time_ms: 3_002,
+        act: Act::TaskDone { task: task_id },
+    };
+    store
+        .receive(from_us(IntakeEffect::Case(Box::new(done))), sealer(mx))
+        .unwrap();
+
     let case = store.case(case_id).unwrap().expect("the case is held");
     assert_eq!(store.cases().unwrap(), vec![case.clone()]);
     assert_eq!(case.partner_of(mx), us);
@@ -542,13 +588,18 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(" ")
     ));
-    assert_eq!(events.len(), 3);
+    assert_eq!(events.len(), 6);
+    assert!(case.tasks.iter().all(|t| !t.is_open()) && case.tasks.len() == 1);
     assert!(events.windows(2).all(|w| w[0].log_index < w[1].log_index));
     // Everything but the ids, which each run draws afresh.
     let mut state = serde_json::to_value(&case).unwrap();
     let fields = state.as_object_mut().unwrap();
     fields.remove("id");
     fields.remove("proposal_id");
+    // A task's id derives from its event, which names the case.
+    for task in fields["tasks"].as_array_mut().unwrap() {
+        task.as_object_mut().unwrap().remove("id");
+    }
     seen.push(format!("case: {state}"));
     seen
 }

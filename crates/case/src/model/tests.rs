@@ -36,6 +36,7 @@ fn opening(party: PartyCode, actor: &str) -> CustodyEvent {
             title: "Operación Frontera".into(),
             parties: [us(), mx()],
             ends_at_ms: 1_000,
+            members: None,
         },
     )
 }

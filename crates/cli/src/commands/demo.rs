@@ -382,7 +382,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "7",
         "each side is held to its word: a missed answer time, and Mexico's report of foreign contacts",
     );
-    let jit = mx.propose(draft(MX_JOINT_INVESTIGATION)?, None)?;
+    let mut jit_draft = draft(MX_JOINT_INVESTIGATION)?;
+    name_case_members(&mut jit_draft)?;
+    let jit = mx.propose(jit_draft, None)?;
     let held = wait_for(
         &us,
         jit.id,
@@ -527,6 +529,28 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     Ok(())
 }
 
+/// The demo's agreement names the members of each side and who
+/// administers it, so that its acceptance opens the case on both sides
+/// with its members in place.
+pub(crate) fn name_case_members(draft: &mut soberana_core::ProposalDraft) -> Result<()> {
+    use soberana_core::{AgreedMember, OfficerId, PartyCode, ProposalBody};
+    if let ProposalBody::JointInvestigation(joint) = &mut draft.body {
+        for (party, officer, administrator) in [
+            ("MX", "fgr.approver", true),
+            ("MX", "uif.approver", false),
+            ("US", "atf.approver", true),
+            ("US", "fbi.approver", false),
+        ] {
+            joint.members.push(AgreedMember {
+                party: PartyCode::new(party)?,
+                officer: OfficerId::new(officer)?,
+                administrator,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The joint investigation proposed in step 7 is accepted by a US officer;
 /// both sides open the case, each contributes an exhibit under conditions,
 /// the other fetches and opens it, both logs hold the same custody, and the
@@ -549,11 +573,44 @@ async fn demo_case(dir: &Path, mx: &Node, us: &Node, jit: soberana_core::Proposa
         )?;
     }
     wait_for(mx, jit, &[ProposalState::Accepted]).await?;
-    let case = mx.case_open(jit, &fgr)?;
-    us.case_open(jit, &atf)?;
-    mx.case_member_add(case, &fgr, &uif, false)?;
-    us.case_member_add(case, &atf, &fbi, false)?;
-    line(format!("{case} opened on both sides from agreement {jit}"));
+    let case = soberana_case::CaseId::for_proposal(&jit);
+    let both_open = |n: &Node| n.case(case).is_ok_and(|v| v.case.opened_by.len() == 2);
+    for _ in 0..200 {
+        if both_open(mx) && both_open(us) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !(both_open(mx) && both_open(us)) {
+        bail!("the accepted agreement did not open {case} on both sides");
+    }
+    line(format!(
+        "{case} opened on both sides by the acceptance itself, with the members the agreement names: {fgr} (administrator) and {uif} for MX, {atf} (administrator) and {fbi} for the US"
+    ));
+    us.case_message(
+        case,
+        &atf,
+        "en",
+        "Tucson purchases traced; serials in our exhibit.",
+    )?;
+    mx.case_message(
+        case,
+        &fgr,
+        "es",
+        "Recibido. La libreta de Hermosillo cruza con tres compradores.",
+    )?;
+    let due = soberana_core::Timestamp::now().plus_seconds(7 * 86_400);
+    let task = mx.case_task(
+        case,
+        &fgr,
+        "match the ledger's payees against the purchase records",
+        us.party(),
+        &fbi,
+        due,
+    )?;
+    line(format!(
+        "messages in English and Spanish cross in both logs; {fgr} gives {fbi} (US) task {task}, due in 7 days"
+    ));
 
     let mx_file = dir.join("mx-seized-ledger.txt");
     std::fs::write(

@@ -473,10 +473,13 @@ pub fn decide(args: DecideArgs) -> Result<()> {
         },
     )?;
     match step {
-        DecisionStep::Decided(decision) => println!(
-            "{id}: {} by {officer}; queued for the partner",
-            decision.outcome.as_str(),
-        ),
+        DecisionStep::Decided(decision) => {
+            println!(
+                "{id}: {} by {officer}; queued for the partner",
+                decision.outcome.as_str(),
+            );
+            opened_case(&node, id);
+        }
         DecisionStep::AwaitingSecondApprover(pending) => println!(
             "{id}: {} by {officer} awaits a second approver (it releases {} item(s) under a restrictive handling code); nothing has left. Another approver runs `soberana confirm {id} --dir {} --officer ID`",
             pending.outcome.as_str(),
@@ -501,7 +504,24 @@ pub fn confirm(args: ConfirmArgs) -> Result<()> {
         "{id}: {} by {first}, confirmed by {officer}; queued for the partner",
         decision.outcome.as_str()
     );
+    opened_case(&node, id);
     Ok(())
+}
+
+/// Says which case an accepted joint investigation opened, if it did.
+fn opened_case(node: &soberana_node::Node, id: ProposalId) {
+    let case = soberana_case::CaseId::for_proposal(&id);
+    if let Ok(view) = node.case(case) {
+        println!(
+            "{case}: opened on {}'s side by the acceptance, with {} member(s) of ours; the partner opens its side when the acceptance arrives (`soberana case show {case}`)",
+            node.party(),
+            view.case
+                .members
+                .iter()
+                .filter(|m| m.party == node.party())
+                .count()
+        );
+    }
 }
 
 /// `soberana withdraw`.

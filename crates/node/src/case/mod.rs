@@ -1,5 +1,8 @@
 //! Joint investigations on the node: officers' acts on a case, exhibits
-//! sealed at rest, and their transfer between the two nodes.
+//! sealed at rest, and their transfer between the two nodes. The case is
+//! opened by the acceptance of its agreement (`agreed.rs`); members write
+//! and give tasks (`work.rs`); the running node ends it at its date and
+//! deletes exhibits at the end of their retention (`retention.rs`).
 //!
 //! Every act is a custody event checked by the `case` crate and recorded by
 //! the store in one transaction with its log entry and the envelope that
@@ -28,22 +31,28 @@ use soberana_case::{
     Act, CHUNK_BYTES, Case, CaseError, CaseId, CaseKey, CustodyEvent, ExhibitDigest, ExhibitUse,
     SEAL_OVERHEAD, Upload, UseConditions, chunk_count,
 };
-use soberana_core::{OfficerId, ProposalBody, ProposalId, Role, Timestamp};
+use soberana_core::{OfficerId, Role, Timestamp};
 use soberana_store::{StoreError, StoredCaseEvent};
 
 use crate::{Node, NodeError};
 
+mod agreed;
 mod report;
+mod retention;
 mod transfer;
+mod work;
 
 pub use report::CaseProof;
 pub(crate) use report::serve_case_proofs;
+pub use retention::Housekeeping;
+pub(crate) use retention::case_loop;
 pub(crate) use transfer::serve_exhibit;
+pub use work::CaseMessageView;
 
 /// The longest a fetch waits for the next bytes before it counts as cut.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A case without an agreed end runs this long from its proposal.
-const DEFAULT_TERM_MS: i64 = 365 * 24 * 3600 * 1000;
+pub(crate) const DEFAULT_TERM_MS: i64 = 365 * 24 * 3600 * 1000;
 /// The sealed size of a whole chunk.
 const SEALED_CHUNK: u64 = (CHUNK_BYTES + SEAL_OVERHEAD) as u64;
 
@@ -140,19 +149,28 @@ impl Node {
     /// Records our act, or, if the case's rules refuse it, records the
     /// refusal once and returns the reason.
     pub(crate) fn act(&self, actor: &OfficerId, case: CaseId, act: Act) -> Result<u64, NodeError> {
-        let exhibit = act.exhibit();
-        let event = CustodyEvent {
+        self.act_event(CustodyEvent {
             case_id: case,
             party: self.party(),
             actor: actor.clone(),
             time_ms: now_ms(),
             act,
-        };
+        })
+    }
+
+    /// Records our act as built, or its refusal (see [`Node::act`]). An
+    /// act the node takes by itself is retried by the case loop, so its
+    /// refusal is reported, not logged again at every pass.
+    pub(crate) fn act_event(&self, event: CustodyEvent) -> Result<u64, NodeError> {
+        let (actor, case, exhibit) = (event.actor.clone(), event.case_id, event.act.exhibit());
+        let by_node = event.by_node();
+        let actor = &actor;
         match self.store().case_act(event, self.sealer()) {
             Ok(index) => {
                 self.wake_outbox();
                 Ok(index)
             }
+            Err(StoreError::Case(e)) if by_node => Err(case_error(e)),
             Err(StoreError::Case(e)) => {
                 self.refuse(actor, case, exhibit, &e.to_string())?;
                 Err(case_error(e))
@@ -198,44 +216,6 @@ impl Node {
     /// Every case this node holds.
     pub fn cases(&self) -> Result<Vec<Case>, NodeError> {
         Ok(self.store().cases()?)
-    }
-
-    /// Opens our side of the case of an accepted joint-investigation
-    /// proposal; `officer` becomes our side's first administrator.
-    pub fn case_open(
-        &self,
-        proposal: ProposalId,
-        officer: &OfficerId,
-    ) -> Result<CaseId, NodeError> {
-        self.case_officer(officer)?;
-        let detail = self.show(proposal)?;
-        let p = &detail.record.proposal;
-        let ProposalBody::JointInvestigation(joint) = &p.body else {
-            return Err(NodeError::Case(format!(
-                "proposal `{proposal}` is a {}; only a joint investigation opens a case",
-                p.body.kind().label()
-            )));
-        };
-        let ends = joint.ends.map_or_else(
-            || p.created.unix_millis().saturating_add(DEFAULT_TERM_MS),
-            |t| t.unix_millis(),
-        );
-        let case = CaseId::for_proposal(&proposal);
-        let mut title: String = joint.case_title.chars().take(200).collect();
-        if title.is_empty() {
-            title = "joint investigation".into();
-        }
-        self.act(
-            officer,
-            case,
-            Act::Opened {
-                proposal_id: proposal,
-                title,
-                parties: [p.from, p.to],
-                ends_at_ms: u64::try_from(ends).unwrap_or(0),
-            },
-        )?;
-        Ok(case)
     }
 
     /// Adds an officer of this node to our side of the case.
@@ -589,6 +569,6 @@ pub(crate) fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Resu
     Ok(filled)
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     u64::try_from(Timestamp::now().unix_millis()).unwrap_or(0)
 }

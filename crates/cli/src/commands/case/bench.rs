@@ -85,9 +85,10 @@ async fn measure(dir: &std::path::Path, size: u64) -> Result<CaseBench> {
     crate::commands::desk::demo_officers(&mx, &us)?;
     let mx_run = mx.start().await?;
     let us_run = us.start().await?;
-    let draft = toml::from_str(include_str!(
+    let mut draft = toml::from_str(include_str!(
         "../../../../../examples/proposals/mx-joint-investigation.toml"
     ))?;
+    crate::commands::demo::name_case_members(&mut draft)?;
     let jit = mx.propose(draft, None)?;
     let held = wait_for(
         &us,
@@ -113,10 +114,9 @@ async fn measure(dir: &std::path::Path, size: u64) -> Result<CaseBench> {
         OfficerId::new("uif.approver")?,
         OfficerId::new("fbi.approver")?,
     );
-    let case = mx.case_open(jit.id, &fgr)?;
-    us.case_open(jit.id, &atf)?;
-    mx.case_member_add(case, &fgr, &uif, false)?;
-    us.case_member_add(case, &atf, &fbi, false)?;
+    // The acceptance opens the case on both sides, with the named members.
+    let case = mx.case_take(jit.id, &fgr)?;
+    us.case_take(jit.id, &atf)?;
 
     // The exhibit: a pattern that does not repeat within a chunk, written
     // a chunk at a time.

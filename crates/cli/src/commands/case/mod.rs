@@ -1,10 +1,11 @@
 //! `soberana case …`: joint investigations without a hub.
 //!
 //! Thin glue over the node's case acts (`soberana_node`'s `case` module,
-//! rules in `soberana_case`): open our side of the case of an accepted
-//! joint-investigation proposal, administer our members, contribute,
-//! release, fetch, open, export and delete exhibits, end the case, and
-//! write and check the case report for a court. Every act lands in this
+//! rules in `soberana_case`): take our side of a case the agreement left
+//! without an administrator (the acceptance itself opens the case),
+//! administer our members, write messages and give and close tasks,
+//! contribute, release, fetch, open, export and delete exhibits, end the
+//! case, and write and check the case report for a court. Every act lands in this
 //! node's log and, through the outbox, in the partner's; a refused act is
 //! one `refused` entry in our log and a non-zero exit.
 
@@ -22,22 +23,28 @@ use crate::policy::open_node;
 
 pub mod bench;
 mod report;
+mod work;
 
 pub(crate) use report::{report, verify};
 
 /// `soberana case …`.
 ///
-/// A case is opened on each side from an accepted joint-investigation
-/// proposal (the agreement); both nodes derive the same case id from it, so
-/// a case can be named by its id (`case-…`) or by the proposal's id. Each
-/// side's members are administered by that side's administrators only; the
-/// officer who opens a side is its first administrator.
+/// The acceptance of a joint-investigation proposal (the agreement) opens
+/// the case on both nodes by itself: the accepting node when it decides,
+/// the proposing node when the signed acceptance arrives. Both derive the
+/// same case id from the proposal, so a case can be named by its id
+/// (`case-…`) or by the proposal's id. Each side's members are the ones the
+/// agreement names (or the officer who proposed or accepted it), and are
+/// administered by that side's administrators only. The case ends at the
+/// agreed date, or earlier by a signed act.
 #[derive(Debug, Subcommand)]
 pub enum CaseCommand {
     /// The cases this node holds.
     List(DirArg),
-    /// Open our side of the case of an accepted joint-investigation proposal.
-    Open(OpenArgs),
+    /// Take the administration of our side of a case the agreement left
+    /// without one (policy accepted it and named nobody for our side): an
+    /// approver, once.
+    Take(OpenArgs),
     /// A case: parties, members, exhibits with their custody, and every act.
     Show(ShowArgs),
     /// Add or remove members of our side (administrators only).
@@ -46,6 +53,23 @@ pub enum CaseCommand {
     /// Contribute, release, fetch, open, export or delete exhibits.
     #[command(subcommand)]
     Exhibit(ExhibitCommand),
+    /// Write to the case's members of both sides, saying the language.
+    ///
+    /// The message is an act in both logs, at most 8 KiB; the partner's
+    /// members read it on their node. Example:
+    /// `soberana case message CASE --officer ana --lang es "Revisen la página 4"`.
+    Message(work::MessageArgs),
+    /// The case's messages, oldest first (members of our side only).
+    Messages(work::ListArgs),
+    /// Give a member of either side a task with a deadline, or close one.
+    ///
+    /// `soberana case task CASE --officer ana --owner US:bob --due 2026-12-20
+    /// "trace serial DX-4471"` gives it; `soberana case task CASE --officer
+    /// bob --done task-…` closes it (its owner, or an administrator of the
+    /// owner's side).
+    Task(work::TaskArgs),
+    /// The case's tasks: open ones by deadline (overdue marked), then done.
+    Tasks(work::ListArgs),
     /// End the case before its agreed date, by a signed act of one of our
     /// administrators.
     End(EndArgs),
@@ -69,12 +93,12 @@ pub struct OfficerArg {
     pub officer: String,
 }
 
-/// `case open`.
+/// `case take`.
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// The accepted joint-investigation proposal.
     pub proposal: String,
-    /// The officer opening our side; becomes its first administrator.
+    /// The approver taking the administration of our side.
     #[command(flatten)]
     pub officer: OfficerArg,
     /// The node.
@@ -327,17 +351,22 @@ pub struct VerifyArgs {
 pub fn run(cmd: CaseCommand) -> Result<()> {
     match cmd {
         CaseCommand::List(dir) => list(&dir.dir),
-        CaseCommand::Open(a) => {
+        CaseCommand::Take(a) => {
             let node = open_node(&a.dir.dir)?;
             let proposal = ProposalId::parse(a.proposal.trim())
                 .map_err(|_| anyhow::anyhow!("`{}` is not a proposal id", a.proposal))?;
-            let case = node.case_open(proposal, &officer(&a.officer)?)?;
+            let case = node.case_take(proposal, &officer(&a.officer)?)?;
             println!(
-                "{case}: opened on {}'s side; the partner is told",
+                "{case}: {} administers {}'s side; the partner is told",
+                a.officer.officer,
                 node.party()
             );
             Ok(())
         }
+        CaseCommand::Message(a) => work::message(&a),
+        CaseCommand::Messages(a) => work::messages(&a),
+        CaseCommand::Task(a) => work::task(&a),
+        CaseCommand::Tasks(a) => work::tasks(&a),
         CaseCommand::Show(a) => show(&a),
         CaseCommand::Member(MemberCommand::Add(a)) => {
             let node = open_node(&a.dir.dir)?;
@@ -371,7 +400,7 @@ pub fn run(cmd: CaseCommand) -> Result<()> {
     }
 }
 
-fn officer(arg: &OfficerArg) -> Result<OfficerId> {
+pub(crate) fn officer(arg: &OfficerArg) -> Result<OfficerId> {
     Ok(OfficerId::new(&arg.officer)?)
 }
 
@@ -423,7 +452,9 @@ fn list(dir: &Path) -> Result<()> {
     let node = open_node(dir)?;
     let cases = node.cases()?;
     if cases.is_empty() {
-        println!("no cases; open one with `soberana case open PROPOSAL --officer ID`");
+        println!(
+            "no cases; a case opens when a joint-investigation proposal is accepted (`soberana decide ID --accept`)"
+        );
     }
     for c in cases {
         println!(
@@ -440,7 +471,7 @@ fn list(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn ends(case: &Case) -> String {
+pub(crate) fn ends(case: &Case) -> String {
     match &case.ended {
         Some(reason) => format!("ended: {reason}"),
         None => format!(
