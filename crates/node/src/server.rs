@@ -256,6 +256,10 @@ impl Node {
         tasks.spawn(crate::ledger::checkpoint_loop(self.clone(), watch.clone()));
         tasks.spawn(log_check_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::deadlines::deadline_loop(self.clone(), watch.clone()));
+        tasks.spawn(crate::sessions::standing::standing_loop(
+            self.clone(),
+            watch.clone(),
+        ));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
         Ok(RunningNode {
