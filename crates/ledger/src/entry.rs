@@ -10,6 +10,10 @@
 //! re-encoding always gives the same bytes. Entries hold digests and headers,
 //! never payloads, and use only plain types so that no other soberana crate
 //! has to compile first.
+//!
+//! This file is long because each entry kind's encoding and decoding sit
+//! side by side (an entry has exactly one encoding, so both halves change
+//! together), with the tests that pin them.
 
 use serde::{Deserialize, Serialize};
 

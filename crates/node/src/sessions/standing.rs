@@ -26,6 +26,8 @@
 //!   (run id, arrangement, queries asked, matches where the side learns
 //!   them), beside the match session and disclosure entries.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
