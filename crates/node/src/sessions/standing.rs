@@ -131,10 +131,7 @@ impl Node {
                     .standing_used(partner, &arrangement, now, ours)
                     .map_err(|e| NodeError::Agreement(e.to_string()))?;
                 let last_run = if ours {
-                    self.standing_runs(partner, &arrangement.terms.name, Direction::Outgoing)?
-                        .iter()
-                        .map(|p| p.created)
-                        .max()
+                    self.last_standing_run(partner, &arrangement.terms.name)?
                 } else {
                     None
                 };
@@ -326,20 +323,32 @@ impl Node {
         name: &str,
         direction: Direction,
     ) -> Result<Vec<Proposal>, NodeError> {
-        let states = match direction {
-            // Every run we sent but those the partner refused: one its
-            // intake refused stays `queued`, and counts until its period
-            // ends (the partner's node keeps its own count).
-            Direction::Outgoing => vec![
-                ProposalState::Queued,
-                ProposalState::Delivered,
-                ProposalState::Accepted,
-                ProposalState::Answered,
-                ProposalState::MoreInformationNeeded,
-            ],
-            // What we accepted.
-            Direction::Incoming => vec![ProposalState::Accepted, ProposalState::Answered],
-        };
+        let states = run_states(direction);
+        self.runs_in(peer, name, direction, states)
+    }
+
+    /// When our last run under arrangement `name` with `peer` was asked
+    /// for, whatever became of it (a run the partner refused still waits
+    /// its period before the next).
+    fn last_standing_run(
+        &self,
+        peer: PartyCode,
+        name: &str,
+    ) -> Result<Option<Timestamp>, NodeError> {
+        Ok(self
+            .runs_in(peer, name, Direction::Outgoing, Vec::new())?
+            .iter()
+            .map(|p| p.created)
+            .max())
+    }
+
+    fn runs_in(
+        &self,
+        peer: PartyCode,
+        name: &str,
+        direction: Direction,
+        states: Vec<ProposalState>,
+    ) -> Result<Vec<Proposal>, NodeError> {
         Ok(self
             .store()
             .proposals(&ProposalFilter {
@@ -569,11 +578,7 @@ impl Node {
                 {
                     continue;
                 }
-                let last = self
-                    .standing_runs(partner, name, Direction::Outgoing)?
-                    .iter()
-                    .map(|p| p.created)
-                    .max();
+                let last = self.last_standing_run(partner, name)?;
                 let period = arrangement.terms.period.seconds();
                 if last.is_some_and(|l| l.plus_seconds(period) > now) {
                     continue;
@@ -595,6 +600,25 @@ pub struct DueRuns {
     pub sent: Vec<(PartyCode, String, soberana_core::ProposalId)>,
     /// Runs due that could not run: partner, arrangement, why.
     pub refused: Vec<(PartyCode, String, String)>,
+}
+
+/// The states a run counts in: ours the partner took or may still take,
+/// theirs we accepted.
+fn run_states(direction: Direction) -> Vec<ProposalState> {
+    match direction {
+        // Every run we sent but those the partner refused: one its
+        // intake refused stays `queued`, and counts until its period
+        // ends (the partner's node keeps its own count).
+        Direction::Outgoing => vec![
+            ProposalState::Queued,
+            ProposalState::Delivered,
+            ProposalState::Accepted,
+            ProposalState::Answered,
+            ProposalState::MoreInformationNeeded,
+        ],
+        // What we accepted.
+        Direction::Incoming => vec![ProposalState::Accepted, ProposalState::Answered],
+    }
 }
 
 fn check_budget(
