@@ -188,6 +188,15 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
         "{listed}"
     );
 
+    // The agreement shows it, and both sides' acts on it.
+    let shown = ok(&["agreement", "show", "MX", "--dir", &us]);
+    assert!(
+        shown.contains("standing arrangement `phones`: active (daily), US checks its phone list; effective budget 3 per run, 10 per period")
+            && shown.contains("US standing_propose")
+            && shown.contains("MX standing_accept"),
+        "{shown}"
+    );
+
     // Run now: MX's node answers with no officer; the US learns its hits.
     let said = ok(&[
         "match", "standing", "run", "MX", "phones", "--wait", "60", "--dir", &us,
