@@ -158,6 +158,40 @@ pub enum MatchCommand {
     /// compare the key check printed here before a first match.
     #[command(subcommand)]
     Key(MatchKeyCommand),
+    /// Standing arrangements: check a whole list against a partner's
+    /// holdings each period, within a query budget both sides set, with no
+    /// officer accepting each run (bulk blind cross-matching).
+    ///
+    /// A standing arrangement lets one side (the asker) check a whole list —
+    /// identifiers of one kind by private set intersection, or person records
+    /// by linkage compared at the holder — against the partner's holdings once
+    /// per period, with no officer accepting each run. Each side sets a query
+    /// budget (per run and per period); a run is bound by the smaller of the
+    /// two, and a run larger than that is refused whole before anything is
+    /// sent or compared. The partner's node checks every run against the
+    /// arrangement as it holds it, whatever the run claims.
+    ///
+    /// Made by signed acts on the bilateral agreement (which must be in
+    /// force): one side proposes (`propose`), the other accepts with its own
+    /// budget (`accept`). Each act is in both logs and acknowledged; a running
+    /// node (`soberana run`) delivers it. Either side suspends or terminates
+    /// it; suspending or terminating the agreement stops it too.
+    ///
+    /// Runs: the running node fires one when a period has passed since the
+    /// last, from the list kept with `keep` (or `propose --list`/`accept
+    /// --list`); `run` fires one now. Each run is an ordinary bounded match
+    /// proposal naming the arrangement, logged in both logs (run id,
+    /// arrangement, queries asked, matches where the side learns them) with
+    /// its disclosures.
+    ///
+    /// Example (US checks phones against MX's holdings daily):
+    ///
+    ///     US: soberana match standing propose MX phones --list-kind phone
+    ///         --period daily --per-run 500 --per-period 1000 --list phones.txt
+    ///     MX: soberana match standing accept US phones --per-run 200 --per-period 1000
+    ///     US: soberana match standing run MX phones
+    #[command(subcommand)]
+    Standing(crate::commands::standing::StandingCommand),
 }
 
 /// What every match request shares.

@@ -70,6 +70,7 @@ const PEER_INPUT_MODULES: &[&str] = &[
     "crates/node/src/constitution.rs",
     "crates/node/src/sessions/mod.rs",
     "crates/node/src/sessions/persons.rs",
+    "crates/node/src/sessions/standing.rs",
     "crates/node/src/finance/exchange.rs",
     "crates/node/src/firearms.rs",
     "crates/desk/src/decide.rs",

@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{HandlingCode, PartyCode, ProposalKind, Timestamp};
+use crate::{
+    HandlingCode, PartyCode, ProposalKind, StandingAction, StandingArrangement, Timestamp,
+};
 
 /// What one side takes from the other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +91,11 @@ pub enum AgreementAction {
     Resume,
     /// Ends the agreement for good.
     Terminate,
+    /// An act on a standing match arrangement under the agreement in force.
+    Standing {
+        /// What it does.
+        act: StandingAction,
+    },
     /// Acknowledges that an act of the other side was received.
     Acknowledge {
         /// The digest (SHA-256, hex) of the envelope acknowledged.
@@ -108,6 +115,7 @@ impl AgreementAction {
             AgreementAction::Suspend => "suspend",
             AgreementAction::Resume => "resume",
             AgreementAction::Terminate => "terminate",
+            AgreementAction::Standing { act } => act.as_str(),
             AgreementAction::Acknowledge { .. } => "acknowledge",
         }
     }
@@ -188,6 +196,9 @@ pub struct Agreement {
     pub reason: String,
     /// When the last act that changed it was made.
     pub since: Timestamp,
+    /// The standing match arrangements made under it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standing: Vec<StandingArrangement>,
 }
 
 /// Why an act cannot apply.
@@ -246,6 +257,7 @@ impl Agreement {
             stopped_by: None,
             reason: String::new(),
             since: act.at,
+            standing: Vec::new(),
         });
         match &act.action {
             AgreementAction::Propose { terms } => {
@@ -345,6 +357,46 @@ impl Agreement {
                 after.stopped_by = Some(by);
                 after.pending = None;
                 after.since = act.at;
+            }
+            AgreementAction::Standing { act: standing } => {
+                if status != Some(AgreementStatus::Active)
+                    && matches!(
+                        standing,
+                        StandingAction::Propose { .. }
+                            | StandingAction::Accept { .. }
+                            | StandingAction::Resume { .. }
+                    )
+                {
+                    return state(format!(
+                        "standing arrangements are made and resumed under an agreement in force; the agreement with `{partner}` is {}",
+                        status.map_or("not made", |s| s.as_str())
+                    ));
+                }
+                if act.version != version {
+                    return state(format!(
+                        "the act concerns version {} but version {version} is in force",
+                        act.version
+                    ));
+                }
+                let terms = after.terms.clone();
+                let accepts = |holder: PartyCode, kind: ProposalKind| {
+                    terms
+                        .as_ref()
+                        .and_then(|t| t.side(holder))
+                        .is_none_or(|s| s.accepts.contains(&kind))
+                };
+                standing
+                    .apply(
+                        &mut after.standing,
+                        by,
+                        (us, partner),
+                        accepts,
+                        &act.reason,
+                        act.at,
+                    )
+                    .map_err(AgreementError::State)?;
+                // The agreement's own status, reason and time stand.
+                return Ok(after);
             }
             AgreementAction::Acknowledge { .. } => {
                 if current.is_none() {
@@ -499,6 +551,103 @@ mod tests {
             Agreement::apply(Some(&a), &act(1, AgreementAction::Terminate), mx, mx, us).unwrap();
         assert_eq!(a.status, AgreementStatus::Terminated);
         assert!(Agreement::apply(Some(&a), &act(1, AgreementAction::Resume), mx, mx, us).is_err());
+    }
+
+    #[test]
+    fn standing_arrangements_bind_the_smaller_budget_and_stop_with_either_side() {
+        use crate::{StandingBudget, StandingPeriod, StandingStatus, StandingTerms};
+        let (mx, us) = (p("MX"), p("US"));
+        let mut t = terms();
+        t.sides[1].accepts.push(ProposalKind::IdentifierMatch);
+        let a = Agreement::apply(
+            None,
+            &act(1, AgreementAction::Propose { terms: t }),
+            mx,
+            mx,
+            us,
+        )
+        .unwrap();
+        let standing = |s: StandingAction| act(1, AgreementAction::Standing { act: s });
+        let proposal = StandingAction::Propose {
+            terms: StandingTerms {
+                name: "phones".into(),
+                asker: mx,
+                list: "phone".into(),
+                period: StandingPeriod::Daily,
+            },
+            budget: StandingBudget {
+                per_run: 100,
+                per_period: 100,
+            },
+        };
+        // Not before the agreement is in force.
+        assert!(Agreement::apply(Some(&a), &standing(proposal.clone()), mx, mx, us).is_err());
+        let a = Agreement::apply(Some(&a), &act(1, AgreementAction::Accept), us, mx, us).unwrap();
+        let a = Agreement::apply(Some(&a), &standing(proposal.clone()), mx, mx, us).unwrap();
+        assert_eq!(
+            a.status,
+            AgreementStatus::Active,
+            "the agreement is unchanged"
+        );
+        assert_eq!(a.standing[0].status, StandingStatus::Proposed);
+        assert_eq!(a.standing[0].effective_budget(), None);
+        // A name in use is refused; the proposer cannot accept.
+        assert!(Agreement::apply(Some(&a), &standing(proposal), mx, mx, us).is_err());
+        let accept = StandingAction::Accept {
+            name: "phones".into(),
+            budget: StandingBudget {
+                per_run: 10,
+                per_period: 500,
+            },
+        };
+        assert!(Agreement::apply(Some(&a), &standing(accept.clone()), mx, mx, us).is_err());
+        let a = Agreement::apply(Some(&a), &standing(accept), us, mx, us).unwrap();
+        assert_eq!(
+            a.standing[0].effective_budget(),
+            Some(StandingBudget {
+                per_run: 10,
+                per_period: 100
+            })
+        );
+        // The US does not accept person matches from MX: no such arrangement.
+        let persons = StandingAction::Propose {
+            terms: StandingTerms {
+                name: "people".into(),
+                asker: mx,
+                list: crate::PERSONS_LIST.into(),
+                period: StandingPeriod::Weekly,
+            },
+            budget: StandingBudget {
+                per_run: 1,
+                per_period: 1,
+            },
+        };
+        let err = Agreement::apply(Some(&a), &standing(persons), mx, mx, us).unwrap_err();
+        assert!(
+            err.to_string().contains("does not accept `person_match`"),
+            "{err}"
+        );
+        let suspend = StandingAction::Suspend {
+            name: "phones".into(),
+        };
+        let a = Agreement::apply(Some(&a), &standing(suspend), us, mx, us).unwrap();
+        assert_eq!(a.standing[0].status, StandingStatus::Suspended);
+        let resume = StandingAction::Resume {
+            name: "phones".into(),
+        };
+        assert!(Agreement::apply(Some(&a), &standing(resume.clone()), mx, mx, us).is_err());
+        let a = Agreement::apply(Some(&a), &standing(resume), us, mx, us).unwrap();
+        assert_eq!(a.standing[0].status, StandingStatus::Active);
+        // The act travels as JSON and reads back the same.
+        let json = serde_json::to_string(&standing(StandingAction::Terminate {
+            name: "phones".into(),
+        }))
+        .unwrap();
+        let back: AgreementAct = serde_json::from_str(&json).unwrap();
+        let a = Agreement::apply(Some(&a), &back, mx, mx, us).unwrap();
+        assert_eq!(a.standing[0].status, StandingStatus::Terminated);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<Agreement>(&json).unwrap(), a);
     }
 
     #[test]

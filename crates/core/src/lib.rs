@@ -26,6 +26,7 @@ mod officer;
 mod party;
 mod proposal;
 mod registry;
+mod standing;
 mod timestamp;
 mod visible;
 
@@ -48,5 +49,9 @@ pub use proposal::{
     Receipt, STRUCTURED_CONTENT_ONLY, SeizureReport, Task, TaskAction, TracePriority,
 };
 pub use registry::{PartyFile, Registry};
+pub use standing::{
+    MAX_ARRANGEMENT_NAME, PERSONS_LIST, StandingAction, StandingArrangement, StandingBudget,
+    StandingPeriod, StandingRef, StandingStatus, StandingTerms,
+};
 pub use timestamp::{Timestamp, deadline_from};
 pub use visible::{is_bidi_control, needs_escape, visible};

@@ -235,6 +235,9 @@ pub struct IdentifierMatch {
     pub set_size: u64,
     /// What the requester asks to learn.
     pub reveal: MatchReveal,
+    /// The standing arrangement this match runs under, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standing: Option<crate::StandingRef>,
 }
 
 /// A request to check person records for likely matches.
@@ -245,6 +248,9 @@ pub struct PersonMatch {
     pub record_count: u64,
     /// The name of the agreed encoding schema.
     pub schema: String,
+    /// The standing arrangement this match runs under, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standing: Option<crate::StandingRef>,
 }
 
 /// A seized firearm.

@@ -10,6 +10,10 @@
 //! re-encoding always gives the same bytes. Entries hold digests and headers,
 //! never payloads, and use only plain types so that no other soberana crate
 //! has to compile first.
+//!
+//! This file is long because each entry kind's encoding and decoding sit
+//! side by side (an entry has exactly one encoding, so both halves change
+//! together), with the tests that pin them.
 
 use serde::{Deserialize, Serialize};
 
@@ -241,6 +245,25 @@ pub enum LogEntry {
         /// When the act was done, unix milliseconds (the acting side's clock).
         time_ms: u64,
     },
+    /// Tag 13: a run under a standing match arrangement, asked (by us) or
+    /// answered (by us). Both logs record one per run under the same run id.
+    StandingRun {
+        /// The run: the id of the match proposal that carried it.
+        run_id: String,
+        /// The arrangement's name.
+        arrangement: String,
+        /// The partner.
+        peer: String,
+        /// Our side in the run: `asker` or `holder`.
+        side: String,
+        /// How many queries the run held.
+        asked: u64,
+        /// How many matched, where this side learns it (the holder of an
+        /// identifier run does not).
+        matched: Option<u64>,
+        /// When, unix milliseconds.
+        time_ms: u64,
+    },
 }
 
 struct Writer(Vec<u8>);
@@ -325,6 +348,7 @@ impl LogEntry {
             LogEntry::MatchSession { .. } => 10,
             LogEntry::DeadlineBreach { .. } => 11,
             LogEntry::CaseAct { .. } => 12,
+            LogEntry::StandingRun { .. } => 13,
         }
     }
 
@@ -465,6 +489,29 @@ impl LogEntry {
                 w.digest(event_digest);
                 w.u64(*time_ms);
             }
+            LogEntry::StandingRun {
+                run_id,
+                arrangement,
+                peer,
+                side,
+                asked,
+                matched,
+                time_ms,
+            } => {
+                w.text("run_id", run_id)?;
+                w.text("arrangement", arrangement)?;
+                w.text("peer", peer)?;
+                w.text("side", side)?;
+                w.u64(*asked);
+                match matched {
+                    Some(n) => {
+                        w.u8(1);
+                        w.u64(*n);
+                    }
+                    None => w.u8(0),
+                }
+                w.u64(*time_ms);
+            }
         }
         Ok(w.0)
     }
@@ -567,6 +614,24 @@ impl LogEntry {
                 event_digest: r.digest("event_digest")?,
                 time_ms: r.u64("time_ms")?,
             },
+            13 => LogEntry::StandingRun {
+                run_id: r.text("run_id")?,
+                arrangement: r.text("arrangement")?,
+                peer: r.text("peer")?,
+                side: r.text("side")?,
+                asked: r.u64("asked")?,
+                matched: match r.u8("matched")? {
+                    0 => None,
+                    1 => Some(r.u64("matched")?),
+                    value => {
+                        return Err(EntryError::BadEnum {
+                            field: "matched",
+                            value,
+                        });
+                    }
+                },
+                time_ms: r.u64("time_ms")?,
+            },
             other => return Err(EntryError::UnknownTag(other)),
         };
         if !r.0.is_empty() {
@@ -658,6 +723,15 @@ pub(crate) mod tests {
                 event_digest: [10; 32],
                 time_ms: 11,
             },
+            LogEntry::StandingRun {
+                run_id: "p-4".into(),
+                arrangement: "phones-daily".into(),
+                peer: "US".into(),
+                side: "holder".into(),
+                asked: 250,
+                matched: Some(3),
+                time_ms: 12,
+            },
         ]
     }
 
@@ -673,7 +747,7 @@ pub(crate) mod tests {
             assert_eq!(serde_json::from_str::<LogEntry>(&json).unwrap(), entry);
             tags.push(entry.tag());
         }
-        assert_eq!(tags, (1..=12).collect::<Vec<u8>>());
+        assert_eq!(tags, (1..=13).collect::<Vec<u8>>());
     }
 
     /// Pins the exact encoding: changing it would change every leaf hash.

@@ -279,17 +279,33 @@ impl Node {
                 format!("the {what} does not match the envelope's sender `{sender}`"),
             )
         };
+        // A standing run's budget is checked against the runs stored, so
+        // the check and the storing are one step for such runs.
+        let _standing = matches!(&body, Body::Proposal(p) if crate::sessions::standing::standing_ref(p).is_some())
+            .then(|| self.standing_intake());
         let (effect, outcome) = match body {
             Body::Proposal(proposal) => {
                 if proposal.from != sender || proposal.to != us {
                     return Err(mismatch("proposal's parties"));
                 }
                 self.admit_under_agreement(&proposal)?;
+                // A run under a standing arrangement is judged by the
+                // arrangement as we hold it; what it claims decides nothing.
+                let covered = self
+                    .admit_standing_run(&proposal, now)
+                    .map_err(|r| IntakeRefusal::new(403, r.code, r.reason))?;
                 self.policy()
                     .admit(&proposal)
                     .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;
                 let related = self.related_proposals(&proposal.related_to);
-                let verdict = self.policy().evaluate(&proposal, &related);
+                let mut verdict = self.policy().evaluate(&proposal, &related);
+                if let Some(reason) = covered {
+                    // Covered: no officer is asked; a policy refusal stands.
+                    if matches!(verdict.verdict, Verdict::Review) {
+                        verdict.verdict = Verdict::Allow { conditions: vec![] };
+                    }
+                    verdict.reasons.push(soberana_core::Reason::plain(reason));
+                }
                 let explanation = serde_json::to_string(&verdict).unwrap_or_default();
                 let (response, disposition) =
                     self.respond(&proposal, &verdict, &verified.digest(), now);

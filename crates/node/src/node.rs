@@ -50,6 +50,9 @@ struct Inner {
     /// What partners' witnessed checkpoints say is wrong with our log
     /// (empty when nothing is); see `recovery.rs`.
     log_findings: RwLock<Vec<String>>,
+    /// Held from a standing run's budget check to its storing, so two runs
+    /// taken in at once cannot both fit a period's budget that fits one.
+    standing_intake: std::sync::Mutex<()>,
 }
 
 impl Node {
@@ -97,6 +100,7 @@ impl Node {
                 outbox: Notify::new(),
                 events: tokio::sync::broadcast::channel(4096).0,
                 log_findings: RwLock::new(Vec::new()),
+                standing_intake: std::sync::Mutex::new(()),
             }),
         };
         node.reload_peers()?;
@@ -154,6 +158,14 @@ impl Node {
             .read()
             .map(|f| f.clone())
             .unwrap_or_default()
+    }
+
+    /// The lock held while a standing run is checked and stored.
+    pub(crate) fn standing_intake(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .standing_intake
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn set_log_findings(&self, findings: Vec<String>) {

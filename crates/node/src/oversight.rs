@@ -48,6 +48,7 @@ impl Node {
             }
             LogEntry::MatchSession { session_id, .. } => *session_id == proposal,
             LogEntry::DeadlineBreach { proposal_id, .. } => *proposal_id == proposal,
+            LogEntry::StandingRun { run_id, .. } => *run_id == proposal,
             _ => false,
         })
     }

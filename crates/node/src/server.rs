@@ -258,6 +258,10 @@ impl Node {
         tasks.spawn(key_switch_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::deadlines::deadline_loop(self.clone(), watch.clone()));
         tasks.spawn(crate::case::case_loop(self.clone(), watch.clone()));
+        tasks.spawn(crate::sessions::standing::standing_loop(
+            self.clone(),
+            watch.clone(),
+        ));
         tasks.spawn(crate::outbox::deliver_loop(self.clone(), watch));
         tracing::info!(party = %self.party(), %local, "node listening");
         Ok(RunningNode {

@@ -177,6 +177,58 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         "a delivered envelope is no longer due",
     )?;
 
+    // The partner accepts our proposal; a result we learnt ourselves (a
+    // match's) is recorded as its answer with all its log entries at once.
+    let accepted = Decision {
+        proposal_id: ours.id,
+        decided_by_party: us,
+        outcome: Outcome::Accepted,
+        reasons: vec![],
+        decided_by: DecidedBy::Policy,
+        policy_digest: "00".repeat(32),
+        decided_at: Timestamp::now(),
+    };
+    let mut from_us = ours.clone();
+    from_us.from = us;
+    from_us.to = mx;
+    store
+        .receive(
+            received(&from_us, IntakeEffect::Decision(accepted)),
+            sealer(mx),
+        )
+        .map_err(text)?;
+    ensure(
+        state(store, ours.id)? == Some(ProposalState::Accepted),
+        "the partner's acceptance of our proposal is recorded",
+    )?;
+    let log = store.log_size().map_err(text)?;
+    let entry = |time_ms| LogEntry::StandingRun {
+        run_id: ours.id.to_string(),
+        arrangement: "phones".into(),
+        peer: "US".into(),
+        side: "asker".into(),
+        asked: 3,
+        matched: Some(1),
+        time_ms,
+    };
+    store
+        .record_result(
+            soberana_wire::Answer {
+                proposal_id: ours.id,
+                summary: "1 of our 3 identifiers are held by the partner".into(),
+                items: vec![],
+                handling: HandlingCode::H2,
+                conditions: vec![],
+            },
+            vec![entry(1), entry(2)],
+        )
+        .map_err(text)?;
+    ensure(
+        state(store, ours.id)? == Some(ProposalState::Answered)
+            && store.log_size().map_err(text)? == log + 2,
+        "a match result is recorded as the answer with every one of its log entries",
+    )?;
+
     // A partner's proposal for review waits for an officer; its envelope is
     // taken once.
     let theirs = proposal(us, mx)?;

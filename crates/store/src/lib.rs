@@ -173,9 +173,13 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     ) -> Result<(), StoreError>;
 
     /// Records what we learnt ourselves from a protocol run under one of our
-    /// proposals (a match result) as its answer, with a log entry.
-    fn record_result(&self, answer: soberana_wire::Answer, log: LogEntry)
-    -> Result<(), StoreError>;
+    /// proposals (a match result) as its answer, with its log entries, in
+    /// one transaction.
+    fn record_result(
+        &self,
+        answer: soberana_wire::Answer,
+        log: Vec<LogEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Records data leaving this node under an accepted incoming proposal
     /// (protocol messages of a match), with its digest in the log.

@@ -1244,7 +1244,7 @@ impl NodeStore for SqliteStore {
     fn record_result(
         &self,
         answer: soberana_wire::Answer,
-        log: LogEntry,
+        log: Vec<LogEntry>,
     ) -> Result<(), StoreError> {
         self.write(move |tx| {
             let id = answer.proposal_id;
@@ -1262,7 +1262,7 @@ impl NodeStore for SqliteStore {
             )?;
             tx.prepare_cached("INSERT INTO answers (proposal_id, body) VALUES (?1, ?2)")?
                 .execute(params![id.to_string(), json(&answer)?])?;
-            append_log(tx, &[log]).map(|_| ())
+            append_log(tx, &log).map(|_| ())
         })
     }
 

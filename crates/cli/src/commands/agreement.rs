@@ -175,6 +175,18 @@ fn print_agreement(a: &Agreement) {
             print_side(side);
         }
     }
+    for s in &a.standing {
+        println!(
+            "  standing arrangement `{}`: {} ({}), {} checks its {} list; effective budget {}",
+            s.terms.name,
+            s.status.as_str(),
+            s.terms.period.as_str(),
+            s.terms.asker,
+            s.terms.list,
+            s.effective_budget()
+                .map_or("not agreed yet".to_owned(), |b| b.to_string())
+        );
+    }
     if let Some(p) = &a.pending {
         println!(
             "  version {} proposed by {} awaits acceptance (default handling {:?}):",

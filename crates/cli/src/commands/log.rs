@@ -114,6 +114,20 @@ pub fn describe(entry: &LogEntry) -> String {
             };
             format!("{case_id}: {act}{on} by {actor} of {party}")
         }
+        LogEntry::StandingRun {
+            run_id,
+            arrangement,
+            peer,
+            side,
+            asked,
+            matched,
+            ..
+        } => {
+            let matched = matched.map_or("not learned by this side".to_owned(), |n| n.to_string());
+            format!(
+                "standing run {run_id} under `{arrangement}` with {peer} ({side}): {asked} asked, matched {matched}"
+            )
+        }
     }
 }
 

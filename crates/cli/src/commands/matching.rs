@@ -301,7 +301,11 @@ pub fn print_result(result: &MatchResult, indent: &str) {
 
 /// Runs the node here if none runs for its directory, and waits for the
 /// proposal's result, saying how it goes.
-async fn wait_and_print(node: Node, id: ProposalId, args: &MatchRequestArgs) -> Result<()> {
+pub(crate) async fn wait_and_print(
+    node: Node,
+    id: ProposalId,
+    args: &MatchRequestArgs,
+) -> Result<()> {
     let running = match node.start().await {
         Ok(running) => Some(running),
         Err(NodeError::Bind { .. }) => {
@@ -364,6 +368,15 @@ async fn watch(node: &Node, id: ProposalId, args: &MatchRequestArgs) -> Result<M
                     "the partner decided: {state} ({}); nothing of the list left this node",
                     reasons.join("; ")
                 );
+            }
+            ProposalState::Queued => {
+                if let Some(refused) = detail
+                    .events
+                    .iter()
+                    .find(|e| e.event.contains("refused an envelope for good"))
+                {
+                    bail!("{}; nothing of the list left this node", refused.event);
+                }
             }
             _ => {}
         }

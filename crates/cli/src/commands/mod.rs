@@ -20,6 +20,7 @@ mod node;
 pub(crate) mod officer;
 mod policy;
 pub(crate) mod report;
+pub(crate) mod standing;
 
 /// Logs go to standard error; `-v` raises the level. Key material is never
 /// logged anywhere in soberana, whatever the level.
@@ -130,5 +131,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Match(MatchCommand::Persons(args)) => matching::persons(args),
         Command::Match(MatchCommand::Hold(args)) => matching::hold(args),
         Command::Match(MatchCommand::Key(cmd)) => matching::key(cmd),
+        Command::Match(MatchCommand::Standing(cmd)) => standing::run(cmd),
     }
 }

@@ -61,6 +61,7 @@ use crate::NodeError;
 use crate::node::Node;
 
 pub mod persons;
+pub mod standing;
 
 /// The step of a message that ends a session; its payload is the reason.
 pub const ABORT_STEP: u32 = u32::MAX;
@@ -122,6 +123,9 @@ pub enum MatchError {
     /// The person records or linkage settings are unusable.
     #[error("{0}")]
     Persons(String),
+    /// A standing arrangement does not let the run go (named, with why).
+    #[error("{0}")]
+    Standing(String),
 }
 
 fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> MatchError + '_ {
@@ -292,6 +296,16 @@ impl Node {
         &self,
         request: IdentifierRequest,
     ) -> Result<Proposal, MatchError> {
+        self.request_identifier_match_under(request, None)
+    }
+
+    /// [`Node::request_identifier_match`], naming the standing arrangement
+    /// the match runs under, if any.
+    pub(crate) fn request_identifier_match_under(
+        &self,
+        request: IdentifierRequest,
+        standing: Option<soberana_core::StandingRef>,
+    ) -> Result<Proposal, MatchError> {
         if request.count_only && request.protocol == Protocol::Ot {
             return Err(MatchError::CountOnlyNeedsDh);
         }
@@ -309,6 +323,7 @@ impl Node {
             } else {
                 MatchReveal::Intersection
             },
+            standing,
         });
         let proposal = self.propose_match(request.peer, &request.context, body)?;
         self.save_pending(&PendingMatch {
@@ -486,7 +501,12 @@ pub(crate) enum ResponderMachine {
 
 pub(crate) enum ResponderNext {
     Send(ResponderMachine, Vec<u8>),
-    Finish { message: Vec<u8>, asked: u64 },
+    Finish {
+        message: Vec<u8>,
+        asked: u64,
+        /// How many matched, where the holder learns it.
+        matched: Option<u64>,
+    },
 }
 
 impl ResponderMachine {
@@ -500,6 +520,8 @@ impl ResponderMachine {
                     ResponderStep::Finish { message, summary } => Ok(ResponderNext::Finish {
                         message,
                         asked: summary.asked as u64,
+                        // The PSI holder does not learn the intersection.
+                        matched: None,
                     }),
                 }
             }
@@ -531,6 +553,8 @@ struct ResponderRun {
     our_size: u64,
     /// The most the requester may ask about: what was accepted.
     limit: u64,
+    /// The proposal, when it runs under a standing arrangement.
+    standing: Option<Proposal>,
 }
 
 /// Sessions in progress on this node.
@@ -912,6 +936,20 @@ impl Node {
         items: Vec<AnswerItem>,
     ) -> Result<(), MatchError> {
         let detail = self.show(id)?;
+        // How many matched, for a run that completed (not for a failure).
+        let matched = if items.iter().any(|i| i.label == ERROR_LABEL) {
+            None
+        } else {
+            Some(
+                items
+                    .iter()
+                    .find(|i| i.label == COUNT_LABEL)
+                    .map_or(items.len() as u64, |c| c.value.parse().unwrap_or(0)),
+            )
+        };
+        let standing = matched.and_then(|m| {
+            self.standing_entry(&detail.record.proposal, peer, "asker", our_size, Some(m))
+        });
         let conditions = match detail.decision.map(|d| d.outcome) {
             Some(Outcome::AcceptedWithConditions { conditions }) => conditions,
             _ => Vec::new(),
@@ -923,18 +961,17 @@ impl Node {
             handling: detail.record.proposal.handling,
             conditions,
         };
-        self.store().record_result(
-            answer,
-            LogEntry::MatchSession {
-                session_id: id.to_string(),
-                protocol: protocol.to_owned(),
-                peer: peer.to_string(),
-                our_size,
-                // The requester does not learn the partner's set size.
-                their_size: 0,
-                time_ms: now_ms(),
-            },
-        )?;
+        let mut log = vec![LogEntry::MatchSession {
+            session_id: id.to_string(),
+            protocol: protocol.to_owned(),
+            peer: peer.to_string(),
+            our_size,
+            // The requester does not learn the partner's set size.
+            their_size: 0,
+            time_ms: now_ms(),
+        }];
+        log.extend(standing);
+        self.store().record_result(answer, log)?;
         self.drop_pending(id);
         Ok(())
     }
@@ -1053,6 +1090,7 @@ impl Node {
                 protocol,
                 our_size,
                 limit,
+                standing,
                 ..
             } = run;
             // The responder learns the protocol from the first message.
@@ -1074,10 +1112,15 @@ impl Node {
                             protocol,
                             our_size,
                             limit,
+                            standing,
                         },
                     );
                 }
-                Ok(ResponderNext::Finish { message, asked }) => {
+                Ok(ResponderNext::Finish {
+                    message,
+                    asked,
+                    matched,
+                }) => {
                     sessions.finished.insert(id);
                     if asked > limit {
                         let reason = format!(
@@ -1087,7 +1130,7 @@ impl Node {
                         self.send_abort(peer, id, &reason);
                         continue;
                     }
-                    let log = vec![LogEntry::MatchSession {
+                    let mut log = vec![LogEntry::MatchSession {
                         session_id: id.to_string(),
                         protocol: protocol.clone(),
                         peer: peer.to_string(),
@@ -1095,6 +1138,11 @@ impl Node {
                         their_size: asked,
                         time_ms: now_ms(),
                     }];
+                    log.extend(
+                        standing
+                            .as_ref()
+                            .and_then(|p| self.standing_entry(p, peer, "holder", asked, matched)),
+                    );
                     self.disclose(id, peer, expect + 1, &message, log)?;
                     tracing::info!(proposal = %id, ms = started.elapsed().as_millis() as u64, asked, "match answered");
                 }
@@ -1136,6 +1184,10 @@ impl Node {
     }
 
     fn start_response(&self, proposal: &Proposal) -> Result<ResponderRun, String> {
+        // A standing run stops when its arrangement or the agreement does,
+        // even after it was taken in.
+        self.standing_still_in_force(proposal)?;
+        let standing = standing::standing_ref(proposal).map(|_| proposal.clone());
         match &proposal.body {
             ProposalBody::IdentifierMatch(m) => {
                 let kind = IdentifierKind::from_name(&m.identifier_kind)
@@ -1174,6 +1226,7 @@ impl Node {
                     protocol: PSI_UNKNOWN.into(),
                     our_size: items.len() as u64,
                     limit: m.set_size,
+                    standing,
                 })
             }
             ProposalBody::PersonMatch(m) => {
@@ -1188,6 +1241,7 @@ impl Node {
                     protocol: persons::PROTOCOL.into(),
                     our_size,
                     limit: m.record_count,
+                    standing,
                 })
             }
             _ => Err("not a match proposal".into()),

@@ -842,6 +842,18 @@ impl Node {
         records: &[(String, PersonRecord)],
         context: &RequestContext,
     ) -> Result<Proposal, MatchError> {
+        self.request_person_match_under(peer, records, context, None)
+    }
+
+    /// [`Node::request_person_match`], naming the standing arrangement the
+    /// match runs under, if any.
+    pub(crate) fn request_person_match_under(
+        &self,
+        peer: soberana_core::PartyCode,
+        records: &[(String, PersonRecord)],
+        context: &RequestContext,
+        standing: Option<soberana_core::StandingRef>,
+    ) -> Result<Proposal, MatchError> {
         if records.is_empty() {
             return Err(MatchError::Persons(
                 "no usable person records; nothing to match".into(),
@@ -857,6 +869,7 @@ impl Node {
         let body = ProposalBody::PersonMatch(PersonMatch {
             record_count: records.len() as u64,
             schema: SCHEMA_NAME.into(),
+            standing,
         });
         let proposal = self.propose_match(peer, context, body)?;
         self.save_pending(&PendingMatch {
@@ -1091,6 +1104,7 @@ impl PersonsResponder {
         Ok(ResponderNext::Finish {
             message: answer.reply,
             asked,
+            matched: Some(answer.returned.len() as u64),
         })
     }
 }

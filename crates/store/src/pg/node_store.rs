@@ -178,7 +178,7 @@ impl NodeStore for PostgresStore {
         })
     }
 
-    fn record_result(&self, answer: Answer, log: LogEntry) -> Result<(), StoreError> {
+    fn record_result(&self, answer: Answer, log: Vec<LogEntry>) -> Result<(), StoreError> {
         self.write(move |tx| {
             let id = answer.proposal_id;
             let stored =
@@ -197,7 +197,7 @@ impl NodeStore for PostgresStore {
                 "INSERT INTO answers (proposal_id, body) VALUES ($1, $2)",
                 &[&id.to_string(), &json(&answer)?],
             )?;
-            append_log(tx, &[log]).map(|_| ())
+            append_log(tx, &log).map(|_| ())
         })
     }
 

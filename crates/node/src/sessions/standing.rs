@@ -1,0 +1,718 @@
+//! Standing match arrangements as the node runs them: bulk blind
+//! cross-matching of a whole list against a partner's holdings, once per
+//! period, within a query budget each side sets.
+//!
+//! The arrangement itself lives in the bilateral agreement
+//! ([`soberana_core::StandingArrangement`]): it is proposed and accepted by
+//! signed acts on the agreement, which are in both logs and acknowledged.
+//! Here are the three things a node does with it:
+//!
+//! - **asking** ([`Node::run_standing`]): our side's list (kept in
+//!   `DIR/data/standing/<PARTNER>-<name>.list`: identifier lines, or a person
+//!   CSV with soberana's header) is checked against the effective budget
+//!   (the smaller of both sides', per run and per period) and, when it fits,
+//!   sent as an ordinary `identifier_match` or `person_match` proposal naming
+//!   the arrangement. A run over budget is refused before anything is
+//!   queued. The node's scheduler ([`standing_loop`]) fires a run when one
+//!   is due; `soberana match standing run` fires one now.
+//! - **holding** ([`Node::admit_standing_run`], at intake): a proposal that
+//!   names an arrangement is checked against the arrangement as *we* hold
+//!   it — in force, asked by its sender, of its list kind, within our
+//!   budget and the effective one for the run and for the period — and
+//!   accepted without an officer when it fits (a policy refusal still
+//!   stands). Anything else is refused at intake with the reason: the
+//!   budget the run claims decides nothing.
+//! - **logging**: each run completed is a `StandingRun` entry in both logs
+//!   (run id, arrangement, queries asked, matches where the side learns
+//!   them), beside the match session and disclosure entries.
+
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use soberana_core::{
+    AgreementAction, AgreementStatus, Direction, OfficerId, PERSONS_LIST, PartyCode, Proposal,
+    ProposalBody, ProposalState, StandingAction, StandingArrangement, StandingBudget, StandingRef,
+    StandingStatus, Timestamp,
+};
+use soberana_ledger::LogEntry;
+use soberana_psi::{IdentifierKind, Protocol};
+use soberana_store::ProposalFilter;
+
+use super::{IdentifierRequest, MatchError, RequestContext, persons};
+use crate::{Node, NodeError};
+
+/// The arrangement a match proposal runs under, if it names one.
+pub fn standing_ref(proposal: &Proposal) -> Option<&StandingRef> {
+    match &proposal.body {
+        ProposalBody::IdentifierMatch(m) => m.standing.as_ref(),
+        ProposalBody::PersonMatch(m) => m.standing.as_ref(),
+        _ => None,
+    }
+}
+
+/// How many queries a match proposal holds.
+fn queries(proposal: &Proposal) -> u64 {
+    match &proposal.body {
+        ProposalBody::IdentifierMatch(m) => m.set_size,
+        ProposalBody::PersonMatch(m) => m.record_count,
+        _ => 0,
+    }
+}
+
+/// Why a standing run cannot be asked for or taken in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingRefusal {
+    /// A short machine-readable code.
+    pub code: &'static str,
+    /// The reason, for people.
+    pub reason: String,
+}
+
+impl StandingRefusal {
+    fn new(code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One standing arrangement with a partner, as `soberana match standing
+/// list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StandingView {
+    /// The partner.
+    pub partner: PartyCode,
+    /// The arrangement.
+    pub arrangement: StandingArrangement,
+    /// The budget that binds a run, once both sides set one.
+    pub effective: Option<StandingBudget>,
+    /// Queries used in the period ending now, by runs we asked (asker) or
+    /// took in (holder).
+    pub used_this_period: u64,
+    /// When our last run under it was asked for (asker side).
+    pub last_run: Option<Timestamp>,
+    /// Whether our side keeps a list for it (asker side).
+    pub list_kept: bool,
+}
+
+fn checked_list(list: &str) -> Result<(), NodeError> {
+    if list == PERSONS_LIST {
+        return Ok(());
+    }
+    IdentifierKind::from_name(list)
+        .map(|_| ())
+        .map_err(|e| NodeError::Agreement(format!("{e}; or `{PERSONS_LIST}` for person records")))
+}
+
+impl Node {
+    /// Every standing arrangement with `peer`, as the agreement holds them.
+    pub fn standing_arrangements(
+        &self,
+        peer: PartyCode,
+    ) -> Result<Vec<StandingArrangement>, NodeError> {
+        Ok(self
+            .agreement(peer)?
+            .map(|a| a.standing)
+            .unwrap_or_default())
+    }
+
+    /// Every standing arrangement with every partner, with what it has used.
+    pub fn standing_views(&self, now: Timestamp) -> Result<Vec<StandingView>, NodeError> {
+        let mut views = Vec::new();
+        for card in self.peers() {
+            let partner = card.party;
+            for arrangement in self.standing_arrangements(partner)? {
+                let ours = arrangement.terms.asker == self.party();
+                let used = self
+                    .standing_used(partner, &arrangement, now, ours)
+                    .map_err(|e| NodeError::Agreement(e.to_string()))?;
+                let last_run = if ours {
+                    self.last_standing_run(partner, &arrangement.terms.name)?
+                } else {
+                    None
+                };
+                views.push(StandingView {
+                    partner,
+                    effective: arrangement.effective_budget(),
+                    used_this_period: used,
+                    last_run,
+                    list_kept: ours
+                        && self
+                            .standing_list_path(partner, &arrangement.terms.name)
+                            .exists(),
+                    arrangement,
+                });
+            }
+        }
+        Ok(views)
+    }
+
+    /// Makes our act on a standing arrangement with `peer`: a signed act on
+    /// the agreement, recorded in our log, queued to the partner, and
+    /// acknowledged by its node.
+    pub fn act_on_standing(
+        &self,
+        peer: PartyCode,
+        act: StandingAction,
+        reason: &str,
+    ) -> Result<StandingArrangement, NodeError> {
+        if let StandingAction::Propose { terms, .. } = &act {
+            checked_list(&terms.list)?;
+        }
+        let name = act.name().to_owned();
+        let (after, _) = self.act_on_agreement(peer, AgreementAction::Standing { act }, reason)?;
+        after
+            .standing
+            .into_iter()
+            .find(|a| a.terms.name == name)
+            .ok_or_else(|| NodeError::Agreement(format!("standing arrangement `{name}` vanished")))
+    }
+
+    /// Where our side keeps the list checked under arrangement `name` with
+    /// `peer`.
+    pub fn standing_list_path(&self, peer: PartyCode, name: &str) -> PathBuf {
+        self.dir()
+            .root()
+            .join("data/standing")
+            .join(format!("{peer}-{name}.list"))
+    }
+
+    /// Keeps `file` as the list checked under arrangement `name` with
+    /// `peer`, after reading it whole as the arrangement's list kind;
+    /// returns how many entries it holds. A list with a bad line is refused
+    /// and the list kept before stays.
+    pub fn keep_standing_list(
+        &self,
+        peer: PartyCode,
+        name: &str,
+        file: &Path,
+    ) -> Result<usize, MatchError> {
+        let arrangement = self.our_arrangement(peer, name)?;
+        let count = read_list(&arrangement.terms.list, file)?.len();
+        let target = self.standing_list_path(peer, name);
+        let dir = target.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(super::file_error(dir))?;
+        let tmp = target.with_extension("list.tmp");
+        std::fs::copy(file, &tmp).map_err(super::file_error(&tmp))?;
+        std::fs::rename(&tmp, &target).map_err(super::file_error(&target))?;
+        Ok(count)
+    }
+
+    fn our_arrangement(
+        &self,
+        peer: PartyCode,
+        name: &str,
+    ) -> Result<StandingArrangement, MatchError> {
+        if self.peer(peer).is_none() {
+            return Err(NodeError::UnknownPeer(peer.to_string()).into());
+        }
+        let arrangement = self
+            .standing_arrangements(peer)?
+            .into_iter()
+            .find(|a| a.terms.name == name)
+            .ok_or_else(|| {
+                MatchError::Standing(format!(
+                    "there is no standing arrangement `{name}` with {peer}"
+                ))
+            })?;
+        if arrangement.terms.asker != self.party() {
+            return Err(MatchError::Standing(format!(
+                "under standing arrangement `{name}` {} checks its list against ours; our side runs nothing",
+                arrangement.terms.asker
+            )));
+        }
+        Ok(arrangement)
+    }
+
+    /// Runs arrangement `name` with `peer` now: reads the list (`list`, or
+    /// the one kept for it), checks it against the effective budget for the
+    /// run and for the period, and sends it as a bounded match proposal
+    /// naming the arrangement. A run that does not fit is refused whole
+    /// before anything is queued.
+    pub fn run_standing(
+        &self,
+        peer: PartyCode,
+        name: &str,
+        list: Option<&Path>,
+        officer: Option<OfficerId>,
+        now: Timestamp,
+    ) -> Result<Proposal, MatchError> {
+        let arrangement = self.our_arrangement(peer, name)?;
+        let agreement = self
+            .agreement(peer)?
+            .ok_or_else(|| MatchError::Standing(format!("there is no agreement with {peer}")))?;
+        if agreement.status != AgreementStatus::Active {
+            return Err(MatchError::Standing(format!(
+                "the agreement with {peer} is {}; no standing run crosses until it is in force",
+                agreement.status.as_str()
+            )));
+        }
+        if arrangement.status != StandingStatus::Active {
+            return Err(MatchError::Standing(format!(
+                "standing arrangement `{name}` is {}{}; nothing was sent",
+                arrangement.status.as_str(),
+                arrangement
+                    .stopped_by
+                    .map(|p| format!(" by `{p}`"))
+                    .unwrap_or_default()
+            )));
+        }
+        let budget = arrangement.effective_budget().ok_or_else(|| {
+            MatchError::Standing(format!(
+                "standing arrangement `{name}` has no agreed budget"
+            ))
+        })?;
+        let kept = self.standing_list_path(peer, name);
+        let path = list.unwrap_or(&kept);
+        if !path.exists() {
+            return Err(MatchError::Standing(format!(
+                "no list for standing arrangement `{name}`: give one with --list FILE (kept at `{}`)",
+                kept.display()
+            )));
+        }
+        let entries = read_list(&arrangement.terms.list, path)?;
+        let count = entries.len() as u64;
+        let used = self.standing_used(peer, &arrangement, now, true)?;
+        check_budget(name, count, used, budget, &arrangement)
+            .map_err(|r| MatchError::Standing(r.reason))?;
+        let standing = Some(StandingRef {
+            arrangement: name.to_owned(),
+            budget,
+        });
+        let context = RequestContext {
+            purpose: format!(
+                "standing arrangement `{name}` ({} run): check our {} list against the partner's holdings",
+                arrangement.terms.period.as_str(),
+                arrangement.terms.list
+            ),
+            legal_basis: format!(
+                "standing arrangement `{name}` under bilateral agreement version {}",
+                agreement.version
+            ),
+            officer,
+            deadline_seconds: arrangement.terms.period.seconds(),
+            ..RequestContext::default()
+        };
+        match entries {
+            ListEntries::Identifiers(kind, items) => self.request_identifier_match_under(
+                IdentifierRequest {
+                    peer,
+                    kind,
+                    items,
+                    protocol: Protocol::Dh,
+                    count_only: false,
+                    context,
+                },
+                standing,
+            ),
+            ListEntries::Persons(records) => {
+                self.request_person_match_under(peer, &records, &context, standing)
+            }
+        }
+    }
+
+    /// Our match proposals (outgoing) or the partner's (incoming) that ran
+    /// under arrangement `name` with `peer`.
+    fn standing_runs(
+        &self,
+        peer: PartyCode,
+        name: &str,
+        direction: Direction,
+    ) -> Result<Vec<Proposal>, NodeError> {
+        let states = run_states(direction);
+        self.runs_in(peer, name, direction, states)
+    }
+
+    /// When our last run under arrangement `name` with `peer` was asked
+    /// for, whatever became of it (a run the partner refused still waits
+    /// its period before the next).
+    fn last_standing_run(
+        &self,
+        peer: PartyCode,
+        name: &str,
+    ) -> Result<Option<Timestamp>, NodeError> {
+        Ok(self
+            .runs_in(peer, name, Direction::Outgoing, Vec::new())?
+            .iter()
+            .map(|p| p.created)
+            .max())
+    }
+
+    fn runs_in(
+        &self,
+        peer: PartyCode,
+        name: &str,
+        direction: Direction,
+        states: Vec<ProposalState>,
+    ) -> Result<Vec<Proposal>, NodeError> {
+        Ok(self
+            .store()
+            .proposals(&ProposalFilter {
+                direction: Some(direction),
+                states,
+                limit: 0,
+            })?
+            .into_iter()
+            .filter(|r| r.peer == peer)
+            .map(|r| r.proposal)
+            .filter(|p| standing_ref(p).is_some_and(|s| s.arrangement == name))
+            .collect())
+    }
+
+    /// Queries used under an arrangement in the period ending at `now`.
+    fn standing_used(
+        &self,
+        peer: PartyCode,
+        arrangement: &StandingArrangement,
+        now: Timestamp,
+        asking: bool,
+    ) -> Result<u64, MatchError> {
+        let direction = if asking {
+            Direction::Outgoing
+        } else {
+            Direction::Incoming
+        };
+        let since = now.plus_seconds(-arrangement.terms.period.seconds());
+        Ok(self
+            .standing_runs(peer, &arrangement.terms.name, direction)?
+            .iter()
+            .filter(|p| p.created > since)
+            .map(queries)
+            .sum())
+    }
+
+    /// Checks, at intake, a partner's match proposal that names a standing
+    /// arrangement: `Ok(None)` when it names none; `Ok(Some(reason))` when
+    /// the arrangement as we hold it covers it (it is then accepted without
+    /// an officer); a refusal otherwise.
+    pub(crate) fn admit_standing_run(
+        &self,
+        proposal: &Proposal,
+        now: Timestamp,
+    ) -> Result<Option<String>, StandingRefusal> {
+        let Some(claim) = standing_ref(proposal) else {
+            return Ok(None);
+        };
+        let name = claim.arrangement.as_str();
+        let peer = proposal.from;
+        let agreement = self
+            .agreement(peer)
+            .map_err(|e| StandingRefusal::new("standing_unavailable", e.to_string()))?
+            .filter(|a| a.status == AgreementStatus::Active)
+            .ok_or_else(|| {
+                StandingRefusal::new(
+                    "standing_no_agreement",
+                    format!(
+                        "{} holds no agreement in force with {peer}; a standing run needs one",
+                        self.party()
+                    ),
+                )
+            })?;
+        let Some(arrangement) = agreement.standing.iter().find(|a| a.terms.name == name) else {
+            return Err(StandingRefusal::new(
+                "standing_unknown",
+                format!(
+                    "{} holds no standing arrangement `{name}` with {peer}",
+                    self.party()
+                ),
+            ));
+        };
+        if arrangement.status != StandingStatus::Active {
+            return Err(StandingRefusal::new(
+                "standing_not_in_force",
+                format!(
+                    "standing arrangement `{name}` is {}{}; no run is taken",
+                    arrangement.status.as_str(),
+                    arrangement
+                        .stopped_by
+                        .map(|p| format!(" by `{p}`"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        if arrangement.terms.asker != peer {
+            return Err(StandingRefusal::new(
+                "standing_wrong_side",
+                format!(
+                    "under standing arrangement `{name}` {} asks, not {peer}",
+                    arrangement.terms.asker
+                ),
+            ));
+        }
+        let kind_fits = match &proposal.body {
+            ProposalBody::IdentifierMatch(m) => m.identifier_kind == arrangement.terms.list,
+            ProposalBody::PersonMatch(_) => arrangement.terms.list == PERSONS_LIST,
+            _ => false,
+        };
+        if !kind_fits {
+            return Err(StandingRefusal::new(
+                "standing_wrong_list",
+                format!(
+                    "standing arrangement `{name}` checks `{}` lists; this run is a {}",
+                    arrangement.terms.list,
+                    proposal.kind().as_str()
+                ),
+            ));
+        }
+        let limits = &self.config().limits;
+        let skew = i64::try_from(limits.max_clock_skew_ms).unwrap_or(i64::MAX);
+        let age = i64::try_from(limits.max_envelope_age_ms).unwrap_or(i64::MAX);
+        let created = proposal.created.unix_millis();
+        let now_ms = now.unix_millis();
+        if created > now_ms.saturating_add(skew) || created < now_ms.saturating_sub(age) {
+            return Err(StandingRefusal::new(
+                "standing_run_time",
+                format!(
+                    "the run is dated {}; a standing run is counted in the period it is made, so it must be dated now",
+                    proposal.created
+                ),
+            ));
+        }
+        // Our own budget is the fact; the effective one can only be smaller.
+        let ours = arrangement.budgets.get(&self.party()).copied();
+        let (Some(ours), Some(effective)) = (ours, arrangement.effective_budget()) else {
+            return Err(StandingRefusal::new(
+                "standing_no_budget",
+                format!("standing arrangement `{name}` has no agreed budget"),
+            ));
+        };
+        let budget = ours.min(effective);
+        let count = queries(proposal);
+        let used = self
+            .standing_used(peer, arrangement, now, false)
+            .map_err(|e| StandingRefusal::new("standing_unavailable", e.to_string()))?;
+        check_budget(name, count, used, budget, arrangement)?;
+        if claim.budget != budget {
+            return Err(StandingRefusal::new(
+                "standing_budget_claim",
+                format!(
+                    "the run claims a budget of {} under `{name}` where the arrangement as agreed sets {budget}; nothing was compared",
+                    claim.budget
+                ),
+            ));
+        }
+        Ok(Some(format!(
+            "covered by standing arrangement `{name}` with {peer}: {count} queries within the budget of {budget} ({} used in this period before it)",
+            used
+        )))
+    }
+
+    /// Whether a match we hold under a standing arrangement may still be
+    /// answered: the agreement and the arrangement are both in force.
+    pub(crate) fn standing_still_in_force(&self, proposal: &Proposal) -> Result<(), String> {
+        let Some(claim) = standing_ref(proposal) else {
+            return Ok(());
+        };
+        let agreement = self
+            .agreement(proposal.from)
+            .map_err(|e| e.to_string())?
+            .ok_or("there is no agreement")?;
+        if agreement.status != AgreementStatus::Active {
+            return Err(format!(
+                "the agreement is {}; the standing run is not answered",
+                agreement.status.as_str()
+            ));
+        }
+        match agreement
+            .standing
+            .iter()
+            .find(|a| a.terms.name == claim.arrangement)
+        {
+            Some(a) if a.status == StandingStatus::Active => Ok(()),
+            Some(a) => Err(format!(
+                "standing arrangement `{}` is {}; the run is not answered",
+                claim.arrangement,
+                a.status.as_str()
+            )),
+            None => Err(format!(
+                "there is no standing arrangement `{}`",
+                claim.arrangement
+            )),
+        }
+    }
+
+    /// The log entry of a standing run, when `proposal` is one.
+    pub(crate) fn standing_entry(
+        &self,
+        proposal: &Proposal,
+        peer: PartyCode,
+        side: &str,
+        asked: u64,
+        matched: Option<u64>,
+    ) -> Option<LogEntry> {
+        let claim = standing_ref(proposal)?;
+        Some(LogEntry::StandingRun {
+            run_id: proposal.id.to_string(),
+            arrangement: claim.arrangement.clone(),
+            peer: peer.to_string(),
+            side: side.to_owned(),
+            asked,
+            matched,
+            time_ms: super::now_ms(),
+        })
+    }
+
+    /// Fires every run that is due by `now`: each arrangement in force where
+    /// we ask, under an agreement in force, with a list kept, whose last run
+    /// is a period old or more. Returns the runs sent and the arrangements
+    /// that were due but could not run, with why.
+    pub fn fire_due_standing(&self, now: Timestamp) -> Result<DueRuns, NodeError> {
+        let mut due = DueRuns::default();
+        for card in self.peers() {
+            let partner = card.party;
+            let Some(agreement) = self.agreement(partner)? else {
+                continue;
+            };
+            if agreement.status != AgreementStatus::Active {
+                continue;
+            }
+            for arrangement in &agreement.standing {
+                let name = &arrangement.terms.name;
+                if arrangement.terms.asker != self.party()
+                    || arrangement.status != StandingStatus::Active
+                    || !self.standing_list_path(partner, name).exists()
+                {
+                    continue;
+                }
+                let last = self.last_standing_run(partner, name)?;
+                let period = arrangement.terms.period.seconds();
+                if last.is_some_and(|l| l.plus_seconds(period) > now) {
+                    continue;
+                }
+                match self.run_standing(partner, name, None, None, now) {
+                    Ok(p) => due.sent.push((partner, name.clone(), p.id)),
+                    Err(e) => due.refused.push((partner, name.clone(), e.to_string())),
+                }
+            }
+        }
+        Ok(due)
+    }
+}
+
+/// What [`Node::fire_due_standing`] did.
+#[derive(Debug, Default)]
+pub struct DueRuns {
+    /// Runs sent: partner, arrangement, proposal.
+    pub sent: Vec<(PartyCode, String, soberana_core::ProposalId)>,
+    /// Runs due that could not run: partner, arrangement, why.
+    pub refused: Vec<(PartyCode, String, String)>,
+}
+
+/// The states a run counts in: ours the partner took or may still take,
+/// theirs we accepted.
+fn run_states(direction: Direction) -> Vec<ProposalState> {
+    match direction {
+        // Every run we sent but those the partner refused: one its
+        // intake refused stays `queued`, and counts until its period
+        // ends (the partner's node keeps its own count).
+        Direction::Outgoing => vec![
+            ProposalState::Queued,
+            ProposalState::Delivered,
+            ProposalState::Accepted,
+            ProposalState::Answered,
+            ProposalState::MoreInformationNeeded,
+        ],
+        // What we accepted.
+        Direction::Incoming => vec![ProposalState::Accepted, ProposalState::Answered],
+    }
+}
+
+fn check_budget(
+    name: &str,
+    count: u64,
+    used: u64,
+    budget: StandingBudget,
+    arrangement: &StandingArrangement,
+) -> Result<(), StandingRefusal> {
+    if count > budget.per_run {
+        return Err(StandingRefusal::new(
+            "standing_over_budget",
+            format!(
+                "the run holds {count} queries; standing arrangement `{name}` allows {} per run (the smaller of both sides' budgets); nothing was sent or compared",
+                budget.per_run
+            ),
+        ));
+    }
+    if used.saturating_add(count) > budget.per_period {
+        return Err(StandingRefusal::new(
+            "standing_over_budget",
+            format!(
+                "the run holds {count} queries and {used} were used in this {} period; standing arrangement `{name}` allows {} per period; nothing was sent or compared",
+                arrangement.terms.period.as_str(),
+                budget.per_period
+            ),
+        ));
+    }
+    Ok(())
+}
+
+enum ListEntries {
+    Identifiers(IdentifierKind, Vec<String>),
+    Persons(Vec<(String, soberana_linkage::PersonRecord)>),
+}
+
+impl ListEntries {
+    fn len(&self) -> usize {
+        match self {
+            ListEntries::Identifiers(_, items) => items.len(),
+            ListEntries::Persons(records) => records.len(),
+        }
+    }
+}
+
+/// Reads a standing list whole: identifier lines of the arrangement's kind,
+/// or person records with soberana's header; a bad line refuses the list.
+fn read_list(list: &str, path: &Path) -> Result<ListEntries, MatchError> {
+    let entries = if list == PERSONS_LIST {
+        let file = persons::read_person_file(path)?;
+        if !file.rejected.is_empty() {
+            return Err(MatchError::Persons(format!(
+                "`{}` has unusable rows ({}); fix them so the whole list runs",
+                path.display(),
+                file.rejected.join("; ")
+            )));
+        }
+        ListEntries::Persons(file.records)
+    } else {
+        let kind = IdentifierKind::from_name(list)?;
+        ListEntries::Identifiers(kind, super::read_identifier_file(path, kind)?)
+    };
+    if entries.len() == 0 {
+        return Err(MatchError::Empty(path.to_owned()));
+    }
+    Ok(entries)
+}
+
+/// Fires due standing runs once a minute while the node runs.
+pub(crate) async fn standing_loop(node: Node, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    // A due run that could not run is said once per period, not each minute.
+    let mut told: HashMap<(PartyCode, String), String> = HashMap::new();
+    loop {
+        let worker = node.clone();
+        match tokio::task::spawn_blocking(move || worker.fire_due_standing(Timestamp::now())).await
+        {
+            Ok(Ok(due)) => {
+                for (partner, name, id) in due.sent {
+                    tracing::info!(%partner, arrangement = %name, proposal = %id, "standing run sent");
+                    told.remove(&(partner, name));
+                }
+                for (partner, name, reason) in due.refused {
+                    if told.get(&(partner, name.clone())) != Some(&reason) {
+                        tracing::warn!(%partner, arrangement = %name, %reason, "standing run due but not run");
+                        told.insert((partner, name), reason);
+                    }
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not check standing runs"),
+            Err(_) => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
