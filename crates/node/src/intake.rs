@@ -285,6 +285,8 @@ impl Node {
                     return Err(mismatch("proposal's parties"));
                 }
                 self.admit_under_agreement(&proposal)?;
+                self.admit_evidence_kinds(&proposal)
+                    .map_err(|e| IntakeRefusal::new(422, "evidence_rule", e))?;
                 self.policy()
                     .admit(&proposal)
                     .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;
@@ -531,6 +533,12 @@ impl Node {
                 }),
                 "acknowledged",
             ),
+            // Consent to use evidence, and evidence released on request,
+            // are given by officers: policy may refuse them, never accept.
+            (
+                ProposalBody::ExhibitConsent(_) | ProposalBody::EvidenceRequest(_),
+                Verdict::Allow { .. },
+            ) => (PolicyResponse::Review, "review"),
             (_, Verdict::Review) => (PolicyResponse::Review, "review"),
             (_, Verdict::Allow { conditions }) => {
                 let outcome = if conditions.is_empty() {

@@ -18,6 +18,7 @@ mod constitution;
 mod contacts;
 mod deadlines;
 mod error;
+mod evidence;
 pub mod finance;
 pub mod firearms;
 mod identity;
@@ -43,7 +44,7 @@ mod tls;
 pub use agreement::read_terms;
 pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedIncident};
 pub use backup::{BackupFile, BackupManifest, MANIFEST, check_backup, restore};
-pub use case::{CaseProof, CaseView, Fetched};
+pub use case::{CaseProof, CaseView, ExhibitUseRecord, Fetched};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{

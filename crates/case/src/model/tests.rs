@@ -235,7 +235,7 @@ fn an_exhibit_goes_from_offer_to_deletion_and_its_conditions_hold() {
             Act::ExhibitExported {
                 exhibit: digest(),
                 use_: court.clone(),
-                consented: false,
+                consent: None,
             },
         ),
     );
@@ -246,7 +246,7 @@ fn an_exhibit_goes_from_offer_to_deletion_and_its_conditions_hold() {
         Act::ExhibitExported {
             exhibit: digest(),
             use_: ExhibitUse::Investigation,
-            consented: false,
+            consent: None,
         },
     ))
     .unwrap();

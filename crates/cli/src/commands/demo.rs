@@ -631,7 +631,6 @@ async fn demo_case(dir: &Path, mx: &Node, us: &Node, jit: soberana_core::Proposa
         soberana_case::ExhibitUse::Court {
             proceedings: "United States v. Doe (D. Ariz.)".into(),
         },
-        false,
         &court,
     ) {
         Err(e) => line(format!("US court use of MX's exhibit REFUSED: {e}")),

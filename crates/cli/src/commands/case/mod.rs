@@ -38,6 +38,21 @@ pub enum CaseCommand {
     List(DirArg),
     /// Open our side of the case of an accepted joint-investigation proposal.
     Open(OpenArgs),
+    /// Open our side of the evidence file of a notice or information
+    /// request: the case that holds the exhibits behind it. Either side may
+    /// open it; the sender adds and releases the exhibits there.
+    OpenEvidence(OpenArgs),
+    /// Ask the sender of a notice or information request we received for
+    /// the evidence behind it.
+    ///
+    /// Sends a request for evidence (a proposal of its own kind, naming the
+    /// original). The sender's officers answer it with `soberana decide`
+    /// or on the desk: an acceptance names the exhibits released in the
+    /// original's evidence file, under their conditions, and needs two
+    /// approvers. Fetch them with `soberana case open-evidence PROPOSAL`
+    /// and `soberana case exhibit fetch`. A proposal this node did not
+    /// receive from that side is refused, and nothing is sent.
+    RequestEvidence(RequestEvidenceArgs),
     /// A case: parties, members, exhibits with their custody, and every act.
     Show(ShowArgs),
     /// Add or remove members of our side (administrators only).
@@ -75,6 +90,22 @@ pub struct OpenArgs {
     /// The accepted joint-investigation proposal.
     pub proposal: String,
     /// The officer opening our side; becomes its first administrator.
+    #[command(flatten)]
+    pub officer: OfficerArg,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+}
+
+/// `case request-evidence`.
+#[derive(Debug, Args)]
+pub struct RequestEvidenceArgs {
+    /// The notice or information request we received.
+    pub proposal: String,
+    /// What evidence is wanted, and why (the sender's officers read it).
+    #[arg(long)]
+    pub asked: String,
+    /// The officer asking.
     #[command(flatten)]
     pub officer: OfficerArg,
     /// The node.
@@ -138,9 +169,28 @@ pub enum ExhibitCommand {
     Fetch(FetchArgs),
     /// Write an exhibit's bytes for a member to read (recorded as opened).
     Open(OpenExhibitArgs),
-    /// Export an exhibit to a file for a use its conditions allow; a use
-    /// they forbid is refused and the refusal logged.
+    /// Export an exhibit to a file for a use.
+    ///
+    /// The use is checked against the exhibit's conditions: one they
+    /// forbid (court use, onward transmission, another purpose) goes
+    /// through only with the contributing side's accepted consent to
+    /// exactly that use of that exhibit (`case exhibit consent`);
+    /// otherwise it is refused, the refusal logged, nothing written. The
+    /// export names who made it and the consent it rests on, in both logs.
     Export(ExportArgs),
+    /// Record a use of an exhibit outside the node (filed in court, handed
+    /// to another authority) without writing a copy; checked exactly as
+    /// an export is.
+    Use(UseArgs),
+    /// Ask the contributing side's consent to a use of an exhibit it
+    /// released to us.
+    ///
+    /// Sends a consent proposal naming the case, the exhibit and the use;
+    /// the other side's officers accept (two approvers) or refuse it with
+    /// a reason. Only an accepted consent lets `export` or `use` through
+    /// for that use. Refused here, with nothing sent, for an exhibit this
+    /// node never received or a use its conditions already allow.
+    Consent(ConsentArgs),
     /// Delete our copy of an exhibit's bytes (end of retention); its chain
     /// of custody stays.
     Delete(DeleteArgs),
@@ -246,13 +296,79 @@ pub struct ExportArgs {
     /// The file to write (must not exist).
     #[arg(long)]
     pub to: PathBuf,
+    /// The use.
+    #[command(flatten)]
+    pub use_: UseArg,
+    /// The member exporting.
+    #[command(flatten)]
+    pub officer: OfficerArg,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+}
+
+/// What a use is for, as `export`, `use` and `consent` take it.
+#[derive(Debug, Clone, Args)]
+pub struct UseArg {
     /// What for: `investigation`, `court`, `onward` or `other`.
     #[arg(long = "for", default_value = "investigation")]
     pub use_: String,
     /// The court proceedings, the receiving authority or the other purpose.
     #[arg(long, default_value = "")]
     pub detail: String,
-    /// The member exporting.
+}
+
+impl UseArg {
+    fn parse(&self) -> Result<ExhibitUse> {
+        let detail = self.detail.trim().to_owned();
+        if self.use_ != "investigation" && detail.is_empty() {
+            bail!(
+                "`--for {}` needs `--detail`: the proceedings, the authority or the purpose",
+                self.use_
+            );
+        }
+        Ok(match self.use_.as_str() {
+            "investigation" => ExhibitUse::Investigation,
+            "court" => ExhibitUse::Court {
+                proceedings: detail,
+            },
+            "onward" => ExhibitUse::OnwardTransmission { to: detail },
+            "other" => ExhibitUse::OtherPurpose { purpose: detail },
+            other => bail!("`--for {other}`: say investigation, court, onward or other"),
+        })
+    }
+}
+
+/// `case exhibit use`.
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// The exhibit.
+    #[command(flatten)]
+    pub exhibit: ExhibitRef,
+    /// The use.
+    #[command(flatten)]
+    pub use_: UseArg,
+    /// The member using it.
+    #[command(flatten)]
+    pub officer: OfficerArg,
+    /// The node.
+    #[command(flatten)]
+    pub dir: DirArg,
+}
+
+/// `case exhibit consent`.
+#[derive(Debug, Args)]
+pub struct ConsentArgs {
+    /// The exhibit.
+    #[command(flatten)]
+    pub exhibit: ExhibitRef,
+    /// The use consent is asked for (not `investigation`).
+    #[command(flatten)]
+    pub use_: UseArg,
+    /// Why the use is needed (the other side's officers read it).
+    #[arg(long)]
+    pub reason: String,
+    /// The member asking.
     #[command(flatten)]
     pub officer: OfficerArg,
     /// The node.
@@ -338,6 +454,28 @@ pub fn run(cmd: CaseCommand) -> Result<()> {
             );
             Ok(())
         }
+        CaseCommand::OpenEvidence(a) => {
+            let node = open_node(&a.dir.dir)?;
+            let proposal = ProposalId::parse(a.proposal.trim())
+                .map_err(|_| anyhow::anyhow!("`{}` is not a proposal id", a.proposal))?;
+            let case = node.evidence_file_open(proposal, &officer(&a.officer)?)?;
+            println!(
+                "{case}: evidence file of {proposal} opened on {}'s side; the partner is told",
+                node.party()
+            );
+            Ok(())
+        }
+        CaseCommand::RequestEvidence(a) => {
+            let node = open_node(&a.dir.dir)?;
+            let proposal = ProposalId::parse(a.proposal.trim())
+                .map_err(|_| anyhow::anyhow!("`{}` is not a proposal id", a.proposal))?;
+            let sent = node.evidence_request(proposal, &officer(&a.officer)?, &a.asked)?;
+            println!(
+                "evidence behind {proposal} asked of {} as proposal {}",
+                sent.to, sent.id
+            );
+            Ok(())
+        }
         CaseCommand::Show(a) => show(&a),
         CaseCommand::Member(MemberCommand::Add(a)) => {
             let node = open_node(&a.dir.dir)?;
@@ -369,6 +507,10 @@ pub fn run(cmd: CaseCommand) -> Result<()> {
         CaseCommand::Report(a) => super::runtime()?.block_on(report(&a)),
         CaseCommand::Verify(a) => verify(&a.folder, &a.cards, a.dir.as_deref()).map(|_| ()),
     }
+}
+
+fn consent_note(consent: Option<ProposalId>) -> String {
+    consent.map_or_else(String::new, |c| format!(" under consent {c}"))
 }
 
 fn officer(arg: &OfficerArg) -> Result<OfficerId> {
@@ -619,24 +761,38 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
             if a.to.exists() {
                 bail!("`{}` exists; name a new file", a.to.display());
             }
-            let detail = a.detail.clone();
-            let use_ = match a.use_.as_str() {
-                "investigation" => ExhibitUse::Investigation,
-                "court" => ExhibitUse::Court {
-                    proceedings: detail,
-                },
-                "onward" => ExhibitUse::OnwardTransmission { to: detail },
-                "other" => ExhibitUse::OtherPurpose { purpose: detail },
-                other => bail!("`--for {other}`: say investigation, court, onward or other"),
-            };
-            let n = node.exhibit_export(case, &officer(&a.officer)?, digest, use_, false, &a.to)
-                .map_err(|e| {
-                    anyhow::anyhow!("{e}; the refusal is in this node's log (the contributing side's consent is needed for this use)")
-                })?;
+            let use_ = a.use_.parse()?;
+            let done = node.exhibit_use(case, &officer(&a.officer)?, digest, use_, Some(&a.to))?;
             println!(
-                "{case}: exhibit {} exported ({n} bytes) to {}",
+                "{case}: exhibit {} exported ({} bytes) to {}{}; recorded in both logs",
                 digest.short(),
-                a.to.display()
+                done.bytes,
+                a.to.display(),
+                consent_note(done.consent)
+            );
+            Ok(())
+        }
+        ExhibitCommand::Use(a) => {
+            let node = open_node(&a.dir.dir)?;
+            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
+            let use_ = a.use_.parse()?;
+            let described = use_.describe();
+            let done = node.exhibit_use(case, &officer(&a.officer)?, digest, use_, None)?;
+            println!(
+                "{case}: {described} of exhibit {} recorded{}; in both logs",
+                digest.short(),
+                consent_note(done.consent)
+            );
+            Ok(())
+        }
+        ExhibitCommand::Consent(a) => {
+            let node = open_node(&a.dir.dir)?;
+            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
+            let use_ = a.use_.parse()?;
+            let sent = node.consent_ask(case, &officer(&a.officer)?, digest, use_, &a.reason)?;
+            println!(
+                "{case}: consent asked of {} as proposal {}; once their officers accept it, export or use the exhibit for that use",
+                sent.to, sent.id
             );
             Ok(())
         }
