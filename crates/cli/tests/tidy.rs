@@ -72,7 +72,10 @@ const PEER_INPUT_MODULES: &[&str] = &[
     "crates/node/src/sessions/persons.rs",
     "crates/node/src/finance/exchange.rs",
     "crates/node/src/firearms.rs",
+    "crates/node/src/evidence.rs",
+    "crates/node/src/case/consent.rs",
     "crates/desk/src/decide.rs",
+    "crates/desk/src/evidence.rs",
     "crates/desk/src/finance.rs",
     "crates/desk/src/firearms.rs",
 ];

@@ -53,6 +53,7 @@ mod case_acts;
 mod charts;
 mod decide;
 mod error;
+mod evidence;
 mod finance;
 mod firearms;
 mod html;
@@ -294,6 +295,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/trace", post(firearms::answer))
         .route("/proposals/{id}/document", get(pages::document))
         .route("/proposals/{id}/reply", post(reply::reply))
+        .route("/proposals/{id}/evidence", post(evidence::request))
         .route("/cases", get(case::cases))
         .route("/cases/{id}", get(case::case))
         .route("/cases/{id}/members", post(case_acts::member_add))

@@ -17,6 +17,8 @@
 //! `case/consent.rs`; this module holds the checks both kinds pass when
 //! they are made, when they arrive and when they are decided.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use soberana_case::{Act, CaseId, ExhibitStatus};
 use soberana_core::{
     Direction, EvidenceRequest, HandlingCode, OfficerId, PartyCode, Proposal, ProposalBody,

@@ -16,6 +16,8 @@
 //! side's officers decide it through `Node::decide` (never its policy
 //! alone, see `intake.rs`), under four eyes by the default handling rule.
 
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
