@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use soberana_case::{Case, CaseId, ExhibitDigest, ExhibitUse, UseConditions};
+use soberana_case::{Case, CaseId, ExhibitDigest, UseConditions};
 use soberana_core::{OfficerId, ProposalId, Timestamp};
 use soberana_node::{Fetched, Node};
 
@@ -21,7 +21,10 @@ use crate::cli::DirArg;
 use crate::policy::open_node;
 
 pub mod bench;
+mod evidence;
 mod report;
+
+pub use evidence::{ConsentArgs, RequestEvidenceArgs, UseArg, UseArgs};
 
 pub(crate) use report::{report, verify};
 
@@ -90,22 +93,6 @@ pub struct OpenArgs {
     /// The accepted joint-investigation proposal.
     pub proposal: String,
     /// The officer opening our side; becomes its first administrator.
-    #[command(flatten)]
-    pub officer: OfficerArg,
-    /// The node.
-    #[command(flatten)]
-    pub dir: DirArg,
-}
-
-/// `case request-evidence`.
-#[derive(Debug, Args)]
-pub struct RequestEvidenceArgs {
-    /// The notice or information request we received.
-    pub proposal: String,
-    /// What evidence is wanted, and why (the sender's officers read it).
-    #[arg(long)]
-    pub asked: String,
-    /// The officer asking.
     #[command(flatten)]
     pub officer: OfficerArg,
     /// The node.
@@ -307,75 +294,6 @@ pub struct ExportArgs {
     pub dir: DirArg,
 }
 
-/// What a use is for, as `export`, `use` and `consent` take it.
-#[derive(Debug, Clone, Args)]
-pub struct UseArg {
-    /// What for: `investigation`, `court`, `onward` or `other`.
-    #[arg(long = "for", default_value = "investigation")]
-    pub use_: String,
-    /// The court proceedings, the receiving authority or the other purpose.
-    #[arg(long, default_value = "")]
-    pub detail: String,
-}
-
-impl UseArg {
-    fn parse(&self) -> Result<ExhibitUse> {
-        let detail = self.detail.trim().to_owned();
-        if self.use_ != "investigation" && detail.is_empty() {
-            bail!(
-                "`--for {}` needs `--detail`: the proceedings, the authority or the purpose",
-                self.use_
-            );
-        }
-        Ok(match self.use_.as_str() {
-            "investigation" => ExhibitUse::Investigation,
-            "court" => ExhibitUse::Court {
-                proceedings: detail,
-            },
-            "onward" => ExhibitUse::OnwardTransmission { to: detail },
-            "other" => ExhibitUse::OtherPurpose { purpose: detail },
-            other => bail!("`--for {other}`: say investigation, court, onward or other"),
-        })
-    }
-}
-
-/// `case exhibit use`.
-#[derive(Debug, Args)]
-pub struct UseArgs {
-    /// The exhibit.
-    #[command(flatten)]
-    pub exhibit: ExhibitRef,
-    /// The use.
-    #[command(flatten)]
-    pub use_: UseArg,
-    /// The member using it.
-    #[command(flatten)]
-    pub officer: OfficerArg,
-    /// The node.
-    #[command(flatten)]
-    pub dir: DirArg,
-}
-
-/// `case exhibit consent`.
-#[derive(Debug, Args)]
-pub struct ConsentArgs {
-    /// The exhibit.
-    #[command(flatten)]
-    pub exhibit: ExhibitRef,
-    /// The use consent is asked for (not `investigation`).
-    #[command(flatten)]
-    pub use_: UseArg,
-    /// Why the use is needed (the other side's officers read it).
-    #[arg(long)]
-    pub reason: String,
-    /// The member asking.
-    #[command(flatten)]
-    pub officer: OfficerArg,
-    /// The node.
-    #[command(flatten)]
-    pub dir: DirArg,
-}
-
 /// `case exhibit delete`.
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -454,28 +372,8 @@ pub fn run(cmd: CaseCommand) -> Result<()> {
             );
             Ok(())
         }
-        CaseCommand::OpenEvidence(a) => {
-            let node = open_node(&a.dir.dir)?;
-            let proposal = ProposalId::parse(a.proposal.trim())
-                .map_err(|_| anyhow::anyhow!("`{}` is not a proposal id", a.proposal))?;
-            let case = node.evidence_file_open(proposal, &officer(&a.officer)?)?;
-            println!(
-                "{case}: evidence file of {proposal} opened on {}'s side; the partner is told",
-                node.party()
-            );
-            Ok(())
-        }
-        CaseCommand::RequestEvidence(a) => {
-            let node = open_node(&a.dir.dir)?;
-            let proposal = ProposalId::parse(a.proposal.trim())
-                .map_err(|_| anyhow::anyhow!("`{}` is not a proposal id", a.proposal))?;
-            let sent = node.evidence_request(proposal, &officer(&a.officer)?, &a.asked)?;
-            println!(
-                "evidence behind {proposal} asked of {} as proposal {}",
-                sent.to, sent.id
-            );
-            Ok(())
-        }
+        CaseCommand::OpenEvidence(a) => evidence::open_evidence(&a),
+        CaseCommand::RequestEvidence(a) => evidence::request_evidence(&a),
         CaseCommand::Show(a) => show(&a),
         CaseCommand::Member(MemberCommand::Add(a)) => {
             let node = open_node(&a.dir.dir)?;
@@ -509,11 +407,7 @@ pub fn run(cmd: CaseCommand) -> Result<()> {
     }
 }
 
-fn consent_note(consent: Option<ProposalId>) -> String {
-    consent.map_or_else(String::new, |c| format!(" under consent {c}"))
-}
-
-fn officer(arg: &OfficerArg) -> Result<OfficerId> {
+pub(crate) fn officer(arg: &OfficerArg) -> Result<OfficerId> {
     Ok(OfficerId::new(&arg.officer)?)
 }
 
@@ -531,7 +425,7 @@ pub fn case_id(text: &str) -> Result<CaseId> {
 
 /// The exhibit named by its digest or by a unique prefix of at least 8 hex
 /// digits (as `case show` prints them).
-fn exhibit_ref(node: &Node, r: &ExhibitRef) -> Result<(CaseId, ExhibitDigest)> {
+pub(crate) fn exhibit_ref(node: &Node, r: &ExhibitRef) -> Result<(CaseId, ExhibitDigest)> {
     let case = case_id(&r.case)?;
     let text = r.exhibit.trim();
     if let Ok(digest) = ExhibitDigest::parse(text) {
@@ -755,47 +649,9 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
             }
             Ok(())
         }
-        ExhibitCommand::Export(a) => {
-            let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
-            if a.to.exists() {
-                bail!("`{}` exists; name a new file", a.to.display());
-            }
-            let use_ = a.use_.parse()?;
-            let done = node.exhibit_use(case, &officer(&a.officer)?, digest, use_, Some(&a.to))?;
-            println!(
-                "{case}: exhibit {} exported ({} bytes) to {}{}; recorded in both logs",
-                digest.short(),
-                done.bytes,
-                a.to.display(),
-                consent_note(done.consent)
-            );
-            Ok(())
-        }
-        ExhibitCommand::Use(a) => {
-            let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
-            let use_ = a.use_.parse()?;
-            let described = use_.describe();
-            let done = node.exhibit_use(case, &officer(&a.officer)?, digest, use_, None)?;
-            println!(
-                "{case}: {described} of exhibit {} recorded{}; in both logs",
-                digest.short(),
-                consent_note(done.consent)
-            );
-            Ok(())
-        }
-        ExhibitCommand::Consent(a) => {
-            let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
-            let use_ = a.use_.parse()?;
-            let sent = node.consent_ask(case, &officer(&a.officer)?, digest, use_, &a.reason)?;
-            println!(
-                "{case}: consent asked of {} as proposal {}; once their officers accept it, export or use the exhibit for that use",
-                sent.to, sent.id
-            );
-            Ok(())
-        }
+        ExhibitCommand::Export(a) => evidence::export(&a),
+        ExhibitCommand::Use(a) => evidence::use_exhibit(&a),
+        ExhibitCommand::Consent(a) => evidence::consent(&a),
         ExhibitCommand::Delete(a) => {
             let node = open_node(&a.dir.dir)?;
             let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
