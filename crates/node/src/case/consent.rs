@@ -24,7 +24,7 @@ use std::path::Path;
 
 use soberana_case::{Act, CaseError, CaseId, ExhibitDigest, ExhibitUse};
 use soberana_core::{
-    DecidedBy, Direction, ExhibitConsent, HandlingCode, Outcome, Proposal, ProposalBody,
+    DecidedBy, Direction, ExhibitConsent, HandlingCode, OfficerId, Outcome, Proposal, ProposalBody,
     ProposalDraft, ProposalId, ProposalState, Timestamp,
 };
 use soberana_store::ProposalDetail;
@@ -359,5 +359,3 @@ fn parse_names(asked: &ExhibitConsent) -> Result<(CaseId, ExhibitDigest), String
     let exhibit = ExhibitDigest::parse(&asked.exhibit).map_err(|e| e.to_string())?;
     Ok((case, exhibit))
 }
-
-use soberana_core::OfficerId;
