@@ -121,3 +121,135 @@ pub(crate) fn evidence_section(officer: &SignedIn, detail: &ProposalDetail) -> S
     out.push_str("</section>");
     out
 }
+
+/// The consent form.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default, rename = "use")]
+    use_: String,
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The uses of `x` its conditions allow only with its contributor's
+/// consent, as the form offers them: (value, English, Spanish).
+fn consent_uses(
+    x: &soberana_case::ExhibitState,
+) -> Vec<(&'static str, &'static str, &'static str)> {
+    let c = &x.conditions;
+    let mut out = Vec::new();
+    if c.court_needs_consent {
+        out.push((
+            "court",
+            "as evidence in court",
+            "como prueba ante un tribunal",
+        ));
+    }
+    if c.no_onward_transmission {
+        out.push((
+            "onward",
+            "passed on to another authority",
+            "transmitida a otra autoridad",
+        ));
+    }
+    if c.purpose_only {
+        out.push(("other", "for another purpose", "para otro fin"));
+    }
+    out
+}
+
+/// Under an exhibit the other side released to us and we hold: the form
+/// that asks its consent to a use its conditions forbid.
+pub(crate) fn consent_form(
+    officer: &SignedIn,
+    case: &soberana_case::Case,
+    us: soberana_core::PartyCode,
+    x: &soberana_case::ExhibitState,
+) -> String {
+    let uses = consent_uses(x);
+    if x.contributor == us || !case.holds(us, &x.digest) || uses.is_empty() {
+        return String::new();
+    }
+    let lang = officer.lang;
+    let short = x.digest.short();
+    let mut options = String::new();
+    for (value, en, es) in uses {
+        let _ = write!(
+            options,
+            "<option value=\"{value}\">{}</option>",
+            lang.s(en, es)
+        );
+    }
+    format!(
+        "<form method=\"post\" action=\"/cases/{case_id}/exhibits/{d}/consent\" class=\"decide\">{csrf}\
+         <label for=\"use-{short}\">{use_label}</label><select id=\"use-{short}\" name=\"use\">{options}</select>\
+         <label for=\"detail-{short}\">{detail_label}</label><input id=\"detail-{short}\" name=\"detail\" required>\
+         <label for=\"reason-{short}\">{reason_label}</label><textarea id=\"reason-{short}\" name=\"reason\" rows=\"3\" required></textarea>\
+         <p class=\"hint\">{hint}</p><button type=\"submit\">{go}</button></form>",
+        case_id = case.id,
+        d = x.digest,
+        csrf = officer.csrf_field(),
+        use_label = lang.s("Use", "Uso"),
+        detail_label = lang.s(
+            "The proceedings, authority or purpose",
+            "El proceso, la autoridad o el fin"
+        ),
+        reason_label = lang.s("Why", "Motivo"),
+        hint = lang.s(
+            "Its conditions allow this use only with the contributing side's consent: two of their approvers decide.",
+            "Sus condiciones permiten este uso solo con el consentimiento de la parte que la aportó: deciden dos de sus aprobadores.",
+        ),
+        go = lang.s("Ask their consent", "Pedir su consentimiento"),
+    )
+}
+
+/// `POST /cases/{id}/exhibits/{digest}/consent`: asks the contributing
+/// side's consent to a use of an exhibit it released to us.
+pub async fn consent(
+    State(desk): State<Desk>,
+    headers: HeaderMap,
+    Path((id, digest)): Path<(String, String)>,
+    form: Result<Form<ConsentForm>, FormRejection>,
+) -> Response {
+    with_officer(&desk, &headers, |officer| {
+        let Form(form) = form.map_err(bad_form)?;
+        officer.check_form(&form.csrf)?;
+        let (case, c) = crate::case_acts::our_case(&desk, officer, &id)?;
+        let digest = soberana_case::ExhibitDigest::parse(&digest)
+            .ok()
+            .filter(|d| c.exhibit(d).is_some())
+            .ok_or_else(|| DeskError::NotFound(digest.chars().take(64).collect()))?;
+        let detail = form.detail.trim().to_owned();
+        let reason = form.reason.trim();
+        if detail.is_empty() || reason.is_empty() || detail.len() + reason.len() > MAX_ASKED {
+            return Err(DeskError::BadInput(format!(
+                "name the proceedings, authority or purpose, and say why (1 to {MAX_ASKED} bytes)"
+            )));
+        }
+        let use_ = match form.use_.as_str() {
+            "court" => soberana_core::ExhibitUse::Court {
+                proceedings: detail,
+            },
+            "onward" => soberana_core::ExhibitUse::OnwardTransmission { to: detail },
+            "other" => soberana_core::ExhibitUse::OtherPurpose { purpose: detail },
+            _ => {
+                return Err(DeskError::BadInput("choose court, onward or other".into()));
+            }
+        };
+        let sent = desk
+            .node()
+            .consent_ask(case, officer.id(), digest, use_, reason)
+            .map_err(|e| DeskError::BadInput(e.to_string()))?;
+        desk.audit(
+            officer.id().as_str(),
+            "ask_consent",
+            &case.to_string(),
+            &sent.id.to_string(),
+        );
+        Ok(Redirect::to(&format!("/proposals/{}", sent.id)).into_response())
+    })
+}

@@ -313,6 +313,10 @@ pub fn router(desk: Desk) -> Router {
             post(case_acts::withdraw),
         )
         .route("/cases/{id}/exhibits/{digest}/open", post(case_acts::open))
+        .route(
+            "/cases/{id}/exhibits/{digest}/consent",
+            post(evidence::consent),
+        )
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

@@ -2,8 +2,9 @@
 //! Mexican officer asks for the evidence behind a US notice from the
 //! notice's page; US officers see the request where they decide, in
 //! English and Spanish, and accept it under four eyes once the exhibit is
-//! released; a consent proposal for a court use shows the exhibit and the
-//! use in both languages and is refused with a reason on the decide form.
+//! released; a consent proposal for a court use, asked from the case page,
+//! shows the exhibit and the use in both languages and is refused with a
+//! reason on the decide form.
 //! Bad forms are refused and nothing is sent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -216,17 +217,45 @@ async fn evidence_is_asked_and_consent_decided_where_officers_decide_in_both_lan
     mx.exhibit_fetch(case, &id("beto"), digest, None)
         .await
         .unwrap();
-    let consent = mx
-        .consent_ask(
-            case,
-            &id("beto"),
-            digest,
-            ExhibitUse::Court {
-                proceedings: "Juzgado Primero".into(),
-            },
-            "proceso penal",
+    // Beto asks it from the case page, in Spanish; a form without the
+    // proceedings is refused and nothing is sent.
+    let page = beto.get(&format!("/cases/{case}")).await;
+    assert!(
+        page.body.contains("Pedir su consentimiento"),
+        "{}",
+        page.body
+    );
+    let beto_csrf = csrf_in(&page.body);
+    let path = format!("/cases/{case}/exhibits/{digest}/consent");
+    let empty = beto
+        .post(
+            &path,
+            &[
+                ("csrf", &beto_csrf),
+                ("use", "court"),
+                ("detail", ""),
+                ("reason", "proceso penal"),
+            ],
         )
-        .unwrap();
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(outgoing(&mx, ProposalKind::ExhibitConsent).is_empty());
+    let asked = beto
+        .post(
+            &path,
+            &[
+                ("csrf", &beto_csrf),
+                ("use", "court"),
+                ("detail", "Juzgado Primero"),
+                ("reason", "proceso penal"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    let [consent_id] = outgoing(&mx, ProposalKind::ExhibitConsent)[..] else {
+        panic!("one consent request");
+    };
+    let consent = mx.show(consent_id).unwrap().record.proposal;
     wait_state(&us, consent.id, ProposalState::AwaitingOfficer).await;
     let page = sam.get(&format!("/proposals/{}", consent.id)).await;
     assert!(page.body.contains("Use asked for"), "{}", page.body);
