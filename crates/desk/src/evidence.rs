@@ -96,7 +96,7 @@ pub(crate) fn evidence_section(officer: &SignedIn, detail: &ProposalDetail) -> S
     if account.has_role(Role::Liaison) || account.has_role(Role::Approver) {
         let _ = write!(
             out,
-            "<form method=\"post\" action=\"/proposals/{id}/evidence\" class=\"decide\">{csrf}\
+            "<form method=\"post\" action=\"/proposals/{id}/evidence\" class=\"ask\">{csrf}\
              <label for=\"evidence-asked\">{label}</label><textarea id=\"evidence-asked\" name=\"asked\" rows=\"4\" required></textarea>\
              <p class=\"hint\">{hint}</p><button type=\"submit\">{go}</button></form>",
             id = detail.record.id(),
@@ -185,7 +185,7 @@ pub(crate) fn consent_form(
         );
     }
     format!(
-        "<form method=\"post\" action=\"/cases/{case_id}/exhibits/{d}/consent\" class=\"decide\">{csrf}\
+        "<form method=\"post\" action=\"/cases/{case_id}/exhibits/{d}/consent\" class=\"ask\">{csrf}\
          <label for=\"use-{short}\">{use_label}</label><select id=\"use-{short}\" name=\"use\">{options}</select>\
          <label for=\"detail-{short}\">{detail_label}</label><input id=\"detail-{short}\" name=\"detail\" required>\
          <label for=\"reason-{short}\">{reason_label}</label><textarea id=\"reason-{short}\" name=\"reason\" rows=\"3\" required></textarea>\
