@@ -244,6 +244,15 @@ fn evidence_is_asked_released_and_used_only_with_consent_from_the_command_line()
     let out = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let consent = proposal_in(&out);
     wait_state(&us, &consent, "awaiting_officer");
+    // The US decides once Mexico's receipt of the exhibit has reached it.
+    for _ in 0..600 {
+        let out = ok(&["case", "show", &case, "--json", "--dir", &us]);
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        if json["case"]["exhibits"][0]["received"] == true {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     decide(&consent, "for these proceedings only");
     wait_accepted(&mx, &consent);
     let args = court("export");

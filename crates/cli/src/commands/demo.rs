@@ -649,6 +649,16 @@ async fn demo_case(dir: &Path, mx: &Node, us: &Node, jit: soberana_core::Proposa
         "the ledger shows the purchases charged in the indictment",
     )?;
     wait_for(mx, asked.id, &[ProposalState::AwaitingOfficer]).await?;
+    // Mexico decides once the US's receipt of the exhibit has reached it.
+    for _ in 0..200 {
+        if mx
+            .case(case)
+            .is_ok_and(|v| v.case.exhibit(&mx_exhibit).is_some_and(|x| x.received))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     mx.decide(
         asked.id,
         soberana_node::OfficerVerdict {

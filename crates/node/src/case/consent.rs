@@ -22,7 +22,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
 
-use soberana_case::{Act, CaseError, CaseId, ExhibitDigest, ExhibitUse};
+use soberana_case::{Act, CaseError, CaseId, ExhibitDigest, ExhibitStatus, ExhibitUse};
 use soberana_core::{
     DecidedBy, Direction, ExhibitConsent, HandlingCode, OfficerId, Outcome, Proposal, ProposalBody,
     ProposalDraft, ProposalId, ProposalState, Timestamp,
@@ -287,8 +287,8 @@ impl Node {
     }
 
     /// The contributing side's check of a partner's consent proposal at
-    /// intake: the case is held here, the exhibit is ours, released, and
-    /// the partner received it. Anything else is refused before storing.
+    /// intake: the case is held here, the exhibit is ours and released to
+    /// the partner. Anything else is refused before storing.
     pub(crate) fn admit_consent(
         &self,
         sender: soberana_core::PartyCode,
@@ -306,9 +306,12 @@ impl Node {
         let x = held
             .exhibit(&exhibit)
             .ok_or_else(|| format!("exhibit {} is not in `{case}`", exhibit.short()))?;
-        if x.contributor != self.party() || !x.received {
+        // Released is enough here: the partner's record of receipt travels
+        // in its own envelope and may arrive after this one; the decision
+        // waits for it (`with_consent`).
+        if x.contributor != self.party() || x.status != ExhibitStatus::Released {
             return Err(format!(
-                "{sender} never received exhibit {} from {}; consent is asked only for an exhibit it holds from us",
+                "{sender} never received exhibit {} from {}: it was not released to it; consent is asked only for an exhibit it holds from us",
                 exhibit.short(),
                 self.party()
             ));
@@ -340,6 +343,19 @@ impl Node {
         }
         self.admit_consent(p.from, asked)
             .map_err(NodeError::BadDecision)?;
+        let (case, exhibit) = parse_names(asked).map_err(NodeError::BadDecision)?;
+        let received = self
+            .store()
+            .case(case)?
+            .and_then(|c| c.exhibit(&exhibit).map(|x| x.received))
+            .unwrap_or(false);
+        if !received {
+            return Err(NodeError::BadDecision(format!(
+                "{} has not yet recorded receiving exhibit {} here; decide once its receipt arrives",
+                p.from,
+                exhibit.short()
+            )));
+        }
         verdict.release = vec![AnswerItem {
             label: "consent".into(),
             value: format!(
