@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use soberana_core::ExhibitUse;
+
 use crate::{CaseError, ExhibitDigest};
 
 /// What the receiving side may do with an exhibit.
@@ -78,6 +80,17 @@ impl UseConditions {
         }
     }
 
+    /// Whether `use_` is one these conditions allow only with the
+    /// contributing side's consent.
+    pub fn needs_consent(&self, use_: &ExhibitUse) -> bool {
+        match use_ {
+            ExhibitUse::Investigation => false,
+            ExhibitUse::OnwardTransmission { .. } => self.no_onward_transmission,
+            ExhibitUse::OtherPurpose { .. } => self.purpose_only,
+            ExhibitUse::Court { .. } => self.court_needs_consent,
+        }
+    }
+
     /// The conditions in one line, for people.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -92,41 +105,6 @@ impl UseConditions {
         }
         parts.push(format!("retention {} days", self.retention_days));
         parts.join(", ")
-    }
-}
-
-/// What an export of an exhibit is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "use", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ExhibitUse {
-    /// Work on the case itself (an analyst's copy).
-    Investigation,
-    /// Passing it to another authority.
-    OnwardTransmission {
-        /// Who would receive it.
-        to: String,
-    },
-    /// A purpose other than the case's.
-    OtherPurpose {
-        /// Which.
-        purpose: String,
-    },
-    /// Evidence before a court.
-    Court {
-        /// The court or the proceedings.
-        proceedings: String,
-    },
-}
-
-impl ExhibitUse {
-    /// The use in a few words.
-    pub fn describe(&self) -> String {
-        match self {
-            ExhibitUse::Investigation => "use for the investigation".into(),
-            ExhibitUse::OnwardTransmission { to } => format!("onward transmission to `{to}`"),
-            ExhibitUse::OtherPurpose { purpose } => format!("use for `{purpose}`"),
-            ExhibitUse::Court { proceedings } => format!("court use in `{proceedings}`"),
-        }
     }
 }
 

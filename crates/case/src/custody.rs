@@ -116,8 +116,23 @@ pub enum Act {
         /// What for.
         #[serde(rename = "for")]
         use_: ExhibitUse,
-        /// Whether the contributing side consented to this use.
-        consented: bool,
+        /// The contributing side's accepted consent to this use, if the
+        /// conditions needed one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        consent: Option<ProposalId>,
+    },
+    /// A member recorded a use of the exhibit outside the node (filed in
+    /// court, handed to another authority) without taking a copy out.
+    ExhibitUsed {
+        /// The exhibit.
+        exhibit: ExhibitDigest,
+        /// What for.
+        #[serde(rename = "for")]
+        use_: ExhibitUse,
+        /// The contributing side's accepted consent to this use, if the
+        /// conditions needed one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        consent: Option<ProposalId>,
     },
     /// A side deleted its copy of the bytes (end of retention, end of case).
     ExhibitDeleted {
@@ -177,12 +192,23 @@ impl Act {
             Act::ExhibitReceived { .. } => "exhibit_received",
             Act::ExhibitOpened { .. } => "exhibit_opened",
             Act::ExhibitExported { .. } => "exhibit_exported",
+            Act::ExhibitUsed { .. } => "exhibit_used",
             Act::ExhibitDeleted { .. } => "exhibit_deleted",
             Act::Refused { .. } => "refused",
             Act::MessagePosted { .. } => "message_posted",
             Act::TaskCreated { .. } => "task_created",
             Act::TaskDone { .. } => "task_done",
             Act::Ended { .. } => "ended",
+        }
+    }
+
+    /// The use and consent an export or a recorded use names.
+    pub fn use_of(&self) -> Option<(&ExhibitUse, Option<ProposalId>)> {
+        match self {
+            Act::ExhibitExported { use_, consent, .. } | Act::ExhibitUsed { use_, consent, .. } => {
+                Some((use_, *consent))
+            }
+            _ => None,
         }
     }
 
@@ -194,6 +220,7 @@ impl Act {
             | Act::ExhibitReceived { exhibit }
             | Act::ExhibitOpened { exhibit }
             | Act::ExhibitExported { exhibit, .. }
+            | Act::ExhibitUsed { exhibit, .. }
             | Act::ExhibitDeleted { exhibit, .. } => Some(*exhibit),
             Act::Refused { exhibit, .. } => *exhibit,
             _ => None,

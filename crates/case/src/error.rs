@@ -104,6 +104,19 @@ pub enum CaseError {
         /// The condition it breaks.
         condition: &'static str,
     },
+    /// A use names a consent that is not the contributing side's accepted
+    /// consent to exactly that use of that exhibit.
+    #[error("{use_} of exhibit {exhibit} names consent `{consent}`, which {why}")]
+    NoConsent {
+        /// The exhibit, shortened.
+        exhibit: String,
+        /// The use.
+        use_: String,
+        /// The consent proposal named.
+        consent: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// More bytes came than the exhibit was announced with.
     #[error("the exhibit was announced with {expected} bytes; {got} or more arrived")]
     TooLong {

@@ -451,13 +451,23 @@ impl Case {
             Act::ExhibitExported {
                 exhibit,
                 use_,
-                consented,
+                consent,
+            }
+            | Act::ExhibitUsed {
+                exhibit,
+                use_,
+                consent,
             } => {
                 self.require_member(e)?;
+                let act = if matches!(e.act, Act::ExhibitUsed { .. }) {
+                    "used"
+                } else {
+                    "exported"
+                };
                 if !self.holds(e.party, exhibit) {
-                    return Err(self.not_held(exhibit, "exported"));
+                    return Err(self.not_held(exhibit, act));
                 }
-                self.check_use(e.party, exhibit, use_, *consented)?;
+                self.check_use(e.party, exhibit, use_, consent.is_some())?;
             }
             Act::ExhibitDeleted { exhibit, .. } => {
                 if !self.holds(e.party, exhibit) {

@@ -702,10 +702,12 @@ fn a_node_folder_serves_once_and_stops_cleanly_on_sigterm_without_colour_codes()
 
 /// The demo's joint investigation: the case report verifies offline, and
 /// a report with an act swapped or one log's proof missing does not; a
-/// court use the contributor's conditions forbid is refused by the command.
+/// court use the contributor's conditions forbid is refused until the
+/// contributor consents, and by the command for a use it did not consent to.
 fn case_report_holds(out: &str, demo: &Path) {
     assert!(out.contains("acts proven in both logs"), "{out}");
     assert!(out.contains("court use of MX's exhibit REFUSED"), "{out}");
+    assert!(out.contains("the court use goes through under it"), "{out}");
     let report = demo.join("case-report");
     let checked = ok(&["case", "verify", path(&report)]);
     assert!(checked.contains("act(s) in both logs"), "{checked}");

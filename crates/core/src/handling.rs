@@ -14,7 +14,7 @@
 //!
 //! | what is released | at least |
 //! |---|---|
-//! | any answer to a person match, identifier match, financial-intelligence request or joint investigation | H2 |
+//! | any answer to a person match, identifier match, financial-intelligence request, joint investigation, firearm trace, consent to an exhibit's use or request for evidence | H2 |
 //! | an item whose label names person data (name, birth, address, passport, CURP, phone, e-mail, …) | H2 |
 //! | an item whose label names financial data (account, bank, transaction, amount, balance, …) | H2 |
 //! | anything else | the partner's code |
@@ -62,6 +62,10 @@ impl Default for HandlingRules {
             ProposalKind::JointInvestigation,
             // A trace answer names the first retail purchaser.
             ProposalKind::FirearmTrace,
+            // Consent to use evidence in court or pass it on, and evidence
+            // released on request, are decided by two approvers.
+            ProposalKind::ExhibitConsent,
+            ProposalKind::EvidenceRequest,
         ]
         .into_iter()
         .map(|k| (k, HandlingCode::H2))

@@ -20,6 +20,7 @@ mod agency;
 mod agreement;
 mod decision;
 mod error;
+mod evidence;
 mod handling;
 mod lifecycle;
 mod officer;
@@ -37,6 +38,7 @@ pub use agreement::{
 };
 pub use decision::{DecidedBy, Decision, Outcome, Reason};
 pub use error::DomainError;
+pub use evidence::{EvidenceRequest, ExhibitConsent, ExhibitUse};
 pub use handling::{Classification, DataClass, HandlingRules};
 pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
 pub use officer::{Officer, OfficerId, Role};

@@ -20,7 +20,10 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::{AgencyId, DomainError, Location, OfficerId, PartyCode, Timestamp};
+use crate::{
+    AgencyId, DomainError, EvidenceRequest, ExhibitConsent, Location, OfficerId, PartyCode,
+    Timestamp,
+};
 
 /// A proposal's id: a UUID chosen by the proposing node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -142,11 +145,15 @@ pub enum ProposalKind {
     BorderAlert,
     /// Report a seizure.
     SeizureReport,
+    /// Ask the contributing side's consent to a use of an exhibit.
+    ExhibitConsent,
+    /// Ask the sender of a notice or request for the evidence behind it.
+    EvidenceRequest,
 }
 
 impl ProposalKind {
     /// Every kind, in a stable order.
-    pub const ALL: [ProposalKind; 11] = [
+    pub const ALL: [ProposalKind; 13] = [
         ProposalKind::InformationRequest,
         ProposalKind::IdentifierMatch,
         ProposalKind::PersonMatch,
@@ -158,6 +165,8 @@ impl ProposalKind {
         ProposalKind::AdvanceNotification,
         ProposalKind::BorderAlert,
         ProposalKind::SeizureReport,
+        ProposalKind::ExhibitConsent,
+        ProposalKind::EvidenceRequest,
     ];
 
     /// The kind's name as written in files and policy.
@@ -174,6 +183,8 @@ impl ProposalKind {
             ProposalKind::AdvanceNotification => "advance_notification",
             ProposalKind::BorderAlert => "border_alert",
             ProposalKind::SeizureReport => "seizure_report",
+            ProposalKind::ExhibitConsent => "exhibit_consent",
+            ProposalKind::EvidenceRequest => "evidence_request",
         }
     }
 
@@ -191,6 +202,8 @@ impl ProposalKind {
             ProposalKind::AdvanceNotification => "advance notification",
             ProposalKind::BorderAlert => "border alert",
             ProposalKind::SeizureReport => "seizure report",
+            ProposalKind::ExhibitConsent => "consent to an exhibit's use",
+            ProposalKind::EvidenceRequest => "request for evidence",
         }
     }
 }
@@ -723,6 +736,10 @@ pub enum ProposalBody {
     BorderAlert(BorderAlert),
     /// See [`SeizureReport`].
     SeizureReport(SeizureReport),
+    /// Consent to a use of an exhibit.
+    ExhibitConsent(ExhibitConsent),
+    /// A request for the evidence behind a notice or request.
+    EvidenceRequest(EvidenceRequest),
 }
 
 impl ProposalBody {
@@ -740,6 +757,8 @@ impl ProposalBody {
             ProposalBody::AdvanceNotification(_) => ProposalKind::AdvanceNotification,
             ProposalBody::BorderAlert(_) => ProposalKind::BorderAlert,
             ProposalBody::SeizureReport(_) => ProposalKind::SeizureReport,
+            ProposalBody::ExhibitConsent(_) => ProposalKind::ExhibitConsent,
+            ProposalBody::EvidenceRequest(_) => ProposalKind::EvidenceRequest,
         }
     }
 
@@ -898,6 +917,8 @@ impl ProposalBody {
                 out.push(("body.details".into(), &a.details));
             }
             ProposalBody::SeizureReport(s) => out.push(("body.place".into(), &s.place)),
+            ProposalBody::ExhibitConsent(c) => out.push(("body.reason".into(), &c.reason)),
+            ProposalBody::EvidenceRequest(r) => out.push(("body.asked".into(), &r.asked)),
             ProposalBody::IdentifierMatch(_) | ProposalBody::PersonMatch(_) => {}
         }
         out.retain(|(_, text)| !text.trim().is_empty());
@@ -951,6 +972,12 @@ impl ProposalBody {
                     s.quantity, s.unit, s.commodity, s.place
                 )
             }
+            ProposalBody::ExhibitConsent(c) => format!(
+                "consent to {} of exhibit {}",
+                c.use_.describe(),
+                c.exhibit.get(..12).unwrap_or(&c.exhibit)
+            ),
+            ProposalBody::EvidenceRequest(r) => format!("evidence behind proposal {}", r.about),
         }
     }
 }
@@ -1107,6 +1134,16 @@ impl Proposal {
                 return Err(DomainError::Incomplete(
                     "a firearm trace must list firearms".into(),
                 ));
+            }
+            ProposalBody::ExhibitConsent(c) => c.validate()?,
+            ProposalBody::EvidenceRequest(r) => {
+                r.validate()?;
+                if !self.related_to.contains(&r.about) {
+                    return Err(DomainError::Incomplete(format!(
+                        "a request for evidence names the proposal it is about (`{}`) in `related_to`",
+                        r.about
+                    )));
+                }
             }
             ProposalBody::FinancialIntelligence(f) => {
                 if f.accounts.is_empty() {

@@ -44,7 +44,8 @@ fn ends(lang: Lang, case: &Case, offset: &Zone) -> String {
 
 /// The forms under one exhibit: release (or confirm or withdraw a release
 /// awaiting its second approver) when it is ours and only offered; open
-/// when this node holds its bytes.
+/// when this node holds its bytes; ask the contributor's consent when it is
+/// the other side's and its conditions forbid a use.
 fn exhibit_forms(
     desk: &Desk,
     officer: &SignedIn,
@@ -119,6 +120,7 @@ fn exhibit_forms(
             " class=\"secondary\"",
         );
     }
+    out.push_str(&crate::evidence::consent_form(officer, c, ours, x));
     out
 }
 

@@ -62,6 +62,14 @@ pub(crate) fn summary(lang: Lang, body: &ProposalBody) -> String {
             "aseguramiento de {} {} de {} en {}",
             s.quantity, s.unit, s.commodity, s.place
         ),
+        (Lang::Es, B::ExhibitConsent(c)) => format!(
+            "consentimiento para {} del elemento de prueba {}",
+            c.use_.describe_es(),
+            c.exhibit.get(..12).unwrap_or(&c.exhibit)
+        ),
+        (Lang::Es, B::EvidenceRequest(r)) => {
+            format!("pruebas en que se basa la propuesta {}", r.about)
+        }
     }
 }
 
@@ -336,6 +344,49 @@ pub(crate) fn body_html(
             }
             table.push_str("</tbody></table></div>");
             f.row(lang.s("Firearms", "Armas"), &table);
+        }
+        B::ExhibitConsent(c) => {
+            f.row(
+                lang.s("Joint investigation", "Investigación conjunta"),
+                &format!(
+                    "<a href=\"/cases/{id}\"><code>{id}</code></a>",
+                    id = escape(&c.case_id)
+                ),
+            );
+            f.row(
+                lang.s("Exhibit", "Elemento de prueba"),
+                &format!("<code>sha256:{}</code>", escape(&c.exhibit)),
+            );
+            let use_ = match lang {
+                Lang::En => c.use_.describe(),
+                Lang::Es => c.use_.describe_es(),
+            };
+            f.text(lang.s("Use asked for", "Uso solicitado"), &use_);
+            f.text(lang.s("Why", "Motivo"), &c.reason);
+            f.row(
+                lang.s("What accepting does", "Qué significa aceptar"),
+                lang.s(
+                    "Consent to this use of this exhibit only, by two approvers; any other use stays refused.",
+                    "Consentir solo este uso de este elemento de prueba, con dos aprobadores; cualquier otro uso sigue negado.",
+                ),
+            );
+        }
+        B::EvidenceRequest(r) => {
+            f.row(
+                lang.s("Evidence asked for", "Pruebas solicitadas de"),
+                &format!(
+                    "<a href=\"/proposals/{id}\"><code>{id}</code></a>",
+                    id = r.about
+                ),
+            );
+            f.text(lang.s("What is asked", "Qué se pide"), &r.asked);
+            f.row(
+                lang.s("What accepting does", "Qué significa aceptar"),
+                lang.s(
+                    "Releases the exhibits already released, under their conditions, in that proposal's evidence file; release them there first, under four eyes.",
+                    "Entrega los elementos de prueba ya liberados, con sus condiciones, en el expediente de pruebas de esa propuesta; libérelos allí primero, con dos aprobadores.",
+                ),
+            );
         }
         B::FinancialIntelligence(fi) => {
             let mut value = String::from("<ul>");

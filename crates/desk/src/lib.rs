@@ -54,6 +54,7 @@ mod case_work;
 mod charts;
 mod decide;
 mod error;
+mod evidence;
 mod finance;
 mod firearms;
 mod html;
@@ -295,6 +296,7 @@ pub fn router(desk: Desk) -> Router {
         .route("/proposals/{id}/trace", post(firearms::answer))
         .route("/proposals/{id}/document", get(pages::document))
         .route("/proposals/{id}/reply", post(reply::reply))
+        .route("/proposals/{id}/evidence", post(evidence::request))
         .route("/cases", get(case::cases))
         .route("/cases/{id}", get(case::case))
         .route("/cases/{id}/members", post(case_acts::member_add))
@@ -315,6 +317,10 @@ pub fn router(desk: Desk) -> Router {
             post(case_acts::withdraw),
         )
         .route("/cases/{id}/exhibits/{digest}/open", post(case_acts::open))
+        .route(
+            "/cases/{id}/exhibits/{digest}/consent",
+            post(evidence::consent),
+        )
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

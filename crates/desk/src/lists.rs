@@ -35,6 +35,8 @@ pub(crate) fn kind_text(lang: Lang, kind: soberana_core::ProposalKind) -> &'stat
             "advance_notification" => "notificación previa",
             "border_alert" => "alerta fronteriza",
             "seizure_report" => "reporte de aseguramiento",
+            "exhibit_consent" => "consentimiento para usar un elemento de prueba",
+            "evidence_request" => "solicitud de pruebas",
             _ => kind.label(),
         },
     }

@@ -313,6 +313,7 @@ fn proposal_body(
     out.push_str("</ol></section>");
 
     out.push_str(&crate::reply::reply_section(officer, detail));
+    out.push_str(&crate::evidence::evidence_section(officer, detail));
     if record.direction == Direction::Incoming && record.state == ProposalState::AwaitingOfficer {
         out.push_str(&crate::decide::decide_section(desk, officer, detail)?);
     }

@@ -43,7 +43,9 @@ pub fn default_answer_secs(kind: ProposalKind) -> u64 {
         | ProposalKind::PersonMatch
         | ProposalKind::FirearmTrace
         | ProposalKind::FinancialIntelligence
-        | ProposalKind::SeizureReport => 7 * DAY,
+        | ProposalKind::SeizureReport
+        | ProposalKind::ExhibitConsent
+        | ProposalKind::EvidenceRequest => 7 * DAY,
         // Setting up a joint team takes an agreement on each side.
         ProposalKind::JointInvestigation => 14 * DAY,
     }

@@ -294,6 +294,8 @@ impl Node {
                 let covered = self
                     .admit_standing_run(&proposal, now)
                     .map_err(|r| IntakeRefusal::new(403, r.code, r.reason))?;
+                self.admit_evidence_kinds(&proposal)
+                    .map_err(|e| IntakeRefusal::new(422, "evidence_rule", e))?;
                 self.policy()
                     .admit(&proposal)
                     .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;
@@ -554,6 +556,12 @@ impl Node {
                 }),
                 "acknowledged",
             ),
+            // Consent to use evidence, and evidence released on request,
+            // are given by officers: policy may refuse them, never accept.
+            (
+                ProposalBody::ExhibitConsent(_) | ProposalBody::EvidenceRequest(_),
+                Verdict::Allow { .. },
+            ) => (PolicyResponse::Review, "review"),
             (_, Verdict::Review) => (PolicyResponse::Review, "review"),
             (_, Verdict::Allow { conditions }) => {
                 let outcome = if conditions.is_empty() {

@@ -18,6 +18,7 @@ mod constitution;
 mod contacts;
 mod deadlines;
 mod error;
+mod evidence;
 pub mod finance;
 pub mod firearms;
 mod identity;
@@ -45,7 +46,7 @@ pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedI
 pub use backup::{
     BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, check_backup, restore,
 };
-pub use case::{CaseMessageView, CaseProof, CaseView, Fetched, Housekeeping};
+pub use case::{CaseMessageView, CaseProof, CaseView, ExhibitUseRecord, Fetched, Housekeeping};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{

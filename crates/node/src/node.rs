@@ -538,6 +538,9 @@ impl Node {
         }
         let proposal = Proposal::from_draft(draft, self.party(), author, Timestamp::now())
             .map_err(|e| bad(e.to_string()))?;
+        // A proposal about evidence names a case, exhibit or proposal that
+        // must exist here as it says.
+        self.check_evidence_kinds(&proposal).map_err(bad)?;
         // A suspended or terminated agreement, or a kind the partner does
         // not accept under it, stops the proposal here, not at the partner.
         if let Some(agreement) = self.inner.store.agreement(proposal.to)?

@@ -166,6 +166,8 @@ impl Node {
         // to release.
         let verdict = self.with_continuation(&detail, verdict)?;
         let verdict = self.with_trace(&detail, verdict)?;
+        let verdict = self.with_consent(&detail, verdict)?;
+        let verdict = self.with_evidence(&detail, verdict)?;
         let handling = self
             .classify_release(&detail.record.proposal, &verdict.release)
             .code;

@@ -211,14 +211,13 @@ async fn an_exhibit_crosses_with_a_resume_and_both_logs_hold_the_same_custody() 
             ExhibitUse::Court {
                 proceedings: "US v. Doe".into(),
             },
-            false,
             &out,
         )
         .unwrap_err();
     assert!(err.to_string().contains("consent"), "{err}");
     assert!(!out.exists());
     assert_eq!(refusals_logged(us, case), before + 1);
-    us.exhibit_export(case, &o.bob, digest, ExhibitUse::Investigation, false, &out)
+    us.exhibit_export(case, &o.bob, digest, ExhibitUse::Investigation, &out)
         .unwrap();
     assert!(std::fs::read(&out).unwrap() == bytes);
 

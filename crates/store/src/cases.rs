@@ -10,7 +10,10 @@
 //! entry, nothing else. Exhibit bytes are not in the store (the node keeps
 //! them sealed in files); only their digests are.
 
-use soberana_case::{Case, CaseId, CustodyEvent};
+use soberana_case::{Case, CaseError, CaseId, CustodyEvent};
+use soberana_core::{
+    Direction, PartyCode, Proposal, ProposalBody, ProposalId, ProposalKind, ProposalState,
+};
 
 use crate::{Sealer, StoreError};
 
@@ -44,4 +47,123 @@ pub trait CaseStore {
     /// A case's custody events, ours and the partner's, in the order this
     /// node recorded them.
     fn case_events(&self, id: CaseId) -> Result<Vec<StoredCaseEvent>, StoreError>;
+}
+
+/// What a case act is checked against when it names a proposal: an opening
+/// names the proposal the case is opened from, a use names the consent it
+/// rests on. Each store reads these columns of the proposal in the act's
+/// transaction and runs the same checks below.
+pub(crate) struct NamedProposal {
+    /// Ours (outgoing) or the partner's (incoming).
+    pub direction: Direction,
+    /// The other party.
+    pub peer: PartyCode,
+    /// Where it stands.
+    pub state: ProposalState,
+    /// Its kind's name.
+    pub kind: String,
+    /// The proposal as stored (JSON).
+    pub body: String,
+}
+
+/// The kinds a case can be opened from: an accepted joint investigation,
+/// or, as the evidence file of a proposal, a notice or information request.
+pub(crate) fn check_opening(
+    id: &str,
+    named: &NamedProposal,
+    parties: &[PartyCode; 2],
+    us: PartyCode,
+) -> Result<(), StoreError> {
+    let evidence_file = [
+        ProposalKind::AdvanceNotification.as_str(),
+        ProposalKind::InformationRequest.as_str(),
+    ]
+    .contains(&named.kind.as_str());
+    if named.kind != ProposalKind::JointInvestigation.as_str() && !evidence_file {
+        return Err(StoreError::Conflict(format!(
+            "proposal `{id}` is a {}; only an accepted joint investigation opens a case, and only a notice or information request an evidence file",
+            named.kind.replace('_', " ")
+        )));
+    }
+    if !evidence_file
+        && !matches!(
+            named.state,
+            ProposalState::Accepted | ProposalState::Answered
+        )
+    {
+        return Err(StoreError::NotAccepted(
+            id.to_owned(),
+            named.state.to_string(),
+        ));
+    }
+    if !parties.contains(&us) || !parties.contains(&named.peer) {
+        return Err(StoreError::WrongParty(
+            id.to_owned(),
+            named.peer.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// A use of an exhibit that names a consent: the consent must be a
+/// consent proposal exchanged with the other party, asked by the side that
+/// uses the exhibit (ours when `ours`, the partner's otherwise), accepted,
+/// and naming exactly this case, exhibit and use. Anything else is a
+/// [`CaseError::NoConsent`], and the act is refused whole.
+pub(crate) fn check_consent(
+    event: &CustodyEvent,
+    ours: bool,
+    consent: ProposalId,
+    named: Option<NamedProposal>,
+) -> Result<(), StoreError> {
+    let Some((use_, _)) = event.act.use_of() else {
+        return Ok(());
+    };
+    let exhibit = event
+        .act
+        .exhibit()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let refuse = |why: &str| {
+        StoreError::Case(CaseError::NoConsent {
+            exhibit: exhibit.get(..12).unwrap_or_default().to_owned(),
+            use_: use_.describe(),
+            consent: consent.to_string(),
+            why: why.to_owned(),
+        })
+    };
+    let Some(named) = named else {
+        return Err(refuse("this node does not hold"));
+    };
+    let asked_by_user = if ours {
+        Direction::Outgoing
+    } else {
+        Direction::Incoming
+    };
+    if named.kind != ProposalKind::ExhibitConsent.as_str() || named.direction != asked_by_user {
+        return Err(refuse(
+            "is not a consent request the using side sent the contributing side",
+        ));
+    }
+    if !matches!(
+        named.state,
+        ProposalState::Accepted | ProposalState::Answered
+    ) {
+        return Err(refuse(&format!("is {}, not accepted", named.state)));
+    }
+    let proposal: Proposal = serde_json::from_str(&named.body)
+        .map_err(|e| StoreError::Corrupt(format!("consent proposal: {e}")))?;
+    let ProposalBody::ExhibitConsent(asked) = &proposal.body else {
+        return Err(refuse("is not a consent request"));
+    };
+    if asked.case_id != event.case_id.to_string() || asked.exhibit != exhibit {
+        return Err(refuse("is consent for another exhibit"));
+    }
+    if &asked.use_ != use_ {
+        return Err(refuse(&format!(
+            "is consent to {}, another use",
+            asked.use_.describe()
+        )));
+    }
+    Ok(())
 }

@@ -575,6 +575,31 @@ fn work_a_case(store: &dyn NodeStore) -> Vec<String> {
     store
         .receive(from_us(IntakeEffect::Case(Box::new(done))), sealer(mx))
         .unwrap();
+    // A partner's use of an exhibit naming a consent this store does not
+    // hold is refused whole, before the case's own rules are asked.
+    let log = store.log_size().unwrap();
+    let used = CustodyEvent {
+        case_id,
+        party: us,
+        actor: OfficerId::new("joe").unwrap(),
+        time_ms: 3_000,
+        act: Act::ExhibitUsed {
+            exhibit: soberana_case::ExhibitDigest::of(b"ledger"),
+            use_: soberana_case::ExhibitUse::Court {
+                proceedings: "US v. Doe".into(),
+            },
+            consent: Some(soberana_core::ProposalId::generate()),
+        },
+    };
+    let err = store
+        .receive(from_us(IntakeEffect::Case(Box::new(used))), sealer(mx))
+        .unwrap_err();
+    assert!(err.to_string().contains("does not hold"), "{err}");
+    assert_eq!(
+        store.log_size().unwrap(),
+        log,
+        "a refused use writes nothing"
+    );
 
     let case = store.case(case_id).unwrap().expect("the case is held");
     assert_eq!(store.cases().unwrap(), vec![case.clone()]);

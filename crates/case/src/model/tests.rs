@@ -236,7 +236,7 @@ fn an_exhibit_goes_from_offer_to_deletion_and_its_conditions_hold() {
             Act::ExhibitExported {
                 exhibit: digest(),
                 use_: court.clone(),
-                consented: false,
+                consent: None,
             },
         ),
     );
@@ -247,7 +247,7 @@ fn an_exhibit_goes_from_offer_to_deletion_and_its_conditions_hold() {
         Act::ExhibitExported {
             exhibit: digest(),
             use_: ExhibitUse::Investigation,
-            consented: false,
+            consent: None,
         },
     ))
     .unwrap();

@@ -108,6 +108,18 @@ pub fn print_body(body: &ProposalBody) {
             }
             line(&format!("question   {}", f.question));
         }
+        B::ExhibitConsent(c) => {
+            line(&format!("case       {}", c.case_id));
+            line(&format!("exhibit    sha256:{}", c.exhibit));
+            line(&format!("use        {}", c.use_.describe()));
+            line(&format!("reason     {}", c.reason));
+            line("accepting  consents to this use of this exhibit only (two approvers)");
+        }
+        B::EvidenceRequest(r) => {
+            line(&format!("about      {}", r.about));
+            line(&format!("asked      {}", r.asked));
+            line("accepting  releases the exhibits released in its evidence file (two approvers)");
+        }
         B::JointInvestigation(j) => {
             line(&format!("case       {}", j.case_title));
             line(&format!("summary    {}", j.summary));

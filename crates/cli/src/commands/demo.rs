@@ -688,12 +688,55 @@ async fn demo_case(dir: &Path, mx: &Node, us: &Node, jit: soberana_core::Proposa
         soberana_case::ExhibitUse::Court {
             proceedings: "United States v. Doe (D. Ariz.)".into(),
         },
-        false,
         &court,
     ) {
         Err(e) => line(format!("US court use of MX's exhibit REFUSED: {e}")),
         Ok(_) => bail!("a court use MX's conditions forbid was allowed"),
     }
+    // The US asks Mexico's consent; two Mexican approvers give it, and the
+    // court use goes through naming that consent.
+    let court_use = soberana_case::ExhibitUse::Court {
+        proceedings: "United States v. Doe (D. Ariz.)".into(),
+    };
+    let asked = us.consent_ask(
+        case,
+        &fbi,
+        mx_exhibit,
+        court_use.clone(),
+        "the ledger shows the purchases charged in the indictment",
+    )?;
+    wait_for(mx, asked.id, &[ProposalState::AwaitingOfficer]).await?;
+    // Mexico decides once the US's receipt of the exhibit has reached it.
+    for _ in 0..200 {
+        if mx
+            .case(case)
+            .is_ok_and(|v| v.case.exhibit(&mx_exhibit).is_some_and(|x| x.received))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    mx.decide(
+        asked.id,
+        soberana_node::OfficerVerdict {
+            officer: fgr.clone(),
+            outcome: Outcome::Accepted,
+            reason: "for this trial only".into(),
+            release: Vec::new(),
+        },
+    )?;
+    mx.confirm(asked.id, &uif)?;
+    wait_for(
+        us,
+        asked.id,
+        &[ProposalState::Accepted, ProposalState::Answered],
+    )
+    .await?;
+    let done = us.exhibit_use(case, &fbi, mx_exhibit, court_use, Some(&court))?;
+    line(format!(
+        "US asks MX's consent ({}); {fgr} and {uif} give it; the court use goes through under it ({} bytes), recorded in both logs",
+        asked.id, done.bytes
+    ));
     let custody = |node: &Node| -> Result<std::collections::BTreeSet<[u8; 32]>> {
         Ok(node
             .case(case)?

@@ -37,10 +37,13 @@ use soberana_store::{StoreError, StoredCaseEvent};
 use crate::{Node, NodeError};
 
 mod agreed;
+mod consent;
 mod report;
 mod retention;
 mod transfer;
 mod work;
+
+pub use consent::ExhibitUseRecord;
 
 pub use report::CaseProof;
 pub(crate) use report::serve_case_proofs;
@@ -418,56 +421,20 @@ impl Node {
         Ok(size)
     }
 
-    /// Exports the exhibit to the file `to`, for `use_`. A use its
-    /// conditions forbid (without the contributing side's consent) is
-    /// refused and the refusal logged; nothing is written.
+    /// Exports the exhibit to the file `to`, for `use_`: [`Node::exhibit_use`]
+    /// with a file. A use its conditions forbid without the contributing
+    /// side's accepted consent is refused and the refusal logged; nothing
+    /// is written.
     pub fn exhibit_export(
         &self,
         case: CaseId,
         by: &OfficerId,
         exhibit: ExhibitDigest,
         use_: ExhibitUse,
-        consented: bool,
         to: &Path,
     ) -> Result<u64, NodeError> {
-        self.case_officer(by)?;
-        let view = self.case(case)?;
-        if let Err(e) = view
-            .case
-            .check_use(self.party(), &exhibit, &use_, consented)
-        {
-            self.refuse(by, case, Some(exhibit), &e.to_string())?;
-            return Err(case_error(e));
-        }
-        let size = view.case.exhibit(&exhibit).map(|x| x.size).ok_or_else(|| {
-            NodeError::Case(format!("exhibit {} is not in this case", exhibit.short()))
-        })?;
-        let staging = to.with_extension("exporting");
-        let written = (|| {
-            let mut file = File::create(&staging).map_err(io_error(&staging))?;
-            self.read_exhibit(case, exhibit, size, 0, &mut |bytes| {
-                file.write_all(bytes).map_err(io_error(&staging))
-            })?;
-            file.sync_all().map_err(io_error(&staging))
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&staging);
-            return Err(e);
-        }
-        if let Err(e) = self.act(
-            by,
-            case,
-            Act::ExhibitExported {
-                exhibit,
-                use_,
-                consented,
-            },
-        ) {
-            let _ = fs::remove_file(&staging);
-            return Err(e);
-        }
-        fs::rename(&staging, to).map_err(io_error(to))?;
-        Ok(size)
+        self.exhibit_use(case, by, exhibit, use_, Some(to))
+            .map(|r| r.bytes)
     }
 
     /// Deletes our copy of the exhibit's bytes (end of retention, end of

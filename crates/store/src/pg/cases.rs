@@ -4,11 +4,12 @@
 
 use postgres::GenericClient;
 use soberana_case::{Act, Case, CaseError, CaseId, CustodyEvent};
-use soberana_core::{PartyCode, ProposalKind, ProposalState, Timestamp};
+use soberana_core::{PartyCode, ProposalId, Timestamp};
 use soberana_wire::{Body, CaseMessage};
 
 use super::changes::{append_log, hex_digest, json, load_state, queue, unjson};
 use super::{Db, PostgresStore, Tx};
+use crate::cases::{NamedProposal, check_consent, check_opening};
 use crate::sqlite::cases::case_entry;
 use crate::{CaseStore, Sealer, StoreError, StoredCaseEvent};
 
@@ -21,8 +22,27 @@ fn load_case<C: GenericClient>(db: &mut Db<'_, C>, id: CaseId) -> Result<Option<
     .transpose()
 }
 
+/// The proposal `id` as a case act is checked against it, if held.
+fn named(tx: &mut Tx<'_, '_>, id: ProposalId) -> Result<Option<NamedProposal>, StoreError> {
+    let Some(stored) = load_state(tx, id)? else {
+        return Ok(None);
+    };
+    let row = tx.query_one(
+        "SELECT kind, body FROM proposals WHERE id = $1",
+        &[&id.to_string()],
+    )?;
+    Ok(Some(NamedProposal {
+        direction: stored.direction,
+        peer: stored.peer,
+        state: stored.state,
+        kind: row.try_get(0)?,
+        body: row.try_get(1)?,
+    }))
+}
+
 /// A case opens only under a joint-investigation proposal that this node
-/// holds as accepted, exchanged with the case's other party.
+/// holds as accepted, or as the evidence file of a notice or information
+/// request, exchanged with the case's other party.
 fn check_agreement(
     tx: &mut Tx<'_, '_>,
     event: &CustodyEvent,
@@ -39,27 +59,8 @@ fn check_agreement(
         )));
     };
     let id = proposal_id.to_string();
-    let stored =
-        load_state(tx, *proposal_id)?.ok_or_else(|| StoreError::NoSuchProposal(id.clone()))?;
-    let kind: String = tx
-        .query_one("SELECT kind FROM proposals WHERE id = $1", &[&id])?
-        .try_get(0)?;
-    if kind != ProposalKind::JointInvestigation.as_str() {
-        return Err(StoreError::Conflict(format!(
-            "proposal `{id}` is a {}, not a joint investigation; only an accepted joint investigation opens a case",
-            kind.replace('_', " ")
-        )));
-    }
-    if !matches!(
-        stored.state,
-        ProposalState::Accepted | ProposalState::Answered
-    ) {
-        return Err(StoreError::NotAccepted(id, stored.state.to_string()));
-    }
-    if !parties.contains(&us) || !parties.contains(&stored.peer) {
-        return Err(StoreError::WrongParty(id, stored.peer.to_string()));
-    }
-    Ok(())
+    let found = named(tx, *proposal_id)?.ok_or_else(|| StoreError::NoSuchProposal(id.clone()))?;
+    check_opening(&id, &found, parties, us)
 }
 
 /// Applies `event` to its case inside `tx` (opening the case on its first
@@ -76,6 +77,10 @@ fn apply_in(
         (_, Some(mut case)) => {
             if matches!(event.act, Act::Opened { .. }) {
                 check_agreement(tx, event, us)?;
+            }
+            if let Some((_, Some(consent))) = event.act.use_of() {
+                let found = named(tx, consent)?;
+                check_consent(event, ours, consent, found)?;
             }
             case.apply(event)?;
             Some(case)

@@ -6,11 +6,12 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use soberana_case::{Act, Case, CaseError, CaseId, CustodyEvent};
-use soberana_core::{PartyCode, ProposalKind, ProposalState, Timestamp};
+use soberana_core::{PartyCode, ProposalId, Timestamp};
 use soberana_ledger::LogEntry;
 use soberana_wire::{Body, CaseMessage};
 
 use super::{SqliteStore, append_log, json, load_state, queue, unjson};
+use crate::cases::{NamedProposal, check_consent, check_opening};
 use crate::{CaseStore, Sealer, StoreError, StoredCaseEvent};
 
 /// The log entry that records `event` (the same on both sides).
@@ -34,8 +35,26 @@ fn load_case(tx: &Connection, id: CaseId) -> Result<Option<Case>, StoreError> {
     state.map(|s| unjson(&s)).transpose()
 }
 
+/// The proposal `id` as a case act is checked against it, if held.
+fn named(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<NamedProposal>, StoreError> {
+    let Some(stored) = load_state(tx, id)? else {
+        return Ok(None);
+    };
+    let (kind, body): (String, String) = tx
+        .prepare_cached("SELECT kind, body FROM proposals WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Some(NamedProposal {
+        direction: stored.direction,
+        peer: stored.peer,
+        state: stored.state,
+        kind,
+        body,
+    }))
+}
+
 /// A case opens only under a joint-investigation proposal that this node
-/// holds as accepted, exchanged with the case's other party.
+/// holds as accepted, or as the evidence file of a notice or information
+/// request, exchanged with the case's other party.
 fn check_agreement(
     tx: &Transaction<'_>,
     event: &CustodyEvent,
@@ -52,27 +71,8 @@ fn check_agreement(
         )));
     };
     let id = proposal_id.to_string();
-    let stored =
-        load_state(tx, *proposal_id)?.ok_or_else(|| StoreError::NoSuchProposal(id.clone()))?;
-    let kind: String = tx
-        .prepare_cached("SELECT kind FROM proposals WHERE id = ?1")?
-        .query_row([&id], |r| r.get(0))?;
-    if kind != ProposalKind::JointInvestigation.as_str() {
-        return Err(StoreError::Conflict(format!(
-            "proposal `{id}` is a {}, not a joint investigation; only an accepted joint investigation opens a case",
-            kind.replace('_', " ")
-        )));
-    }
-    if !matches!(
-        stored.state,
-        ProposalState::Accepted | ProposalState::Answered
-    ) {
-        return Err(StoreError::NotAccepted(id, stored.state.to_string()));
-    }
-    if !parties.contains(&us) || !parties.contains(&stored.peer) {
-        return Err(StoreError::WrongParty(id, stored.peer.to_string()));
-    }
-    Ok(())
+    let found = named(tx, *proposal_id)?.ok_or_else(|| StoreError::NoSuchProposal(id.clone()))?;
+    check_opening(&id, &found, parties, us)
 }
 
 /// Applies `event` to its case inside `tx` (opening the case on its first
@@ -89,6 +89,9 @@ fn apply_in(
         (_, Some(mut case)) => {
             if matches!(event.act, Act::Opened { .. }) {
                 check_agreement(tx, event, us)?;
+            }
+            if let Some((_, Some(consent))) = event.act.use_of() {
+                check_consent(event, ours, consent, named(tx, consent)?)?;
             }
             case.apply(event)?;
             Some(case)

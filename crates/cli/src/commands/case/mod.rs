@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use soberana_case::{Case, CaseId, ExhibitDigest, ExhibitUse, UseConditions};
+use soberana_case::{Case, CaseId, ExhibitDigest, UseConditions};
 use soberana_core::{OfficerId, ProposalId, Timestamp};
 use soberana_node::{Fetched, Node};
 
@@ -22,8 +22,11 @@ use crate::cli::DirArg;
 use crate::policy::open_node;
 
 pub mod bench;
+mod evidence;
 mod report;
 mod work;
+
+pub use evidence::{ConsentArgs, RequestEvidenceArgs, UseArg, UseArgs};
 
 pub(crate) use report::{report, verify};
 
@@ -45,6 +48,21 @@ pub enum CaseCommand {
     /// without one (policy accepted it and named nobody for our side): an
     /// approver, once.
     Take(OpenArgs),
+    /// Open our side of the evidence file of a notice or information
+    /// request: the case that holds the exhibits behind it. Either side may
+    /// open it; the sender adds and releases the exhibits there.
+    OpenEvidence(OpenArgs),
+    /// Ask the sender of a notice or information request we received for
+    /// the evidence behind it.
+    ///
+    /// Sends a request for evidence (a proposal of its own kind, naming the
+    /// original). The sender's officers answer it with `soberana decide`
+    /// or on the desk: an acceptance names the exhibits released in the
+    /// original's evidence file, under their conditions, and needs two
+    /// approvers. Fetch them with `soberana case open-evidence PROPOSAL`
+    /// and `soberana case exhibit fetch`. A proposal this node did not
+    /// receive from that side is refused, and nothing is sent.
+    RequestEvidence(RequestEvidenceArgs),
     /// A case: parties, members, exhibits with their custody, and every act.
     Show(ShowArgs),
     /// Add or remove members of our side (administrators only).
@@ -162,9 +180,28 @@ pub enum ExhibitCommand {
     Fetch(FetchArgs),
     /// Write an exhibit's bytes for a member to read (recorded as opened).
     Open(OpenExhibitArgs),
-    /// Export an exhibit to a file for a use its conditions allow; a use
-    /// they forbid is refused and the refusal logged.
+    /// Export an exhibit to a file for a use.
+    ///
+    /// The use is checked against the exhibit's conditions: one they
+    /// forbid (court use, onward transmission, another purpose) goes
+    /// through only with the contributing side's accepted consent to
+    /// exactly that use of that exhibit (`case exhibit consent`);
+    /// otherwise it is refused, the refusal logged, nothing written. The
+    /// export names who made it and the consent it rests on, in both logs.
     Export(ExportArgs),
+    /// Record a use of an exhibit outside the node (filed in court, handed
+    /// to another authority) without writing a copy; checked exactly as
+    /// an export is.
+    Use(UseArgs),
+    /// Ask the contributing side's consent to a use of an exhibit it
+    /// released to us.
+    ///
+    /// Sends a consent proposal naming the case, the exhibit and the use;
+    /// the other side's officers accept (two approvers) or refuse it with
+    /// a reason. Only an accepted consent lets `export` or `use` through
+    /// for that use. Refused here, with nothing sent, for an exhibit this
+    /// node never received or a use its conditions already allow.
+    Consent(ConsentArgs),
     /// Delete our copy of an exhibit's bytes (end of retention); its chain
     /// of custody stays.
     Delete(DeleteArgs),
@@ -270,12 +307,9 @@ pub struct ExportArgs {
     /// The file to write (must not exist).
     #[arg(long)]
     pub to: PathBuf,
-    /// What for: `investigation`, `court`, `onward` or `other`.
-    #[arg(long = "for", default_value = "investigation")]
-    pub use_: String,
-    /// The court proceedings, the receiving authority or the other purpose.
-    #[arg(long, default_value = "")]
-    pub detail: String,
+    /// The use.
+    #[command(flatten)]
+    pub use_: UseArg,
     /// The member exporting.
     #[command(flatten)]
     pub officer: OfficerArg,
@@ -367,6 +401,8 @@ pub fn run(cmd: CaseCommand) -> Result<()> {
         CaseCommand::Messages(a) => work::messages(&a),
         CaseCommand::Task(a) => work::task(&a),
         CaseCommand::Tasks(a) => work::tasks(&a),
+        CaseCommand::OpenEvidence(a) => evidence::open_evidence(&a),
+        CaseCommand::RequestEvidence(a) => evidence::request_evidence(&a),
         CaseCommand::Show(a) => show(&a),
         CaseCommand::Member(MemberCommand::Add(a)) => {
             let node = open_node(&a.dir.dir)?;
@@ -418,7 +454,7 @@ pub fn case_id(text: &str) -> Result<CaseId> {
 
 /// The exhibit named by its digest or by a unique prefix of at least 8 hex
 /// digits (as `case show` prints them).
-fn exhibit_ref(node: &Node, r: &ExhibitRef) -> Result<(CaseId, ExhibitDigest)> {
+pub(crate) fn exhibit_ref(node: &Node, r: &ExhibitRef) -> Result<(CaseId, ExhibitDigest)> {
     let case = case_id(&r.case)?;
     let text = r.exhibit.trim();
     if let Ok(digest) = ExhibitDigest::parse(text) {
@@ -644,33 +680,9 @@ fn exhibit(cmd: ExhibitCommand) -> Result<()> {
             }
             Ok(())
         }
-        ExhibitCommand::Export(a) => {
-            let node = open_node(&a.dir.dir)?;
-            let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
-            if a.to.exists() {
-                bail!("`{}` exists; name a new file", a.to.display());
-            }
-            let detail = a.detail.clone();
-            let use_ = match a.use_.as_str() {
-                "investigation" => ExhibitUse::Investigation,
-                "court" => ExhibitUse::Court {
-                    proceedings: detail,
-                },
-                "onward" => ExhibitUse::OnwardTransmission { to: detail },
-                "other" => ExhibitUse::OtherPurpose { purpose: detail },
-                other => bail!("`--for {other}`: say investigation, court, onward or other"),
-            };
-            let n = node.exhibit_export(case, &officer(&a.officer)?, digest, use_, false, &a.to)
-                .map_err(|e| {
-                    anyhow::anyhow!("{e}; the refusal is in this node's log (the contributing side's consent is needed for this use)")
-                })?;
-            println!(
-                "{case}: exhibit {} exported ({n} bytes) to {}",
-                digest.short(),
-                a.to.display()
-            );
-            Ok(())
-        }
+        ExhibitCommand::Export(a) => evidence::export(&a),
+        ExhibitCommand::Use(a) => evidence::use_exhibit(&a),
+        ExhibitCommand::Consent(a) => evidence::consent(&a),
         ExhibitCommand::Delete(a) => {
             let node = open_node(&a.dir.dir)?;
             let (case, digest) = exhibit_ref(&node, &a.exhibit)?;

@@ -1,0 +1,232 @@
+//! Evidence between the parties: the uses of an exhibit its conditions
+//! govern, the proposal that asks the contributing side's consent to one,
+//! and the proposal that asks the sender of a notice or request for the
+//! evidence behind it.
+//!
+//! Exhibits are named here by their SHA-256 digest (64 lowercase hex
+//! digits) and the joint investigation that holds them by its case id
+//! (`case-` and 32 lowercase hex digits); the `case` crate owns those types
+//! and the node checks that what a proposal names exists.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DomainError, ProposalId};
+
+/// What a use of an exhibit outside the investigation is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "use", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExhibitUse {
+    /// Work on the case itself (an analyst's copy).
+    Investigation,
+    /// Passing it to another authority.
+    OnwardTransmission {
+        /// Who would receive it.
+        to: String,
+    },
+    /// A purpose other than the case's.
+    OtherPurpose {
+        /// Which.
+        purpose: String,
+    },
+    /// Evidence before a court.
+    Court {
+        /// The court or the proceedings.
+        proceedings: String,
+    },
+}
+
+impl ExhibitUse {
+    /// The use in a few words.
+    pub fn describe(&self) -> String {
+        match self {
+            ExhibitUse::Investigation => "use for the investigation".into(),
+            ExhibitUse::OnwardTransmission { to } => format!("onward transmission to `{to}`"),
+            ExhibitUse::OtherPurpose { purpose } => format!("use for `{purpose}`"),
+            ExhibitUse::Court { proceedings } => format!("court use in `{proceedings}`"),
+        }
+    }
+
+    /// The use in a few words, in Spanish.
+    pub fn describe_es(&self) -> String {
+        match self {
+            ExhibitUse::Investigation => "uso para la investigación".into(),
+            ExhibitUse::OnwardTransmission { to } => format!("transmisión a `{to}`"),
+            ExhibitUse::OtherPurpose { purpose } => format!("uso para `{purpose}`"),
+            ExhibitUse::Court { proceedings } => format!("uso ante el tribunal en `{proceedings}`"),
+        }
+    }
+
+    /// Parses the command-line form: `investigation`, `court:PROCEEDINGS`,
+    /// `onward:AUTHORITY` or `purpose:PURPOSE`.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        let bad = || {
+            DomainError::Incomplete(format!(
+                "`{text}` is not a use: write investigation, court:PROCEEDINGS, onward:AUTHORITY or purpose:PURPOSE"
+            ))
+        };
+        if text == "investigation" {
+            return Ok(ExhibitUse::Investigation);
+        }
+        let (kind, what) = text.split_once(':').ok_or_else(bad)?;
+        let what = what.trim();
+        if what.is_empty() || what.chars().count() > MAX_TEXT {
+            return Err(bad());
+        }
+        let what = what.to_owned();
+        Ok(match kind {
+            "court" => ExhibitUse::Court { proceedings: what },
+            "onward" => ExhibitUse::OnwardTransmission { to: what },
+            "purpose" => ExhibitUse::OtherPurpose { purpose: what },
+            _ => return Err(bad()),
+        })
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            ExhibitUse::Investigation => None,
+            ExhibitUse::OnwardTransmission { to: t }
+            | ExhibitUse::OtherPurpose { purpose: t }
+            | ExhibitUse::Court { proceedings: t } => Some(t),
+        }
+    }
+}
+
+const MAX_TEXT: usize = 400;
+
+/// A request for the contributing side's consent to one use of one exhibit
+/// it released to us in a joint investigation. Only an acceptance of this
+/// proposal by the contributing side's officers, naming the same exhibit
+/// and use, lets the use through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExhibitConsent {
+    /// The joint investigation (`case-…`).
+    pub case_id: String,
+    /// The exhibit's SHA-256 digest, 64 lowercase hex digits.
+    pub exhibit: String,
+    /// The use asked for.
+    #[serde(rename = "for")]
+    pub use_: ExhibitUse,
+    /// Why the use is needed.
+    pub reason: String,
+}
+
+/// A request for the evidence behind a notice or information request the
+/// other side sent us: its officers answer by releasing exhibits, under
+/// their conditions, in the evidence file of that proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceRequest {
+    /// The notice or request whose evidence is asked for.
+    pub about: ProposalId,
+    /// What evidence is wanted, and why.
+    pub asked: String,
+}
+
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl ExhibitConsent {
+    /// Refuses a consent request that does not name one exhibit, one case
+    /// and one use outside the investigation, with a reason.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if !self
+            .case_id
+            .strip_prefix("case-")
+            .is_some_and(|h| is_hex(h, 32))
+        {
+            return Err(DomainError::Incomplete(format!(
+                "`body.case_id` `{}` is not a case id (case- and 32 lowercase hex digits)",
+                self.case_id
+            )));
+        }
+        if !is_hex(&self.exhibit, 64) {
+            return Err(DomainError::Incomplete(format!(
+                "`body.exhibit` `{}` is not an exhibit digest (64 lowercase hex digits)",
+                self.exhibit
+            )));
+        }
+        match self.use_.text() {
+            None => {
+                return Err(DomainError::Incomplete(
+                    "use for the investigation needs no consent; ask for a court use, an onward transmission or another purpose".into(),
+                ));
+            }
+            Some(t) if t.trim().is_empty() => return Err(DomainError::Empty("body.for")),
+            Some(t) if t.chars().count() > MAX_TEXT => {
+                return Err(DomainError::TooLong {
+                    field: "body.for",
+                    max: MAX_TEXT,
+                });
+            }
+            Some(_) => {}
+        }
+        check_text("body.reason", &self.reason)
+    }
+}
+
+impl EvidenceRequest {
+    /// Refuses a request for evidence that does not say what is wanted.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        check_text("body.asked", &self.asked)
+    }
+}
+
+fn check_text(field: &'static str, text: &str) -> Result<(), DomainError> {
+    if text.trim().is_empty() {
+        return Err(DomainError::Empty(field));
+    }
+    if text.chars().count() > 4000 {
+        return Err(DomainError::TooLong { field, max: 4000 });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consent(use_: ExhibitUse) -> ExhibitConsent {
+        ExhibitConsent {
+            case_id: format!("case-{}", "ab".repeat(16)),
+            exhibit: "cd".repeat(32),
+            use_,
+            reason: "trial of the accused".into(),
+        }
+    }
+
+    #[test]
+    fn a_consent_names_a_case_an_exhibit_and_a_use_that_needs_one() {
+        let court = ExhibitUse::Court {
+            proceedings: "Juzgado 3".into(),
+        };
+        assert!(consent(court.clone()).validate().is_ok());
+        assert!(consent(ExhibitUse::Investigation).validate().is_err());
+        let mut bad = consent(court.clone());
+        bad.exhibit = "CD".repeat(32);
+        assert!(bad.validate().is_err());
+        let mut bad = consent(court.clone());
+        bad.case_id = "case-1".into();
+        assert!(bad.validate().is_err());
+        let mut bad = consent(court);
+        bad.reason = " ".into();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn uses_parse_from_the_command_line_form() {
+        assert_eq!(
+            ExhibitUse::parse("court:US v. Doe").unwrap(),
+            ExhibitUse::Court {
+                proceedings: "US v. Doe".into()
+            }
+        );
+        assert_eq!(
+            ExhibitUse::parse("investigation").unwrap(),
+            ExhibitUse::Investigation
+        );
+        assert!(ExhibitUse::parse("court:").is_err());
+        assert!(ExhibitUse::parse("press:x").is_err());
+    }
+}

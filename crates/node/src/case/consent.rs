@@ -1,0 +1,377 @@
+//! Using an exhibit the other side released to us, under its conditions,
+//! and asking that side's consent where the conditions need it.
+//!
+//! Every use of an exhibit — an export (a copy taken out of the node), an
+//! onward transmission, a court use — passes through one check here,
+//! [`Node::exhibit_use`]: the use is allowed when the exhibit's conditions
+//! allow it, or when the contributing side accepted, by its officers, our
+//! consent proposal naming this case, this exhibit and exactly this use.
+//! The act that records the use names that consent, and the contributing
+//! side's node checks it against its own copy of the consent before it
+//! takes the act in. A use refused is one `refused` custody entry, and
+//! nothing is written.
+//!
+//! A consent proposal is a proposal of its own kind (`exhibit_consent`),
+//! signed and logged on both sides like any other; the contributing
+//! side's officers decide it through `Node::decide` (never its policy
+//! alone, see `intake.rs`), under four eyes by the default handling rule.
+
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+
+use soberana_case::{Act, CaseError, CaseId, ExhibitDigest, ExhibitStatus, ExhibitUse};
+use soberana_core::{
+    DecidedBy, Direction, ExhibitConsent, HandlingCode, OfficerId, Outcome, Proposal, ProposalBody,
+    ProposalDraft, ProposalId, ProposalState, Timestamp,
+};
+use soberana_store::ProposalDetail;
+use soberana_wire::AnswerItem;
+
+use super::{case_error, io_error};
+use crate::officers::OfficerVerdict;
+use crate::{Node, NodeError};
+
+/// How long the contributing side has to answer a consent request.
+const CONSENT_ANSWER_SECONDS: i64 = 7 * 86_400;
+
+/// What a use of an exhibit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExhibitUseRecord {
+    /// The custody entry's log index.
+    pub log_index: u64,
+    /// The consent it rests on, if the conditions needed one.
+    pub consent: Option<ProposalId>,
+    /// Bytes written, for an export.
+    pub bytes: u64,
+}
+
+impl Node {
+    /// Uses an exhibit of the case: exports it to the file `to`, or, with
+    /// no file, records a use outside the node (filed in court, handed to
+    /// another authority). The use is checked against the exhibit's
+    /// conditions and, where they need it, against an accepted consent of
+    /// the contributing side; a refusal is recorded once in our custody
+    /// and nothing is written.
+    pub fn exhibit_use(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        exhibit: ExhibitDigest,
+        use_: ExhibitUse,
+        to: Option<&Path>,
+    ) -> Result<ExhibitUseRecord, NodeError> {
+        self.case_officer(by)?;
+        let view = self.case(case)?;
+        let us = self.party();
+        let refuse = |e: CaseError| -> NodeError {
+            match self.refuse(by, case, Some(exhibit), &e.to_string()) {
+                Ok(()) => case_error(e),
+                Err(logged) => logged,
+            }
+        };
+        let state = view
+            .case
+            .exhibit(&exhibit)
+            .ok_or_else(|| refuse(CaseError::UnknownExhibit(exhibit.short())))?
+            .clone();
+        let consent = if state.contributor != us && state.conditions.needs_consent(&use_) {
+            match self.consent_for(case, &exhibit, &use_)? {
+                Some(id) => Some(id),
+                None => {
+                    // The case's own check names the condition broken.
+                    let broken = view
+                        .case
+                        .check_use(us, &exhibit, &use_, false)
+                        .err()
+                        .unwrap_or(CaseError::UnknownExhibit(exhibit.short()));
+                    let e = NodeError::Case(format!(
+                        "{broken}; no accepted consent of {} names this exhibit and this use (ask with `soberana case consent`)",
+                        state.contributor
+                    ));
+                    self.refuse(by, case, Some(exhibit), &e.to_string())?;
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        let Some(to) = to else {
+            let log_index = self.act(
+                by,
+                case,
+                Act::ExhibitUsed {
+                    exhibit,
+                    use_,
+                    consent,
+                },
+            )?;
+            return Ok(ExhibitUseRecord {
+                log_index,
+                consent,
+                bytes: 0,
+            });
+        };
+        // The act is checked (member, held, conditions) before any byte
+        // is written, and recorded before the copy takes its name.
+        view.case
+            .check_use(us, &exhibit, &use_, consent.is_some())
+            .map_err(refuse)?;
+        if !view.case.holds(us, &exhibit) {
+            return Err(refuse(CaseError::ExhibitState {
+                exhibit: exhibit.short(),
+                status: "not held by this side",
+                act: "exported",
+            }));
+        }
+        let staging = to.with_extension("exporting");
+        let written = (|| {
+            let mut file = File::create(&staging).map_err(io_error(&staging))?;
+            self.read_exhibit(case, exhibit, state.size, 0, &mut |bytes| {
+                file.write_all(bytes).map_err(io_error(&staging))
+            })?;
+            file.sync_all().map_err(io_error(&staging))
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&staging);
+            return Err(e);
+        }
+        let log_index = match self.act(
+            by,
+            case,
+            Act::ExhibitExported {
+                exhibit,
+                use_,
+                consent,
+            },
+        ) {
+            Ok(index) => index,
+            Err(e) => {
+                let _ = fs::remove_file(&staging);
+                return Err(e);
+            }
+        };
+        fs::rename(&staging, to).map_err(io_error(to))?;
+        Ok(ExhibitUseRecord {
+            log_index,
+            consent,
+            bytes: state.size,
+        })
+    }
+
+    /// Our consent proposal for `use_` of `exhibit` in `case` that the
+    /// contributing side's officers accepted, if there is one.
+    pub fn consent_for(
+        &self,
+        case: CaseId,
+        exhibit: &ExhibitDigest,
+        use_: &ExhibitUse,
+    ) -> Result<Option<ProposalId>, NodeError> {
+        let accepted = self.list(
+            Some(Direction::Outgoing),
+            vec![ProposalState::Accepted, ProposalState::Answered],
+        )?;
+        for record in accepted {
+            let ProposalBody::ExhibitConsent(asked) = &record.proposal.body else {
+                continue;
+            };
+            if asked.case_id != case.to_string()
+                || asked.exhibit != exhibit.to_string()
+                || &asked.use_ != use_
+            {
+                continue;
+            }
+            let detail = self.show(record.id())?;
+            if detail.decision.as_ref().is_some_and(|d| {
+                d.outcome.is_acceptance() && matches!(d.decided_by, DecidedBy::Officer { .. })
+            }) {
+                return Ok(Some(record.id()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Asks the contributing side's consent to `use_` of an exhibit it
+    /// released to us: a consent proposal of ours, queued to that side.
+    /// Refused (and the refusal recorded in our custody) when we never
+    /// received the exhibit, or its conditions need no consent for the use.
+    pub fn consent_ask(
+        &self,
+        case: CaseId,
+        by: &OfficerId,
+        exhibit: ExhibitDigest,
+        use_: ExhibitUse,
+        reason: &str,
+    ) -> Result<Proposal, NodeError> {
+        let account = self.case_officer(by)?;
+        let view = self.case(case)?;
+        if view.case.role_of(self.party(), by).is_none() {
+            let e = CaseError::NotMember {
+                actor: by.to_string(),
+                side: self.party().to_string(),
+            };
+            self.refuse(by, case, Some(exhibit), &e.to_string())?;
+            return Err(case_error(e));
+        }
+        let body = ExhibitConsent {
+            case_id: case.to_string(),
+            exhibit: exhibit.to_string(),
+            use_,
+            reason: reason.trim().to_owned(),
+        };
+        if let Err(e) = self.check_consent_asked(&body) {
+            self.refuse(by, case, Some(exhibit), &e)?;
+            return Err(NodeError::Case(e));
+        }
+        let agreement = self.show(view.case.proposal_id)?;
+        let draft = ProposalDraft {
+            to: view.case.partner_of(self.party()),
+            requesting_agency: account.officer.agency.clone(),
+            purpose: format!(
+                "consent to {} of exhibit {} of `{}`: {}",
+                body.use_.describe(),
+                exhibit.short(),
+                view.case.title,
+                body.reason
+            ),
+            legal_basis: agreement.record.proposal.legal_basis.clone(),
+            handling: HandlingCode::H2,
+            deadline: Timestamp::now().plus_seconds(CONSENT_ANSWER_SECONDS),
+            related_to: vec![view.case.proposal_id],
+            body: ProposalBody::ExhibitConsent(body),
+        };
+        self.propose(draft, Some(by.clone()))
+    }
+
+    /// The asking side's check of a consent proposal before it leaves:
+    /// the case is held here, the other side contributed the exhibit and
+    /// released it, we received it, and its conditions need consent for
+    /// the use.
+    pub(crate) fn check_consent_asked(&self, asked: &ExhibitConsent) -> Result<(), String> {
+        let (case, exhibit) = parse_names(asked)?;
+        let held = self
+            .store()
+            .case(case)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("this node holds no case `{case}`"))?;
+        let us = self.party();
+        let x = held.exhibit(&exhibit).ok_or_else(|| {
+            format!(
+                "exhibit {} is not in `{case}`; consent is asked only for an exhibit the other side released to us",
+                exhibit.short()
+            )
+        })?;
+        if x.contributor == us {
+            return Err(format!(
+                "exhibit {} is ours; our own exhibits need no consent",
+                exhibit.short()
+            ));
+        }
+        if !x.received {
+            return Err(format!(
+                "this node never received exhibit {}; consent is asked only for an exhibit we hold",
+                exhibit.short()
+            ));
+        }
+        if !x.conditions.needs_consent(&asked.use_) {
+            return Err(format!(
+                "the conditions of exhibit {} ({}) allow {} without consent",
+                exhibit.short(),
+                x.conditions.describe(),
+                asked.use_.describe()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The contributing side's check of a partner's consent proposal at
+    /// intake: the case is held here, the exhibit is ours and released to
+    /// the partner. Anything else is refused before storing.
+    pub(crate) fn admit_consent(
+        &self,
+        sender: soberana_core::PartyCode,
+        asked: &ExhibitConsent,
+    ) -> Result<(), String> {
+        let (case, exhibit) = parse_names(asked)?;
+        let held = self
+            .store()
+            .case(case)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{} holds no case `{case}`", self.party()))?;
+        if !held.parties.contains(&sender) {
+            return Err(format!("{sender} is not a party to `{case}`"));
+        }
+        let x = held
+            .exhibit(&exhibit)
+            .ok_or_else(|| format!("exhibit {} is not in `{case}`", exhibit.short()))?;
+        // Released is enough here: the partner's record of receipt travels
+        // in its own envelope and may arrive after this one; the decision
+        // waits for it (`with_consent`).
+        if x.contributor != self.party() || x.status != ExhibitStatus::Released {
+            return Err(format!(
+                "{sender} never received exhibit {} from {}: it was not released to it; consent is asked only for an exhibit it holds from us",
+                exhibit.short(),
+                self.party()
+            ));
+        }
+        Ok(())
+    }
+
+    /// On the acceptance of a consent proposal, the consent itself is what
+    /// is released: one item naming the exhibit, the use and the case, so
+    /// the answer carries it and four eyes follow the handling rule. The
+    /// case and exhibit are checked again, since they may have changed
+    /// since the proposal arrived.
+    pub(crate) fn with_consent(
+        &self,
+        detail: &ProposalDetail,
+        mut verdict: OfficerVerdict,
+    ) -> Result<OfficerVerdict, NodeError> {
+        let p = &detail.record.proposal;
+        let ProposalBody::ExhibitConsent(asked) = &p.body else {
+            return Ok(verdict);
+        };
+        if !verdict.outcome.is_acceptance() {
+            return Ok(verdict);
+        }
+        if matches!(verdict.outcome, Outcome::AcceptedWithConditions { .. }) {
+            return Err(NodeError::BadDecision(
+                "a consent is given or refused as asked; refuse it and say what use you would consent to".into(),
+            ));
+        }
+        self.admit_consent(p.from, asked)
+            .map_err(NodeError::BadDecision)?;
+        let (case, exhibit) = parse_names(asked).map_err(NodeError::BadDecision)?;
+        let received = self
+            .store()
+            .case(case)?
+            .and_then(|c| c.exhibit(&exhibit).map(|x| x.received))
+            .unwrap_or(false);
+        if !received {
+            return Err(NodeError::BadDecision(format!(
+                "{} has not yet recorded receiving exhibit {} here; decide once its receipt arrives",
+                p.from,
+                exhibit.short()
+            )));
+        }
+        verdict.release = vec![AnswerItem {
+            label: "consent".into(),
+            value: format!(
+                "{} consents to {} of exhibit sha256:{} in {}",
+                self.party(),
+                asked.use_.describe(),
+                asked.exhibit,
+                asked.case_id
+            ),
+        }];
+        Ok(verdict)
+    }
+}
+
+fn parse_names(asked: &ExhibitConsent) -> Result<(CaseId, ExhibitDigest), String> {
+    let case = CaseId::parse(&asked.case_id).map_err(|e| e.to_string())?;
+    let exhibit = ExhibitDigest::parse(&asked.exhibit).map_err(|e| e.to_string())?;
+    Ok((case, exhibit))
+}
