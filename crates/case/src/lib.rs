@@ -41,5 +41,5 @@ pub use custody::{Act, CustodyEvent};
 pub use error::CaseError;
 pub use id::{CaseId, ExhibitDigest};
 pub use model::{Case, CaseRole, ExhibitState, ExhibitStatus};
-pub use seal::{CaseKey, SEAL_OVERHEAD};
+pub use seal::{AtRest, CaseKey, EXHIBIT_HEADER, EXHIBIT_HEADER_LEN, ExhibitSeal, SEAL_OVERHEAD};
 pub use upload::{CHUNK_BYTES, Upload, chunk_count, chunk_range};

@@ -21,7 +21,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Args;
 use serde::Serialize;
-use soberana_case::{Act, CHUNK_BYTES, CaseId, CaseKey, ExhibitDigest, UseConditions};
+use soberana_case::{
+    Act, AtRest, CHUNK_BYTES, CaseId, CaseKey, ExhibitDigest, SEAL_OVERHEAD, UseConditions,
+};
 use soberana_core::{OfficerId, Outcome, ProposalState, Timestamp};
 use soberana_node::{Fetched, OfficerVerdict};
 
@@ -219,12 +221,19 @@ fn stage_costs() -> Vec<Stage> {
     time("SHA-256", &mut |_| {
         let _ = upload.push(&chunk);
     });
-    let sealed = key.seal(&case, &exhibit, 0, &chunk);
+    let seal = key.exhibit(&case, &exhibit, AtRest::V2);
+    let mut sealed = chunk.clone();
+    let _ = seal.seal(0, &mut sealed);
+    let mut buf = Vec::with_capacity(CHUNK_BYTES + SEAL_OVERHEAD);
     time("seal at rest", &mut |i| {
-        std::hint::black_box(key.seal(&case, &exhibit, i, &chunk));
+        buf.clear();
+        buf.extend_from_slice(&chunk);
+        let _ = std::hint::black_box(seal.seal(i, &mut buf));
     });
     time("open at rest", &mut |_| {
-        let _ = std::hint::black_box(key.open(&case, &exhibit, 0, &sealed));
+        buf.clear();
+        buf.extend_from_slice(&sealed);
+        let _ = std::hint::black_box(seal.open(0, &mut buf));
     });
     stages
 }
