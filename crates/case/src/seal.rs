@@ -37,17 +37,10 @@ const MAGIC: &[u8; 16] = b"soberana exhibit";
 /// The length of the header a v2 exhibit file starts with.
 pub const EXHIBIT_HEADER_LEN: usize = 32;
 
-/// The header a v2 exhibit file starts with.
-pub const EXHIBIT_HEADER: [u8; EXHIBIT_HEADER_LEN] = {
-    let mut h = [0u8; EXHIBIT_HEADER_LEN];
-    let mut i = 0;
-    while i < MAGIC.len() {
-        h[i] = MAGIC[i];
-        i += 1;
-    }
-    h[16] = 2;
-    h
-};
+/// The header a v2 exhibit file starts with: `soberana exhibit`, the version byte
+/// 2, and 15 zeros.
+pub const EXHIBIT_HEADER: [u8; EXHIBIT_HEADER_LEN] =
+    *b"soberana exhibit\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 /// The at-rest format of one exhibit file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +104,7 @@ impl CaseKey {
     /// The sealer of one exhibit's chunks in `format`.
     pub fn exhibit(&self, case: &CaseId, exhibit: &ExhibitDigest, format: AtRest) -> ExhibitSeal {
         let cipher = match format {
-            AtRest::V1 => Cipher::V1(Box::new(XChaCha20Poly1305::new((&*self.key).into()))),
+            AtRest::V1 => Cipher::V1(XChaCha20Poly1305::new((&*self.key).into())),
             AtRest::V2 => {
                 let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, case.as_bytes());
                 let prk = salt.extract(&*self.key);
@@ -127,8 +120,8 @@ impl CaseKey {
                     let _ = okm.fill(&mut *key);
                 }
                 match UnboundKey::new(&AES_256_GCM, &*key) {
-                    Ok(k) => Cipher::V2(LessSafeKey::new(k)),
-                    Err(_) => Cipher::V1(Box::new(XChaCha20Poly1305::new((&*self.key).into()))),
+                    Ok(k) => Cipher::V2(Box::new(LessSafeKey::new(k))),
+                    Err(_) => Cipher::V1(XChaCha20Poly1305::new((&*self.key).into())),
                 }
             }
         };
@@ -145,8 +138,8 @@ impl CaseKey {
 }
 
 enum Cipher {
-    V1(Box<XChaCha20Poly1305>),
-    V2(LessSafeKey),
+    V1(XChaCha20Poly1305),
+    V2(Box<LessSafeKey>),
 }
 
 /// Seals and opens the chunks of one exhibit, in place.
@@ -302,6 +295,9 @@ mod tests {
     #[test]
     fn the_format_is_read_from_the_file_start() {
         assert_eq!(AtRest::of_file_start(&EXHIBIT_HEADER), Ok(AtRest::V2));
+        assert_eq!(&EXHIBIT_HEADER[..16], MAGIC);
+        assert_eq!(EXHIBIT_HEADER[16], 2);
+        assert!(EXHIBIT_HEADER[17..].iter().all(|b| *b == 0));
         assert_eq!(AtRest::V2.header_len(), EXHIBIT_HEADER_LEN as u64);
         assert_eq!(AtRest::of_file_start(b""), Ok(AtRest::V1));
         assert_eq!(AtRest::of_file_start(&[0xab; 64]), Ok(AtRest::V1));
