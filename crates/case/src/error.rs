@@ -146,6 +146,11 @@ pub enum CaseError {
         "chunk {0} of the exhibit does not open with the case key: the stored bytes are damaged or not this case's"
     )]
     Unseal(u64),
+    /// An exhibit file in an at-rest format this node does not read.
+    #[error(
+        "the exhibit file is in at-rest format {0}, which this version of soberana does not read; open it with the version that wrote it"
+    )]
+    AtRestFormat(u8),
     /// Text too long or empty.
     #[error("`{field}` must be 1 to {max} characters")]
     Text {

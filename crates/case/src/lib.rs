@@ -42,7 +42,7 @@ pub use custody::{Act, CustodyEvent, NODE_ACTOR, OpeningMember};
 pub use error::CaseError;
 pub use id::{CaseId, ExhibitDigest};
 pub use model::{Case, CaseRole, ExhibitState, ExhibitStatus, Member};
-pub use seal::{CaseKey, SEAL_OVERHEAD};
+pub use seal::{AtRest, CaseKey, EXHIBIT_HEADER, EXHIBIT_HEADER_LEN, ExhibitSeal, SEAL_OVERHEAD};
 pub use upload::{CHUNK_BYTES, Upload, chunk_count, chunk_range};
 pub use work::{
     MAX_MESSAGE_BYTES, MAX_TASK_TITLE, MAX_TASKS, TaskDone, TaskState, check_language,

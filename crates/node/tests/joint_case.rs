@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use soberana_case::{
-    Act, CHUNK_BYTES, CaseId, CaseKey, CustodyEvent, ExhibitDigest, ExhibitUse, UseConditions,
+    Act, AtRest, CHUNK_BYTES, CaseId, CaseKey, CustodyEvent, EXHIBIT_HEADER, ExhibitDigest,
+    ExhibitUse, UseConditions,
 };
 use soberana_core::{OfficerId, ProposalDraft, ProposalId, ProposalState, Role};
 use soberana_ledger::LogEntry;
@@ -330,9 +331,12 @@ async fn bytes_that_do_not_match_the_digest_are_refused_and_nothing_is_kept() {
     let key = CaseKey::from_bytes(key);
     let mut other = bytes.clone();
     other[5] ^= 1;
-    let mut sealed = Vec::new();
+    let seal = key.exhibit(&case, &digest, AtRest::V2);
+    let mut sealed = EXHIBIT_HEADER.to_vec();
     for (i, chunk) in other.chunks(CHUNK_BYTES).enumerate() {
-        sealed.extend(key.seal(&case, &digest, i as u64, chunk));
+        let mut chunk = chunk.to_vec();
+        seal.seal(i as u64, &mut chunk).unwrap();
+        sealed.extend(chunk);
     }
     std::fs::write(case_dir.join("exhibits").join(digest.to_string()), sealed).unwrap();
     eventually("the US sees the release", || {
@@ -365,6 +369,79 @@ async fn bytes_that_do_not_match_the_digest_are_refused_and_nothing_is_kept() {
             .unwrap()
             .received
     );
+    for r in running {
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhibit_stored_in_the_v1_format_still_opens_and_a_newer_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, running) = opened(dir.path()).await;
+    let (mx, us, case) = (&o.mx, &o.us, o.case);
+    let bytes = exhibit_bytes(2 * CHUNK_BYTES + 7);
+    let file = dir.path().join("ledger.csv");
+    std::fs::write(&file, &bytes).unwrap();
+    let digest = mx
+        .exhibit_add(case, &o.ana, &file, "ledger", UseConditions::strict(30))
+        .unwrap();
+    let case_dir = dir.path().join("MX/cases").join(case.to_string());
+    let stored = case_dir.join("exhibits").join(digest.to_string());
+    assert!(
+        std::fs::read(&stored).unwrap().starts_with(&EXHIBIT_HEADER),
+        "a new exhibit is stored in the v2 format"
+    );
+    // The same exhibit as a node stored it before v2: no header,
+    // XChaCha20-Poly1305 under the case key.
+    let key: [u8; 32] = std::fs::read(case_dir.join("key"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let v1 = CaseKey::from_bytes(key).exhibit(&case, &digest, AtRest::V1);
+    let mut old = Vec::new();
+    for (i, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+        let mut chunk = chunk.to_vec();
+        v1.seal(i as u64, &mut chunk).unwrap();
+        old.extend(chunk);
+    }
+    std::fs::write(&stored, &old).unwrap();
+    let mut read = Vec::new();
+    mx.exhibit_open(case, &o.ana, digest, &mut read).unwrap();
+    assert!(read == bytes, "a v1 exhibit opens");
+
+    // It is served from the v1 file and stored in v2 on arrival.
+    mx.exhibit_release(case, digest, &[o.ana.clone(), o.eva.clone()])
+        .unwrap();
+    eventually("the US sees the release", || {
+        us.case(case).is_ok_and(|v| {
+            v.case
+                .exhibit(&digest)
+                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
+        })
+    })
+    .await;
+    let fetched = us.exhibit_fetch(case, &o.bob, digest, None).await.unwrap();
+    assert!(matches!(fetched, Fetched::Received { .. }), "{fetched:?}");
+    let us_copy = dir
+        .path()
+        .join("US/cases")
+        .join(case.to_string())
+        .join("exhibits")
+        .join(digest.to_string());
+    assert!(std::fs::read(us_copy).unwrap().starts_with(&EXHIBIT_HEADER));
+    let mut read = Vec::new();
+    us.exhibit_open(case, &o.bob, digest, &mut read).unwrap();
+    assert!(read == bytes, "the received copy opens");
+
+    // A format this version does not know is refused by name, not misread.
+    let mut newer = EXHIBIT_HEADER.to_vec();
+    newer[16] = 3;
+    newer.extend(&old);
+    std::fs::write(&stored, &newer).unwrap();
+    let err = mx
+        .exhibit_open(case, &o.ana, digest, &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("at-rest format 3"), "{err}");
     for r in running {
         r.stop().await;
     }

@@ -130,7 +130,7 @@ impl Node {
         let written = (|| {
             let mut file = File::create(&staging).map_err(io_error(&staging))?;
             self.read_exhibit(case, exhibit, state.size, 0, &mut |bytes| {
-                file.write_all(bytes).map_err(io_error(&staging))
+                file.write_all(&bytes).map_err(io_error(&staging))
             })?;
             file.sync_all().map_err(io_error(&staging))
         })();

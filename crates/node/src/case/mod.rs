@@ -27,9 +27,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hyper::body::Bytes;
 use soberana_case::{
-    Act, CHUNK_BYTES, Case, CaseError, CaseId, CaseKey, CustodyEvent, ExhibitDigest, ExhibitUse,
-    SEAL_OVERHEAD, Upload, UseConditions, chunk_count,
+    Act, AtRest, CHUNK_BYTES, Case, CaseError, CaseId, CaseKey, CustodyEvent, EXHIBIT_HEADER,
+    EXHIBIT_HEADER_LEN, ExhibitDigest, ExhibitUse, SEAL_OVERHEAD, Upload, UseConditions,
+    chunk_count,
 };
 use soberana_core::{OfficerId, Role, Timestamp};
 use soberana_store::{StoreError, StoredCaseEvent};
@@ -306,30 +308,49 @@ impl Node {
         let key = self.case_key(case)?;
         let target = self.exhibit_path(case, &digest);
         let staging = target.with_extension("staging");
+        // Read, hashed and sealed on three threads, a few chunks apart.
         let sealed = (|| {
             let mut input = File::open(path).map_err(io_error(path))?;
             let mut out = File::create(&staging).map_err(io_error(&staging))?;
-            let mut upload = Upload::new(digest, size);
-            let mut buf = vec![0u8; CHUNK_BYTES];
-            let mut index = 0u64;
-            loop {
-                let n = read_full(&mut input, &mut buf).map_err(io_error(path))?;
-                if n == 0 {
-                    break;
-                }
-                let plain = buf.get(..n).unwrap_or_default();
-                upload.push(plain).map_err(case_error)?;
-                out.write_all(&key.seal(&case, &digest, index, plain))
-                    .map_err(io_error(&staging))?;
-                index += 1;
-            }
-            upload.finish().map_err(|e| {
-                NodeError::Case(format!(
-                    "`{}` changed while it was read: {e}",
-                    path.display()
-                ))
-            })?;
-            out.sync_all().map_err(io_error(&staging))
+            out.write_all(&EXHIBIT_HEADER).map_err(io_error(&staging))?;
+            let seal = key.exhibit(&case, &digest, AtRest::V2);
+            let (to_hash, hashing) = std::sync::mpsc::sync_channel::<Vec<u8>>(transfer::IN_FLIGHT);
+            let (to_store, storing) = std::sync::mpsc::sync_channel::<Vec<u8>>(transfer::IN_FLIGHT);
+            let staging = staging.as_path();
+            std::thread::scope(|scope| {
+                let hasher = scope.spawn(move || {
+                    transfer::hash_stage(
+                        Upload::new(digest, size),
+                        move || hashing.recv().ok(),
+                        to_store,
+                    )
+                });
+                let writer =
+                    scope.spawn(move || transfer::store_stage(&seal, 0, out, staging, storing));
+                let read = (|| loop {
+                    let mut chunk = Vec::with_capacity(CHUNK_BYTES + SEAL_OVERHEAD);
+                    (&mut input)
+                        .take(CHUNK_BYTES as u64)
+                        .read_to_end(&mut chunk)
+                        .map_err(io_error(path))?;
+                    if chunk.is_empty() || to_hash.send(chunk).is_err() {
+                        return Ok::<(), NodeError>(());
+                    }
+                })();
+                drop(to_hash);
+                let stopped = |_| NodeError::Case("sealing the exhibit stopped".into());
+                let (upload, hashed) = hasher.join().map_err(stopped)?;
+                let stored = writer.join().map_err(stopped)?;
+                read?;
+                hashed?;
+                stored?;
+                upload.finish().map(|_| ()).map_err(|e| {
+                    NodeError::Case(format!(
+                        "`{}` changed while it was read: {e}",
+                        path.display()
+                    ))
+                })
+            })
         })();
         if let Err(e) = sealed {
             let _ = fs::remove_file(&staging);
@@ -415,7 +436,7 @@ impl Node {
         self.act(by, case, Act::ExhibitOpened { exhibit })?;
         let size = view.case.exhibit(&exhibit).map_or(0, |x| x.size);
         self.read_exhibit(case, exhibit, size, 0, &mut |bytes| {
-            out.write_all(bytes)
+            out.write_all(&bytes)
                 .map_err(|e| NodeError::Case(format!("writing the exhibit: {e}")))
         })?;
         Ok(size)
@@ -464,14 +485,15 @@ impl Node {
     }
 
     /// Reads the exhibit's plain bytes from `from` (a chunk boundary or
-    /// any offset) to its end, a chunk at a time.
+    /// any offset) to its end, a chunk at a time, each chunk opened in the
+    /// buffer it was read into and handed on without a copy.
     pub(crate) fn read_exhibit(
         &self,
         case: CaseId,
         exhibit: ExhibitDigest,
         size: u64,
         from: u64,
-        sink: &mut dyn FnMut(&[u8]) -> Result<(), NodeError>,
+        sink: &mut dyn FnMut(Bytes) -> Result<(), NodeError>,
     ) -> Result<(), NodeError> {
         let key = self.case_key(case)?;
         let path = self.exhibit_path(case, &exhibit);
@@ -481,21 +503,28 @@ impl Node {
                 exhibit.short()
             ))
         })?;
+        let mut header = [0u8; EXHIBIT_HEADER_LEN];
+        let n = read_full(&mut file, &mut header).map_err(io_error(&path))?;
+        let format =
+            AtRest::of_file_start(header.get(..n).unwrap_or_default()).map_err(case_error)?;
+        let seal = key.exhibit(&case, &exhibit, format);
         let first = from / CHUNK_BYTES as u64;
-        file.seek(SeekFrom::Start(first * SEALED_CHUNK))
+        file.seek(SeekFrom::Start(format.header_len() + first * SEALED_CHUNK))
             .map_err(io_error(&path))?;
-        let mut buf = vec![0u8; CHUNK_BYTES + SEAL_OVERHEAD];
         for index in first..chunk_count(size) {
-            let n = read_full(&mut file, &mut buf).map_err(io_error(&path))?;
-            let plain = key
-                .open(&case, &exhibit, index, buf.get(..n).unwrap_or_default())
-                .map_err(case_error)?;
+            let mut chunk = Vec::with_capacity(SEALED_CHUNK as usize);
+            (&mut file)
+                .take(SEALED_CHUNK)
+                .read_to_end(&mut chunk)
+                .map_err(io_error(&path))?;
+            seal.open(index, &mut chunk).map_err(case_error)?;
             let skip = if index == first {
                 usize::try_from(from % CHUNK_BYTES as u64).unwrap_or(0)
             } else {
                 0
             };
-            sink(plain.get(skip..).unwrap_or_default())?;
+            let skip = skip.min(chunk.len());
+            sink(Bytes::from(chunk).slice(skip..))?;
         }
         Ok(())
     }

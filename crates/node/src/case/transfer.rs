@@ -5,7 +5,7 @@
 //! Both sides hold a few chunks in memory whatever the exhibit's size.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Frame};
 use soberana_case::{
-    Act, CHUNK_BYTES, CaseError, CaseId, CaseKey, ExhibitDigest, SEAL_OVERHEAD, Upload,
+    Act, AtRest, CHUNK_BYTES, CaseError, CaseId, EXHIBIT_HEADER, EXHIBIT_HEADER_LEN, ExhibitDigest,
+    ExhibitSeal, SEAL_OVERHEAD, Upload,
 };
 use soberana_core::{OfficerId, PartyCode};
 
@@ -66,27 +67,31 @@ impl Node {
         let part = self.exhibit_path(case, &exhibit).with_extension("part");
         // What arrived before, in whole sealed chunks, is read back and
         // hashed again; a damaged tail is dropped.
-        let mut upload = Upload::new(exhibit, state.size);
-        let kept = {
-            let node = self.clone();
+        let (upload, seal) = {
             let part = part.clone();
-            let (u, kept) = tokio::task::spawn_blocking(move || {
-                let key = node.case_key(case)?;
-                rehash_part(&part, &key, case, exhibit, upload)
-            })
-            .await
-            .map_err(|e| NodeError::Case(format!("resume: {e}")))??;
-            upload = u;
-            kept
+            let upload = Upload::new(exhibit, state.size);
+            let seal = key.exhibit(&case, &exhibit, AtRest::V2);
+            tokio::task::spawn_blocking(move || rehash_part(&part, seal, upload))
+                .await
+                .map_err(|e| NodeError::Case(format!("resume: {e}")))??
         };
-        let resumed_from = kept;
-        let fetched = self
-            .pull(partner, case, exhibit, &key, &part, &mut upload, budget)
+        let resumed_from = upload.offset();
+        let (upload, fetched) = self
+            .pull(partner, case, exhibit, seal, &part, upload, budget)
             .await;
         let at = upload.offset();
-        if at < state.size {
+        // A failure after some progress is a cut to resume from; one
+        // before any, or once every byte was hashed (a chunk may not be
+        // stored), is an error, and never a receipt.
+        if at < state.size || fetched.is_err() {
             return match fetched {
-                Err(e) if at == resumed_from => Err(e),
+                Err(e) if at == resumed_from || at >= state.size => {
+                    if resumed_from == 0 {
+                        // Nothing was kept: no part file stays behind.
+                        let _ = fs::remove_file(&part);
+                    }
+                    Err(e)
+                }
                 _ => Ok(Fetched::Cut { at, of: state.size }),
             };
         }
@@ -108,18 +113,115 @@ impl Node {
         }
     }
 
-    /// Streams the rest of the exhibit from the partner into the part file.
+    /// Streams the rest of the exhibit from the partner into the part
+    /// file, and gives back the upload holding every chunk it hashed.
+    ///
+    /// Three stages overlap, each holding at most [`IN_FLIGHT`] chunks: this
+    /// task takes the bytes off the TLS connection and cuts them into whole
+    /// chunks; a thread hashes them in order; another seals each in place
+    /// and appends it to the part file. A chunk the hash refuses (more
+    /// bytes than announced) is never written.
     #[allow(clippy::too_many_arguments)]
     async fn pull(
         &self,
         partner: PartyCode,
         case: CaseId,
         exhibit: ExhibitDigest,
-        key: &CaseKey,
+        seal: ExhibitSeal,
         part: &Path,
-        upload: &mut Upload,
+        upload: Upload,
         budget: Option<u64>,
-    ) -> Result<(), NodeError> {
+    ) -> (Upload, Result<(), NodeError>) {
+        let failed = |detail: String| NodeError::Case(format!("fetch from {partner}: {detail}"));
+        let from = upload.offset();
+        let remaining = upload.remaining().end - from;
+        let response = match self.request_exhibit(partner, case, exhibit, from).await {
+            Ok(r) => r,
+            Err(e) => return (upload, Err(e)),
+        };
+        let file = match OpenOptions::new().append(true).open(part) {
+            Ok(f) => f,
+            Err(e) => return (upload, Err(io_error(part)(e))),
+        };
+        let (to_hash, hashing) = tokio::sync::mpsc::channel::<Vec<u8>>(IN_FLIGHT);
+        let (to_store, storing) = std::sync::mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let mut hashing = hashing;
+        let hasher = tokio::task::spawn_blocking(move || {
+            hash_stage(upload, move || hashing.blocking_recv(), to_store)
+        });
+        let first = from / CHUNK_BYTES as u64;
+        let path = part.to_path_buf();
+        let writer =
+            tokio::task::spawn_blocking(move || store_stage(&seal, first, file, &path, storing));
+
+        let received = async {
+            let mut body = response.into_body();
+            let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + SEAL_OVERHEAD);
+            let mut moved = 0u64;
+            loop {
+                let frame = tokio::time::timeout(IDLE_TIMEOUT, body.frame())
+                    .await
+                    .map_err(|_| failed("no bytes for too long".into()))?;
+                let data = match frame {
+                    None => break,
+                    Some(Err(e)) => return Err(failed(e.to_string())),
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => data,
+                        Err(_) => continue,
+                    },
+                };
+                let mut data: &[u8] = &data;
+                while !data.is_empty() {
+                    let take = (CHUNK_BYTES - chunk.len()).min(data.len());
+                    let (head, rest) = data.split_at(take);
+                    chunk.extend_from_slice(head);
+                    data = rest;
+                    let last = moved + chunk.len() as u64 == remaining;
+                    if chunk.len() == CHUNK_BYTES || last {
+                        moved += chunk.len() as u64;
+                        let full = std::mem::replace(
+                            &mut chunk,
+                            Vec::with_capacity(CHUNK_BYTES + SEAL_OVERHEAD),
+                        );
+                        if to_hash.send(full).await.is_err() {
+                            // A stage stopped; its own error says why.
+                            return Ok(());
+                        }
+                        if budget.is_some_and(|b| moved >= b) && !last {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        drop(to_hash);
+        let hashed = hasher.await;
+        let stored = writer.await;
+        let (upload, hashed) = match hashed {
+            Ok(done) => done,
+            Err(e) => {
+                return (
+                    Upload::new(exhibit, 0),
+                    Err(failed(format!("hashing: {e}"))),
+                );
+            }
+        };
+        let stored = stored.unwrap_or_else(|e| Err(failed(format!("storing: {e}"))));
+        // The first failure in the chunks' path is the one to tell.
+        let result = received.and(hashed).and(stored.map(|_| ()));
+        (upload, result)
+    }
+
+    /// Asks the partner for the exhibit's bytes from `from` on.
+    async fn request_exhibit(
+        &self,
+        partner: PartyCode,
+        case: CaseId,
+        exhibit: ExhibitDigest,
+        from: u64,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, NodeError> {
         let failed = |detail: String| NodeError::Case(format!("fetch from {partner}: {detail}"));
         let mut cache = std::collections::HashMap::new();
         let (url, client, _) = crate::outbox::client_for(self, partner, &mut cache)
@@ -128,7 +230,6 @@ impl Node {
             "/v1/envelopes",
             &format!("/v1/cases/{case}/exhibits/{exhibit}"),
         );
-        let from = upload.offset();
         let request = hyper::Request::get(&url)
             .header(header::RANGE, format!("bytes={from}-"))
             .body(Full::new(Bytes::new()))
@@ -148,91 +249,98 @@ impl Node {
             let text: String = String::from_utf8_lossy(&body).chars().take(400).collect();
             return Err(failed(format!("refused ({status}): {}", text.trim())));
         }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(part)
-            .map_err(io_error(part))?;
-        let mut body = response.into_body();
-        let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
-        let mut moved = 0u64;
-        let mut index = from / CHUNK_BYTES as u64;
-        let remaining = upload.remaining().end - from;
-        loop {
-            let frame = tokio::time::timeout(IDLE_TIMEOUT, body.frame())
-                .await
-                .map_err(|_| failed("no bytes for too long".into()))?;
-            let data = match frame {
-                None => break,
-                Some(Err(e)) => return Err(failed(e.to_string())),
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => data,
-                    Err(_) => continue,
-                },
-            };
-            let mut data: &[u8] = &data;
-            while !data.is_empty() {
-                let take = (CHUNK_BYTES - chunk.len()).min(data.len());
-                let (head, rest) = data.split_at(take);
-                chunk.extend_from_slice(head);
-                data = rest;
-                let last = moved + chunk.len() as u64 == remaining;
-                if chunk.len() == CHUNK_BYTES || last {
-                    upload.push(&chunk).map_err(case_error)?;
-                    file.write_all(&key.seal(&case, &exhibit, index, &chunk))
-                        .map_err(io_error(part))?;
-                    moved += chunk.len() as u64;
-                    index += 1;
-                    chunk.clear();
-                    if budget.is_some_and(|b| moved >= b) && !last {
-                        file.sync_all().map_err(io_error(part))?;
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        file.sync_all().map_err(io_error(part))?;
-        Ok(())
+        Ok(response)
     }
 }
 
-/// Reads the part file's whole sealed chunks back into `upload`; drops a
-/// tail that is not a whole chunk or does not open. Returns the upload and
-/// the plain bytes kept.
-fn rehash_part(
-    part: &Path,
-    key: &CaseKey,
-    case: CaseId,
-    exhibit: ExhibitDigest,
+/// Whole chunks held by each stage of an exhibit's path at most.
+pub(super) const IN_FLIGHT: usize = 4;
+
+/// Hashes the chunks in order and passes each one the hash took on to be
+/// stored. Stops at the first chunk it refuses, or when either neighbour
+/// stops.
+pub(super) fn hash_stage(
     mut upload: Upload,
-) -> Result<(Upload, u64), NodeError> {
-    let Ok(mut file) = File::open(part) else {
-        return Ok((upload, 0));
-    };
-    let mut buf = vec![0u8; CHUNK_BYTES + SEAL_OVERHEAD];
-    let mut index = 0u64;
-    let mut good = 0u64;
-    loop {
-        let n = read_full(&mut file, &mut buf).map_err(io_error(part))?;
-        if n < buf.len() {
+    mut next: impl FnMut() -> Option<Vec<u8>>,
+    to_store: std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> (Upload, Result<(), NodeError>) {
+    while let Some(chunk) = next() {
+        if let Err(e) = upload.push(&chunk) {
+            return (upload, Err(case_error(e)));
+        }
+        if to_store.send(chunk).is_err() {
             break;
         }
-        match key.open(&case, &exhibit, index, &buf) {
-            Ok(plain) if upload.push(&plain).is_ok() => {
-                good += SEALED_CHUNK;
-                index += 1;
-            }
-            _ => break,
-        }
     }
-    drop(file);
-    let file = OpenOptions::new()
+    (upload, Ok(()))
+}
+
+/// Seals each chunk in place and appends it to the file, then makes the
+/// file durable. Returns the plain bytes stored.
+pub(super) fn store_stage(
+    seal: &ExhibitSeal,
+    first: u64,
+    mut file: File,
+    path: &Path,
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<u64, NodeError> {
+    let mut stored = 0u64;
+    for (index, mut chunk) in (first..).zip(chunks) {
+        let plain = chunk.len() as u64;
+        seal.seal(index, &mut chunk).map_err(case_error)?;
+        file.write_all(&chunk).map_err(io_error(path))?;
+        stored += plain;
+    }
+    file.sync_all().map_err(io_error(path))?;
+    Ok(stored)
+}
+
+/// Reads the part file's whole sealed chunks back into `upload`; drops a
+/// tail that is not a whole chunk or does not open. A part begun in the v1
+/// format, or without a whole header, is started again in v2. Returns the
+/// upload and the sealer to go on with; the file then ends at its last
+/// whole chunk (or is a bare header).
+fn rehash_part(
+    part: &Path,
+    seal: ExhibitSeal,
+    mut upload: Upload,
+) -> Result<(Upload, ExhibitSeal), NodeError> {
+    let mut file = OpenOptions::new()
+        .read(true)
         .write(true)
+        .create(true)
+        .truncate(false)
         .open(part)
         .map_err(io_error(part))?;
-    file.set_len(good).map_err(io_error(part))?;
-    let kept = upload.offset();
-    Ok((upload, kept))
+    let mut header = [0u8; EXHIBIT_HEADER_LEN];
+    let n = read_full(&mut file, &mut header).map_err(io_error(part))?;
+    let header = header.get(..n).unwrap_or_default();
+    let ours = n == EXHIBIT_HEADER_LEN && AtRest::of_file_start(header) == Ok(seal.format());
+    let mut good = EXHIBIT_HEADER_LEN as u64;
+    if ours {
+        let mut index = 0u64;
+        loop {
+            let mut buf = Vec::with_capacity(SEALED_CHUNK as usize);
+            let n = (&mut file)
+                .take(SEALED_CHUNK)
+                .read_to_end(&mut buf)
+                .map_err(io_error(part))?;
+            if n < SEALED_CHUNK as usize
+                || seal.open(index, &mut buf).is_err()
+                || upload.push(&buf).is_err()
+            {
+                break;
+            }
+            good += SEALED_CHUNK;
+            index += 1;
+        }
+        file.set_len(good).map_err(io_error(part))?;
+    } else {
+        file.set_len(0).map_err(io_error(part))?;
+        file.seek(SeekFrom::Start(0)).map_err(io_error(part))?;
+        file.write_all(&EXHIBIT_HEADER).map_err(io_error(part))?;
+    }
+    Ok((upload, seal))
 }
 
 /// A response body fed chunk by chunk from a blocking reader, so serving
@@ -323,7 +431,7 @@ pub(crate) async fn serve_exhibit(
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
         let result = node.read_exhibit(case, exhibit, size, from, &mut |bytes| {
-            tx.blocking_send(Ok(Bytes::copy_from_slice(bytes)))
+            tx.blocking_send(Ok(bytes))
                 .map_err(|_| NodeError::Case("the fetching side went away".into()))
         });
         if let Err(e) = result {
