@@ -520,7 +520,7 @@ impl Node {
         Ok(self.inner.store.proposals(&ProposalFilter {
             direction,
             states,
-            limit: 0,
+            ..ProposalFilter::default()
         })?)
     }
 
