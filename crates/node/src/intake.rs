@@ -435,7 +435,15 @@ impl Node {
                 if rotated && let Err(e) = self.reload_peers() {
                     tracing::error!(error = %e, "could not reload partners after a card update");
                 }
-                self.wake_outbox();
+                // A new proposal's answer goes out at once; anything else
+                // queued is found by the outbox's read of the store.
+                match &outcome {
+                    IntakeOutcome::ProposalCreated { proposal, .. } => {
+                        self.hand_to_outbox(&queued, *proposal)
+                    }
+                    _ if queued.is_empty() && !rotated => {}
+                    _ => self.wake_outbox(),
+                }
                 self.announce(&outcome);
                 Ok(outcome)
             }
