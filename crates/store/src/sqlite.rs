@@ -1660,9 +1660,13 @@ impl NodeStore for SqliteStore {
 
     fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<ProposalRecord>, StoreError> {
         self.read(|c| {
-            let mut sql = String::from(
-                "SELECT direction, peer, state, updated, body FROM proposals WHERE 1 = 1",
-            );
+            // Without statistics SQLite prefers the index by state, which
+            // would walk every proposal in the state to find a few kinds.
+            let mut sql = String::from(if filter.kinds.is_empty() {
+                "SELECT direction, peer, state, updated, body FROM proposals WHERE 1 = 1"
+            } else {
+                "SELECT direction, peer, state, updated, body FROM proposals INDEXED BY proposals_by_kind WHERE 1 = 1"
+            });
             let mut args: Vec<String> = Vec::new();
             if let Some(direction) = filter.direction {
                 args.push(direction.as_str().to_owned());
