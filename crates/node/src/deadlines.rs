@@ -121,7 +121,7 @@ impl Node {
             let waiting = self.store().proposals(&ProposalFilter {
                 direction: Some(direction),
                 states: open.clone(),
-                limit: 0,
+                ..ProposalFilter::default()
             })?;
             for record in waiting {
                 let kind = record.kind();

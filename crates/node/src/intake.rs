@@ -460,7 +460,15 @@ impl Node {
                 {
                     self.open_agreed_case_logged(*proposal);
                 }
-                self.wake_outbox();
+                // A new proposal's answer goes out at once; anything else
+                // queued is found by the outbox's read of the store.
+                match &outcome {
+                    IntakeOutcome::ProposalCreated { proposal, .. } => {
+                        self.hand_to_outbox(&queued, *proposal)
+                    }
+                    _ if queued.is_empty() && !rotated => {}
+                    _ => self.wake_outbox(),
+                }
                 self.announce(&outcome);
                 Ok(outcome)
             }

@@ -46,6 +46,14 @@ struct Inner {
     previous: RwLock<Vec<(PartyCard, Timestamp)>>,
     pins: PinSet,
     outbox: Notify,
+    /// Envelopes just committed, handed to the outbox without a read of
+    /// the store (see `outbox.rs`).
+    handed_over: std::sync::Mutex<Vec<soberana_store::DeliveryItem>>,
+    handed_over_notify: Notify,
+    /// Whether this process is the store's only sender: a PostgreSQL store
+    /// may be shared by several processes, which claim what they send
+    /// through the store, so nothing is handed over past it.
+    hand_over: bool,
     events: tokio::sync::broadcast::Sender<crate::IntakeOutcome>,
     /// What partners' witnessed checkpoints say is wrong with our log
     /// (empty when nothing is); see `recovery.rs`.
@@ -81,7 +89,9 @@ impl Node {
                 known.join(", "),
             ));
         }
-        let store: Arc<dyn NodeStore> = dir.store_location(&config).open()?;
+        let location = dir.store_location(&config);
+        let hand_over = matches!(location, soberana_store::StoreLocation::Sqlite(_));
+        let store: Arc<dyn NodeStore> = location.open()?;
         let key = Arc::new(load_signing_key(&dir.signing_key())?);
         crate::sessions::persons::refuse_readable_linkage_key(&dir)?;
         let tls = TlsIdentity::load(&dir.tls_cert(), &dir.tls_key())?;
@@ -98,6 +108,9 @@ impl Node {
                 previous: RwLock::new(Vec::new()),
                 pins: PinSet::default(),
                 outbox: Notify::new(),
+                handed_over: std::sync::Mutex::new(Vec::new()),
+                handed_over_notify: Notify::new(),
+                hand_over,
                 events: tokio::sync::broadcast::channel(4096).0,
                 log_findings: RwLock::new(Vec::new()),
                 standing_intake: std::sync::Mutex::new(()),
@@ -341,6 +354,52 @@ impl Node {
         self.inner.outbox.notified().await;
     }
 
+    /// Hands envelopes about `proposal`, committed just now, to the outbox
+    /// to send at once. Past what memory holds, or when other processes
+    /// share the store, the outbox finds them in the store instead. Only
+    /// for envelopes the store would list as due at once (not a proposal,
+    /// which an agreement may hold back).
+    pub(crate) fn hand_to_outbox(&self, envelopes: &[SealedEnvelope], proposal: ProposalId) {
+        if envelopes.is_empty() {
+            return;
+        }
+        if !self.inner.hand_over {
+            self.wake_outbox();
+            return;
+        }
+        let held = self.inner.handed_over.lock().map(|mut handed| {
+            if handed.len() + envelopes.len() > crate::outbox::MAX_HANDED_OVER {
+                return false;
+            }
+            handed.extend(envelopes.iter().map(|env| soberana_store::DeliveryItem {
+                envelope_id: env.header().id.to_string(),
+                recipient: env.header().recipient,
+                bytes: env.bytes().to_vec(),
+                attempts: 0,
+                proposal_id: proposal.to_string(),
+            }));
+            true
+        });
+        if held.unwrap_or(false) {
+            self.inner.handed_over_notify.notify_one();
+        } else {
+            self.wake_outbox();
+        }
+    }
+
+    /// The envelopes handed to the outbox since it last looked.
+    pub(crate) fn take_handed_over(&self) -> Vec<soberana_store::DeliveryItem> {
+        self.inner
+            .handed_over
+            .lock()
+            .map(|mut handed| std::mem::take(&mut *handed))
+            .unwrap_or_default()
+    }
+
+    pub(crate) async fn outbox_handed_over(&self) {
+        self.inner.handed_over_notify.notified().await;
+    }
+
     /// This node's party card, signed.
     pub fn card(&self) -> Result<SignedCard, NodeError> {
         let name = self
@@ -507,6 +566,9 @@ impl Node {
         self.inner
             .store
             .queue_proposal(proposal.clone(), self.sealer())?;
+        // Through a read of the store: it holds a proposal back while the
+        // agreement with its partner is stopped or an act on it is on its
+        // way.
         self.wake_outbox();
         Ok(proposal)
     }
@@ -562,7 +624,7 @@ impl Node {
         Ok(self.inner.store.proposals(&ProposalFilter {
             direction,
             states,
-            limit: 0,
+            ..ProposalFilter::default()
         })?)
     }
 

@@ -95,8 +95,14 @@ pub(crate) fn client_for(
         .https_only()
         .enable_http1()
         .wrap_connector(http);
+    // Idle connections are kept no more than we use at once (a partner's
+    // node closes connections past its per-partner bound), and for less
+    // than a partner's node keeps them (`header_timeout_ms`, 10 s by
+    // default), so a request is not written into a connection the partner
+    // is closing.
     let client: HttpsClient = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(MAX_CONNECTIONS_TO_PARTNER)
         .build(connector);
     let url = format!("{}/v1/envelopes", card.endpoint.trim_end_matches('/'));
     let link = (
@@ -227,22 +233,87 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) 
 struct InFlight {
     envelopes: HashSet<String>,
     proposals: HashSet<String>,
-    /// Counts the reads of what is due.
-    reads: u64,
-    /// Envelopes whose delivery finished, with the read count at the time:
-    /// a read begun before that moment may still list them as due.
-    finished: HashMap<String, u64>,
+    /// The read of what is due under way, if one is: deliveries that finish
+    /// while it runs may still be listed in it as due.
+    scanning: bool,
+    /// Envelopes whose delivery finished while a read of what is due was
+    /// under way: that read skips them.
+    finished: HashSet<String>,
+    /// Something waits in the store that the next read must pick up: an
+    /// envelope handed over while an earlier one about its proposal was in
+    /// flight, or one whose delivery failed.
+    rescan: bool,
+}
+
+impl InFlight {
+    /// Takes `due` in as groups to send now (envelopes about one proposal
+    /// in queue order; any other alone), skipping what is in flight or was
+    /// just delivered. An envelope whose proposal is in flight waits for a
+    /// later read.
+    fn take(&mut self, due: Vec<DeliveryItem>) -> Vec<Vec<DeliveryItem>> {
+        let mut groups: Vec<Vec<DeliveryItem>> = Vec::new();
+        let mut by_proposal: HashMap<String, usize> = HashMap::new();
+        for item in due {
+            if self.envelopes.contains(&item.envelope_id)
+                || self.finished.contains(&item.envelope_id)
+            {
+                continue;
+            }
+            // An earlier envelope about its proposal is still in flight.
+            if !item.proposal_id.is_empty()
+                && self.proposals.contains(&item.proposal_id)
+                && !by_proposal.contains_key(&item.proposal_id)
+            {
+                self.rescan = true;
+                continue;
+            }
+            if item.proposal_id.is_empty() {
+                groups.push(vec![item]);
+            } else if let Some(&i) = by_proposal.get(&item.proposal_id) {
+                if let Some(group) = groups.get_mut(i) {
+                    group.push(item);
+                }
+            } else {
+                by_proposal.insert(item.proposal_id.clone(), groups.len());
+                groups.push(vec![item]);
+            }
+        }
+        for group in &groups {
+            for item in group {
+                self.envelopes.insert(item.envelope_id.clone());
+                if !item.proposal_id.is_empty() {
+                    self.proposals.insert(item.proposal_id.clone());
+                }
+            }
+        }
+        groups
+    }
 }
 
 /// The most envelopes in flight at once.
 const MAX_IN_FLIGHT: usize = 1024;
 
+/// How often the store is read for what is due when nothing else asks.
+const SCAN_EVERY: Duration = Duration::from_millis(500);
+
+/// The most envelopes held in memory between their commit and the outbox
+/// taking them; past this they wait in the store for the next read.
+pub(crate) const MAX_HANDED_OVER: usize = 4096;
+
 /// Sends what is due until `shutdown` turns true.
+///
+/// An envelope just committed is handed to this loop in memory (see
+/// [`Node::hand_to_outbox`]) and sent at once, without reading it back from
+/// the store. The store is read for what is due only when something may
+/// wait there: at start, when woken by a change that queued envelopes
+/// without handing them over, after a failed delivery or an envelope that
+/// had to wait for an earlier one about its proposal, and every few
+/// seconds in case. The store stays the truth: nothing is sent that is not
+/// committed, and whatever the memory queue dropped is found by a read.
 ///
 /// Deliveries are pipelined: each group of envelopes (those about one
 /// proposal, in queue order; or a single envelope about none) is sent and
-/// marked by its own task while the loop goes on fetching what else is due,
-/// skipping what is already in flight.
+/// marked by its own task while the loop goes on.
 pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     let probing = tokio::spawn(probe_loop(node.clone(), shutdown.clone()));
     let mut clients = HashMap::new();
@@ -250,72 +321,54 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
     let finished = Arc::new(Notify::new());
     let mut tasks = JoinSet::new();
+    // Whatever was queued before this loop started is in the store.
+    let mut scan = true;
+    let mut last_scan = std::time::Instant::now();
     loop {
         if *shutdown.borrow() {
             break;
         }
         while tasks.try_join_next().is_some() {}
-        // This read may not see deliveries that finish while it runs: note
-        // when it began, so that what finishes from now on is not sent again
-        // from a stale listing.
-        let (busy, read) = in_flight
-            .lock()
-            .map(|mut f| {
-                f.reads += 1;
-                (f.envelopes.len(), f.reads)
-            })
-            .unwrap_or((0, 0));
-        let store = node.store().clone();
-        let due = if busy < MAX_IN_FLIGHT {
-            tokio::task::spawn_blocking(move || store.due_deliveries(Timestamp::now(), 512))
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        // Envelopes about one proposal go in the order they were queued (a
-        // decision before its answer); everything else goes in parallel.
-        let mut groups: Vec<Vec<DeliveryItem>> = Vec::new();
-        let mut by_proposal: HashMap<String, usize> = HashMap::new();
-        if let Ok(mut flight) = in_flight.lock() {
-            // Deliveries finished before this read began are in it; the
-            // others may not be, and are skipped this round.
-            flight.finished.retain(|_, at| *at >= read);
-            for item in due {
-                if flight.envelopes.contains(&item.envelope_id)
-                    || flight.finished.contains_key(&item.envelope_id)
-                    || (!item.proposal_id.is_empty()
-                        && flight.proposals.contains(&item.proposal_id))
-                {
-                    continue;
-                }
-                if item.proposal_id.is_empty() {
-                    groups.push(vec![item]);
-                } else if let Some(&i) = by_proposal.get(&item.proposal_id) {
-                    if let Some(group) = groups.get_mut(i) {
-                        group.push(item);
-                    }
-                } else {
-                    by_proposal.insert(item.proposal_id.clone(), groups.len());
-                    groups.push(vec![item]);
-                }
+        let busy = in_flight.lock().map(|f| f.envelopes.len()).unwrap_or(0);
+        let mut groups = Vec::new();
+        if busy < MAX_IN_FLIGHT {
+            let handed = node.take_handed_over();
+            if !handed.is_empty()
+                && let Ok(mut flight) = in_flight.lock()
+            {
+                groups = flight.take(handed);
             }
-            for group in &groups {
-                for item in group {
-                    flight.envelopes.insert(item.envelope_id.clone());
-                    if !item.proposal_id.is_empty() {
-                        flight.proposals.insert(item.proposal_id.clone());
-                    }
-                }
+        }
+        // Backoffs run out with no one to wake us: read every so often even
+        // while envelopes keep being handed over.
+        scan |= last_scan.elapsed() >= SCAN_EVERY || rescan_due(&in_flight);
+        if busy < MAX_IN_FLIGHT && scan {
+            scan = false;
+            last_scan = std::time::Instant::now();
+            if let Ok(mut flight) = in_flight.lock() {
+                flight.scanning = true;
+                flight.rescan = false;
+            }
+            let store = node.store().clone();
+            let due =
+                tokio::task::spawn_blocking(move || store.due_deliveries(Timestamp::now(), 512))
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
+                    .unwrap_or_default();
+            if let Ok(mut flight) = in_flight.lock() {
+                flight.scanning = false;
+                let more = flight.take(due);
+                flight.finished.clear();
+                groups.extend(more);
             }
         }
         if groups.is_empty() {
             tokio::select! {
-                _ = node.outbox_woken() => {}
+                _ = node.outbox_handed_over() => {}
+                _ = node.outbox_woken() => scan = true,
                 _ = finished.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::time::sleep(SCAN_EVERY) => {}
                 _ = shutdown.changed() => break,
             }
             continue;
@@ -347,6 +400,7 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
                     };
                     // An envelope refused for good does not hold back the
                     // rest: the partner has decided about it.
+                    let failed = matches!(result, Delivery::Failed(_));
                     if let Delivery::Failed(reason) = &result {
                         blocked = Some(reason.clone());
                     }
@@ -371,20 +425,34 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
                     .await;
                     if let Ok(mut flight) = in_flight.lock() {
                         flight.envelopes.remove(&item.envelope_id);
-                        let reads = flight.reads;
-                        flight.finished.insert(item.envelope_id.clone(), reads);
+                        // A read under way may list it as still due.
+                        if flight.scanning {
+                            flight.finished.insert(item.envelope_id.clone());
+                        }
+                        flight.rescan |= failed;
                     }
                     proposal = item.proposal_id;
                 }
-                if let Ok(mut flight) = in_flight.lock() {
-                    flight.proposals.remove(&proposal);
+                let wake = in_flight
+                    .lock()
+                    .map(|mut flight| {
+                        flight.proposals.remove(&proposal);
+                        flight.rescan
+                    })
+                    .unwrap_or(true);
+                if wake {
+                    finished.notify_one();
                 }
-                finished.notify_one();
             });
         }
     }
     while tasks.join_next().await.is_some() {}
     let _ = probing.await;
+}
+
+/// Whether something waits in the store for the next read.
+fn rescan_due(in_flight: &Mutex<InFlight>) -> bool {
+    in_flight.lock().map(|f| f.rescan).unwrap_or(true)
 }
 
 /// How often a partner whose envelopes wait out a backoff is asked whether

@@ -259,9 +259,31 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         .proposals(&ProposalFilter {
             direction: Some(Direction::Incoming),
             states: vec![ProposalState::AwaitingOfficer],
-            limit: 0,
+            ..ProposalFilter::default()
         })
         .map_err(text)?;
+    let of_kind = |kind: soberana_core::ProposalKind| {
+        store
+            .proposals(&ProposalFilter {
+                direction: Some(Direction::Incoming),
+                kinds: vec![kind],
+                ..ProposalFilter::default()
+            })
+            .map(|found| found.len())
+            .map_err(text)
+    };
+    let kind = incoming
+        .first()
+        .map(|r| r.proposal.kind())
+        .ok_or("the inbox lists nothing")?;
+    let other = soberana_core::ProposalKind::ALL
+        .into_iter()
+        .find(|k| *k != kind)
+        .ok_or("only one kind of proposal")?;
+    ensure(
+        of_kind(kind)? == 1 && of_kind(other)? == 0,
+        "a listing by kind holds the proposals of that kind and no other",
+    )?;
     ensure(
         incoming.len() == 1,
         "the inbox lists the proposal awaiting an officer once",

@@ -236,6 +236,9 @@ pub struct ProposalFilter {
     pub direction: Option<Direction>,
     /// Only these states (any, if empty).
     pub states: Vec<ProposalState>,
+    /// Only these kinds (any, if empty): what polls for a few kinds reads
+    /// those, not every proposal the node holds.
+    pub kinds: Vec<soberana_core::ProposalKind>,
     /// At most this many (all, if zero).
     pub limit: usize,
 }

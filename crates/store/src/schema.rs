@@ -249,6 +249,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX case_events_by_case ON case_events(case_id, seq);
     "#,
+    // 11: match sessions look up their few proposals by kind on every
+    // envelope taken in, not every accepted proposal.
+    r#"
+    CREATE INDEX proposals_by_kind ON proposals(kind, direction, state);
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -4,8 +4,8 @@
 //! and wait; the thread takes every closure that is waiting, runs each in
 //! its own savepoint inside one transaction, commits once, and only then
 //! answers each caller. A closure that fails is rolled back to its savepoint
-//! without disturbing the others in the batch. Reads use a second
-//! connection, which WAL lets proceed while the writer works.
+//! without disturbing the others in the batch. Reads use a few
+//! other connections, which WAL lets proceed while the writer works.
 //!
 //! This file is long because every durable state change is here, each a
 //! closure over one transaction sharing the same private helpers (log
@@ -47,10 +47,17 @@ struct Job {
 /// The most changes committed in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Read connections: WAL lets each read while the writer commits and the
+/// others read, so intake, the outbox and operators do not queue behind
+/// one connection.
+const READERS: usize = 4;
+
 /// A node's store in one SQLite file.
 pub struct SqliteStore {
     jobs: Mutex<Option<SyncSender<Job>>>,
-    reader: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    /// Where the next read starts looking for a free connection.
+    next_reader: std::sync::atomic::AtomicUsize,
     writer: Mutex<Option<thread::JoinHandle<()>>>,
     commits: Arc<crate::CommitTimes>,
 }
@@ -75,7 +82,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = open_connection(path)?;
         schema::migrate(&mut conn, &path.display().to_string())?;
-        let reader = open_connection(path)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
         let commits = Arc::new(crate::CommitTimes::default());
         let times = Arc::clone(&commits);
@@ -85,7 +94,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs: Mutex::new(Some(tx)),
-            reader: Mutex::new(reader),
+            readers,
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
             writer: Mutex::new(Some(handle)),
             commits,
         })
@@ -118,7 +128,24 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self.reader.lock().map_err(|_| StoreError::Closed)?;
+        let start = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.readers.len();
+        // A free connection if there is one, else wait for the one in turn.
+        for i in 0..n {
+            if let Some(reader) = self.readers.get((start + i) % n)
+                && let Ok(conn) = reader.try_lock()
+            {
+                return f(&conn);
+            }
+        }
+        let conn = self
+            .readers
+            .get(start % n)
+            .ok_or(StoreError::Closed)?
+            .lock()
+            .map_err(|_| StoreError::Closed)?;
         f(&conn)
     }
 
@@ -1633,9 +1660,13 @@ impl NodeStore for SqliteStore {
 
     fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<ProposalRecord>, StoreError> {
         self.read(|c| {
-            let mut sql = String::from(
-                "SELECT direction, peer, state, updated, body FROM proposals WHERE 1 = 1",
-            );
+            // Without statistics SQLite prefers the index by state, which
+            // would walk every proposal in the state to find a few kinds.
+            let mut sql = String::from(if filter.kinds.is_empty() {
+                "SELECT direction, peer, state, updated, body FROM proposals WHERE 1 = 1"
+            } else {
+                "SELECT direction, peer, state, updated, body FROM proposals INDEXED BY proposals_by_kind WHERE 1 = 1"
+            });
             let mut args: Vec<String> = Vec::new();
             if let Some(direction) = filter.direction {
                 args.push(direction.as_str().to_owned());
@@ -1648,6 +1679,14 @@ impl NodeStore for SqliteStore {
                     marks.push(format!("?{}", args.len()));
                 }
                 sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+            }
+            if !filter.kinds.is_empty() {
+                let mut marks = Vec::new();
+                for kind in &filter.kinds {
+                    args.push(kind.as_str().to_owned());
+                    marks.push(format!("?{}", args.len()));
+                }
+                sql.push_str(&format!(" AND kind IN ({})", marks.join(", ")));
             }
             sql.push_str(" ORDER BY created DESC, id DESC");
             if filter.limit > 0 {

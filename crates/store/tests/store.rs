@@ -95,7 +95,7 @@ fn an_incoming_proposal_for_review_waits_for_an_officer() {
         .proposals(&ProposalFilter {
             direction: Some(Direction::Incoming),
             states: vec![ProposalState::AwaitingOfficer],
-            limit: 0,
+            ..ProposalFilter::default()
         })
         .unwrap();
     assert_eq!(waiting.len(), 1);

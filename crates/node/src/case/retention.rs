@@ -55,6 +55,7 @@ impl Node {
         let accepted = self.store().proposals(&ProposalFilter {
             direction: None,
             states: vec![ProposalState::Accepted, ProposalState::Answered],
+            kinds: vec![ProposalKind::JointInvestigation],
             limit: 0,
         })?;
         for record in accepted

@@ -597,6 +597,27 @@ pub(crate) async fn session_loop(node: Node, mut shutdown: watch::Receiver<bool>
     }
 }
 
+/// The kinds of proposal that run a match session.
+const MATCH_KINDS: [ProposalKind; 2] = [ProposalKind::IdentifierMatch, ProposalKind::PersonMatch];
+
+impl Node {
+    /// Match proposals in `direction` and `states`: this runs on every
+    /// envelope taken in, so it reads only match proposals, not every
+    /// proposal the node holds.
+    fn matches(
+        &self,
+        direction: Direction,
+        states: Vec<ProposalState>,
+    ) -> Result<Vec<soberana_store::ProposalRecord>, crate::NodeError> {
+        Ok(self.store().proposals(&soberana_store::ProposalFilter {
+            direction: Some(direction),
+            states,
+            kinds: MATCH_KINDS.to_vec(),
+            ..soberana_store::ProposalFilter::default()
+        })?)
+    }
+}
+
 fn is_match(kind: ProposalKind) -> bool {
     matches!(
         kind,
@@ -760,7 +781,7 @@ impl Node {
     }
 
     fn drive_requests(&self, sessions: &mut Sessions) -> Result<(), MatchError> {
-        let accepted = self.list(Some(Direction::Outgoing), vec![ProposalState::Accepted])?;
+        let accepted = self.matches(Direction::Outgoing, vec![ProposalState::Accepted])?;
         let live: HashSet<ProposalId> = accepted.iter().map(|r| r.id()).collect();
         // A proposal answered or gone elsewhere is no longer ours to drive.
         sessions.requests.retain(|id, _| live.contains(id));
@@ -1011,8 +1032,8 @@ impl Node {
     }
 
     fn drive_responses(&self, sessions: &mut Sessions) -> Result<(), MatchError> {
-        let accepted = self.list(
-            Some(Direction::Incoming),
+        let accepted = self.matches(
+            Direction::Incoming,
             vec![ProposalState::Accepted, ProposalState::Answered],
         )?;
         for record in accepted.iter().filter(|r| is_match(r.kind())) {

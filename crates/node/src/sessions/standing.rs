@@ -34,8 +34,8 @@ use std::time::Duration;
 
 use soberana_core::{
     AgreementAction, AgreementStatus, Direction, OfficerId, PERSONS_LIST, PartyCode, Proposal,
-    ProposalBody, ProposalState, StandingAction, StandingArrangement, StandingBudget, StandingRef,
-    StandingStatus, Timestamp,
+    ProposalBody, ProposalKind, ProposalState, StandingAction, StandingArrangement, StandingBudget,
+    StandingRef, StandingStatus, Timestamp,
 };
 use soberana_ledger::LogEntry;
 use soberana_psi::{IdentifierKind, Protocol};
@@ -354,6 +354,7 @@ impl Node {
             .proposals(&ProposalFilter {
                 direction: Some(direction),
                 states,
+                kinds: vec![ProposalKind::IdentifierMatch, ProposalKind::PersonMatch],
                 limit: 0,
             })?
             .into_iter()

@@ -55,6 +55,14 @@ pub(super) fn proposals(
         }
         sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
     }
+    if !filter.kinds.is_empty() {
+        let mut marks = Vec::new();
+        for kind in &filter.kinds {
+            args.push(kind.as_str().to_owned());
+            marks.push(format!("${}", args.len()));
+        }
+        sql.push_str(&format!(" AND kind IN ({})", marks.join(", ")));
+    }
     sql.push_str(" ORDER BY created DESC, id DESC");
     if filter.limit > 0 {
         sql.push_str(&format!(" LIMIT {}", filter.limit));

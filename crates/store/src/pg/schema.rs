@@ -223,6 +223,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX case_events_by_case ON case_events(case_id, seq);
     CREATE INDEX outbox_by_recipient ON outbox(recipient, kind, delivered_at);
     "#,
+    // 3: SQLite version 11: proposals by kind, for match sessions.
+    r#"
+    CREATE INDEX proposals_by_kind ON proposals(kind, direction, state);
+    "#,
 ];
 
 /// The schema version this soberana writes to PostgreSQL.
