@@ -19,7 +19,6 @@ use soberana_core::{
     AgreedMember, OfficerId, Outcome, PartyCode, ProposalBody, ProposalDraft, ProposalId,
     ProposalState, Role, Timestamp,
 };
-use soberana_ledger::LogEntry;
 use soberana_node::{Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict};
 use support::{eventually, state};
 
@@ -90,37 +89,6 @@ fn accept(
         },
     )
     .map(|_| ())
-}
-
-/// The custody digests of `case` in a node's log, by act, refusals left
-/// out.
-fn logged(node: &Node, case: CaseId) -> BTreeSet<(String, [u8; 32])> {
-    let size = node.log_size().unwrap();
-    node.log_leaves(0, size)
-        .unwrap()
-        .iter()
-        .filter_map(|leaf| match LogEntry::decode(&leaf.entry).unwrap() {
-            LogEntry::CaseAct {
-                case_id,
-                act,
-                event_digest,
-                ..
-            } if case_id == case.to_string() && act != "refused" => Some((act, event_digest)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn refusals(node: &Node, case: CaseId) -> usize {
-    let size = node.log_size().unwrap();
-    node.log_leaves(0, size)
-        .unwrap()
-        .iter()
-        .filter(|leaf| {
-            matches!(LogEntry::decode(&leaf.entry).unwrap(),
-                LogEntry::CaseAct { case_id, act, .. } if case_id == case.to_string() && act == "refused")
-        })
-        .count()
 }
 
 struct Open {
@@ -194,8 +162,8 @@ async fn the_acceptance_opens_one_case_on_both_sides_with_the_agreed_members() {
         );
     }
     eventually("both logs hold both openings", || {
-        let a = logged(mx, case);
-        a.len() == 2 && a == logged(us, case)
+        let a = support::case_acts_logged(mx, case);
+        a.len() == 2 && a == support::case_acts_logged(us, case)
     })
     .await;
 
@@ -205,12 +173,12 @@ async fn the_acceptance_opens_one_case_on_both_sides_with_the_agreed_members() {
         .unwrap_err();
     assert!(err.to_string().contains("administered by `ana`"), "{err}");
     // A member who does not administer cannot add to our side: one refusal.
-    let before = refusals(mx, case);
+    let before = support::case_refusals_logged(mx, case);
     assert!(
         mx.case_member_add(case, &id("eva"), &id("zoe"), false)
             .is_err()
     );
-    assert_eq!(refusals(mx, case), before + 1);
+    assert_eq!(support::case_refusals_logged(mx, case), before + 1);
     mx.case_member_add(case, &id("ana"), &id("zoe"), false)
         .unwrap();
     eventually("the US sees Mexico's new member", || {
@@ -313,16 +281,16 @@ async fn messages_and_tasks_cross_to_the_partner_and_bad_ones_are_refused_once()
 
     // zoe is an officer of Mexico but no member: she reads nothing and
     // posts nothing; her try is one refusal in our log and is not sent.
-    let before = refusals(mx, case);
+    let before = support::case_refusals_logged(mx, case);
     assert!(mx.case_messages(case, &id("zoe")).is_err());
     let err = mx.case_message(case, &id("zoe"), "es", "hola").unwrap_err();
     assert!(err.to_string().contains("not a member"), "{err}");
-    assert_eq!(refusals(mx, case), before + 1);
+    assert_eq!(support::case_refusals_logged(mx, case), before + 1);
     // An oversized message: refused, one entry, nothing stored.
     let long = "x".repeat(MAX_MESSAGE_BYTES + 1);
     let err = mx.case_message(case, &id("ana"), "es", &long).unwrap_err();
     assert!(err.to_string().contains("at most"), "{err}");
-    assert_eq!(refusals(mx, case), before + 2);
+    assert_eq!(support::case_refusals_logged(mx, case), before + 2);
     assert!(
         mx.case(case)
             .unwrap()
@@ -339,7 +307,7 @@ async fn messages_and_tasks_cross_to_the_partner_and_bad_ones_are_refused_once()
         mx.case_message(case, &id("ana"), "Spanish", "hola")
             .is_err()
     );
-    assert_eq!(refusals(mx, case), before + 3);
+    assert_eq!(support::case_refusals_logged(mx, case), before + 3);
 
     // A task for someone who is not a member of the US side is refused.
     let due = Timestamp::now().plus_seconds(3 * 86_400);
@@ -354,7 +322,7 @@ async fn messages_and_tasks_cross_to_the_partner_and_bad_ones_are_refused_once()
         )
         .unwrap_err();
     assert!(err.to_string().contains("not a member"), "{err}");
-    assert_eq!(refusals(mx, case), before + 4);
+    assert_eq!(support::case_refusals_logged(mx, case), before + 4);
     assert!(mx.case(case).unwrap().case.tasks.is_empty());
 
     let task = mx
@@ -391,7 +359,10 @@ async fn messages_and_tasks_cross_to_the_partner_and_bad_ones_are_refused_once()
     .await;
 
     eventually("both logs hold the same messages and tasks", || {
-        let (a, b) = (logged(mx, case), logged(us, case));
+        let (a, b) = (
+            support::case_acts_logged(mx, case),
+            support::case_acts_logged(us, case),
+        );
         let acts: BTreeSet<&str> = a.iter().map(|(act, _)| act.as_str()).collect();
         a == b
             && ["message_posted", "task_created", "task_done"]
@@ -464,7 +435,7 @@ async fn retention_ends_each_copy_and_the_custody_and_its_proofs_survive() {
                     == 2
             })
         };
-        deletions(mx) && deletions(us) && logged(mx, case) == logged(us, case)
+        deletions(mx) && deletions(us) && support::case_acts_logged(mx, case) == support::case_acts_logged(us, case)
     })
     .await;
     for node in [mx, us] {

@@ -10,7 +10,6 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use soberana_case::{
@@ -21,7 +20,6 @@ use soberana_core::{
     Outcome, Proposal, ProposalBody, ProposalDraft, ProposalId, ProposalKind, ProposalState, Role,
     Timestamp,
 };
-use soberana_ledger::LogEntry;
 use soberana_node::{
     DecisionStep, Fetched, Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict,
 };
@@ -136,35 +134,6 @@ fn court(proceedings: &str) -> ExhibitUse {
     }
 }
 
-fn logged(node: &Node, case: CaseId) -> BTreeSet<[u8; 32]> {
-    let size = node.log_size().unwrap();
-    node.log_leaves(0, size)
-        .unwrap()
-        .iter()
-        .filter_map(|leaf| match LogEntry::decode(&leaf.entry).unwrap() {
-            LogEntry::CaseAct {
-                case_id,
-                act,
-                event_digest,
-                ..
-            } if case_id == case.to_string() && act != "refused" => Some(event_digest),
-            _ => None,
-        })
-        .collect()
-}
-
-fn refusals_logged(node: &Node, case: CaseId) -> usize {
-    let size = node.log_size().unwrap();
-    node.log_leaves(0, size)
-        .unwrap()
-        .iter()
-        .filter(|leaf| {
-            matches!(LogEntry::decode(&leaf.entry).unwrap(),
-                LogEntry::CaseAct { case_id, act, .. } if case_id == case.to_string() && act == "refused")
-        })
-        .count()
-}
-
 fn verdict(officer: &OfficerId, outcome: Outcome, reason: &str) -> OfficerVerdict {
     OfficerVerdict {
         officer: officer.clone(),
@@ -191,13 +160,13 @@ async fn court_use_waits_for_the_contributors_consent_given_by_two_officers() {
 
     // Without consent the court use is refused, recorded once, nothing written.
     let out = dir.path().join("for-court.bin");
-    let before = refusals_logged(us, case);
+    let before = support::case_refusals_logged(us, case);
     let err = us
         .exhibit_use(case, &t.bob, digest, court("US v. Doe"), Some(&out))
         .unwrap_err();
     assert!(err.to_string().contains("no accepted consent"), "{err}");
     assert!(!out.exists());
-    assert_eq!(refusals_logged(us, case), before + 1);
+    assert_eq!(support::case_refusals_logged(us, case), before + 1);
 
     // The US asks; Mexico's policy accepts everything, but consent goes to
     // an officer all the same.
@@ -256,7 +225,10 @@ async fn court_use_waits_for_the_contributors_consent_given_by_two_officers() {
     // Both logs hold the same custody, and Mexico's copy of the export
     // names who exported it and the consent it rests on.
     eventually("both logs hold the same chain of custody", || {
-        let (a, b) = (logged(mx, case), logged(us, case));
+        let (a, b) = (
+            support::case_digests_logged(mx, case),
+            support::case_digests_logged(us, case),
+        );
         a == b
             && mx.case(case).is_ok_and(|v| {
                 v.events
@@ -301,7 +273,10 @@ async fn an_export_with_no_condition_against_it_proceeds_and_both_logs_say_who()
         })
     })
     .await;
-    assert_eq!(logged(&t.mx, case), logged(&t.us, case));
+    assert_eq!(
+        support::case_digests_logged(&t.mx, case),
+        support::case_digests_logged(&t.us, case)
+    );
     for r in running {
         r.stop().await;
     }
@@ -371,12 +346,12 @@ async fn a_refused_consent_a_consent_for_what_was_never_received_and_a_forged_on
         state(us, asked.id) == Some(ProposalState::Refused)
     })
     .await;
-    let before = refusals_logged(us, case);
+    let before = support::case_refusals_logged(us, case);
     let err = us
         .exhibit_use(case, &t.bob, digest, court("US v. Doe"), None)
         .unwrap_err();
     assert!(err.to_string().contains("consent"), "{err}");
-    assert_eq!(refusals_logged(us, case), before + 1);
+    assert_eq!(support::case_refusals_logged(us, case), before + 1);
 
     // A forged consent: the US node signs a court use naming its refused
     // request as consent. Mexico refuses the act and keeps nothing of it.
@@ -534,7 +509,10 @@ async fn mexico_asks_for_the_evidence_behind_a_notice_and_receives_it_under_cond
             .is_err()
     );
     eventually("both logs hold the same custody", || {
-        let (a, b) = (logged(mx, case), logged(us, case));
+        let (a, b) = (
+            support::case_digests_logged(mx, case),
+            support::case_digests_logged(us, case),
+        );
         a.len() >= 6 && a == b
     })
     .await;

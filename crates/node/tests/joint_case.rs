@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use soberana_case::{
@@ -17,7 +16,6 @@ use soberana_case::{
     ExhibitUse, UseConditions,
 };
 use soberana_core::{OfficerId, ProposalDraft, ProposalId, ProposalState, Role};
-use soberana_ledger::LogEntry;
 use soberana_node::{Fetched, Node, PolicyVerdict, ProposalPolicy, Verdict};
 use soberana_wire::{Body, CaseMessage};
 use support::{eventually, state};
@@ -101,37 +99,6 @@ async fn opened(dir: &std::path::Path) -> (Opened, Vec<soberana_node::RunningNod
     )
 }
 
-/// The event digests a node's log holds for `case`, refusals left out
-/// (they are recorded by the side that refused, only).
-fn logged(node: &Node, case: CaseId) -> BTreeSet<[u8; 32]> {
-    let size = node.log_size().unwrap();
-    node.log_leaves(0, size)
-        .unwrap()
-        .iter()
-        .filter_map(|leaf| match LogEntry::decode(&leaf.entry).unwrap() {
-            LogEntry::CaseAct {
-                case_id,
-                act,
-                event_digest,
-                ..
-            } if case_id == case.to_string() && act != "refused" => Some(event_digest),
-            _ => None,
-        })
-        .collect()
-}
-
-fn refusals_logged(node: &Node, case: CaseId) -> usize {
-    let size = node.log_size().unwrap();
-    node.log_leaves(0, size)
-        .unwrap()
-        .iter()
-        .filter(|leaf| {
-            matches!(LogEntry::decode(&leaf.entry).unwrap(),
-                LogEntry::CaseAct { case_id, act, .. } if case_id == case.to_string() && act == "refused")
-        })
-        .count()
-}
-
 fn exhibit_bytes(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
@@ -203,7 +170,7 @@ async fn an_exhibit_crosses_with_a_resume_and_both_logs_hold_the_same_custody() 
     // Court use without the contributor's consent breaks a condition: one
     // refusal in the US log, nothing written.
     let out = dir.path().join("for-court.bin");
-    let before = refusals_logged(us, case);
+    let before = support::case_refusals_logged(us, case);
     let err = us
         .exhibit_export(
             case,
@@ -217,14 +184,17 @@ async fn an_exhibit_crosses_with_a_resume_and_both_logs_hold_the_same_custody() 
         .unwrap_err();
     assert!(err.to_string().contains("consent"), "{err}");
     assert!(!out.exists());
-    assert_eq!(refusals_logged(us, case), before + 1);
+    assert_eq!(support::case_refusals_logged(us, case), before + 1);
     us.exhibit_export(case, &o.bob, digest, ExhibitUse::Investigation, &out)
         .unwrap();
     assert!(std::fs::read(&out).unwrap() == bytes);
 
     // Every act of either side is in both logs, by the same digest.
     eventually("both logs hold the same chain of custody", || {
-        let (a, b) = (logged(mx, case), logged(us, case));
+        let (a, b) = (
+            support::case_digests_logged(mx, case),
+            support::case_digests_logged(us, case),
+        );
         a.len() >= 8 && a == b
     })
     .await;
@@ -347,13 +317,17 @@ async fn bytes_that_do_not_match_the_digest_are_refused_and_nothing_is_kept() {
         })
     })
     .await;
-    let before = refusals_logged(us, case);
+    let before = support::case_refusals_logged(us, case);
     let err = us
         .exhibit_fetch(case, &o.bob, digest, None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("do not match"), "{err}");
-    assert_eq!(refusals_logged(us, case), before + 1, "one log entry");
+    assert_eq!(
+        support::case_refusals_logged(us, case),
+        before + 1,
+        "one log entry"
+    );
     let us_exhibits = dir
         .path()
         .join("US/cases")

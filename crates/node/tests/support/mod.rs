@@ -114,3 +114,55 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 pub fn state(node: &Node, id: ProposalId) -> Option<ProposalState> {
     node.show(id).ok().map(|d| d.record.state)
 }
+
+/// The custody acts a node's log holds for `case`, each by its name and
+/// event digest, refusals left out (a refusal is logged by the side that
+/// refused, only).
+pub fn case_acts_logged(
+    node: &Node,
+    case: soberana_case::CaseId,
+) -> std::collections::BTreeSet<(String, [u8; 32])> {
+    case_log(node, case)
+        .into_iter()
+        .filter(|(act, _)| act != "refused")
+        .collect()
+}
+
+/// The event digests of [`case_acts_logged`].
+pub fn case_digests_logged(
+    node: &Node,
+    case: soberana_case::CaseId,
+) -> std::collections::BTreeSet<[u8; 32]> {
+    case_acts_logged(node, case)
+        .into_iter()
+        .map(|(_, digest)| digest)
+        .collect()
+}
+
+/// How many refusals of acts on `case` a node's log holds.
+pub fn case_refusals_logged(node: &Node, case: soberana_case::CaseId) -> usize {
+    case_log(node, case)
+        .iter()
+        .filter(|(act, _)| act == "refused")
+        .count()
+}
+
+fn case_log(node: &Node, case: soberana_case::CaseId) -> Vec<(String, [u8; 32])> {
+    let size = node.log_size().unwrap();
+    let case = case.to_string();
+    node.log_leaves(0, size)
+        .unwrap()
+        .iter()
+        .filter_map(
+            |leaf| match soberana_ledger::LogEntry::decode(&leaf.entry).unwrap() {
+                soberana_ledger::LogEntry::CaseAct {
+                    case_id,
+                    act,
+                    event_digest,
+                    ..
+                } if case_id == case => Some((act, event_digest)),
+                _ => None,
+            },
+        )
+        .collect()
+}
