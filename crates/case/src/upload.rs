@@ -9,7 +9,9 @@
 
 use std::ops::Range;
 
-use sha2::{Digest, Sha256};
+use sha2_state::Sha256;
+use sha2_state::digest::Digest;
+use sha2_state::digest::common::hazmat::{SerializableState, SerializedState};
 
 use crate::{CaseError, ExhibitDigest};
 
@@ -73,6 +75,31 @@ impl Upload {
         Ok(())
     }
 
+    /// Where the upload stands, as bytes to keep beside what it stored: the
+    /// byte count and the SHA-256 state after them. [`Upload::resume`]
+    /// takes them back, so a resumed transfer does not read and hash again
+    /// what it already holds.
+    pub fn progress(&self) -> Vec<u8> {
+        let mut out = self.seen.to_le_bytes().to_vec();
+        out.extend_from_slice(&self.hasher.serialize());
+        out
+    }
+
+    /// An upload that goes on from `progress` (from [`Upload::progress`]),
+    /// or `None` if those bytes are not an upload's progress within `size`.
+    pub fn resume(expected: ExhibitDigest, size: u64, progress: &[u8]) -> Option<Self> {
+        let (seen, state) = progress.split_at_checked(8)?;
+        let seen = u64::from_le_bytes(seen.try_into().ok()?);
+        let state = SerializedState::<Sha256>::try_from(state).ok()?;
+        let hasher = Sha256::deserialize(&state).ok()?;
+        (seen <= size).then_some(Self {
+            expected,
+            size,
+            seen,
+            hasher,
+        })
+    }
+
     /// Checks the whole: all bytes arrived and they hash to the digest.
     pub fn finish(self) -> Result<ExhibitDigest, CaseError> {
         if self.seen < self.size {
@@ -81,7 +108,8 @@ impl Upload {
                 got: self.seen,
             });
         }
-        let got = ExhibitDigest::from_bytes(self.hasher.finalize().into());
+        let digest: [u8; 32] = self.hasher.finalize().into();
+        let got = ExhibitDigest::from_bytes(digest);
         if got != self.expected {
             return Err(CaseError::DigestMismatch {
                 expected: self.expected.to_string(),
@@ -95,6 +123,29 @@ impl Upload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_resumed_from_its_progress_ends_as_one_that_never_stopped() {
+        let bytes: Vec<u8> = (0..3 * 1000).map(|i| (i % 251) as u8).collect();
+        let digest = ExhibitDigest::of(&bytes);
+        let size = bytes.len() as u64;
+        let mut first = Upload::new(digest, size);
+        first.push(&bytes[..1000]).unwrap();
+        let kept = first.progress();
+        let mut resumed = Upload::resume(digest, size, &kept).unwrap();
+        assert_eq!(resumed.offset(), 1000);
+        resumed.push(&bytes[1000..]).unwrap();
+        assert_eq!(resumed.finish().unwrap(), digest);
+        // Progress that is not one, or past the size, is not taken.
+        assert!(Upload::resume(digest, size, &kept[..20]).is_none());
+        assert!(Upload::resume(digest, 999, &kept).is_none());
+        // A state from other bytes ends in a mismatch, never a receipt.
+        let mut other = Upload::new(digest, size);
+        other.push(&[0u8; 1000]).unwrap();
+        let mut wrong = Upload::resume(digest, size, &other.progress()).unwrap();
+        wrong.push(&bytes[1000..]).unwrap();
+        assert!(wrong.finish().is_err());
+    }
 
     #[test]
     fn chunks_cover_the_exhibit_exactly() {

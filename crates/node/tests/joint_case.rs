@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use soberana_case::{
     Act, AtRest, CHUNK_BYTES, CaseId, CaseKey, CustodyEvent, EXHIBIT_HEADER, ExhibitDigest,
-    ExhibitUse, UseConditions,
+    ExhibitUse, Upload, UseConditions,
 };
 use soberana_core::{OfficerId, ProposalDraft, ProposalId, ProposalState, Role};
 use soberana_node::{Fetched, Node, PolicyVerdict, ProposalPolicy, Verdict};
@@ -416,6 +416,83 @@ async fn an_exhibit_stored_in_the_v1_format_still_opens_and_a_newer_format_is_re
         .exhibit_open(case, &o.ana, digest, &mut Vec::new())
         .unwrap_err();
     assert!(err.to_string().contains("at-rest format 3"), "{err}");
+    for r in running {
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_goes_on_from_the_kept_hash_state_and_a_wrong_one_ends_in_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, running) = opened(dir.path()).await;
+    let (mx, us, case) = (&o.mx, &o.us, o.case);
+    let bytes = exhibit_bytes(4 * CHUNK_BYTES + 7);
+    let file = dir.path().join("disk-image.bin");
+    std::fs::write(&file, &bytes).unwrap();
+    let digest = mx
+        .exhibit_add(case, &o.ana, &file, "disk image", UseConditions::strict(30))
+        .unwrap();
+    mx.exhibit_release(case, digest, &[o.ana.clone(), o.eva.clone()])
+        .unwrap();
+    eventually("the US sees the release", || {
+        us.case(case).is_ok_and(|v| {
+            v.case
+                .exhibit(&digest)
+                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
+        })
+    })
+    .await;
+    let exhibits = dir
+        .path()
+        .join("US/cases")
+        .join(case.to_string())
+        .join("exhibits");
+    let kept = || {
+        std::fs::read_dir(&exhibits)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "part-progress"))
+    };
+    let chunk = CHUNK_BYTES as u64;
+    let of = bytes.len() as u64;
+    let cut = |at| Fetched::Cut { at, of };
+
+    // Each cut keeps the hash state beside the part file; the next attempt
+    // goes on from it.
+    let fetch = |budget| us.exhibit_fetch(case, &o.bob, digest, budget);
+    assert_eq!(fetch(Some(chunk)).await.unwrap(), cut(chunk));
+    let progress = kept().expect("the hash state is kept after a cut");
+    assert_eq!(fetch(Some(chunk)).await.unwrap(), cut(2 * chunk));
+
+    // Kept state that is not one is set aside: the part is read back.
+    std::fs::write(&progress, b"not a hash state").unwrap();
+    assert_eq!(fetch(Some(chunk)).await.unwrap(), cut(3 * chunk));
+
+    // A state from other bytes at the same offset is taken, and the digest
+    // check refuses the whole at the end: no receipt, nothing kept, one
+    // refusal in the log.
+    let mut other = Upload::new(digest, of);
+    other.push(&vec![0u8; 3 * CHUNK_BYTES]).unwrap();
+    std::fs::write(&progress, other.progress()).unwrap();
+    let before = support::case_refusals_logged(us, case);
+    let err = fetch(None).await.unwrap_err();
+    assert!(err.to_string().contains("do not match"), "{err}");
+    assert_eq!(support::case_refusals_logged(us, case), before + 1);
+    let left: Vec<_> = std::fs::read_dir(&exhibits).unwrap().collect();
+    assert!(left.is_empty(), "nothing half-stored: {left:?}");
+
+    // Fetched again from the start, it arrives whole.
+    assert_eq!(
+        fetch(None).await.unwrap(),
+        Fetched::Received {
+            resumed_from: 0,
+            bytes: of
+        }
+    );
+    assert!(kept().is_none(), "the kept state goes with the part file");
+    let mut opened = Vec::new();
+    us.exhibit_open(case, &o.bob, digest, &mut opened).unwrap();
+    assert!(opened == bytes);
     for r in running {
         r.stop().await;
     }

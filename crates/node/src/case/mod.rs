@@ -315,7 +315,8 @@ impl Node {
             out.write_all(&EXHIBIT_HEADER).map_err(io_error(&staging))?;
             let seal = key.exhibit(&case, &digest, AtRest::V2);
             let (to_hash, hashing) = std::sync::mpsc::sync_channel::<Vec<u8>>(transfer::IN_FLIGHT);
-            let (to_store, storing) = std::sync::mpsc::sync_channel::<Vec<u8>>(transfer::IN_FLIGHT);
+            let (to_store, storing) =
+                std::sync::mpsc::sync_channel::<transfer::Hashed>(transfer::IN_FLIGHT);
             let staging = staging.as_path();
             std::thread::scope(|scope| {
                 let hasher = scope.spawn(move || {

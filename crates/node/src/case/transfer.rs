@@ -65,15 +65,23 @@ impl Node {
         let partner = state.contributor;
         let key = self.case_key(case)?;
         let part = self.exhibit_path(case, &exhibit).with_extension("part");
-        // What arrived before, in whole sealed chunks, is read back and
-        // hashed again; a damaged tail is dropped.
+        let kept = progress_path(&part);
+        // What arrived before goes on from the hash state kept beside it;
+        // without one that matches, its whole sealed chunks are read back
+        // and hashed again, and a damaged tail is dropped.
         let (upload, seal) = {
             let part = part.clone();
-            let upload = Upload::new(exhibit, state.size);
+            let kept = kept.clone();
+            let size = state.size;
             let seal = key.exhibit(&case, &exhibit, AtRest::V2);
-            tokio::task::spawn_blocking(move || rehash_part(&part, seal, upload))
-                .await
-                .map_err(|e| NodeError::Case(format!("resume: {e}")))??
+            tokio::task::spawn_blocking(move || {
+                match resume_part(&part, &kept, &seal, exhibit, size) {
+                    Some(upload) => Ok((upload, seal)),
+                    None => rehash_part(&part, seal, Upload::new(exhibit, size)),
+                }
+            })
+            .await
+            .map_err(|e| NodeError::Case(format!("resume: {e}")))??
         };
         let resumed_from = upload.offset();
         let (upload, fetched) = self
@@ -89,6 +97,7 @@ impl Node {
                     if resumed_from == 0 {
                         // Nothing was kept: no part file stays behind.
                         let _ = fs::remove_file(&part);
+                        let _ = fs::remove_file(&kept);
                     }
                     Err(e)
                 }
@@ -100,6 +109,7 @@ impl Node {
                 let target = self.exhibit_path(case, &exhibit);
                 self.act(by, case, Act::ExhibitReceived { exhibit })?;
                 fs::rename(&part, &target).map_err(io_error(&target))?;
+                let _ = fs::remove_file(&kept);
                 Ok(Fetched::Received {
                     resumed_from,
                     bytes: state.size - resumed_from,
@@ -107,6 +117,7 @@ impl Node {
             }
             Err(e) => {
                 let _ = fs::remove_file(&part);
+                let _ = fs::remove_file(&kept);
                 self.refuse(by, case, Some(exhibit), &e.to_string())?;
                 Err(case_error(e))
             }
@@ -144,15 +155,18 @@ impl Node {
             Err(e) => return (upload, Err(io_error(part)(e))),
         };
         let (to_hash, hashing) = tokio::sync::mpsc::channel::<Vec<u8>>(IN_FLIGHT);
-        let (to_store, storing) = std::sync::mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+        let (to_store, storing) = std::sync::mpsc::sync_channel::<Hashed>(IN_FLIGHT);
         let mut hashing = hashing;
         let hasher = tokio::task::spawn_blocking(move || {
             hash_stage(upload, move || hashing.blocking_recv(), to_store)
         });
         let first = from / CHUNK_BYTES as u64;
         let path = part.to_path_buf();
-        let writer =
-            tokio::task::spawn_blocking(move || store_stage(&seal, first, file, &path, storing));
+        let writer = tokio::task::spawn_blocking(move || {
+            let stored = store_stage(&seal, first, file, &path, storing)?;
+            keep_progress(&path, &stored.1)?;
+            Ok::<_, NodeError>(stored.0)
+        });
 
         let received = async {
             let mut body = response.into_body();
@@ -256,19 +270,22 @@ impl Node {
 /// Whole chunks held by each stage of an exhibit's path at most.
 pub(super) const IN_FLIGHT: usize = 4;
 
+/// A chunk the hash took, with the upload's progress after it.
+pub(super) type Hashed = (Vec<u8>, Vec<u8>);
+
 /// Hashes the chunks in order and passes each one the hash took on to be
-/// stored. Stops at the first chunk it refuses, or when either neighbour
-/// stops.
+/// stored, with the upload's progress after it. Stops at the first chunk
+/// it refuses, or when either neighbour stops.
 pub(super) fn hash_stage(
     mut upload: Upload,
     mut next: impl FnMut() -> Option<Vec<u8>>,
-    to_store: std::sync::mpsc::SyncSender<Vec<u8>>,
+    to_store: std::sync::mpsc::SyncSender<Hashed>,
 ) -> (Upload, Result<(), NodeError>) {
     while let Some(chunk) = next() {
         if let Err(e) = upload.push(&chunk) {
             return (upload, Err(case_error(e)));
         }
-        if to_store.send(chunk).is_err() {
+        if to_store.send((chunk, upload.progress())).is_err() {
             break;
         }
     }
@@ -276,23 +293,80 @@ pub(super) fn hash_stage(
 }
 
 /// Seals each chunk in place and appends it to the file, then makes the
-/// file durable. Returns the plain bytes stored.
+/// file durable. Returns the plain bytes stored and the upload's progress
+/// after the last chunk stored (empty if none was).
 pub(super) fn store_stage(
     seal: &ExhibitSeal,
     first: u64,
     mut file: File,
     path: &Path,
-    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
-) -> Result<u64, NodeError> {
+    chunks: std::sync::mpsc::Receiver<Hashed>,
+) -> Result<(u64, Vec<u8>), NodeError> {
     let mut stored = 0u64;
-    for (index, mut chunk) in (first..).zip(chunks) {
+    let mut progress = Vec::new();
+    for (index, (mut chunk, after)) in (first..).zip(chunks) {
         let plain = chunk.len() as u64;
         seal.seal(index, &mut chunk).map_err(case_error)?;
         file.write_all(&chunk).map_err(io_error(path))?;
         stored += plain;
+        progress = after;
     }
     file.sync_all().map_err(io_error(path))?;
-    Ok(stored)
+    Ok((stored, progress))
+}
+
+/// Where a part file's progress is kept: beside it.
+fn progress_path(part: &Path) -> std::path::PathBuf {
+    part.with_extension("part-progress")
+}
+
+/// Keeps the upload's progress beside the part file, once the chunks it
+/// covers are durable (written to a new file, synced, then renamed over
+/// the old one, so a crash leaves the old progress or the new one).
+fn keep_progress(part: &Path, progress: &[u8]) -> Result<(), NodeError> {
+    if progress.is_empty() {
+        return Ok(());
+    }
+    let kept = progress_path(part);
+    let fresh = kept.with_extension("part-progress-new");
+    let mut file = File::create(&fresh).map_err(io_error(&fresh))?;
+    file.write_all(progress).map_err(io_error(&fresh))?;
+    file.sync_all().map_err(io_error(&fresh))?;
+    fs::rename(&fresh, &kept).map_err(io_error(&kept))
+}
+
+/// Goes on from the progress kept beside the part file, when it covers
+/// exactly whole chunks the part file holds (a longer part file is cut back
+/// to them). The chunks themselves are not read again: each was hashed
+/// before it was sealed, and sealed at rest under its index, so what the
+/// file holds either opens to exactly the bytes hashed or does not open at
+/// all. Anything else (no progress, another format, a shorter file) is
+/// `None`, and the part file is read back instead.
+fn resume_part(
+    part: &Path,
+    kept: &Path,
+    seal: &ExhibitSeal,
+    exhibit: ExhibitDigest,
+    size: u64,
+) -> Option<Upload> {
+    let progress = fs::read(kept).ok()?;
+    let upload = Upload::resume(exhibit, size, &progress)?;
+    let chunks = upload.offset() / CHUNK_BYTES as u64;
+    if upload.offset() % CHUNK_BYTES as u64 != 0 || upload.offset() >= size {
+        return None;
+    }
+    let mut file = OpenOptions::new().read(true).write(true).open(part).ok()?;
+    let mut header = [0u8; EXHIBIT_HEADER_LEN];
+    let n = read_full(&mut file, &mut header).ok()?;
+    if n != EXHIBIT_HEADER_LEN || AtRest::of_file_start(&header) != Ok(seal.format()) {
+        return None;
+    }
+    let whole = (EXHIBIT_HEADER_LEN as u64).checked_add(chunks.checked_mul(SEALED_CHUNK)?)?;
+    if file.metadata().ok()?.len() < whole {
+        return None;
+    }
+    file.set_len(whole).ok()?;
+    Some(upload)
 }
 
 /// Reads the part file's whole sealed chunks back into `upload`; drops a
