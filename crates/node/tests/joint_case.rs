@@ -99,6 +99,18 @@ async fn opened(dir: &std::path::Path) -> (Opened, Vec<soberana_node::RunningNod
     )
 }
 
+/// Waits until the US's copy of the case shows the exhibit released.
+async fn us_sees_the_release(us: &Node, case: CaseId, digest: ExhibitDigest) {
+    eventually("the US sees the release", || {
+        us.case(case).is_ok_and(|v| {
+            v.case
+                .exhibit(&digest)
+                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
+        })
+    })
+    .await;
+}
+
 fn exhibit_bytes(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
@@ -133,14 +145,7 @@ async fn an_exhibit_crosses_with_a_resume_and_both_logs_hold_the_same_custody() 
     );
     mx.exhibit_release(case, digest, &[o.ana.clone(), o.eva.clone()])
         .unwrap();
-    eventually("the US sees the release", || {
-        us.case(case).is_ok_and(|v| {
-            v.case
-                .exhibit(&digest)
-                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
-        })
-    })
-    .await;
+    us_sees_the_release(us, case, digest).await;
 
     // The first attempt is cut after one chunk; the second asks for the rest.
     let first = us
@@ -309,14 +314,7 @@ async fn bytes_that_do_not_match_the_digest_are_refused_and_nothing_is_kept() {
         sealed.extend(chunk);
     }
     std::fs::write(case_dir.join("exhibits").join(digest.to_string()), sealed).unwrap();
-    eventually("the US sees the release", || {
-        us.case(case).is_ok_and(|v| {
-            v.case
-                .exhibit(&digest)
-                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
-        })
-    })
-    .await;
+    us_sees_the_release(us, case, digest).await;
     let before = support::case_refusals_logged(us, case);
     let err = us
         .exhibit_fetch(case, &o.bob, digest, None)
@@ -386,14 +384,7 @@ async fn an_exhibit_stored_in_the_v1_format_still_opens_and_a_newer_format_is_re
     // It is served from the v1 file and stored in v2 on arrival.
     mx.exhibit_release(case, digest, &[o.ana.clone(), o.eva.clone()])
         .unwrap();
-    eventually("the US sees the release", || {
-        us.case(case).is_ok_and(|v| {
-            v.case
-                .exhibit(&digest)
-                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
-        })
-    })
-    .await;
+    us_sees_the_release(us, case, digest).await;
     let fetched = us.exhibit_fetch(case, &o.bob, digest, None).await.unwrap();
     assert!(matches!(fetched, Fetched::Received { .. }), "{fetched:?}");
     let us_copy = dir
@@ -434,14 +425,7 @@ async fn a_resume_goes_on_from_the_kept_hash_state_and_a_wrong_one_ends_in_a_ref
         .unwrap();
     mx.exhibit_release(case, digest, &[o.ana.clone(), o.eva.clone()])
         .unwrap();
-    eventually("the US sees the release", || {
-        us.case(case).is_ok_and(|v| {
-            v.case
-                .exhibit(&digest)
-                .is_some_and(|x| x.status == soberana_case::ExhibitStatus::Released)
-        })
-    })
-    .await;
+    us_sees_the_release(us, case, digest).await;
     let exhibits = dir
         .path()
         .join("US/cases")
