@@ -452,16 +452,49 @@ pub fn check_backup(backup: &Path) -> Result<BackupManifest, NodeError> {
 }
 
 /// Restores a checked backup into the new node folder `dest`: all of it
-/// or nothing. A backup of a node on PostgreSQL is loaded into the empty
-/// store at `store` (a `postgres://` URL), which the restored `node.toml`
-/// then names; a backup of a node on SQLite takes no `store`. The caller
-/// then opens the node (which checks keys, registry and the policy pin)
-/// and audits its log with [`Node::check_restored`].
+/// or nothing. `store` is where the restored node keeps its store: `None`
+/// for a SQLite file in the folder, a `postgres://` URL for an empty
+/// PostgreSQL database (or new schema), which the restored `node.toml`
+/// then names. A backup of a node on the other kind of store is moved
+/// into it table by table (see [`restore_moving`]). The caller then opens
+/// the node (which checks keys, registry and the policy pin) and audits
+/// its log with [`Node::check_restored`].
 pub fn restore(
     backup: &Path,
     dest: &Path,
     store: Option<&str>,
 ) -> Result<BackupManifest, NodeError> {
+    restore_moving(backup, dest, store, &mut |_| {}).map(|restored| restored.manifest)
+}
+
+/// A restore, and the move between stores it made, if any.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The backup's manifest.
+    pub manifest: BackupManifest,
+    /// The store the backup held, when it was moved into the other kind:
+    /// what was moved, counted and recomputed at the destination.
+    pub moved: Option<(BackupStore, soberana_store::StoreMove)>,
+}
+
+/// [`restore`], moving the store when the backup holds the other kind
+/// than `store` names, and telling `progress` how the move goes.
+///
+/// A move copies every table of the backup's store into the new store in
+/// one transaction (nothing is left in a store that fails midway), counts
+/// each table's rows at the destination against the backup (against its
+/// export's index for PostgreSQL, its store file for SQLite, both covered
+/// by the manifest's digests), and commits only when the log recomputed
+/// from the moved leaves has the manifest's size and root. The log's
+/// entries, checkpoints, cosignatures and tree nodes move as the bytes
+/// they are, so proofs and receipts issued before still verify and the
+/// log goes on, for the partners, from where it was.
+pub fn restore_moving(
+    backup: &Path,
+    dest: &Path,
+    store: Option<&str>,
+    progress: &mut (dyn FnMut(soberana_store::MoveProgress<'_>) + Send),
+) -> Result<Restored, NodeError> {
     if dest.exists() {
         return Err(bad_backup(
             dest,
@@ -469,26 +502,14 @@ pub fn restore(
         ));
     }
     let manifest = check_backup(backup)?;
-    let url = match (manifest.store_kind, store) {
-        (BackupStore::Sqlite, None) => None,
-        (BackupStore::Sqlite, Some(_)) => {
-            return Err(bad_backup(
-                backup,
-                "holds a SQLite store, restored as the file it is; leave out --store",
-            ));
-        }
-        (BackupStore::Postgres, None) => {
-            return Err(bad_backup(
-                backup,
-                "holds a PostgreSQL store; name the empty database (or a new schema) to restore it into with --store postgres://…",
-            ));
-        }
-        (BackupStore::Postgres, Some(url)) => {
+    let url = match store {
+        None => None,
+        Some(url) => {
             if !soberana_store::is_postgres_url(url) || url.contains(['"', '\\', '\n']) {
                 return Err(bad_backup(
                     backup,
                     format!(
-                        "--store `{}` is not a postgres:// URL",
+                        "--store `{}` is not a postgres:// URL (leave it out to restore into a SQLite file in the folder)",
                         soberana_store::redacted(url)
                     ),
                 ));
@@ -499,11 +520,13 @@ pub fn restore(
     let export_prefix = format!("{POSTGRES_EXPORT}/");
     let staging = staging_name(dest);
     let _ = std::fs::remove_dir_all(&staging);
+    let mut moved = None;
     let copied = (|| {
         std::fs::create_dir_all(&staging).map_err(io(&staging))?;
         for file in &manifest.files {
             let rel = safe_relative(backup, &file.path)?;
-            if url.is_some() && file.path.starts_with(&export_prefix) {
+            if manifest.store_kind == BackupStore::Postgres && file.path.starts_with(&export_prefix)
+            {
                 // Goes into the database, not the folder.
                 continue;
             }
@@ -524,20 +547,69 @@ pub fn restore(
                 ));
             }
         }
-        if let Some(url) = url {
-            point_config_at(&staging, url)?;
-            // Last: one transaction into the database, so a failure before
-            // it leaves the database untouched and a failure in it leaves
-            // nothing behind either.
-            soberana_store::import_postgres(url, &backup.join(POSTGRES_EXPORT)).map_err(|e| {
-                bad_backup(
-                    backup,
-                    format!(
-                        "loading the store into `{}`: {e}",
-                        soberana_store::redacted(url)
-                    ),
+        let expected = (manifest.log_size, manifest.log_root.as_str());
+        match (manifest.store_kind, url) {
+            (BackupStore::Sqlite, None) => {}
+            (BackupStore::Postgres, Some(url)) => {
+                point_config_at(&staging, url)?;
+                // Last: one transaction into the database, so a failure
+                // before it leaves the database untouched and a failure in
+                // it leaves nothing behind either.
+                soberana_store::import_postgres(url, &backup.join(POSTGRES_EXPORT)).map_err(
+                    |e| {
+                        bad_backup(
+                            backup,
+                            format!(
+                                "loading the store into `{}`: {e}",
+                                soberana_store::redacted(url)
+                            ),
+                        )
+                    },
+                )?;
+            }
+            (BackupStore::Sqlite, Some(url)) => {
+                // The store file was copied (and checked) into the staged
+                // folder: it is moved from there, then left out.
+                let file = staging.join(safe_relative(backup, &manifest.store)?);
+                point_config_at(&staging, url)?;
+                let done =
+                    soberana_store::move_sqlite_into_postgres(&file, url, expected, progress)
+                        .map_err(|e| {
+                            bad_backup(
+                                backup,
+                                format!(
+                                    "moving the SQLite store into `{}`: {e}",
+                                    soberana_store::redacted(url)
+                                ),
+                            )
+                        })?;
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut name = file.as_os_str().to_owned();
+                    name.push(suffix);
+                    let name = PathBuf::from(name);
+                    if name.exists() {
+                        std::fs::remove_file(&name).map_err(io(&name))?;
+                    }
+                }
+                moved = Some((BackupStore::Sqlite, done));
+            }
+            (BackupStore::Postgres, None) => {
+                let file = staging.join(SQLITE_STORE);
+                point_config_at(&staging, SQLITE_STORE)?;
+                let done = soberana_store::move_postgres_export_into_sqlite(
+                    &backup.join(POSTGRES_EXPORT),
+                    &file,
+                    expected,
+                    progress,
                 )
-            })?;
+                .map_err(|e| {
+                    bad_backup(
+                        backup,
+                        format!("moving the PostgreSQL store into `{SQLITE_STORE}`: {e}"),
+                    )
+                })?;
+                moved = Some((BackupStore::Postgres, done));
+            }
         }
         std::fs::File::open(&staging)
             .and_then(|d| d.sync_all())
@@ -548,11 +620,14 @@ pub fn restore(
         return Err(e);
     }
     std::fs::rename(&staging, dest).map_err(io(dest))?;
-    Ok(manifest)
+    Ok(Restored { manifest, moved })
 }
 
+/// The SQLite store file a node moved off PostgreSQL keeps, in its folder.
+const SQLITE_STORE: &str = "node.sqlite";
+
 /// Makes the restored folder's `node.toml` name the store it was restored
-/// into, keeping everything else.
+/// into (a URL, or a SQLite file in the folder), keeping everything else.
 fn point_config_at(folder: &Path, url: &str) -> Result<(), NodeError> {
     let path = folder.join("node.toml");
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;

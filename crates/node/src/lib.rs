@@ -44,7 +44,8 @@ mod tls;
 pub use agreement::read_terms;
 pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedIncident};
 pub use backup::{
-    BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, check_backup, restore,
+    BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, Restored, check_backup,
+    restore, restore_moving,
 };
 pub use case::{CaseMessageView, CaseProof, CaseView, ExhibitUseRecord, Fetched, Housekeeping};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};

@@ -45,8 +45,9 @@ pub use operations::{
     COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
 };
 pub use pg::{
-    EXPORT_INDEX, ExportedTable, PostgresExport, PostgresStore, export_postgres, import_postgres,
-    is_postgres_url, read_export_index, redacted,
+    EXPORT_INDEX, ExportedTable, MoveProgress, MovedTable, PROGRESS_EVERY, PostgresExport,
+    PostgresStore, StoreMove, export_postgres, import_postgres, is_postgres_url,
+    move_postgres_export_into_sqlite, move_sqlite_into_postgres, read_export_index, redacted,
 };
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,

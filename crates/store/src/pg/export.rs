@@ -58,7 +58,7 @@ pub struct PostgresExport {
     pub log_root: String,
 }
 
-fn target(url: &str) -> Result<Target, StoreError> {
+pub(super) fn target(url: &str) -> Result<Target, StoreError> {
     let (url, schema) = split_schema(url);
     if let Some(schema) = &schema
         && !valid_schema(schema)
@@ -82,7 +82,7 @@ fn plain(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn column_list(columns: &[String]) -> String {
+pub(super) fn column_list(columns: &[String]) -> String {
     columns
         .iter()
         .map(|c| format!("\"{c}\""))
@@ -90,7 +90,7 @@ fn column_list(columns: &[String]) -> String {
         .join(", ")
 }
 
-fn file_error(path: &Path, e: std::io::Error) -> StoreError {
+pub(super) fn file_error(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Conflict(format!("`{}`: {e}", path.display()))
 }
 
@@ -189,7 +189,7 @@ pub fn export_postgres(url: &str, dir: &Path) -> Result<PostgresExport, StoreErr
 
 /// The soberana tables of the current schema, each after every table its
 /// foreign keys refer to.
-fn load_order(tx: &mut Transaction<'_>) -> Result<Vec<String>, StoreError> {
+pub(super) fn load_order(tx: &mut Transaction<'_>) -> Result<Vec<String>, StoreError> {
     let mut left: Vec<String> = tx
         .query(
             "SELECT table_name::text FROM information_schema.tables \
@@ -239,7 +239,7 @@ fn load_order(tx: &mut Transaction<'_>) -> Result<Vec<String>, StoreError> {
 /// The log's size and root in the transaction's snapshot, recomputed from
 /// its leaves: each stored hash must be the hash of its entry, and the
 /// indexes must run from 0 without a gap.
-fn log_of_snapshot(tx: &mut Transaction<'_>) -> Result<(u64, Hash), StoreError> {
+pub(super) fn log_of_snapshot(tx: &mut Transaction<'_>) -> Result<(u64, Hash), StoreError> {
     let none: &[&(dyn postgres::types::ToSql + Sync)] = &[];
     let portal = tx.bind("SELECT idx, entry, hash FROM log_leaves ORDER BY idx", none)?;
     let mut tree = TreeBuilder::new();
@@ -380,7 +380,7 @@ pub fn import_postgres(url: &str, dir: &Path) -> Result<PostgresExport, StoreErr
 }
 
 /// Refuses a target whose soberana tables hold any row.
-fn refuse_rows(tx: &mut Transaction<'_>, location: &str) -> Result<(), StoreError> {
+pub(super) fn refuse_rows(tx: &mut Transaction<'_>, location: &str) -> Result<(), StoreError> {
     let tables: Vec<String> = tx
         .query(
             "SELECT table_name::text FROM information_schema.tables \

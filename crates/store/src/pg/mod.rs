@@ -21,6 +21,7 @@ mod cases;
 mod changes;
 mod export;
 mod intake;
+mod moving;
 mod node_store;
 mod officers;
 mod operations;
@@ -40,6 +41,10 @@ use crate::StoreError;
 pub use export::{
     EXPORT_INDEX, ExportedTable, PostgresExport, export_postgres, import_postgres,
     read_export_index,
+};
+pub use moving::{
+    MoveProgress, MovedTable, PROGRESS_EVERY, StoreMove, move_postgres_export_into_sqlite,
+    move_sqlite_into_postgres,
 };
 
 type Outcome = Result<Box<dyn Any + Send>, StoreError>;
