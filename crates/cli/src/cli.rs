@@ -54,7 +54,19 @@ pub enum Command {
     Run(DirArg),
     /// Write a consistent backup of a node (it may be running) into a new folder.
     Backup(crate::commands::backup::BackupArgs),
-    /// Check a backup and restore it into a new node folder.
+    /// Check a backup and restore it into a new node folder, on SQLite or PostgreSQL.
+    ///
+    /// Without --store the restored node keeps its store in a SQLite file in
+    /// its folder; with --store postgres://… in that empty database (or new
+    /// schema). A backup of a node on the other kind of store is moved into
+    /// it: this is how a node started on SQLite goes to PostgreSQL (stop it,
+    /// back it up, restore the backup with --store, run the new folder), and
+    /// back. The move copies every table
+    /// in one transaction on the new store, counts the rows of each against
+    /// the backup and recomputes the log's size and root, committing only if
+    /// they are the backup's; the log goes on as it was (receipts issued
+    /// before still verify, partners go on cosigning), and the old node must
+    /// not run again once the new one has.
     Restore(crate::commands::backup::RestoreArgs),
     /// Reports computed from the node's own record (transparency).
     #[command(subcommand)]

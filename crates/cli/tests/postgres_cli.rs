@@ -152,11 +152,21 @@ fn a_node_on_postgres_is_backed_up_while_it_runs_and_restores_into_an_empty_stor
     assert!(checked.contains("PostgreSQL store"), "{checked}");
     drop((_mx_run, _us_run));
 
-    // A PostgreSQL backup needs a store to go into, and an empty one.
+    // Without --store it is moved onto SQLite; onto PostgreSQL it needs
+    // an empty store.
+    let on_sqlite = dir.path().join("mx-on-sqlite");
+    let on_sqlite_s = on_sqlite.to_str().unwrap();
+    let said = ok(&["restore", backup_s, "--dir", on_sqlite_s]);
+    assert!(
+        said.contains("moved the store from PostgreSQL to SQLite"),
+        "{said}"
+    );
+    assert!(on_sqlite.join("node.sqlite").is_file());
+    assert!(!on_sqlite.join("store.postgres").exists());
+    let verify = ok(&["log", "verify", "--dir", on_sqlite_s]);
+    assert!(log_size(&verify) >= 1, "{verify}");
     let restored = dir.path().join("mx-restored");
     let restored_s = restored.to_str().unwrap();
-    let err = fails(&["restore", backup_s, "--dir", restored_s]);
-    assert!(err.contains("--store postgres://"), "{err}");
     let err = fails(&["restore", backup_s, "--dir", restored_s, "--store", &store]);
     assert!(err.contains("is not empty"), "{err}");
     assert!(!restored.exists(), "a refused restore left a folder");
@@ -231,6 +241,69 @@ fn a_node_on_postgres_is_backed_up_while_it_runs_and_restores_into_an_empty_stor
     let _us_run = run_node(&us);
     let next = ok(&["propose", example, "--dir", &us]).trim().to_owned();
     wait_state(restored_s, &next, "accepted");
+}
+
+#[test]
+fn a_node_on_sqlite_moves_onto_postgres_and_goes_on_with_its_partner() {
+    let store = fresh_store("moved");
+    let _drop = support::DropSchemas(vec![store.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    let mx = support::init(dir.path(), "MX");
+    let us = support::init(dir.path(), "US");
+    introduce(dir.path(), &mx, &us);
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/proposals/us-border-alert.toml"
+    );
+    let first = ok(&["propose", example, "--dir", &us]).trim().to_owned();
+    let us_run = run_node(&us);
+    let mx_run = run_node(&mx);
+    wait_state(&mx, &first, "accepted");
+    wait_state(&us, &first, "accepted");
+    drop(mx_run);
+
+    let backup = dir.path().join("mx-backup");
+    let backup_s = backup.to_str().unwrap();
+    ok(&["backup", "--dir", &mx, "--to", backup_s]);
+    let moved = dir.path().join("mx-on-pg");
+    let moved_s = moved.to_str().unwrap();
+    let out = soberana(&["restore", backup_s, "--dir", moved_s, "--store", &store]);
+    let (said, progress) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{progress}");
+    assert!(
+        said.contains("moved the store from SQLite to PostgreSQL") && said.contains("log verified"),
+        "{said}"
+    );
+    assert!(
+        progress.contains("moving table") && progress.contains("`log_leaves`"),
+        "{progress}"
+    );
+    let config = std::fs::read_to_string(moved.join("node.toml")).unwrap();
+    assert!(config.contains(&store), "{config}");
+    assert!(!moved.join("node.sqlite").exists());
+    let before = log_size(&ok(&["log", "verify", "--dir", &mx]));
+    assert_eq!(log_size(&ok(&["log", "verify", "--dir", moved_s])), before);
+    // Into the same store again: refused, it holds rows now.
+    let err = fails(&[
+        "restore",
+        backup_s,
+        "--dir",
+        dir.path().join("again").to_str().unwrap(),
+        "--store",
+        &store,
+    ]);
+    assert!(err.contains("is not empty"), "{err}");
+
+    // The moved node runs and takes new work from US.
+    let _moved_run = run_node(moved_s);
+    let next = ok(&["propose", example, "--dir", &us]).trim().to_owned();
+    wait_state(moved_s, &next, "accepted");
+    assert_eq!(support::state(moved_s, &first), "accepted");
+    assert!(log_size(&ok(&["log", "verify", "--dir", moved_s])) > before);
+    drop(us_run);
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -275,6 +275,7 @@ fn the_readme_walkthrough_runs_as_written_on_postgres() {
     let stores: BTreeMap<&str, String> = [
         ("MX_STORE", fresh_store("mx")),
         ("MX_RESTORED", fresh_store("restored")),
+        ("US_STORE", fresh_store("us")),
     ]
     .into_iter()
     .collect();
@@ -389,6 +390,11 @@ fn the_readme_walkthrough_runs_as_written_on_postgres() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert!(retired.is_dir(), "the old key was not retired within 60 s");
+    // US moved onto PostgreSQL: its folder names the new store and holds
+    // no SQLite file.
+    let moved = std::fs::read_to_string(root.join("us-on-pg/node.toml")).unwrap();
+    assert!(moved.contains(&stores["US_STORE"]), "{moved}");
+    assert!(!root.join("us-on-pg/node.sqlite").exists());
     let shown = walk.run("soberana agreement show US --dir mx");
     assert!(String::from_utf8_lossy(&shown.stdout).contains("active (version 1)"));
 }

@@ -30,9 +30,10 @@ pub struct RestoreArgs {
     /// Only check the backup against its manifest; restore nothing.
     #[arg(long)]
     pub check: bool,
-    /// For a backup of a node on PostgreSQL: the empty database (or new
-    /// schema, `?schema=NAME`) to load its store into; the restored
-    /// `node.toml` names it.
+    /// Keep the restored node's store in this empty PostgreSQL database (or
+    /// new schema, `?schema=NAME`), which the restored `node.toml` then
+    /// names; left out, in `node.sqlite` in the folder. A backup of a node
+    /// on the other kind of store is moved, table by table.
     #[arg(long, conflicts_with = "check")]
     pub store: Option<String>,
 }
@@ -79,7 +80,22 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
     let Some(dir) = args.dir else {
         anyhow::bail!("say where to restore with --dir NEW_FOLDER");
     };
-    let manifest = soberana_node::restore(&args.backup, &dir, args.store.as_deref())?;
+    let mut last_table = String::new();
+    let mut progress = |step: soberana_store::MoveProgress<'_>| {
+        // One line a table, and one every PROGRESS_EVERY rows of a long one.
+        if step.done == 0 && step.table != last_table {
+            last_table = step.table.to_owned();
+            eprintln!(
+                "moving table {}/{} `{}`: {} rows",
+                step.number, step.tables, step.table, step.rows
+            );
+        } else if step.done < step.rows {
+            eprintln!("  `{}`: {} of {} rows", step.table, step.done, step.rows);
+        }
+    };
+    let restored =
+        soberana_node::restore_moving(&args.backup, &dir, args.store.as_deref(), &mut progress)?;
+    let manifest = restored.manifest;
     let node = open_node(&dir).with_context(|| {
         format!(
             "the restored folder `{}` does not open as a node",
@@ -87,6 +103,20 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
         )
     })?;
     node.check_restored(&manifest)?;
+    if let Some((from, moved)) = &restored.moved {
+        let (from, to) = match from {
+            soberana_node::BackupStore::Sqlite => ("SQLite", "PostgreSQL"),
+            soberana_node::BackupStore::Postgres => ("PostgreSQL", "SQLite"),
+        };
+        println!(
+            "moved the store from {from} to {to}: {} tables, {} rows, each table's count as in the backup; \
+             log size {} and root {} recomputed from the moved leaves, as in the backup",
+            moved.tables.len(),
+            moved.rows(),
+            moved.log_size,
+            moved.log_root
+        );
+    }
     println!(
         "restored the {} node into {}: log verified, size {} as backed up on {}",
         manifest.party,
