@@ -19,6 +19,7 @@
 mod agreements;
 mod cases;
 mod changes;
+mod copy_file;
 mod export;
 mod intake;
 mod moving;
