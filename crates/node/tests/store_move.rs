@@ -437,4 +437,55 @@ async fn a_move_is_refused_whole_and_leaves_its_destination_empty() {
     let err = refused(&cut, &back, None);
     assert!(err.contains("cut short"), "{err}");
     moved(&pg_backup, &back, None, BackupStore::Postgres);
+
+    // There and back, every row of every table is what it was.
+    let (original, returned) = (
+        every_row(&backup.join("node.sqlite")),
+        every_row(&back.join("node.sqlite")),
+    );
+    assert!(
+        original.len() > 20 && original.contains_key("sqlite_sequence"),
+        "{:?}",
+        original.keys()
+    );
+    for (table, rows) in &original {
+        assert_eq!(
+            returned.get(table),
+            Some(rows),
+            "`{table}` changed on the way"
+        );
+    }
+    assert_eq!(original.len(), returned.len());
+}
+
+/// Every row of every table of a SQLite store (its AUTOINCREMENT counters
+/// included), as text, sorted.
+fn every_row(path: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let conn = soberana_store::SqliteStore::raw_connection(path).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    tables
+        .into_iter()
+        .map(|table| {
+            let mut read = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let columns = read.column_count();
+            let mut rows: Vec<String> = read
+                .query_map([], |r| {
+                    Ok((0..columns)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            rows.sort();
+            (table, rows)
+        })
+        .collect()
 }
