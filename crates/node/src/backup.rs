@@ -10,6 +10,11 @@
 //! place, so a restore is never half made, and audits the restored log
 //! against the root the manifest recorded.
 //!
+//! A backup restored onto the other kind of store (SQLite to PostgreSQL or
+//! back) is moved table by table into the new store in one transaction,
+//! each table's rows counted and the log's size and root recomputed at the
+//! destination before it commits ([`restore_moving`]).
+//!
 //! What a backup cannot protect: whatever the node logged after the
 //! snapshot. Its partners hold every envelope that crossed and every
 //! checkpoint they cosigned, so a restored node is *behind* what its

@@ -116,6 +116,10 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
             moved.log_size,
             moved.log_root
         );
+        println!(
+            "run only {} from now on: the old folder must never run again (two nodes signing one log fork it for the partners)",
+            dir.display()
+        );
     }
     println!(
         "restored the {} node into {}: log verified, size {} as backed up on {}",
