@@ -1,8 +1,11 @@
 //! A node restored from a backup older than a checkpoint its partner
 //! cosigned: the node finds at start that its log is behind, refuses to
 //! sign a checkpoint that would conflict (also after a restart, before the
-//! partner is asked again), and takes back from the partner the envelopes
-//! it lost.
+//! partner is asked again), takes back from the partner the envelopes it
+//! lost, and declares a log restart that the partner checks, records and
+//! cosigns, after which checkpoints are cosigned again. A fork sent without
+//! the declaration is still an alarm; a forged, replayed or inflated
+//! declaration is refused with nothing recorded but the refusal.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,8 +15,13 @@ use support::{eventually, party, state};
 
 use std::sync::Arc;
 
-use soberana_core::{ProposalDraft, ProposalState, Timestamp};
-use soberana_node::{Node, PolicyVerdict, ProposalPolicy, Verdict};
+use soberana_core::{PartyCode, ProposalDraft, ProposalState, Timestamp};
+use soberana_ledger::{
+    AddCheckpoint, Checkpoint, LogEntry, NoteSigner, SignatureType, SignedCheckpoint,
+    verify_bundle_with,
+};
+use soberana_node::{Node, PolicyVerdict, ProposalPolicy, Verdict, log_origin};
+use soberana_wire::{Body, CheckpointRequest, LogRestart};
 
 struct AcceptAll;
 
@@ -65,12 +73,26 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
         })
         .await;
     }
-    mx.checkpoint_and_request_cosignatures().unwrap();
+    let abandoned = mx.checkpoint_and_request_cosignatures().unwrap();
+    let abandoned_size = abandoned.checkpoint().size();
     eventually("US cosigns MX's checkpoint", || {
-        !mx.cosignatures(None).unwrap().is_empty()
+        !mx.cosignatures(Some(abandoned_size)).unwrap().is_empty()
     })
     .await;
     assert!(mx.check_log_against_partners().await.is_empty(), "in step");
+    // A receipt US holds for one of its proposals, against the checkpoint
+    // of the branch the restore will lose.
+    let last_from_us = mx
+        .store_for_tests()
+        .exchanged(party("US"))
+        .unwrap()
+        .into_iter()
+        .filter(|e| !e.sent && e.log_index.is_some_and(|i| i < abandoned_size))
+        .max_by_key(|e| e.log_index)
+        .unwrap();
+    let receipt = mx
+        .receipt_for(&last_from_us.envelope_id, party("US"))
+        .unwrap();
     mx_run.stop().await;
     drop(mx);
 
@@ -136,5 +158,303 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
     drop(mx);
     let mx = Node::open(&restored, Arc::new(AcceptAll)).unwrap();
     assert!(mx.checkpoint_and_request_cosignatures().is_err());
+
+    // Without a declared restart, a checkpoint of MX's new branch is a fork
+    // in US's eyes, as before: an alarm, nothing cosigned.
+    let alarms_before = alarms(&us);
+    let fork = mx.log().unwrap().sign_checkpoint().unwrap();
+    mx.store_for_tests()
+        .queue_messages(
+            party("US"),
+            vec![checkpoint_body(abandoned_size, fork.to_text(), None)],
+            mx.sealer(),
+        )
+        .unwrap();
+    let mx_run = mx.start().await.unwrap();
+    eventually("US raises an alarm on the undeclared fork", || {
+        alarms(&us) > alarms_before
+    })
+    .await;
+    assert!(!mx.log_findings().is_empty(), "still refused");
+
+    // The restart: declared, sent, checked and cosigned by US.
+    let us_restarts = restarts(&us).len();
+    let proposed = mx
+        .restart_log(
+            party("US"),
+            "restored from the backup taken before the outage",
+        )
+        .await
+        .unwrap();
+    assert_eq!(proposed.abandoned_size, abandoned_size);
+    assert!(!proposed.resent);
+    assert_eq!(
+        proposed.reappended,
+        recovered.ours_lost.len(),
+        "every envelope MX sent that only US held is logged again"
+    );
+    assert_eq!(proposed.checkpoint_size, proposed.restored_size + 1);
+    eventually("US acknowledges the restart and MX is ready again", || {
+        mx.log_findings().is_empty()
+    })
+    .await;
+    let witnessed = std::fs::read_to_string(restored.join("witnessed.json")).unwrap();
+    let kept: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&witnessed).unwrap();
+    let kept = SignedCheckpoint::verify(&kept["US"], &mx.log_key().unwrap()).unwrap();
+    assert_eq!(
+        kept.checkpoint().size(),
+        proposed.checkpoint_size,
+        "witnessed.json follows the new branch"
+    );
+
+    // Both logs show the restart, at the same place.
+    let ours = restarts(&mx);
+    let theirs = restarts(&us);
+    assert_eq!(theirs.len(), us_restarts + 1);
+    for (index, entry) in [ours.last().unwrap(), theirs.last().unwrap()] {
+        let LogEntry::LogRestart {
+            origin,
+            abandoned_size: size,
+            abandoned_root,
+            restored_size,
+            ..
+        } = entry
+        else {
+            unreachable!()
+        };
+        assert_eq!(origin, &log_origin(party("MX")));
+        assert_eq!(*size, abandoned_size);
+        assert_eq!(abandoned_root, abandoned.checkpoint().root().as_bytes());
+        assert_eq!(*restored_size, proposed.restored_size);
+        assert!(*index >= proposed.restored_size.min(1));
+    }
+    assert_eq!(
+        ours.last().unwrap().0,
+        proposed.restored_size,
+        "MX's own entry"
+    );
+    // The lost envelopes MX sent are in its log again.
+    let relogged = log_entries(
+        &mx,
+        |e| matches!(e, LogEntry::EnvelopeSent(r) if recovered.ours_lost.contains(&r.envelope_id)),
+    );
+    assert_eq!(relogged, recovered.ours_lost.len());
+
+    // Checkpoints of the new branch are cosigned again.
+    let next = mx.checkpoint_and_request_cosignatures().unwrap();
+    let next_size = next.checkpoint().size();
+    assert!(next_size > proposed.checkpoint_size);
+    eventually("US cosigns the new branch", || {
+        !mx.cosignatures(Some(next_size)).unwrap().is_empty()
+    })
+    .await;
+    assert!(mx.check_log_against_partners().await.is_empty());
+    assert_eq!(
+        alarms(&us),
+        alarms_before + 1,
+        "the declared restart raised no alarm"
+    );
+
+    // Both logs verify; US keeps the abandoned branch's checkpoint, and the
+    // receipt against it still verifies.
+    mx.audit_log().unwrap().unwrap();
+    us.audit_log().unwrap().unwrap();
+    assert!(
+        us.partner_checkpoints(party("MX"))
+            .unwrap()
+            .iter()
+            .any(|c| c.status == "cosigned" && c.note == abandoned_note(&us, abandoned_size))
+    );
+    let mx_log_key = mx.log_key().unwrap();
+    let us_witness = soberana_node::card_witness_key(&mx.peer(party("US")).unwrap()).unwrap();
+    let verified = verify_bundle_with(&receipt, &[mx_log_key], &[us_witness]).unwrap();
+    assert_eq!(verified.checkpoint.size(), abandoned_size);
+
+    mx_run.stop().await;
     us_run.stop().await;
+
+    // A rogue MX (or a stale copy of the declaration) is refused, and US
+    // records nothing but the refusal.
+    refused_restarts(&mx, &us, abandoned_size);
+}
+
+/// How many alarms `us` raised on MX's log.
+fn alarms(us: &Node) -> usize {
+    us.partner_checkpoints(party("MX"))
+        .unwrap()
+        .iter()
+        .filter(|c| c.status == "alarm")
+        .count()
+}
+
+/// The cosigned checkpoint of MX's log of `size` US holds, as it holds it.
+fn abandoned_note(us: &Node, size: u64) -> String {
+    us.partner_checkpoints(party("MX"))
+        .unwrap()
+        .into_iter()
+        .find(|c| c.status == "cosigned" && c.size == size)
+        .unwrap()
+        .note
+}
+
+/// Every restart entry of the node's log, with its index.
+fn restarts(node: &Node) -> Vec<(u64, LogEntry)> {
+    let size = node.store_for_tests().log_size().unwrap();
+    node.store_for_tests()
+        .log_leaves(0, size)
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, leaf)| match LogEntry::decode(&leaf.entry) {
+            Ok(e @ LogEntry::LogRestart { .. }) => Some((i as u64, e)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn log_entries(node: &Node, what: impl Fn(&LogEntry) -> bool) -> usize {
+    let size = node.store_for_tests().log_size().unwrap();
+    node.store_for_tests()
+        .log_leaves(0, size)
+        .unwrap()
+        .iter()
+        .filter(|leaf| LogEntry::decode(&leaf.entry).is_ok_and(|e| what(&e)))
+        .count()
+}
+
+fn checkpoint_body(old_size: u64, checkpoint: String, restart: Option<LogRestart>) -> Body {
+    Body::Checkpoint(CheckpointRequest {
+        add_checkpoint: AddCheckpoint {
+            old_size,
+            proof: vec![],
+            checkpoint,
+        }
+        .to_string(),
+        restart,
+    })
+}
+
+/// A checkpoint of MX's log of `size` signed with the log key of `seed`.
+fn signed_by(seed: &[u8; 32], size: u64) -> String {
+    let signer =
+        NoteSigner::from_seed(&log_origin(party("MX")), SignatureType::Ed25519, seed).unwrap();
+    let checkpoint =
+        Checkpoint::new(signer.name(), size, soberana_ledger::hash_leaf(b"fork")).unwrap();
+    SignedCheckpoint::sign(checkpoint, &signer)
+        .unwrap()
+        .to_text()
+}
+
+/// Sends restart declarations US must refuse, each sealed by MX's real key
+/// and taken in directly, and checks that US wrote the refusal alone.
+fn refused_restarts(mx: &Node, us: &Node, abandoned_size: u64) {
+    let mx_party: PartyCode = party("MX");
+    let log_size = |n: &Node| n.store_for_tests().log_size().unwrap();
+    let held = |n: &Node| n.partner_checkpoints(mx_party).unwrap().len();
+    let mut sequence = 1_000_000;
+    let mut send = |body: &Body| {
+        sequence += 1;
+        let bytes = (mx.sealer())(party("US"), sequence, body).bytes().to_vec();
+        us.intake(&bytes, None)
+    };
+    let accepted = us
+        .store_for_tests()
+        .exchanged(mx_party)
+        .unwrap()
+        .into_iter()
+        .filter(|e| !e.sent)
+        .find_map(|e| {
+            let parsed = soberana_wire::UnverifiedEnvelope::parse(&e.bytes, usize::MAX).ok()?;
+            let verified = parsed
+                .verify_any(&[mx.signing_key_for_tests().public()])
+                .ok()?;
+            match verified.body().ok()? {
+                Body::Checkpoint(request) if request.restart.is_some() => {
+                    Some((e.bytes.clone(), request))
+                }
+                _ => None,
+            }
+        })
+        .expect("US holds the restart it accepted");
+    let (accepted_bytes, accepted_request) = accepted;
+    let declared = accepted_request.restart.clone().unwrap();
+    let latest_cosigned = us
+        .partner_checkpoints(mx_party)
+        .unwrap()
+        .into_iter()
+        .rfind(|c| c.status == "cosigned")
+        .unwrap();
+    let request = AddCheckpoint::parse(&accepted_request.add_checkpoint).unwrap();
+
+    let cases: Vec<(&str, Body, &str)> = vec![
+        (
+            "the accepted declaration sent again in a new envelope",
+            Body::Checkpoint(accepted_request.clone()),
+            "restart already taken",
+        ),
+        (
+            "an abandoned checkpoint US never cosigned",
+            checkpoint_body(
+                0,
+                request.checkpoint.clone(),
+                Some(LogRestart {
+                    abandoned: signed_by(&mx.signing_key_for_tests().seed(), abandoned_size + 7),
+                    ..declared.clone()
+                }),
+            ),
+            "never cosigned",
+        ),
+        (
+            "an abandoned checkpoint not signed by MX's pinned log key",
+            checkpoint_body(
+                0,
+                request.checkpoint.clone(),
+                Some(LogRestart {
+                    abandoned: signed_by(&[7; 32], abandoned_size),
+                    ..declared.clone()
+                }),
+            ),
+            "not signed by a log key pinned",
+        ),
+        (
+            "more restored entries than its checkpoint holds",
+            checkpoint_body(
+                0,
+                request.checkpoint.clone(),
+                Some(LogRestart {
+                    abandoned: latest_cosigned.note.clone(),
+                    restored_size: 10_000,
+                    reason: declared.reason.clone(),
+                }),
+            ),
+            "declares 10000 entries",
+        ),
+    ];
+    for (what, body, expect) in cases {
+        let (size, checkpoints, refusals) = (
+            log_size(us),
+            held(us),
+            us.store_for_tests().refusals(100_000).unwrap().len(),
+        );
+        let refusal = send(&body).expect_err(what);
+        assert!(
+            refusal.to_string().contains(expect) && refusal.to_string().contains("log restart"),
+            "{what}: {refusal}"
+        );
+        assert_eq!(held(us), checkpoints, "{what}: a checkpoint was recorded");
+        assert_eq!(
+            us.store_for_tests().refusals(100_000).unwrap().len(),
+            refusals + 1,
+            "{what}: the refusal is recorded"
+        );
+        assert!(
+            log_size(us) <= size + 1,
+            "{what}: more than the refusal was logged"
+        );
+    }
+    // The very envelope again: a replay.
+    let replay = us.intake(&accepted_bytes, None).unwrap_err();
+    assert!(replay.to_string().contains("replay"), "{replay}");
+    assert_eq!(restarts(us).len(), 1, "one restart, however often declared");
 }

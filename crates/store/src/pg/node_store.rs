@@ -178,6 +178,19 @@ impl NodeStore for PostgresStore {
         })
     }
 
+    fn skip_sequence_to(&self, peer: PartyCode, next: u64) -> Result<(), StoreError> {
+        let next = i64::try_from(next)
+            .map_err(|_| StoreError::Conflict(format!("sequence {next} is out of range")))?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sequences (peer, next) VALUES ($1, $2)
+                 ON CONFLICT (peer) DO UPDATE SET next = GREATEST(sequences.next, EXCLUDED.next)",
+                &[&peer.as_str(), &next],
+            )?;
+            Ok(())
+        })
+    }
+
     fn record_result(&self, answer: Answer, log: Vec<LogEntry>) -> Result<(), StoreError> {
         self.write(move |tx| {
             let id = answer.proposal_id;
