@@ -468,6 +468,25 @@ impl Node {
         })
     }
 
+    /// Every log restart our log records (ours, and partners' we accepted),
+    /// with its index.
+    pub fn log_restarts(&self) -> Result<Vec<(u64, LogEntry)>, NodeError> {
+        const CHUNK: u64 = 10_000;
+        let size = self.log_size()?;
+        let mut out = Vec::new();
+        let mut from = 0;
+        while from < size {
+            let to = size.min(from + CHUNK);
+            for (i, leaf) in self.store().log_leaves(from, to)?.iter().enumerate() {
+                if let Ok(entry @ LogEntry::LogRestart { .. }) = LogEntry::decode(&leaf.entry) {
+                    out.push((from + i as u64, entry));
+                }
+            }
+            from = to;
+        }
+        Ok(out)
+    }
+
     /// Our envelope signing keys: the one in use and those rotated out.
     fn own_signing_keys(&self) -> Vec<soberana_wire::PublicKey> {
         let mut keys = vec![self.key().public()];

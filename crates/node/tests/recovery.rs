@@ -271,6 +271,23 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
     let verified = verify_bundle_with(&receipt, &[mx_log_key], &[us_witness]).unwrap();
     assert_eq!(verified.checkpoint.size(), abandoned_size);
 
+    // Both transparency reports name the restart, the same way.
+    let (from, to) = (
+        Timestamp::from_unix_millis(0),
+        Timestamp::now().plus_seconds(60),
+    );
+    let mx_report = mx.transparency_report(party("US"), from, to).unwrap();
+    let us_report = us.transparency_report(party("MX"), from, to).unwrap();
+    assert_eq!(mx_report.restarts.len(), 1, "{:?}", mx_report.restarts);
+    assert_eq!(mx_report.restarts, us_report.restarts);
+    assert_eq!(mx_report.restarts[0].party, "MX");
+    assert_eq!(mx_report.restarts[0].restored_size, proposed.restored_size);
+    assert_eq!(
+        mx.log_restarts().unwrap().len(),
+        1,
+        "the node lists its restart"
+    );
+
     mx_run.stop().await;
     us_run.stop().await;
 
