@@ -21,7 +21,21 @@
 //! limit waived: they are old by nature, but still checked against the
 //! partner's key), so its proposals, decisions, receipts and answers are
 //! back; those we sent that our store lost are counted and listed, since
-//! only the partner's copy of them remains.
+//! only the partner's copy of them remains. Our envelope numbering to the
+//! partner moves past the highest number of ours it holds, or the partner
+//! would refuse our next envelope as a number used twice.
+//!
+//! The entries the restore lost cannot be rebuilt, so the log can never
+//! again reach the root the partner cosigned. `Node::restart_log`
+//! (`soberana recover --restart-log`) declares it: the envelopes we sent
+//! that only the partner holds are logged again, a `LogRestart` entry names
+//! the abandoned checkpoint, the entries kept, the cosigned checkpoint the
+//! new branch still extends and the reason, and the checkpoint covering it
+//! goes to the partner with the declaration. The partner's witness takes it
+//! only against the last checkpoint of our log it cosigned (see
+//! `Witness::restart`), logs the same entry and cosigns; that cosignature,
+//! on a checkpoint ending with a restart abandoning exactly the checkpoint
+//! kept in `witnessed.json`, replaces it there and ends the refusal.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -576,11 +590,19 @@ impl Node {
         let body = self.get_from_partner(peer, "/v1/exchanged").await?;
         let held: Vec<HeldEnvelope> = serde_json::from_slice(&body)
             .map_err(|e| NodeError::Ledger(format!("{peer} answered no envelope list: {e}")))?;
+        // Ours the store holds: delivered, or refused by the partner for
+        // good (a fork it raised an alarm on is in our log already).
         let ours: HashSet<String> = self
             .store()
             .exchanged(peer)?
             .into_iter()
             .map(|e| e.envelope_id)
+            .chain(
+                self.store()
+                    .refused_deliveries(1_000_000)?
+                    .into_iter()
+                    .map(|r| r.envelope_id),
+            )
             .collect();
         let keys = self.own_signing_keys();
         let mut entries = Vec::new();
@@ -720,8 +742,7 @@ pub(crate) fn witnessed_for(node: &Node, party: PartyCode) -> Result<WitnessedLa
     let note = node
         .partner_checkpoints(party)?
         .into_iter()
-        .filter(|c| c.status == "cosigned")
-        .next_back()
+        .rfind(|c| c.status == "cosigned")
         .map(|c| c.note);
     Ok(WitnessedLatest { note })
 }

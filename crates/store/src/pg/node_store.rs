@@ -1,5 +1,8 @@
 //! [`NodeStore`] on PostgreSQL: each write is one closure for the group
 //! committer, each read one query (or one snapshot) on a reader thread.
+//!
+//! This file is long because it implements the whole `NodeStore` trait, one
+//! short method per operation, in one `impl` block.
 
 use soberana_core::{
     Agreement, AgreementAct, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId,
