@@ -91,16 +91,12 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
-    /// After a restore: compare the log with what a partner cosigned, take
-    /// back the partner's envelopes this node lost, and (with
-    /// --restart-log) declare the log restarted so checkpoints are cosigned
-    /// again.
+    /// After a restore: take back a partner's envelopes, then declare the log restarted.
     ///
     /// Run it with the restored node stopped and the partner running. It takes
-    /// back every envelope the partner sent us that the restore lost (its
-    /// proposals, decisions, receipts and answers come back, checked against
-    /// its pinned key). What it cannot bring back: our own log entries past the
-    /// backup (our decisions, disclosures, refusals, with our own times), so
+    /// back every envelope the partner sent us that the restore lost, checked
+    /// against its pinned key. It cannot bring back our own log entries past
+    /// the backup (decisions, disclosures, refusals, with our own times), so
     /// the log no longer matches the last checkpoint the partner cosigned and
     /// the node refuses to sign checkpoints.
     ///
