@@ -256,12 +256,22 @@ impl Node {
                     card.party
                 ))
             })?;
-        let ours = self.witness_key().map_err(|e| IntakeRefusal {
+        // Our witness key of the time: the one in use or one rotated out.
+        let mut ours = vec![self.witness_key().map_err(|e| IntakeRefusal {
             status: 503,
             code: "unavailable",
             reason: e.to_string(),
-        })?;
-        if abandoned.check_cosignature(&ours).is_err() {
+        })?];
+        ours.extend(
+            self.previous_cards()
+                .iter()
+                .filter(|c| c.party == self.party())
+                .filter_map(card_witness_key),
+        );
+        if !ours
+            .iter()
+            .any(|key| abandoned.check_cosignature(key).is_ok())
+        {
             return Err(refuse(
                 "the abandoned checkpoint it names does not carry this node's cosignature: this node never cosigned it"
                     .into(),
