@@ -280,11 +280,14 @@ impl Node {
         let body = self.get_from_partner(peer, "/v1/exchanged").await?;
         let held: Vec<HeldEnvelope> = serde_json::from_slice(&body)
             .map_err(|e| NodeError::Ledger(format!("{peer} answered no envelope list: {e}")))?;
+        // What crossed as we hold it, and every envelope we queued (one
+        // still waiting in the outbox is not lost: it goes again).
         let ours: HashSet<String> = self
             .store()
             .exchanged(peer)?
             .into_iter()
             .map(|e| e.envelope_id)
+            .chain(self.store().queued_envelope_ids(peer)?)
             .collect();
         let mut out = Recovered {
             held: held.len(),
@@ -590,19 +593,12 @@ impl Node {
         let body = self.get_from_partner(peer, "/v1/exchanged").await?;
         let held: Vec<HeldEnvelope> = serde_json::from_slice(&body)
             .map_err(|e| NodeError::Ledger(format!("{peer} answered no envelope list: {e}")))?;
-        // Ours the store holds: delivered, or refused by the partner for
-        // good (a fork it raised an alarm on is in our log already).
+        // Ours the store holds, whatever their delivery state: each was
+        // logged when it was queued.
         let ours: HashSet<String> = self
             .store()
-            .exchanged(peer)?
+            .queued_envelope_ids(peer)?
             .into_iter()
-            .map(|e| e.envelope_id)
-            .chain(
-                self.store()
-                    .refused_deliveries(1_000_000)?
-                    .into_iter()
-                    .map(|r| r.envelope_id),
-            )
             .collect();
         let keys = self.own_signing_keys();
         let mut entries = Vec::new();

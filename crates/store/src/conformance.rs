@@ -510,6 +510,11 @@ fn check_sequence_skip(store: &dyn NodeStore, mx: PartyCode) -> Result<(), Strin
     ensure(
         used == vec![1, 50, 51],
         &format!("the numbering skips to 50 and never back: {used:?}"),
+    )?;
+    let queued = store.queued_envelope_ids(peer).map_err(text)?;
+    ensure(
+        queued.len() == 3,
+        &format!("every envelope queued to a partner is listed, delivered or not: {queued:?}"),
     )
 }
 

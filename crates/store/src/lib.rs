@@ -147,6 +147,10 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     /// The ids of the envelopes we sent about a proposal, with their kinds.
     fn sent_envelopes(&self, proposal: ProposalId) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// The id of every envelope we queued to `peer`, whatever became of it
+    /// (pending, delivered or refused).
+    fn queued_envelope_ids(&self, peer: PartyCode) -> Result<Vec<String>, StoreError>;
+
     /// The ids of the envelopes we received about a proposal, with the log
     /// index of the entry recording each.
     fn received_envelopes(

@@ -1236,6 +1236,14 @@ impl NodeStore for SqliteStore {
         })
     }
 
+    fn queued_envelope_ids(&self, peer: PartyCode) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT envelope_id FROM outbox WHERE recipient = ?1")?;
+            let rows = stmt.query_map([peer.as_str()], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     fn received_envelopes(
         &self,
         proposal: ProposalId,

@@ -111,6 +111,18 @@ impl NodeStore for PostgresStore {
         })
     }
 
+    fn queued_envelope_ids(&self, peer: PartyCode) -> Result<Vec<String>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT envelope_id FROM outbox WHERE recipient = $1",
+                &[&peer.as_str()],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+        })
+    }
+
     fn received_envelopes(
         &self,
         proposal: ProposalId,
