@@ -103,8 +103,27 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run a node with its officer desk (the web UI) until Ctrl-C or SIGTERM.
     Desk(crate::commands::desk::DeskArgs),
-    /// After a restore: compare the log with what a partner cosigned and
-    /// take back the partner's envelopes this node lost.
+    /// After a restore: take back a partner's envelopes, then declare the log restarted.
+    ///
+    /// Run it with the restored node stopped and the partner running. It takes
+    /// back every envelope the partner sent us that the restore lost, checked
+    /// against its pinned key. It cannot bring back our own log entries past
+    /// the backup (decisions, disclosures, refusals, with our own times), so
+    /// the log no longer matches the last checkpoint the partner cosigned and
+    /// the node refuses to sign checkpoints.
+    ///
+    /// With --restart-log REASON it then declares the loss: the log restarts on
+    /// a new branch from what it holds (the envelopes we sent that only the
+    /// partner still holds are logged again first), with a signed entry naming
+    /// the abandoned checkpoint the partner cosigned, the entries kept and the
+    /// reason. The declaration goes to the partner with the new branch's first
+    /// checkpoint when the node runs; the partner checks it, records it in its
+    /// own log and cosigns, and from then on checkpoints are cosigned again and
+    /// the node is ready. What stays provable: every receipt and proof against
+    /// a checkpoint cosigned before the restore (the partner keeps those
+    /// checkpoints), everything in the new branch, and the restart itself in
+    /// both logs. What is lost for good: proof of our entries that existed
+    /// only past the backup.
     Recover(crate::commands::backup::RecoverArgs),
     /// Rotate the node's signing key and TLS certificate with an overlap.
     #[command(subcommand)]

@@ -264,6 +264,28 @@ pub enum LogEntry {
         /// When, unix milliseconds.
         time_ms: u64,
     },
+    /// Tag 14: a log restarted on a new branch after a restore lost entries
+    /// past a checkpoint the partner had cosigned. Appended by the log that
+    /// restarted (the declaration) and by the witness that accepted it.
+    LogRestart {
+        /// The origin of the log that restarted.
+        origin: String,
+        /// The size of the abandoned branch's last cosigned checkpoint.
+        abandoned_size: u64,
+        /// Its root.
+        #[serde(with = "hex32")]
+        abandoned_root: Digest,
+        /// The entries the log holds before this declaration: what the
+        /// restore kept and what was taken back from the partner.
+        restored_size: u64,
+        /// The size of the latest cosigned checkpoint the new branch still
+        /// extends (0: none); entries before it are unchanged.
+        kept_size: u64,
+        /// Why, in the operator's words.
+        reason: String,
+        /// When, unix milliseconds.
+        time_ms: u64,
+    },
 }
 
 struct Writer(Vec<u8>);
@@ -349,6 +371,7 @@ impl LogEntry {
             LogEntry::DeadlineBreach { .. } => 11,
             LogEntry::CaseAct { .. } => 12,
             LogEntry::StandingRun { .. } => 13,
+            LogEntry::LogRestart { .. } => 14,
         }
     }
 
@@ -512,6 +535,23 @@ impl LogEntry {
                 }
                 w.u64(*time_ms);
             }
+            LogEntry::LogRestart {
+                origin,
+                abandoned_size,
+                abandoned_root,
+                restored_size,
+                kept_size,
+                reason,
+                time_ms,
+            } => {
+                w.text("origin", origin)?;
+                w.u64(*abandoned_size);
+                w.digest(abandoned_root);
+                w.u64(*restored_size);
+                w.u64(*kept_size);
+                w.text("reason", reason)?;
+                w.u64(*time_ms);
+            }
         }
         Ok(w.0)
     }
@@ -632,6 +672,15 @@ impl LogEntry {
                 },
                 time_ms: r.u64("time_ms")?,
             },
+            14 => LogEntry::LogRestart {
+                origin: r.text("origin")?,
+                abandoned_size: r.u64("abandoned_size")?,
+                abandoned_root: r.digest("abandoned_root")?,
+                restored_size: r.u64("restored_size")?,
+                kept_size: r.u64("kept_size")?,
+                reason: r.text("reason")?,
+                time_ms: r.u64("time_ms")?,
+            },
             other => return Err(EntryError::UnknownTag(other)),
         };
         if !r.0.is_empty() {
@@ -732,6 +781,15 @@ pub(crate) mod tests {
                 matched: Some(3),
                 time_ms: 12,
             },
+            LogEntry::LogRestart {
+                origin: "soberana/mx/log".into(),
+                abandoned_size: 40,
+                abandoned_root: [11; 32],
+                restored_size: 31,
+                kept_size: 20,
+                reason: "restored from the nightly backup".into(),
+                time_ms: 13,
+            },
         ]
     }
 
@@ -747,7 +805,7 @@ pub(crate) mod tests {
             assert_eq!(serde_json::from_str::<LogEntry>(&json).unwrap(), entry);
             tags.push(entry.tag());
         }
-        assert_eq!(tags, (1..=13).collect::<Vec<u8>>());
+        assert_eq!(tags, (1..=14).collect::<Vec<u8>>());
     }
 
     /// Pins the exact encoding: changing it would change every leaf hash.

@@ -253,6 +253,21 @@ impl<S: LedgerStorage> Log<S> {
         Ok(signed)
     }
 
+    /// Signs and stores a checkpoint of the tree at `size`, which must not
+    /// exceed the log (entries appended since are left to a later one).
+    pub fn sign_checkpoint_at(&mut self, size: u64) -> Result<SignedCheckpoint, LogError> {
+        if let Some(existing) = self.storage.checkpoint(size)? {
+            return Ok(self.verify_own(&existing.note)?.0);
+        }
+        let cp = Checkpoint::new(self.origin(), size, self.root_at(size)?)?;
+        let signed = SignedCheckpoint::sign(cp, &self.signer)?;
+        self.storage.put_checkpoint(&StoredCheckpoint {
+            size,
+            note: signed.to_text(),
+        })?;
+        Ok(signed)
+    }
+
     /// Checks and stores a witness's cosignature on our checkpoint of `size`;
     /// returns the cosignature's timestamp.
     pub fn add_cosignature(

@@ -118,6 +118,10 @@ pub enum WitnessError {
     /// An add-checkpoint request body is malformed.
     #[error("the add-checkpoint request is malformed: {0}")]
     Malformed(&'static str),
+    /// A declared restart of the log does not hold against what we
+    /// cosigned (see [`Witness::restart`]).
+    #[error("the log restart is refused: {0}")]
+    Restart(String),
     /// The request's old size is not the size we last cosigned
     /// (tlog-witness answers 409 with this size).
     #[error("the old size does not match; the witness last cosigned size {latest}")]
@@ -202,6 +206,7 @@ impl fmt::Display for AddCheckpoint {
 #[derive(Debug, Clone)]
 pub struct Witness {
     log_key: VerifierKey,
+    previous: Vec<VerifierKey>,
     cosigner: NoteSigner,
     latest: Option<SignedCheckpoint>,
 }
@@ -226,6 +231,7 @@ impl Witness {
         }
         Ok(Witness {
             log_key,
+            previous: Vec::new(),
             cosigner,
             latest: None,
         })
@@ -260,6 +266,7 @@ impl Witness {
             verified = SignedCheckpoint::verify(latest, key);
         }
         w.latest = Some(verified?);
+        w.previous = previous.to_vec();
         Ok(w)
     }
 
@@ -310,6 +317,109 @@ impl Witness {
             ));
         }
         self.observe(&request.checkpoint, &request.proof, now)
+    }
+
+    /// Handles an `add-checkpoint` request that comes with the log's signed
+    /// declaration that it restarted: a restore lost entries past the
+    /// checkpoint of size `abandoned_size` and root `abandoned_root` that we
+    /// cosigned, and the log goes on from `restored_size` entries plus the
+    /// declaration itself. The request's checkpoint is the new branch's
+    /// first, of size `restored_size + 1`; its old size names a checkpoint
+    /// we cosigned that the new branch still extends (`base`, the note we
+    /// hold at that size, proven by the request's consistency proof), or 0.
+    ///
+    /// Cosigned only if the abandoned checkpoint is exactly the latest we
+    /// cosigned: a checkpoint we never cosigned, one we cosigned before the
+    /// latest, or a restart already taken (its abandoned checkpoint is no
+    /// longer the latest) is refused. Once cosigned the new branch is our
+    /// state, so its later checkpoints are witnessed as usual; the abandoned
+    /// checkpoints stay stored as they were signed.
+    pub fn restart(
+        &mut self,
+        body: &str,
+        abandoned_size: u64,
+        abandoned_root: &Hash,
+        restored_size: u64,
+        base: Option<&str>,
+        now: u64,
+    ) -> Result<Observation, WitnessError> {
+        let request = AddCheckpoint::parse(body)?;
+        let new = SignedCheckpoint::verify(&request.checkpoint, &self.log_key)?;
+        let refuse = |why: String| Err(WitnessError::Restart(why));
+        let Some(latest) = &self.latest else {
+            return refuse(format!(
+                "it names a cosigned checkpoint of size {abandoned_size}, but this witness cosigned no checkpoint of the log"
+            ));
+        };
+        let (size, root) = (latest.checkpoint().size(), latest.checkpoint().root());
+        if abandoned_size != size || abandoned_root != root {
+            return refuse(format!(
+                "it names the checkpoint of size {abandoned_size} and root {} as the last one cosigned, but the last checkpoint of the log this witness cosigned is of size {size} and root {} (a checkpoint never cosigned, or a restart already taken)",
+                abandoned_root.to_hex(),
+                root.to_hex()
+            ));
+        }
+        let new_size = new.checkpoint().size();
+        if restored_size.checked_add(1) != Some(new_size) {
+            return refuse(format!(
+                "it declares {restored_size} entries before the restart, but its checkpoint is of size {new_size} (the restored entries and the declaration)"
+            ));
+        }
+        if new_size == size && new.checkpoint().root() == root {
+            return refuse("its checkpoint is the one already cosigned: nothing was lost".into());
+        }
+        let kept = match base {
+            _ if request.old_size == 0 => {
+                if !request.proof.is_empty() {
+                    return Err(WitnessError::Malformed(
+                        "the proof must be empty when the old size is zero",
+                    ));
+                }
+                None
+            }
+            None => {
+                return refuse(format!(
+                    "it says the new branch extends the checkpoint of size {} this witness cosigned, but it cosigned none of that size",
+                    request.old_size
+                ));
+            }
+            Some(note) => {
+                let mut verified = SignedCheckpoint::verify(note, &self.log_key);
+                for key in &self.previous {
+                    if verified.is_ok() {
+                        break;
+                    }
+                    verified = SignedCheckpoint::verify(note, key);
+                }
+                Some(verified?)
+            }
+        };
+        if let Some(kept) = &kept {
+            let (a, b) = (kept.checkpoint(), new.checkpoint());
+            let consistent = a.size() == request.old_size
+                && a.size() <= b.size()
+                && if a.size() == b.size() {
+                    a.root() == b.root()
+                } else {
+                    verify_consistency(a.size(), b.size(), &request.proof, a.root(), b.root())
+                        .is_ok()
+                };
+            if !consistent {
+                return refuse(format!(
+                    "its checkpoint of size {} does not extend the checkpoint of size {} this witness cosigned",
+                    b.size(),
+                    request.old_size
+                ));
+            }
+        }
+        let cosignature = new.cosign(&self.cosigner, now)?;
+        let mut checkpoint = new;
+        checkpoint.attach_cosignature(&cosignature, &self.cosigner.verifier())?;
+        self.latest = Some(checkpoint.clone());
+        Ok(Observation::Cosigned {
+            checkpoint,
+            cosignature,
+        })
     }
 
     /// Considers the partner's signed checkpoint `note` with a consistency

@@ -325,6 +325,97 @@ fn forked_checkpoint(signer: &NoteSigner, size: u64, seed: &[u8]) -> SignedCheck
 }
 
 #[test]
+fn a_declared_restart_is_cosigned_only_against_the_last_cosigned_checkpoint() {
+    use soberana_ledger::{AddCheckpoint, WitnessError};
+    let us = log_signer(US, 3);
+    let cosigner = witness_signer("mx.example/witness", 4);
+    // The log as it was: cosigned at 4 and at 10.
+    let mut old = Log::open(MemoryStorage::new(), us.clone()).unwrap();
+    old.append(&entries(0..4)).unwrap();
+    let cp4 = old.sign_checkpoint().unwrap();
+    old.append(&entries(4..10)).unwrap();
+    let cp10 = old.sign_checkpoint().unwrap();
+    let mut w = Witness::new(old.verifier(), cosigner.clone()).unwrap();
+    let Observation::Cosigned {
+        checkpoint: cosigned4,
+        ..
+    } = w.observe(&cp4.to_text(), &[], 1).unwrap()
+    else {
+        panic!("a first checkpoint is cosigned");
+    };
+    let proof = old.consistency_proof(4, 10).unwrap();
+    assert!(matches!(
+        w.observe(&cp10.to_text(), &proof, 2).unwrap(),
+        Observation::Cosigned { .. }
+    ));
+    // Restored at 4 entries, other entries after them, the declaration last.
+    let mut new = Log::open(MemoryStorage::new(), us.clone()).unwrap();
+    new.append(&entries(0..4)).unwrap();
+    new.append(&entries(100..103)).unwrap();
+    new.append(&[LogEntry::LogRestart {
+        origin: US.into(),
+        abandoned_size: 10,
+        abandoned_root: *cp10.checkpoint().root().as_bytes(),
+        restored_size: 7,
+        kept_size: 4,
+        reason: "restored".into(),
+        time_ms: 3,
+    }])
+    .unwrap();
+    let first = new.sign_checkpoint().unwrap();
+    let request = AddCheckpoint {
+        old_size: 4,
+        proof: new.consistency_proof(4, 8).unwrap(),
+        checkpoint: first.to_text(),
+    }
+    .to_string();
+    let restart = |w: &mut Witness, size: u64, root, restored: u64, base: Option<&str>| {
+        w.restart(&request, size, root, restored, base, 4)
+    };
+    let refused = |r: Result<Observation, WitnessError>, what: &str| match r {
+        Err(WitnessError::Restart(why)) => assert!(why.contains(what), "{why}"),
+        other => panic!("{what}: {other:?}"),
+    };
+    let base = cosigned4.to_text();
+    // Naming an older cosigned checkpoint, or declaring another size: refused.
+    refused(
+        restart(&mut w, 4, cp4.checkpoint().root(), 7, Some(&base)),
+        "last checkpoint of the log this witness cosigned is of size 10",
+    );
+    refused(
+        restart(&mut w, 10, cp10.checkpoint().root(), 9, Some(&base)),
+        "declares 9 entries",
+    );
+    // A kept checkpoint the witness never cosigned: refused.
+    refused(
+        restart(&mut w, 10, cp10.checkpoint().root(), 7, None),
+        "cosigned none of that size",
+    );
+    assert_eq!(w.latest().unwrap().checkpoint().size(), 10, "unmoved");
+    // The declaration as made: cosigned, and the new branch is the state.
+    let Observation::Cosigned { checkpoint, .. } =
+        restart(&mut w, 10, cp10.checkpoint().root(), 7, Some(&base)).unwrap()
+    else {
+        panic!("the declared restart is cosigned");
+    };
+    assert_eq!(checkpoint.checkpoint().size(), 8);
+    checkpoint.check_cosignature(&cosigner.verifier()).unwrap();
+    // Again: the abandoned checkpoint is no longer the last cosigned.
+    refused(
+        restart(&mut w, 10, cp10.checkpoint().root(), 7, Some(&base)),
+        "restart already taken",
+    );
+    // The new branch goes on as any log.
+    new.append(&entries(200..202)).unwrap();
+    let next = new.sign_checkpoint().unwrap();
+    let proof = new.consistency_proof(8, 10).unwrap();
+    assert!(matches!(
+        w.observe(&next.to_text(), &proof, 5).unwrap(),
+        Observation::Cosigned { .. }
+    ));
+}
+
+#[test]
 fn witness_raises_alarms_with_evidence() {
     let us = log_signer(US, 3);
     let mut log = Log::open(MemoryStorage::new(), us.clone()).unwrap();

@@ -160,6 +160,9 @@ fn store_refusal(e: StoreError) -> IntakeRefusal {
                 "this witness last cosigned size {latest} of your log; send the checkpoint with `old {latest}` and a consistency proof from that size"
             ),
         ),
+        StoreError::Witness(WitnessError::Restart(_)) => {
+            IntakeRefusal::new(409, "log_restart", e.to_string())
+        }
         StoreError::Witness(WitnessError::Malformed(what)) => {
             IntakeRefusal::new(400, "malformed_checkpoint", what)
         }
@@ -450,6 +453,12 @@ impl Node {
                     }
                     other => other,
                 };
+                // A partner's cosignature may acknowledge our log restart.
+                if matches!(outcome, IntakeOutcome::CosignatureRecorded { .. })
+                    && !self.log_findings().is_empty()
+                {
+                    self.recall_log_findings();
+                }
                 if rotated && let Err(e) = self.reload_peers() {
                     tracing::error!(error = %e, "could not reload partners after a card update");
                 }

@@ -15,8 +15,8 @@ use soberana_ledger::{
     AddCheckpoint, LedgerStorage, Log, LogEntry, NoteSignature, NoteSigner, ProofBundle,
     SignatureType, SignedCheckpoint, StoredCosignature, VerifierKey,
 };
-use soberana_store::{IntakeEffect, LedgerView, Witnessing};
-use soberana_wire::{Body, CheckpointRequest, CosignatureReply, PartyCard};
+use soberana_store::{IntakeEffect, LedgerView, RestartClaim, Witnessing};
+use soberana_wire::{Body, CheckpointRequest, CosignatureReply, LogRestart, PartyCard};
 
 use crate::NodeError;
 use crate::intake::IntakeRefusal;
@@ -48,6 +48,9 @@ pub fn card_witness_key(card: &PartyCard) -> Option<VerifierKey> {
         &card.signing_key,
     )
 }
+
+/// The longest reason a log restart may give.
+pub const MAX_RESTART_REASON_BYTES: usize = 1000;
 
 fn now_secs() -> u64 {
     (Timestamp::now().unix_millis() / 1000).max(0) as u64
@@ -133,6 +136,7 @@ impl Node {
                 card.party,
                 vec![Body::Checkpoint(CheckpointRequest {
                     add_checkpoint: request.to_string(),
+                    restart: None,
                 })],
                 self.sealer(),
             )?;
@@ -192,7 +196,7 @@ impl Node {
             .map_err(|e| refuse(503, "unavailable", e.to_string()))?;
         // What we cosigned before may be signed by any key the partner's
         // log ever had (that is our own record, not the partner's word).
-        let previous_log_keys = keys
+        let previous_log_keys: Vec<VerifierKey> = keys
             .iter()
             .cloned()
             .chain(
@@ -203,14 +207,82 @@ impl Node {
             )
             .filter(|k| *k != log_key)
             .collect();
+        let restart = match &request.restart {
+            None => None,
+            Some(declared) => {
+                Some(self.restart_claim(card, declared, &keys, &previous_log_keys)?)
+            }
+        };
         let effect = IntakeEffect::Checkpoint(Box::new(Witnessing {
             request: request.add_checkpoint.clone(),
             log_key,
             previous_log_keys,
             cosigner,
             now_secs: now_secs(),
+            restart,
         }));
         Ok((effect, signed.checkpoint().size()))
+    }
+
+    /// Checks what needs no state in a partner's declared log restart: the
+    /// abandoned checkpoint is signed by the partner's log (a key of its
+    /// card, or one it rotated out) and carries our own cosignature; the
+    /// reason is short. Whether it is the last checkpoint we cosigned is
+    /// judged in the store's transaction.
+    fn restart_claim(
+        &self,
+        card: &PartyCard,
+        declared: &LogRestart,
+        keys: &[VerifierKey],
+        previous: &[VerifierKey],
+    ) -> Result<RestartClaim, IntakeRefusal> {
+        let refuse = |reason: String| IntakeRefusal {
+            status: 400,
+            code: "log_restart",
+            reason: format!("the log restart is refused: {reason}"),
+        };
+        if declared.reason.trim().is_empty() || declared.reason.len() > MAX_RESTART_REASON_BYTES {
+            return Err(refuse(format!(
+                "its reason must be given, in at most {MAX_RESTART_REASON_BYTES} bytes"
+            )));
+        }
+        let abandoned = keys
+            .iter()
+            .chain(previous)
+            .find_map(|key| SignedCheckpoint::verify(&declared.abandoned, key).ok())
+            .ok_or_else(|| {
+                refuse(format!(
+                    "the abandoned checkpoint it names is not signed by a log key pinned for `{}`",
+                    card.party
+                ))
+            })?;
+        // Our witness key of the time: the one in use or one rotated out.
+        let mut ours = vec![self.witness_key().map_err(|e| IntakeRefusal {
+            status: 503,
+            code: "unavailable",
+            reason: e.to_string(),
+        })?];
+        ours.extend(
+            self.previous_cards()
+                .iter()
+                .filter(|c| c.party == self.party())
+                .filter_map(card_witness_key),
+        );
+        if !ours
+            .iter()
+            .any(|key| abandoned.check_cosignature(key).is_ok())
+        {
+            return Err(refuse(
+                "the abandoned checkpoint it names does not carry this node's cosignature: this node never cosigned it"
+                    .into(),
+            ));
+        }
+        Ok(RestartClaim {
+            abandoned_size: abandoned.checkpoint().size(),
+            abandoned_root: *abandoned.checkpoint().root(),
+            restored_size: declared.restored_size,
+            reason: declared.reason.clone(),
+        })
     }
 
     /// Checks a partner's cosignature on one of our checkpoints.

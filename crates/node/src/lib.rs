@@ -72,10 +72,10 @@ pub use outbox::{Delivery, backoff};
 pub use pin::{PolicyPinned, constitutional_digest, constitutional_path};
 pub use pinned::card_pinned_party;
 pub use policy::{ActFacts, PlaceFacts, PolicyVerdict, ProposalPolicy, Verdict};
-pub use recovery::{HeldEnvelope, Recovered, WitnessedLatest};
+pub use recovery::{HeldEnvelope, Recovered, RestartProposed, WitnessedLatest};
 pub use report::{
-    REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, TransparencyReport,
-    compare as compare_reports,
+    REPORT_FORMAT, Released, ReportDifference, ReportedEnvelope, ReportedRestart,
+    TransparencyReport, compare as compare_reports,
 };
 pub use server::{PeerCertificate, RunningNode, router};
 pub use soberana_finance::verdict::{Finding, PeriodPrecision, Verdict as AlertVerdict};

@@ -21,7 +21,21 @@
 //! limit waived: they are old by nature, but still checked against the
 //! partner's key), so its proposals, decisions, receipts and answers are
 //! back; those we sent that our store lost are counted and listed, since
-//! only the partner's copy of them remains.
+//! only the partner's copy of them remains. Our envelope numbering to the
+//! partner moves past the highest number of ours it holds, or the partner
+//! would refuse our next envelope as a number used twice.
+//!
+//! The entries the restore lost cannot be rebuilt, so the log can never
+//! again reach the root the partner cosigned. `Node::restart_log`
+//! (`soberana recover --restart-log`) declares it: the envelopes we sent
+//! that only the partner holds are logged again, a `LogRestart` entry names
+//! the abandoned checkpoint, the entries kept, the cosigned checkpoint the
+//! new branch still extends and the reason, and the checkpoint covering it
+//! goes to the partner with the declaration. The partner's witness takes it
+//! only against the last checkpoint of our log it cosigned (see
+//! `Witness::restart`), logs the same entry and cosigns; that cosignature,
+//! on a checkpoint ending with a restart abandoning exactly the checkpoint
+//! kept in `witnessed.json`, replaces it there and ends the refusal.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -30,10 +44,19 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
 use soberana_core::PartyCode;
-use soberana_ledger::SignedCheckpoint;
+use soberana_core::Timestamp;
+use soberana_ledger::{AddCheckpoint, EnvelopeRecord, Hash, Log, LogEntry, SignedCheckpoint};
+use soberana_store::LedgerView;
+use soberana_wire::{Body, CheckpointRequest, LogRestart};
 
+use crate::ledger::MAX_RESTART_REASON_BYTES;
+use crate::node::log_origin;
 use crate::outbox::{Bounds, client_for, exchange};
 use crate::{Node, NodeError};
+
+fn ledger_error(e: impl std::fmt::Display) -> NodeError {
+    NodeError::Ledger(e.to_string())
+}
 
 /// What a partner holds of our log: the latest checkpoint it cosigned.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +89,24 @@ pub struct Recovered {
     /// The partner's cosignatures on checkpoints of ours the restore lost:
     /// not taken in (there is no checkpoint of ours to attach them to).
     pub cosignatures_lost: usize,
+}
+
+/// What [`Node::restart_log`] declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartProposed {
+    /// The size of the abandoned checkpoint the partner cosigned.
+    pub abandoned_size: u64,
+    /// The entries our log holds before the declaration.
+    pub restored_size: u64,
+    /// The latest checkpoint the partner cosigned that the new branch
+    /// still extends (0: none).
+    pub kept_size: u64,
+    /// The new branch's first checkpoint, sent to be cosigned.
+    pub checkpoint_size: u64,
+    /// Envelopes we sent that only the partner held, logged again.
+    pub reappended: usize,
+    /// True if the declaration was already made and is sent again.
+    pub resent: bool,
 }
 
 impl Node {
@@ -159,6 +200,10 @@ impl Node {
             tracing::error!(error = %e, "cannot keep what partners cosigned of our log");
             errors.push(e.to_string());
         }
+        // A restart the partner acknowledged replaces the abandoned
+        // checkpoint kept for it (the partner now answers a smaller one).
+        self.settle_restarts();
+        let held = self.load_witnessed();
         let mut findings = self.findings_from(&held);
         for finding in &findings {
             tracing::error!("{finding}");
@@ -172,6 +217,7 @@ impl Node {
     /// cosigned, as kept in `witnessed.json`: at open, before any partner
     /// is asked, so a log found behind stays refused across a restart.
     pub(crate) fn recall_log_findings(&self) {
+        self.settle_restarts();
         let held = self.load_witnessed();
         self.set_log_findings(self.findings_from(&held));
     }
@@ -234,16 +280,46 @@ impl Node {
         let body = self.get_from_partner(peer, "/v1/exchanged").await?;
         let held: Vec<HeldEnvelope> = serde_json::from_slice(&body)
             .map_err(|e| NodeError::Ledger(format!("{peer} answered no envelope list: {e}")))?;
+        // What crossed as we hold it, and every envelope we queued (one
+        // still waiting in the outbox is not lost: it goes again).
         let ours: HashSet<String> = self
             .store()
             .exchanged(peer)?
             .into_iter()
             .map(|e| e.envelope_id)
+            .chain(self.store().queued_envelope_ids(peer)?)
             .collect();
         let mut out = Recovered {
             held: held.len(),
             ..Recovered::default()
         };
+        // Our envelopes the partner holds carry numbers our restored store
+        // may hand out again; the partner refuses a number used twice. Ours
+        // are told apart by our own signature, so a partner cannot push the
+        // numbering on with envelopes we never sent.
+        let own_keys = self.own_signing_keys();
+        let highest = held
+            .iter()
+            .filter(|e| !e.sent_by_holder)
+            .filter_map(|e| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(&e.bytes)
+                    .ok()
+            })
+            .filter_map(|bytes| {
+                let parsed = soberana_wire::UnverifiedEnvelope::parse(
+                    &bytes,
+                    self.config().max_envelope_bytes,
+                )
+                .ok()?;
+                let verified = parsed.verify_any(&own_keys).ok()?;
+                (verified.header().recipient == peer).then_some(verified.header().sequence)
+            })
+            .max();
+        if let Some(highest) = highest {
+            self.store()
+                .skip_sequence_to(peer, highest.saturating_add(1))?;
+        }
         for envelope in held {
             let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&envelope.bytes)
             else {
@@ -282,6 +358,349 @@ impl Node {
         Ok(out)
     }
 
+    /// Declares that our log restarted (see the module documentation): to
+    /// be run after [`Node::recover_from_peer`], when the log still
+    /// conflicts with the latest checkpoint `peer` cosigned. Re-logs the
+    /// envelopes we sent that only `peer` still holds (each checked against
+    /// our own keys), appends the declaration, signs the new branch's first
+    /// checkpoint (covering it) and queues both to `peer` in one envelope;
+    /// a running node delivers it, and `peer`'s cosignature of it clears
+    /// the refusal to sign checkpoints.
+    pub async fn restart_log(
+        &self,
+        peer: PartyCode,
+        reason: &str,
+    ) -> Result<RestartProposed, NodeError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > MAX_RESTART_REASON_BYTES {
+            return Err(NodeError::Ledger(format!(
+                "say why the log restarts, in at most {MAX_RESTART_REASON_BYTES} bytes"
+            )));
+        }
+        let card = self
+            .peer(peer)
+            .ok_or_else(|| NodeError::UnknownPeer(peer.to_string()))?;
+        let witnessed = self.fetch_witnessed(peer).await?;
+        let Some(note) = &witnessed.note else {
+            return Err(NodeError::Ledger(format!(
+                "{peer} cosigned no checkpoint of our log: there is nothing to restart from"
+            )));
+        };
+        let Some(finding) = self.compare_with_witnessed(peer, &witnessed)? else {
+            return Err(NodeError::Ledger(format!(
+                "the log agrees with the latest checkpoint {peer} cosigned: there is nothing to restart"
+            )));
+        };
+        let abandoned = self
+            .own_log_keys()?
+            .iter()
+            .find_map(|key| SignedCheckpoint::verify(note, key).ok())
+            .ok_or_else(|| NodeError::Ledger(format!("{peer}'s checkpoint is not ours")))?;
+        let witness_keys: Vec<_> = self
+            .accepted_cards(peer)
+            .iter()
+            .filter_map(crate::card_witness_key)
+            .collect();
+        if !witness_keys
+            .iter()
+            .any(|key| abandoned.check_cosignature(key).is_ok())
+        {
+            return Err(NodeError::Ledger(format!(
+                "{peer} answered a checkpoint of our log without its valid cosignature"
+            )));
+        }
+        let (abandoned_size, abandoned_root) = (
+            abandoned.checkpoint().size(),
+            *abandoned.checkpoint().root(),
+        );
+        let mut log = self.log()?;
+        // Declared before and not yet taken by the partner (the envelope
+        // was lost, or the node stopped before it went): sent again as it was.
+        let pending = self.pending_restart(&log, abandoned_size, &abandoned_root)?;
+        let (size, reappended) = match pending {
+            Some(size) => (size, 0),
+            None => {
+                let reappended = self.relog_lost_sent(peer).await?;
+                let restored_size = self.log_size()?;
+                let kept_size = self.kept_cosigned_size(&log, &card, restored_size)?;
+                let claim = soberana_store::RestartClaim {
+                    abandoned_size,
+                    abandoned_root,
+                    restored_size,
+                    reason: reason.to_owned(),
+                };
+                let entry = claim.log_entry(&log_origin(self.party()), kept_size, Timestamp::now());
+                let index = self.store().append_log(vec![entry])?;
+                log = self.log()?;
+                (index + 1, reappended)
+            }
+        };
+        let signed = log.sign_checkpoint_at(size).map_err(ledger_error)?;
+        let (restored_size, kept_size, reason) =
+            match LogEntry::decode(&log.leaf(size - 1).map_err(ledger_error)?.entry) {
+                Ok(LogEntry::LogRestart {
+                    restored_size,
+                    kept_size,
+                    reason,
+                    ..
+                }) => (restored_size, kept_size, reason),
+                _ => {
+                    return Err(NodeError::Ledger(
+                        "the restart entry is not where it was appended".into(),
+                    ));
+                }
+            };
+        let proof = if kept_size > 0 && kept_size < size {
+            log.consistency_proof(kept_size, size)
+                .map_err(ledger_error)?
+        } else {
+            Vec::new()
+        };
+        let request = AddCheckpoint {
+            old_size: kept_size,
+            proof,
+            checkpoint: signed.to_text(),
+        };
+        self.store().queue_messages(
+            peer,
+            vec![Body::Checkpoint(CheckpointRequest {
+                add_checkpoint: request.to_string(),
+                restart: Some(LogRestart {
+                    abandoned: note.clone(),
+                    restored_size,
+                    reason,
+                }),
+            })],
+            self.sealer(),
+        )?;
+        self.wake_outbox();
+        tracing::warn!(partner = %peer, abandoned_size, restored_size, "log restart declared: {finding}");
+        Ok(RestartProposed {
+            abandoned_size,
+            restored_size,
+            kept_size,
+            checkpoint_size: size,
+            reappended,
+            resent: pending.is_some(),
+        })
+    }
+
+    /// Every log restart our log records (ours, and partners' we accepted),
+    /// with its index.
+    pub fn log_restarts(&self) -> Result<Vec<(u64, LogEntry)>, NodeError> {
+        const CHUNK: u64 = 10_000;
+        let size = self.log_size()?;
+        let mut out = Vec::new();
+        let mut from = 0;
+        while from < size {
+            let to = size.min(from + CHUNK);
+            for (i, leaf) in self.store().log_leaves(from, to)?.iter().enumerate() {
+                if let Ok(entry @ LogEntry::LogRestart { .. }) = LogEntry::decode(&leaf.entry) {
+                    out.push((from + i as u64, entry));
+                }
+            }
+            from = to;
+        }
+        Ok(out)
+    }
+
+    /// Our envelope signing keys: the one in use and those rotated out.
+    fn own_signing_keys(&self) -> Vec<soberana_wire::PublicKey> {
+        let mut keys = vec![self.key().public()];
+        keys.extend(
+            self.previous_cards()
+                .iter()
+                .filter(|c| c.party == self.party())
+                .map(|c| c.signing_key),
+        );
+        keys
+    }
+
+    /// The size of our latest checkpoint whose last entry is a restart
+    /// abandoning the checkpoint of `size` and `root`, if there is one.
+    fn pending_restart(
+        &self,
+        log: &Log<LedgerView<'_>>,
+        size: u64,
+        root: &Hash,
+    ) -> Result<Option<u64>, NodeError> {
+        let Some(latest) = self.store().checkpoints()?.last().map(|c| c.size) else {
+            return Ok(None);
+        };
+        Ok(self
+            .restart_at(log, latest)?
+            .filter(|(s, r)| *s == size && r == root)
+            .map(|_| latest))
+    }
+
+    /// The abandoned checkpoint (size, root) of the restart our checkpoint
+    /// of `size` ends with, if it ends with one.
+    fn restart_at(
+        &self,
+        log: &Log<LedgerView<'_>>,
+        size: u64,
+    ) -> Result<Option<(u64, Hash)>, NodeError> {
+        if size == 0 || size > log.size() {
+            return Ok(None);
+        }
+        let leaf = log.leaf(size - 1).map_err(ledger_error)?;
+        Ok(match LogEntry::decode(&leaf.entry) {
+            Ok(LogEntry::LogRestart {
+                origin,
+                abandoned_size,
+                abandoned_root,
+                ..
+            }) if origin == log_origin(self.party()) => {
+                Some((abandoned_size, Hash(abandoned_root)))
+            }
+            _ => None,
+        })
+    }
+
+    /// The largest of our checkpoints `card`'s party cosigned that our log,
+    /// of `size` entries, still holds as signed (0 if none).
+    fn kept_cosigned_size(
+        &self,
+        log: &Log<LedgerView<'_>>,
+        card: &soberana_wire::PartyCard,
+        size: u64,
+    ) -> Result<u64, NodeError> {
+        let witness = crate::ledger::witness_name(card.party);
+        let mut sizes: Vec<u64> = self
+            .store()
+            .cosignatures(None)?
+            .into_iter()
+            .filter(|c| c.witness == witness && c.size <= size)
+            .map(|c| c.size)
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        for candidate in sizes.into_iter().rev() {
+            let Ok(signed) = log.signed_checkpoint(candidate) else {
+                continue;
+            };
+            if log.root_at(candidate).map_err(ledger_error)? == *signed.checkpoint().root() {
+                return Ok(candidate);
+            }
+        }
+        Ok(0)
+    }
+
+    /// Logs again the envelopes we sent `peer` that our store lost and
+    /// `peer` still holds, each checked against our own keys; returns how
+    /// many.
+    async fn relog_lost_sent(&self, peer: PartyCode) -> Result<usize, NodeError> {
+        let body = self.get_from_partner(peer, "/v1/exchanged").await?;
+        let held: Vec<HeldEnvelope> = serde_json::from_slice(&body)
+            .map_err(|e| NodeError::Ledger(format!("{peer} answered no envelope list: {e}")))?;
+        // Ours the store holds, whatever their delivery state: each was
+        // logged when it was queued.
+        let ours: HashSet<String> = self
+            .store()
+            .queued_envelope_ids(peer)?
+            .into_iter()
+            .collect();
+        let keys = self.own_signing_keys();
+        let mut entries = Vec::new();
+        for envelope in held.iter().filter(|e| !e.sent_by_holder) {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&envelope.bytes)
+            else {
+                continue;
+            };
+            let Ok(verified) =
+                soberana_wire::UnverifiedEnvelope::parse(&bytes, self.config().max_envelope_bytes)
+                    .and_then(|e| e.verify_any(&keys))
+            else {
+                tracing::warn!(partner = %peer, "an envelope said to be ours does not verify against our keys; not logged");
+                continue;
+            };
+            let h = verified.header();
+            if ours.contains(&h.id.to_string()) || h.sender != self.party() || h.recipient != peer {
+                continue;
+            }
+            entries.push(LogEntry::EnvelopeSent(EnvelopeRecord {
+                envelope_id: h.id.to_string(),
+                sender: h.sender.to_string(),
+                recipient: h.recipient.to_string(),
+                sequence: h.sequence,
+                time_ms: h.time.max(0) as u64,
+                body_digest: *h.body_digest.as_bytes(),
+            }));
+        }
+        // In the order they were sent.
+        entries.sort_by_key(|e| match e {
+            LogEntry::EnvelopeSent(r) => r.sequence,
+            _ => 0,
+        });
+        let count = entries.len();
+        if count > 0 {
+            self.store().append_log(entries)?;
+        }
+        Ok(count)
+    }
+
+    /// Once a partner has cosigned the first checkpoint of our restarted
+    /// log, that checkpoint replaces the abandoned one kept for it in
+    /// `witnessed.json`, and the refusal to sign checkpoints ends. Only a
+    /// checkpoint of ours whose last entry is a restart abandoning exactly
+    /// the kept checkpoint, and that carries the partner's cosignature,
+    /// replaces it.
+    pub(crate) fn settle_restarts(&self) {
+        if let Err(e) = self.try_settle_restarts() {
+            tracing::error!(error = %e, "checking for an acknowledged log restart");
+        }
+    }
+
+    fn try_settle_restarts(&self) -> Result<(), NodeError> {
+        let mut held = self.load_witnessed();
+        let mut changed = false;
+        let keys = self.own_log_keys()?;
+        let log = self.log()?;
+        let cosigned = self.store().cosignatures(None)?;
+        for (party, note) in held.iter_mut() {
+            let Ok(peer) = PartyCode::new(party) else {
+                continue;
+            };
+            let witnessed = WitnessedLatest {
+                note: Some(note.clone()),
+            };
+            if !matches!(self.compare_with_witnessed(peer, &witnessed), Ok(Some(_))) {
+                continue;
+            }
+            let Some(kept) = keys
+                .iter()
+                .find_map(|key| SignedCheckpoint::verify(note, key).ok())
+            else {
+                continue;
+            };
+            let witness = crate::ledger::witness_name(peer);
+            let mut sizes: Vec<u64> = cosigned
+                .iter()
+                .filter(|c| c.witness == witness)
+                .map(|c| c.size)
+                .collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            for size in sizes.into_iter().rev() {
+                let Some((size_abandoned, root_abandoned)) = self.restart_at(&log, size)? else {
+                    continue;
+                };
+                if size_abandoned == kept.checkpoint().size()
+                    && root_abandoned == *kept.checkpoint().root()
+                {
+                    *note = log.signed_checkpoint(size).map_err(ledger_error)?.to_text();
+                    changed = true;
+                    tracing::info!(partner = %peer, size, "the partner acknowledged our log restart: checkpoints are signed again");
+                    break;
+                }
+            }
+        }
+        if changed {
+            self.save_witnessed(&held)?;
+        }
+        Ok(())
+    }
+
     async fn get_from_partner(&self, peer: PartyCode, path: &str) -> Result<Bytes, NodeError> {
         let mut cache = std::collections::HashMap::new();
         let (url, client, _) = client_for(self, peer, &mut cache)
@@ -312,12 +731,14 @@ impl Node {
 
 /// What the partner-facing API answers a pinned partner about its log and
 /// our exchanges.
+/// The latest is the last cosigned, not the largest: after an acknowledged
+/// restart of the partner's log, its new branch's checkpoints come after
+/// larger ones of the abandoned branch.
 pub(crate) fn witnessed_for(node: &Node, party: PartyCode) -> Result<WitnessedLatest, NodeError> {
     let note = node
         .partner_checkpoints(party)?
         .into_iter()
-        .filter(|c| c.status == "cosigned")
-        .max_by_key(|c| c.size)
+        .rfind(|c| c.status == "cosigned")
         .map(|c| c.note);
     Ok(WitnessedLatest { note })
 }

@@ -98,6 +98,25 @@ pub struct TransparencyReport {
     pub cosignatures: BTreeMap<String, u64>,
     /// Every envelope behind the figures, sorted by id.
     pub exchange: Vec<ReportedEnvelope>,
+    /// Log restarts declared in the period, in the order sent (absent when
+    /// none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarts: Vec<ReportedRestart>,
+}
+
+/// A log restart declared by one party to the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedRestart {
+    /// The party whose log restarted.
+    pub party: String,
+    /// The envelope that carried the declaration.
+    pub envelope: String,
+    /// The entries its log kept before the declaration.
+    pub restored_size: u64,
+    /// The first checkpoint of the new branch.
+    pub checkpoint_size: u64,
+    /// The reason given.
+    pub reason: String,
 }
 
 impl TransparencyReport {
@@ -220,6 +239,7 @@ impl Node {
             checkpoints: BTreeMap::new(),
             cosignatures: BTreeMap::new(),
             exchange: Vec::new(),
+            restarts: Vec::new(),
         };
         let mut matched = std::collections::BTreeSet::new();
         // Per proposal: (kind, the party that owes the answer, created),
@@ -298,8 +318,27 @@ impl Node {
                     Some(m.proposal_id.to_string())
                 }
                 Body::Case(c) => Some(c.proposal_id.to_string()),
-                Body::Checkpoint(_) => {
+                Body::Checkpoint(request) => {
                     *report.checkpoints.entry(sender.clone()).or_default() += 1;
+                    if let Some(restart) = &request.restart {
+                        let checkpoint_size =
+                            soberana_ledger::AddCheckpoint::parse(&request.add_checkpoint)
+                                .ok()
+                                .and_then(|r| {
+                                    soberana_ledger::SignedCheckpoint::parse_unverified(
+                                        &r.checkpoint,
+                                    )
+                                    .ok()
+                                })
+                                .map_or(0, |c| c.checkpoint().size());
+                        report.restarts.push(ReportedRestart {
+                            party: sender.clone(),
+                            envelope: header.id.to_string(),
+                            restored_size: restart.restored_size,
+                            checkpoint_size,
+                            reason: restart.reason.clone(),
+                        });
+                    }
                     None
                 }
                 Body::Cosignature(_) => {
@@ -335,6 +374,7 @@ impl Node {
             }
         }
         report.exchange.sort();
+        report.restarts.sort_by(|a, b| a.envelope.cmp(&b.envelope));
         let mut digest = Sha256::new();
         for e in &report.exchange {
             digest.update(format!("{} {} {}\n", e.envelope, e.sender, e.body_digest));

@@ -272,6 +272,7 @@ async fn a_card_update_signed_by_a_retired_key_is_refused() {
         Timestamp::now(),
         &soberana_wire::Body::Checkpoint(soberana_wire::CheckpointRequest {
             add_checkpoint: "not a checkpoint".into(),
+            restart: None,
         }),
     );
     let said = us.intake(ordinary.bytes(), None).unwrap_err();

@@ -11,6 +11,9 @@
 
 mod support;
 
+#[path = "support/restart.rs"]
+mod restart;
+
 use support::{eventually, party, state};
 
 use std::path::Path;
@@ -201,4 +204,17 @@ async fn refusals_receipts_and_a_late_partner_between_postgres_nodes() {
     );
     mx_run.stop().await;
     us_run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_on_postgres_takes_a_declared_log_restart_and_refuses_forged_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    // MX on SQLite (restored from its backup); US witnesses on PostgreSQL.
+    let mx = support::make(dir.path(), "MX", Arc::new(restart::AcceptAll));
+    let us = make(dir.path(), "US");
+    mx.add_peer(&us.card().unwrap().to_text(), Path::new("us.card"))
+        .unwrap();
+    us.add_peer(&mx.card().unwrap().to_text(), Path::new("mx.card"))
+        .unwrap();
+    restart::restored_node_recovers_and_restarts_its_log(dir.path(), mx, us).await;
 }

@@ -198,6 +198,7 @@ fn add_checkpoint(old_size: u64, checkpoint: String) -> Body {
             checkpoint,
         }
         .to_string(),
+        restart: None,
     })
 }
 

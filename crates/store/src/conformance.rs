@@ -470,7 +470,52 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
     )?;
     check_trails(store, mx, us)?;
     check_agreement(store, mx, us)?;
+    check_sequence_skip(store, mx)?;
     check_alert_verdicts(store)
+}
+
+/// The numbering of envelopes to a partner moves on to a given number and
+/// never back.
+fn check_sequence_skip(store: &dyn NodeStore, mx: PartyCode) -> Result<(), String> {
+    let peer = party("CA")?;
+    let used = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = used.clone();
+    let inner = sealer(mx);
+    let recording: Sealer = std::sync::Arc::new(move |to, sequence, body| {
+        if let Ok(mut seen) = seen.lock() {
+            seen.push(sequence);
+        }
+        inner(to, sequence, body)
+    });
+    let checkpoint = || {
+        vec![soberana_wire::Body::Checkpoint(
+            soberana_wire::CheckpointRequest {
+                add_checkpoint: "old 0\n\nx".into(),
+                restart: None,
+            },
+        )]
+    };
+    store
+        .queue_messages(peer, checkpoint(), recording.clone())
+        .map_err(text)?;
+    store.skip_sequence_to(peer, 50).map_err(text)?;
+    store
+        .queue_messages(peer, checkpoint(), recording.clone())
+        .map_err(text)?;
+    store.skip_sequence_to(peer, 10).map_err(text)?;
+    store
+        .queue_messages(peer, checkpoint(), recording)
+        .map_err(text)?;
+    let used = used.lock().map_err(text)?.clone();
+    ensure(
+        used == vec![1, 50, 51],
+        &format!("the numbering skips to 50 and never back: {used:?}"),
+    )?;
+    let queued = store.queued_envelope_ids(peer).map_err(text)?;
+    ensure(
+        queued.len() == 3,
+        &format!("every envelope queued to a partner is listed, delivered or not: {queued:?}"),
+    )
 }
 
 /// A trail and the proposals that carry it commit together, or not at all.

@@ -52,7 +52,7 @@ pub use pg::{
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
-    RefusalRecord, RefusedDelivery, Sealer, SessionQuota, StoredLeaf, Witnessing,
+    RefusalRecord, RefusedDelivery, RestartClaim, Sealer, SessionQuota, StoredLeaf, Witnessing,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
@@ -148,6 +148,10 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     /// The ids of the envelopes we sent about a proposal, with their kinds.
     fn sent_envelopes(&self, proposal: ProposalId) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// The id of every envelope we queued to `peer`, whatever became of it
+    /// (pending, delivered or refused).
+    fn queued_envelope_ids(&self, peer: PartyCode) -> Result<Vec<String>, StoreError>;
+
     /// The ids of the envelopes we received about a proposal, with the log
     /// index of the entry recording each.
     fn received_envelopes(
@@ -172,6 +176,11 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         bodies: Vec<soberana_wire::Body>,
         sealer: Sealer,
     ) -> Result<(), StoreError>;
+
+    /// Moves the numbering of our envelopes to `peer` on to at least
+    /// `next`: a node restored from a backup would otherwise number new
+    /// envelopes with numbers the partner already holds. Never moves back.
+    fn skip_sequence_to(&self, peer: PartyCode, next: u64) -> Result<(), StoreError>;
 
     /// Records what we learnt ourselves from a protocol run under one of our
     /// proposals (a match result) as its answer, with its log entries, in

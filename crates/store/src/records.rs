@@ -127,6 +127,39 @@ pub struct Witnessing {
     pub cosigner: NoteSigner,
     /// The time the cosignature states, POSIX seconds.
     pub now_secs: u64,
+    /// The partner's declaration that its log restarted, if the checkpoint
+    /// starts a new branch (see [`ledger::Witness::restart`]).
+    pub restart: Option<RestartClaim>,
+}
+
+/// A partner's declared log restart, its signatures already checked: the
+/// store judges it against the last checkpoint of that log we cosigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartClaim {
+    /// The size of the abandoned checkpoint the partner says we cosigned last.
+    pub abandoned_size: u64,
+    /// Its root.
+    pub abandoned_root: Hash,
+    /// The entries the partner's log holds before its declaration.
+    pub restored_size: u64,
+    /// Why, in the partner's words.
+    pub reason: String,
+}
+
+impl RestartClaim {
+    /// The entry both logs record for the restart of the log `origin`, whose
+    /// new branch extends our cosigned checkpoint of size `kept_size`.
+    pub fn log_entry(&self, origin: &str, kept_size: u64, now: Timestamp) -> LogEntry {
+        LogEntry::LogRestart {
+            origin: origin.to_owned(),
+            abandoned_size: self.abandoned_size,
+            abandoned_root: *self.abandoned_root.as_bytes(),
+            restored_size: self.restored_size,
+            kept_size,
+            reason: self.reason.clone(),
+            time_ms: now.unix_millis().max(0) as u64,
+        }
+    }
 }
 
 impl std::fmt::Debug for Witnessing {

@@ -24,8 +24,8 @@ use soberana_core::{
     Proposal, ProposalId, ProposalKind, ProposalState, Receipt, Timestamp,
 };
 use soberana_ledger::{
-    EnvelopeRecord, Hash, LogEntry, NodeId, Observation, StoredCosignature, Witness, hash_children,
-    hash_leaf,
+    AddCheckpoint, EnvelopeRecord, Hash, LogEntry, NodeId, Observation, StoredCosignature, Witness,
+    hash_children, hash_leaf,
 };
 use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
 
@@ -965,7 +965,7 @@ fn witness_in(
         .prepare_cached(
             "SELECT note FROM partner_checkpoints
              WHERE peer = ?1 AND origin = ?2 AND status = 'cosigned'
-             ORDER BY size DESC, seq DESC LIMIT 1",
+             ORDER BY seq DESC LIMIT 1",
         )?
         .query_row(params![peer.as_str(), origin], |r| r.get(0))
         .optional()?;
@@ -975,7 +975,40 @@ fn witness_in(
         Some(note) => Witness::resume_rotated(key, &witnessing.previous_log_keys, cosigner, note)?,
         None => Witness::new(key, cosigner)?,
     };
-    match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {
+    // A declared restart is judged against the same state, and the
+    // checkpoint it names as kept is read here too (see `Witness::restart`).
+    let (observation, restarted) = match &witnessing.restart {
+        None => (
+            witness.add_checkpoint(&witnessing.request, witnessing.now_secs)?,
+            None,
+        ),
+        Some(claim) => {
+            let old_size = AddCheckpoint::parse(&witnessing.request)?.old_size;
+            let base: Option<String> = if old_size == 0 {
+                None
+            } else {
+                tx.prepare_cached(
+                    "SELECT note FROM partner_checkpoints
+                     WHERE peer = ?1 AND origin = ?2 AND status = 'cosigned' AND size = ?3
+                     ORDER BY seq DESC LIMIT 1",
+                )?
+                .query_row(params![peer.as_str(), origin, old_size as i64], |r| {
+                    r.get(0)
+                })
+                .optional()?
+            };
+            let observation = witness.restart(
+                &witnessing.request,
+                claim.abandoned_size,
+                &claim.abandoned_root,
+                claim.restored_size,
+                base.as_deref(),
+                witnessing.now_secs,
+            )?;
+            (observation, Some(claim.log_entry(&origin, old_size, now)))
+        }
+    };
+    match observation {
         Observation::Cosigned {
             checkpoint,
             cosignature,
@@ -993,14 +1026,15 @@ fn witness_in(
                     detail: String::new(),
                 },
             )?;
+            let cosigned = LogEntry::CosignatureIssued {
+                origin: cp.origin().to_owned(),
+                size: cp.size(),
+                root: *cp.root().as_bytes(),
+                time_ms: now.unix_millis().max(0) as u64,
+            };
             append_log(
                 tx,
-                &[LogEntry::CosignatureIssued {
-                    origin: cp.origin().to_owned(),
-                    size: cp.size(),
-                    root: *cp.root().as_bytes(),
-                    time_ms: now.unix_millis().max(0) as u64,
-                }],
+                &restarted.into_iter().chain([cosigned]).collect::<Vec<_>>(),
             )?;
             let reply = CosignatureReply {
                 origin: cp.origin().to_owned(),
@@ -1202,6 +1236,14 @@ impl NodeStore for SqliteStore {
         })
     }
 
+    fn queued_envelope_ids(&self, peer: PartyCode) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT envelope_id FROM outbox WHERE recipient = ?1")?;
+            let rows = stmt.query_map([peer.as_str()], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     fn received_envelopes(
         &self,
         proposal: ProposalId,
@@ -1264,6 +1306,19 @@ impl NodeStore for SqliteStore {
                 }
                 queue(tx, &sealer, peer, &body, now)?;
             }
+            Ok(())
+        })
+    }
+
+    fn skip_sequence_to(&self, peer: PartyCode, next: u64) -> Result<(), StoreError> {
+        let next = i64::try_from(next)
+            .map_err(|_| StoreError::Conflict(format!("sequence {next} is out of range")))?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sequences (peer, next) VALUES (?1, ?2)
+                 ON CONFLICT(peer) DO UPDATE SET next = MAX(next, excluded.next)",
+                params![peer.as_str(), next],
+            )?;
             Ok(())
         })
     }

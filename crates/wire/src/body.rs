@@ -96,6 +96,28 @@ pub struct Answer {
 pub struct CheckpointRequest {
     /// The add-checkpoint request body.
     pub add_checkpoint: String,
+    /// Present when the checkpoint starts a new branch of the sender's log
+    /// after a restore lost entries the recipient had cosigned: the
+    /// sender's declaration, signed with the envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<LogRestart>,
+}
+
+/// The sender's declaration that its log restarted: it was restored from a
+/// backup older than `abandoned`, the last checkpoint of its log the
+/// recipient cosigned, and goes on from `restored_size` entries plus the
+/// declaration's own entry. The checkpoint it travels with is the new
+/// branch's first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogRestart {
+    /// The abandoned checkpoint as the recipient holds it: the sender's
+    /// signed note with the recipient's cosignature.
+    pub abandoned: String,
+    /// The entries the sender's log holds before the declaration.
+    pub restored_size: u64,
+    /// Why, in the operator's words.
+    pub reason: String,
 }
 
 /// A witness's cosignature on one of the recipient's checkpoints.

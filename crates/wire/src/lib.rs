@@ -27,7 +27,7 @@ mod key;
 
 pub use body::{
     Answer, AnswerItem, Body, BodyKind, CardUpdate, CaseMessage, CheckpointRequest,
-    CosignatureReply, SessionMessage,
+    CosignatureReply, LogRestart, SessionMessage,
 };
 pub use card::{CARD_VERSION, PartyCard, SignedCard};
 pub use digest::Digest;

@@ -135,7 +135,7 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
     Ok(())
 }
 
-/// `soberana recover`.
+/// `soberana recover` (its help is on the command in `cli.rs`).
 #[derive(Debug, Args)]
 pub struct RecoverArgs {
     /// The node (typically just restored from a backup).
@@ -144,6 +144,12 @@ pub struct RecoverArgs {
     /// The partner to recover from: it holds every envelope that crossed.
     #[arg(long = "from-peer")]
     pub from_peer: String,
+    /// Declare the log restarted, giving the reason recorded in both logs
+    /// (for example "restored from the backup of 1 March after a disk
+    /// failure"). Only when the log still conflicts with what the partner
+    /// cosigned once the envelopes are taken back.
+    #[arg(long = "restart-log", value_name = "REASON")]
+    pub restart_log: Option<String>,
 }
 
 /// Compares the node's log with what the partner cosigned and takes back
@@ -176,16 +182,43 @@ pub async fn recover(args: RecoverArgs) -> Result<()> {
     let remaining = node.check_log_against_partners().await;
     if remaining.is_empty() {
         println!("the log agrees with what every partner cosigned: checkpoints are signed again");
-    } else {
-        for finding in &remaining {
-            println!("still: {finding}");
-        }
+        return Ok(());
+    }
+    for finding in &remaining {
+        println!("still: {finding}");
+    }
+    let Some(reason) = args.restart_log else {
         println!(
             "not recovered: the log entries the backup lost. They cannot be rebuilt from {peer}'s \
              copies (an envelope received is logged at the time it was taken in, and decisions, \
-             disclosures and refusals with this node's own times), so this node signs no checkpoint until that is settled with {peer}; \
-             the refusal is kept in witnessed.json and outlives a restart"
+             disclosures and refusals with this node's own times), so this node signs no checkpoint \
+             until the loss is declared; the refusal is kept in witnessed.json and outlives a restart. \
+             To declare it: soberana recover --from-peer {peer} --restart-log \"REASON\" (see --help)"
+        );
+        return Ok(());
+    };
+    let restart = node.restart_log(peer, &reason).await?;
+    if restart.resent {
+        println!(
+            "the log restart declared earlier (new branch from size {}) is queued again for {peer}",
+            restart.checkpoint_size
+        );
+    } else {
+        println!(
+            "log restart declared: the checkpoint of size {} that {peer} cosigned is abandoned; \
+             the new branch keeps {} entries (unchanged up to {peer}'s cosigned checkpoint of size {}), \
+             {} envelope(s) this node sent logged again, and the restart entry is at index {}",
+            restart.abandoned_size,
+            restart.restored_size,
+            restart.kept_size,
+            restart.reappended,
+            restart.restored_size
         );
     }
+    println!(
+        "run the node: it sends the declaration with the new branch's checkpoint of size {}; \
+         once {peer} cosigns it the node is ready and signs checkpoints again",
+        restart.checkpoint_size
+    );
     Ok(())
 }

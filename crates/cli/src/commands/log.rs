@@ -128,6 +128,16 @@ pub fn describe(entry: &LogEntry) -> String {
                 "standing run {run_id} under `{arrangement}` with {peer} ({side}): {asked} asked, matched {matched}"
             )
         }
+        LogEntry::LogRestart {
+            origin,
+            abandoned_size,
+            restored_size,
+            kept_size,
+            reason,
+            ..
+        } => format!(
+            "log {origin} restarted after {restored_size} entries, abandoning its cosigned checkpoint of size {abandoned_size} (unchanged up to size {kept_size}): {reason}"
+        ),
     }
 }
 
@@ -141,6 +151,9 @@ pub fn verify(dir: &Path) -> Result<()> {
     match node.audit_log()? {
         Ok(report) => {
             println!("{} log verified: {report}", node.party());
+            for (index, entry) in node.log_restarts()? {
+                println!("restart at entry {index}: {}", describe(&entry));
+            }
         }
         Err(soberana_ledger::AuditError::Tampered(finding)) => {
             let at = finding.first_bad_index();

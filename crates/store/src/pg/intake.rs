@@ -9,7 +9,7 @@ use soberana_core::{
     AgreementAct, AgreementAction, Direction, LifecycleEvent, PartyCode, ProposalKind,
     ProposalState, Timestamp,
 };
-use soberana_ledger::{EnvelopeRecord, LogEntry, Observation, Witness};
+use soberana_ledger::{AddCheckpoint, EnvelopeRecord, LogEntry, Observation, Witness};
 use soberana_wire::{Body, CosignatureReply, SealedEnvelope};
 
 use super::changes::*;
@@ -370,7 +370,7 @@ fn witness_in(
         .query_opt(
             "SELECT note FROM partner_checkpoints
              WHERE peer = $1 AND origin = $2 AND status = 'cosigned'
-             ORDER BY size DESC, seq DESC LIMIT 1",
+             ORDER BY seq DESC LIMIT 1",
             &[&peer.as_str(), &origin],
         )?
         .map(|row| row.try_get(0))
@@ -381,7 +381,39 @@ fn witness_in(
         Some(note) => Witness::resume_rotated(key, &witnessing.previous_log_keys, cosigner, note)?,
         None => Witness::new(key, cosigner)?,
     };
-    match witness.add_checkpoint(&witnessing.request, witnessing.now_secs)? {
+    // A declared restart is judged against the same state, and the
+    // checkpoint it names as kept is read here too (see `Witness::restart`).
+    let (observation, restarted) = match &witnessing.restart {
+        None => (
+            witness.add_checkpoint(&witnessing.request, witnessing.now_secs)?,
+            None,
+        ),
+        Some(claim) => {
+            let old_size = AddCheckpoint::parse(&witnessing.request)?.old_size;
+            let base: Option<String> = if old_size == 0 {
+                None
+            } else {
+                tx.query_opt(
+                    "SELECT note FROM partner_checkpoints
+                     WHERE peer = $1 AND origin = $2 AND status = 'cosigned' AND size = $3
+                     ORDER BY seq DESC LIMIT 1",
+                    &[&peer.as_str(), &origin, &(old_size as i64)],
+                )?
+                .map(|row| row.try_get(0))
+                .transpose()?
+            };
+            let observation = witness.restart(
+                &witnessing.request,
+                claim.abandoned_size,
+                &claim.abandoned_root,
+                claim.restored_size,
+                base.as_deref(),
+                witnessing.now_secs,
+            )?;
+            (observation, Some(claim.log_entry(&origin, old_size, now)))
+        }
+    };
+    match observation {
         Observation::Cosigned {
             checkpoint,
             cosignature,
@@ -399,14 +431,15 @@ fn witness_in(
                     detail: String::new(),
                 },
             )?;
+            let cosigned = LogEntry::CosignatureIssued {
+                origin: cp.origin().to_owned(),
+                size: cp.size(),
+                root: *cp.root().as_bytes(),
+                time_ms: now.unix_millis().max(0) as u64,
+            };
             append_log(
                 tx,
-                &[LogEntry::CosignatureIssued {
-                    origin: cp.origin().to_owned(),
-                    size: cp.size(),
-                    root: *cp.root().as_bytes(),
-                    time_ms: now.unix_millis().max(0) as u64,
-                }],
+                &restarted.into_iter().chain([cosigned]).collect::<Vec<_>>(),
             )?;
             let reply = CosignatureReply {
                 origin: cp.origin().to_owned(),

@@ -1,5 +1,8 @@
 //! [`NodeStore`] on PostgreSQL: each write is one closure for the group
 //! committer, each read one query (or one snapshot) on a reader thread.
+//!
+//! This file is long because it implements the whole `NodeStore` trait, one
+//! short method per operation, in one `impl` block.
 
 use soberana_core::{
     Agreement, AgreementAct, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId,
@@ -108,6 +111,18 @@ impl NodeStore for PostgresStore {
         })
     }
 
+    fn queued_envelope_ids(&self, peer: PartyCode) -> Result<Vec<String>, StoreError> {
+        self.read(move |c| {
+            c.query(
+                "SELECT envelope_id FROM outbox WHERE recipient = $1",
+                &[&peer.as_str()],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+        })
+    }
+
     fn received_envelopes(
         &self,
         proposal: ProposalId,
@@ -174,6 +189,19 @@ impl NodeStore for PostgresStore {
                 }
                 queue(tx, &sealer, peer, &body, now)?;
             }
+            Ok(())
+        })
+    }
+
+    fn skip_sequence_to(&self, peer: PartyCode, next: u64) -> Result<(), StoreError> {
+        let next = i64::try_from(next)
+            .map_err(|_| StoreError::Conflict(format!("sequence {next} is out of range")))?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sequences (peer, next) VALUES ($1, $2)
+                 ON CONFLICT (peer) DO UPDATE SET next = GREATEST(sequences.next, EXCLUDED.next)",
+                &[&peer.as_str(), &next],
+            )?;
             Ok(())
         })
     }
