@@ -345,6 +345,7 @@ pub fn router(desk: Desk) -> Router {
         )
         .route("/standing", get(standing_page::standing))
         .route("/standing/propose", post(standing::propose))
+        .route("/standing/{partner}/{name}/run", post(standing::run))
         .route("/standing/{partner}/{name}/{act}", post(standing::act))
         .route("/proof", get(pages::proof))
         .route(

@@ -39,7 +39,7 @@ use soberana_node::NodeError;
 use soberana_node::sessions::MatchError;
 use soberana_node::sessions::standing::standing_list_kinds;
 
-use crate::pages::{SignedIn, bad_form, with_officer};
+use crate::pages::{SignedIn, bad_form, refuse, signed_in, with_officer};
 use crate::{Desk, DeskError};
 
 /// The longest reason an officer may give for an act (the node keeps this
@@ -280,8 +280,8 @@ pub async fn propose(
 }
 
 /// `POST /standing/{partner}/{name}/{act}`: accept (four eyes), confirm
-/// or withdraw an act awaiting its second approver, suspend, resume,
-/// terminate, or run now.
+/// or withdraw an act awaiting its second approver, suspend, resume or
+/// terminate.
 pub async fn act(
     State(desk): State<Desk>,
     headers: HeaderMap,
@@ -294,7 +294,6 @@ pub async fn act(
         match act.as_str() {
             "confirm" => confirm(&desk, officer, &partner, &name),
             "withdraw" => withdraw(&desk, officer, &partner, &name),
-            "run" => run(&desk, officer, &partner, &name),
             "accept" => {
                 officer.require(Role::Approver)?;
                 let (peer, a) = named(&desk, &partner, &name)?;
@@ -402,36 +401,66 @@ fn withdraw(
     Ok(back())
 }
 
-/// An analyst or liaison officer runs an arrangement now; the run is an
-/// ordinary match proposal, shown on its own page.
-fn run(desk: &Desk, officer: &SignedIn, partner: &str, name: &str) -> Result<Response, DeskError> {
-    let account = &officer.account.officer;
-    if !account.has_role(Role::Analyst) && !account.has_role(Role::Liaison) {
-        return Err(DeskError::Forbidden(Role::Analyst.as_str()));
+/// `POST /standing/{partner}/{name}/run`: an analyst or liaison officer
+/// runs an arrangement now; the run is an ordinary match proposal, shown on
+/// its own page. Reading and blinding a whole list is work for a blocking
+/// thread, not the server's.
+pub async fn run(
+    State(desk): State<Desk>,
+    headers: HeaderMap,
+    Path((partner, name)): Path<(String, String)>,
+    form: Result<Form<StandingForm>, FormRejection>,
+) -> Response {
+    let officer = match signed_in(&desk, &headers) {
+        Ok(o) => o,
+        Err(e) => return refuse(&desk, desk.config().default_language, e),
+    };
+    let lang = officer.lang;
+    let checked = (|| {
+        let Form(form) = form.map_err(bad_form)?;
+        officer.check_form(&form.csrf)?;
+        let account = &officer.account.officer;
+        if !account.has_role(Role::Analyst) && !account.has_role(Role::Liaison) {
+            return Err(DeskError::Forbidden(Role::Analyst.as_str()));
+        }
+        let (peer, a) = named(&desk, &partner, &name)?;
+        let name = a.terms.name;
+        if a.terms.asker == desk.node().party()
+            && !desk.node().standing_list_path(peer, &name).exists()
+        {
+            return Err(DeskError::Conflict(format!(
+                "no list is kept for standing arrangement `{name}`; the operator keeps one on the node (soberana match standing keep)"
+            )));
+        }
+        Ok((peer, name))
+    })();
+    let (peer, name) = match checked {
+        Ok(v) => v,
+        Err(e) => return refuse(&desk, lang, e),
+    };
+    let node = desk.node().clone();
+    let who = officer.id().clone();
+    let run_name = name.clone();
+    let sent = tokio::task::spawn_blocking(move || {
+        node.run_standing(peer, &run_name, None, Some(who), Timestamp::now())
+            .map_err(|e| run_refused(&run_name, e))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(DeskError::Internal(format!(
+            "the standing run stopped: {e}"
+        )))
+    });
+    match sent {
+        Ok(proposal) => {
+            desk.audit(
+                officer.id().as_str(),
+                "standing_run",
+                &target(peer, &name),
+                &proposal.id.to_string(),
+            );
+            Redirect::to(&format!("/proposals/{}", proposal.id)).into_response()
+        }
+        Err(e) => refuse(&desk, lang, e),
     }
-    let (peer, a) = named(desk, partner, name)?;
-    let name = a.terms.name;
-    if a.terms.asker == desk.node().party() && !desk.node().standing_list_path(peer, &name).exists()
-    {
-        return Err(DeskError::Conflict(format!(
-            "no list is kept for standing arrangement `{name}`; the operator keeps one on the node (soberana match standing keep)"
-        )));
-    }
-    let proposal = desk
-        .node()
-        .run_standing(
-            peer,
-            &name,
-            None,
-            Some(officer.id().clone()),
-            Timestamp::now(),
-        )
-        .map_err(|e| run_refused(&name, e))?;
-    desk.audit(
-        officer.id().as_str(),
-        "standing_run",
-        &target(peer, &name),
-        &proposal.id.to_string(),
-    );
-    Ok(Redirect::to(&format!("/proposals/{}", proposal.id)).into_response())
 }
