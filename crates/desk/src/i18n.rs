@@ -344,6 +344,18 @@ fn holes<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
     left.is_empty().then_some(values)
 }
 
+/// A value carried into a translated refusal, in Spanish when it is one of
+/// the words the node uses for where an arrangement stands.
+fn value_es(value: &str) -> &str {
+    match value {
+        "proposed" => "propuesto",
+        "active" => "en vigor",
+        "suspended" => "suspendido",
+        "terminated" => "terminado",
+        other => other,
+    }
+}
+
 /// A refusal of bad input in Spanish: the desk's own messages translated,
 /// anything else (the node's words) said to come from the node.
 pub(crate) fn refusal_es(text: &str) -> String {
@@ -353,7 +365,7 @@ pub(crate) fn refusal_es(text: &str) -> String {
             let mut values = values.into_iter();
             for (i, part) in es.split("{}").enumerate() {
                 if i > 0 {
-                    out.push_str(values.next().unwrap_or(""));
+                    out.push_str(value_es(values.next().unwrap_or("")));
                 }
                 out.push_str(part);
             }

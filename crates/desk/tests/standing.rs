@@ -371,6 +371,8 @@ async fn refused_acts_are_4xx_and_write_nothing() {
     let (mut carla, carla_csrf) = signed_in(&mx_desk, "carla").await;
     let (mut olga, _) = signed_in(&mx_desk, "olga").await;
     let nothing_waits = |html: &str| !html.contains("/confirm\"");
+    let acts = || mx.agreement_acts(party("US")).unwrap().len();
+    let acts_before = acts();
 
     // Wrong role: a liaison officer cannot propose; oversight only reads.
     let r = carla
@@ -464,12 +466,16 @@ async fn refused_acts_are_4xx_and_write_nothing() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     no_english("nothing to confirm", &r.body);
 
+    // Nothing above signed, recorded or queued an act on the agreement.
+    assert_eq!(acts(), acts_before);
+
     // A proposed arrangement: MX cannot accept its own proposal, nor
     // suspend or resume what is not in force; the state stays.
     let r = ana
         .post("/standing/propose", &proposal(&ana_csrf, "5"))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(acts(), acts_before, "a held act is not made");
     let r = ana
         .post("/standing/propose", &proposal(&ana_csrf, "5"))
         .await;
@@ -511,6 +517,7 @@ async fn refused_acts_are_4xx_and_write_nothing() {
             "translated: {}",
             r.body
         );
+        assert!(r.body.contains("propuesto"), "{act}: {}", r.body);
         no_english(act, &r.body);
     }
     assert_eq!(status(&mx, "US", "phones"), Some(StandingStatus::Proposed));
