@@ -274,6 +274,10 @@ const REFUSALS: &[(&str, &str)] = &[
         "un acto sobre el cotejo permanente `{}` con {} ya espera a un segundo aprobador (lo pidió {})",
     ),
     (
+        "{} acts on standing arrangements already await a second approver; confirm or withdraw some first",
+        "{} actos sobre cotejos permanentes ya esperan a un segundo aprobador; confirme o retire alguno primero",
+    ),
+    (
         "no act on standing arrangement `{}` awaits confirmation",
         "ningún acto sobre el cotejo permanente `{}` espera confirmación",
     ),

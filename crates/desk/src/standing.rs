@@ -46,6 +46,10 @@ use crate::{Desk, DeskError};
 /// many characters in the signed act).
 pub(crate) const MAX_REASON: usize = 1000;
 
+/// The most acts on standing arrangements that may await a second approver
+/// at once (they are held in memory).
+const MAX_WAITING: usize = 64;
+
 /// An act on a standing arrangement asked for by a first approver,
 /// awaiting a second.
 #[derive(Debug, Clone)]
@@ -203,6 +207,11 @@ fn hold(
         return Err(DeskError::Conflict(format!(
             "an act on standing arrangement `{name}` with {peer} already awaits a second approver (asked by {})",
             first.officer
+        )));
+    }
+    if pending.len() >= MAX_WAITING {
+        return Err(DeskError::Conflict(format!(
+            "{MAX_WAITING} acts on standing arrangements already await a second approver; confirm or withdraw some first"
         )));
     }
     let what = action.as_str();

@@ -542,4 +542,25 @@ async fn refused_acts_are_4xx_and_write_nothing() {
         .post("/standing/US/phones/terminate", &[("csrf", &ana_csrf)])
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // Acts awaiting a second approver are held in memory, so their number
+    // is bounded.
+    let names: Vec<String> = (0..65).map(|i| format!("lista-{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let mut form = proposal(&ana_csrf, "5");
+        form.retain(|(k, _)| *k != "name");
+        form.push(("name", name));
+        let r = ana.post("/standing/propose", &form).await;
+        let expected = if i < 64 {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::CONFLICT
+        };
+        assert_eq!(r.status, expected, "{name}: {}", r.body);
+    }
+    assert_eq!(
+        mx.standing_arrangements(party("US")).unwrap().len(),
+        1,
+        "none of them was made"
+    );
 }
