@@ -87,7 +87,9 @@ impl StandingBudget {
         }
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Checks the budget allows at least one query and its run fits its
+    /// period.
+    pub fn check(&self) -> Result<(), String> {
         if self.per_run == 0 || self.per_period == 0 {
             return Err(
                 "a standing budget must allow at least one query per run and per period".into(),

@@ -241,7 +241,7 @@ pub fn page(
         let _ = write!(
             out,
             "<nav aria-label=\"{nav}\"><a href=\"/inbox\">{inbox}</a><a href=\"/decided\">{decided}</a><a href=\"/outbox\">{outbox}</a>\
-             <a href=\"/proof\">{proof}</a><a href=\"/outcomes\">{outcomes}</a><a href=\"/alerts\">{alerts}</a></nav>\
+             <a href=\"/proof\">{proof}</a><a href=\"/outcomes\">{outcomes}</a><a href=\"/alerts\">{alerts}</a><a href=\"/standing\">{standing}</a></nav>\
              <div class=\"who\"><span>{name} ({id})</span>\
              <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <input type=\"hidden\" name=\"language\" value=\"{other}\">\
@@ -255,6 +255,7 @@ pub fn page(
             proof = lang.s("Proof", "Pruebas"),
             outcomes = lang.s("Outcomes", "Resultados"),
             alerts = lang.s("Alerts", "Alertas"),
+            standing = lang.s("Standing matches", "Cotejos permanentes"),
             name = escape(user.name),
             id = escape(user.id),
             csrf = escape(user.csrf),

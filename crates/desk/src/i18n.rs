@@ -230,6 +230,94 @@ const REFUSALS: &[(&str, &str)] = &[
         "la propuesta `{}` no espera más información de nosotros",
     ),
     (
+        "the budget per run `{}` is not a whole number of queries",
+        "el presupuesto por ejecución `{}` no es un número entero de consultas",
+    ),
+    (
+        "the budget per period `{}` is not a whole number of queries",
+        "el presupuesto por periodo `{}` no es un número entero de consultas",
+    ),
+    (
+        "a standing budget must allow at least one query per run and per period",
+        "un presupuesto de cotejo permanente debe permitir al menos una consulta por ejecución y por periodo",
+    ),
+    (
+        "a budget of {} queries per run cannot exceed its {} per period",
+        "un presupuesto de {} consultas por ejecución no puede superar sus {} por periodo",
+    ),
+    (
+        "the reason is over {} characters; shorten it",
+        "el motivo supera {} caracteres; acórtelo",
+    ),
+    (
+        "`{}` is not a partner of this node",
+        "`{}` no es una contraparte de este nodo",
+    ),
+    (
+        "list `{}` is not an identifier kind or persons",
+        "la lista `{}` no es un tipo de identificador ni persons (personas)",
+    ),
+    (
+        "period `{}` is not daily or weekly",
+        "el periodo `{}` no es daily (diario) ni weekly (semanal)",
+    ),
+    (
+        "`{}` does not say whose list is checked; choose us or partner",
+        "`{}` no indica qué lista se coteja; elija us (la nuestra) o partner (la de la contraparte)",
+    ),
+    (
+        "arrangement name `{}` must be 1 to {} characters of a-z, 0-9, `-` and `_`",
+        "el nombre del acuerdo `{}` debe tener de 1 a {} caracteres entre a-z, 0-9, `-` y `_`",
+    ),
+    (
+        "an act on standing arrangement `{}` with {} already awaits a second approver (asked by {})",
+        "un acto sobre el cotejo permanente `{}` con {} ya espera a un segundo aprobador (lo pidió {})",
+    ),
+    (
+        "{} acts on standing arrangements already await a second approver; confirm or withdraw some first",
+        "{} actos sobre cotejos permanentes ya esperan a un segundo aprobador; confirme o retire alguno primero",
+    ),
+    (
+        "no act on standing arrangement `{}` awaits confirmation",
+        "ningún acto sobre el cotejo permanente `{}` espera confirmación",
+    ),
+    (
+        "no list is kept for standing arrangement `{}`; the operator keeps one on the node (soberana match standing keep)",
+        "no hay una lista guardada para el cotejo permanente `{}`; el operador la guarda en el nodo (soberana match standing keep)",
+    ),
+    (
+        "the list kept for standing arrangement `{}` cannot be run; the operator can see why in the node's log",
+        "la lista guardada para el cotejo permanente `{}` no puede ejecutarse; el operador ve el motivo en el registro del nodo",
+    ),
+    (
+        "standing arrangement `{}` is {}, not awaiting acceptance",
+        "el cotejo permanente `{}` está {}; no espera aceptación",
+    ),
+    (
+        "standing arrangement `{}` was proposed by `{}`; only the other side can accept it",
+        "el cotejo permanente `{}` lo propuso `{}`; solo la otra parte puede aceptarlo",
+    ),
+    (
+        "only an arrangement in force can be suspended; `{}` is {}",
+        "solo un acuerdo en vigor puede suspenderse; `{}` está {}",
+    ),
+    (
+        "standing arrangement `{}` is not suspended ({})",
+        "el cotejo permanente `{}` no está suspendido ({})",
+    ),
+    (
+        "standing arrangement `{}` was suspended by `{}`; only that side can resume it",
+        "el cotejo permanente `{}` lo suspendió `{}`; solo esa parte puede reanudarlo",
+    ),
+    (
+        "standing arrangement `{}` is already terminated",
+        "el cotejo permanente `{}` ya está terminado",
+    ),
+    (
+        "a standing arrangement `{}` exists ({}); terminate it or choose another name",
+        "ya existe un cotejo permanente `{}` ({}); termínelo o elija otro nombre",
+    ),
+    (
         "language `{}` is not offered; use `es` or `en`",
         "el idioma `{}` no está disponible; use `es` o `en`",
     ),
@@ -260,6 +348,18 @@ fn holes<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
     left.is_empty().then_some(values)
 }
 
+/// A value carried into a translated refusal, in Spanish when it is one of
+/// the words the node uses for where an arrangement stands.
+fn value_es(value: &str) -> &str {
+    match value {
+        "proposed" => "propuesto",
+        "active" => "en vigor",
+        "suspended" => "suspendido",
+        "terminated" => "terminado",
+        other => other,
+    }
+}
+
 /// A refusal of bad input in Spanish: the desk's own messages translated,
 /// anything else (the node's words) said to come from the node.
 pub(crate) fn refusal_es(text: &str) -> String {
@@ -269,7 +369,7 @@ pub(crate) fn refusal_es(text: &str) -> String {
             let mut values = values.into_iter();
             for (i, part) in es.split("{}").enumerate() {
                 if i > 0 {
-                    out.push_str(values.next().unwrap_or(""));
+                    out.push_str(value_es(values.next().unwrap_or("")));
                 }
                 out.push_str(part);
             }
@@ -343,6 +443,31 @@ pub(crate) fn audit_action(lang: Lang, action: &str) -> String {
         "officer_added" => ("added an officer", "dio de alta a un oficial"),
         "officer_disabled" => ("disabled an officer", "desactivó a un oficial"),
         "officer_enabled" => ("enabled an officer", "reactivó a un oficial"),
+        "standing_pending" => (
+            "asked for an act on a standing arrangement, awaiting a second approver",
+            "pidió un acto sobre un cotejo permanente; espera un segundo aprobador",
+        ),
+        "standing_confirmed" => (
+            "confirmed an act on a standing arrangement",
+            "confirmó un acto sobre un cotejo permanente",
+        ),
+        "standing_withdrawn" => (
+            "withdrew an act on a standing arrangement",
+            "retiró un acto sobre un cotejo permanente",
+        ),
+        "standing_suspend" => (
+            "suspended a standing arrangement",
+            "suspendió un cotejo permanente",
+        ),
+        "standing_resume" => (
+            "resumed a standing arrangement",
+            "reanudó un cotejo permanente",
+        ),
+        "standing_terminate" => (
+            "terminated a standing arrangement",
+            "terminó un cotejo permanente",
+        ),
+        "standing_run" => ("ran a standing arrangement", "ejecutó un cotejo permanente"),
         other => return crate::html::escape(other),
     };
     lang.s(en, es).to_owned()

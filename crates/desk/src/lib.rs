@@ -22,8 +22,11 @@
 //!   `alerts`: money-laundering incidents ranked, and analysts' verdicts;
 //!   `case`: the joint investigations an officer is a member of; `case_acts`:
 //!   releasing an exhibit (four eyes), opening one, members added and removed;
-//!   `charts`: the SVG charts; `html`: escaping and the page frame;
-//!   `i18n`: Spanish and English, chosen per officer.
+//!   `standing_page`: standing match arrangements with each partner;
+//!   `standing`: the acts on them (propose and accept under four eyes,
+//!   suspend, resume, terminate, run now); `charts`: the SVG charts;
+//!   `html`: escaping and the page frame; `i18n`: Spanish and English,
+//!   chosen per officer.
 //!
 //! Invariants:
 //! - Every form carries the session's token and is refused without it; every
@@ -43,7 +46,11 @@
 //!   `Node::case_member_add` and `Node::case_member_remove`. The one thing
 //!   the desk holds itself is a release awaiting its second approver, in
 //!   memory: nothing is written or sent for it until the second approver
-//!   confirms, and a restart forgets it.
+//!   confirms, and a restart forgets it. Acts on standing arrangements are
+//!   `Node::act_on_standing` and `Node::run_standing`, as the command line
+//!   calls them; proposing or accepting one waits likewise, in memory, for
+//!   a second approver, after `Node::check_standing_act` judged it without
+//!   writing anything.
 //! - No asset comes from elsewhere: the stylesheet and script are compiled in.
 
 mod alerts;
@@ -65,6 +72,8 @@ mod pages;
 mod proof;
 mod proposal;
 mod reply;
+mod standing;
+mod standing_page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -134,6 +143,9 @@ struct Inner {
     decoy_hash: String,
     /// Exhibit releases awaiting a second approver (see `case_acts`).
     releases: std::sync::Mutex<Releases>,
+    /// Acts on standing arrangements awaiting a second approver (see
+    /// `standing`).
+    standing: std::sync::Mutex<standing::PendingActs>,
 }
 
 /// Exhibit releases awaiting a second approver, by case and exhibit.
@@ -153,6 +165,7 @@ impl Desk {
                 config,
                 decoy_hash,
                 releases: std::sync::Mutex::default(),
+                standing: std::sync::Mutex::default(),
             }),
         })
     }
@@ -167,6 +180,15 @@ impl Desk {
     pub(crate) fn releases(&self) -> std::sync::MutexGuard<'_, Releases> {
         self.inner
             .releases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Acts on standing arrangements awaiting a second approver; as with
+    /// releases, every change is one insert or remove.
+    pub(crate) fn pending_standing(&self) -> std::sync::MutexGuard<'_, standing::PendingActs> {
+        self.inner
+            .standing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -321,6 +343,10 @@ pub fn router(desk: Desk) -> Router {
             "/cases/{id}/exhibits/{digest}/consent",
             post(evidence::consent),
         )
+        .route("/standing", get(standing_page::standing))
+        .route("/standing/propose", post(standing::propose))
+        .route("/standing/{partner}/{name}/run", post(standing::run))
+        .route("/standing/{partner}/{name}/{act}", post(standing::act))
         .route("/proof", get(pages::proof))
         .route(
             "/proof/verify",

@@ -367,10 +367,78 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
     )
     .unwrap();
 
-    let mut pages: Vec<(String, String)> = ["inbox", "decided", "outbox", "outcomes", "proof"]
-        .iter()
-        .map(|p| ((*p).to_owned(), format!("/{p}")))
-        .collect();
+    // The example agreement in force, and a standing arrangement the US
+    // proposes, so the standing page carries an arrangement with its
+    // acceptance form beside the proposal form.
+    let terms = soberana_node::read_terms(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/agreements/mx-us.toml"),
+    )
+    .unwrap();
+    let mx_code = PartyCode::new("MX").unwrap();
+    let us_code = PartyCode::new("US").unwrap();
+    mx.act_on_agreement(
+        us_code,
+        soberana_core::AgreementAction::Propose { terms },
+        "términos",
+    )
+    .unwrap();
+    for _ in 0..400 {
+        if us
+            .agreement(mx_code)
+            .unwrap()
+            .is_some_and(|a| a.pending.is_some())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    us.act_on_agreement(
+        mx_code,
+        soberana_core::AgreementAction::Accept,
+        "de acuerdo",
+    )
+    .unwrap();
+    for _ in 0..400 {
+        if mx
+            .agreement(us_code)
+            .unwrap()
+            .is_some_and(|a| a.status == soberana_core::AgreementStatus::Active)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    us.act_on_standing(
+        mx_code,
+        soberana_core::StandingAction::Propose {
+            terms: soberana_core::StandingTerms {
+                name: "telefonos".into(),
+                asker: us_code,
+                list: "phone".into(),
+                period: soberana_core::StandingPeriod::Daily,
+            },
+            budget: soberana_core::StandingBudget {
+                per_run: 500,
+                per_period: 2000,
+            },
+        },
+        "cotejo diario",
+    )
+    .unwrap();
+    for _ in 0..400 {
+        if !mx.standing_arrangements(us_code).unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    let mut pages: Vec<(String, String)> = [
+        "inbox", "decided", "outbox", "outcomes", "proof", "standing",
+    ]
+    .iter()
+    .map(|p| ((*p).to_owned(), format!("/{p}")))
+    .collect();
     pages.extend(
         kinds
             .iter()
@@ -398,6 +466,15 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
                             .await,
                         2,
                         "{what}: the release and member forms"
+                    );
+                }
+                if name == "standing" {
+                    assert_eq!(
+                        session
+                            .count("form[action$='/accept'], form[action='/standing/propose']")
+                            .await,
+                        2,
+                        "{what}: the acceptance and proposal forms, for an approver"
                     );
                 }
                 accessible(&session, &what).await;

@@ -63,6 +63,37 @@ impl Node {
         action: AgreementAction,
         reason: &str,
     ) -> Result<(Agreement, String), NodeError> {
+        let act = self.agreement_act(peer, action, reason)?;
+        let (after, envelope) = self
+            .store()
+            .act_on_agreement(self.party(), peer, act, self.sealer())
+            .map_err(agreement_error)?;
+        self.wake_outbox();
+        Ok((after, envelope.header().id.to_string()))
+    }
+
+    /// The agreement as it would stand after our act, judged exactly as
+    /// [`Node::act_on_agreement`] judges it, with nothing written, signed
+    /// or sent: for an officer's act that waits for a second officer.
+    pub fn check_agreement_act(
+        &self,
+        peer: PartyCode,
+        action: AgreementAction,
+        reason: &str,
+    ) -> Result<Agreement, NodeError> {
+        let act = self.agreement_act(peer, action, reason)?;
+        let current = self.agreement(peer)?;
+        Agreement::apply(current.as_ref(), &act, self.party(), self.party(), peer)
+            .map_err(|e| NodeError::Agreement(e.to_string()))
+    }
+
+    /// Our act on the agreement with `peer`, with the version it concerns.
+    fn agreement_act(
+        &self,
+        peer: PartyCode,
+        action: AgreementAction,
+        reason: &str,
+    ) -> Result<AgreementAct, NodeError> {
         if self.peer(peer).is_none() {
             return Err(NodeError::UnknownPeer(peer.to_string()));
         }
@@ -86,17 +117,11 @@ impl Node {
                 .map_or(in_force + 1, |p| p.version),
             _ => in_force,
         };
-        let act = AgreementAct {
+        Ok(AgreementAct {
             version,
             action,
             reason: reason.chars().take(1000).collect(),
             at: Timestamp::now(),
-        };
-        let (after, envelope) = self
-            .store()
-            .act_on_agreement(self.party(), peer, act, self.sealer())
-            .map_err(agreement_error)?;
-        self.wake_outbox();
-        Ok((after, envelope.header().id.to_string()))
+        })
     }
 }

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use soberana_core::{
-    OfficerId, PERSONS_LIST, PartyCode, StandingAction, StandingArrangement, StandingBudget,
-    StandingPeriod, StandingTerms, Timestamp, visible,
+    OfficerId, PartyCode, StandingAction, StandingArrangement, StandingBudget, StandingPeriod,
+    StandingTerms, Timestamp, visible,
 };
 
 use crate::cli::{DirArg, MatchRequestArgs};
@@ -230,20 +230,7 @@ fn propose(args: ProposeArgs) -> Result<()> {
 
 /// Reads a list as the node will, before an act that would keep it.
 fn check_list(kind: &str, file: &std::path::Path) -> Result<()> {
-    let kind = kind.trim().to_ascii_lowercase();
-    if kind == PERSONS_LIST {
-        let read = soberana_node::sessions::persons::read_person_file(file)?;
-        if !read.rejected.is_empty() {
-            bail!(
-                "`{}` has unusable rows: {}",
-                file.display(),
-                read.rejected.join("; ")
-            );
-        }
-    } else {
-        let kind = soberana_psi::IdentifierKind::from_name(&kind)?;
-        soberana_node::sessions::read_identifier_file(file, kind)?;
-    }
+    soberana_node::Node::check_standing_list(kind, file)?;
     Ok(())
 }
 
@@ -347,6 +334,20 @@ fn list(args: &ListArgs) -> Result<()> {
                     "none kept (see `keep`)"
                 },
                 v.last_run.map_or("never".to_owned(), |t| t.to_string())
+            );
+            if let Some(next) = v.next_run {
+                println!("    next run due: {next}");
+            }
+        }
+        for run in &v.runs {
+            println!(
+                "    run {} at {}: {}, {} queries{}",
+                run.proposal,
+                run.at,
+                run.state,
+                run.queries,
+                run.matched
+                    .map_or(String::new(), |m| format!(", {m} matched"))
             );
         }
     }

@@ -42,7 +42,11 @@ use soberana_psi::{IdentifierKind, Protocol};
 use soberana_store::ProposalFilter;
 
 use super::{IdentifierRequest, MatchError, RequestContext, persons};
+
+mod view;
+
 use crate::{Node, NodeError};
+pub use view::{RECENT_RUNS, StandingRunView, StandingView, standing_list_kinds};
 
 /// The arrangement a match proposal runs under, if it names one.
 pub fn standing_ref(proposal: &Proposal) -> Option<&StandingRef> {
@@ -80,23 +84,14 @@ impl StandingRefusal {
     }
 }
 
-/// One standing arrangement with a partner, as `soberana match standing
-/// list` shows it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StandingView {
-    /// The partner.
-    pub partner: PartyCode,
-    /// The arrangement.
-    pub arrangement: StandingArrangement,
-    /// The budget that binds a run, once both sides set one.
-    pub effective: Option<StandingBudget>,
-    /// Queries used in the period ending now, by runs we asked (asker) or
-    /// took in (holder).
-    pub used_this_period: u64,
-    /// When our last run under it was asked for (asker side).
-    pub last_run: Option<Timestamp>,
-    /// Whether our side keeps a list for it (asker side).
-    pub list_kept: bool,
+/// When the next run of an arrangement is due, given when the last one was
+/// asked for: a period later, or now if none ran yet.
+fn next_due(
+    last: Option<Timestamp>,
+    arrangement: &StandingArrangement,
+    now: Timestamp,
+) -> Timestamp {
+    last.map_or(now, |l| l.plus_seconds(arrangement.terms.period.seconds()))
 }
 
 fn checked_list(list: &str) -> Result<(), NodeError> {
@@ -120,35 +115,34 @@ impl Node {
             .unwrap_or_default())
     }
 
-    /// Every standing arrangement with every partner, with what it has used.
-    pub fn standing_views(&self, now: Timestamp) -> Result<Vec<StandingView>, NodeError> {
-        let mut views = Vec::new();
-        for card in self.peers() {
-            let partner = card.party;
-            for arrangement in self.standing_arrangements(partner)? {
-                let ours = arrangement.terms.asker == self.party();
-                let used = self
-                    .standing_used(partner, &arrangement, now, ours)
-                    .map_err(|e| NodeError::Agreement(e.to_string()))?;
-                let last_run = if ours {
-                    self.last_standing_run(partner, &arrangement.terms.name)?
-                } else {
-                    None
-                };
-                views.push(StandingView {
-                    partner,
-                    effective: arrangement.effective_budget(),
-                    used_this_period: used,
-                    last_run,
-                    list_kept: ours
-                        && self
-                            .standing_list_path(partner, &arrangement.terms.name)
-                            .exists(),
-                    arrangement,
-                });
-            }
+    /// Judges our act on a standing arrangement with `peer` exactly as
+    /// [`Node::act_on_standing`] would, writing and sending nothing; returns
+    /// the arrangement as it would stand after it. For an act that waits
+    /// for a second officer before it is made.
+    pub fn check_standing_act(
+        &self,
+        peer: PartyCode,
+        act: &StandingAction,
+        reason: &str,
+    ) -> Result<StandingArrangement, NodeError> {
+        if let StandingAction::Propose { terms, .. } = act {
+            checked_list(&terms.list)?;
         }
-        Ok(views)
+        let name = act.name().to_owned();
+        self.check_agreement_act(peer, AgreementAction::Standing { act: act.clone() }, reason)?
+            .standing
+            .into_iter()
+            .find(|a| a.terms.name == name)
+            .ok_or_else(|| {
+                NodeError::Agreement(format!("there is no standing arrangement `{name}`"))
+            })
+    }
+
+    /// Reads `file` whole as a list of kind `list` (identifier lines, or
+    /// person records with soberana's header), as a run would read it;
+    /// returns how many entries it holds. A bad line refuses the list.
+    pub fn check_standing_list(list: &str, file: &Path) -> Result<usize, MatchError> {
+        Ok(read_list(list.trim().to_ascii_lowercase().as_str(), file)?.len())
     }
 
     /// Makes our act on a standing arrangement with `peer`: a signed act on
@@ -580,8 +574,7 @@ impl Node {
                     continue;
                 }
                 let last = self.last_standing_run(partner, name)?;
-                let period = arrangement.terms.period.seconds();
-                if last.is_some_and(|l| l.plus_seconds(period) > now) {
+                if next_due(last, arrangement, now) > now {
                     continue;
                 }
                 match self.run_standing(partner, name, None, None, now) {
