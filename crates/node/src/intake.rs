@@ -296,6 +296,10 @@ impl Node {
                     .map_err(|r| IntakeRefusal::new(403, r.code, r.reason))?;
                 self.admit_evidence_kinds(&proposal)
                     .map_err(|e| IntakeRefusal::new(422, "evidence_rule", e))?;
+                // Who our members are is established by our registry, not
+                // by what the partner wrote.
+                self.check_our_members(&proposal)
+                    .map_err(|e| IntakeRefusal::new(422, "unknown_member", e))?;
                 self.policy()
                     .admit(&proposal)
                     .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;

@@ -46,7 +46,9 @@ pub use alerts::{AlertReview, MAX_VERDICT_REASON, PRECISION_PERIOD_SECS, RankedI
 pub use backup::{
     BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, check_backup, restore,
 };
-pub use case::{CaseMessageView, CaseProof, CaseView, ExhibitUseRecord, Fetched, Housekeeping};
+pub use case::{
+    CaseMemberView, CaseMessageView, CaseProof, CaseView, ExhibitUseRecord, Fetched, Housekeeping,
+};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{
