@@ -478,6 +478,16 @@ pub struct ProposeArgs {
     /// Exits non-zero when they would.
     #[arg(long)]
     pub check: bool,
+    /// A file of evidence the notice or information request carries, as
+    /// `PATH` or `PATH=TITLE` (repeat for each). Each is named by digest,
+    /// size and title in the proposal's signed body and offered in its
+    /// evidence file under strict conditions; release each afterwards under
+    /// four eyes (`case exhibit release`). Needs `--officer`.
+    #[arg(long = "exhibit", value_name = "PATH[=TITLE]")]
+    pub exhibits: Vec<String>,
+    /// How long the receiver may keep the exhibits, in days.
+    #[arg(long, default_value_t = 180)]
+    pub retention_days: u32,
 }
 
 /// `soberana inbox` and `soberana outbox`.

@@ -123,6 +123,58 @@ pub struct EvidenceRequest {
     pub asked: String,
 }
 
+/// An exhibit a notice or information request names in its own signed
+/// body: what its evidence file will hold from the sender. The receiver
+/// takes in from the sender only exhibits named here, with this size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedExhibit {
+    /// Its SHA-256 digest, 64 lowercase hex digits.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its title.
+    pub title: String,
+}
+
+/// The most exhibits a notice or request names.
+pub const MAX_NAMED_EXHIBITS: usize = 100;
+
+/// Refuses a list of named exhibits with a digest that is not one, a
+/// title empty or too long, a digest named twice, or too many.
+pub fn check_named_exhibits(named: &[NamedExhibit]) -> Result<(), DomainError> {
+    if named.len() > MAX_NAMED_EXHIBITS {
+        return Err(DomainError::Incomplete(format!(
+            "`body.exhibits` names {} exhibits; at most {MAX_NAMED_EXHIBITS}",
+            named.len()
+        )));
+    }
+    for (i, x) in named.iter().enumerate() {
+        if !is_hex(&x.digest, 64) {
+            return Err(DomainError::Incomplete(format!(
+                "`body.exhibits[{i}].digest` `{}` is not an exhibit digest (64 lowercase hex digits)",
+                x.digest.chars().take(80).collect::<String>()
+            )));
+        }
+        if x.title.trim().is_empty() {
+            return Err(DomainError::Empty("body.exhibits[].title"));
+        }
+        if x.title.chars().count() > 200 {
+            return Err(DomainError::TooLong {
+                field: "body.exhibits[].title",
+                max: 200,
+            });
+        }
+        if named.iter().take(i).any(|o| o.digest == x.digest) {
+            return Err(DomainError::Incomplete(format!(
+                "`body.exhibits[{i}]`: exhibit {} is named twice",
+                x.digest.get(..12).unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn is_hex(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

@@ -422,6 +422,10 @@ impl Node {
                 if event.party != sender {
                     return Err(mismatch("case act's side"));
                 }
+                // An exhibit offered in a notice's evidence file is one the
+                // notice named in its signed body.
+                self.admit_evidence_offer(&event)
+                    .map_err(|e| IntakeRefusal::new(422, "evidence_not_named", e))?;
                 let case = event.case_id;
                 (
                     IntakeEffect::Case(Box::new(event)),

@@ -19,6 +19,9 @@ mod contacts;
 mod deadlines;
 mod error;
 mod evidence;
+pub use evidence::{
+    NamedEvidence, NamedEvidenceState, ProposedWithEvidence, has_evidence_file, named_exhibits,
+};
 pub mod finance;
 pub mod firearms;
 mod identity;

@@ -422,6 +422,7 @@ fn fincen_notice() -> ProposalDraft {
             assurances: Vec::new(),
             evidence: Vec::new(),
             acts: Vec::new(),
+            exhibits: Vec::new(),
         }),
     }
 }

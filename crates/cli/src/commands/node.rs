@@ -185,6 +185,42 @@ pub fn propose(args: ProposeArgs) -> Result<()> {
         }
         return Ok(());
     }
+    if !args.exhibits.is_empty() {
+        let officer = author
+            .ok_or_else(|| anyhow::anyhow!("a proposal carrying exhibits names its --officer"))?;
+        let files: Vec<(std::path::PathBuf, String)> = args
+            .exhibits
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((path, title)) => (path.into(), title.to_owned()),
+                None => (e.into(), String::new()),
+            })
+            .collect();
+        let sent = node.propose_with_evidence(
+            draft,
+            &officer,
+            &files,
+            soberana_case::UseConditions::strict(args.retention_days),
+        )?;
+        println!("{}", sent.proposal.id);
+        for (digest, named) in sent
+            .exhibits
+            .iter()
+            .zip(soberana_node::named_exhibits(&sent.proposal.body))
+        {
+            eprintln!(
+                "named and offered in {}: {digest} `{}` {} bytes",
+                sent.case, named.title, named.size
+            );
+        }
+        eprintln!(
+            "queued for {}: {}; release each exhibit under four eyes with `soberana case exhibit release {} DIGEST`",
+            sent.proposal.to,
+            sent.proposal.body.summary(),
+            sent.case
+        );
+        return Ok(());
+    }
     let proposal = node.propose(draft, author)?;
     println!("{}", proposal.id);
     eprintln!(
@@ -385,6 +421,24 @@ pub fn show(args: ShowArgs) -> Result<()> {
         if !facts.is_empty() {
             println!("facts established by {}:", engine.party());
             print!("{facts}");
+        }
+        // The evidence the notice or request named in its signed body,
+        // and where each exhibit stands here.
+        let named = node.evidence_named(id)?;
+        if !named.is_empty() {
+            line!(
+                "evidence named in the signed body (evidence file {}):",
+                soberana_case::CaseId::for_proposal(&id)
+            );
+        }
+        for n in &named {
+            line!(
+                "  sha256:{} `{}` {} bytes: {}",
+                n.exhibit.digest,
+                n.exhibit.title,
+                n.exhibit.size,
+                n.state.as_str()
+            );
         }
         // What a second approver is asked to confirm, before they do.
         if let Some(pending) = node.pending(id)? {

@@ -345,6 +345,15 @@ impl Node {
             self.refuse(by, case, Some(digest), &e.to_string())?;
             return Err(case_error(e));
         }
+        // In the evidence file of a notice or request, the sender offers
+        // only what the proposal's signed body names.
+        if let Some(named) = self.store().proposal(view.case.proposal_id)?
+            && let Err(why) =
+                self.check_evidence_offer(&named.record.proposal, self.party(), &digest, size)
+        {
+            self.refuse(by, case, Some(digest), &why)?;
+            return Err(NodeError::Case(why));
+        }
         let key = self.case_key(case)?;
         let target = self.exhibit_path(case, &digest);
         let staging = target.with_extension("staging");
@@ -572,7 +581,7 @@ impl Node {
 }
 
 /// The SHA-256 and size of a file, read in chunks.
-fn digest_file(path: &Path) -> Result<(ExhibitDigest, u64), NodeError> {
+pub(crate) fn digest_file(path: &Path) -> Result<(ExhibitDigest, u64), NodeError> {
     use sha2::{Digest as _, Sha256};
     let mut file = File::open(path).map_err(io_error(path))?;
     let mut hasher = Sha256::new();

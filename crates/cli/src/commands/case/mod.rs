@@ -575,6 +575,15 @@ fn show(a: &ShowArgs) -> Result<()> {
             x.conditions.describe()
         ));
     }
+    for named in node.evidence_named(c.proposal_id).unwrap_or_default() {
+        line(format!(
+            "  named in the signed proposal: {} `{}` {} bytes: {}",
+            named.exhibit.digest,
+            named.exhibit.title,
+            named.exhibit.size,
+            named.state.as_str()
+        ));
+    }
     line("  chain of custody:".into());
     for e in &view.events {
         let ev = &e.event;
