@@ -99,7 +99,7 @@ async fn offer_raw(
     .bytes()
     .to_vec();
     let (status, reason) = us.send_raw(mx.party(), bytes).await.unwrap();
-    (status.into(), reason)
+    (status, reason)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
