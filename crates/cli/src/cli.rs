@@ -545,6 +545,11 @@ pub struct DecideArgs {
     /// Only what is listed here leaves the node.
     #[arg(long = "release")]
     pub release: Vec<String>,
+    /// For a consent request: grant only the use numbered N, as
+    /// `soberana show` lists them (repeatable); the uses not named stay
+    /// refused. Without it an acceptance grants every use asked.
+    #[arg(long = "grant", value_name = "N")]
+    pub grants: Vec<usize>,
     /// The deciding officer: an approver registered on this node
     /// (`soberana officer add`).
     #[arg(long, env = "SOBERANA_OFFICER")]

@@ -94,9 +94,11 @@ impl ExhibitUse {
 const MAX_TEXT: usize = 400;
 
 /// A request for the contributing side's consent to one use of one exhibit
-/// it released to us in a joint investigation. Only an acceptance of this
-/// proposal by the contributing side's officers, naming the same exhibit
-/// and use, lets the use through.
+/// it released to us in a joint investigation, and possibly to further
+/// uses of it or of other exhibits of the case (`also`). Only an
+/// acceptance of this proposal by the contributing side's officers that
+/// grants the same exhibit and use lets the use through; they may grant
+/// some of the uses asked and refuse the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExhibitConsent {
@@ -109,7 +111,26 @@ pub struct ExhibitConsent {
     pub use_: ExhibitUse,
     /// Why the use is needed.
     pub reason: String,
+    /// Further uses asked in the same request, of this exhibit or of
+    /// another of the same case: the contributing side may grant any of
+    /// them and refuse the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<ConsentAsk>,
 }
+
+/// One more use of one exhibit asked in a consent request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentAsk {
+    /// The exhibit's SHA-256 digest, 64 lowercase hex digits.
+    pub exhibit: String,
+    /// The use asked for.
+    #[serde(rename = "for")]
+    pub use_: ExhibitUse,
+}
+
+/// The most uses one consent request asks (the first and its `also`).
+pub const MAX_CONSENT_ASKS: usize = 8;
 
 /// A request for the evidence behind a notice or information request the
 /// other side sent us: its officers answer by releasing exhibits, under
@@ -180,9 +201,58 @@ fn is_hex(text: &str, len: usize) -> bool {
 }
 
 impl ExhibitConsent {
-    /// Refuses a consent request that does not name one exhibit, one case
-    /// and one use outside the investigation, with a reason.
+    /// Every use asked, each of one exhibit, the first first.
+    pub fn asks(&self) -> Vec<ConsentAsk> {
+        let mut all = vec![ConsentAsk {
+            exhibit: self.exhibit.clone(),
+            use_: self.use_.clone(),
+        }];
+        all.extend(self.also.iter().cloned());
+        all
+    }
+
+    /// The line an acceptance releases for each use it grants: the same
+    /// text on both sides, so what was granted is read back exactly.
+    pub fn grant_line(&self, granted_by: &str, ask: &ConsentAsk) -> String {
+        format!(
+            "{granted_by} consents to {} of exhibit sha256:{} in {}",
+            ask.use_.describe(),
+            ask.exhibit,
+            self.case_id
+        )
+    }
+
+    /// Refuses a consent request that does not name one case, and for each
+    /// use asked one exhibit and one use outside the investigation, with a
+    /// reason; or that asks the same use twice, or too many.
     pub fn validate(&self) -> Result<(), DomainError> {
+        let asks = self.asks();
+        if asks.len() > MAX_CONSENT_ASKS {
+            return Err(DomainError::Incomplete(format!(
+                "a consent request asks at most {MAX_CONSENT_ASKS} uses; it asks {}",
+                asks.len()
+            )));
+        }
+        for (i, ask) in asks.iter().enumerate() {
+            if asks.iter().take(i).any(|o| o == ask) {
+                return Err(DomainError::Incomplete(format!(
+                    "`body.also`: {} of exhibit {} is asked twice",
+                    ask.use_.describe(),
+                    ask.exhibit.get(..12).unwrap_or_default()
+                )));
+            }
+            ExhibitConsent {
+                exhibit: ask.exhibit.clone(),
+                use_: ask.use_.clone(),
+                also: Vec::new(),
+                ..self.clone()
+            }
+            .validate_one()?;
+        }
+        Ok(())
+    }
+
+    fn validate_one(&self) -> Result<(), DomainError> {
         if !self
             .case_id
             .strip_prefix("case-")
@@ -245,6 +315,7 @@ mod tests {
             exhibit: "cd".repeat(32),
             use_,
             reason: "trial of the accused".into(),
+            also: Vec::new(),
         }
     }
 

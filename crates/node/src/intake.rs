@@ -426,6 +426,9 @@ impl Node {
                 // notice named in its signed body.
                 self.admit_evidence_offer(&event)
                     .map_err(|e| IntakeRefusal::new(422, "evidence_not_named", e))?;
+                // A use resting on our consent is one our officers granted.
+                self.admit_consent_use(&event)
+                    .map_err(|e| IntakeRefusal::new(422, "case_rule", e))?;
                 let case = event.case_id;
                 (
                     IntakeEffect::Case(Box::new(event)),

@@ -50,7 +50,8 @@ pub use backup::{
     BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, check_backup, restore,
 };
 pub use case::{
-    CaseMemberView, CaseMessageView, CaseProof, CaseView, ExhibitUseRecord, Fetched, Housekeeping,
+    CaseMemberView, CaseMessageView, CaseProof, CaseView, ConsentGrants, ConsentItem,
+    ExhibitUseRecord, Fetched, Housekeeping,
 };
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};

@@ -422,6 +422,28 @@ pub fn show(args: ShowArgs) -> Result<()> {
             println!("facts established by {}:", engine.party());
             print!("{facts}");
         }
+        // A consent request: each use asked, numbered for `decide
+        // --grant`, and what was granted.
+        if let soberana_core::ProposalBody::ExhibitConsent(_) = &detail.record.proposal.body {
+            let grants = node.consent_grants(id)?;
+            line!("uses asked (grant some with `soberana decide {id} --accept --grant N …`):");
+            for (n, item) in grants.items.iter().enumerate() {
+                let state = match item.granted {
+                    None => "undecided",
+                    Some(true) => "granted",
+                    Some(false) => "not granted",
+                };
+                line!(
+                    "  {}. {} of exhibit sha256:{}: {state}",
+                    n + 1,
+                    item.use_.describe(),
+                    item.exhibit
+                );
+            }
+            for condition in &grants.conditions {
+                line!("  on condition: {condition}");
+            }
+        }
         // The evidence the notice or request named in its signed body,
         // and where each exhibit stands here.
         let named = node.evidence_named(id)?;
@@ -507,7 +529,14 @@ pub fn decide(args: DecideArgs) -> Result<()> {
     if args.reason.trim().is_empty() {
         bail!("--reason must say why, in plain words: it travels to the partner");
     }
-    let release = parse_release(&args.release)?;
+    if !args.grants.is_empty() && (!args.accept || !args.release.is_empty()) {
+        bail!("--grant goes with --accept, and instead of --release: it names the uses granted");
+    }
+    let release = if args.grants.is_empty() {
+        parse_release(&args.release)?
+    } else {
+        node.consent_grant_items(id, &args.grants)?
+    };
     if !release.is_empty() {
         let handling = node.classify_release(&node.show(id)?.record.proposal, &release);
         println!(

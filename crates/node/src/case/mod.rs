@@ -45,7 +45,7 @@ mod retention;
 mod transfer;
 mod work;
 
-pub use consent::ExhibitUseRecord;
+pub use consent::{ConsentGrants, ConsentItem, ExhibitUseRecord};
 
 pub use report::CaseProof;
 pub(crate) use report::serve_case_proofs;
