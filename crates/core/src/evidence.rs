@@ -338,6 +338,79 @@ mod tests {
     }
 
     #[test]
+    fn a_consent_asks_several_distinct_uses_each_checked() {
+        let court = ExhibitUse::Court {
+            proceedings: "Juzgado 3".into(),
+        };
+        let onward = ExhibitUse::OnwardTransmission { to: "SAT".into() };
+        let mut many = consent(court.clone());
+        many.also = vec![
+            ConsentAsk {
+                exhibit: "cd".repeat(32),
+                use_: onward.clone(),
+            },
+            ConsentAsk {
+                exhibit: "ef".repeat(32),
+                use_: court.clone(),
+            },
+        ];
+        assert!(many.validate().is_ok());
+        assert_eq!(many.asks().len(), 3);
+        assert_eq!(
+            many.grant_line("MX", &many.asks()[1]),
+            format!(
+                "MX consents to onward transmission to `SAT` of exhibit sha256:{} in {}",
+                "cd".repeat(32),
+                many.case_id
+            )
+        );
+        let mut twice = many.clone();
+        twice.also.push(ConsentAsk {
+            exhibit: "cd".repeat(32),
+            use_: court.clone(),
+        });
+        assert!(twice.validate().unwrap_err().to_string().contains("twice"));
+        let mut bad = many.clone();
+        bad.also[0].exhibit = "xyz".into();
+        assert!(bad.validate().is_err());
+        let mut bad = many.clone();
+        bad.also[0].use_ = ExhibitUse::Investigation;
+        assert!(bad.validate().is_err());
+        let mut too_many = consent(court);
+        too_many.also = (0..MAX_CONSENT_ASKS)
+            .map(|i| ConsentAsk {
+                exhibit: format!("{:064x}", i + 1),
+                use_: onward.clone(),
+            })
+            .collect();
+        assert!(too_many.validate().is_err());
+    }
+
+    #[test]
+    fn named_exhibits_are_digests_with_titles_each_once() {
+        let one = NamedExhibit {
+            digest: "ab".repeat(32),
+            size: 10,
+            title: "ledger".into(),
+        };
+        assert!(check_named_exhibits(std::slice::from_ref(&one)).is_ok());
+        assert!(check_named_exhibits(&[one.clone(), one.clone()]).is_err());
+        let mut bad = one.clone();
+        bad.digest = "AB".repeat(32);
+        assert!(check_named_exhibits(&[bad]).is_err());
+        let mut bad = one.clone();
+        bad.title = " ".into();
+        assert!(check_named_exhibits(&[bad]).is_err());
+        let many: Vec<NamedExhibit> = (0..=MAX_NAMED_EXHIBITS)
+            .map(|i| NamedExhibit {
+                digest: format!("{:064x}", i),
+                ..one.clone()
+            })
+            .collect();
+        assert!(check_named_exhibits(&many).is_err());
+    }
+
+    #[test]
     fn uses_parse_from_the_command_line_form() {
         assert_eq!(
             ExhibitUse::parse("court:US v. Doe").unwrap(),
