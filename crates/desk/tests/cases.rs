@@ -293,7 +293,11 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     lee.login("lee", PASSWORD).await;
     let page = lee.get(&format!("/cases/{case}")).await;
     assert!(page.body.contains(&format!("{base}/open")), "{}", page.body);
-    assert!(page.body.contains("ana · MX · administrador · según MX"), "{}", page.body);
+    assert!(
+        page.body.contains("ana · MX · administrador · según MX"),
+        "{}",
+        page.body
+    );
     let lee_csrf = csrf_in(&page.body);
     let opened = lee
         .post(&format!("{base}/open"), &[("csrf", &lee_csrf)])
