@@ -509,6 +509,16 @@ pub struct ProposeArgs {
     /// Exits non-zero when they would.
     #[arg(long)]
     pub check: bool,
+    /// A file of evidence the notice or information request carries, as
+    /// `PATH` or `PATH=TITLE` (repeat for each). Each is named by digest,
+    /// size and title in the proposal's signed body and offered in its
+    /// evidence file under strict conditions; release each afterwards under
+    /// four eyes (`case exhibit release`). Needs `--officer`.
+    #[arg(long = "exhibit", value_name = "PATH[=TITLE]")]
+    pub exhibits: Vec<String>,
+    /// How long the receiver may keep the exhibits, in days.
+    #[arg(long, default_value_t = 180)]
+    pub retention_days: u32,
 }
 
 /// `soberana inbox` and `soberana outbox`.
@@ -566,6 +576,11 @@ pub struct DecideArgs {
     /// Only what is listed here leaves the node.
     #[arg(long = "release")]
     pub release: Vec<String>,
+    /// For a consent request: grant only the use numbered N, as
+    /// `soberana show` lists them (repeatable); the uses not named stay
+    /// refused. Without it an acceptance grants every use asked.
+    #[arg(long = "grant", value_name = "N")]
+    pub grants: Vec<usize>,
     /// The deciding officer: an approver registered on this node
     /// (`soberana officer add`).
     #[arg(long, env = "SOBERANA_OFFICER")]

@@ -99,7 +99,7 @@ fn an_accepted_agreement_opens_the_case_and_members_message_and_task_from_the_cl
         "{shown}"
     );
     assert!(
-        shown.contains("member bob of US (Administrator)"),
+        shown.contains("member bob of US (Administrator, as US claims)"),
         "{shown}"
     );
 

@@ -1,8 +1,9 @@
 //! Evidence from the command line, over two running nodes: Mexico asks
 //! for the evidence behind a US notice, US officers release it under
 //! conditions and accept the request under four eyes; Mexico fetches it,
-//! is refused a court use, asks consent, and exports once the US officers
-//! consent. Each command's refusal of bad input is a non-zero exit.
+//! is refused a court use, asks consent to it and to an onward
+//! transmission, and exports once the US officers grant the court use
+//! alone; the onward transmission stays refused. Each command's refusal of bad input is a non-zero exit.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -152,8 +153,8 @@ fn evidence_is_asked_released_and_used_only_with_consent_from_the_command_line()
         "--dir",
         &us,
     ]);
-    let decide = |id: &str, reason: &str| {
-        let out = ok(&[
+    let decide = |id: &str, reason: &str, grants: &[&str]| {
+        let mut args = vec![
             "decide",
             id,
             "--accept",
@@ -163,11 +164,15 @@ fn evidence_is_asked_released_and_used_only_with_consent_from_the_command_line()
             "fincen.bob",
             "--dir",
             &us,
-        ]);
+        ];
+        for n in grants {
+            args.extend(["--grant", n]);
+        }
+        let out = ok(&args);
         assert!(out.contains("second"), "four eyes: {out}");
         ok(&["confirm", id, "--officer", "fincen.sam", "--dir", &us]);
     };
-    decide(&asked, "the findings are in the evidence file");
+    decide(&asked, "the findings are in the evidence file", &[]);
     wait_accepted(&mx, &asked);
 
     // Mexico fetches the exhibit.
@@ -195,6 +200,9 @@ fn evidence_is_asked_released_and_used_only_with_consent_from_the_command_line()
 
     // Court use without consent is refused; nothing is written.
     let copy = dir.path().join("court-copy.txt");
+    // The consent request asks two uses: the court use, and passing the
+    // exhibit on to the SAT.
+    let also = format!("{}=onward:SAT", &digest[..12]);
     let court = |verb: &str| {
         let mut args = vec![
             "case",
@@ -216,6 +224,7 @@ fn evidence_is_asked_released_and_used_only_with_consent_from_the_command_line()
         }
         if verb == "consent" {
             args.extend(["--reason", "criminal proceedings in Mexico"]);
+            args.extend(["--also", also.as_str()]);
         }
         args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>()
     };
@@ -253,8 +262,50 @@ fn evidence_is_asked_released_and_used_only_with_consent_from_the_command_line()
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    decide(&consent, "for these proceedings only");
-    wait_accepted(&mx, &consent);
+    // The US grants the court use only (use 1 of the two asked).
+    let shown = ok(&["show", &consent, "--dir", &us]);
+    assert!(
+        shown.contains("1. court use") && shown.contains("2. onward transmission to `SAT`"),
+        "{shown}"
+    );
+    let err = fails(&[
+        "decide",
+        &consent,
+        "--accept",
+        "--grant",
+        "3",
+        "--reason",
+        "x",
+        "--officer",
+        "fincen.bob",
+        "--dir",
+        &us,
+    ]);
+    assert!(err.contains("no use 3"), "{err}");
+    decide(&consent, "for these proceedings only", &["1"]);
+    wait_state(&mx, &consent, "answered");
+    let shown = ok(&["show", &consent, "--dir", &mx]);
+    assert!(
+        shown.contains(": granted") && shown.contains(": not granted"),
+        "{shown}"
+    );
+    // What was not granted stays refused.
+    let err = fails(&[
+        "case",
+        "exhibit",
+        "use",
+        &case,
+        &digest,
+        "--for",
+        "onward",
+        "--detail",
+        "SAT",
+        "--officer",
+        "uif.ana",
+        "--dir",
+        &mx,
+    ]);
+    assert!(err.contains("no accepted consent"), "{err}");
     let args = court("export");
     let out = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.contains(&format!("under consent {consent}")), "{out}");

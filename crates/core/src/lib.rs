@@ -38,7 +38,10 @@ pub use agreement::{
 };
 pub use decision::{DecidedBy, Decision, Outcome, Reason};
 pub use error::DomainError;
-pub use evidence::{EvidenceRequest, ExhibitConsent, ExhibitUse};
+pub use evidence::{
+    ConsentAsk, EvidenceRequest, ExhibitConsent, ExhibitUse, MAX_CONSENT_ASKS, MAX_NAMED_EXHIBITS,
+    NamedExhibit, check_named_exhibits,
+};
 pub use handling::{Classification, DataClass, HandlingRules};
 pub use lifecycle::{Direction, LifecycleEvent, ProposalState, TransitionError};
 pub use officer::{Officer, OfficerId, Role};

@@ -21,8 +21,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::{
-    AgencyId, DomainError, EvidenceRequest, ExhibitConsent, Location, OfficerId, PartyCode,
-    Timestamp,
+    AgencyId, DomainError, EvidenceRequest, ExhibitConsent, Location, NamedExhibit, OfficerId,
+    PartyCode, Timestamp, check_named_exhibits,
 };
 
 /// A proposal's id: a UUID chosen by the proposing node.
@@ -225,6 +225,10 @@ pub struct InformationRequest {
     pub categories: Vec<String>,
     /// The questions to answer.
     pub questions: Vec<String>,
+    /// The exhibits that come with it, each by digest, size and title: its
+    /// evidence file holds exactly these from the sender.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exhibits: Vec<NamedExhibit>,
 }
 
 /// Whether an identifier match reveals the overlap or only its size.
@@ -656,6 +660,10 @@ pub struct AdvanceNotification {
     /// The acts the measure consists of, each with its agency and places.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acts: Vec<Task>,
+    /// The exhibits that come with it, each by digest, size and title: its
+    /// evidence file holds exactly these from the sender.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exhibits: Vec<NamedExhibit>,
 }
 
 /// Which way across the border.
@@ -1136,6 +1144,8 @@ impl Proposal {
                 ));
             }
             ProposalBody::ExhibitConsent(c) => c.validate()?,
+            ProposalBody::AdvanceNotification(n) => check_named_exhibits(&n.exhibits)?,
+            ProposalBody::InformationRequest(r) => check_named_exhibits(&r.exhibits)?,
             ProposalBody::EvidenceRequest(r) => {
                 r.validate()?;
                 if !self.related_to.contains(&r.about) {

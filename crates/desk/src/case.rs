@@ -199,7 +199,21 @@ pub async fn case(
         let ours = desk.node().party();
         let admin = c.role_of(ours, officer.id()) == Some(CaseRole::Administrator);
         let _ = write!(body, "<h2>{}</h2><ul>", lang.s("Members", "Miembros"));
-        for m in &c.members {
+        for m in desk.node().case_members(case)? {
+            // Our node established our members; the partner's are its claim.
+            let standing = if !m.established_here {
+                format!(
+                    " · {}",
+                    match lang {
+                        Lang::En => format!("as {} claims", m.party),
+                        Lang::Es => format!("según {}", m.party),
+                    }
+                )
+            } else if !m.enabled {
+                format!(" · {}", lang.s("disabled here", "deshabilitado aquí"))
+            } else {
+                String::new()
+            };
             let role = match m.role {
                 soberana_case::CaseRole::Administrator => lang.s("administrator", "administrador"),
                 soberana_case::CaseRole::Member => lang.s("member", "miembro"),
@@ -218,12 +232,45 @@ pub async fn case(
             };
             let _ = write!(
                 body,
-                "<li>{} · {} · {role}{remove}</li>",
+                "<li>{} · {} · {role}{standing}{remove}</li>",
                 escape(m.officer.as_str()),
                 m.party
             );
         }
         body.push_str("</ul>");
+        // The evidence file of a notice or request: what its signed body
+        // named, and where each exhibit stands.
+        let named = desk
+            .node()
+            .evidence_named(c.proposal_id)
+            .unwrap_or_default();
+        if !named.is_empty() {
+            let _ = write!(
+                body,
+                "<h2>{}</h2><ul class=\"named\">",
+                lang.s(
+                    "Evidence named in the signed proposal",
+                    "Pruebas nombradas en la propuesta firmada"
+                )
+            );
+            for n in named {
+                use soberana_node::NamedEvidenceState as S;
+                let state = match n.state {
+                    S::Missing => lang.s("missing", "falta"),
+                    S::Offered => lang.s("offered", "ofrecida"),
+                    S::Released => lang.s("released", "liberada"),
+                    S::Received => lang.s("received", "recibida"),
+                };
+                let _ = write!(
+                    body,
+                    "<li>{} · <code>sha256:{}</code> · {} bytes · <strong>{state}</strong></li>",
+                    escape(&n.exhibit.title),
+                    escape(n.exhibit.digest.get(..12).unwrap_or_default()),
+                    n.exhibit.size
+                );
+            }
+            body.push_str("</ul>");
+        }
         if admin {
             let _ = write!(
                 body,

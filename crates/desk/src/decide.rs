@@ -1,7 +1,9 @@
 //! The decide, confirm and withdraw forms.
 //!
 //! An approver accepts (with or without conditions), refuses, or asks for
-//! more information, gives a reason, and lists what is released. The rules
+//! more information, gives a reason, and lists what is released. On a
+//! consent request, the approver ticks the uses granted; the node makes the
+//! lines that grant them (`Node::consent_grant_items`). The rules
 //! (roles, four eyes for releases under H2/H3, audit lines) are the node's
 //! (`Node::decide`, `Node::confirm`, `Node::withdraw`): this module parses
 //! the forms, calls the node and draws the section.
@@ -30,7 +32,7 @@ use crate::{Desk, DeskError};
 const MAX_FIELD: usize = 16 * 1024;
 
 /// The decision form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct DecideForm {
     #[serde(default)]
     csrf: String,
@@ -42,6 +44,53 @@ pub struct DecideForm {
     reason: String,
     #[serde(default)]
     release: String,
+    /// Set when the form offered the uses of a consent request to grant.
+    #[serde(default)]
+    grants_offered: String,
+    /// The uses of a consent request ticked to grant (`grant_1` …).
+    #[serde(default)]
+    grant_1: String,
+    #[serde(default)]
+    grant_2: String,
+    #[serde(default)]
+    grant_3: String,
+    #[serde(default)]
+    grant_4: String,
+    #[serde(default)]
+    grant_5: String,
+    #[serde(default)]
+    grant_6: String,
+    #[serde(default)]
+    grant_7: String,
+    #[serde(default)]
+    grant_8: String,
+}
+
+impl DecideForm {
+    /// The uses ticked to grant, numbered from 1, if the form offered them.
+    fn grants(&self) -> Option<Vec<usize>> {
+        if self.grants_offered.is_empty() {
+            return None;
+        }
+        let ticked = [
+            &self.grant_1,
+            &self.grant_2,
+            &self.grant_3,
+            &self.grant_4,
+            &self.grant_5,
+            &self.grant_6,
+            &self.grant_7,
+            &self.grant_8,
+        ];
+        Some(
+            ticked
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(i, _)| i + 1)
+                .collect(),
+        )
+    }
 }
 
 /// A decision as the form states it.
@@ -141,17 +190,38 @@ pub async fn decide(
         officer.require(Role::Approver)?;
         let id = parse_id(&id)?;
         let decided = parse_form(&form)?;
+        let mut release: Vec<AnswerItem> = decided
+            .release
+            .into_iter()
+            .map(|(label, value)| AnswerItem { label, value })
+            .collect();
+        // A consent request: the uses ticked are what is granted; the node
+        // makes the lines that grant them, and refuses any other.
+        if let Some(chosen) = form.grants()
+            && decided.outcome.is_acceptance()
+        {
+            if chosen.is_empty() {
+                return Err(DeskError::BadInput(
+                    "tick at least one use to grant, or refuse the request".into(),
+                ));
+            }
+            if !release.is_empty() {
+                return Err(DeskError::BadInput(
+                    "a consent releases the uses ticked; leave the release list empty".into(),
+                ));
+            }
+            release = desk
+                .node()
+                .consent_grant_items(id, &chosen)
+                .map_err(|e| DeskError::BadInput(e.to_string()))?;
+        }
         desk.node().decide(
             id,
             OfficerVerdict {
                 officer: officer.id().clone(),
                 outcome: decided.outcome,
                 reason: decided.reason,
-                release: decided
-                    .release
-                    .into_iter()
-                    .map(|(label, value)| AnswerItem { label, value })
-                    .collect(),
+                release,
             },
         )?;
         Ok(Redirect::to(&format!("/proposals/{id}")).into_response())
@@ -229,6 +299,42 @@ fn lone_approver_warning(
             "Este escritorio no tiene otro aprobador que pueda confirmar una liberación con H2/H3: esa liberación esperará hasta que el operador registre un segundo aprobador (soberana officer add --role approver).",
         )
     ))
+}
+
+/// For a consent request, the uses it asks, each ticked to grant by
+/// default: an acceptance grants the ones left ticked and no others.
+fn grant_choices(desk: &Desk, lang: Lang, detail: &ProposalDetail) -> Result<String, DeskError> {
+    let soberana_core::ProposalBody::ExhibitConsent(_) = &detail.record.proposal.body else {
+        return Ok(String::new());
+    };
+    let grants = desk.node().consent_grants(detail.record.id())?;
+    let mut out = format!(
+        "<fieldset class=\"grants\"><legend>{}</legend><input type=\"hidden\" name=\"grants_offered\" value=\"1\">",
+        lang.s(
+            "Uses to grant if you accept (untick what you refuse)",
+            "Usos que se conceden si acepta (desmarque lo que niega)"
+        )
+    );
+    for (i, item) in grants
+        .items
+        .iter()
+        .enumerate()
+        .take(soberana_core::MAX_CONSENT_ASKS)
+    {
+        let use_ = match lang {
+            Lang::En => item.use_.describe(),
+            Lang::Es => item.use_.describe_es(),
+        };
+        let _ = write!(
+            out,
+            "<label><input type=\"checkbox\" name=\"grant_{n}\" value=\"1\" checked> {use_} · <code>sha256:{short}</code></label>",
+            n = i + 1,
+            use_ = escape(&use_),
+            short = escape(item.exhibit.get(..12).unwrap_or_default()),
+        );
+    }
+    out.push_str("</fieldset>");
+    Ok(out)
 }
 
 /// The decide (or confirm) section of a proposal awaiting an officer.
@@ -328,11 +434,13 @@ pub(crate) fn decide_section(
              <label><input type=\"radio\" name=\"outcome\" value=\"accept\" required> {accept}</label>\
              <label><input type=\"radio\" name=\"outcome\" value=\"refuse\"> {refuse}</label>\
              <label><input type=\"radio\" name=\"outcome\" value=\"more_information\"> {more}</label></fieldset>\
+             {grants}\
              <label for=\"conditions\">{cond}</label><textarea id=\"conditions\" name=\"conditions\" rows=\"3\"></textarea>\
              <label for=\"reason\">{reason}</label><textarea id=\"reason\" name=\"reason\" rows=\"3\" required></textarea>\
              <label for=\"release\">{release}</label><textarea id=\"release\" name=\"release\" rows=\"4\" placeholder=\"{placeholder}\"></textarea>\
              <p class=\"hint\">{hint}</p><button type=\"submit\">{go}</button></form>",
             csrf = officer.csrf_field(),
+            grants = grant_choices(desk, lang, detail)?,
             what = lang.s("Decision", "Decisión"),
             accept = lang.s("Accept", "Aceptar"),
             refuse = lang.s("Refuse", "Rechazar"),
@@ -401,7 +509,19 @@ mod tests {
             conditions: conditions.into(),
             reason: reason.into(),
             release: release.into(),
+            ..DecideForm::default()
         }
+    }
+
+    #[test]
+    fn the_uses_ticked_are_the_ones_granted() {
+        let mut f = form("accept", "", "ok", "");
+        assert_eq!(f.grants(), None, "no consent uses offered");
+        f.grants_offered = "1".into();
+        assert_eq!(f.grants(), Some(vec![]));
+        f.grant_1 = "1".into();
+        f.grant_3 = "1".into();
+        assert_eq!(f.grants(), Some(vec![1, 3]));
     }
 
     #[test]

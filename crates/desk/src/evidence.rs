@@ -131,8 +131,28 @@ pub struct ConsentForm {
     use_: String,
     #[serde(default)]
     detail: String,
+    /// A second use asked in the same request (empty: none).
+    #[serde(default)]
+    also_use: String,
+    #[serde(default)]
+    also_detail: String,
     #[serde(default)]
     reason: String,
+}
+
+/// The use the form names by `kind` (`court`, `onward`, `other`) with its
+/// proceedings, authority or purpose.
+fn use_of(kind: &str, detail: String) -> Result<soberana_core::ExhibitUse, DeskError> {
+    Ok(match kind {
+        "court" => soberana_core::ExhibitUse::Court {
+            proceedings: detail,
+        },
+        "onward" => soberana_core::ExhibitUse::OnwardTransmission { to: detail },
+        "other" => soberana_core::ExhibitUse::OtherPurpose { purpose: detail },
+        _ => {
+            return Err(DeskError::BadInput("choose court, onward or other".into()));
+        }
+    })
 }
 
 /// The uses of `x` its conditions allow only with its contributor's
@@ -184,16 +204,26 @@ pub(crate) fn consent_form(
             lang.s(en, es)
         );
     }
+    let also_options = format!(
+        "<option value=\"\">{}</option>{options}",
+        lang.s("none", "ninguno")
+    );
     format!(
         "<form method=\"post\" action=\"/cases/{case_id}/exhibits/{d}/consent\" class=\"ask\">{csrf}\
          <label for=\"use-{short}\">{use_label}</label><select id=\"use-{short}\" name=\"use\">{options}</select>\
          <label for=\"detail-{short}\">{detail_label}</label><input id=\"detail-{short}\" name=\"detail\" required>\
+         <label for=\"also-use-{short}\">{also_label}</label><select id=\"also-use-{short}\" name=\"also_use\">{also_options}</select>\
+         <label for=\"also-detail-{short}\">{detail_label}</label><input id=\"also-detail-{short}\" name=\"also_detail\">\
          <label for=\"reason-{short}\">{reason_label}</label><textarea id=\"reason-{short}\" name=\"reason\" rows=\"3\" required></textarea>\
          <p class=\"hint\">{hint}</p><button type=\"submit\">{go}</button></form>",
         case_id = case.id,
         d = x.digest,
         csrf = officer.csrf_field(),
         use_label = lang.s("Use", "Uso"),
+        also_label = lang.s(
+            "Another use in the same request (they may grant one and not the other)",
+            "Otro uso en la misma solicitud (pueden conceder uno y negar el otro)"
+        ),
         detail_label = lang.s(
             "The proceedings, authority or purpose",
             "El proceso, la autoridad o el fin"
@@ -230,19 +260,19 @@ pub async fn consent(
                 "name the proceedings, authority or purpose, and say why (1 to {MAX_ASKED} bytes)"
             )));
         }
-        let use_ = match form.use_.as_str() {
-            "court" => soberana_core::ExhibitUse::Court {
-                proceedings: detail,
-            },
-            "onward" => soberana_core::ExhibitUse::OnwardTransmission { to: detail },
-            "other" => soberana_core::ExhibitUse::OtherPurpose { purpose: detail },
-            _ => {
-                return Err(DeskError::BadInput("choose court, onward or other".into()));
+        let mut asks = vec![(digest, use_of(&form.use_, detail)?)];
+        if !form.also_use.is_empty() {
+            let also = form.also_detail.trim().to_owned();
+            if also.is_empty() || also.len() > MAX_ASKED {
+                return Err(DeskError::BadInput(format!(
+                    "name the proceedings, authority or purpose of the other use too (1 to {MAX_ASKED} bytes)"
+                )));
             }
-        };
+            asks.push((digest, use_of(&form.also_use, also)?));
+        }
         let sent = desk
             .node()
-            .consent_ask(case, officer.id(), digest, use_, reason)
+            .consent_ask_many(case, officer.id(), asks, reason)
             .map_err(|e| DeskError::BadInput(e.to_string()))?;
         desk.audit(
             officer.id().as_str(),

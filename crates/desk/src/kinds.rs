@@ -353,21 +353,27 @@ pub(crate) fn body_html(
                     id = escape(&c.case_id)
                 ),
             );
-            f.row(
-                lang.s("Exhibit", "Elemento de prueba"),
-                &format!("<code>sha256:{}</code>", escape(&c.exhibit)),
-            );
-            let use_ = match lang {
-                Lang::En => c.use_.describe(),
-                Lang::Es => c.use_.describe_es(),
-            };
-            f.text(lang.s("Use asked for", "Uso solicitado"), &use_);
+            let mut asked = String::from("<ol class=\"uses\">");
+            for ask in c.asks() {
+                let use_ = match lang {
+                    Lang::En => ask.use_.describe(),
+                    Lang::Es => ask.use_.describe_es(),
+                };
+                let _ = write!(
+                    asked,
+                    "<li>{} · <code>sha256:{}</code></li>",
+                    escape(&use_),
+                    escape(&ask.exhibit)
+                );
+            }
+            asked.push_str("</ol>");
+            f.row(lang.s("Uses asked for", "Usos solicitados"), &asked);
             f.text(lang.s("Why", "Motivo"), &c.reason);
             f.row(
                 lang.s("What accepting does", "Qué significa aceptar"),
                 lang.s(
-                    "Consent to this use of this exhibit only, by two approvers; any other use stays refused.",
-                    "Consentir solo este uso de este elemento de prueba, con dos aprobadores; cualquier otro uso sigue negado.",
+                    "Consent to the uses ticked, of these exhibits only, by two approvers; the uses not ticked and any other use stay refused.",
+                    "Consentir los usos marcados, solo de estos elementos de prueba, con dos aprobadores; los usos no marcados y cualquier otro uso siguen negados.",
                 ),
             );
         }

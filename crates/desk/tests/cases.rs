@@ -241,6 +241,8 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     let page = beto.get(&format!("/cases/{case}")).await;
     assert!(page.body.contains("Confirmar la entrega"), "{}", page.body);
     assert!(page.body.contains("Agregar al miembro"), "{}", page.body);
+    // The US members are the US node's claim about its own people.
+    assert!(page.body.contains("según US"), "{}", page.body);
     let english = english_words_in(&page.body);
     assert!(
         english.is_empty(),
@@ -291,6 +293,11 @@ async fn a_release_from_the_desk_needs_two_approvers_and_lands_in_both_logs() {
     lee.login("lee", PASSWORD).await;
     let page = lee.get(&format!("/cases/{case}")).await;
     assert!(page.body.contains(&format!("{base}/open")), "{}", page.body);
+    assert!(
+        page.body.contains("ana · MX · administrador · según MX"),
+        "{}",
+        page.body
+    );
     let lee_csrf = csrf_in(&page.body);
     let opened = lee
         .post(&format!("{base}/open"), &[("csrf", &lee_csrf)])

@@ -4,7 +4,8 @@
 //! English and Spanish, and accept it under four eyes once the exhibit is
 //! released; a consent proposal for a court use, asked from the case page,
 //! shows the exhibit and the use in both languages and is refused with a
-//! reason on the decide form.
+//! reason on the decide form; asked again for two uses, the court use alone
+//! is granted by unticking the other.
 //! Bad forms are refused and nothing is sent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -258,7 +259,7 @@ async fn evidence_is_asked_and_consent_decided_where_officers_decide_in_both_lan
     let consent = mx.show(consent_id).unwrap().record.proposal;
     wait_state(&us, consent.id, ProposalState::AwaitingOfficer).await;
     let page = sam.get(&format!("/proposals/{}", consent.id)).await;
-    assert!(page.body.contains("Use asked for"), "{}", page.body);
+    assert!(page.body.contains("Uses asked for"), "{}", page.body);
     assert!(
         page.body.contains("court use in `Juzgado Primero`"),
         "{}",
@@ -266,7 +267,7 @@ async fn evidence_is_asked_and_consent_decided_where_officers_decide_in_both_lan
     );
     assert!(page.body.contains(&digest.to_string()), "{}", page.body);
     let page = lee.get(&format!("/proposals/{}", consent.id)).await;
-    assert!(page.body.contains("Uso solicitado"), "{}", page.body);
+    assert!(page.body.contains("Usos solicitados"), "{}", page.body);
     assert!(page.body.contains("uso ante el tribunal"), "{}", page.body);
 
     let mut form = decide("not before the hearing", "refuse");
@@ -287,6 +288,85 @@ async fn evidence_is_asked_and_consent_decided_where_officers_decide_in_both_lan
             None
         )
         .is_err()
+    );
+
+    // Asked again for two uses, court and onward to the SAT, the US grants
+    // the court use alone: Sam unticks the other, Lee confirms. Mexico may
+    // then use it in court and not pass it on.
+    let two = beto
+        .post(
+            &path,
+            &[
+                ("csrf", &beto_csrf),
+                ("use", "court"),
+                ("detail", "Juzgado Primero"),
+                ("also_use", "onward"),
+                ("also_detail", "SAT"),
+                ("reason", "proceso penal y la investigación del SAT"),
+            ],
+        )
+        .await;
+    assert_eq!(two.status, StatusCode::SEE_OTHER, "{}", two.body);
+    let consent_id = *outgoing(&mx, ProposalKind::ExhibitConsent)
+        .iter()
+        .find(|c| **c != consent.id)
+        .unwrap();
+    wait_state(&us, consent_id, ProposalState::AwaitingOfficer).await;
+    let page = sam.get(&format!("/proposals/{consent_id}")).await;
+    assert!(
+        page.body.contains("Uses to grant if you accept"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("name=\"grant_2\""), "{}", page.body);
+    let page = lee.get(&format!("/proposals/{consent_id}")).await;
+    assert!(
+        page.body.contains("Usos que se conceden si acepta"),
+        "{}",
+        page.body
+    );
+    let path = format!("/proposals/{consent_id}/decide");
+    let mut none = decide("nothing", "accept");
+    none.extend([("csrf", sam_csrf.as_str()), ("grants_offered", "1")]);
+    let refused = sam.post(&path, &none).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let mut form = decide("for the trial only", "accept");
+    form.extend([
+        ("csrf", sam_csrf.as_str()),
+        ("grants_offered", "1"),
+        ("grant_1", "1"),
+    ]);
+    let decided = sam.post(&path, &form).await;
+    assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
+    let confirmed = lee
+        .post(
+            &format!("/proposals/{consent_id}/confirm"),
+            &[("csrf", &lee_csrf)],
+        )
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
+    );
+    wait_state(&mx, consent_id, ProposalState::Answered).await;
+    let court = ExhibitUse::Court {
+        proceedings: "Juzgado Primero".into(),
+    };
+    let used = mx
+        .exhibit_use(case, &id("beto"), digest, court, None)
+        .unwrap();
+    assert_eq!(used.consent, Some(consent_id));
+    let onward = ExhibitUse::OnwardTransmission { to: "SAT".into() };
+    assert!(
+        mx.exhibit_use(case, &id("beto"), digest, onward, None)
+            .is_err()
     );
     for r in runs {
         r.stop().await;

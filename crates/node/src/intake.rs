@@ -299,6 +299,10 @@ impl Node {
                     .map_err(|r| IntakeRefusal::new(403, r.code, r.reason))?;
                 self.admit_evidence_kinds(&proposal)
                     .map_err(|e| IntakeRefusal::new(422, "evidence_rule", e))?;
+                // Who our members are is established by our registry, not
+                // by what the partner wrote.
+                self.check_our_members(&proposal)
+                    .map_err(|e| IntakeRefusal::new(422, "unknown_member", e))?;
                 self.policy()
                     .admit(&proposal)
                     .map_err(|e| IntakeRefusal::new(400, "unreadable_place", e))?;
@@ -421,6 +425,13 @@ impl Node {
                 if event.party != sender {
                     return Err(mismatch("case act's side"));
                 }
+                // An exhibit offered in a notice's evidence file is one the
+                // notice named in its signed body.
+                self.admit_evidence_offer(&event)
+                    .map_err(|e| IntakeRefusal::new(422, "evidence_not_named", e))?;
+                // A use resting on our consent is one our officers granted.
+                self.admit_consent_use(&event)
+                    .map_err(|e| IntakeRefusal::new(422, "case_rule", e))?;
                 let case = event.case_id;
                 (
                     IntakeEffect::Case(Box::new(event)),

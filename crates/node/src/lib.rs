@@ -19,6 +19,9 @@ mod contacts;
 mod deadlines;
 mod error;
 mod evidence;
+pub use evidence::{
+    NamedEvidence, NamedEvidenceState, ProposedWithEvidence, has_evidence_file, named_exhibits,
+};
 pub mod finance;
 pub mod firearms;
 mod identity;
@@ -47,7 +50,10 @@ pub use backup::{
     BackupFile, BackupManifest, BackupStore, MANIFEST, POSTGRES_EXPORT, Restored, check_backup,
     restore, restore_moving,
 };
-pub use case::{CaseMessageView, CaseProof, CaseView, ExhibitUseRecord, Fetched, Housekeeping};
+pub use case::{
+    CaseMemberView, CaseMessageView, CaseProof, CaseView, ConsentGrants, ConsentItem,
+    ExhibitUseRecord, Fetched, Housekeeping,
+};
 pub use config::{NodeConfig, NodeDir, TransportLimits, load_registry};
 pub use constitution::{MAX_LAYER_BYTES, PartnerConstitution};
 pub use contacts::{

@@ -603,6 +603,9 @@ impl Node {
         // A proposal about evidence names a case, exhibit or proposal that
         // must exist here as it says.
         self.check_evidence_kinds(&proposal).map_err(bad)?;
+        // A joint investigation names our side's members from our own
+        // officer registry.
+        self.check_our_members(&proposal).map_err(bad)?;
         // A suspended or terminated agreement, or a kind the partner does
         // not accept under it, stops the proposal here, not at the partner.
         if let Some(agreement) = self.inner.store.agreement(proposal.to)?

@@ -141,6 +141,7 @@ impl Node {
                     effective: now,
                     targets: vec![],
                     acts: vec![],
+                    exhibits: Vec::new(),
                     assurances: vec![],
                     evidence: vec![format!("sha256:{digest}")],
                 }),

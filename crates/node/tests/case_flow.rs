@@ -4,7 +4,7 @@
 //! other and give each other tasks, all in both logs; the node ends the case
 //! at its date and deletes each side's copy of an exhibit at the end of its
 //! retention, and the custody and its proofs survive. And the refusals: an
-//! acceptance naming an officer we do not have, a message from a
+//! acceptance naming an officer disabled here, a message from a
 //! non-member, an oversized message, a task for a non-member.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -198,21 +198,28 @@ async fn the_acceptance_opens_one_case_on_both_sides_with_the_agreed_members() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_acceptance_naming_an_officer_we_do_not_have_is_refused_and_opens_nothing() {
+async fn an_acceptance_naming_an_officer_disabled_here_is_refused_and_opens_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mx, us) = support::pair(dir.path(), || Arc::new(Review));
     support::register(&us, "bob", "US.ATF", &[Role::Approver]);
+    support::register(&us, "gil", "US.ATF", &[Role::Analyst]);
+    for who in ["ana", "eva"] {
+        support::register(&mx, who, "MX.FGR", &[Role::Approver]);
+    }
     let running = vec![mx.start().await.unwrap(), us.start().await.unwrap()];
     let mut members = named();
-    members.push(member("US", "ghost", false));
+    members.push(member("US", "gil", false));
     let proposal = mx.propose(agreement(members), None).unwrap().id;
     eventually("the US holds it for an officer", || {
         state(&us, proposal) == Some(ProposalState::AwaitingOfficer)
     })
     .await;
+    // Gil was registered when the agreement arrived, and is disabled
+    // before it is accepted.
+    us.officers().disable(&id("gil"), "test").unwrap();
     let log = us.log_size().unwrap();
     let err = accept(&us, proposal, "bob").unwrap_err();
-    assert!(err.to_string().contains("`ghost`"), "{err}");
+    assert!(err.to_string().contains("`gil`"), "{err}");
     assert_eq!(state(&us, proposal), Some(ProposalState::AwaitingOfficer));
     assert!(us.case(CaseId::for_proposal(&proposal)).is_err(), "no case");
     assert_eq!(us.log_size().unwrap(), log, "nothing written");

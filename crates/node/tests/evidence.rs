@@ -193,12 +193,10 @@ async fn court_use_waits_for_the_contributors_consent_given_by_two_officers() {
     assert!(matches!(first, DecisionStep::AwaitingSecondApprover(_)));
     assert!(mx.confirm(asked.id, &t.ana).is_err(), "not by the same one");
     mx.confirm(asked.id, &t.eva).unwrap();
-    eventually("the US holds the acceptance", || {
-        matches!(
-            state(us, asked.id),
-            Some(ProposalState::Accepted | ProposalState::Answered)
-        )
-    })
+    eventually(
+        "the US holds the acceptance and the consent it releases",
+        || state(us, asked.id) == Some(ProposalState::Answered),
+    )
     .await;
     assert_eq!(
         us.consent_for(case, &digest, &court("US v. Doe")).unwrap(),
@@ -320,6 +318,7 @@ async fn a_refused_consent_a_consent_for_what_was_never_received_and_a_forged_on
             exhibit: unreleased.to_string(),
             use_: court("US v. Doe"),
             reason: "trial".into(),
+            also: Vec::new(),
         }),
     };
     assert!(us.propose(draft.clone(), Some(t.bob.clone())).is_err());
@@ -422,6 +421,7 @@ fn fincen_notice() -> ProposalDraft {
             assurances: Vec::new(),
             evidence: Vec::new(),
             acts: Vec::new(),
+            exhibits: Vec::new(),
         }),
     }
 }

@@ -191,6 +191,7 @@ fn sample_proposals() -> Result<Vec<(&'static str, Proposal)>, PolicyError> {
         subject: "a shipping company in Manzanillo".into(),
         categories: vec!["criminal_records".into(), "vehicles".into()],
         questions: vec!["who owns it".into()],
+        exhibits: Vec::new(),
     }))?;
     let place = |territory: Territory, domain| Location {
         territory: Some(territory),

@@ -1683,6 +1683,7 @@ mod tests {
                 subject: "s".into(),
                 categories: vec![],
                 questions: vec![],
+                exhibits: Vec::new(),
             }),
         };
         for handling in [HandlingCode::H1, HandlingCode::H3] {

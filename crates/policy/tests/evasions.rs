@@ -94,6 +94,7 @@ fn notify(measure: MeasureKind, acts: Vec<Task>, summary: &str) -> Proposal {
             assurances: Vec::new(),
             evidence: Vec::new(),
             acts,
+            exhibits: Vec::new(),
         }),
     )
 }

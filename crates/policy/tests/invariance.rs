@@ -142,6 +142,7 @@ fn expressions(act: &Task) -> Vec<(&'static str, Proposal)> {
                     assurances: Vec::new(),
                     evidence: Vec::new(),
                     acts: vec![act.clone()],
+                    exhibits: Vec::new(),
                 }),
             ),
         ),

@@ -156,13 +156,16 @@ pub(crate) fn check_consent(
     let ProposalBody::ExhibitConsent(asked) = &proposal.body else {
         return Err(refuse("is not a consent request"));
     };
-    if asked.case_id != event.case_id.to_string() || asked.exhibit != exhibit {
+    let asks = asked.asks();
+    let of_exhibit: Vec<_> = asks.iter().filter(|a| a.exhibit == exhibit).collect();
+    if asked.case_id != event.case_id.to_string() || of_exhibit.is_empty() {
         return Err(refuse("is consent for another exhibit"));
     }
-    if &asked.use_ != use_ {
+    if !of_exhibit.iter().any(|a| &a.use_ == use_) {
+        let uses: Vec<String> = of_exhibit.iter().map(|a| a.use_.describe()).collect();
         return Err(refuse(&format!(
             "is consent to {}, another use",
-            asked.use_.describe()
+            uses.join(", ")
         )));
     }
     Ok(())

@@ -61,6 +61,7 @@ fn proposal(from: PartyCode, to: PartyCode) -> Result<Proposal, String> {
             subject: "a named suspect".into(),
             categories: vec!["criminal_records".into()],
             questions: vec![],
+            exhibits: Vec::new(),
         }),
     };
     Proposal::from_draft(draft, from, None, Timestamp::now()).map_err(text)

@@ -114,6 +114,7 @@ fn proposal(from: PartyCode, to: PartyCode) -> Proposal {
             subject: "a named suspect".into(),
             categories: vec!["criminal_records".into()],
             questions: vec![],
+            exhibits: Vec::new(),
         }),
     };
     Proposal::from_draft(draft, from, None, Timestamp::now()).unwrap()

@@ -43,6 +43,7 @@ fn proposal(from: PartyCode, to: PartyCode) -> Proposal {
             subject: "someone".into(),
             categories: vec!["criminal_records".into()],
             questions: vec![],
+            exhibits: Vec::new(),
         }),
     };
     Proposal::from_draft(draft, from, None, Timestamp::now()).unwrap()

@@ -185,6 +185,42 @@ pub fn propose(args: ProposeArgs) -> Result<()> {
         }
         return Ok(());
     }
+    if !args.exhibits.is_empty() {
+        let officer = author
+            .ok_or_else(|| anyhow::anyhow!("a proposal carrying exhibits names its --officer"))?;
+        let files: Vec<(std::path::PathBuf, String)> = args
+            .exhibits
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((path, title)) => (path.into(), title.to_owned()),
+                None => (e.into(), String::new()),
+            })
+            .collect();
+        let sent = node.propose_with_evidence(
+            draft,
+            &officer,
+            &files,
+            soberana_case::UseConditions::strict(args.retention_days),
+        )?;
+        println!("{}", sent.proposal.id);
+        for (digest, named) in sent
+            .exhibits
+            .iter()
+            .zip(soberana_node::named_exhibits(&sent.proposal.body))
+        {
+            eprintln!(
+                "named and offered in {}: {digest} `{}` {} bytes",
+                sent.case, named.title, named.size
+            );
+        }
+        eprintln!(
+            "queued for {}: {}; release each exhibit under four eyes with `soberana case exhibit release {} DIGEST`",
+            sent.proposal.to,
+            sent.proposal.body.summary(),
+            sent.case
+        );
+        return Ok(());
+    }
     let proposal = node.propose(draft, author)?;
     println!("{}", proposal.id);
     eprintln!(
@@ -386,6 +422,46 @@ pub fn show(args: ShowArgs) -> Result<()> {
             println!("facts established by {}:", engine.party());
             print!("{facts}");
         }
+        // A consent request: each use asked, numbered for `decide
+        // --grant`, and what was granted.
+        if let soberana_core::ProposalBody::ExhibitConsent(_) = &detail.record.proposal.body {
+            let grants = node.consent_grants(id)?;
+            line!("uses asked (grant some with `soberana decide {id} --accept --grant N …`):");
+            for (n, item) in grants.items.iter().enumerate() {
+                let state = match item.granted {
+                    None => "undecided",
+                    Some(true) => "granted",
+                    Some(false) => "not granted",
+                };
+                line!(
+                    "  {}. {} of exhibit sha256:{}: {state}",
+                    n + 1,
+                    item.use_.describe(),
+                    item.exhibit
+                );
+            }
+            for condition in &grants.conditions {
+                line!("  on condition: {condition}");
+            }
+        }
+        // The evidence the notice or request named in its signed body,
+        // and where each exhibit stands here.
+        let named = node.evidence_named(id)?;
+        if !named.is_empty() {
+            line!(
+                "evidence named in the signed body (evidence file {}):",
+                soberana_case::CaseId::for_proposal(&id)
+            );
+        }
+        for n in &named {
+            line!(
+                "  sha256:{} `{}` {} bytes: {}",
+                n.exhibit.digest,
+                n.exhibit.title,
+                n.exhibit.size,
+                n.state.as_str()
+            );
+        }
         // What a second approver is asked to confirm, before they do.
         if let Some(pending) = node.pending(id)? {
             println!(
@@ -453,7 +529,14 @@ pub fn decide(args: DecideArgs) -> Result<()> {
     if args.reason.trim().is_empty() {
         bail!("--reason must say why, in plain words: it travels to the partner");
     }
-    let release = parse_release(&args.release)?;
+    if !args.grants.is_empty() && (!args.accept || !args.release.is_empty()) {
+        bail!("--grant goes with --accept, and instead of --release: it names the uses granted");
+    }
+    let release = if args.grants.is_empty() {
+        parse_release(&args.release)?
+    } else {
+        node.consent_grant_items(id, &args.grants)?
+    };
     if !release.is_empty() {
         let handling = node.classify_release(&node.show(id)?.record.proposal, &release);
         println!(

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use soberana_case::{Act, CaseId, NODE_ACTOR, OpeningMember};
 use soberana_core::{
-    DecidedBy, Direction, OfficerId, ProposalBody, ProposalId, ProposalState, Role,
+    DecidedBy, Direction, OfficerId, Proposal, ProposalBody, ProposalId, ProposalState, Role,
 };
 use soberana_store::ProposalDetail;
 
@@ -80,10 +80,20 @@ impl Node {
             return None;
         }
         let us = self.party();
+        // Only officers registered and enabled here now: one disabled since
+        // the agreement was made is left out (an administrator adds them
+        // again once enabled).
         let mut members: Vec<OpeningMember> = joint
             .members
             .iter()
             .filter(|m| m.party == us)
+            .filter(|m| {
+                let why = self.not_our_officer(&m.officer);
+                if let Some(why) = &why {
+                    tracing::warn!(proposal = %p.id, officer = %m.officer, "{why}; our side opens without them");
+                }
+                why.is_none()
+            })
             .map(|m| OpeningMember {
                 officer: m.officer.clone(),
                 administrator: m.administrator,
@@ -97,10 +107,14 @@ impl Node {
                     _ => None,
                 },
             };
-            members.extend(acting.map(|officer| OpeningMember {
-                officer,
-                administrator: true,
-            }));
+            members.extend(
+                acting
+                    .filter(|o| self.not_our_officer(o).is_none())
+                    .map(|officer| OpeningMember {
+                        officer,
+                        administrator: true,
+                    }),
+            );
         }
         let ends = joint.ends.map_or_else(
             || p.created.unix_millis().saturating_add(DEFAULT_TERM_MS),
@@ -123,24 +137,54 @@ impl Node {
         })
     }
 
-    /// Refuses to accept a joint investigation that names, for our side,
-    /// an officer not registered and enabled here: the case would open
-    /// with a member who cannot act.
+    /// Refuses a joint investigation that names, for our side, an officer
+    /// not registered and enabled here: our node establishes who our
+    /// members are, whoever wrote the agreement. Checked when we propose
+    /// one, when the partner's arrives, when our officer accepts one and,
+    /// by leaving such an officer out, when our side opens.
     pub(crate) fn check_agreed_members(&self, detail: &ProposalDetail) -> Result<(), NodeError> {
-        let ProposalBody::JointInvestigation(joint) = &detail.record.proposal.body else {
+        self.check_our_members(&detail.record.proposal)
+            .map_err(NodeError::BadDecision)
+    }
+
+    /// The reason a joint investigation's members for our side are not all
+    /// registered and enabled officers of this node, if they are not.
+    pub(crate) fn check_our_members(&self, proposal: &Proposal) -> Result<(), String> {
+        let ProposalBody::JointInvestigation(joint) = &proposal.body else {
             return Ok(());
         };
-        for m in joint.members.iter().filter(|m| m.party == self.party()) {
-            self.case_officer(&m.officer).map_err(|_| {
-                NodeError::BadDecision(format!(
-                    "the agreement names `{}` as a member of {}'s side, but no enabled officer `{}` is registered on this node; register them first or refuse",
-                    m.officer,
-                    self.party(),
+        let us = self.party();
+        for m in joint.members.iter().filter(|m| m.party == us) {
+            if let Some(why) = self.not_our_officer(&m.officer) {
+                let role = if m.administrator {
+                    "an administrator"
+                } else {
+                    "a member"
+                };
+                return Err(format!(
+                    "the agreement names `{}` as {role} of {us}'s side, but {why}; {us} names its own members from its officer registry",
                     m.officer
-                ))
-            })?;
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// Why `officer` cannot be a member of our side, if they cannot: not
+    /// registered on this node, or disabled here.
+    pub(crate) fn not_our_officer(&self, officer: &OfficerId) -> Option<String> {
+        match self.store().officer(officer) {
+            Ok(Some(account)) if crate::officers::is_disabled(&account) => Some(format!(
+                "officer `{officer}` is disabled on {}",
+                self.party()
+            )),
+            Ok(Some(_)) => None,
+            Ok(None) => Some(format!(
+                "officer `{officer}` is not registered on {}",
+                self.party()
+            )),
+            Err(e) => Some(format!("the officer registry could not be read: {e}")),
+        }
     }
 
     /// An approver of ours takes the administration of our side of the case

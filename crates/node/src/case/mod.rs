@@ -29,11 +29,11 @@ use std::time::Duration;
 
 use hyper::body::Bytes;
 use soberana_case::{
-    Act, AtRest, CHUNK_BYTES, Case, CaseError, CaseId, CaseKey, CustodyEvent, EXHIBIT_HEADER,
-    EXHIBIT_HEADER_LEN, ExhibitDigest, ExhibitUse, SEAL_OVERHEAD, Upload, UseConditions,
-    chunk_count,
+    Act, AtRest, CHUNK_BYTES, Case, CaseError, CaseId, CaseKey, CaseRole, CustodyEvent,
+    EXHIBIT_HEADER, EXHIBIT_HEADER_LEN, ExhibitDigest, ExhibitUse, SEAL_OVERHEAD, Upload,
+    UseConditions, chunk_count,
 };
-use soberana_core::{OfficerId, Role, Timestamp};
+use soberana_core::{OfficerId, PartyCode, Role, Timestamp};
 use soberana_store::{StoreError, StoredCaseEvent};
 
 use crate::{Node, NodeError};
@@ -45,7 +45,7 @@ mod retention;
 mod transfer;
 mod work;
 
-pub use consent::ExhibitUseRecord;
+pub use consent::{ConsentGrants, ConsentItem, ExhibitUseRecord};
 
 pub use report::CaseProof;
 pub(crate) use report::serve_case_proofs;
@@ -79,6 +79,24 @@ pub enum Fetched {
         /// The exhibit's size.
         of: u64,
     },
+}
+
+/// A member of a case as this node knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseMemberView {
+    /// The side.
+    pub party: PartyCode,
+    /// The officer.
+    pub officer: OfficerId,
+    /// Their role on that side.
+    pub role: CaseRole,
+    /// Whether our node established them: a member of our side, checked
+    /// against our officer registry. A member of the partner's side is the
+    /// partner's claim about its own people, recorded as claimed.
+    pub established_here: bool,
+    /// Whether they can act on this node now: a member of our side who is
+    /// registered and enabled here. Never true for the partner's side.
+    pub enabled: bool,
 }
 
 /// A case with its custody events, for `case show` and the report.
@@ -218,6 +236,28 @@ impl Node {
         })
     }
 
+    /// The case's members of both sides, each marked as established by
+    /// our registry (our side) or claimed by the partner (its side).
+    pub fn case_members(&self, case: CaseId) -> Result<Vec<CaseMemberView>, NodeError> {
+        let us = self.party();
+        Ok(self
+            .case(case)?
+            .case
+            .members
+            .into_iter()
+            .map(|m| {
+                let ours = m.party == us;
+                CaseMemberView {
+                    enabled: ours && self.not_our_officer(&m.officer).is_none(),
+                    established_here: ours,
+                    party: m.party,
+                    officer: m.officer,
+                    role: m.role,
+                }
+            })
+            .collect())
+    }
+
     /// Every case this node holds.
     pub fn cases(&self) -> Result<Vec<Case>, NodeError> {
         Ok(self.store().cases()?)
@@ -304,6 +344,15 @@ impl Node {
             let e = CaseError::DuplicateExhibit(digest.short());
             self.refuse(by, case, Some(digest), &e.to_string())?;
             return Err(case_error(e));
+        }
+        // In the evidence file of a notice or request, the sender offers
+        // only what the proposal's signed body names.
+        if let Some(named) = self.store().proposal(view.case.proposal_id)?
+            && let Err(why) =
+                self.check_evidence_offer(&named.record.proposal, self.party(), &digest, size)
+        {
+            self.refuse(by, case, Some(digest), &why)?;
+            return Err(NodeError::Case(why));
         }
         let key = self.case_key(case)?;
         let target = self.exhibit_path(case, &digest);
@@ -532,7 +581,7 @@ impl Node {
 }
 
 /// The SHA-256 and size of a file, read in chunks.
-fn digest_file(path: &Path) -> Result<(ExhibitDigest, u64), NodeError> {
+pub(crate) fn digest_file(path: &Path) -> Result<(ExhibitDigest, u64), NodeError> {
     use sha2::{Digest as _, Sha256};
     let mut file = File::open(path).map_err(io_error(path))?;
     let mut hasher = Sha256::new();

@@ -38,6 +38,7 @@ pub struct CaseMessageView {
 impl Node {
     /// Refuses a reader who is not a member of our side of the case.
     fn require_reader(&self, case: CaseId, viewer: &OfficerId) -> Result<(), NodeError> {
+        self.case_officer(viewer)?;
         let view = self.case(case)?;
         if view.case.role_of(self.party(), viewer).is_none() {
             return Err(case_error(CaseError::NotMember {

@@ -152,6 +152,7 @@ pub fn notification() -> Proposal {
             assurances: vec!["no foreign personnel in Mexico".into()],
             evidence: Vec::new(),
             acts: Vec::new(),
+            exhibits: Vec::new(),
         }),
     )
 }
@@ -164,6 +165,7 @@ pub fn information_request() -> Proposal {
             subject: "a shipping company".into(),
             categories: vec!["criminal_records".into()],
             questions: vec!["who owns it".into()],
+            exhibits: Vec::new(),
         }),
     )
 }

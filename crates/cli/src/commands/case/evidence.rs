@@ -91,6 +91,12 @@ pub struct ConsentArgs {
     /// Why the use is needed (the other side's officers read it).
     #[arg(long)]
     pub reason: String,
+    /// A further use asked in the same request, as DIGEST=USE with USE
+    /// `court:PROCEEDINGS`, `onward:AUTHORITY` or `purpose:PURPOSE`
+    /// (repeatable; DIGEST may be this exhibit or another received in the
+    /// case). The other side may grant some uses and refuse the rest.
+    #[arg(long = "also", value_name = "DIGEST=USE")]
+    pub also: Vec<String>,
     /// The member asking.
     #[command(flatten)]
     pub officer: OfficerArg,
@@ -138,11 +144,28 @@ pub(super) fn use_exhibit(a: &UseArgs) -> Result<()> {
 pub(super) fn consent(a: &ConsentArgs) -> Result<()> {
     let node = open_node(&a.dir.dir)?;
     let (case, digest) = exhibit_ref(&node, &a.exhibit)?;
-    let use_ = a.use_.parse()?;
-    let sent = node.consent_ask(case, &officer(&a.officer)?, digest, use_, &a.reason)?;
+    let mut asks = vec![(digest, a.use_.parse()?)];
+    for more in &a.also {
+        let Some((exhibit, use_)) = more.split_once('=') else {
+            bail!(
+                "`--also {more}`: write DIGEST=USE, e.g. {}=court:US v. Doe",
+                digest.short()
+            );
+        };
+        let (_, other) = exhibit_ref(
+            &node,
+            &ExhibitRef {
+                case: case.to_string(),
+                exhibit: exhibit.to_owned(),
+            },
+        )?;
+        asks.push((other, ExhibitUse::parse(use_.trim())?));
+    }
+    let count = asks.len();
+    let sent = node.consent_ask_many(case, &officer(&a.officer)?, asks, &a.reason)?;
     println!(
-        "{case}: consent asked of {} as proposal {}; once their officers accept it, export or use the exhibit for that use",
-        sent.to, sent.id
+        "{case}: consent to {count} use(s) asked of {} as proposal {}; their officers may grant all or some; export or use the exhibit for what they grant (`soberana show {}` lists it)",
+        sent.to, sent.id, sent.id
     );
     Ok(())
 }

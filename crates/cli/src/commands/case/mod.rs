@@ -549,9 +549,16 @@ fn show(a: &ShowArgs) -> Result<()> {
         c.parties[1],
         ends(c)
     ));
-    for m in &c.members {
+    for m in node.case_members(c.id)? {
+        let standing = if !m.established_here {
+            format!(", as {} claims", m.party)
+        } else if !m.enabled {
+            ", disabled here: no access".to_owned()
+        } else {
+            String::new()
+        };
         line(format!(
-            "  member {} of {} ({:?})",
+            "  member {} of {} ({:?}{standing})",
             m.officer, m.party, m.role
         ));
     }
@@ -566,6 +573,15 @@ fn show(a: &ShowArgs) -> Result<()> {
             x.status,
             if x.received { ", received" } else { "" },
             x.conditions.describe()
+        ));
+    }
+    for named in node.evidence_named(c.proposal_id).unwrap_or_default() {
+        line(format!(
+            "  named in the signed proposal: {} `{}` {} bytes: {}",
+            named.exhibit.digest,
+            named.exhibit.title,
+            named.exhibit.size,
+            named.state.as_str()
         ));
     }
     line("  chain of custody:".into());
