@@ -326,8 +326,8 @@ impl Node {
                         to_store,
                     )
                 });
-                let writer =
-                    scope.spawn(move || transfer::store_stage(&seal, 0, out, staging, storing));
+                let writer = scope
+                    .spawn(move || transfer::store_stage(&seal, 0, out, staging, storing, false));
                 let read = (|| loop {
                     let mut chunk = Vec::with_capacity(CHUNK_BYTES + SEAL_OVERHEAD);
                     (&mut input)
