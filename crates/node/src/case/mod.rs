@@ -375,14 +375,24 @@ impl Node {
                         to_store,
                     )
                 });
-                let writer =
-                    scope.spawn(move || transfer::store_stage(&seal, 0, out, staging, storing));
+                let writer = scope
+                    .spawn(move || transfer::store_stage(&seal, 0, out, staging, storing, false));
+                // The file is read through once more here; its pages are
+                // dropped behind the reading, so a large exhibit does not
+                // push the sealed copy (or anything else) out of the cache.
+                let mut read_at = 0u64;
+                let mut dropped = 0u64;
                 let read = (|| loop {
                     let mut chunk = Vec::with_capacity(CHUNK_BYTES + SEAL_OVERHEAD);
                     (&mut input)
                         .take(CHUNK_BYTES as u64)
                         .read_to_end(&mut chunk)
                         .map_err(io_error(path))?;
+                    read_at += chunk.len() as u64;
+                    if read_at - dropped >= transfer::WRITE_BEHIND {
+                        transfer::drop_pages(&input, dropped, read_at - dropped);
+                        dropped = read_at;
+                    }
                     if chunk.is_empty() || to_hash.send(chunk).is_err() {
                         return Ok::<(), NodeError>(());
                     }

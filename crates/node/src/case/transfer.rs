@@ -163,7 +163,7 @@ impl Node {
         let first = from / CHUNK_BYTES as u64;
         let path = part.to_path_buf();
         let writer = tokio::task::spawn_blocking(move || {
-            let stored = store_stage(&seal, first, file, &path, storing)?;
+            let stored = store_stage(&seal, first, file, &path, storing, true)?;
             keep_progress(&path, &stored.1)?;
             Ok::<_, NodeError>(stored.0)
         });
@@ -292,28 +292,99 @@ pub(super) fn hash_stage(
     (upload, Ok(()))
 }
 
+/// How far the bytes written to an exhibit file may run ahead of the disk:
+/// past this many, the file is flushed on a thread of its own while
+/// writing goes on, so the final sync waits for a few chunks instead of
+/// gigabytes, and the kernel's dirty pages stay few whatever the size.
+pub(super) const WRITE_BEHIND: u64 = 32 << 20;
+
 /// Seals each chunk in place and appends it to the file, then makes the
 /// file durable. Returns the plain bytes stored and the upload's progress
 /// after the last chunk stored (empty if none was).
+///
+/// The file is flushed behind the writing every [`WRITE_BEHIND`] bytes.
+/// With `drop_behind`, the pages flushed are then dropped from the page
+/// cache: an exhibit arriving from the partner is not read again soon, and
+/// gigabytes of it would otherwise push out what the node (and the
+/// machine) reads.
 pub(super) fn store_stage(
     seal: &ExhibitSeal,
     first: u64,
     mut file: File,
     path: &Path,
     chunks: std::sync::mpsc::Receiver<Hashed>,
+    drop_behind: bool,
 ) -> Result<(u64, Vec<u8>), NodeError> {
-    let mut stored = 0u64;
-    let mut progress = Vec::new();
-    for (index, (mut chunk, after)) in (first..).zip(chunks) {
-        let plain = chunk.len() as u64;
-        seal.seal(index, &mut chunk).map_err(case_error)?;
-        file.write_all(&chunk).map_err(io_error(path))?;
-        stored += plain;
-        progress = after;
-    }
+    let behind = file.try_clone().map_err(io_error(path))?;
+    let mut end = file.stream_position().map_err(io_error(path))?;
+    let (to_flush, flush) = std::sync::mpsc::sync_channel::<u64>(1);
+    let (written, flushed) = std::thread::scope(|scope| {
+        let flusher = scope.spawn(move || write_behind(&behind, end, flush, drop_behind));
+        let written = (|| {
+            let mut stored = 0u64;
+            let mut progress = Vec::new();
+            let mut asked = end;
+            for (index, (mut chunk, after)) in (first..).zip(chunks) {
+                let plain = chunk.len() as u64;
+                seal.seal(index, &mut chunk).map_err(case_error)?;
+                file.write_all(&chunk).map_err(io_error(path))?;
+                end += chunk.len() as u64;
+                stored += plain;
+                progress = after;
+                if end - asked >= WRITE_BEHIND {
+                    // A flush under way covers these bytes too, or the
+                    // next ask does.
+                    let _ = to_flush.try_send(end);
+                    asked = end;
+                }
+            }
+            Ok::<_, NodeError>((stored, progress))
+        })();
+        drop(to_flush);
+        (written, flusher.join())
+    });
+    let written = written?;
+    flushed
+        .map_err(|_| NodeError::Case(format!("flushing `{}` stopped", path.display())))?
+        .map_err(io_error(path))?;
     file.sync_all().map_err(io_error(path))?;
-    Ok((stored, progress))
+    if drop_behind {
+        drop_pages(&file, 0, 0);
+    }
+    Ok(written)
 }
+
+/// Flushes the file up to each offset asked for (the whole file, so a
+/// missed ask is covered by the next), and with `drop_behind` drops the
+/// pages flushed since the last time, from `start` on.
+fn write_behind(
+    file: &File,
+    start: u64,
+    asks: std::sync::mpsc::Receiver<u64>,
+    drop_behind: bool,
+) -> std::io::Result<()> {
+    let mut dropped = start;
+    for upto in asks {
+        file.sync_data()?;
+        if drop_behind && upto > dropped {
+            drop_pages(file, dropped, upto - dropped);
+            dropped = upto;
+        }
+    }
+    Ok(())
+}
+
+/// Tells the kernel the file's pages from `from` on (`len` bytes, or to
+/// the end if 0) are not needed: they were flushed, so this only frees
+/// page cache. Advice only: where it is not taken, nothing else changes.
+#[cfg(target_os = "linux")]
+pub(super) fn drop_pages(file: &File, from: u64, len: u64) {
+    let len = std::num::NonZeroU64::new(len);
+    let _ = rustix::fs::fadvise(file, from, len, rustix::fs::Advice::DontNeed);
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(super) fn drop_pages(_file: &File, _from: u64, _len: u64) {}
 
 /// Where a part file's progress is kept: beside it.
 fn progress_path(part: &Path) -> std::path::PathBuf {
@@ -522,4 +593,55 @@ pub(crate) async fn serve_exhibit(
         response.headers_mut().insert(header::CONTENT_LENGTH, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use soberana_case::CaseKey;
+
+    /// Past the write-behind mark, every chunk is still on disk as it was
+    /// sealed, with the pages flushed (and dropped) behind the writing.
+    #[test]
+    fn an_exhibit_longer_than_the_write_behind_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.part");
+        let case = CaseId::for_proposal(&soberana_core::ProposalId::from_bytes([4; 16]));
+        let exhibit = ExhibitDigest::of(b"write behind");
+        let key = CaseKey::from_bytes([5; 32]);
+        let chunks = WRITE_BEHIND / CHUNK_BYTES as u64 * 2 + 3;
+        let plain = |index: u64| -> Vec<u8> {
+            (0..CHUNK_BYTES)
+                .map(|i| (i as u64 ^ index.wrapping_mul(31)) as u8)
+                .collect()
+        };
+        for drop_behind in [true, false] {
+            let mut file = File::create(&path).unwrap();
+            file.write_all(&EXHIBIT_HEADER).unwrap();
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Hashed>(IN_FLIGHT);
+            let feeder = std::thread::spawn(move || {
+                for index in 0..chunks {
+                    tx.send((plain(index), vec![index as u8])).unwrap();
+                }
+            });
+            let seal = key.exhibit(&case, &exhibit, AtRest::V2);
+            let (stored, progress) = store_stage(&seal, 0, file, &path, rx, drop_behind).unwrap();
+            feeder.join().unwrap();
+            assert_eq!(stored, chunks * CHUNK_BYTES as u64);
+            assert_eq!(progress, vec![(chunks - 1) as u8]);
+            let mut back = File::open(&path).unwrap();
+            assert_eq!(
+                back.metadata().unwrap().len(),
+                EXHIBIT_HEADER_LEN as u64 + chunks * SEALED_CHUNK
+            );
+            back.seek(SeekFrom::Start(EXHIBIT_HEADER_LEN as u64))
+                .unwrap();
+            for index in 0..chunks {
+                let mut chunk = vec![0u8; SEALED_CHUNK as usize];
+                back.read_exact(&mut chunk).unwrap();
+                seal.open(index, &mut chunk).unwrap();
+                assert!(chunk == plain(index), "chunk {index} differs");
+            }
+        }
+    }
 }
