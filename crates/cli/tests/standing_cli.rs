@@ -9,7 +9,7 @@
 
 mod support;
 
-use support::{init, introduce, ok, run_node, soberana};
+use support::{init, introduce, officer, ok, run_node, soberana};
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,15 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
     let mx = init(dir.path(), "MX");
     let us = init(dir.path(), "US");
     introduce(dir.path(), &mx, &us);
+    for (node, agency, id, role) in [
+        (&mx, "MX.UIF", "uif.ana", "approver"),
+        (&mx, "MX.UIF", "uif.beto", "approver"),
+        (&mx, "MX.UIF", "uif.ivan", "analyst"),
+        (&us, "US.FINCEN", "fbi.lee", "approver"),
+        (&us, "US.FINCEN", "fbi.kim", "approver"),
+    ] {
+        officer(node, id, agency, role);
+    }
 
     let help = ok(&["match", "standing", "--help"]);
     for text in [
@@ -110,6 +119,10 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
         "5",
         "--per-period",
         "10",
+        "--officer",
+        "fbi.lee",
+        "--confirmed-by",
+        "fbi.kim",
         "--dir",
         &us,
     ]);
@@ -128,6 +141,10 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
         "50",
         "--per-period",
         "10",
+        "--officer",
+        "fbi.lee",
+        "--confirmed-by",
+        "fbi.kim",
         "--dir",
         &us,
     ]);
@@ -152,6 +169,10 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
         seized.to_str().unwrap(),
         "--reason",
         "daily check of seized phones",
+        "--officer",
+        "fbi.lee",
+        "--confirmed-by",
+        "fbi.kim",
         "--dir",
         &us,
     ]);
@@ -161,6 +182,55 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
         &["match", "standing", "list", "US", "--dir", &mx],
         "`phones`: proposed",
     );
+    // Accepting sets the budget under which MX's node answers with no
+    // officer: two different enabled approvers, or nothing is written.
+    let help = ok(&["match", "standing", "accept", "--help"]);
+    assert!(
+        help.contains("--confirmed-by") && help.contains("two different approvers"),
+        "{help}"
+    );
+    let accept = |approvers: &[&str]| {
+        let mut args = vec![
+            "match",
+            "standing",
+            "accept",
+            "US",
+            "phones",
+            "--per-run",
+            "3",
+            "--per-period",
+            "100",
+            "--dir",
+            &mx,
+        ];
+        args.extend_from_slice(approvers);
+        fails(&args)
+    };
+    let err = accept(&["--officer", "uif.ana"]);
+    assert!(err.contains("--confirmed-by"), "{err}");
+    let err = accept(&["--officer", "uif.ana", "--confirmed-by", "uif.ana"]);
+    assert!(
+        err.contains("named twice") && err.contains("two different approvers"),
+        "{err}"
+    );
+    let err = accept(&["--officer", "uif.ana", "--confirmed-by", "uif.ivan"]);
+    assert!(
+        err.contains("`uif.ivan` does not hold the `approver` role"),
+        "{err}"
+    );
+    ok(&["officer", "disable", "uif.beto", "--dir", &mx]);
+    let err = accept(&["--officer", "uif.ana", "--confirmed-by", "uif.beto"]);
+    assert!(err.contains("officer `uif.beto` is disabled"), "{err}");
+    ok(&["officer", "enable", "uif.beto", "--dir", &mx]);
+    let err = accept(&["--officer", "uif.ana", "--confirmed-by", "uif.nadie"]);
+    assert!(err.contains("no officer `uif.nadie`"), "{err}");
+    let listed = ok(&["match", "standing", "list", "US", "--dir", &mx]);
+    assert!(listed.contains("`phones`: proposed"), "{listed}");
+    assert!(
+        !ok(&["agreement", "show", "US", "--dir", &mx]).contains("MX standing_accept"),
+        "nothing was signed"
+    );
+
     let said = ok(&[
         "match",
         "standing",
@@ -171,6 +241,10 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
         "3",
         "--per-period",
         "100",
+        "--officer",
+        "uif.ana",
+        "--confirmed-by",
+        "uif.beto",
         "--dir",
         &mx,
     ]);
@@ -225,7 +299,17 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
 
     // MX suspends it: the US's runs stop.
     ok(&[
-        "match", "standing", "suspend", "US", "phones", "--reason", "audit", "--dir", &mx,
+        "match",
+        "standing",
+        "suspend",
+        "US",
+        "phones",
+        "--reason",
+        "audit",
+        "--officer",
+        "uif.ana",
+        "--dir",
+        &mx,
     ]);
     wait_for(
         &["match", "standing", "list", "--dir", &us],
@@ -234,6 +318,16 @@ fn operators_agree_a_standing_check_run_it_and_stop_it() {
     let err = fails(&["match", "standing", "run", "MX", "phones", "--dir", &us]);
     assert!(err.contains("suspended by `MX`"), "{err}");
     // Only MX resumes it.
-    let err = fails(&["match", "standing", "resume", "MX", "phones", "--dir", &us]);
+    let err = fails(&[
+        "match",
+        "standing",
+        "resume",
+        "MX",
+        "phones",
+        "--officer",
+        "fbi.lee",
+        "--dir",
+        &us,
+    ]);
     assert!(err.contains("only that side can resume it"), "{err}");
 }

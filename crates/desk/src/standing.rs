@@ -11,17 +11,20 @@
 //!
 //! The rules are the node's: the acts are `Node::act_on_standing` and
 //! `Node::run_standing`, exactly as the command line calls them, and the
-//! page is `Node::standing_views`. The desk adds who may act and four eyes:
-//! proposing or accepting an arrangement sets the budget under which our
-//! node discloses without an officer looking at each run, so it needs two
-//! different approvers. The first approver's act is judged by the node at
-//! once (`Node::check_standing_act`, which writes nothing) and then waits,
-//! in the desk's memory, for a second approver to confirm it; only then is
-//! it made. A restart forgets a waiting act, and nothing was written for
-//! it. Suspending, resuming and terminating need one approver (stopping
-//! is the safe direction; resuming is allowed only to the side that
-//! suspended, by the node). Running now needs an analyst or a liaison
-//! officer. Every refusal comes before any write.
+//! page is `Node::standing_views`. Proposing or accepting an arrangement
+//! sets the budget under which our node discloses without an officer
+//! looking at each run, so the node makes it only when two different
+//! enabled approvers name it; suspending, resuming and terminating need
+//! one (stopping is the safe direction; resuming is allowed only to the
+//! side that suspended). The node checks the approvers and records them in
+//! the audit trail. What the desk adds is the wait between the two: the
+//! first approver's act is judged by the node at once
+//! (`Node::check_standing_act` with that approver, which writes nothing)
+//! and then waits, in the desk's memory, for a second approver to confirm
+//! it; the confirmation asks the node to make the act naming both, and the
+//! node judges the pair. A restart forgets a waiting act, and nothing was
+//! written for it. Running now needs an analyst or a liaison officer.
+//! Every refusal comes before any write.
 
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 
@@ -95,11 +98,16 @@ fn clip(text: &str) -> String {
 }
 
 /// A node refusal of an act as the officer sees it: not allowed where the
-/// arrangement stands is a conflict (409); an unknown partner is not found.
+/// arrangement stands is a conflict (409); an unknown partner is not found;
+/// an approver named by a waiting act who can no longer approve is a
+/// conflict too.
 pub(crate) fn refused(e: NodeError) -> DeskError {
     match e {
         NodeError::Agreement(text) => DeskError::Conflict(text),
         NodeError::UnknownPeer(peer) => DeskError::NotFound(peer),
+        NodeError::UnknownOfficer(who) | NodeError::DisabledOfficer(who) => DeskError::Conflict(
+            format!("`{who}` is not an enabled officer of this node and cannot approve this act"),
+        ),
         other => other.into(),
     }
 }
@@ -199,7 +207,7 @@ fn hold(
     reason: String,
 ) -> Result<Response, DeskError> {
     desk.node()
-        .check_standing_act(peer, &action, &reason)
+        .check_standing_act(peer, &action, &reason, std::slice::from_ref(officer.id()))
         .map_err(refused)?;
     let name = action.name().to_owned();
     let mut pending = desk.pending_standing();
@@ -244,7 +252,6 @@ pub async fn propose(
     with_officer(&desk, &headers, |officer| {
         let Form(form) = form.map_err(bad_form)?;
         officer.check_form(&form.csrf)?;
-        officer.require(Role::Approver)?;
         let peer = partner_in_form(&desk, &form.partner)?;
         let list = form.list_kind.trim().to_ascii_lowercase();
         if !standing_list_kinds().contains(&list.as_str()) {
@@ -304,7 +311,6 @@ pub async fn act(
             "confirm" => confirm(&desk, officer, &partner, &name),
             "withdraw" => withdraw(&desk, officer, &partner, &name),
             "accept" => {
-                officer.require(Role::Approver)?;
                 let (peer, a) = named(&desk, &partner, &name)?;
                 let budget = budget(&form)?;
                 let reason = reason(&form)?;
@@ -320,7 +326,6 @@ pub async fn act(
                 )
             }
             "suspend" | "resume" | "terminate" => {
-                officer.require(Role::Approver)?;
                 let (peer, a) = named(&desk, &partner, &name)?;
                 let reason = reason(&form)?;
                 let name = a.terms.name;
@@ -329,11 +334,9 @@ pub async fn act(
                     "resume" => StandingAction::Resume { name: name.clone() },
                     _ => StandingAction::Terminate { name: name.clone() },
                 };
-                let what = action.as_str();
                 desk.node()
-                    .act_on_standing(peer, action, &reason)
+                    .act_on_standing(peer, action, &reason, std::slice::from_ref(officer.id()))
                     .map_err(refused)?;
-                desk.audit(officer.id().as_str(), what, &target(peer, &name), &reason);
                 Ok(back())
             }
             _ => Err(DeskError::NotFound(clip(&act))),
@@ -355,35 +358,30 @@ fn nothing_pending(name: &str) -> DeskError {
     ))
 }
 
-/// A second, different approver confirms; the node makes the act.
+/// A second approver confirms; the node makes the act naming both
+/// approvers, and refuses it unless they are two different enabled
+/// approvers (the act then still waits).
 fn confirm(
     desk: &Desk,
     officer: &SignedIn,
     partner: &str,
     name: &str,
 ) -> Result<Response, DeskError> {
-    officer.require(Role::Approver)?;
     let key = pending_key(partner, name)?;
     let mut pending = desk.pending_standing();
     let first = pending
         .get(&key)
         .cloned()
         .ok_or_else(|| nothing_pending(name))?;
-    if &first.officer == officer.id() {
-        return Err(DeskError::SameOfficer);
-    }
-    let what = first.action.as_str();
     desk.node()
-        .act_on_standing(key.0, first.action, &first.reason)
+        .act_on_standing(
+            key.0,
+            first.action,
+            &first.reason,
+            &[first.officer, officer.id().clone()],
+        )
         .map_err(refused)?;
     pending.remove(&key);
-    drop(pending);
-    desk.audit(
-        officer.id().as_str(),
-        "standing_confirmed",
-        &target(key.0, &key.1),
-        &format!("{what} · {} · {}", first.officer, officer.id()),
-    );
     Ok(back())
 }
 

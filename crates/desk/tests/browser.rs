@@ -127,6 +127,10 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
         &[Role::Approver],
         Lang::En,
     );
+    // Two US approvers, who propose the standing arrangement below.
+    for (id, name) in [("fbi.lee", "Lee Park"), ("fbi.kim", "Kim Ortiz")] {
+        named(&us_desk, id, name, "US.DEA", &[Role::Approver], Lang::En);
+    }
     named(
         &us_desk,
         "dea.jordan",
@@ -424,6 +428,10 @@ async fn an_officer_decides_in_the_browser_and_the_partner_sees_it() {
             },
         },
         "cotejo diario",
+        &[
+            soberana_core::OfficerId::new("fbi.lee").unwrap(),
+            soberana_core::OfficerId::new("fbi.kim").unwrap(),
+        ],
     )
     .unwrap();
     for _ in 0..400 {

@@ -343,21 +343,26 @@ async fn an_arrangement_is_agreed_run_suspended_and_resumed_from_both_desks() {
         status(&us, "MX", "phones") == Some(StandingStatus::Active)
     })
     .await;
-    // The desk's acts are in MX's audit trail, with both approvers.
+    // The acts are in MX's audit trail, each once, with who approved it:
+    // the wait on the desk, then the act the node made naming both.
     let audit = mx_desk.officers().audit_trail(100).unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     for wanted in [
         "standing_pending",
-        "standing_confirmed",
+        "standing_propose",
         "standing_suspend",
         "standing_resume",
     ] {
-        assert!(actions.contains(&wanted), "{wanted} in {actions:?}");
+        assert_eq!(
+            actions.iter().filter(|a| **a == wanted).count(),
+            1,
+            "{wanted} once in {actions:?}"
+        );
     }
     assert!(
-        audit
-            .iter()
-            .any(|e| e.action == "standing_confirmed" && e.detail.contains("ana · beto")),
+        audit.iter().any(|e| e.action == "standing_propose"
+            && e.target == "US/phones"
+            && e.detail.contains("approved by ana · beto")),
         "{audit:?}"
     );
 }
@@ -468,6 +473,33 @@ async fn refused_acts_are_4xx_and_write_nothing() {
 
     // Nothing above signed, recorded or queued an act on the agreement.
     assert_eq!(acts(), acts_before);
+
+    // The node judges the pair at confirmation: an act held for an
+    // approver who is disabled before a second confirms it is refused,
+    // nothing is made, and it waits until withdrawn.
+    support::officer(&mx_desk, "eva", "MX.FGR", &[Role::Approver], Lang::En);
+    let (mut eva, eva_csrf) = signed_in(&mx_desk, "eva").await;
+    let r = eva
+        .post("/standing/propose", &proposal(&eva_csrf, "5"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    mx_desk
+        .node()
+        .officers()
+        .disable(&soberana_core::OfficerId::new("eva").unwrap(), "test")
+        .unwrap();
+    let r = beto
+        .post("/standing/US/phones/confirm", &[("csrf", &beto_csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(acts(), acts_before);
+    assert_eq!(status(&mx, "US", "phones"), None);
+    assert!(!nothing_waits(&beto.get("/standing").await.body));
+    let r = ana
+        .post("/standing/US/phones/withdraw", &[("csrf", &ana_csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(nothing_waits(&beto.get("/standing").await.body));
 
     // A proposed arrangement: MX cannot accept its own proposal, nor
     // suspend or resume what is not in force; the state stays.

@@ -97,7 +97,7 @@ pub fn needs_four_eyes(handling: HandlingCode, outcome: &Outcome, release: &[Ans
 
 impl Node {
     /// The officer registered as `id`, if they hold the approver role.
-    fn approver(&self, id: &OfficerId) -> Result<(), NodeError> {
+    pub(crate) fn approver(&self, id: &OfficerId) -> Result<(), NodeError> {
         let account = self
             .store()
             .officer(id)?

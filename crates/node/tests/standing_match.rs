@@ -15,14 +15,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use soberana_core::{
-    AgreementAction, AgreementStatus, DecidedBy, IdentifierMatch, MatchReveal, PERSONS_LIST,
-    PersonMatch, Proposal, ProposalBody, ProposalDraft, ProposalKind, ProposalState,
-    StandingAction, StandingBudget, StandingPeriod, StandingRef, StandingStatus, StandingTerms,
-    Timestamp,
+    AgreementAction, AgreementStatus, DecidedBy, IdentifierMatch, MatchReveal, OfficerId,
+    PERSONS_LIST, PersonMatch, Proposal, ProposalBody, ProposalDraft, ProposalKind, ProposalState,
+    Role, StandingAction, StandingBudget, StandingPeriod, StandingRef, StandingStatus,
+    StandingTerms, Timestamp,
 };
 use soberana_ledger::LogEntry;
 use soberana_node::sessions::{MatchError, MatchResult, match_result};
-use soberana_node::{Node, PolicyVerdict, ProposalPolicy, Verdict, read_terms};
+use soberana_node::{Node, NodeError, PolicyVerdict, ProposalPolicy, Verdict, read_terms};
 use soberana_psi::IdentifierKind;
 use soberana_wire::{Body, SealedEnvelope};
 
@@ -88,6 +88,29 @@ fn standing_status(node: &Node, peer: &str, name: &str) -> Option<StandingStatus
         .map(|a| a.status)
 }
 
+/// The approvers registered on each node.
+const MX_APPROVERS: [&str; 2] = ["ana", "beto"];
+const US_APPROVERS: [&str; 2] = ["lee", "kim"];
+
+fn approvers(node: &Node) -> [OfficerId; 2] {
+    let ids = if node.party() == party("MX") {
+        MX_APPROVERS
+    } else {
+        US_APPROVERS
+    };
+    ids.map(|id| OfficerId::new(id).unwrap())
+}
+
+/// Two different approvers of `node`: what proposing or accepting needs.
+fn both_approvers(node: &Node) -> Vec<OfficerId> {
+    approvers(node).to_vec()
+}
+
+/// One approver of `node`: what suspending, resuming or terminating needs.
+fn an_approver(node: &Node) -> Vec<OfficerId> {
+    approvers(node)[..1].to_vec()
+}
+
 /// Two running nodes with the example agreement in force (MX takes
 /// identifier matches from the US; the US takes person matches from MX).
 async fn agreed(
@@ -100,6 +123,14 @@ async fn agreed(
 ) {
     let (mx, us) = support::pair(dir, || Arc::new(MatchesToOfficer));
     let (mx_run, us_run) = (mx.start().await.unwrap(), us.start().await.unwrap());
+    for (node, agency, ids) in [
+        (&mx, "MX.UIF", MX_APPROVERS),
+        (&us, "US.FINCEN", US_APPROVERS),
+    ] {
+        for id in ids {
+            support::register(node, id, agency, &[Role::Approver]);
+        }
+    }
     let terms = read_terms(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/agreements/mx-us.toml"),
     )
@@ -141,6 +172,7 @@ async fn phones_arrangement(mx: &Node, us: &Node) {
             },
         },
         "daily check of seized phones",
+        &both_approvers(us),
     )
     .unwrap();
     eventually("MX holds the proposed arrangement", || {
@@ -158,6 +190,7 @@ async fn phones_arrangement(mx: &Node, us: &Node) {
                 },
             },
             "agreed",
+            &both_approvers(mx),
         )
         .unwrap();
     assert_eq!(
@@ -179,6 +212,160 @@ async fn phones_arrangement(mx: &Node, us: &Node) {
         })
     })
     .await;
+}
+
+/// MX's acceptance of the US's proposed phone check, with `approvers`.
+fn accept_phones(mx: &Node, approvers: &[OfficerId]) -> Result<StandingStatus, NodeError> {
+    mx.act_on_standing(
+        party("US"),
+        StandingAction::Accept {
+            name: "phones".into(),
+            budget: StandingBudget {
+                per_run: 4,
+                per_period: 100,
+            },
+        },
+        "agreed",
+        approvers,
+    )
+    .map(|a| a.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepting_an_arrangement_needs_two_different_enabled_approvers_and_a_refusal_writes_nothing()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us, mx_run, us_run) = agreed(dir.path()).await;
+    let [ana, beto] = approvers(&mx);
+    let ivan = support::register(&mx, "ivan", "MX.UIF", &[Role::Analyst]);
+    let olga = support::register(&mx, "olga", "MX.UIF", &[Role::Approver]);
+    mx.officers().disable(&olga, "admin").unwrap();
+    let ghost = OfficerId::new("ghost").unwrap();
+    us.act_on_standing(
+        party("MX"),
+        StandingAction::Propose {
+            terms: StandingTerms {
+                name: "phones".into(),
+                asker: party("US"),
+                list: "phone".into(),
+                period: StandingPeriod::Daily,
+            },
+            budget: StandingBudget {
+                per_run: 5,
+                per_period: 6,
+            },
+        },
+        "daily check of seized phones",
+        &both_approvers(&us),
+    )
+    .unwrap();
+    eventually("MX holds the proposed arrangement", || {
+        standing_status(&mx, "US", "phones") == Some(StandingStatus::Proposed)
+    })
+    .await;
+    let log = mx.log_size().unwrap();
+    let acts = mx.agreement_acts(party("US")).unwrap().len();
+    let audit = mx.officers().audit_trail(1000).unwrap().len();
+
+    let refused = accept_phones(&mx, &[]);
+    assert!(
+        matches!(&refused, Err(NodeError::BadDecision(t)) if t.contains("two different approvers")),
+        "{refused:?}"
+    );
+    let refused = accept_phones(&mx, std::slice::from_ref(&ana));
+    assert!(
+        matches!(&refused, Err(NodeError::BadDecision(t))
+            if t.contains("two different approvers") && t.contains("--confirmed-by")),
+        "one approver: {refused:?}"
+    );
+    let refused = accept_phones(&mx, &[ana.clone(), ana.clone()]);
+    assert!(
+        matches!(&refused, Err(NodeError::SameOfficer(who)) if who == "ana"),
+        "the same approver twice: {refused:?}"
+    );
+    let refused = accept_phones(&mx, &[ana.clone(), ivan.clone()]);
+    assert!(
+        matches!(&refused, Err(NodeError::MissingRole { officer, .. }) if officer == "ivan"),
+        "an analyst: {refused:?}"
+    );
+    let refused = accept_phones(&mx, &[olga.clone(), ana.clone()]);
+    assert!(
+        matches!(&refused, Err(NodeError::DisabledOfficer(who)) if who == "olga"),
+        "a disabled approver: {refused:?}"
+    );
+    let refused = accept_phones(&mx, &[ana.clone(), ghost.clone()]);
+    assert!(
+        matches!(&refused, Err(NodeError::UnknownOfficer(who)) if who == "ghost"),
+        "an officer not registered here: {refused:?}"
+    );
+    // Judging without acting applies the same checks to whoever is named.
+    let act = StandingAction::Accept {
+        name: "phones".into(),
+        budget: StandingBudget {
+            per_run: 4,
+            per_period: 100,
+        },
+    };
+    assert!(matches!(
+        mx.check_standing_act(party("US"), &act, "", std::slice::from_ref(&ivan)),
+        Err(NodeError::MissingRole { .. })
+    ));
+    assert!(matches!(
+        mx.check_standing_act(party("US"), &act, "", &[ana.clone(), ana.clone()]),
+        Err(NodeError::SameOfficer(_))
+    ));
+    mx.check_standing_act(party("US"), &act, "", std::slice::from_ref(&ana))
+        .unwrap();
+
+    // Nothing was written: no log entry, no act, no audit line, and the
+    // arrangement still awaits MX's acceptance on both sides.
+    assert_eq!(mx.log_size().unwrap(), log);
+    assert_eq!(mx.agreement_acts(party("US")).unwrap().len(), acts);
+    assert_eq!(mx.officers().audit_trail(1000).unwrap().len(), audit);
+    assert_eq!(
+        standing_status(&mx, "US", "phones"),
+        Some(StandingStatus::Proposed)
+    );
+    assert_eq!(
+        standing_status(&us, "MX", "phones"),
+        Some(StandingStatus::Proposed)
+    );
+
+    // Two different enabled approvers: in force, and our audit trail names
+    // both.
+    assert_eq!(
+        accept_phones(&mx, &[ana.clone(), beto.clone()]).unwrap(),
+        StandingStatus::Active
+    );
+    let trail = mx.officers().audit_trail(1000).unwrap();
+    assert!(
+        trail.iter().any(|e| e.action == "standing_accept"
+            && e.officer == "ana"
+            && e.target == "US/phones"
+            && e.detail.contains("ana · beto")),
+        "{trail:?}"
+    );
+    // Suspending needs one approver, and not an analyst.
+    let suspend = || StandingAction::Suspend {
+        name: "phones".into(),
+    };
+    assert!(matches!(
+        mx.act_on_standing(party("US"), suspend(), "", std::slice::from_ref(&ivan)),
+        Err(NodeError::MissingRole { .. })
+    ));
+    assert!(matches!(
+        mx.act_on_standing(party("US"), suspend(), "", &[]),
+        Err(NodeError::BadDecision(_))
+    ));
+    assert_eq!(
+        mx.act_on_standing(party("US"), suspend(), "audit", std::slice::from_ref(&beto))
+            .unwrap()
+            .status,
+        StandingStatus::Suspended
+    );
+
+    mx_run.stop().await;
+    us_run.stop().await;
 }
 
 fn hold_phones(node: &Node, items: &[String]) {
@@ -303,6 +490,7 @@ async fn a_standing_run_checks_a_list_within_both_budgets_and_both_logs_hold_it(
             name: "phones".into(),
         },
         "audit",
+        &an_approver(&mx),
     )
     .unwrap();
     eventually("the US sees the arrangement suspended", || {
@@ -334,6 +522,7 @@ async fn a_standing_run_checks_a_list_within_both_budgets_and_both_logs_hold_it(
             name: "phones".into(),
         },
         "audit done",
+        &an_approver(&mx),
     )
     .unwrap();
     eventually("the US sees the arrangement resumed", || {
@@ -497,6 +686,7 @@ async fn a_standing_person_run_is_linked_at_the_holder_and_logged_on_both_sides(
             },
         },
         "",
+        &both_approvers(&mx),
     )
     .unwrap();
     eventually("the US holds the proposed arrangement", || {
@@ -513,6 +703,7 @@ async fn a_standing_person_run_is_linked_at_the_holder_and_logged_on_both_sides(
             },
         },
         "",
+        &both_approvers(&us),
     )
     .unwrap();
     eventually("MX sees it in force", || {

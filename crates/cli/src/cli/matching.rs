@@ -62,6 +62,12 @@ pub enum MatchCommand {
     /// node (`soberana run`) delivers it. Either side suspends or terminates
     /// it; suspending or terminating the agreement stops it too.
     ///
+    /// Four eyes: proposing or accepting sets the budget under which our
+    /// node answers the partner's runs with no officer, so it needs two
+    /// different approvers registered and enabled on this node (`--officer`
+    /// and `--confirmed-by`); suspending, resuming or terminating needs one
+    /// (`--officer`). Who approved is kept in our audit trail.
+    ///
     /// Runs: the running node fires one when a period has passed since the
     /// last, from the list kept with `keep` (or `propose --list`/`accept
     /// --list`); `run` fires one now. Each run is an ordinary bounded match
@@ -73,7 +79,9 @@ pub enum MatchCommand {
     ///
     ///     US: soberana match standing propose MX phones --list-kind phone
     ///         --period daily --per-run 500 --per-period 1000 --list phones.txt
+    ///         --officer fbi.lee --confirmed-by fbi.kim
     ///     MX: soberana match standing accept US phones --per-run 200 --per-period 1000
+    ///         --officer uif.ana --confirmed-by uif.beto
     ///     US: soberana match standing run MX phones
     #[command(subcommand)]
     Standing(crate::commands::standing::StandingCommand),

@@ -19,10 +19,13 @@ use crate::policy::open_node;
 /// `soberana match standing …` (its help is on `MatchCommand::Standing`).
 #[derive(Debug, Subcommand)]
 pub enum StandingCommand {
-    /// Propose an arrangement to a partner, with the budget our side sets.
+    /// Propose an arrangement to a partner, with the budget our side sets;
+    /// two different approvers (--officer, --confirmed-by).
     Propose(ProposeArgs),
     /// Accept the arrangement a partner proposed, with the budget our side
-    /// sets; it is in force once the act is recorded.
+    /// sets; it is in force once the act is recorded. Two different
+    /// approvers (--officer, --confirmed-by): from then on our node answers
+    /// the partner's runs within the budget with no officer.
     Accept(AcceptArgs),
     /// List the arrangements with every partner (or one): status, both
     /// budgets and the effective one, what this period has used.
@@ -33,11 +36,12 @@ pub enum StandingCommand {
     /// Keep FILE as the list our side checks under an arrangement (read
     /// whole first: a bad line refuses it).
     Keep(KeepArgs),
-    /// Suspend an arrangement: no run goes or is answered until we resume it.
+    /// Suspend an arrangement: no run goes or is answered until we resume
+    /// it. One approver (--officer).
     Suspend(NamedArgs),
-    /// Resume an arrangement we suspended.
+    /// Resume an arrangement we suspended. One approver (--officer).
     Resume(NamedArgs),
-    /// End an arrangement for good.
+    /// End an arrangement for good. One approver (--officer).
     Terminate(NamedArgs),
 }
 
@@ -54,6 +58,22 @@ pub struct NamedArgs {
     /// Why, recorded in the signed act both logs hold.
     #[arg(long, default_value = "")]
     pub reason: String,
+    /// The approver making the act (registered and enabled on this node,
+    /// with the approver role). Who approved is kept in our audit trail,
+    /// not in the act the partner receives.
+    #[arg(long, env = "SOBERANA_OFFICER")]
+    pub officer: String,
+}
+
+/// The second approver that proposing or accepting needs.
+#[derive(Debug, Args)]
+pub struct ConfirmedByArg {
+    /// A second, different approver (registered and enabled on this node).
+    /// Proposing or accepting sets the budget under which our node answers
+    /// the partner's runs with no officer looking at each, so the node
+    /// makes the act only when two different approvers name it.
+    #[arg(long)]
+    pub confirmed_by: String,
 }
 
 /// A budget one side sets.
@@ -79,9 +99,13 @@ impl BudgetArgs {
 /// `soberana match standing propose`.
 #[derive(Debug, Args)]
 pub struct ProposeArgs {
-    /// The node, the partner, the arrangement's name and the reason.
+    /// The node, the partner, the arrangement's name, the reason and the
+    /// first approver.
     #[command(flatten)]
     pub on: NamedArgs,
+    /// The second approver.
+    #[command(flatten)]
+    pub confirmed: ConfirmedByArg,
     /// What is checked: an identifier kind (phone, clabe, iban, aba,
     /// firearm, plate, email) or `persons`.
     #[arg(long)]
@@ -104,9 +128,13 @@ pub struct ProposeArgs {
 /// `soberana match standing accept`.
 #[derive(Debug, Args)]
 pub struct AcceptArgs {
-    /// The node, the partner, the arrangement's name and the reason.
+    /// The node, the partner, the arrangement's name, the reason and the
+    /// first approver.
     #[command(flatten)]
     pub on: NamedArgs,
+    /// The second approver.
+    #[command(flatten)]
+    pub confirmed: ConfirmedByArg,
     /// The budget our side sets.
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -167,6 +195,27 @@ pub struct KeepArgs {
     pub file: PathBuf,
 }
 
+/// The approvers an act names: `--officer`, and `--confirmed-by` where the
+/// act needs two (the node judges them).
+fn approvers(on: &NamedArgs, confirmed: Option<&ConfirmedByArg>) -> Result<Vec<OfficerId>> {
+    let mut approvers = vec![OfficerId::new(&on.officer).context("--officer")?];
+    if let Some(c) = confirmed {
+        approvers.push(OfficerId::new(&c.confirmed_by).context("--confirmed-by")?);
+    }
+    Ok(approvers)
+}
+
+/// The node's refusal of an act, naming the four-eyes rule when the same
+/// approver was named twice.
+fn refused(what: &str, e: soberana_node::NodeError) -> anyhow::Error {
+    match e {
+        soberana_node::NodeError::SameOfficer(who) => anyhow::anyhow!(
+            "`{who}` is named twice: {what} needs two different approvers (--officer and --confirmed-by), since it sets the budget under which our node answers the partner's runs with no officer"
+        ),
+        other => other.into(),
+    }
+}
+
 fn partner(text: &str) -> Result<PartyCode> {
     PartyCode::new(text).with_context(|| format!("partner `{text}`"))
 }
@@ -209,14 +258,17 @@ fn propose(args: ProposeArgs) -> Result<()> {
         list: args.list_kind.trim().to_ascii_lowercase(),
         period,
     };
-    let after = node.act_on_standing(
-        peer,
-        StandingAction::Propose {
-            terms,
-            budget: args.budget.budget(),
-        },
-        &args.on.reason,
-    )?;
+    let after = node
+        .act_on_standing(
+            peer,
+            StandingAction::Propose {
+                terms,
+                budget: args.budget.budget(),
+            },
+            &args.on.reason,
+            &approvers(&args.on, Some(&args.confirmed))?,
+        )
+        .map_err(|e| refused("standing_propose", e))?;
     println!(
         "standing_propose: signed, logged and queued to {peer}; `{}` awaits {peer}'s acceptance with its budget",
         after.terms.name
@@ -250,14 +302,17 @@ fn accept(args: AcceptArgs) -> Result<()> {
         };
         check_list(&arrangement.terms.list, list)?;
     }
-    let after = node.act_on_standing(
-        peer,
-        StandingAction::Accept {
-            name: args.on.name.clone(),
-            budget: args.budget.budget(),
-        },
-        &args.on.reason,
-    )?;
+    let after = node
+        .act_on_standing(
+            peer,
+            StandingAction::Accept {
+                name: args.on.name.clone(),
+                budget: args.budget.budget(),
+            },
+            &args.on.reason,
+            &approvers(&args.on, Some(&args.confirmed))?,
+        )
+        .map_err(|e| refused("standing_accept", e))?;
     println!(
         "standing_accept: signed, logged and queued to {peer}; `{}` is {}, effective budget {}",
         after.terms.name,
@@ -278,7 +333,9 @@ fn act(args: &NamedArgs, make: impl FnOnce(String) -> StandingAction) -> Result<
     let peer = partner(&args.partner)?;
     let action = make(args.name.clone());
     let what = action.as_str();
-    let after = node.act_on_standing(peer, action, &args.reason)?;
+    let after = node
+        .act_on_standing(peer, action, &args.reason, &approvers(args, None)?)
+        .map_err(|e| refused(what, e))?;
     println!(
         "{what}: signed, logged and queued to {peer}; `{}` is {}",
         after.terms.name,

@@ -39,7 +39,7 @@ use soberana_core::{
 };
 use soberana_ledger::LogEntry;
 use soberana_psi::{IdentifierKind, Protocol};
-use soberana_store::ProposalFilter;
+use soberana_store::{AuditEntry, ProposalFilter};
 
 use super::{IdentifierRequest, MatchError, RequestContext, persons};
 
@@ -94,6 +94,26 @@ fn next_due(
     last.map_or(now, |l| l.plus_seconds(arrangement.terms.period.seconds()))
 }
 
+/// How many different approvers our act on a standing arrangement needs:
+/// two to propose or accept one (the budget it sets lets our node answer
+/// runs without an officer), one to suspend, resume or terminate it.
+pub fn standing_approvers_needed(act: &StandingAction) -> usize {
+    match act {
+        StandingAction::Propose { .. } | StandingAction::Accept { .. } => 2,
+        StandingAction::Suspend { .. }
+        | StandingAction::Resume { .. }
+        | StandingAction::Terminate { .. } => 1,
+    }
+}
+
+fn approvers_rule(needed: usize) -> &'static str {
+    if needed > 1 {
+        "two different approvers"
+    } else {
+        "one approver"
+    }
+}
+
 fn checked_list(list: &str) -> Result<(), NodeError> {
     if list == PERSONS_LIST {
         return Ok(());
@@ -115,16 +135,20 @@ impl Node {
             .unwrap_or_default())
     }
 
-    /// Judges our act on a standing arrangement with `peer` exactly as
-    /// [`Node::act_on_standing`] would, writing and sending nothing; returns
-    /// the arrangement as it would stand after it. For an act that waits
-    /// for a second officer before it is made.
+    /// Judges our act on a standing arrangement with `peer`, approved by
+    /// `approvers`, exactly as [`Node::act_on_standing`] would, writing and
+    /// sending nothing; returns the arrangement as it would stand after it.
+    /// For an act that waits for a second approver: every officer named
+    /// must be a registered, enabled approver and no two the same, but the
+    /// second of an act that needs two may still be missing.
     pub fn check_standing_act(
         &self,
         peer: PartyCode,
         act: &StandingAction,
         reason: &str,
+        approvers: &[OfficerId],
     ) -> Result<StandingArrangement, NodeError> {
+        self.standing_approvers(act, approvers, false)?;
         if let StandingAction::Propose { terms, .. } = act {
             checked_list(&terms.list)?;
         }
@@ -138,6 +162,49 @@ impl Node {
             })
     }
 
+    /// Checks the officers approving an act on a standing arrangement:
+    /// each a registered, enabled approver, no one named twice, and, when
+    /// `whole`, as many as the act needs ([`standing_approvers_needed`]).
+    fn standing_approvers(
+        &self,
+        act: &StandingAction,
+        approvers: &[OfficerId],
+        whole: bool,
+    ) -> Result<(), NodeError> {
+        let needed = standing_approvers_needed(act);
+        let Some(first) = approvers.first() else {
+            return Err(NodeError::BadDecision(format!(
+                "{} needs {}; name the approving officer (--officer)",
+                act.as_str(),
+                approvers_rule(needed)
+            )));
+        };
+        for officer in approvers {
+            self.approver(officer)?;
+        }
+        for (i, officer) in approvers.iter().enumerate() {
+            if approvers.iter().skip(i + 1).any(|o| o == officer) {
+                return Err(NodeError::SameOfficer(officer.to_string()));
+            }
+        }
+        if approvers.len() > needed {
+            return Err(NodeError::BadDecision(format!(
+                "{} needs {}; {} were named",
+                act.as_str(),
+                approvers_rule(needed),
+                approvers.len()
+            )));
+        }
+        if whole && approvers.len() < needed {
+            return Err(NodeError::BadDecision(format!(
+                "{} sets the budget under which our node answers runs without an officer, so it needs {}: `{first}` must be confirmed by a different approver (--confirmed-by)",
+                act.as_str(),
+                approvers_rule(needed)
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads `file` whole as a list of kind `list` (identifier lines, or
     /// person records with soberana's header), as a run would read it;
     /// returns how many entries it holds. A bad line refuses the list.
@@ -145,20 +212,39 @@ impl Node {
         Ok(read_list(list.trim().to_ascii_lowercase().as_str(), file)?.len())
     }
 
-    /// Makes our act on a standing arrangement with `peer`: a signed act on
-    /// the agreement, recorded in our log, queued to the partner, and
-    /// acknowledged by its node.
+    /// Makes our act on a standing arrangement with `peer`, approved by
+    /// `approvers`: a signed act on the agreement, recorded in our log,
+    /// queued to the partner, and acknowledged by its node; who approved it
+    /// is in our audit trail (not in the signed act: the partner learns
+    /// which side acted, not which of its officers).
+    ///
+    /// Proposing or accepting sets the budget under which our node answers
+    /// runs without an officer, so it needs two different registered,
+    /// enabled approvers; suspending, resuming or terminating needs one.
+    /// Any other count, an unknown, disabled or non-approver officer, or
+    /// the same officer twice is refused before anything is written.
     pub fn act_on_standing(
         &self,
         peer: PartyCode,
         act: StandingAction,
         reason: &str,
+        approvers: &[OfficerId],
     ) -> Result<StandingArrangement, NodeError> {
+        self.standing_approvers(&act, approvers, true)?;
         if let StandingAction::Propose { terms, .. } = &act {
             checked_list(&terms.list)?;
         }
         let name = act.name().to_owned();
+        let what = act.as_str();
         let (after, _) = self.act_on_agreement(peer, AgreementAction::Standing { act }, reason)?;
+        let names: Vec<&str> = approvers.iter().map(OfficerId::as_str).collect();
+        self.store().audit(AuditEntry {
+            at: Timestamp::now(),
+            officer: names.first().copied().unwrap_or_default().to_owned(),
+            action: what.to_owned(),
+            target: format!("{peer}/{name}"),
+            detail: format!("approved by {}; reason: {reason}", names.join(" · ")),
+        })?;
         after
             .standing
             .into_iter()
