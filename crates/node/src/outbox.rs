@@ -506,6 +506,10 @@ const MAX_IN_FLIGHT: usize = 1024;
 /// How often the store is read for what is due when nothing else asks.
 const SCAN_EVERY: Duration = Duration::from_millis(500);
 
+/// The least time between two reads of what is due while requests are out:
+/// the proposals queued in that while are read together.
+const SCAN_SPACING: Duration = Duration::from_millis(5);
+
 /// The most envelopes held in memory between their commit and the outbox
 /// taking them; past this they wait in the store for the next read.
 pub(crate) const MAX_HANDED_OVER: usize = 4096;
@@ -565,8 +569,17 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
         }
         // Backoffs run out with no one to wake us: read every so often even
         // while envelopes keep being handed over.
-        scan |= last_scan.elapsed() >= SCAN_EVERY || rescan_due(&in_flight);
-        if busy < MAX_IN_FLIGHT && scan {
+        let periodic = last_scan.elapsed() >= SCAN_EVERY || rescan_due(&in_flight);
+        // Under load (requests out) a wake does not read at once if a read
+        // ran just now: the wakes of that short while share one read. On an
+        // idle link it reads at once.
+        let requests_out = requests
+            .lock()
+            .map(|r| r.values().any(|n| *n > 0))
+            .unwrap_or(false);
+        let spaced = requests_out && last_scan.elapsed() < SCAN_SPACING;
+        scan |= periodic;
+        if busy < MAX_IN_FLIGHT && scan && (periodic || !spaced) {
             scan = false;
             last_scan = std::time::Instant::now();
             if let Ok(mut flight) = in_flight.lock() {
@@ -628,11 +641,17 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
         }
         waiting.retain(|_, queue| !queue.is_empty());
         if !taken && !sent {
+            // A read put off by the spacing is due when it runs out.
+            let nap = if scan && busy < MAX_IN_FLIGHT {
+                SCAN_SPACING.saturating_sub(last_scan.elapsed())
+            } else {
+                SCAN_EVERY
+            };
             tokio::select! {
                 _ = node.outbox_handed_over() => {}
                 _ = node.outbox_woken() => scan = true,
                 _ = finished.notified() => {}
-                _ = tokio::time::sleep(SCAN_EVERY) => {}
+                _ = tokio::time::sleep(nap) => {}
                 _ = shutdown.changed() => break,
             }
         }
