@@ -117,6 +117,13 @@ pub struct TransportLimits {
     /// How old an envelope's header time may be when it arrives (default 30
     /// days: an outbox retries through an outage of that long).
     pub max_envelope_age_ms: u64,
+    /// The most envelopes one batch (`POST /v1/envelopes/batch`) may hold,
+    /// taken in and sent (default 64); a larger batch is refused whole.
+    pub max_batch_envelopes: usize,
+    /// The most bytes one batch may hold, framing included (default 4 MiB,
+    /// the largest single envelope: a batch holds no more memory than one
+    /// envelope could); a larger batch is refused whole, unread past it.
+    pub max_batch_bytes: usize,
 }
 
 impl Default for TransportLimits {
@@ -136,6 +143,8 @@ impl Default for TransportLimits {
             session_idle_timeout_ms: 10 * 60 * 1000,
             max_clock_skew_ms: 5 * 60 * 1000,
             max_envelope_age_ms: 30 * 24 * 3600 * 1000,
+            max_batch_envelopes: 64,
+            max_batch_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -167,12 +176,17 @@ impl TransportLimits {
             ("max_step_bytes", self.max_step_bytes),
             ("max_envelope_age_ms", self.max_envelope_age_ms),
             ("session_idle_timeout_ms", self.session_idle_timeout_ms),
+            ("max_batch_envelopes", self.max_batch_envelopes as u64),
+            ("max_batch_bytes", self.max_batch_bytes as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("`limits.{name}` must be more than 0"));
         }
         if self.max_reply_bytes < 1024 {
             return Err("`limits.max_reply_bytes` must be at least 1024".into());
+        }
+        if self.max_batch_envelopes > 1024 {
+            return Err("`limits.max_batch_envelopes` cannot be more than 1024".into());
         }
         if self.max_step_bytes > self.max_session_bytes {
             return Err(

@@ -58,9 +58,39 @@ pub enum Delivery {
 /// serves `limits.max_connections_per_partner` (64 by default).
 pub const MAX_CONNECTIONS_TO_PARTNER: usize = 32;
 
-/// A partner's envelope URL, a client for it, and the permits that bound
-/// how many deliveries to it run at once.
-type Link = (String, HttpsClient, Arc<Semaphore>);
+/// A partner's envelope URL, a client for it, and what the outbox keeps
+/// about the link (the permits that bound how many deliveries to it run at
+/// once, and whether it takes batches).
+type Link = (String, HttpsClient, Arc<Lane>);
+
+/// What the outbox keeps about the link to one partner.
+pub(crate) struct Lane {
+    /// Bounds the requests to the partner at once.
+    permits: Semaphore,
+    /// When the partner last refused a batch as a batch (a node of a version
+    /// without `POST /v1/envelopes/batch`, or with smaller bounds): its
+    /// envelopes go one by one until [`BATCH_RETRY`] has passed.
+    batch_refused_at: Mutex<Option<std::time::Instant>>,
+}
+
+/// How long envelopes go one by one to a partner that refused a batch
+/// before a batch is tried again (it may have been upgraded).
+const BATCH_RETRY: Duration = Duration::from_secs(600);
+
+impl Lane {
+    fn takes_batches(&self) -> bool {
+        self.batch_refused_at
+            .lock()
+            .map(|at| at.is_none_or(|at| at.elapsed() >= BATCH_RETRY))
+            .unwrap_or(false)
+    }
+
+    fn batch_refused(&self) {
+        if let Ok(mut at) = self.batch_refused_at.lock() {
+            *at = Some(std::time::Instant::now());
+        }
+    }
+}
 
 pub(crate) fn client_for(
     node: &Node,
@@ -108,7 +138,10 @@ pub(crate) fn client_for(
     let link = (
         url,
         client,
-        Arc::new(Semaphore::new(MAX_CONNECTIONS_TO_PARTNER)),
+        Arc::new(Lane {
+            permits: Semaphore::new(MAX_CONNECTIONS_TO_PARTNER),
+            batch_refused_at: Mutex::new(None),
+        }),
     );
     cache.insert(party, (cached_for, link.clone()));
     Some(link)
@@ -186,22 +219,32 @@ fn is_final(status: hyper::StatusCode, code: &str) -> bool {
         && !(status == hyper::StatusCode::FORBIDDEN && code == "agreement_suspended")
 }
 
-async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) -> Delivery {
-    let request = match hyper::Request::post(&url)
+async fn post(url: &str, client: &HttpsClient, bytes: Vec<u8>, bounds: Bounds) -> Delivery {
+    let request = match hyper::Request::post(url)
         .header("content-type", "application/octet-stream")
         .body(Full::new(Bytes::from(bytes)))
     {
         Ok(r) => r,
         Err(e) => return Delivery::Failed(e.to_string()),
     };
-    let (status, body) = match exchange(&client, request, bounds).await {
+    let (status, body) = match exchange(client, request, bounds).await {
         Ok(answer) => answer,
         Err(reason) => return Delivery::Failed(reason),
     };
+    let answer: serde_json::Value = if status.is_success() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or_default()
+    };
+    judge(status, &answer)
+}
+
+/// What a partner's answer to one envelope means: its status, and for a
+/// refusal its JSON `code` and `error`.
+fn judge(status: hyper::StatusCode, answer: &serde_json::Value) -> Delivery {
     if status.is_success() {
         return Delivery::Delivered;
     }
-    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let field = |name: &str| answer.get(name).and_then(serde_json::Value::as_str);
     if status.as_u16() == 409 && field("code") == Some("duplicate") {
         return Delivery::Delivered;
@@ -225,6 +268,173 @@ async fn post(url: String, client: HttpsClient, bytes: Vec<u8>, bounds: Bounds) 
     } else {
         Delivery::Failed(said)
     }
+}
+
+/// The bytes of a batch reply read per entry: a result holds at most 500
+/// bytes of reason and a short outcome.
+const REPLY_BYTES_PER_ENTRY: usize = 1024;
+
+/// Why a batch got no per-envelope answer.
+enum BatchAnswer {
+    /// One result per envelope, in order.
+    Each(Vec<Delivery>),
+    /// The partner refused the batch as a batch (an older node without the
+    /// endpoint, or one with smaller bounds): send the envelopes one by one.
+    OneByOne,
+}
+
+/// Sends `envelopes` in one batch to `url` (the partner's envelope URL).
+async fn post_batch(
+    url: &str,
+    client: &HttpsClient,
+    envelopes: &[&[u8]],
+    bounds: Bounds,
+) -> BatchAnswer {
+    let all_failed = |reason: String| {
+        BatchAnswer::Each(
+            envelopes
+                .iter()
+                .map(|_| Delivery::Failed(reason.clone()))
+                .collect(),
+        )
+    };
+    let url = format!("{url}/batch");
+    let request = match hyper::Request::post(&url)
+        .header("content-type", "application/octet-stream")
+        .body(Full::new(Bytes::from(soberana_wire::encode_batch(
+            envelopes,
+        )))) {
+        Ok(r) => r,
+        Err(e) => return all_failed(e.to_string()),
+    };
+    let bounds = Bounds {
+        reply_bytes: bounds
+            .reply_bytes
+            .max(envelopes.len().saturating_mul(REPLY_BYTES_PER_ENTRY)),
+        ..bounds
+    };
+    let (status, body) = match exchange(client, request, bounds).await {
+        Ok(answer) => answer,
+        Err(reason) => return all_failed(reason),
+    };
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if !status.is_success() {
+        // Refused as a batch: nothing in it was judged. Either the partner
+        // cannot take batches (`404`/`405` from an older node, or a batch
+        // over its bounds) and the envelopes go one by one, or it asks for
+        // later.
+        return match judge(status, &answer) {
+            Delivery::Refused(_) => BatchAnswer::OneByOne,
+            Delivery::Failed(reason) => all_failed(reason),
+            Delivery::Delivered => all_failed(format!("{url} answered {status}")),
+        };
+    }
+    let results = answer
+        .get("results")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let each = (0..envelopes.len())
+        .map(|n| match results.get(n) {
+            Some(result) => {
+                match result
+                    .get("status")
+                    .and_then(serde_json::Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok())
+                    .and_then(|s| hyper::StatusCode::from_u16(s).ok())
+                {
+                    Some(status) => judge(status, result),
+                    None => Delivery::Failed(format!("{url} gave entry {n} no status")),
+                }
+            }
+            None => Delivery::Failed(format!("{url} gave no result for entry {n}")),
+        })
+        .collect();
+    BatchAnswer::Each(each)
+}
+
+/// Bounds on the batches the outbox sends: ours, which a partner of the
+/// same version takes (one of an older version, or with smaller bounds,
+/// refuses the batch and gets the envelopes one by one).
+#[derive(Debug, Clone, Copy)]
+struct BatchBounds {
+    envelopes: usize,
+    bytes: usize,
+}
+
+impl BatchBounds {
+    fn of(node: &Node) -> Self {
+        let limits = &node.config().limits;
+        Self {
+            envelopes: limits.max_batch_envelopes.max(1),
+            bytes: limits.max_batch_bytes,
+        }
+    }
+
+    /// Splits `sizes` (envelope lengths) into runs of consecutive indexes,
+    /// each within the bounds; an envelope too large for any batch goes
+    /// alone.
+    fn split(&self, sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        let mut bytes = soberana_wire::BATCH_OVERHEAD;
+        for (n, size) in sizes.iter().enumerate() {
+            let entry = size + soberana_wire::ENTRY_OVERHEAD;
+            if n > start && (n - start >= self.envelopes || bytes + entry > self.bytes) {
+                runs.push(start..n);
+                start = n;
+                bytes = soberana_wire::BATCH_OVERHEAD;
+            }
+            bytes += entry;
+        }
+        if start < sizes.len() {
+            runs.push(start..sizes.len());
+        }
+        runs
+    }
+}
+
+/// Delivers `envelopes` to one partner: in batches within `batches` when
+/// there are several and the partner takes batches, else one by one. One
+/// result per envelope, in order.
+async fn deliver(
+    link: &Option<Link>,
+    recipient: PartyCode,
+    envelopes: &[&[u8]],
+    bounds: Bounds,
+    batches: BatchBounds,
+) -> Vec<Delivery> {
+    let Some((url, client, lane)) = link else {
+        return envelopes
+            .iter()
+            .map(|_| Delivery::Failed(format!("no pinned partner `{recipient}`")))
+            .collect();
+    };
+    let sizes: Vec<usize> = envelopes.iter().map(|e| e.len()).collect();
+    let mut results = Vec::with_capacity(envelopes.len());
+    for run in batches.split(&sizes) {
+        let part = envelopes.get(run).unwrap_or_default();
+        // At most a few connections to one partner at once, well under
+        // what its node serves us.
+        let _permit = lane.permits.acquire().await;
+        if part.len() > 1 && lane.takes_batches() {
+            tracing::debug!(partner = %recipient, envelopes = part.len(), "sending a batch");
+            match post_batch(url, client, part, bounds).await {
+                BatchAnswer::Each(each) => {
+                    results.extend(each);
+                    continue;
+                }
+                BatchAnswer::OneByOne => {
+                    tracing::info!(partner = %recipient, "the partner takes no batch; its envelopes go one by one for a while");
+                    lane.batch_refused();
+                }
+            }
+        }
+        for envelope in part {
+            results.push(post(url, client, envelope.to_vec(), bounds).await);
+        }
+    }
+    results
 }
 
 /// What is being sent right now: envelope ids, and the proposals they
@@ -296,9 +506,19 @@ const MAX_IN_FLIGHT: usize = 1024;
 /// How often the store is read for what is due when nothing else asks.
 const SCAN_EVERY: Duration = Duration::from_millis(500);
 
+/// The least time between two reads of what is due while requests are out:
+/// the proposals queued in that while are read together.
+const SCAN_SPACING: Duration = Duration::from_millis(5);
+
 /// The most envelopes held in memory between their commit and the outbox
 /// taking them; past this they wait in the store for the next read.
 pub(crate) const MAX_HANDED_OVER: usize = 4096;
+
+/// The most requests in flight to one partner at once. What becomes due
+/// while they are out waits and goes in the next request, as one batch:
+/// under load envelopes coalesce into batches with no timer, and an
+/// envelope due when the link is idle goes at once.
+const MAX_REQUESTS_TO_PARTNER: usize = 4;
 
 /// Sends what is due until `shutdown` turns true.
 ///
@@ -311,15 +531,23 @@ pub(crate) const MAX_HANDED_OVER: usize = 4096;
 /// seconds in case. The store stays the truth: nothing is sent that is not
 /// committed, and whatever the memory queue dropped is found by a read.
 ///
-/// Deliveries are pipelined: each group of envelopes (those about one
-/// proposal, in queue order; or a single envelope about none) is sent and
-/// marked by its own task while the loop goes on.
+/// Deliveries are pipelined and batched: what is due for one partner goes
+/// in one request (a batch, within `limits.max_batch_envelopes` and
+/// `max_batch_bytes`) sent by its own task while the loop goes on, at most
+/// [`MAX_REQUESTS_TO_PARTNER`] at once; what becomes due meanwhile waits for
+/// the next. Envelopes about one proposal go in queue order, each in a later
+/// request than the one before it, and each envelope is marked by its own
+/// result alone.
 pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     let probing = tokio::spawn(probe_loop(node.clone(), shutdown.clone()));
     let mut clients = HashMap::new();
     let bounds = Bounds::of(&node);
+    let batches = BatchBounds::of(&node);
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
     let finished = Arc::new(Notify::new());
+    let requests: Arc<Mutex<HashMap<PartyCode, usize>>> = Arc::default();
+    // Groups taken to send, waiting for a request to their partner.
+    let mut waiting: HashMap<PartyCode, Vec<Vec<DeliveryItem>>> = HashMap::new();
     let mut tasks = JoinSet::new();
     // Whatever was queued before this loop started is in the store.
     let mut scan = true;
@@ -341,8 +569,17 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
         }
         // Backoffs run out with no one to wake us: read every so often even
         // while envelopes keep being handed over.
-        scan |= last_scan.elapsed() >= SCAN_EVERY || rescan_due(&in_flight);
-        if busy < MAX_IN_FLIGHT && scan {
+        let periodic = last_scan.elapsed() >= SCAN_EVERY || rescan_due(&in_flight);
+        // Under load (requests out) a wake does not read at once if a read
+        // ran just now: the wakes of that short while share one read. On an
+        // idle link it reads at once.
+        let requests_out = requests
+            .lock()
+            .map(|r| r.values().any(|n| *n > 0))
+            .unwrap_or(false);
+        let spaced = requests_out && last_scan.elapsed() < SCAN_SPACING;
+        scan |= periodic;
+        if busy < MAX_IN_FLIGHT && scan && (periodic || !spaced) {
             scan = false;
             last_scan = std::time::Instant::now();
             if let Ok(mut flight) = in_flight.lock() {
@@ -363,91 +600,180 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
                 groups.extend(more);
             }
         }
-        if groups.is_empty() {
+        let taken = !groups.is_empty();
+        for group in groups {
+            if let Some(first) = group.first() {
+                waiting.entry(first.recipient).or_default().push(group);
+            }
+        }
+        let mut sent = false;
+        for (recipient, queue) in waiting.iter_mut() {
+            loop {
+                if queue.is_empty() {
+                    break;
+                }
+                let free = requests
+                    .lock()
+                    .map(|r| r.get(recipient).copied().unwrap_or(0) < MAX_REQUESTS_TO_PARTNER)
+                    .unwrap_or(true);
+                if !free {
+                    break;
+                }
+                let take = queue.len().min(batches.envelopes);
+                let convoy: Vec<Vec<DeliveryItem>> = queue.drain(..take).collect();
+                if let Ok(mut r) = requests.lock() {
+                    *r.entry(*recipient).or_insert(0) += 1;
+                }
+                let link = client_for(&node, *recipient, &mut clients);
+                let run = Convoy {
+                    recipient: *recipient,
+                    link,
+                    store: node.store().clone(),
+                    in_flight: Arc::clone(&in_flight),
+                    finished: Arc::clone(&finished),
+                    requests: Arc::clone(&requests),
+                    bounds,
+                    batches,
+                };
+                tasks.spawn(run.send(convoy));
+                sent = true;
+            }
+        }
+        waiting.retain(|_, queue| !queue.is_empty());
+        if !taken && !sent {
+            // A read put off by the spacing is due when it runs out.
+            let nap = if scan && busy < MAX_IN_FLIGHT {
+                SCAN_SPACING.saturating_sub(last_scan.elapsed())
+            } else {
+                SCAN_EVERY
+            };
             tokio::select! {
                 _ = node.outbox_handed_over() => {}
                 _ = node.outbox_woken() => scan = true,
                 _ = finished.notified() => {}
-                _ = tokio::time::sleep(SCAN_EVERY) => {}
+                _ = tokio::time::sleep(nap) => {}
                 _ = shutdown.changed() => break,
             }
-            continue;
-        }
-        for group in groups {
-            let link = group
-                .first()
-                .and_then(|item| client_for(&node, item.recipient, &mut clients));
-            let store = node.store().clone();
-            let in_flight = Arc::clone(&in_flight);
-            let finished = Arc::clone(&finished);
-            tasks.spawn(async move {
-                let mut blocked = None;
-                let mut proposal = String::new();
-                for item in group {
-                    let result = match (&blocked, &link) {
-                        (Some(reason), _) => {
-                            Delivery::Failed(format!("waiting for an earlier envelope: {reason}"))
-                        }
-                        (None, Some((url, client, permits))) => {
-                            // At most a few connections to one partner at
-                            // once, well under what its node serves us.
-                            let _permit = Arc::clone(permits).acquire_owned().await;
-                            post(url.clone(), client.clone(), item.bytes, bounds).await
-                        }
-                        (None, None) => {
-                            Delivery::Failed(format!("no pinned partner `{}`", item.recipient))
-                        }
-                    };
-                    // An envelope refused for good does not hold back the
-                    // rest: the partner has decided about it.
-                    let failed = matches!(result, Delivery::Failed(_));
-                    if let Delivery::Failed(reason) = &result {
-                        blocked = Some(reason.clone());
-                    }
-                    let store = store.clone();
-                    let id = item.envelope_id.clone();
-                    let tried = item.attempts;
-                    let _ = tokio::task::spawn_blocking(move || match result {
-                        Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
-                        Delivery::Refused(reason) => {
-                            tracing::warn!(envelope = %id, %reason, "the partner refused an envelope for good; it will not be sent again");
-                            store.mark_refused(id, reason, Timestamp::now())
-                        }
-                        Delivery::Failed(reason) => {
-                            tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
-                            let wait = backoff(tried + 1);
-                            let next = Timestamp::from_unix_millis(
-                                Timestamp::now().unix_millis() + wait.as_millis() as i64,
-                            );
-                            store.mark_failed(id, reason, next)
-                        }
-                    })
-                    .await;
-                    if let Ok(mut flight) = in_flight.lock() {
-                        flight.envelopes.remove(&item.envelope_id);
-                        // A read under way may list it as still due.
-                        if flight.scanning {
-                            flight.finished.insert(item.envelope_id.clone());
-                        }
-                        flight.rescan |= failed;
-                    }
-                    proposal = item.proposal_id;
-                }
-                let wake = in_flight
-                    .lock()
-                    .map(|mut flight| {
-                        flight.proposals.remove(&proposal);
-                        flight.rescan
-                    })
-                    .unwrap_or(true);
-                if wake {
-                    finished.notify_one();
-                }
-            });
         }
     }
     while tasks.join_next().await.is_some() {}
     let _ = probing.await;
+}
+
+/// One request's worth of groups to one partner, and what its task needs.
+struct Convoy {
+    recipient: PartyCode,
+    link: Option<Link>,
+    store: Arc<dyn soberana_store::NodeStore>,
+    in_flight: Arc<Mutex<InFlight>>,
+    finished: Arc<Notify>,
+    requests: Arc<Mutex<HashMap<PartyCode, usize>>>,
+    bounds: Bounds,
+    batches: BatchBounds,
+}
+
+impl Convoy {
+    /// Sends the groups' first envelopes together, then their next ones,
+    /// and so on; a group whose envelope failed holds its later ones back
+    /// (marked failed, to retry). Each envelope is marked by its own result.
+    async fn send(self, groups: Vec<Vec<DeliveryItem>>) {
+        let mut queues: Vec<std::collections::VecDeque<DeliveryItem>> =
+            groups.into_iter().map(Into::into).collect();
+        let proposals: Vec<String> = queues
+            .iter()
+            .filter_map(|q| q.front().map(|i| i.proposal_id.clone()))
+            .collect();
+        loop {
+            let heads: Vec<(usize, DeliveryItem)> = queues
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(n, q)| q.pop_front().map(|item| (n, item)))
+                .collect();
+            if heads.is_empty() {
+                break;
+            }
+            let envelopes: Vec<&[u8]> = heads.iter().map(|(_, i)| i.bytes.as_slice()).collect();
+            let results = deliver(
+                &self.link,
+                self.recipient,
+                &envelopes,
+                self.bounds,
+                self.batches,
+            )
+            .await;
+            let mut marks = Vec::new();
+            for ((n, item), result) in heads.into_iter().zip(results) {
+                let mut held = Vec::new();
+                if let Delivery::Failed(reason) = &result {
+                    // An envelope refused for good does not hold back the
+                    // rest: the partner has decided about it.
+                    if let Some(queue) = queues.get_mut(n) {
+                        held.extend(queue.drain(..).map(|later| {
+                            let why = format!("waiting for an earlier envelope: {reason}");
+                            (later, Delivery::Failed(why))
+                        }));
+                    }
+                }
+                marks.push((item, result));
+                marks.extend(held);
+            }
+            self.mark(marks).await;
+        }
+        if let Ok(mut flight) = self.in_flight.lock() {
+            for proposal in &proposals {
+                flight.proposals.remove(proposal);
+            }
+        }
+        if let Ok(mut r) = self.requests.lock()
+            && let Some(count) = r.get_mut(&self.recipient)
+        {
+            *count = count.saturating_sub(1);
+        }
+        // A request to the partner is free (what waits for it goes now), or
+        // something waits in the store for the next read.
+        self.finished.notify_one();
+    }
+
+    /// Records each result in the store, all at once so the store commits
+    /// them together, and lets the loop send what waited for them.
+    async fn mark(&self, marks: Vec<(DeliveryItem, Delivery)>) {
+        let handles: Vec<_> = marks
+            .into_iter()
+            .map(|(item, result)| {
+                let store = self.store.clone();
+                let failed = matches!(result, Delivery::Failed(_));
+                let id = item.envelope_id.clone();
+                let tried = item.attempts;
+                let handle = tokio::task::spawn_blocking(move || match result {
+                    Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
+                    Delivery::Refused(reason) => {
+                        tracing::warn!(envelope = %id, %reason, "the partner refused an envelope for good; it will not be sent again");
+                        store.mark_refused(id, reason, Timestamp::now())
+                    }
+                    Delivery::Failed(reason) => {
+                        tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
+                        let wait = backoff(tried + 1);
+                        let next = Timestamp::from_unix_millis(
+                            Timestamp::now().unix_millis() + wait.as_millis() as i64,
+                        );
+                        store.mark_failed(id, reason, next)
+                    }
+                });
+                (item.envelope_id, failed, handle)
+            })
+            .collect();
+        for (id, failed, handle) in handles {
+            let _ = handle.await;
+            if let Ok(mut flight) = self.in_flight.lock() {
+                flight.envelopes.remove(&id);
+                // A read under way may list it as still due.
+                if flight.scanning {
+                    flight.finished.insert(id);
+                }
+                flight.rescan |= failed;
+            }
+        }
+    }
 }
 
 /// Whether something waits in the store for the next read.
@@ -590,9 +916,31 @@ impl Node {
     /// partner would (so only with the `test-support` feature).
     #[cfg(feature = "test-support")]
     pub async fn send_raw(&self, to: PartyCode, bytes: Vec<u8>) -> Result<(u16, String), String> {
+        self.send_raw_to(to, "", bytes).await
+    }
+
+    /// Sends raw bytes to a pinned partner's batch endpoint, as
+    /// [`Node::send_raw`] does to its envelope endpoint.
+    #[cfg(feature = "test-support")]
+    pub async fn send_raw_batch(
+        &self,
+        to: PartyCode,
+        bytes: Vec<u8>,
+    ) -> Result<(u16, String), String> {
+        self.send_raw_to(to, "/batch", bytes).await
+    }
+
+    #[cfg(feature = "test-support")]
+    async fn send_raw_to(
+        &self,
+        to: PartyCode,
+        tail: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(u16, String), String> {
         let mut cache = HashMap::new();
         let (url, client, _) =
             client_for(self, to, &mut cache).ok_or_else(|| format!("no pinned partner `{to}`"))?;
+        let url = format!("{url}{tail}");
         let request = hyper::Request::post(&url)
             .header("content-type", "application/octet-stream")
             .body(Full::new(Bytes::from(bytes)))

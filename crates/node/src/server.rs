@@ -1,7 +1,9 @@
 //! The node's listener: HTTPS with mutual TLS, and a small versioned API.
 //!
-//! `POST /v1/envelopes` takes one envelope; `GET /v1/health` says who this
-//! node is. The connection's client certificate fingerprint travels with
+//! `POST /v1/envelopes` takes one envelope; `POST /v1/envelopes/batch`
+//! takes several, each verified and judged on its own with one result each
+//! (see `soberana_wire::decode_batch`); `GET /v1/health` says who this node
+//! is. The connection's client certificate fingerprint travels with
 //! each request, so intake can check that the TLS identity and the envelope's
 //! signer are the same partner.
 
@@ -36,6 +38,7 @@ pub fn router(node: Node) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/envelopes", post(envelope))
+        .route("/v1/envelopes/batch", post(batch))
         .route("/v1/receipts/{envelope}", get(receipt))
         .route("/v1/witness/latest", get(witnessed))
         .route("/v1/exchanged", get(exchanged))
@@ -131,6 +134,155 @@ async fn envelope(
         Ok(Ok(outcome)) => (StatusCode::OK, Json(outcome)).into_response(),
         Ok(Err(refused)) => refusal(refused.status, refused.code, refused.reason),
         Err(_) => refusal(503, "unavailable", "the node is shutting down".into()),
+    }
+}
+
+/// The most bytes of a refusal's reason put in a batch's reply, so the
+/// reply stays within what the sender reads (a KiB an entry).
+const BATCH_REASON_BYTES: usize = 500;
+
+/// Records a refusal of a whole batch (its framing or its size): the
+/// entries were not looked at, so nothing else is written.
+async fn refuse_batch(
+    node: &Node,
+    fingerprint: Option<[u8; 32]>,
+    bytes: &[u8],
+    size: u64,
+    reason: String,
+) {
+    let sender = fingerprint
+        .and_then(|f| node.peers().into_iter().find(|c| c.tls_cert_sha256.0 == f))
+        .map_or_else(|| "?".to_owned(), |c| c.party.to_string());
+    let record = soberana_store::RefusalRecord {
+        at: soberana_core::Timestamp::now(),
+        claimed_sender: sender,
+        digest: soberana_wire::Digest::of(bytes).to_hex(),
+        size,
+        reason,
+    };
+    let store = node.store().clone();
+    let _ = tokio::task::spawn_blocking(move || store.record_refusal(record)).await;
+}
+
+/// `POST /v1/envelopes/batch`: several envelopes in one request. The batch
+/// is bounded in bytes, entries and time (`limits.max_batch_bytes`,
+/// `max_batch_envelopes`, `body_timeout_ms`) and refused whole (`413
+/// batch_too_large`, `400 malformed_batch`, `408 body_timeout`) only when
+/// its framing or size is wrong; otherwise every entry goes through intake
+/// on its own, exactly as if it had come alone, and the reply (`200`) holds
+/// one result per entry in order: `{"status": 200, "outcome": …}` or
+/// `{"status": 4xx/5xx, "code": …, "error": …}`. One bad envelope refuses
+/// only itself.
+async fn batch(
+    State(node): State<Node>,
+    peer: Option<Extension<PeerCertificate>>,
+    request: Request,
+) -> Response {
+    let limits = &node.config().limits;
+    let (max_bytes, max_count) = (limits.max_batch_bytes, limits.max_batch_envelopes);
+    let body_timeout = Duration::from_millis(limits.body_timeout_ms);
+    let fingerprint = peer.and_then(|Extension(p)| p.0);
+    let limited = http_body_util::Limited::new(request.into_body(), max_bytes + 1);
+    let bytes = match tokio::time::timeout(body_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => {
+            let reason = format!("the batch is over the limit of {max_bytes} bytes");
+            let why = format!("{reason} (batch_too_large)");
+            refuse_batch(&node, fingerprint, &[], max_bytes as u64 + 1, why).await;
+            return refusal(413, "batch_too_large", reason);
+        }
+        Err(_) => {
+            let reason = format!(
+                "the batch's body did not arrive within {} ms; send it whole at once",
+                body_timeout.as_millis()
+            );
+            let why = format!("{reason} (body_timeout)");
+            refuse_batch(&node, fingerprint, &[], 0, why).await;
+            return refusal(408, "body_timeout", reason);
+        }
+    };
+    let spans = match soberana_wire::decode_batch(&bytes, max_count) {
+        Ok(entries) => entries
+            .iter()
+            .map(|entry| {
+                let start = entry.as_ptr() as usize - bytes.as_ptr() as usize;
+                start..start + entry.len()
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            let reason = format!("malformed batch: {e}");
+            let why = format!("{reason} (malformed_batch)");
+            refuse_batch(&node, fingerprint, &bytes, bytes.len() as u64, why).await;
+            return refusal(400, "malformed_batch", reason);
+        }
+    };
+    let entries = spans.into_iter().map(|span| bytes.slice(span)).collect();
+    let results = take_batch(&node, entries, fingerprint).await;
+    let results: Vec<serde_json::Value> = results.into_iter().map(batch_result).collect();
+    (
+        StatusCode::OK,
+        Json(serde_json::json!({ "results": results })),
+    )
+        .into_response()
+}
+
+/// Takes in the entries of one batch, each through intake on its own and
+/// all at once, so the store commits them together; one result per entry,
+/// in order.
+pub(crate) async fn take_batch(
+    node: &Node,
+    entries: Vec<hyper::body::Bytes>,
+    fingerprint: Option<[u8; 32]>,
+) -> Vec<Result<crate::IntakeOutcome, crate::IntakeRefusal>> {
+    let handles: Vec<_> = entries
+        .into_iter()
+        .map(|entry| {
+            let node = node.clone();
+            tokio::task::spawn_blocking(move || node.intake(&entry, fingerprint))
+        })
+        .collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        results.push(handle.await.unwrap_or_else(|_| {
+            Err(crate::IntakeRefusal {
+                status: 503,
+                code: "unavailable",
+                reason: "the node is shutting down".into(),
+            })
+        }));
+    }
+    results
+}
+
+/// One entry's result in a batch's reply.
+fn batch_result(result: Result<crate::IntakeOutcome, crate::IntakeRefusal>) -> serde_json::Value {
+    let refused = |status: u16, code: &str, reason: &str| {
+        let mut end = reason.len().min(BATCH_REASON_BYTES);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        serde_json::json!({
+            "status": status,
+            "code": code,
+            "error": reason.get(..end).unwrap_or_default(),
+        })
+    };
+    match result {
+        Ok(crate::IntakeOutcome::WitnessAlarm { size }) => refused(
+            409,
+            "witness_alarm",
+            &format!(
+                "your checkpoint of size {size} conflicts with a checkpoint of your log this node cosigned; it is kept as evidence of a fork and will not be cosigned"
+            ),
+        ),
+        Ok(outcome) => {
+            let mut value = serde_json::to_value(&outcome).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.insert("status".into(), 200.into());
+            }
+            value
+        }
+        Err(refusal) => refused(refusal.status, refusal.code, &refusal.reason),
     }
 }
 

@@ -12,12 +12,18 @@
 //! decision, a receipt, an answer. There is no kind that asks a node to *do*
 //! something: a partner can only propose.
 //!
+//! Several envelopes to one partner may travel together in a batch
+//! ([`encode_batch`], [`decode_batch`]): a framing of length-prefixed
+//! entries with no signature of its own, each entry an envelope verified
+//! and judged on its own.
+//!
 //! This crate does no I/O and never panics on bytes from a partner.
 
 // Peer input is never indexed: a slice or index that could be out of range
 // is a panic a partner could trigger. Tests index freely.
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 
+mod batch;
 mod body;
 mod card;
 mod digest;
@@ -25,6 +31,7 @@ mod envelope;
 mod error;
 mod key;
 
+pub use batch::{BATCH_OVERHEAD, ENTRY_OVERHEAD, decode_batch, encode_batch};
 pub use body::{
     Answer, AnswerItem, Body, BodyKind, CardUpdate, CaseMessage, CheckpointRequest,
     CosignatureReply, LogRestart, SessionMessage,
