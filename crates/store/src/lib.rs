@@ -50,8 +50,8 @@ pub use pg::{
 };
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
-    PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
-    RefusalRecord, RefusedDelivery, Sealer, SessionQuota, StoredLeaf, Witnessing,
+    PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, QueuedProposal,
+    Received, RefusalRecord, RefusedDelivery, Sealer, SessionQuota, StoredLeaf, Witnessing,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
@@ -223,7 +223,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         &self,
         proposal: Proposal,
         sealer: Sealer,
-    ) -> Result<SealedEnvelope, StoreError>;
+    ) -> Result<QueuedProposal, StoreError>;
 
     /// Records an envelope received from a partner with its one effect, and
     /// queues whatever reply the effect calls for. Refuses an envelope id
@@ -301,6 +301,13 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
 
     /// One proposal with its history and everything attached to it.
     fn proposal(&self, id: ProposalId) -> Result<Option<ProposalDetail>, StoreError>;
+
+    /// A proposal's kind alone, if it is stored: what hooks run on every
+    /// envelope ask before reading the whole proposal.
+    fn proposal_kind(
+        &self,
+        id: ProposalId,
+    ) -> Result<Option<soberana_core::ProposalKind>, StoreError>;
 
     /// Refusals issued at intake, newest first.
     fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, StoreError>;

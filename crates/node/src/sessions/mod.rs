@@ -594,6 +594,14 @@ pub(crate) async fn session_loop(node: Node, mut shutdown: watch::Receiver<bool>
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = shutdown.changed() => return,
         }
+        // One pass answers every envelope taken in meanwhile: under load
+        // they arrive faster than a pass, and a pass per envelope would
+        // read the store's match proposals over and over for nothing new.
+        while !matches!(
+            events.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty
+                | tokio::sync::broadcast::error::TryRecvError::Closed)
+        ) {}
     }
 }
 

@@ -267,17 +267,32 @@ impl NodeStore for PostgresStore {
         &self,
         proposal: Proposal,
         sealer: Sealer,
-    ) -> Result<SealedEnvelope, StoreError> {
+    ) -> Result<QueuedProposal, StoreError> {
         self.write(move |tx| {
             let now = Timestamp::now();
             insert_proposal(tx, &proposal, Direction::Outgoing, None, now)?;
-            queue(
+            let envelope = queue(
                 tx,
                 &sealer,
                 proposal.to,
                 &Body::Proposal(proposal.clone()),
                 now,
-            )
+            )?;
+            // The same two conditions as the due read's, asked in the
+            // transaction that queued it.
+            let held: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM agreements WHERE partner = $1
+                                      AND status IN ('suspended', 'terminated'))
+                         OR EXISTS (SELECT 1 FROM outbox WHERE recipient = $1
+                                      AND kind = 'agreement' AND delivered_at IS NULL)",
+                    &[&proposal.to.as_str()],
+                )?
+                .get(0);
+            Ok(QueuedProposal {
+                envelope,
+                due_now: !held,
+            })
         })
     }
 
@@ -573,6 +588,26 @@ impl NodeStore for PostgresStore {
 
     fn proposal(&self, id: ProposalId) -> Result<Option<ProposalDetail>, StoreError> {
         self.read_consistent(move |tx| super::operations::proposal(tx, id))
+    }
+
+    fn proposal_kind(
+        &self,
+        id: ProposalId,
+    ) -> Result<Option<soberana_core::ProposalKind>, StoreError> {
+        self.read(move |c| {
+            let row = c.query_opt(
+                "SELECT kind FROM proposals WHERE id = $1",
+                &[&id.to_string()],
+            )?;
+            row.map(|r| {
+                let kind: String = r.get(0);
+                soberana_core::ProposalKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
+            })
+            .transpose()
+        })
     }
 
     fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, StoreError> {
