@@ -357,8 +357,8 @@ impl Node {
     /// Hands envelopes about `proposal`, committed just now, to the outbox
     /// to send at once. Past what memory holds, or when other processes
     /// share the store, the outbox finds them in the store instead. Only
-    /// for envelopes the store would list as due at once (a proposal only
-    /// when its commit found no agreement holding it back).
+    /// for envelopes the store would list as due at once (not a proposal,
+    /// which an agreement may hold back).
     pub(crate) fn hand_to_outbox(&self, envelopes: &[SealedEnvelope], proposal: ProposalId) {
         if envelopes.is_empty() {
             return;
@@ -563,20 +563,13 @@ impl Node {
         author: Option<OfficerId>,
     ) -> Result<Proposal, NodeError> {
         let proposal = self.checked_proposal(draft, author)?;
-        let queued = self
-            .inner
+        self.inner
             .store
             .queue_proposal(proposal.clone(), self.sealer())?;
-        if queued.due_now {
-            // Nothing held it back when it was committed: it goes at once,
-            // without a read of everything due.
-            self.hand_to_outbox(std::slice::from_ref(&queued.envelope), proposal.id);
-        } else {
-            // Through a read of the store, which holds it back while the
-            // agreement with its partner is stopped or an act on it is on
-            // its way.
-            self.wake_outbox();
-        }
+        // Through a read of the store: it holds a proposal back while the
+        // agreement with its partner is stopped or an act on it is on its
+        // way, also one queued while the outbox was not running.
+        self.wake_outbox();
         Ok(proposal)
     }
 

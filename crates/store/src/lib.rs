@@ -50,8 +50,8 @@ pub use pg::{
 };
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
-    PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, QueuedProposal,
-    Received, RefusalRecord, RefusedDelivery, Sealer, SessionQuota, StoredLeaf, Witnessing,
+    PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
+    RefusalRecord, RefusedDelivery, Sealer, SessionQuota, StoredLeaf, Witnessing,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
@@ -223,7 +223,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         &self,
         proposal: Proposal,
         sealer: Sealer,
-    ) -> Result<QueuedProposal, StoreError>;
+    ) -> Result<SealedEnvelope, StoreError>;
 
     /// Records an envelope received from a partner with its one effect, and
     /// queues whatever reply the effect calls for. Refuses an envelope id

@@ -229,17 +229,6 @@ pub struct DeliveryItem {
     pub proposal_id: String,
 }
 
-/// Our new proposal's envelope, as queued.
-#[derive(Debug, Clone)]
-pub struct QueuedProposal {
-    /// The sealed envelope, committed to the outbox.
-    pub envelope: SealedEnvelope,
-    /// Whether the outbox may send it at once: the agreement with its
-    /// partner was not stopped and no act on it was waiting to go when it
-    /// was committed (else the outbox's read of what is due holds it).
-    pub due_now: bool,
-}
-
 /// Which proposals to list.
 #[derive(Debug, Clone, Default)]
 pub struct ProposalFilter {

@@ -267,32 +267,17 @@ impl NodeStore for PostgresStore {
         &self,
         proposal: Proposal,
         sealer: Sealer,
-    ) -> Result<QueuedProposal, StoreError> {
+    ) -> Result<SealedEnvelope, StoreError> {
         self.write(move |tx| {
             let now = Timestamp::now();
             insert_proposal(tx, &proposal, Direction::Outgoing, None, now)?;
-            let envelope = queue(
+            queue(
                 tx,
                 &sealer,
                 proposal.to,
                 &Body::Proposal(proposal.clone()),
                 now,
-            )?;
-            // The same two conditions as the due read's, asked in the
-            // transaction that queued it.
-            let held: bool = tx
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM agreements WHERE partner = $1
-                                      AND status IN ('suspended', 'terminated'))
-                         OR EXISTS (SELECT 1 FROM outbox WHERE recipient = $1
-                                      AND kind = 'agreement' AND delivered_at IS NULL)",
-                    &[&proposal.to.as_str()],
-                )?
-                .get(0);
-            Ok(QueuedProposal {
-                envelope,
-                due_now: !held,
-            })
+            )
         })
     }
 
