@@ -568,7 +568,7 @@ impl Node {
             .queue_proposal(proposal.clone(), self.sealer())?;
         // Through a read of the store: it holds a proposal back while the
         // agreement with its partner is stopped or an act on it is on its
-        // way.
+        // way, also one queued while the outbox was not running.
         self.wake_outbox();
         Ok(proposal)
     }

@@ -154,6 +154,14 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         state(store, ours.id)? == Some(ProposalState::Queued),
         "a queued proposal of ours is queued",
     )?;
+    ensure(
+        store.proposal_kind(ours.id).map_err(text)? == Some(ours.kind())
+            && store
+                .proposal_kind(ProposalId::generate())
+                .map_err(text)?
+                .is_none(),
+        "a stored proposal's kind is read alone, and an unknown one has none",
+    )?;
     let due = store
         .due_deliveries(Timestamp::now().plus_seconds(1), 10)
         .map_err(text)?;

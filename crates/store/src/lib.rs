@@ -312,6 +312,13 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     /// One proposal with its history and everything attached to it.
     fn proposal(&self, id: ProposalId) -> Result<Option<ProposalDetail>, StoreError>;
 
+    /// A proposal's kind alone, if it is stored: what hooks run on every
+    /// envelope ask before reading the whole proposal.
+    fn proposal_kind(
+        &self,
+        id: ProposalId,
+    ) -> Result<Option<soberana_core::ProposalKind>, StoreError>;
+
     /// Refusals issued at intake, newest first.
     fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, StoreError>;
 

@@ -254,6 +254,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX proposals_by_kind ON proposals(kind, direction, state);
     "#,
+    // 12: the outbox's due read holds a proposal back while an act on the
+    // agreement with its partner is undelivered; asked for every proposal
+    // listed, that question walked every undelivered envelope.
+    r#"
+    CREATE INDEX outbox_agreement_acts_waiting ON outbox(recipient)
+        WHERE kind = 'agreement' AND delivered_at IS NULL;
+    "#,
 ];
 
 /// The schema version this soberana writes.

@@ -19,7 +19,8 @@ use std::sync::Mutex;
 
 use soberana_case::{Act, CaseId, NODE_ACTOR, OpeningMember};
 use soberana_core::{
-    DecidedBy, Direction, OfficerId, Proposal, ProposalBody, ProposalId, ProposalState, Role,
+    DecidedBy, Direction, OfficerId, Proposal, ProposalBody, ProposalId, ProposalKind,
+    ProposalState, Role,
 };
 use soberana_store::ProposalDetail;
 
@@ -40,6 +41,15 @@ impl Node {
     /// investigation and we have not opened it yet. Returns the case id
     /// when the proposal opens a case.
     pub fn open_agreed_case(&self, proposal: ProposalId) -> Result<Option<CaseId>, NodeError> {
+        // Asked on every proposal and decision taken in: the kind alone
+        // settles it for all but joint investigations.
+        if self
+            .store()
+            .proposal_kind(proposal)?
+            .is_some_and(|kind| kind != ProposalKind::JointInvestigation)
+        {
+            return Ok(None);
+        }
         let detail = self.show(proposal)?;
         let Some(opening) = self.opening_of(&detail) else {
             return Ok(None);

@@ -567,8 +567,10 @@ pub(crate) struct Sessions {
 }
 
 /// Runs the node's match sessions until `shutdown` turns true: it wakes on
-/// every accepted envelope and at least every 250 ms.
+/// every envelope that can move a session (a session message, a partner's
+/// decision on one of our proposals) and at least every 250 ms.
 pub(crate) async fn session_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let mut events = node.subscribe();
     let mut sessions = Sessions::default();
     loop {
@@ -589,12 +591,42 @@ pub(crate) async fn session_loop(node: Node, mut shutdown: watch::Receiver<bool>
                 Sessions::default()
             }
         };
-        tokio::select! {
-            _ = events.recv() => {}
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = shutdown.changed() => return,
+        // The next pass is due in 250 ms however many envelopes that cannot
+        // move a session (new proposals, receipts, case acts…) come first.
+        let due = tokio::time::Instant::now() + Duration::from_millis(250);
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(outcome) if !moves_sessions(&outcome) => continue,
+                    Err(RecvError::Closed) => {
+                        tokio::time::sleep_until(due).await;
+                        break;
+                    }
+                    _ => break,
+                },
+                _ = tokio::time::sleep_until(due) => break,
+                _ = shutdown.changed() => return,
+            }
         }
+        // One pass answers every envelope taken in meanwhile: under load
+        // they arrive faster than a pass, and a pass per envelope would
+        // read the store's match proposals over and over for nothing new.
+        while !matches!(
+            events.try_recv(),
+            Err(TryRecvError::Empty | TryRecvError::Closed)
+        ) {}
     }
+}
+
+/// Whether an envelope taken in can move a match session: a protocol
+/// message, or a decision on one of our proposals (an acceptance starts
+/// our side). A partner's new proposal cannot: a session begins with our
+/// acceptance, and the partner's first message follows it.
+fn moves_sessions(outcome: &crate::IntakeOutcome) -> bool {
+    matches!(
+        outcome,
+        crate::IntakeOutcome::SessionMessage { .. } | crate::IntakeOutcome::DecisionRecorded { .. }
+    )
 }
 
 /// The kinds of proposal that run a match session.

@@ -603,6 +603,26 @@ impl NodeStore for PostgresStore {
         self.read_consistent(move |tx| super::operations::proposal(tx, id))
     }
 
+    fn proposal_kind(
+        &self,
+        id: ProposalId,
+    ) -> Result<Option<soberana_core::ProposalKind>, StoreError> {
+        self.read(move |c| {
+            let row = c.query_opt(
+                "SELECT kind FROM proposals WHERE id = $1",
+                &[&id.to_string()],
+            )?;
+            row.map(|r| {
+                let kind: String = r.get(0);
+                soberana_core::ProposalKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
+            })
+            .transpose()
+        })
+    }
+
     fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
