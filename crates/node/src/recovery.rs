@@ -653,20 +653,30 @@ impl Node {
 
     fn try_settle_restarts(&self) -> Result<(), NodeError> {
         let mut held = self.load_witnessed();
+        // Only a partner whose kept checkpoint our log is behind or departs
+        // from can have acknowledged a restart; with none, nothing is read
+        // (a node whose log is merely damaged is for `log verify` to judge).
+        let behind: Vec<PartyCode> = held
+            .iter()
+            .filter_map(|(party, note)| {
+                let peer = PartyCode::new(party).ok()?;
+                let witnessed = WitnessedLatest {
+                    note: Some(note.clone()),
+                };
+                matches!(self.compare_with_witnessed(peer, &witnessed), Ok(Some(_))).then_some(peer)
+            })
+            .collect();
+        if behind.is_empty() {
+            return Ok(());
+        }
         let mut changed = false;
         let keys = self.own_log_keys()?;
         let log = self.log()?;
         let cosigned = self.store().cosignatures(None)?;
         for (party, note) in held.iter_mut() {
-            let Ok(peer) = PartyCode::new(party) else {
+            let Some(peer) = behind.iter().copied().find(|p| p.as_str() == party) else {
                 continue;
             };
-            let witnessed = WitnessedLatest {
-                note: Some(note.clone()),
-            };
-            if !matches!(self.compare_with_witnessed(peer, &witnessed), Ok(Some(_))) {
-                continue;
-            }
             let Some(kept) = keys
                 .iter()
                 .find_map(|key| SignedCheckpoint::verify(note, key).ok())
