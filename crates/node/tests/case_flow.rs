@@ -15,11 +15,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use soberana_case::{Act, CaseId, CaseRole, ExhibitStatus, MAX_MESSAGE_BYTES, UseConditions};
-use soberana_core::{
-    AgreedMember, OfficerId, Outcome, PartyCode, ProposalBody, ProposalDraft, ProposalId,
-    ProposalState, Role, Timestamp,
-};
+use soberana_core::{AgreedMember, OfficerId, Outcome, ProposalId, ProposalState, Role, Timestamp};
 use soberana_node::{Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict};
+use support::case::{agreement, member};
 use support::{eventually, state};
 
 /// Sends every proposal to an officer.
@@ -36,30 +34,6 @@ impl ProposalPolicy for Review {
     fn digest(&self) -> String {
         "77".repeat(32)
     }
-}
-
-fn member(party: &str, officer: &str, administrator: bool) -> AgreedMember {
-    AgreedMember {
-        party: PartyCode::new(party).unwrap(),
-        officer: OfficerId::new(officer).unwrap(),
-        administrator,
-    }
-}
-
-/// The example agreement, naming ana (administrator) and eva for Mexico
-/// and bob (administrator) for the US.
-fn agreement(members: Vec<AgreedMember>) -> ProposalDraft {
-    let path = format!(
-        "{}/../../examples/proposals/mx-joint-investigation.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut draft: ProposalDraft = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    draft.deadline = Timestamp::now().plus_seconds(3 * 86_400);
-    let ProposalBody::JointInvestigation(joint) = &mut draft.body else {
-        panic!("the example is a joint investigation");
-    };
-    joint.members = members;
-    draft
 }
 
 fn named() -> Vec<AgreedMember> {

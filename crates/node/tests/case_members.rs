@@ -13,11 +13,9 @@ mod support;
 use std::sync::Arc;
 
 use soberana_case::{CaseId, CaseRole};
-use soberana_core::{
-    AgreedMember, OfficerId, Outcome, PartyCode, ProposalBody, ProposalDraft, ProposalId,
-    ProposalState, Role, Timestamp,
-};
+use soberana_core::{OfficerId, Outcome, ProposalId, ProposalState, Role};
 use soberana_node::{Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict};
+use support::case::{agreement, member};
 use support::{eventually, state};
 
 /// Sends every proposal to an officer, or accepts it by policy.
@@ -38,28 +36,6 @@ impl ProposalPolicy for Policy {
 
 fn review() -> Arc<dyn ProposalPolicy> {
     Arc::new(Policy(Verdict::Review))
-}
-
-fn member(party: &str, officer: &str, administrator: bool) -> AgreedMember {
-    AgreedMember {
-        party: PartyCode::new(party).unwrap(),
-        officer: OfficerId::new(officer).unwrap(),
-        administrator,
-    }
-}
-
-fn agreement(members: Vec<AgreedMember>) -> ProposalDraft {
-    let path = format!(
-        "{}/../../examples/proposals/mx-joint-investigation.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut draft: ProposalDraft = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    draft.deadline = Timestamp::now().plus_seconds(3 * 86_400);
-    let ProposalBody::JointInvestigation(joint) = &mut draft.body else {
-        panic!("the example is a joint investigation");
-    };
-    joint.members = members;
-    draft
 }
 
 fn id(text: &str) -> OfficerId {
