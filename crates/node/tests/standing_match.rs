@@ -154,9 +154,9 @@ async fn agreed(
     (mx, us, mx_run, us_run)
 }
 
-/// The US proposes a daily phone check against MX's holdings (its budget:
-/// 5 per run, 6 per day); MX accepts with 4 per run and 100 per day.
-async fn phones_arrangement(mx: &Node, us: &Node) {
+/// The US proposes a daily phone check against MX's holdings, with its
+/// budget of 5 per run and 6 per day, under both its approvers.
+fn propose_phones(us: &Node) {
     us.act_on_standing(
         party("MX"),
         StandingAction::Propose {
@@ -175,6 +175,12 @@ async fn phones_arrangement(mx: &Node, us: &Node) {
         &both_approvers(us),
     )
     .unwrap();
+}
+
+/// The US proposes a daily phone check against MX's holdings (its budget:
+/// 5 per run, 6 per day); MX accepts with 4 per run and 100 per day.
+async fn phones_arrangement(mx: &Node, us: &Node) {
+    propose_phones(us);
     eventually("MX holds the proposed arrangement", || {
         standing_status(mx, "US", "phones") == Some(StandingStatus::Proposed)
     })
@@ -241,24 +247,7 @@ async fn accepting_an_arrangement_needs_two_different_enabled_approvers_and_a_re
     let olga = support::register(&mx, "olga", "MX.UIF", &[Role::Approver]);
     mx.officers().disable(&olga, "admin").unwrap();
     let ghost = OfficerId::new("ghost").unwrap();
-    us.act_on_standing(
-        party("MX"),
-        StandingAction::Propose {
-            terms: StandingTerms {
-                name: "phones".into(),
-                asker: party("US"),
-                list: "phone".into(),
-                period: StandingPeriod::Daily,
-            },
-            budget: StandingBudget {
-                per_run: 5,
-                per_period: 6,
-            },
-        },
-        "daily check of seized phones",
-        &both_approvers(&us),
-    )
-    .unwrap();
+    propose_phones(&us);
     eventually("MX holds the proposed arrangement", || {
         standing_status(&mx, "US", "phones") == Some(StandingStatus::Proposed)
     })
