@@ -24,6 +24,7 @@ use soberana_node::{
     DecisionStep, Fetched, Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict,
 };
 use soberana_wire::{Body, CaseMessage};
+use support::case::example_agreement;
 use support::{eventually, state};
 
 /// Accepts every proposal at once: the node must still send consent and
@@ -42,16 +43,6 @@ impl ProposalPolicy for Allow {
     fn digest(&self) -> String {
         "66".repeat(32)
     }
-}
-
-fn agreement() -> ProposalDraft {
-    let path = format!(
-        "{}/../../examples/proposals/mx-joint-investigation.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut draft: ProposalDraft = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    draft.deadline = Timestamp::now().plus_seconds(3 * 86_400);
-    draft
 }
 
 struct Two {
@@ -86,7 +77,7 @@ async fn two(dir: &std::path::Path) -> (Two, Vec<soberana_node::RunningNode>) {
 /// The case open on both sides, with an exhibit of Mexico's under strict
 /// conditions released and held by the US. Returns the case and exhibit.
 async fn received(t: &Two, dir: &std::path::Path) -> (CaseId, ExhibitDigest) {
-    let proposal: ProposalId = t.mx.propose(agreement(), None).unwrap().id;
+    let proposal: ProposalId = t.mx.propose(example_agreement(), None).unwrap().id;
     eventually("the agreement is accepted on both sides", || {
         state(&t.mx, proposal) == Some(ProposalState::Accepted)
             && state(&t.us, proposal) == Some(ProposalState::Accepted)
@@ -524,7 +515,7 @@ async fn mexico_asks_for_the_evidence_behind_a_notice_and_receives_it_under_cond
         .evidence_request(ProposalId::generate(), &t.ana, "anything")
         .unwrap_err();
     assert!(err.to_string().contains("no proposal"), "{err}");
-    let ours = mx.propose(agreement(), None).unwrap();
+    let ours = mx.propose(example_agreement(), None).unwrap();
     assert!(mx.evidence_request(ours.id, &t.ana, "anything").is_err());
     assert_eq!(outgoing_of_kind(mx, ProposalKind::EvidenceRequest), queued);
 

@@ -15,9 +15,10 @@ use soberana_case::{
     Act, AtRest, CHUNK_BYTES, CaseId, CaseKey, CustodyEvent, EXHIBIT_HEADER, ExhibitDigest,
     ExhibitUse, Upload, UseConditions,
 };
-use soberana_core::{OfficerId, ProposalDraft, ProposalId, ProposalState, Role};
+use soberana_core::{OfficerId, ProposalId, ProposalState, Role};
 use soberana_node::{Fetched, Node, PolicyVerdict, ProposalPolicy, Verdict};
 use soberana_wire::{Body, CaseMessage};
+use support::case::example_agreement;
 use support::{eventually, state};
 
 /// Accepts every proposal at once.
@@ -41,16 +42,6 @@ impl ProposalPolicy for Allow {
     }
 }
 
-fn agreement() -> ProposalDraft {
-    let path = format!(
-        "{}/../../examples/proposals/mx-joint-investigation.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut draft: ProposalDraft = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    draft.deadline = soberana_core::Timestamp::now().plus_seconds(3 * 86_400);
-    draft
-}
-
 struct Opened {
     mx: Node,
     us: Node,
@@ -64,7 +55,7 @@ struct Opened {
 async fn opened(dir: &std::path::Path) -> (Opened, Vec<soberana_node::RunningNode>) {
     let (mx, us) = support::pair(dir, || Arc::new(Allow));
     let running = vec![mx.start().await.unwrap(), us.start().await.unwrap()];
-    let proposal: ProposalId = mx.propose(agreement(), None).unwrap().id;
+    let proposal: ProposalId = mx.propose(example_agreement(), None).unwrap().id;
     eventually("the agreement is accepted on both sides", || {
         state(&mx, proposal) == Some(ProposalState::Accepted)
             && state(&us, proposal) == Some(ProposalState::Accepted)

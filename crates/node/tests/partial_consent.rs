@@ -14,13 +14,12 @@ use std::sync::Arc;
 use soberana_case::{
     Act, CaseId, CustodyEvent, ExhibitDigest, ExhibitStatus, ExhibitUse, UseConditions,
 };
-use soberana_core::{
-    OfficerId, Outcome, Proposal, ProposalDraft, ProposalId, ProposalState, Role, Timestamp,
-};
+use soberana_core::{OfficerId, Outcome, Proposal, ProposalId, ProposalState, Role, Timestamp};
 use soberana_node::{
     DecisionStep, Fetched, Node, OfficerVerdict, PolicyVerdict, ProposalPolicy, Verdict,
 };
 use soberana_wire::{AnswerItem, Body, CaseMessage};
+use support::case::example_agreement;
 use support::{eventually, state};
 
 struct Allow;
@@ -37,16 +36,6 @@ impl ProposalPolicy for Allow {
     fn digest(&self) -> String {
         "68".repeat(32)
     }
-}
-
-fn agreement() -> ProposalDraft {
-    let path = format!(
-        "{}/../../examples/proposals/mx-joint-investigation.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut draft: ProposalDraft = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    draft.deadline = Timestamp::now().plus_seconds(3 * 86_400);
-    draft
 }
 
 fn court(proceedings: &str) -> ExhibitUse {
@@ -104,7 +93,7 @@ async fn the_contributor_grants_some_uses_and_the_asker_may_do_exactly_those() {
     let ana = support::register(&mx, "ana", "MX.UIF", &[Role::Approver]);
     let eva = support::register(&mx, "eva", "MX.UIF", &[Role::Approver]);
     let bob = support::register(&us, "bob", "US.FINCEN", &[Role::Approver]);
-    let proposal: ProposalId = mx.propose(agreement(), None).unwrap().id;
+    let proposal: ProposalId = mx.propose(example_agreement(), None).unwrap().id;
     eventually("the agreement is accepted on both sides", || {
         state(&mx, proposal) == Some(ProposalState::Accepted)
             && state(&us, proposal) == Some(ProposalState::Accepted)
