@@ -45,7 +45,7 @@ use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
 use soberana_core::PartyCode;
 use soberana_core::Timestamp;
-use soberana_ledger::{AddCheckpoint, EnvelopeRecord, Hash, Log, LogEntry, SignedCheckpoint};
+use soberana_ledger::{AddCheckpoint, Hash, Log, LogEntry, SignedCheckpoint};
 use soberana_store::LedgerView;
 use soberana_wire::{Body, CheckpointRequest, LogRestart};
 
@@ -618,14 +618,7 @@ impl Node {
             if ours.contains(&h.id.to_string()) || h.sender != self.party() || h.recipient != peer {
                 continue;
             }
-            entries.push(LogEntry::EnvelopeSent(EnvelopeRecord {
-                envelope_id: h.id.to_string(),
-                sender: h.sender.to_string(),
-                recipient: h.recipient.to_string(),
-                sequence: h.sequence,
-                time_ms: h.time.max(0) as u64,
-                body_digest: *h.body_digest.as_bytes(),
-            }));
+            entries.push(LogEntry::EnvelopeSent(soberana_store::envelope_record(h)));
         }
         // In the order they were sent.
         entries.sort_by_key(|e| match e {

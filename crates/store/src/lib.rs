@@ -53,6 +53,7 @@ pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
     RefusalRecord, RefusedDelivery, RestartClaim, Sealer, SessionQuota, StoredLeaf, Witnessing,
+    envelope_record,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;

@@ -14,6 +14,19 @@ use soberana_wire::{Answer, Body, SealedEnvelope, SessionMessage};
 /// inside the transaction that queues it.
 pub type Sealer = Arc<dyn Fn(PartyCode, u64, &Body) -> SealedEnvelope + Send + Sync>;
 
+/// The log entry's record of an envelope that crossed: its header, and the
+/// digest of its body.
+pub fn envelope_record(h: &soberana_wire::EnvelopeHeader) -> ledger::EnvelopeRecord {
+    ledger::EnvelopeRecord {
+        envelope_id: h.id.to_string(),
+        sender: h.sender.to_string(),
+        recipient: h.recipient.to_string(),
+        sequence: h.sequence,
+        time_ms: h.time.max(0) as u64,
+        body_digest: *h.body_digest.as_bytes(),
+    }
+}
+
 /// An envelope accepted at intake, with the one effect it has.
 #[derive(Debug, Clone)]
 pub struct Received {

@@ -352,18 +352,6 @@ fn next_sequence(tx: &Transaction<'_>, peer: PartyCode) -> Result<u64, StoreErro
     Ok(next as u64)
 }
 
-fn envelope_record(env: &SealedEnvelope) -> EnvelopeRecord {
-    let h = env.header();
-    EnvelopeRecord {
-        envelope_id: h.id.to_string(),
-        sender: h.sender.to_string(),
-        recipient: h.recipient.to_string(),
-        sequence: h.sequence,
-        time_ms: h.time.max(0) as u64,
-        body_digest: *h.body_digest.as_bytes(),
-    }
-}
-
 /// Seals `body` to `recipient`, queues it and logs it, inside `tx`.
 fn queue(
     tx: &Transaction<'_>,
@@ -387,7 +375,10 @@ fn queue(
         env.bytes(),
         now.unix_millis(),
     ])?;
-    append_log(tx, &[LogEntry::EnvelopeSent(envelope_record(&env))])?;
+    append_log(
+        tx,
+        &[LogEntry::EnvelopeSent(crate::envelope_record(env.header()))],
+    )?;
     Ok(env)
 }
 

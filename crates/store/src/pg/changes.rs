@@ -7,9 +7,7 @@ use super::Tx;
 use soberana_core::{
     Decision, Direction, LifecycleEvent, PartyCode, Proposal, ProposalId, ProposalState, Timestamp,
 };
-use soberana_ledger::{
-    EnvelopeRecord, Hash, LogEntry, NodeId, StoredCosignature, hash_children, hash_leaf,
-};
+use soberana_ledger::{Hash, LogEntry, NodeId, StoredCosignature, hash_children, hash_leaf};
 use soberana_wire::{Answer, Body, Digest, SealedEnvelope};
 
 use crate::records::*;
@@ -107,18 +105,6 @@ fn next_sequence(tx: &mut Tx<'_, '_>, peer: PartyCode) -> Result<u64, StoreError
     Ok(next as u64)
 }
 
-fn envelope_record(env: &SealedEnvelope) -> EnvelopeRecord {
-    let h = env.header();
-    EnvelopeRecord {
-        envelope_id: h.id.to_string(),
-        sender: h.sender.to_string(),
-        recipient: h.recipient.to_string(),
-        sequence: h.sequence,
-        time_ms: h.time.max(0) as u64,
-        body_digest: *h.body_digest.as_bytes(),
-    }
-}
-
 /// Seals `body` to `recipient`, queues it and logs it, inside `tx`.
 pub(super) fn queue(
     tx: &mut Tx<'_, '_>,
@@ -142,7 +128,10 @@ pub(super) fn queue(
             &now.unix_millis(),
         ],
     )?;
-    append_log(tx, &[LogEntry::EnvelopeSent(envelope_record(&env))])?;
+    append_log(
+        tx,
+        &[LogEntry::EnvelopeSent(crate::envelope_record(env.header()))],
+    )?;
     Ok(env)
 }
 

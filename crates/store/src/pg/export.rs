@@ -249,25 +249,39 @@ pub(super) fn log_of_snapshot(tx: &mut Transaction<'_>) -> Result<(u64, Hash), S
             break;
         }
         for row in rows {
-            let idx: i64 = row.try_get(0)?;
-            let entry: Vec<u8> = row.try_get(1)?;
-            let stored: Vec<u8> = row.try_get(2)?;
-            if u64::try_from(idx).ok() != Some(tree.size()) {
-                return Err(StoreError::Corrupt(format!(
-                    "the log skips from leaf {} to leaf {idx}",
-                    tree.size()
-                )));
-            }
-            let hash = hash_leaf(&entry);
-            if hash.as_bytes().as_slice() != stored.as_slice() {
-                return Err(StoreError::Corrupt(format!(
-                    "leaf {idx} of the log does not hash to its stored hash"
-                )));
-            }
-            tree.push(hash);
+            push_leaf(
+                &mut tree,
+                row.try_get(0)?,
+                &row.try_get::<_, Vec<u8>>(1)?,
+                &row.try_get::<_, Vec<u8>>(2)?,
+            )?;
         }
     }
     Ok((tree.size(), tree.root()))
+}
+
+/// Adds leaf `idx` of a log being recomputed to `tree`, after checking that
+/// it is the next leaf and that `stored` is the hash of its `entry`.
+pub(super) fn push_leaf(
+    tree: &mut TreeBuilder,
+    idx: i64,
+    entry: &[u8],
+    stored: &[u8],
+) -> Result<(), StoreError> {
+    if u64::try_from(idx).ok() != Some(tree.size()) {
+        return Err(StoreError::Corrupt(format!(
+            "the log skips from leaf {} to leaf {idx}",
+            tree.size()
+        )));
+    }
+    let hash = hash_leaf(entry);
+    if hash.as_bytes().as_slice() != stored {
+        return Err(StoreError::Corrupt(format!(
+            "leaf {idx} of the log does not hash to its stored hash"
+        )));
+    }
+    tree.push(hash);
+    Ok(())
 }
 
 /// Reads an export's index and checks that it names only plain tables and

@@ -29,10 +29,12 @@ use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use rusqlite::types::ValueRef;
-use soberana_ledger::{TreeBuilder, hash_leaf};
+use soberana_ledger::TreeBuilder;
 
 use super::copy_file::{CopyReader, to_sqlite};
-use super::export::{column_list, file_error, load_order, log_of_snapshot, refuse_rows, target};
+use super::export::{
+    column_list, file_error, load_order, log_of_snapshot, push_leaf, refuse_rows, target,
+};
 use super::{WRITER_LOCK, redacted, schema as pg_schema};
 use crate::{StoreError, schema as sqlite_schema};
 
@@ -641,22 +643,9 @@ fn sqlite_log(conn: &rusqlite::Connection) -> Result<(u64, String), StoreError> 
     let mut rows = read.query([])?;
     let mut tree = TreeBuilder::new();
     while let Some(row) = rows.next()? {
-        let idx: i64 = row.get(0)?;
         let entry: Vec<u8> = row.get(1)?;
         let stored: Vec<u8> = row.get(2)?;
-        if u64::try_from(idx).ok() != Some(tree.size()) {
-            return Err(StoreError::Corrupt(format!(
-                "the log skips from leaf {} to leaf {idx}",
-                tree.size()
-            )));
-        }
-        let hash = hash_leaf(&entry);
-        if hash.as_bytes().as_slice() != stored.as_slice() {
-            return Err(StoreError::Corrupt(format!(
-                "leaf {idx} of the log does not hash to its stored hash"
-            )));
-        }
-        tree.push(hash);
+        push_leaf(&mut tree, row.get(0)?, &entry, &stored)?;
     }
     Ok((tree.size(), tree.root().to_hex()))
 }
