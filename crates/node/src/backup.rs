@@ -228,18 +228,7 @@ impl Node {
             }
             soberana_store::snapshot(&root.join(&store_rel), &snapshot)?;
             let (log_size, log_root) = self.audit_snapshot(&snapshot)?;
-            for rel in walk(&root)? {
-                let name = slash_path(&rel);
-                if is_store_file(&name, &store) || name == "node.lock" {
-                    continue;
-                }
-                let to = staging.join(&rel);
-                if let Some(parent) = to.parent() {
-                    std::fs::create_dir_all(parent).map_err(io(parent))?;
-                }
-                let from = root.join(&rel);
-                std::fs::copy(&from, &to).map_err(io(&from))?;
-            }
+            copy_node_files(&root, &staging, |name| is_store_file(name, &store))?;
             write_manifest(
                 &staging,
                 dest,
@@ -276,18 +265,7 @@ impl Node {
                     ),
                 ));
             }
-            for rel in walk(&root)? {
-                let name = slash_path(&rel);
-                if name == "node.lock" {
-                    continue;
-                }
-                let to = staging.join(&rel);
-                if let Some(parent) = to.parent() {
-                    std::fs::create_dir_all(parent).map_err(io(parent))?;
-                }
-                let from = root.join(&rel);
-                std::fs::copy(&from, &to).map_err(io(&from))?;
-            }
+            copy_node_files(&root, &staging, |_| false)?;
             write_manifest(
                 &staging,
                 dest,
@@ -670,4 +648,26 @@ impl Node {
         }
         Ok(())
     }
+}
+
+/// Copies the node folder's files under `root` into `staging`, all but the
+/// folder's lock and those `skip` names (by their path with `/`).
+fn copy_node_files(
+    root: &Path,
+    staging: &Path,
+    skip: impl Fn(&str) -> bool,
+) -> Result<(), NodeError> {
+    for rel in walk(root)? {
+        let name = slash_path(&rel);
+        if skip(&name) || name == "node.lock" {
+            continue;
+        }
+        let to = staging.join(&rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let from = root.join(&rel);
+        std::fs::copy(&from, &to).map_err(io(&from))?;
+    }
+    Ok(())
 }
