@@ -4,7 +4,7 @@
 //! every connection while partitioned.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +27,12 @@ pub struct Impairment {
     /// open when it begins are reset.
     pub partition: watch::Sender<bool>,
     rng: Mutex<u64>,
+    /// A reset as a connection arrives, owed since the chance was last
+    /// raised from zero: with keep-alive and batches a run may open only
+    /// a few connections, and chance alone could then reset none.
+    owed_drop: AtomicBool,
+    /// A mid-stream cut owed likewise, until a connection is cut.
+    owed_cut: AtomicBool,
     /// Connections taken.
     pub connections: AtomicU64,
     /// Connections reset as they arrived.
@@ -47,6 +53,8 @@ impl Impairment {
             cut_percent: AtomicU64::new(0),
             partition: watch::channel(false).0,
             rng: Mutex::new(seed | 1),
+            owed_drop: AtomicBool::new(false),
+            owed_cut: AtomicBool::new(false),
             connections: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             resets: AtomicU64::new(0),
@@ -59,6 +67,8 @@ impl Impairment {
         self.latency_ms.store(latency_ms, Ordering::SeqCst);
         self.drop_percent.store(drop_percent, Ordering::SeqCst);
         self.cut_percent.store(cut_percent, Ordering::SeqCst);
+        self.owed_drop.store(drop_percent > 0, Ordering::SeqCst);
+        self.owed_cut.store(cut_percent > 0, Ordering::SeqCst);
     }
 
     /// A number in `0..n` (xorshift64*: reproducible from the seed alone
@@ -152,7 +162,7 @@ async fn relay_one(mut client: TcpStream, upstream: SocketAddr, link: Arc<Impair
         reset(client);
         return;
     }
-    if link.chance(&link.drop_percent) {
+    if link.owed_drop.swap(false, Ordering::SeqCst) || link.chance(&link.drop_percent) {
         link.dropped.fetch_add(1, Ordering::SeqCst);
         reset(client);
         return;
@@ -165,9 +175,8 @@ async fn relay_one(mut client: TcpStream, upstream: SocketAddr, link: Arc<Impair
     };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let cut_after = link
-        .chance(&link.cut_percent)
-        .then(|| 1 + link.below(6_000));
+    let owed_cut = link.owed_cut.swap(false, Ordering::SeqCst);
+    let cut_after = (owed_cut || link.chance(&link.cut_percent)).then(|| 1 + link.below(6_000));
     let moved = AtomicU64::new(0);
     let (cut, _) = watch::channel(false);
     let (a, b) = {
@@ -187,6 +196,10 @@ async fn relay_one(mut client: TcpStream, upstream: SocketAddr, link: Arc<Impair
     if a == Flow::Cut || b == Flow::Cut {
         reset(client);
         reset(server);
+    }
+    if owed_cut && !cut_after.is_some_and(|limit| moved.load(Ordering::SeqCst) >= limit) {
+        // The connection ended before its cut: the next one owes it.
+        link.owed_cut.store(true, Ordering::SeqCst);
     }
 }
 

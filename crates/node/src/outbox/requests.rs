@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use soberana_core::PartyCode;
 
@@ -117,6 +117,7 @@ impl Node {
         tail: &str,
         bytes: Vec<u8>,
     ) -> Result<(u16, String), String> {
+        use http_body_util::BodyExt as _;
         let mut cache = HashMap::new();
         let (url, client, _) =
             client_for(self, to, &mut cache).ok_or_else(|| format!("no pinned partner `{to}`"))?;
