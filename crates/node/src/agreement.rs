@@ -63,10 +63,23 @@ impl Node {
         action: AgreementAction,
         reason: &str,
     ) -> Result<(Agreement, String), NodeError> {
+        self.act_on_agreement_audited(peer, action, reason, None)
+    }
+
+    /// [`Node::act_on_agreement`], with the audit line naming the officers
+    /// who approved the act written in the same transaction: the act is
+    /// never recorded without it.
+    pub(crate) fn act_on_agreement_audited(
+        &self,
+        peer: PartyCode,
+        action: AgreementAction,
+        reason: &str,
+        audit: Option<soberana_store::AuditEntry>,
+    ) -> Result<(Agreement, String), NodeError> {
         let act = self.agreement_act(peer, action, reason)?;
         let (after, envelope) = self
             .store()
-            .act_on_agreement(self.party(), peer, act, self.sealer())
+            .act_on_agreement(self.party(), peer, act, audit, self.sealer())
             .map_err(agreement_error)?;
         self.wake_outbox();
         Ok((after, envelope.header().id.to_string()))

@@ -357,6 +357,80 @@ async fn accepting_an_arrangement_needs_two_different_enabled_approvers_and_a_re
     us_run.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standing_act_and_its_audit_line_are_written_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us, mx_run, us_run) = agreed(dir.path()).await;
+    propose_phones(&us);
+    eventually("MX holds the proposed arrangement", || {
+        standing_status(&mx, "US", "phones") == Some(StandingStatus::Proposed)
+    })
+    .await;
+    let written = |node: &Node| {
+        (
+            node.log_size().unwrap(),
+            node.agreement_acts(party("US")).unwrap().len(),
+            node.officers().audit_trail(1000).unwrap().len(),
+        )
+    };
+    let before = written(&mx);
+
+    // The act refused: no audit line either.
+    let refused = mx.act_on_standing(
+        party("US"),
+        StandingAction::Suspend {
+            name: "phones".into(),
+        },
+        "not yet in force",
+        &an_approver(&mx),
+    );
+    assert!(refused.is_err(), "suspending what is not in force");
+    assert_eq!(written(&mx), before, "a refused act wrote something");
+
+    // The audit line refused (a reason no store keeps as text): no act,
+    // no log entry, nothing queued, and the arrangement still awaits MX.
+    let refused = mx.act_on_standing(
+        party("US"),
+        StandingAction::Accept {
+            name: "phones".into(),
+            budget: StandingBudget {
+                per_run: 4,
+                per_period: 100,
+            },
+        },
+        "agreed\0",
+        &both_approvers(&mx),
+    );
+    assert!(
+        matches!(&refused, Err(e) if e.to_string().contains("audit line")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        written(&mx),
+        before,
+        "an act was recorded without its audit line"
+    );
+    assert_eq!(
+        standing_status(&mx, "US", "phones"),
+        Some(StandingStatus::Proposed)
+    );
+
+    // Both written: the act, its envelope's log entry and the audit line.
+    assert_eq!(
+        accept_phones(&mx, &both_approvers(&mx)).unwrap(),
+        StandingStatus::Active
+    );
+    let (log, acts, audit) = written(&mx);
+    assert_eq!((acts, audit), (before.1 + 1, before.2 + 1));
+    assert!(log > before.0);
+    eventually("the US sees the arrangement in force", || {
+        standing_status(&us, "MX", "phones") == Some(StandingStatus::Active)
+    })
+    .await;
+    mx_run.stop().await;
+    us_run.stop().await;
+}
+
 fn hold_phones(node: &Node, items: &[String]) {
     let path = node.holdings_path(IdentifierKind::Phone);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

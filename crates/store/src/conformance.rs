@@ -590,9 +590,17 @@ fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Resul
         "no agreement before any act",
     )?;
     let log = store.log_size().map_err(text)?;
+    let audited = |s: &dyn NodeStore| s.audit_trail(100_000).map(|t| t.len()).map_err(text);
+    let lines = audited(store)?;
     ensure(
         matches!(
-            store.act_on_agreement(mx, us, act(0, AgreementAction::Suspend), sealer(mx)),
+            store.act_on_agreement(
+                mx,
+                us,
+                act(0, AgreementAction::Suspend),
+                Some(audit("ana", "standing_suspend")),
+                sealer(mx)
+            ),
             Err(StoreError::Agreement(_))
         ),
         "an act that does not fit the agreement is refused",
@@ -600,8 +608,9 @@ fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Resul
     ensure(
         store.log_size().map_err(text)? == log
             && store.agreement(us).map_err(text)?.is_none()
-            && store.agreement_acts(us).map_err(text)?.is_empty(),
-        "a refused act writes nothing",
+            && store.agreement_acts(us).map_err(text)?.is_empty()
+            && audited(store)? == lines,
+        "a refused act writes nothing, not even its audit line",
     )?;
     let side = |party: PartyCode| AgreementSide {
         party,
@@ -612,17 +621,58 @@ fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Resul
         sides: vec![side(mx), side(us)],
         default_handling: HandlingCode::H1,
     };
+    ensure(
+        matches!(
+            store.act_on_agreement(
+                mx,
+                us,
+                act(
+                    1,
+                    AgreementAction::Propose {
+                        terms: terms.clone()
+                    }
+                ),
+                Some(audit("ana", " ")),
+                sealer(mx)
+            ),
+            Err(StoreError::Conflict(_))
+        ),
+        "an audit line that says nothing is refused",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == log
+            && store.agreement(us).map_err(text)?.is_none()
+            && store.agreement_acts(us).map_err(text)?.is_empty()
+            && store
+                .due_deliveries(Timestamp::now(), 10_000)
+                .map_err(text)?
+                .iter()
+                .all(|d| d.proposal_id != "agreement:US")
+            && audited(store)? == lines,
+        "an act whose audit line is refused is not recorded, logged or queued",
+    )?;
     store
         .act_on_agreement(
             mx,
             us,
             act(1, AgreementAction::Propose { terms }),
+            Some(audit("ana", "agreement_propose")),
             sealer(mx),
         )
         .map_err(text)?;
     ensure(
         store.log_size().map_err(text)? == log + 1,
         "an act's envelope is logged with it",
+    )?;
+    ensure(
+        audited(store)? == lines + 1
+            && store
+                .audit_trail(1)
+                .map_err(text)?
+                .first()
+                .map(|e| e.action.as_str())
+                == Some("agreement_propose"),
+        "an act's audit line is written with it",
     )?;
     let replies = store
         .receive(
@@ -650,7 +700,7 @@ fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Resul
         .queue_proposal(held.clone(), sealer(mx))
         .map_err(text)?;
     store
-        .act_on_agreement(mx, us, act(1, AgreementAction::Suspend), sealer(mx))
+        .act_on_agreement(mx, us, act(1, AgreementAction::Suspend), None, sealer(mx))
         .map_err(text)?;
     let later = Timestamp::now().plus_seconds(10);
     let due = store.due_deliveries(later, 10_000).map_err(text)?;

@@ -380,8 +380,10 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     /// Our act on the agreement with `peer` (we are `us`): judged against
     /// where the agreement stands, recorded with the state it leads to, and
     /// sealed and queued to the partner (with its log entry), in one
-    /// transaction. A refused act ([`StoreError::Agreement`]) writes
-    /// nothing. While an agreement is suspended or terminated, or an act on
+    /// transaction, with `audit` (the officers who approved it) when given:
+    /// an act is never recorded without its audit line, nor the line
+    /// without the act. A refused act ([`StoreError::Agreement`]) or a
+    /// refused audit line writes nothing. While an agreement is suspended or terminated, or an act on
     /// it is still on its way to the partner, [`NodeStore::due_deliveries`]
     /// holds back new proposals to that partner (everything else still
     /// goes), so a proposal never overtakes the act that lets it cross.
@@ -390,6 +392,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         us: PartyCode,
         peer: PartyCode,
         act: soberana_core::AgreementAct,
+        audit: Option<AuditEntry>,
         sealer: Sealer,
     ) -> Result<(soberana_core::Agreement, SealedEnvelope), StoreError>;
 

@@ -49,6 +49,26 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+impl AuditEntry {
+    /// Refuses a line that says nothing was done, or that holds a NUL
+    /// character (which PostgreSQL cannot store as text): both stores
+    /// refuse the same lines, and with them the act they record.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.action.trim().is_empty() {
+            return Err(StoreError::Conflict(
+                "an audit line must say what was done".into(),
+            ));
+        }
+        let fields = [&self.officer, &self.action, &self.target, &self.detail];
+        if fields.iter().any(|f| f.contains('\0')) {
+            return Err(StoreError::Conflict(
+                "an audit line cannot hold a NUL character".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A decision recorded by one officer, waiting for a second one to confirm
 /// it before it takes effect (four eyes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +164,7 @@ pub(crate) fn insert_audit(
     tx: &rusqlite::Transaction<'_>,
     entry: &AuditEntry,
 ) -> Result<(), StoreError> {
+    entry.check()?;
     tx.execute(
         "INSERT INTO desk_audit (at, officer, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

@@ -2012,6 +2012,7 @@ impl NodeStore for SqliteStore {
         us: PartyCode,
         peer: PartyCode,
         act: AgreementAct,
+        audit: Option<crate::AuditEntry>,
         sealer: Sealer,
     ) -> Result<(Agreement, SealedEnvelope), StoreError> {
         self.write(move |tx| {
@@ -2030,6 +2031,9 @@ impl NodeStore for SqliteStore {
                 &env.header().id.to_string(),
                 now,
             )?;
+            if let Some(entry) = &audit {
+                crate::officers::insert_audit(tx, entry)?;
+            }
             Ok((after, env))
         })
     }

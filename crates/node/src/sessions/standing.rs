@@ -236,15 +236,21 @@ impl Node {
         }
         let name = act.name().to_owned();
         let what = act.as_str();
-        let (after, _) = self.act_on_agreement(peer, AgreementAction::Standing { act }, reason)?;
         let names: Vec<&str> = approvers.iter().map(OfficerId::as_str).collect();
-        self.store().audit(AuditEntry {
+        // The act and who approved it commit together, or neither does.
+        let audit = AuditEntry {
             at: Timestamp::now(),
             officer: names.first().copied().unwrap_or_default().to_owned(),
             action: what.to_owned(),
             target: format!("{peer}/{name}"),
             detail: format!("approved by {}; reason: {reason}", names.join(" · ")),
-        })?;
+        };
+        let (after, _) = self.act_on_agreement_audited(
+            peer,
+            AgreementAction::Standing { act },
+            reason,
+            Some(audit),
+        )?;
         after
             .standing
             .into_iter()

@@ -425,6 +425,7 @@ pub(super) fn insert_cosignature(
 }
 
 pub(super) fn insert_audit(tx: &mut Tx<'_, '_>, entry: &AuditEntry) -> Result<(), StoreError> {
+    entry.check()?;
     tx.execute(
         "INSERT INTO desk_audit (at, officer, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
         &[

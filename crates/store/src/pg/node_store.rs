@@ -784,9 +784,16 @@ impl NodeStore for PostgresStore {
         us: PartyCode,
         peer: PartyCode,
         act: AgreementAct,
+        audit: Option<crate::AuditEntry>,
         sealer: Sealer,
     ) -> Result<(Agreement, SealedEnvelope), StoreError> {
-        self.write(move |tx| agreements::act_in(tx, us, peer, &act, &sealer))
+        self.write(move |tx| {
+            let done = agreements::act_in(tx, us, peer, &act, &sealer)?;
+            if let Some(entry) = &audit {
+                insert_audit(tx, entry)?;
+            }
+            Ok(done)
+        })
     }
 
     fn previous_keys(&self, party: Option<PartyCode>) -> Result<Vec<PreviousKey>, StoreError> {
