@@ -81,6 +81,12 @@ impl Node {
 
     /// This node's log, read through its store.
     pub fn log(&self) -> Result<Log<LedgerView<'_>>, NodeError> {
+        self.log_over(LedgerView(self.store().as_ref()))
+    }
+
+    /// This node's log over `storage` (its store, or its store with writes
+    /// held back to be made in one transaction).
+    pub(crate) fn log_over<S: LedgerStorage>(&self, storage: S) -> Result<Log<S>, NodeError> {
         let signer = self.note_signer(&log_origin(self.party()), SignatureType::Ed25519)?;
         // Checkpoints signed before a key rotation are still ours.
         let previous = self
@@ -89,8 +95,7 @@ impl Node {
             .filter(|c| c.party == self.party())
             .filter_map(card_log_key)
             .collect();
-        Log::open_with_previous(LedgerView(self.store().as_ref()), signer, previous)
-            .map_err(ledger_error)
+        Log::open_with_previous(storage, signer, previous).map_err(ledger_error)
     }
 
     /// The witness keys of every pinned partner.

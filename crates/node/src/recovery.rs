@@ -45,8 +45,8 @@ use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
 use soberana_core::PartyCode;
 use soberana_core::Timestamp;
-use soberana_ledger::{AddCheckpoint, Hash, Log, LogEntry, SignedCheckpoint};
-use soberana_store::LedgerView;
+use soberana_ledger::{AddCheckpoint, Hash, LedgerStorage, Log, LogEntry, SignedCheckpoint};
+use soberana_store::{LedgerView, RestartDeclaration, StagedLedger};
 use soberana_wire::{Body, CheckpointRequest, LogRestart};
 
 use crate::ledger::MAX_RESTART_REASON_BYTES;
@@ -363,14 +363,46 @@ impl Node {
     /// conflicts with the latest checkpoint `peer` cosigned. Re-logs the
     /// envelopes we sent that only `peer` still holds (each checked against
     /// our own keys), appends the declaration, signs the new branch's first
-    /// checkpoint (covering it) and queues both to `peer` in one envelope;
-    /// a running node delivers it, and `peer`'s cosignature of it clears
-    /// the refusal to sign checkpoints.
+    /// checkpoint (covering it) and queues both to `peer` in one envelope,
+    /// all in one store transaction (`NodeStore::declare_log_restart`): a
+    /// crash leaves all of it or none, and the same command run again
+    /// declares it, or sends the declaration made again. A running node
+    /// delivers it, and `peer`'s cosignature of it clears the refusal to
+    /// sign checkpoints.
     pub async fn restart_log(
         &self,
         peer: PartyCode,
         reason: &str,
     ) -> Result<RestartProposed, NodeError> {
+        let (proposed, prepared) = self.prepare_restart(peer, reason).await?;
+        self.send_restart(peer, proposed, prepared)
+    }
+
+    /// [`Node::restart_log`] with the store's transaction made to fail
+    /// after it appended the entries (one of the prepared tree nodes is
+    /// bent, so the store's check of them refuses the whole), for the
+    /// crate's tests of what such a failure leaves: nothing.
+    #[cfg(feature = "test-support")]
+    pub async fn restart_log_failing_in_the_store(
+        &self,
+        peer: PartyCode,
+        reason: &str,
+    ) -> Result<RestartProposed, NodeError> {
+        let (proposed, mut prepared) = self.prepare_restart(peer, reason).await?;
+        if let PreparedRestart::Declare(declaration) = &mut prepared
+            && let Some((_, hash)) = declaration.nodes.last_mut()
+        {
+            *hash = soberana_ledger::hash_leaf(b"a failure injected in the store");
+        }
+        self.send_restart(peer, proposed, prepared)
+    }
+
+    /// Everything [`Node::restart_log`] writes, prepared without writing.
+    async fn prepare_restart(
+        &self,
+        peer: PartyCode,
+        reason: &str,
+    ) -> Result<(RestartProposed, PreparedRestart), NodeError> {
         let reason = reason.trim();
         if reason.is_empty() || reason.len() > MAX_RESTART_REASON_BYTES {
             return Err(NodeError::Ledger(format!(
@@ -413,76 +445,97 @@ impl Node {
             abandoned.checkpoint().size(),
             *abandoned.checkpoint().root(),
         );
-        let mut log = self.log()?;
+        tracing::warn!(partner = %peer, abandoned_size, "declaring a log restart: {finding}");
         // Declared before and not yet taken by the partner (the envelope
         // was lost, or the node stopped before it went): sent again as it was.
-        let pending = self.pending_restart(&log, abandoned_size, &abandoned_root)?;
-        let (size, reappended) = match pending {
-            Some(size) => (size, 0),
-            None => {
-                let reappended = self.relog_lost_sent(peer).await?;
-                let restored_size = self.log_size()?;
-                let kept_size = self.kept_cosigned_size(&log, &card, restored_size)?;
-                let claim = soberana_store::RestartClaim {
-                    abandoned_size,
-                    abandoned_root,
-                    restored_size,
-                    reason: reason.to_owned(),
-                };
-                let entry = claim.log_entry(&log_origin(self.party()), kept_size, Timestamp::now());
-                let index = self.store().append_log(vec![entry])?;
-                log = self.log()?;
-                (index + 1, reappended)
+        let pending = {
+            let mut log = self.log()?;
+            match self.pending_restart(&log, abandoned_size, &abandoned_root)? {
+                Some(size) => Some(restart_request(&mut log, size, note)?),
+                None => None,
             }
         };
-        let signed = log.sign_checkpoint_at(size).map_err(ledger_error)?;
-        let (restored_size, kept_size, reason) =
-            match LogEntry::decode(&log.leaf(size - 1).map_err(ledger_error)?.entry) {
-                Ok(LogEntry::LogRestart {
-                    restored_size,
-                    kept_size,
-                    reason,
-                    ..
-                }) => (restored_size, kept_size, reason),
-                _ => {
-                    return Err(NodeError::Ledger(
-                        "the restart entry is not where it was appended".into(),
-                    ));
-                }
+        if let Some((body, declared)) = pending {
+            let proposed = RestartProposed {
+                abandoned_size,
+                reappended: 0,
+                resent: true,
+                ..declared
             };
-        let proof = if kept_size > 0 && kept_size < size {
-            log.consistency_proof(kept_size, size)
-                .map_err(ledger_error)?
-        } else {
-            Vec::new()
-        };
-        let request = AddCheckpoint {
-            old_size: kept_size,
-            proof,
-            checkpoint: signed.to_text(),
-        };
-        self.store().queue_messages(
-            peer,
-            vec![Body::Checkpoint(CheckpointRequest {
-                add_checkpoint: request.to_string(),
-                restart: Some(LogRestart {
-                    abandoned: note.clone(),
-                    restored_size,
-                    reason,
-                }),
-            })],
-            self.sealer(),
-        )?;
-        self.wake_outbox();
-        tracing::warn!(partner = %peer, abandoned_size, restored_size, "log restart declared: {finding}");
-        Ok(RestartProposed {
+            return Ok((proposed, PreparedRestart::Resend(body)));
+        }
+        let lost = self.lost_sent(peer).await?;
+        // Prepared whole over the log with its writes held back, then
+        // written in one transaction.
+        let mut log = self.log_over(StagedLedger::new(self.store().as_ref())?)?;
+        if !lost.is_empty() {
+            log.append(&lost).map_err(ledger_error)?;
+        }
+        let restored_size = log.size();
+        let kept_size = self.kept_cosigned_size(&log, &card, restored_size)?;
+        let claim = soberana_store::RestartClaim {
             abandoned_size,
+            abandoned_root,
             restored_size,
-            kept_size,
-            checkpoint_size: size,
-            reappended,
-            resent: pending.is_some(),
-        })
+            reason: reason.to_owned(),
+        };
+        let entry = claim.log_entry(&log_origin(self.party()), kept_size, Timestamp::now());
+        log.append(&[entry]).map_err(ledger_error)?;
+        let size = log.size();
+        let (body, declared) = restart_request(&mut log, size, note)?;
+        let staged = log.storage();
+        let checkpoint = staged
+            .held_checkpoint(size)
+            .ok_or_else(|| NodeError::Ledger("the restart's checkpoint was not signed".into()))?;
+        let (entries, nodes) = staged.appended();
+        let declaration = RestartDeclaration {
+            start: staged.start(),
+            entries: entries.to_vec(),
+            nodes: nodes.to_vec(),
+            checkpoint: soberana_store::LedgerCheckpoint {
+                size,
+                note: checkpoint.note.clone(),
+                at: Timestamp::now(),
+            },
+            peer,
+            body,
+        };
+        let proposed = RestartProposed {
+            abandoned_size,
+            reappended: lost.len(),
+            resent: false,
+            ..declared
+        };
+        Ok((proposed, PreparedRestart::Declare(declaration)))
+    }
+
+    /// Writes a prepared restart (or queues its declaration again) and
+    /// wakes the outbox.
+    fn send_restart(
+        &self,
+        peer: PartyCode,
+        proposed: RestartProposed,
+        prepared: PreparedRestart,
+    ) -> Result<RestartProposed, NodeError> {
+        match prepared {
+            PreparedRestart::Resend(body) => {
+                self.store()
+                    .queue_messages(peer, vec![body], self.sealer())?;
+            }
+            PreparedRestart::Declare(declaration) => {
+                self.store()
+                    .declare_log_restart(declaration, self.sealer())?;
+            }
+        }
+        self.wake_outbox();
+        tracing::warn!(
+            partner = %peer,
+            abandoned_size = proposed.abandoned_size,
+            restored_size = proposed.restored_size,
+            resent = proposed.resent,
+            "log restart declared"
+        );
+        Ok(proposed)
     }
 
     /// Every log restart our log records (ours, and partners' we accepted),
@@ -559,9 +612,9 @@ impl Node {
 
     /// The largest of our checkpoints `card`'s party cosigned that our log,
     /// of `size` entries, still holds as signed (0 if none).
-    fn kept_cosigned_size(
+    fn kept_cosigned_size<S: LedgerStorage>(
         &self,
-        log: &Log<LedgerView<'_>>,
+        log: &Log<S>,
         card: &soberana_wire::PartyCard,
         size: u64,
     ) -> Result<u64, NodeError> {
@@ -586,10 +639,10 @@ impl Node {
         Ok(0)
     }
 
-    /// Logs again the envelopes we sent `peer` that our store lost and
-    /// `peer` still holds, each checked against our own keys; returns how
-    /// many.
-    async fn relog_lost_sent(&self, peer: PartyCode) -> Result<usize, NodeError> {
+    /// The log entries of the envelopes we sent `peer` that our store lost
+    /// and `peer` still holds, each checked against our own keys, in the
+    /// order they were sent: what a restart logs again.
+    async fn lost_sent(&self, peer: PartyCode) -> Result<Vec<LogEntry>, NodeError> {
         let body = self.get_from_partner(peer, "/v1/exchanged").await?;
         let held: Vec<HeldEnvelope> = serde_json::from_slice(&body)
             .map_err(|e| NodeError::Ledger(format!("{peer} answered no envelope list: {e}")))?;
@@ -625,11 +678,7 @@ impl Node {
             LogEntry::EnvelopeSent(r) => r.sequence,
             _ => 0,
         });
-        let count = entries.len();
-        if count > 0 {
-            self.store().append_log(entries)?;
-        }
-        Ok(count)
+        Ok(entries)
     }
 
     /// Once a partner has cosigned the first checkpoint of our restarted
@@ -756,4 +805,64 @@ pub(crate) fn exchanged_for(node: &Node, party: PartyCode) -> Result<Vec<HeldEnv
             bytes: base64::engine::general_purpose::STANDARD.encode(&e.bytes),
         })
         .collect())
+}
+
+/// A restart ready to be written: declared now (its entries, checkpoint
+/// and envelope in one transaction), or declared before and sent again.
+enum PreparedRestart {
+    Declare(RestartDeclaration),
+    Resend(Body),
+}
+
+/// The declaration of the restart our checkpoint of `size` ends with (signed
+/// now if it is not yet), as the body sent to the partner, and what it
+/// declares (its sizes; the rest left for the caller).
+fn restart_request<S: LedgerStorage>(
+    log: &mut Log<S>,
+    size: u64,
+    abandoned: &str,
+) -> Result<(Body, RestartProposed), NodeError> {
+    let signed = log.sign_checkpoint_at(size).map_err(ledger_error)?;
+    let (restored_size, kept_size, reason) =
+        match LogEntry::decode(&log.leaf(size - 1).map_err(ledger_error)?.entry) {
+            Ok(LogEntry::LogRestart {
+                restored_size,
+                kept_size,
+                reason,
+                ..
+            }) => (restored_size, kept_size, reason),
+            _ => {
+                return Err(NodeError::Ledger(
+                    "the restart entry is not where it was appended".into(),
+                ));
+            }
+        };
+    let proof = if kept_size > 0 && kept_size < size {
+        log.consistency_proof(kept_size, size)
+            .map_err(ledger_error)?
+    } else {
+        Vec::new()
+    };
+    let request = AddCheckpoint {
+        old_size: kept_size,
+        proof,
+        checkpoint: signed.to_text(),
+    };
+    let body = Body::Checkpoint(CheckpointRequest {
+        add_checkpoint: request.to_string(),
+        restart: Some(LogRestart {
+            abandoned: abandoned.to_owned(),
+            restored_size,
+            reason,
+        }),
+    });
+    let declared = RestartProposed {
+        abandoned_size: 0,
+        restored_size,
+        kept_size,
+        checkpoint_size: size,
+        reappended: 0,
+        resent: false,
+    };
+    Ok((body, declared))
 }

@@ -22,3 +22,10 @@ async fn a_node_restored_behind_a_cosigned_checkpoint_says_so_and_recovers_from_
     let (mx, us) = support::pair(dir.path(), || Arc::new(restart::AcceptAll));
     restart::restored_node_recovers_and_restarts_its_log(dir.path(), mx, us).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_restart_that_fails_in_the_store_leaves_nothing_and_completes_when_declared_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = support::pair(dir.path(), || Arc::new(restart::AcceptAll));
+    restart::restored_node_restarts_its_log_after_a_failed_declaration(dir.path(), mx, us).await;
+}

@@ -152,3 +152,156 @@ impl LedgerStorage for LedgerView<'_> {
             }))
     }
 }
+
+/// A node store seen as ledger storage whose writes are held in memory:
+/// a change made of several ledger steps (entries appended, then a
+/// checkpoint signed over them) is prepared against it whole, then written
+/// in one transaction ([`NodeStore::declare_log_restart`]), so a crash or a
+/// refusal between the steps cannot leave half of it stored. Reads see the
+/// store with the held writes on top; cosignatures and partner
+/// checkpoints are not held, and refused.
+pub struct StagedLedger<'a> {
+    base: LedgerView<'a>,
+    start: u64,
+    entries: Vec<Vec<u8>>,
+    nodes: Vec<(NodeId, Hash)>,
+    held_nodes: std::collections::HashMap<NodeId, Hash>,
+    checkpoints: std::collections::BTreeMap<u64, StoredCheckpoint>,
+}
+
+impl<'a> StagedLedger<'a> {
+    /// Holds writes over `store`'s log as it stands now.
+    pub fn new(store: &'a dyn NodeStore) -> Result<Self, StoreError> {
+        Ok(Self {
+            base: LedgerView(store),
+            start: store.log_size()?,
+            entries: Vec::new(),
+            nodes: Vec::new(),
+            held_nodes: std::collections::HashMap::new(),
+            checkpoints: std::collections::BTreeMap::new(),
+        })
+    }
+
+    /// The log's size when the writes began to be held.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The entries appended (encoded) and the tree nodes they complete, in
+    /// order.
+    pub fn appended(&self) -> (&[Vec<u8>], &[(NodeId, Hash)]) {
+        (&self.entries, &self.nodes)
+    }
+
+    /// A checkpoint signed over the held writes, if one of `size` was.
+    pub fn held_checkpoint(&self, size: u64) -> Option<&StoredCheckpoint> {
+        self.checkpoints.get(&size)
+    }
+
+    fn held() -> StorageError {
+        StorageError::Conflict("a staged log takes entries and our checkpoints only".into())
+    }
+}
+
+impl LedgerStorage for StagedLedger<'_> {
+    fn size(&self) -> Result<u64, StorageError> {
+        Ok(self.start + self.entries.len() as u64)
+    }
+
+    fn append(&mut self, batch: &AppendBatch) -> Result<(), StorageError> {
+        let size = self.size()?;
+        if batch.start != size {
+            return Err(StorageError::Conflict(format!(
+                "a batch starting at {} cannot follow a log of size {size}",
+                batch.start
+            )));
+        }
+        self.entries.extend(batch.entries.iter().cloned());
+        self.nodes.extend(batch.nodes.iter().copied());
+        self.held_nodes.extend(batch.nodes.iter().copied());
+        Ok(())
+    }
+
+    fn leaves(&self, start: u64, end: u64) -> Result<Vec<StoredLeaf>, StorageError> {
+        let mut out = if start < self.start {
+            self.base.leaves(start, end.min(self.start))?
+        } else {
+            Vec::new()
+        };
+        let from = start.max(self.start);
+        let to = end.min(self.size()?);
+        for index in from..to {
+            let held = usize::try_from(index - self.start).ok();
+            if let Some(entry) = held.and_then(|i| self.entries.get(i)) {
+                out.push(StoredLeaf {
+                    index,
+                    entry: entry.clone(),
+                    leaf_hash: soberana_ledger::hash_leaf(entry),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn node(&self, id: NodeId) -> Result<Option<Hash>, StorageError> {
+        match self.held_nodes.get(&id) {
+            Some(hash) => Ok(Some(*hash)),
+            None => self.base.node(id),
+        }
+    }
+
+    fn put_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), StorageError> {
+        if let Some(existing) = self.checkpoint(checkpoint.size)? {
+            return if existing.note == checkpoint.note {
+                Ok(())
+            } else {
+                Err(StorageError::Conflict(format!(
+                    "a different checkpoint of size {} is stored",
+                    checkpoint.size
+                )))
+            };
+        }
+        self.checkpoints.insert(checkpoint.size, checkpoint.clone());
+        Ok(())
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StorageError> {
+        match self.checkpoints.get(&size) {
+            Some(held) => Ok(Some(held.clone())),
+            None => self.base.checkpoint(size),
+        }
+    }
+
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StorageError> {
+        let mut all = self.base.checkpoints()?;
+        all.extend(self.checkpoints.values().cloned());
+        all.sort_by_key(|c| c.size);
+        Ok(all)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StorageError> {
+        Ok(self.checkpoints()?.into_iter().next_back())
+    }
+
+    fn put_cosignature(&mut self, _: &StoredCosignature) -> Result<(), StorageError> {
+        Err(Self::held())
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<StoredCosignature>, StorageError> {
+        self.base.cosignatures(size)
+    }
+
+    fn put_partner_checkpoint(
+        &mut self,
+        _: &soberana_ledger::PartnerCheckpoint,
+    ) -> Result<(), StorageError> {
+        Err(Self::held())
+    }
+
+    fn latest_partner_checkpoint(
+        &self,
+        origin: &str,
+    ) -> Result<Option<soberana_ledger::PartnerCheckpoint>, StorageError> {
+        self.base.latest_partner_checkpoint(origin)
+    }
+}

@@ -39,7 +39,7 @@ pub use alert_verdicts::{AlertVerdictRecord, AlertVerdictStore};
 pub use cases::{CaseStore, StoredCaseEvent};
 pub use error::StoreError;
 pub use keys::PreviousKey;
-pub use ledger_view::LedgerView;
+pub use ledger_view::{LedgerView, StagedLedger};
 pub use officers::{AuditEntry, LoginAdmission, OfficerAccount, OfficerStore, PendingDecision};
 pub use operations::{
     COMMIT_BUCKETS_MS, CommitLatency, CommitTimes, Exchanged, Operations, PartnerOutbox,
@@ -52,8 +52,8 @@ pub use pg::{
 pub use records::{
     DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
     PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
-    RefusalRecord, RefusedDelivery, RestartClaim, Sealer, SessionQuota, StoredLeaf, Witnessing,
-    envelope_record,
+    RefusalRecord, RefusedDelivery, RestartClaim, RestartDeclaration, Sealer, SessionQuota,
+    StoredLeaf, Witnessing, envelope_record,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
@@ -354,6 +354,18 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
 
     /// Log leaves `[from, to)` in order.
     fn log_leaves(&self, from: u64, to: u64) -> Result<Vec<StoredLeaf>, StoreError>;
+
+    /// Declares our log's restart in one transaction: appends the
+    /// declaration's entries at its `start` (refused unless that is the
+    /// log's size and its tree nodes are the ones the entries imply), stores
+    /// its checkpoint (refused if a different one of that size is stored),
+    /// and seals, queues and logs its body to the partner. Any refusal, or
+    /// a crash, writes nothing; returns the envelope queued.
+    fn declare_log_restart(
+        &self,
+        declaration: RestartDeclaration,
+        sealer: Sealer,
+    ) -> Result<SealedEnvelope, StoreError>;
 
     /// Stores a checkpoint of our log that we signed.
     fn add_checkpoint(&self, checkpoint: LedgerCheckpoint) -> Result<(), StoreError>;

@@ -368,6 +368,44 @@ pub struct LedgerCheckpoint {
     pub at: Timestamp,
 }
 
+/// Our declaration that our log restarted, prepared whole against the log
+/// as it stood ([`crate::NodeStore::declare_log_restart`] writes it in one
+/// transaction).
+#[derive(Debug, Clone)]
+pub struct RestartDeclaration {
+    /// The log's size it was prepared against: the entries go there.
+    pub start: u64,
+    /// The encoded entries: the envelopes we sent that only the partner
+    /// still held, logged again, then the `LogRestart` entry.
+    pub entries: Vec<Vec<u8>>,
+    /// The tree nodes the entries complete, as the ledger computed them.
+    pub nodes: Vec<(ledger::NodeId, Hash)>,
+    /// Our signed checkpoint covering them: its size is `start` plus the
+    /// number of entries.
+    pub checkpoint: LedgerCheckpoint,
+    /// The partner the declaration goes to.
+    pub peer: PartyCode,
+    /// The declaration (a checkpoint request carrying the restart).
+    pub body: Body,
+}
+
+impl RestartDeclaration {
+    /// What the store checks before writing anything.
+    pub(crate) fn check(&self) -> Result<(), crate::StoreError> {
+        let conflict = |m: &str| Err(crate::StoreError::Conflict(m.to_owned()));
+        if self.entries.is_empty() {
+            return conflict("a log restart declares at least its own entry");
+        }
+        if self.checkpoint.size != self.start + self.entries.len() as u64 {
+            return conflict("the restart's checkpoint must cover exactly its entries");
+        }
+        if !matches!(&self.body, Body::Checkpoint(c) if c.restart.is_some()) {
+            return conflict("a log restart is sent as a checkpoint carrying the declaration");
+        }
+        Ok(())
+    }
+}
+
 /// A partner's checkpoint and what we made of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerCheckpoint {

@@ -49,6 +49,22 @@ fn draft(name: &str) -> ProposalDraft {
 /// restart, has it cosigned and signs checkpoints again; both logs verify
 /// and show it, and forged, replayed or inflated declarations are refused.
 pub async fn restored_node_recovers_and_restarts_its_log(dir: &Path, mx: Node, us: Node) {
+    restored_node_restarts_its_log(dir, mx, us, false).await;
+}
+
+/// The same, with MX's first declaration failing in its store's
+/// transaction: it leaves nothing (no entry logged again, no restart
+/// entry, no checkpoint, no envelope), and the same declaration made again
+/// completes and is cosigned.
+pub async fn restored_node_restarts_its_log_after_a_failed_declaration(
+    dir: &Path,
+    mx: Node,
+    us: Node,
+) {
+    restored_node_restarts_its_log(dir, mx, us, true).await;
+}
+
+async fn restored_node_restarts_its_log(dir: &Path, mx: Node, us: Node, first_fails: bool) {
     let us_run = us.start().await.unwrap();
     let mx_run = mx.start().await.unwrap();
 
@@ -176,6 +192,34 @@ pub async fn restored_node_recovers_and_restarts_its_log(dir: &Path, mx: Node, u
 
     // The restart: declared, sent, checked and cosigned by US.
     let us_restarts = restarts(&us).len();
+    if first_fails {
+        let held = |n: &Node| {
+            (
+                n.store_for_tests().log_size().unwrap(),
+                n.store_for_tests().checkpoints().unwrap(),
+                n.store_for_tests()
+                    .queued_envelope_ids(party("US"))
+                    .unwrap(),
+            )
+        };
+        let before = held(&mx);
+        let failed = mx
+            .restart_log_failing_in_the_store(party("US"), "restored from the backup")
+            .await
+            .unwrap_err();
+        assert!(failed.to_string().contains("tree nodes"), "{failed}");
+        assert_eq!(held(&mx), before, "a failed declaration wrote something");
+        assert!(restarts(&mx).is_empty(), "a restart entry was logged");
+        assert_eq!(
+            log_entries(
+                &mx,
+                |e| matches!(e, LogEntry::EnvelopeSent(r) if recovered.ours_lost.contains(&r.envelope_id))
+            ),
+            0,
+            "envelopes were logged again by a failed declaration"
+        );
+        assert!(!mx.log_findings().is_empty(), "still refused");
+    }
     let proposed = mx
         .restart_log(
             party("US"),

@@ -730,6 +730,58 @@ impl NodeStore for PostgresStore {
         })
     }
 
+    fn declare_log_restart(
+        &self,
+        declaration: RestartDeclaration,
+        sealer: Sealer,
+    ) -> Result<SealedEnvelope, StoreError> {
+        declaration.check()?;
+        self.write(move |tx| {
+            let RestartDeclaration {
+                start,
+                entries,
+                nodes,
+                checkpoint,
+                peer,
+                body,
+            } = declaration;
+            let (first, written) = append_encoded(tx, &entries)?;
+            if first != start {
+                return Err(StoreError::Conflict(format!(
+                    "the restart was prepared against a log of size {start}, but it holds {first}"
+                )));
+            }
+            if written != nodes {
+                return Err(StoreError::Conflict(
+                    "the restart's tree nodes are not the ones its entries imply".into(),
+                ));
+            }
+            let stored = tx.query_opt(
+                "SELECT note FROM checkpoints WHERE size = $1",
+                &[&(checkpoint.size as i64)],
+            )?;
+            if let Some(row) = stored {
+                let note: String = row.try_get(0)?;
+                if note != checkpoint.note {
+                    return Err(StoreError::Conflict(format!(
+                        "a different checkpoint of size {} is stored",
+                        checkpoint.size
+                    )));
+                }
+            }
+            tx.execute(
+                "INSERT INTO checkpoints (size, note, at) VALUES ($1, $2, $3)
+                 ON CONFLICT (size) DO NOTHING",
+                &[
+                    &(checkpoint.size as i64),
+                    &checkpoint.note,
+                    &checkpoint.at.unix_millis(),
+                ],
+            )?;
+            queue(tx, &sealer, peer, &body, Timestamp::now())
+        })
+    }
+
     fn add_checkpoint(&self, checkpoint: LedgerCheckpoint) -> Result<(), StoreError> {
         self.write(move |tx| {
             tx.execute(
