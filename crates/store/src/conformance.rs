@@ -10,7 +10,9 @@
 //! awaiting confirmation, a confirmation commits only what is still stored,
 //! and the decision, its audit line and the removal commit together); a
 //! financial trail commits with the proposals that carry it, or not at all;
-//! and analysts' verdicts on alerts are appended with their audit line.
+//! an act on an agreement commits with its audit line, or neither does; our
+//! log restart (entries, checkpoint, declaration) commits whole or not at
+//! all; and analysts' verdicts on alerts are appended with their audit line.
 //!
 //! It returns a description of the first broken rule instead of panicking,
 //! so it can run in any test harness.
