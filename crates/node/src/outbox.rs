@@ -27,7 +27,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use soberana_core::{PartyCode, Timestamp};
-use soberana_store::DeliveryItem;
+use soberana_store::{DeliveryItem, DeliveryResult};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -615,43 +615,75 @@ impl Convoy {
         self.finished.notify_one();
     }
 
-    /// Records each result in the store, all at once so the store commits
-    /// them together, and lets the loop send what waited for them.
+    /// Records every result in the store with one call (one transaction),
+    /// and only once that is durable lets the loop send what waited for
+    /// them: an envelope leaves the in-flight set after its mark is
+    /// committed, never before, so no read of what is due lists it again.
     async fn mark(&self, marks: Vec<(DeliveryItem, Delivery)>) {
-        let handles: Vec<_> = marks
-            .into_iter()
-            .map(|(item, result)| {
-                let store = self.store.clone();
-                let failed = matches!(result, Delivery::Failed(_));
-                let id = item.envelope_id.clone();
-                let tried = item.attempts;
-                let handle = tokio::task::spawn_blocking(move || match result {
-                    Delivery::Delivered => store.mark_delivered(id, Timestamp::now()),
-                    Delivery::Refused(reason) => {
-                        tracing::warn!(envelope = %id, %reason, "the partner refused an envelope for good; it will not be sent again");
-                        store.mark_refused(id, reason, Timestamp::now())
-                    }
-                    Delivery::Failed(reason) => {
-                        tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
-                        let wait = backoff(tried + 1);
-                        let next = Timestamp::from_unix_millis(
-                            Timestamp::now().unix_millis() + wait.as_millis() as i64,
-                        );
-                        store.mark_failed(id, reason, next)
-                    }
-                });
-                (item.envelope_id, failed, handle)
-            })
+        let failed = marks
+            .iter()
+            .any(|(_, result)| matches!(result, Delivery::Failed(_)));
+        let ids: Vec<String> = marks
+            .iter()
+            .map(|(item, _)| item.envelope_id.clone())
             .collect();
-        for (id, failed, handle) in handles {
-            let _ = handle.await;
-            if let Ok(mut flight) = self.in_flight.lock() {
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || record(&*store, marks)).await;
+        if let Ok(mut flight) = self.in_flight.lock() {
+            for id in ids {
                 flight.envelopes.remove(&id);
                 // A read under way may list it as still due.
                 if flight.scanning {
                     flight.finished.insert(id);
                 }
-                flight.rescan |= failed;
+            }
+            flight.rescan |= failed;
+        }
+    }
+}
+
+/// Records the results of one request's deliveries in one transaction. If
+/// that fails, each is recorded alone, so one envelope the store cannot
+/// mark does not hold back the marks of the others; an envelope left
+/// unmarked stays due and goes again (the partner answers a copy it has
+/// with `409 duplicate`, which marks it delivered).
+fn record(store: &dyn soberana_store::NodeStore, marks: Vec<(DeliveryItem, Delivery)>) {
+    let now = Timestamp::now();
+    let results: Vec<(String, DeliveryResult)> = marks
+        .into_iter()
+        .map(|(item, result)| {
+            let id = item.envelope_id;
+            let result = match result {
+                Delivery::Delivered => DeliveryResult::Delivered,
+                Delivery::Refused(reason) => {
+                    tracing::warn!(envelope = %id, %reason, "the partner refused an envelope for good; it will not be sent again");
+                    DeliveryResult::Refused(reason)
+                }
+                Delivery::Failed(reason) => {
+                    tracing::debug!(envelope = %id, %reason, "delivery failed; will retry");
+                    let wait = backoff(item.attempts + 1);
+                    DeliveryResult::Failed {
+                        error: reason,
+                        next_attempt: Timestamp::from_unix_millis(
+                            now.unix_millis() + wait.as_millis() as i64,
+                        ),
+                    }
+                }
+            };
+            (id, result)
+        })
+        .collect();
+    if results.len() == 1 {
+        if let Err(e) = store.record_deliveries(results, now) {
+            tracing::warn!(error = %e, "a delivery result could not be recorded; the envelope stays due");
+        }
+        return;
+    }
+    if let Err(e) = store.record_deliveries(results.clone(), now) {
+        tracing::warn!(error = %e, "a request's delivery results could not be recorded together; recording each alone");
+        for result in results {
+            if let Err(e) = store.record_deliveries(vec![result], now) {
+                tracing::warn!(error = %e, "a delivery result could not be recorded; the envelope stays due");
             }
         }
     }

@@ -29,8 +29,9 @@ use soberana_ledger::{LogEntry, PeerChangeKind};
 use soberana_wire::{NodeKey, SealedEnvelope};
 
 use crate::{
-    AlertVerdictRecord, AuditEntry, IntakeEffect, NodeStore, OfficerAccount, OfficerDecision,
-    PendingDecision, PolicyResponse, ProposalFilter, Received, RefusalRecord, Sealer, StoreError,
+    AlertVerdictRecord, AuditEntry, DeliveryResult, IntakeEffect, NodeStore, OfficerAccount,
+    OfficerDecision, PendingDecision, PolicyResponse, ProposalFilter, Received, RefusalRecord,
+    Sealer, StoreError,
 };
 
 fn ensure(ok: bool, rule: &str) -> Result<(), String> {
@@ -479,12 +480,132 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
             .is_some_and(|e| e.action == "policy_pin"),
         "the audit trail is newest first and holds the pin",
     )?;
+    check_recorded_deliveries(store, mx)?;
     check_trails(store, mx, us)?;
     check_agreement(store, mx, us)?;
     check_sequence_skip(store, mx)?;
     check_alert_verdicts(store)?;
     // Last: its final case leaves a checkpoint past the log's end.
     check_log_restart(store, mx)
+}
+
+/// A request's delivery results are recorded in one call, each as its own
+/// mark records it and in the order given: a delivery moves its proposal
+/// on and ends the backoff of what waits for the partner, a refusal is
+/// final and shown, a failure waits for its next attempt.
+fn check_recorded_deliveries(store: &dyn NodeStore, mx: PartyCode) -> Result<(), String> {
+    let peer = party("GT")?;
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        let p = proposal(mx, peer)?;
+        let sent = store.queue_proposal(p.clone(), sealer(mx)).map_err(text)?;
+        queued.push((p.id, sent.header().id.to_string()));
+    }
+    let [
+        (taken, taken_env),
+        (refused, refused_env),
+        (failed, failed_env),
+        (waiting, waiting_env),
+    ] = <[(ProposalId, String); 4]>::try_from(queued).map_err(|_| "four proposals queued")?;
+    let now = Timestamp::now();
+    let in_ten_minutes = now.plus_seconds(600);
+    store
+        .mark_failed(waiting_env.clone(), "partner down".into(), in_ten_minutes)
+        .map_err(text)?;
+    let reason = "422 Unprocessable Entity bad_body: no such agency".to_owned();
+    store
+        .record_deliveries(
+            vec![
+                (taken_env.clone(), DeliveryResult::Delivered),
+                (refused_env.clone(), DeliveryResult::Refused(reason.clone())),
+                (
+                    failed_env.clone(),
+                    DeliveryResult::Failed {
+                        error: "503 Service Unavailable".into(),
+                        next_attempt: in_ten_minutes,
+                    },
+                ),
+            ],
+            now,
+        )
+        .map_err(text)?;
+    let due_at = |at: Timestamp| -> Result<Vec<(String, u32)>, String> {
+        Ok(store
+            .due_deliveries(at, 10_000)
+            .map_err(text)?
+            .into_iter()
+            .filter(|d| d.recipient == peer)
+            .map(|d| (d.envelope_id, d.attempts))
+            .collect())
+    };
+    let soon = due_at(now.plus_seconds(1))?;
+    ensure(
+        state(store, taken)? == Some(ProposalState::Delivered)
+            && !soon.iter().any(|(id, _)| *id == taken_env),
+        "a delivery recorded with others moves its proposal on and is no longer due",
+    )?;
+    ensure(
+        soon.iter().any(|(id, n)| *id == waiting_env && *n == 1),
+        "a delivery recorded with others ends the backoff of what waited for the partner",
+    )?;
+    ensure(
+        !soon.iter().any(|(id, _)| *id == failed_env)
+            && due_at(in_ten_minutes.plus_seconds(1))?
+                .iter()
+                .any(|(id, n)| *id == failed_env && *n == 1),
+        "a failure recorded after a delivery in one call waits for its next attempt",
+    )?;
+    let refusals = |store: &dyn NodeStore| -> Result<Vec<(String, String)>, String> {
+        Ok(store
+            .refused_deliveries(100)
+            .map_err(text)?
+            .into_iter()
+            .filter(|r| r.envelope_id == refused_env)
+            .map(|r| (r.proposal_id, r.reason))
+            .collect())
+    };
+    ensure(
+        refusals(store)? == vec![(refused.to_string(), reason.clone())]
+            && !soon.iter().any(|(id, _)| *id == refused_env)
+            && state(store, refused)? == Some(ProposalState::Queued)
+            && store
+                .proposal(refused)
+                .map_err(text)?
+                .is_some_and(|d| d.events.iter().any(|e| e.event.contains(&reason))),
+        "a refusal recorded with others is final, shown with the partner's reason and in the proposal's history",
+    )?;
+    // What was recorded as final stays so, whatever comes after it.
+    store
+        .record_deliveries(
+            vec![
+                (refused_env.clone(), DeliveryResult::Delivered),
+                (
+                    taken_env.clone(),
+                    DeliveryResult::Failed {
+                        error: "late".into(),
+                        next_attempt: now,
+                    },
+                ),
+            ],
+            now,
+        )
+        .map_err(text)?;
+    store.record_deliveries(Vec::new(), now).map_err(text)?;
+    let later = due_at(in_ten_minutes.plus_seconds(1))?;
+    ensure(
+        refusals(store)? == vec![(refused.to_string(), reason)]
+            && state(store, refused)? == Some(ProposalState::Queued)
+            && !later
+                .iter()
+                .any(|(id, _)| *id == refused_env || *id == taken_env),
+        "a refused or delivered envelope is never due again",
+    )?;
+    ensure(
+        state(store, failed)? == Some(ProposalState::Queued)
+            && state(store, waiting)? == Some(ProposalState::Queued),
+        "a failed delivery leaves its proposal queued",
+    )?;
+    Ok(())
 }
 
 /// The numbering of envelopes to a partner moves on to a given number and

@@ -50,10 +50,10 @@ pub use pg::{
     move_postgres_export_into_sqlite, move_sqlite_into_postgres, read_export_index, redacted,
 };
 pub use records::{
-    DeliveryItem, IntakeEffect, LedgerCheckpoint, OfficerDecision, PartnerCheckpoint,
-    PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter, ProposalRecord, Received,
-    RefusalRecord, RefusedDelivery, RestartClaim, RestartDeclaration, Sealer, SessionQuota,
-    StoredLeaf, Witnessing, envelope_record,
+    DeliveryItem, DeliveryResult, IntakeEffect, LedgerCheckpoint, OfficerDecision,
+    PartnerCheckpoint, PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter,
+    ProposalRecord, Received, RefusalRecord, RefusedDelivery, RestartClaim, RestartDeclaration,
+    Sealer, SessionQuota, StoredLeaf, Witnessing, envelope_record,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
@@ -288,6 +288,19 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         &self,
         envelope_id: String,
         reason: String,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records the results of delivery attempts, each exactly as
+    /// [`mark_delivered`](NodeStore::mark_delivered),
+    /// [`mark_refused`](NodeStore::mark_refused) or
+    /// [`mark_failed`](NodeStore::mark_failed) records it, in the order
+    /// given, all in one transaction: the outbox marks a request's
+    /// envelopes with one commit. `now` is when a delivery or refusal is
+    /// recorded as made.
+    fn record_deliveries(
+        &self,
+        results: Vec<(String, DeliveryResult)>,
         now: Timestamp,
     ) -> Result<(), StoreError>;
 

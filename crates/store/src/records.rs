@@ -275,6 +275,26 @@ pub struct DeliveryItem {
     pub proposal_id: String,
 }
 
+/// What became of one delivery attempt, to record in the outbox (see
+/// [`NodeStore::record_deliveries`](crate::NodeStore::record_deliveries)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// The partner's node took it (or already had it), as
+    /// [`mark_delivered`](crate::NodeStore::mark_delivered) records.
+    Delivered,
+    /// The partner refused it for good, for this reason, as
+    /// [`mark_refused`](crate::NodeStore::mark_refused) records.
+    Refused(String),
+    /// Not delivered: why, and when to try again, as
+    /// [`mark_failed`](crate::NodeStore::mark_failed) records.
+    Failed {
+        /// Why the attempt failed.
+        error: String,
+        /// When the envelope is due again.
+        next_attempt: Timestamp,
+    },
+}
+
 /// Which proposals to list.
 #[derive(Debug, Clone, Default)]
 pub struct ProposalFilter {

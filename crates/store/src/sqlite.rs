@@ -406,6 +406,101 @@ fn retry_now_in(tx: &Transaction<'_>, recipient: &str, now: Timestamp) -> Result
     Ok(changed as u64)
 }
 
+/// Marks an envelope delivered, and makes what waits out a backoff for its
+/// recipient due at once (the partner answers again).
+fn mark_delivered_in(
+    tx: &Transaction<'_>,
+    envelope_id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let row: Option<(String, String, String)> = tx
+        .prepare_cached(
+            "SELECT kind, proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
+        )?
+        .query_row([&envelope_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    tx.prepare_cached(
+        "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
+         WHERE envelope_id = ?1 AND delivered_at IS NULL",
+    )?
+    .execute(params![envelope_id, now.unix_millis()])?;
+    if let Some((_, _, recipient)) = &row {
+        retry_now_in(tx, recipient, now)?;
+    }
+    if let Some((kind, proposal_id, recipient)) = row
+        && kind == "proposal"
+    {
+        let id = ProposalId::parse(&proposal_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The partner may already have decided (its decision can
+        // arrive before our delivery is recorded); then there is
+        // nothing to move.
+        if let Some(stored) = load_state(tx, id)?
+            && stored.state == ProposalState::Queued
+        {
+            transition(
+                tx,
+                id,
+                Direction::Outgoing,
+                party(&recipient)?,
+                LifecycleEvent::Delivered,
+                &format!("delivered to {recipient}"),
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a failed delivery attempt and when to try again.
+fn mark_failed_in(
+    tx: &Transaction<'_>,
+    envelope_id: &str,
+    error: &str,
+    next_attempt: Timestamp,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt = ?3
+         WHERE envelope_id = ?1 AND delivered_at IS NULL",
+        params![envelope_id, error, next_attempt.unix_millis()],
+    )?;
+    Ok(())
+}
+
+/// Records that a partner refused an envelope for good.
+fn mark_refused_in(
+    tx: &Transaction<'_>,
+    envelope_id: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let row: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
+        )?
+        .query_row([&envelope_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    // Marked delivered as well, so the delivery queue never looks
+    // at it again; `refused_at` tells the two apart.
+    tx.prepare_cached(
+        "UPDATE outbox SET delivered_at = ?2, refused_at = ?2, attempts = attempts + 1, last_error = ?3
+         WHERE envelope_id = ?1 AND delivered_at IS NULL",
+    )?
+    .execute(params![envelope_id, now.unix_millis(), reason])?;
+    if let Some((proposal_id, recipient)) = row
+        && let Ok(id) = ProposalId::parse(&proposal_id)
+        && let Some(stored) = load_state(tx, id)?
+    {
+        add_event(
+            tx,
+            id,
+            stored.state,
+            &format!("{recipient}'s node refused an envelope for good: {reason}"),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 struct Stored {
     direction: Direction,
     peer: PartyCode,
@@ -1552,45 +1647,7 @@ impl NodeStore for SqliteStore {
     }
 
     fn mark_delivered(&self, envelope_id: String, now: Timestamp) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            let row: Option<(String, String, String)> = tx
-                .prepare_cached(
-                    "SELECT kind, proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
-                )?
-                .query_row([&envelope_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            tx.prepare_cached(
-                "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
-                 WHERE envelope_id = ?1 AND delivered_at IS NULL",
-            )?
-            .execute(params![envelope_id, now.unix_millis()])?;
-            if let Some((_, _, recipient)) = &row {
-                retry_now_in(tx, recipient, now)?;
-            }
-            if let Some((kind, proposal_id, recipient)) = row
-                && kind == "proposal"
-            {
-                let id = ProposalId::parse(&proposal_id)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                // The partner may already have decided (its decision can
-                // arrive before our delivery is recorded); then there is
-                // nothing to move.
-                if let Some(stored) = load_state(tx, id)?
-                    && stored.state == ProposalState::Queued
-                {
-                    transition(
-                        tx,
-                        id,
-                        Direction::Outgoing,
-                        party(&recipient)?,
-                        LifecycleEvent::Delivered,
-                        &format!("delivered to {recipient}"),
-                        now,
-                    )?;
-                }
-            }
-            Ok(())
-        })
+        self.write(move |tx| mark_delivered_in(tx, &envelope_id, now))
     }
 
     fn backed_off(&self, now: Timestamp) -> Result<Vec<PartyCode>, StoreError> {
@@ -1614,14 +1671,7 @@ impl NodeStore for SqliteStore {
         error: String,
         next_attempt: Timestamp,
     ) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt = ?3
-                 WHERE envelope_id = ?1 AND delivered_at IS NULL",
-                params![envelope_id, error, next_attempt.unix_millis()],
-            )?;
-            Ok(())
-        })
+        self.write(move |tx| mark_failed_in(tx, &envelope_id, &error, next_attempt))
     }
 
     fn mark_refused(
@@ -1630,31 +1680,26 @@ impl NodeStore for SqliteStore {
         reason: String,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        self.write(move |tx| mark_refused_in(tx, &envelope_id, &reason, now))
+    }
+
+    fn record_deliveries(
+        &self,
+        results: Vec<(String, DeliveryResult)>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.write(move |tx| {
-            let row: Option<(String, String)> = tx
-                .prepare_cached(
-                    "SELECT proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
-                )?
-                .query_row([&envelope_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            // Marked delivered as well, so the delivery queue never looks
-            // at it again; `refused_at` tells the two apart.
-            tx.prepare_cached(
-                "UPDATE outbox SET delivered_at = ?2, refused_at = ?2, attempts = attempts + 1, last_error = ?3
-                 WHERE envelope_id = ?1 AND delivered_at IS NULL",
-            )?
-            .execute(params![envelope_id, now.unix_millis(), reason])?;
-            if let Some((proposal_id, recipient)) = row
-                && let Ok(id) = ProposalId::parse(&proposal_id)
-                && let Some(stored) = load_state(tx, id)?
-            {
-                add_event(
-                    tx,
-                    id,
-                    stored.state,
-                    &format!("{recipient}'s node refused an envelope for good: {reason}"),
-                    now,
-                )?;
+            for (envelope_id, result) in &results {
+                match result {
+                    DeliveryResult::Delivered => mark_delivered_in(tx, envelope_id, now)?,
+                    DeliveryResult::Refused(reason) => {
+                        mark_refused_in(tx, envelope_id, reason, now)?;
+                    }
+                    DeliveryResult::Failed {
+                        error,
+                        next_attempt,
+                    } => mark_failed_in(tx, envelope_id, error, *next_attempt)?,
+                }
             }
             Ok(())
         })

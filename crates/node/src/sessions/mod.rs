@@ -568,7 +568,7 @@ pub(crate) struct Sessions {
 
 /// Runs the node's match sessions until `shutdown` turns true: it wakes on
 /// every envelope that can move a session (a session message, a partner's
-/// decision on one of our proposals) and at least every 250 ms.
+/// decision on one of our match requests) and at least every 250 ms.
 pub(crate) async fn session_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let mut events = node.subscribe();
@@ -597,7 +597,7 @@ pub(crate) async fn session_loop(node: Node, mut shutdown: watch::Receiver<bool>
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Ok(outcome) if !moves_sessions(&outcome) => continue,
+                    Ok(outcome) if !node.moves_sessions(&outcome) => continue,
                     Err(RecvError::Closed) => {
                         tokio::time::sleep_until(due).await;
                         break;
@@ -618,15 +618,27 @@ pub(crate) async fn session_loop(node: Node, mut shutdown: watch::Receiver<bool>
     }
 }
 
-/// Whether an envelope taken in can move a match session: a protocol
-/// message, or a decision on one of our proposals (an acceptance starts
-/// our side). A partner's new proposal cannot: a session begins with our
-/// acceptance, and the partner's first message follows it.
-fn moves_sessions(outcome: &crate::IntakeOutcome) -> bool {
-    matches!(
-        outcome,
-        crate::IntakeOutcome::SessionMessage { .. } | crate::IntakeOutcome::DecisionRecorded { .. }
-    )
+impl Node {
+    /// Whether an envelope taken in can move a match session: a protocol
+    /// message, or a decision on one of our match requests (one whose list
+    /// waits in the requests folder; an acceptance starts our side). A
+    /// decision on any other proposal of ours cannot, nor can a partner's
+    /// new proposal: a session begins with our acceptance, and the
+    /// partner's first message follows it. A request whose list is written
+    /// after its decision arrived is taken up by the next periodic pass, as
+    /// a pass woken by the decision would have skipped it.
+    fn moves_sessions(&self, outcome: &crate::IntakeOutcome) -> bool {
+        match outcome {
+            crate::IntakeOutcome::SessionMessage { .. } => true,
+            // One file's metadata in the node's own folder: no store read
+            // and no hand-off to a blocking thread for every decision on
+            // a proposal that is not a match.
+            crate::IntakeOutcome::DecisionRecorded { proposal } => {
+                self.pending_path(*proposal).exists()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The kinds of proposal that run a match session.

@@ -161,6 +161,98 @@ pub(super) fn retry_now_in(
     )?)
 }
 
+/// Marks an envelope delivered, and makes what waits out a backoff for its
+/// recipient due at once (the partner answers again).
+pub(super) fn mark_delivered_in(
+    tx: &mut Tx<'_, '_>,
+    envelope_id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let row = tx.query_opt(
+        "UPDATE outbox SET delivered_at = $2, attempts = attempts + 1, last_error = NULL,
+                claimed_by = NULL, claimed_until = NULL
+         WHERE envelope_id = $1 AND delivered_at IS NULL
+         RETURNING kind, proposal_id, recipient",
+        &[&envelope_id, &now.unix_millis()],
+    )?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let (kind, proposal_id, recipient): (String, String, String) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    // The partner answers again: what waits out a backoff for it
+    // is due at once.
+    retry_now_in(tx, &recipient, now)?;
+    if kind == "proposal" {
+        let id = ProposalId::parse(&proposal_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The partner's decision may have arrived first; then there
+        // is nothing to move.
+        if let Some(stored) = load_state(tx, id)?
+            && stored.state == ProposalState::Queued
+        {
+            transition(
+                tx,
+                id,
+                Direction::Outgoing,
+                party(&recipient)?,
+                LifecycleEvent::Delivered,
+                &format!("delivered to {recipient}"),
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a failed delivery attempt and when to try again.
+pub(super) fn mark_failed_in(
+    tx: &mut Tx<'_, '_>,
+    envelope_id: &str,
+    error: &str,
+    next_attempt: Timestamp,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt = $3,
+                claimed_by = NULL, claimed_until = NULL
+         WHERE envelope_id = $1 AND delivered_at IS NULL",
+        &[&envelope_id, &error, &next_attempt.unix_millis()],
+    )?;
+    Ok(())
+}
+
+/// Records that a partner refused an envelope for good.
+pub(super) fn mark_refused_in(
+    tx: &mut Tx<'_, '_>,
+    envelope_id: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    // Marked delivered as well, so the delivery queue never looks
+    // at it again; `refused_at` tells the two apart.
+    let row = tx.query_opt(
+        "UPDATE outbox SET delivered_at = $2, refused_at = $2, attempts = attempts + 1,
+                last_error = $3, claimed_by = NULL, claimed_until = NULL
+         WHERE envelope_id = $1 AND delivered_at IS NULL
+         RETURNING proposal_id, recipient",
+        &[&envelope_id, &now.unix_millis(), &reason],
+    )?;
+    if let Some(row) = row {
+        let (proposal_id, recipient): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        if let Ok(id) = ProposalId::parse(&proposal_id)
+            && let Some(stored) = load_state(tx, id)?
+        {
+            add_event(
+                tx,
+                id,
+                stored.state,
+                &format!("{recipient}'s node refused an envelope for good: {reason}"),
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) struct Stored {
     pub(super) direction: Direction,
     pub(super) peer: PartyCode,

@@ -433,43 +433,7 @@ impl NodeStore for PostgresStore {
     }
 
     fn mark_delivered(&self, envelope_id: String, now: Timestamp) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            let row = tx.query_opt(
-                "UPDATE outbox SET delivered_at = $2, attempts = attempts + 1, last_error = NULL,
-                        claimed_by = NULL, claimed_until = NULL
-                 WHERE envelope_id = $1 AND delivered_at IS NULL
-                 RETURNING kind, proposal_id, recipient",
-                &[&envelope_id, &now.unix_millis()],
-            )?;
-            let Some(row) = row else {
-                return Ok(());
-            };
-            let (kind, proposal_id, recipient): (String, String, String) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            // The partner answers again: what waits out a backoff for it
-            // is due at once.
-            retry_now_in(tx, &recipient, now)?;
-            if kind == "proposal" {
-                let id = ProposalId::parse(&proposal_id)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                // The partner's decision may have arrived first; then there
-                // is nothing to move.
-                if let Some(stored) = load_state(tx, id)?
-                    && stored.state == ProposalState::Queued
-                {
-                    transition(
-                        tx,
-                        id,
-                        Direction::Outgoing,
-                        party(&recipient)?,
-                        LifecycleEvent::Delivered,
-                        &format!("delivered to {recipient}"),
-                        now,
-                    )?;
-                }
-            }
-            Ok(())
-        })
+        self.write(move |tx| mark_delivered_in(tx, &envelope_id, now))
     }
 
     fn backed_off(&self, now: Timestamp) -> Result<Vec<PartyCode>, StoreError> {
@@ -495,15 +459,7 @@ impl NodeStore for PostgresStore {
         error: String,
         next_attempt: Timestamp,
     ) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt = $3,
-                        claimed_by = NULL, claimed_until = NULL
-                 WHERE envelope_id = $1 AND delivered_at IS NULL",
-                &[&envelope_id, &error, &next_attempt.unix_millis()],
-            )?;
-            Ok(())
-        })
+        self.write(move |tx| mark_failed_in(tx, &envelope_id, &error, next_attempt))
     }
 
     fn mark_refused(
@@ -512,28 +468,25 @@ impl NodeStore for PostgresStore {
         reason: String,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        self.write(move |tx| mark_refused_in(tx, &envelope_id, &reason, now))
+    }
+
+    fn record_deliveries(
+        &self,
+        results: Vec<(String, DeliveryResult)>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.write(move |tx| {
-            // Marked delivered as well, so the delivery queue never looks
-            // at it again; `refused_at` tells the two apart.
-            let row = tx.query_opt(
-                "UPDATE outbox SET delivered_at = $2, refused_at = $2, attempts = attempts + 1,
-                        last_error = $3, claimed_by = NULL, claimed_until = NULL
-                 WHERE envelope_id = $1 AND delivered_at IS NULL
-                 RETURNING proposal_id, recipient",
-                &[&envelope_id, &now.unix_millis(), &reason],
-            )?;
-            if let Some(row) = row {
-                let (proposal_id, recipient): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-                if let Ok(id) = ProposalId::parse(&proposal_id)
-                    && let Some(stored) = load_state(tx, id)?
-                {
-                    add_event(
-                        tx,
-                        id,
-                        stored.state,
-                        &format!("{recipient}'s node refused an envelope for good: {reason}"),
-                        now,
-                    )?;
+            for (envelope_id, result) in &results {
+                match result {
+                    DeliveryResult::Delivered => mark_delivered_in(tx, envelope_id, now)?,
+                    DeliveryResult::Refused(reason) => {
+                        mark_refused_in(tx, envelope_id, reason, now)?;
+                    }
+                    DeliveryResult::Failed {
+                        error,
+                        next_attempt,
+                    } => mark_failed_in(tx, envelope_id, error, *next_attempt)?,
                 }
             }
             Ok(())
