@@ -291,11 +291,19 @@ fn hash_from(bytes: &[u8]) -> Result<Hash, StoreError> {
 /// Appends entries to the log inside `tx`: the leaf and every perfect
 /// subtree it completes, so proofs never rehash the log.
 fn append_log(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<u64, StoreError> {
+    let first = next_log_index(tx)?;
+    append_log_at(tx, first, entries)?;
+    Ok(first)
+}
+
+/// [`append_log`] when the caller has read the log's size (`first`) in
+/// this transaction and appended nothing since.
+fn append_log_at(tx: &Transaction<'_>, first: u64, entries: &[LogEntry]) -> Result<(), StoreError> {
     let encoded = entries
         .iter()
         .map(|e| e.encode().map_err(|e| StoreError::Entry(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
-    append_encoded(tx, &encoded).map(|(first, _)| first)
+    append_encoded_at(tx, first, &encoded).map(|_| ())
 }
 
 /// Appends encoded entries; returns the first index and the nodes written.
@@ -304,6 +312,16 @@ fn append_encoded(
     entries: &[Vec<u8>],
 ) -> Result<(u64, Vec<(NodeId, Hash)>), StoreError> {
     let first = next_log_index(tx)?;
+    append_encoded_at(tx, first, entries).map(|written| (first, written))
+}
+
+/// Appends encoded entries at `first`, the log's size; returns the nodes
+/// written.
+fn append_encoded_at(
+    tx: &Transaction<'_>,
+    first: u64,
+    entries: &[Vec<u8>],
+) -> Result<Vec<(NodeId, Hash)>, StoreError> {
     let mut insert_leaf =
         tx.prepare_cached("INSERT INTO log_leaves (idx, entry, hash) VALUES (?1, ?2, ?3)")?;
     let mut insert_node =
@@ -331,25 +349,24 @@ fn append_encoded(
             written.push((NodeId::new(level, index), hash));
         }
     }
-    Ok((first, written))
+    Ok(written)
 }
 
 fn append_log_unit(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<(), StoreError> {
     append_log(tx, entries).map(|_| ())
 }
 
+/// Takes the next number in the sequence of envelopes to `peer` (the first
+/// is 1), in one statement.
 fn next_sequence(tx: &Transaction<'_>, peer: PartyCode) -> Result<u64, StoreError> {
-    let next: Option<i64> = tx
-        .prepare_cached("SELECT next FROM sequences WHERE peer = ?1")?
-        .query_row([peer.as_str()], |r| r.get(0))
-        .optional()?;
-    let next = next.unwrap_or(1);
-    tx.prepare_cached(
-        "INSERT INTO sequences (peer, next) VALUES (?1, ?2)
-         ON CONFLICT(peer) DO UPDATE SET next = excluded.next",
-    )?
-    .execute(params![peer.as_str(), next + 1])?;
-    Ok(next as u64)
+    let after: i64 = tx
+        .prepare_cached(
+            "INSERT INTO sequences (peer, next) VALUES (?1, 2)
+             ON CONFLICT(peer) DO UPDATE SET next = next + 1
+             RETURNING next",
+        )?
+        .query_row([peer.as_str()], |r| r.get(0))?;
+    Ok(after.saturating_sub(1).max(0) as u64)
 }
 
 /// Seals `body` to `recipient`, queues it and logs it, inside `tx`.
@@ -415,15 +432,14 @@ fn mark_delivered_in(
 ) -> Result<(), StoreError> {
     let row: Option<(String, String, String)> = tx
         .prepare_cached(
-            "SELECT kind, proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
+            "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
+             WHERE envelope_id = ?1 AND delivered_at IS NULL
+             RETURNING kind, proposal_id, recipient",
         )?
-        .query_row([&envelope_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(params![envelope_id, now.unix_millis()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
-    tx.prepare_cached(
-        "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
-         WHERE envelope_id = ?1 AND delivered_at IS NULL",
-    )?
-    .execute(params![envelope_id, now.unix_millis()])?;
     if let Some((_, _, recipient)) = &row {
         retry_now_in(tx, recipient, now)?;
     }
@@ -437,9 +453,10 @@ fn mark_delivered_in(
         if let Some(stored) = load_state(tx, id)?
             && stored.state == ProposalState::Queued
         {
-            transition(
+            transition_from(
                 tx,
                 id,
+                &stored,
                 Direction::Outgoing,
                 party(&recipient)?,
                 LifecycleEvent::Delivered,
@@ -473,19 +490,18 @@ fn mark_refused_in(
     reason: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let row: Option<(String, String)> = tx
-        .prepare_cached(
-            "SELECT proposal_id, recipient FROM outbox WHERE envelope_id = ?1 AND delivered_at IS NULL",
-        )?
-        .query_row([&envelope_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
     // Marked delivered as well, so the delivery queue never looks
     // at it again; `refused_at` tells the two apart.
-    tx.prepare_cached(
-        "UPDATE outbox SET delivered_at = ?2, refused_at = ?2, attempts = attempts + 1, last_error = ?3
-         WHERE envelope_id = ?1 AND delivered_at IS NULL",
-    )?
-    .execute(params![envelope_id, now.unix_millis(), reason])?;
+    let row: Option<(String, String)> = tx
+        .prepare_cached(
+            "UPDATE outbox SET delivered_at = ?2, refused_at = ?2, attempts = attempts + 1, last_error = ?3
+             WHERE envelope_id = ?1 AND delivered_at IS NULL
+             RETURNING proposal_id, recipient",
+        )?
+        .query_row(params![envelope_id, now.unix_millis(), reason], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
     if let Some((proposal_id, recipient)) = row
         && let Ok(id) = ProposalId::parse(&proposal_id)
         && let Some(stored) = load_state(tx, id)?
@@ -505,6 +521,10 @@ struct Stored {
     direction: Direction,
     peer: PartyCode,
     state: ProposalState,
+    /// The state this transaction wrote the row in, ahead of the steps it
+    /// records (`state` is where those steps stand); a step that arrives
+    /// there does not write the row again.
+    written: Option<ProposalState>,
 }
 
 fn load_state(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<Stored>, StoreError> {
@@ -526,6 +546,7 @@ fn load_state(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<Stored>, St
         direction,
         peer: party(&peer)?,
         state,
+        written: None,
     }))
 }
 
@@ -540,12 +561,39 @@ fn transition(
     now: Timestamp,
 ) -> Result<ProposalState, StoreError> {
     let stored = load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
+    transition_from(
+        tx,
+        id,
+        &stored,
+        expect_direction,
+        peer,
+        event,
+        description,
+        now,
+    )
+}
+
+/// [`transition`] from a state this transaction has already read or
+/// written, so the proposal's row is not read again.
+#[allow(clippy::too_many_arguments)]
+fn transition_from(
+    tx: &Transaction<'_>,
+    id: ProposalId,
+    stored: &Stored,
+    expect_direction: Direction,
+    peer: PartyCode,
+    event: LifecycleEvent,
+    description: &str,
+    now: Timestamp,
+) -> Result<ProposalState, StoreError> {
     if stored.direction != expect_direction || stored.peer != peer {
         return Err(StoreError::WrongParty(id.to_string(), peer.to_string()));
     }
     let next = stored.state.apply(stored.direction, &event)?;
-    tx.prepare_cached("UPDATE proposals SET state = ?2, updated = ?3 WHERE id = ?1")?
-        .execute(params![id.to_string(), next.as_str(), now.unix_millis()])?;
+    if stored.written != Some(next) {
+        tx.prepare_cached("UPDATE proposals SET state = ?2, updated = ?3 WHERE id = ?1")?
+            .execute(params![id.to_string(), next.as_str(), now.unix_millis()])?;
+    }
     add_event(tx, id, next, description, now)?;
     Ok(next)
 }
@@ -569,11 +617,33 @@ fn add_event(
     Ok(())
 }
 
+/// The state an incoming proposal ends in once `response` is recorded on
+/// it, or `None` if the lifecycle refuses a step.
+fn settled_state(received: ProposalState, response: &PolicyResponse) -> Option<ProposalState> {
+    let step =
+        |state: ProposalState, event: LifecycleEvent| state.apply(Direction::Incoming, &event).ok();
+    match response {
+        PolicyResponse::Decided { decision, answer } => {
+            let decided = step(received, LifecycleEvent::Decided(decision.outcome.clone()))?;
+            match answer {
+                Some(_) => step(decided, LifecycleEvent::Answered),
+                None => Some(decided),
+            }
+        }
+        PolicyResponse::Review => step(received, LifecycleEvent::ReviewRequired),
+        PolicyResponse::Acknowledge(_) => step(received, LifecycleEvent::Acknowledged),
+    }
+}
+
+/// Inserts a proposal with the event of its arrival or sending; its row
+/// holds `row_state` (the initial state, unless the same transaction moves
+/// it on at once).
 fn insert_proposal(
     tx: &Transaction<'_>,
     proposal: &Proposal,
     direction: Direction,
     verdict: Option<&str>,
+    row_state: ProposalState,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let peer = match direction {
@@ -591,7 +661,7 @@ fn insert_proposal(
             direction.as_str(),
             peer.as_str(),
             proposal.kind().as_str(),
-            state.as_str(),
+            row_state.as_str(),
             json(proposal)?,
             proposal.created.unix_millis(),
             proposal.deadline.unix_millis(),
@@ -624,23 +694,26 @@ fn decision_entry(decision: &Decision, now: Timestamp) -> Result<LogEntry, Store
     })
 }
 
-/// Stores a decision made here, queues it, and queues the answer if any.
+/// Stores a decision made here on a proposal this transaction has read
+/// (`stored`), queues it, and queues the answer if any.
 fn record_own_decision(
     tx: &Transaction<'_>,
     sealer: &Sealer,
-    peer: PartyCode,
+    stored: &Stored,
     decision: &Decision,
     answer: Option<&Answer>,
     now: Timestamp,
 ) -> Result<Vec<SealedEnvelope>, StoreError> {
     let id = decision.proposal_id;
+    let peer = stored.peer;
     let by = match &decision.decided_by {
         soberana_core::DecidedBy::Policy => "policy".to_owned(),
         soberana_core::DecidedBy::Officer { officer, .. } => format!("officer {officer}"),
     };
-    transition(
+    let decided = transition_from(
         tx,
         id,
+        stored,
         Direction::Incoming,
         peer,
         LifecycleEvent::Decided(decision.outcome.clone()),
@@ -686,9 +759,15 @@ fn record_own_decision(
                 time_ms: now.unix_millis().max(0) as u64,
             }],
         )?;
-        transition(
+        transition_from(
             tx,
             id,
+            &Stored {
+                direction: Direction::Incoming,
+                peer,
+                state: decided,
+                written: stored.written,
+            },
             Direction::Incoming,
             peer,
             LifecycleEvent::Answered,
@@ -782,10 +861,13 @@ fn receive_in(
         });
     }
     check_order(tx, &received)?;
+    // The envelope is stored with the place its log entry takes, appended
+    // right after it.
+    let index = next_log_index(tx)?;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO inbox (envelope_id, sender, sequence, kind, proposal_id, digest, bytes, received_at, sealed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(envelope_id) DO NOTHING",
+            "INSERT INTO inbox (envelope_id, sender, sequence, kind, proposal_id, digest, bytes, received_at, sealed_at, log_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(envelope_id) DO NOTHING",
         )?
         .execute(params![
             received.envelope_id,
@@ -797,12 +879,14 @@ fn receive_in(
             received.bytes,
             now.unix_millis(),
             received.sealed_at,
+            index as i64,
         ])?;
     if inserted == 0 {
         return Err(StoreError::Duplicate(received.envelope_id));
     }
-    let index = append_log(
+    append_log_at(
         tx,
+        index,
         &[LogEntry::EnvelopeReceived(EnvelopeRecord {
             envelope_id: received.envelope_id.clone(),
             sender: received.sender.to_string(),
@@ -812,8 +896,6 @@ fn receive_in(
             body_digest: received.body_digest,
         })],
     )?;
-    tx.prepare_cached("UPDATE inbox SET log_index = ?2 WHERE envelope_id = ?1")?
-        .execute(params![received.envelope_id, index as i64])?;
     let peer = received.sender;
     match received.effect {
         IntakeEffect::Proposal {
@@ -821,15 +903,35 @@ fn receive_in(
             response,
             verdict,
         } => {
-            insert_proposal(tx, &proposal, Direction::Incoming, Some(&verdict), now)?;
+            // The row is written once, in the state the policy's response
+            // leaves it in; each step is still recorded as its own event,
+            // and a step the lifecycle refuses fails below as it would
+            // after a plain insert.
+            let received = ProposalState::initial(Direction::Incoming);
+            let row_state = settled_state(received, &response).unwrap_or(received);
+            insert_proposal(
+                tx,
+                &proposal,
+                Direction::Incoming,
+                Some(&verdict),
+                row_state,
+                now,
+            )?;
+            let stored = Stored {
+                direction: Direction::Incoming,
+                peer: proposal.from,
+                state: received,
+                written: Some(row_state),
+            };
             match *response {
                 PolicyResponse::Decided { decision, answer } => {
-                    record_own_decision(tx, sealer, peer, &decision, answer.as_ref(), now)
+                    record_own_decision(tx, sealer, &stored, &decision, answer.as_ref(), now)
                 }
                 PolicyResponse::Review => {
-                    transition(
+                    transition_from(
                         tx,
                         proposal.id,
+                        &stored,
                         Direction::Incoming,
                         peer,
                         LifecycleEvent::ReviewRequired,
@@ -839,9 +941,10 @@ fn receive_in(
                     Ok(Vec::new())
                 }
                 PolicyResponse::Acknowledge(receipt) => {
-                    transition(
+                    transition_from(
                         tx,
                         proposal.id,
+                        &stored,
                         Direction::Incoming,
                         peer,
                         LifecycleEvent::Acknowledged,
@@ -1437,9 +1540,10 @@ impl NodeStore for SqliteStore {
             let stored =
                 load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
             let now = Timestamp::now();
-            transition(
+            transition_from(
                 tx,
                 id,
+                &stored,
                 Direction::Outgoing,
                 stored.peer,
                 LifecycleEvent::Answered,
@@ -1485,7 +1589,14 @@ impl NodeStore for SqliteStore {
             append_log(tx, &log)?;
             let mut sent = Vec::with_capacity(proposals.len());
             for proposal in &proposals {
-                insert_proposal(tx, proposal, Direction::Outgoing, None, now)?;
+                insert_proposal(
+                    tx,
+                    proposal,
+                    Direction::Outgoing,
+                    None,
+                    ProposalState::initial(Direction::Outgoing),
+                    now,
+                )?;
                 sent.push(queue(
                     tx,
                     &sealer,
@@ -1511,7 +1622,14 @@ impl NodeStore for SqliteStore {
             let now = Timestamp::now();
             let mut sent = Vec::with_capacity(proposals.len());
             for proposal in &proposals {
-                insert_proposal(tx, proposal, Direction::Outgoing, None, now)?;
+                insert_proposal(
+                    tx,
+                    proposal,
+                    Direction::Outgoing,
+                    None,
+                    ProposalState::initial(Direction::Outgoing),
+                    now,
+                )?;
                 sent.push(queue(
                     tx,
                     &sealer,
@@ -1537,7 +1655,14 @@ impl NodeStore for SqliteStore {
     ) -> Result<SealedEnvelope, StoreError> {
         self.write(move |tx| {
             let now = Timestamp::now();
-            insert_proposal(tx, &proposal, Direction::Outgoing, None, now)?;
+            insert_proposal(
+                tx,
+                &proposal,
+                Direction::Outgoing,
+                None,
+                ProposalState::initial(Direction::Outgoing),
+                now,
+            )?;
             queue(
                 tx,
                 &sealer,
@@ -1594,7 +1719,7 @@ impl NodeStore for SqliteStore {
             let sent = record_own_decision(
                 tx,
                 &sealer,
-                stored.peer,
+                &stored,
                 &decision.decision,
                 decision.answer.as_ref(),
                 Timestamp::now(),
