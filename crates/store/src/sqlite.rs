@@ -1461,6 +1461,31 @@ impl NodeStore for SqliteStore {
         self.write(move |tx| receive_in(tx, received, &sealer))
     }
 
+    fn receive_each(
+        &self,
+        received: Vec<Received>,
+        sealer: Sealer,
+    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
+        let count = received.len();
+        let stored = self.write(move |tx| {
+            let mut outcomes = Vec::with_capacity(received.len());
+            for entry in received {
+                // A savepoint that cannot be set or undone fails the whole
+                // change, which the writer then rolls back: never a partial
+                // entry kept.
+                savepoint(tx, "SAVEPOINT entry")?;
+                let outcome = receive_in(tx, entry, &sealer);
+                if outcome.is_err() {
+                    savepoint(tx, "ROLLBACK TO entry")?;
+                }
+                savepoint(tx, "RELEASE entry")?;
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        });
+        crate::records::each_or_all(stored, count)
+    }
+
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError> {
         self.write(move |tx| {
             tx.prepare_cached(

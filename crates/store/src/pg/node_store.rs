@@ -317,6 +317,39 @@ impl NodeStore for PostgresStore {
         self.write(move |tx| super::intake::receive_in(tx, received, &sealer))
     }
 
+    fn receive_each(
+        &self,
+        received: Vec<Received>,
+        sealer: Sealer,
+    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
+        let count = received.len();
+        let stored = self.write(move |tx| {
+            let mut outcomes = Vec::with_capacity(received.len());
+            for entry in received {
+                // A savepoint that cannot be set or undone fails the whole
+                // change, which the writer then rolls back: never a partial
+                // entry kept.
+                let mut savepoint = tx.inner.transaction()?;
+                let outcome = super::intake::receive_in(
+                    &mut super::Db {
+                        inner: &mut savepoint,
+                        statements: &mut *tx.statements,
+                    },
+                    entry,
+                    &sealer,
+                );
+                if outcome.is_ok() {
+                    savepoint.commit()?;
+                } else {
+                    savepoint.rollback()?;
+                }
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        });
+        crate::records::each_or_all(stored, count)
+    }
+
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError> {
         self.write(move |tx| {
             tx.execute(
