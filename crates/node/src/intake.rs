@@ -223,6 +223,35 @@ struct Checked<'n> {
     _standing: Option<std::sync::MutexGuard<'n, ()>>,
 }
 
+/// A batch being taken in: each entry's result once known, the checked
+/// entries waiting to be stored together, and the refusals to record.
+struct Batch<'n> {
+    results: Vec<Option<Result<IntakeOutcome, IntakeRefusal>>>,
+    waiting: Vec<Waiting<'n>>,
+    refused: Vec<RefusalRecord>,
+}
+
+impl Batch<'_> {
+    fn answer(&mut self, index: usize, result: Result<IntakeOutcome, IntakeRefusal>) {
+        if let Some(slot) = self.results.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+}
+
+/// The record of a refusal at intake: who the envelope claimed to come
+/// from, its digest and size, and why.
+fn refusal_record(bytes: &[u8], claimed_sender: String, refusal: &IntakeRefusal) -> RefusalRecord {
+    tracing::warn!(reason = %refusal, sender = %claimed_sender, "envelope refused");
+    RefusalRecord {
+        at: Timestamp::now(),
+        claimed_sender,
+        digest: Digest::of(bytes).to_hex(),
+        size: bytes.len() as u64,
+        reason: refusal.to_string(),
+    }
+}
+
 /// One entry of a batch, checked, waiting to be stored with its neighbours.
 struct Waiting<'n> {
     index: usize,
@@ -262,9 +291,11 @@ impl Node {
         entries: &[B],
         tls_peer: Option<[u8; 32]>,
     ) -> Vec<Result<IntakeOutcome, IntakeRefusal>> {
-        let mut results: Vec<Option<Result<IntakeOutcome, IntakeRefusal>>> =
-            (0..entries.len()).map(|_| None).collect();
-        let mut waiting = Vec::new();
+        let mut batch = Batch {
+            results: (0..entries.len()).map(|_| None).collect(),
+            waiting: Vec::new(),
+            refused: Vec::new(),
+        };
         for (index, entry) in entries.iter().enumerate() {
             let bytes = entry.as_ref();
             let claimed = std::cell::Cell::new(String::from("?"));
@@ -274,32 +305,34 @@ impl Node {
                     if !opened.stands_alone() {
                         return self.judge(bytes, opened).map(Some);
                     }
-                    self.store_waiting(entries, &mut waiting, &mut results);
+                    self.store_waiting(entries, &mut batch);
                     let checked = self.judge(bytes, opened)?;
                     self.store_one(checked).map(|outcome| {
-                        if let Some(slot) = results.get_mut(index) {
-                            *slot = Some(Ok(outcome));
-                        }
+                        batch.answer(index, Ok(outcome));
                         None
                     })
                 });
             match result {
-                Ok(Some(checked)) => waiting.push(Waiting {
+                Ok(Some(checked)) => batch.waiting.push(Waiting {
                     index,
                     claimed: claimed.take(),
                     checked,
                 }),
                 Ok(None) => {}
                 Err(refusal) => {
-                    self.record_refused(bytes, claimed.take(), &refusal);
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Some(Err(refusal));
-                    }
+                    batch
+                        .refused
+                        .push(refusal_record(bytes, claimed.take(), &refusal));
+                    batch.answer(index, Err(refusal));
                 }
             }
         }
-        self.store_waiting(entries, &mut waiting, &mut results);
-        results
+        self.store_waiting(entries, &mut batch);
+        if let Err(e) = self.store().record_refusals(batch.refused) {
+            tracing::error!(error = %e, "could not record a batch's refusals");
+        }
+        batch
+            .results
             .into_iter()
             .map(|result| {
                 result.unwrap_or_else(|| {
@@ -315,16 +348,12 @@ impl Node {
 
     /// Stores the checked entries of a batch waiting so far in one change
     /// and sees to each one's effects, in order.
-    fn store_waiting<B: AsRef<[u8]>>(
-        &self,
-        entries: &[B],
-        waiting: &mut Vec<Waiting<'_>>,
-        results: &mut [Option<Result<IntakeOutcome, IntakeRefusal>>],
-    ) {
-        if waiting.is_empty() {
+    fn store_waiting<'n, B: AsRef<[u8]>>(&'n self, entries: &[B], batch: &mut Batch<'n>) {
+        if batch.waiting.is_empty() {
             return;
         }
-        let (received, rest): (Vec<Received>, Vec<_>) = waiting
+        let (received, rest): (Vec<Received>, Vec<_>) = batch
+            .waiting
             .drain(..)
             .map(|w| (w.checked.received, (w.index, w.claimed, w.checked.outcome)))
             .unzip();
@@ -334,11 +363,11 @@ impl Node {
             if let Err(refusal) = &result
                 && let Some(entry) = entries.get(index)
             {
-                self.record_refused(entry.as_ref(), claimed, refusal);
+                batch
+                    .refused
+                    .push(refusal_record(entry.as_ref(), claimed, refusal));
             }
-            if let Some(slot) = results.get_mut(index) {
-                *slot = Some(result);
-            }
+            batch.answer(index, result);
         }
     }
 
@@ -353,26 +382,14 @@ impl Node {
             .open_envelope(bytes, tls_peer, &claimed, recovering)
             .and_then(|opened| self.judge(bytes, opened))
             .and_then(|checked| self.store_one(checked));
-        if let Err(refusal) = &result {
-            self.record_refused(bytes, claimed.take(), refusal);
-        }
-        result
-    }
-
-    /// Records a refusal at intake: who the envelope claimed to come from,
-    /// its digest and size, and why.
-    fn record_refused(&self, bytes: &[u8], claimed_sender: String, refusal: &IntakeRefusal) {
-        let record = RefusalRecord {
-            at: Timestamp::now(),
-            claimed_sender,
-            digest: Digest::of(bytes).to_hex(),
-            size: bytes.len() as u64,
-            reason: refusal.to_string(),
-        };
-        tracing::warn!(reason = %refusal, sender = %record.claimed_sender, "envelope refused");
-        if let Err(e) = self.store().record_refusal(record) {
+        if let Err(refusal) = &result
+            && let Err(e) =
+                self.store()
+                    .record_refusal(refusal_record(bytes, claimed.take(), refusal))
+        {
             tracing::error!(error = %e, "could not record a refusal");
         }
+        result
     }
 
     /// Stores one checked envelope on its own and sees to its effects.

@@ -316,6 +316,32 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         store.log_size().map_err(text)? == log + 1,
         "a refusal is logged",
     )?;
+    // A batch's refusals are recorded together, each as if alone.
+    let refused = |reason: &str| RefusalRecord {
+        at: Timestamp::now(),
+        claimed_sender: "US".into(),
+        digest: "ce".repeat(32),
+        size: 7,
+        reason: reason.into(),
+    };
+    store.record_refusals(vec![]).map_err(text)?;
+    store
+        .record_refusals(vec![refused("duplicate"), refused("wrong recipient")])
+        .map_err(text)?;
+    let reasons: Vec<String> = store
+        .refusals(10)
+        .map_err(text)?
+        .into_iter()
+        .map(|r| r.reason)
+        .collect();
+    ensure(
+        reasons == ["wrong recipient", "duplicate", "bad signature"],
+        &format!("refusals recorded together are each kept, newest first: {reasons:?}"),
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == log + 3,
+        "refusals recorded together are each logged",
+    )?;
 
     // Officers.
     let ana = OfficerId::new("ana").map_err(text)?;

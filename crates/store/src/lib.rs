@@ -261,6 +261,11 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     /// Records a refusal at intake (and nothing else).
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError>;
 
+    /// Records several refusals at intake (those of one batch), in order,
+    /// in one transaction, each exactly as
+    /// [`record_refusal`](NodeStore::record_refusal) records one.
+    fn record_refusals(&self, refusals: Vec<RefusalRecord>) -> Result<(), StoreError>;
+
     /// Records an officer's decision on an incoming proposal and queues the
     /// decision (and any answer) to the proposer.
     fn decide(
