@@ -225,6 +225,52 @@ async fn a_replay_between_fresh_proposals_refuses_only_itself() {
     mx_run.stop().await;
 }
 
+/// Accepts a proposal only if every proposal it relates to is stored.
+struct RelatedStored;
+
+impl ProposalPolicy for RelatedStored {
+    fn evaluate(&self, proposal: &Proposal, related: &[Proposal]) -> PolicyVerdict {
+        let verdict = if related.len() == proposal.related_to.len() {
+            Verdict::Allow { conditions: vec![] }
+        } else {
+            Verdict::Refuse
+        };
+        support::test_verdict(verdict, &"45".repeat(32))
+    }
+    fn digest(&self) -> String {
+        "45".repeat(32)
+    }
+}
+
+/// Entries are taken in order: a proposal relating to one earlier in its
+/// batch is judged once that one is stored, so policy sees it.
+#[test]
+fn a_proposal_is_judged_after_the_one_it_relates_to_in_the_same_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = support::pair(dir.path(), || Arc::new(RelatedStored));
+    let key = us_key(dir.path());
+    let first = proposal();
+    let mut draft = example("us-border-alert.toml");
+    draft.deadline = Timestamp::now().plus_seconds(3600);
+    draft.related_to = vec![first.id];
+    let follow_up = Proposal::from_draft(draft, party("US"), None, Timestamp::now()).unwrap();
+    let entries = [
+        seal_with(&key, "US", "MX", &Body::Proposal(proposal())),
+        seal_with(&key, "US", "MX", &Body::Proposal(first)),
+        seal_with(&key, "US", "MX", &Body::Proposal(follow_up)),
+    ];
+    let dispositions: Vec<String> = mx
+        .intake_batch(&entries, None)
+        .into_iter()
+        .map(|result| match result.unwrap() {
+            soberana_node::IntakeOutcome::ProposalCreated { disposition, .. } => disposition,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(dispositions, ["accepted", "accepted", "accepted"]);
+    assert_eq!(incoming(&mx), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_batch_is_refused_whole_and_only_the_refusal_is_stored() {
     let dir = tempfile::tempdir().unwrap();
