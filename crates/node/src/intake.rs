@@ -180,6 +180,85 @@ fn store_refusal(e: StoreError) -> IntakeRefusal {
     }
 }
 
+/// An envelope whose shape, sender, connection, recipient, signature and
+/// time were checked: what is judged next.
+struct Opened {
+    sender: soberana_core::PartyCode,
+    card: soberana_wire::PartyCard,
+    header: soberana_wire::EnvelopeHeader,
+    digest: Digest,
+    body: Body,
+    now: Timestamp,
+}
+
+impl Opened {
+    /// Whether what this envelope does must be stored, and its effects on
+    /// the node seen, before the next one of its batch is judged, and
+    /// everything before it stored before it is judged: what it changes or
+    /// reads is what its neighbours' checks read (the partner's key, the
+    /// agreement, a standing run's budget, the witness state, a case, the
+    /// proposals a new one relates to). Everything else is judged on what
+    /// no other envelope from the partner changes, and is stored with its
+    /// neighbours.
+    fn stands_alone(&self) -> bool {
+        match &self.body {
+            Body::Proposal(p) => {
+                !p.related_to.is_empty() || crate::sessions::standing::standing_ref(p).is_some()
+            }
+            Body::Decision(_) | Body::Receipt(_) | Body::Answer(_) | Body::Session(_) => false,
+            Body::Checkpoint(_)
+            | Body::Cosignature(_)
+            | Body::CardUpdate(_)
+            | Body::Agreement(_)
+            | Body::Case(_) => true,
+        }
+    }
+}
+
+/// An envelope that passed every check: what to store, and what it did.
+struct Checked<'n> {
+    received: Received,
+    outcome: IntakeOutcome,
+    /// Held from a standing run's check until it is stored.
+    _standing: Option<std::sync::MutexGuard<'n, ()>>,
+}
+
+/// A batch being taken in: each entry's result once known, the checked
+/// entries waiting to be stored together, and the refusals to record.
+struct Batch<'n> {
+    results: Vec<Option<Result<IntakeOutcome, IntakeRefusal>>>,
+    waiting: Vec<Waiting<'n>>,
+    refused: Vec<RefusalRecord>,
+}
+
+impl Batch<'_> {
+    fn answer(&mut self, index: usize, result: Result<IntakeOutcome, IntakeRefusal>) {
+        if let Some(slot) = self.results.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+}
+
+/// The record of a refusal at intake: who the envelope claimed to come
+/// from, its digest and size, and why.
+fn refusal_record(bytes: &[u8], claimed_sender: String, refusal: &IntakeRefusal) -> RefusalRecord {
+    tracing::warn!(reason = %refusal, sender = %claimed_sender, "envelope refused");
+    RefusalRecord {
+        at: Timestamp::now(),
+        claimed_sender,
+        digest: Digest::of(bytes).to_hex(),
+        size: bytes.len() as u64,
+        reason: refusal.to_string(),
+    }
+}
+
+/// One entry of a batch, checked, waiting to be stored with its neighbours.
+struct Waiting<'n> {
+    index: usize,
+    claimed: String,
+    checked: Checked<'n>,
+}
+
 impl Node {
     /// Takes in an envelope's bytes received over a connection whose client
     /// certificate has fingerprint `tls_peer`. Records a refusal if refused.
@@ -197,6 +276,101 @@ impl Node {
         self.intake_recording(bytes, None, true)
     }
 
+    /// Takes in the envelopes of one batch received over a connection
+    /// whose client certificate has fingerprint `tls_peer`: one result per
+    /// entry, in order, each exactly what [`intake`](Self::intake) would
+    /// answer had the entries come alone one after the other. Every entry
+    /// is checked on its own, in order; those that pass are stored together
+    /// in one change of the store, each rolled back alone if the store
+    /// refuses it. An entry whose effect its neighbours' checks depend on
+    /// (see `Opened::stands_alone`) is stored on its own, after everything
+    /// before it and before anything after it is judged. Records each
+    /// refusal.
+    pub fn intake_batch<B: AsRef<[u8]>>(
+        &self,
+        entries: &[B],
+        tls_peer: Option<[u8; 32]>,
+    ) -> Vec<Result<IntakeOutcome, IntakeRefusal>> {
+        let mut batch = Batch {
+            results: (0..entries.len()).map(|_| None).collect(),
+            waiting: Vec::new(),
+            refused: Vec::new(),
+        };
+        for (index, entry) in entries.iter().enumerate() {
+            let bytes = entry.as_ref();
+            let claimed = std::cell::Cell::new(String::from("?"));
+            let result = self
+                .open_envelope(bytes, tls_peer, &claimed, false)
+                .and_then(|opened| {
+                    if !opened.stands_alone() {
+                        return self.judge(bytes, opened).map(Some);
+                    }
+                    self.store_waiting(entries, &mut batch);
+                    let checked = self.judge(bytes, opened)?;
+                    self.store_one(checked).map(|outcome| {
+                        batch.answer(index, Ok(outcome));
+                        None
+                    })
+                });
+            match result {
+                Ok(Some(checked)) => batch.waiting.push(Waiting {
+                    index,
+                    claimed: claimed.take(),
+                    checked,
+                }),
+                Ok(None) => {}
+                Err(refusal) => {
+                    batch
+                        .refused
+                        .push(refusal_record(bytes, claimed.take(), &refusal));
+                    batch.answer(index, Err(refusal));
+                }
+            }
+        }
+        self.store_waiting(entries, &mut batch);
+        if let Err(e) = self.store().record_refusals(batch.refused) {
+            tracing::error!(error = %e, "could not record a batch's refusals");
+        }
+        batch
+            .results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| {
+                    Err(IntakeRefusal::new(
+                        503,
+                        "unavailable",
+                        "the node could not store the envelope; send it again later",
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Stores the checked entries of a batch waiting so far in one change
+    /// and sees to each one's effects, in order.
+    fn store_waiting<'n, B: AsRef<[u8]>>(&'n self, entries: &[B], batch: &mut Batch<'n>) {
+        if batch.waiting.is_empty() {
+            return;
+        }
+        let (received, rest): (Vec<Received>, Vec<_>) = batch
+            .waiting
+            .drain(..)
+            .map(|w| (w.checked.received, (w.index, w.claimed, w.checked.outcome)))
+            .unzip();
+        let stored = self.store().receive_each(received, self.sealer());
+        for ((index, claimed, outcome), stored) in rest.into_iter().zip(stored) {
+            let result = self.after_storing(outcome, stored);
+            if let Err(refusal) = &result
+                && let Some(entry) = entries.get(index)
+            {
+                batch
+                    .refused
+                    .push(refusal_record(entry.as_ref(), claimed, refusal));
+            }
+            batch.answer(index, result);
+        }
+    }
+
     fn intake_recording(
         &self,
         bytes: &[u8],
@@ -204,30 +378,43 @@ impl Node {
         recovering: bool,
     ) -> Result<IntakeOutcome, IntakeRefusal> {
         let claimed = std::cell::Cell::new(String::from("?"));
-        let result = self.intake_checked(bytes, tls_peer, &claimed, recovering);
-        if let Err(refusal) = &result {
-            let record = RefusalRecord {
-                at: Timestamp::now(),
-                claimed_sender: claimed.take(),
-                digest: Digest::of(bytes).to_hex(),
-                size: bytes.len() as u64,
-                reason: refusal.to_string(),
-            };
-            tracing::warn!(reason = %refusal, sender = %record.claimed_sender, "envelope refused");
-            if let Err(e) = self.store().record_refusal(record) {
-                tracing::error!(error = %e, "could not record a refusal");
-            }
+        let result = self
+            .open_envelope(bytes, tls_peer, &claimed, recovering)
+            .and_then(|opened| self.judge(bytes, opened))
+            .and_then(|checked| self.store_one(checked));
+        if let Err(refusal) = &result
+            && let Err(e) =
+                self.store()
+                    .record_refusal(refusal_record(bytes, claimed.take(), refusal))
+        {
+            tracing::error!(error = %e, "could not record a refusal");
         }
         result
     }
 
-    fn intake_checked(
+    /// Stores one checked envelope on its own and sees to its effects.
+    fn store_one(&self, checked: Checked<'_>) -> Result<IntakeOutcome, IntakeRefusal> {
+        let Checked {
+            received,
+            outcome,
+            _standing: standing,
+        } = checked;
+        let stored = self.store().receive(received, self.sealer());
+        let result = self.after_storing(outcome, stored);
+        drop(standing);
+        result
+    }
+
+    /// The checks that need no more than the envelope and the pinned
+    /// partners: size, shape, a pinned sender, the TLS identity of the
+    /// connection, the recipient, the signature, the body, the time.
+    fn open_envelope(
         &self,
         bytes: &[u8],
         tls_peer: Option<[u8; 32]>,
         claimed: &std::cell::Cell<String>,
         recovering: bool,
-    ) -> Result<IntakeOutcome, IntakeRefusal> {
+    ) -> Result<Opened, IntakeRefusal> {
         let us = self.party();
         let unverified = UnverifiedEnvelope::parse(bytes, self.config().max_envelope_bytes)
             .map_err(from_wire)?;
@@ -275,6 +462,28 @@ impl Node {
         if !recovering {
             self.check_time(header.time, now)?;
         }
+        Ok(Opened {
+            sender,
+            card,
+            header,
+            digest: verified.digest(),
+            body,
+            now,
+        })
+    }
+
+    /// The checks that depend on what the envelope does, then policy's
+    /// verdict on a new proposal: what to store, and what it did.
+    fn judge(&self, bytes: &[u8], opened: Opened) -> Result<Checked<'_>, IntakeRefusal> {
+        let Opened {
+            sender,
+            card,
+            header,
+            digest,
+            body,
+            now,
+        } = opened;
+        let us = self.party();
         let mismatch = |what: &str| {
             IntakeRefusal::new(
                 400,
@@ -284,7 +493,7 @@ impl Node {
         };
         // A standing run's budget is checked against the runs stored, so
         // the check and the storing are one step for such runs.
-        let _standing = matches!(&body, Body::Proposal(p) if crate::sessions::standing::standing_ref(p).is_some())
+        let standing = matches!(&body, Body::Proposal(p) if crate::sessions::standing::standing_ref(p).is_some())
             .then(|| self.standing_intake());
         let (effect, outcome) = match body {
             Body::Proposal(proposal) => {
@@ -316,8 +525,7 @@ impl Node {
                     verdict.reasons.push(soberana_core::Reason::plain(reason));
                 }
                 let explanation = serde_json::to_string(&verdict).unwrap_or_default();
-                let (response, disposition) =
-                    self.respond(&proposal, &verdict, &verified.digest(), now);
+                let (response, disposition) = self.respond(&proposal, &verdict, &digest, now);
                 let outcome = IntakeOutcome::ProposalCreated {
                     proposal: proposal.id,
                     disposition: disposition.to_owned(),
@@ -446,15 +654,30 @@ impl Node {
             sequence: header.sequence,
             sealed_at: header.time,
             body_digest: header.body_digest.0,
-            digest: verified.digest().to_hex(),
+            digest: digest.to_hex(),
             bytes: bytes.to_vec(),
             received_at: now,
             effect,
             order_tolerance_ms: self.config().limits.max_clock_skew_ms,
         };
-        let witnessing = matches!(received.effect, IntakeEffect::Checkpoint(_));
-        let rotated = matches!(received.effect, IntakeEffect::CardUpdate { .. });
-        match self.store().receive(received, self.sealer()) {
+        Ok(Checked {
+            received,
+            outcome,
+            _standing: standing,
+        })
+    }
+
+    /// What follows the store's answer to a checked envelope: its refusal,
+    /// or the effects of what was stored on the node (the outbox, the
+    /// partners' keys, a case to open, the log's findings, listeners).
+    fn after_storing(
+        &self,
+        outcome: IntakeOutcome,
+        stored: Result<Vec<soberana_wire::SealedEnvelope>, StoreError>,
+    ) -> Result<IntakeOutcome, IntakeRefusal> {
+        let witnessing = matches!(outcome, IntakeOutcome::Cosigned { .. });
+        let rotated = matches!(outcome, IntakeOutcome::CardUpdated { .. });
+        match stored {
             Ok(queued) => {
                 // A witnessed checkpoint queues its cosignature; an alarm
                 // queues nothing (see `IntakeEffect::Checkpoint`).

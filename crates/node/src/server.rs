@@ -2,7 +2,8 @@
 //!
 //! `POST /v1/envelopes` takes one envelope; `POST /v1/envelopes/batch`
 //! takes several, each verified and judged on its own with one result each
-//! (see `soberana_wire::decode_batch`); `GET /v1/health` says who this node
+//! and stored together (see `soberana_wire::decode_batch` and
+//! [`Node::intake_batch`]); `GET /v1/health` says who this node
 //! is. The connection's client certificate fingerprint travels with
 //! each request, so intake can check that the TLS identity and the envelope's
 //! signer are the same partner.
@@ -168,8 +169,9 @@ async fn refuse_batch(
 /// is bounded in bytes, entries and time (`limits.max_batch_bytes`,
 /// `max_batch_envelopes`, `body_timeout_ms`) and refused whole (`413
 /// batch_too_large`, `400 malformed_batch`, `408 body_timeout`) only when
-/// its framing or size is wrong; otherwise every entry goes through intake
-/// on its own, exactly as if it had come alone, and the reply (`200`) holds
+/// its framing or size is wrong; otherwise every entry is checked on its
+/// own, in order, exactly as if it had come alone, those that pass are
+/// stored in one change of the store, and the reply (`200`) holds
 /// one result per entry in order: `{"status": 200, "outcome": …}` or
 /// `{"status": 4xx/5xx, "code": …, "error": …}`. One bad envelope refuses
 /// only itself.
@@ -226,32 +228,29 @@ async fn batch(
         .into_response()
 }
 
-/// Takes in the entries of one batch, each through intake on its own and
-/// all at once, so the store commits them together; one result per entry,
-/// in order.
+/// Takes in the entries of one batch on one blocking thread: each checked
+/// on its own, in order, and those that pass stored together (see
+/// [`Node::intake_batch`]); one result per entry, in order.
 pub(crate) async fn take_batch(
     node: &Node,
     entries: Vec<hyper::body::Bytes>,
     fingerprint: Option<[u8; 32]>,
 ) -> Vec<Result<crate::IntakeOutcome, crate::IntakeRefusal>> {
-    let handles: Vec<_> = entries
-        .into_iter()
-        .map(|entry| {
-            let node = node.clone();
-            tokio::task::spawn_blocking(move || node.intake(&entry, fingerprint))
+    let count = entries.len();
+    let node = node.clone();
+    tokio::task::spawn_blocking(move || node.intake_batch(&entries, fingerprint))
+        .await
+        .unwrap_or_else(|_| {
+            (0..count)
+                .map(|_| {
+                    Err(crate::IntakeRefusal {
+                        status: 503,
+                        code: "unavailable",
+                        reason: "the node is shutting down".into(),
+                    })
+                })
+                .collect()
         })
-        .collect();
-    let mut results = Vec::with_capacity(handles.len());
-    for handle in handles {
-        results.push(handle.await.unwrap_or_else(|_| {
-            Err(crate::IntakeRefusal {
-                status: 503,
-                code: "unavailable",
-                reason: "the node is shutting down".into(),
-            })
-        }));
-    }
-    results
 }
 
 /// One entry's result in a batch's reply.

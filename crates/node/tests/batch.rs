@@ -166,6 +166,111 @@ async fn a_batch_of_good_and_bad_envelopes_refuses_only_the_bad_ones() {
     mx_run.stop().await;
 }
 
+/// The entries of a batch are stored together, each on its own: a replay
+/// between two fresh proposals is refused alone and both neighbours are
+/// stored; an envelope twice in one batch is taken once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_between_fresh_proposals_refuses_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = pair_with(dir.path(), |_| {});
+    let mx_run = mx.start().await.unwrap();
+    let key = us_key(dir.path());
+    let seen = seal_with(&key, "US", "MX", &Body::Proposal(proposal()));
+    let (status, body) = us
+        .send_raw_batch(party("MX"), encode_batch(std::slice::from_ref(&seen)))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(results(&body), vec![(200, "proposal_created".to_owned())]);
+    assert_eq!(incoming(&mx), 1);
+    let refusals = mx.refusals(100).unwrap().len();
+
+    let first = seal_with(&key, "US", "MX", &Body::Proposal(proposal()));
+    let last = seal_with(&key, "US", "MX", &Body::Proposal(proposal()));
+    let (status, body) = us
+        .send_raw_batch(party("MX"), encode_batch(&[first, seen, last]))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let expected: Vec<(u64, String)> = [
+        (200, "proposal_created"),
+        (409, "duplicate"),
+        (200, "proposal_created"),
+    ]
+    .into_iter()
+    .map(|(s, c)| (s, c.to_owned()))
+    .collect();
+    assert_eq!(results(&body), expected, "{body}");
+    assert_eq!(
+        incoming(&mx),
+        3,
+        "exactly the two fresh proposals were stored"
+    );
+    assert_eq!(mx.refusals(100).unwrap().len(), refusals + 1);
+
+    let twice = seal_with(&key, "US", "MX", &Body::Proposal(proposal()));
+    let (status, body) = us
+        .send_raw_batch(party("MX"), encode_batch(&[twice.clone(), twice]))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        results(&body),
+        vec![
+            (200, "proposal_created".to_owned()),
+            (409, "duplicate".to_owned())
+        ]
+    );
+    assert_eq!(incoming(&mx), 4);
+    mx_run.stop().await;
+}
+
+/// Accepts a proposal only if every proposal it relates to is stored.
+struct RelatedStored;
+
+impl ProposalPolicy for RelatedStored {
+    fn evaluate(&self, proposal: &Proposal, related: &[Proposal]) -> PolicyVerdict {
+        let verdict = if related.len() == proposal.related_to.len() {
+            Verdict::Allow { conditions: vec![] }
+        } else {
+            Verdict::Refuse
+        };
+        support::test_verdict(verdict, &"45".repeat(32))
+    }
+    fn digest(&self) -> String {
+        "45".repeat(32)
+    }
+}
+
+/// Entries are taken in order: a proposal relating to one earlier in its
+/// batch is judged once that one is stored, so policy sees it.
+#[test]
+fn a_proposal_is_judged_after_the_one_it_relates_to_in_the_same_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, _us) = support::pair(dir.path(), || Arc::new(RelatedStored));
+    let key = us_key(dir.path());
+    let first = proposal();
+    let mut draft = example("us-border-alert.toml");
+    draft.deadline = Timestamp::now().plus_seconds(3600);
+    draft.related_to = vec![first.id];
+    let follow_up = Proposal::from_draft(draft, party("US"), None, Timestamp::now()).unwrap();
+    let entries = [
+        seal_with(&key, "US", "MX", &Body::Proposal(proposal())),
+        seal_with(&key, "US", "MX", &Body::Proposal(first)),
+        seal_with(&key, "US", "MX", &Body::Proposal(follow_up)),
+    ];
+    let dispositions: Vec<String> = mx
+        .intake_batch(&entries, None)
+        .into_iter()
+        .map(|result| match result.unwrap() {
+            soberana_node::IntakeOutcome::ProposalCreated { disposition, .. } => disposition,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(dispositions, ["accepted", "accepted", "accepted"]);
+    assert_eq!(incoming(&mx), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_batch_is_refused_whole_and_only_the_refusal_is_stored() {
     let dir = tempfile::tempdir().unwrap();

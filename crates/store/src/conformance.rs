@@ -319,6 +319,32 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         store.log_size().map_err(text)? == log + 1,
         "a refusal is logged",
     )?;
+    // A batch's refusals are recorded together, each as if alone.
+    let refused = |reason: &str| RefusalRecord {
+        at: Timestamp::now(),
+        claimed_sender: "US".into(),
+        digest: "ce".repeat(32),
+        size: 7,
+        reason: reason.into(),
+    };
+    store.record_refusals(vec![]).map_err(text)?;
+    store
+        .record_refusals(vec![refused("duplicate"), refused("wrong recipient")])
+        .map_err(text)?;
+    let reasons: Vec<String> = store
+        .refusals(10)
+        .map_err(text)?
+        .into_iter()
+        .map(|r| r.reason)
+        .collect();
+    ensure(
+        reasons == ["wrong recipient", "duplicate", "bad signature"],
+        &format!("refusals recorded together are each kept, newest first: {reasons:?}"),
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == log + 3,
+        "refusals recorded together are each logged",
+    )?;
 
     // Officers.
     let ana = OfficerId::new("ana").map_err(text)?;
@@ -484,6 +510,7 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
     check_trails(store, mx, us)?;
     check_agreement(store, mx, us)?;
     check_sequence_skip(store, mx)?;
+    check_receive_each(store, mx, us)?;
     check_alert_verdicts(store)?;
     // Last: its final case leaves a checkpoint past the log's end.
     check_log_restart(store, mx)
@@ -606,6 +633,66 @@ fn check_recorded_deliveries(store: &dyn NodeStore, mx: PartyCode) -> Result<(),
         "a failed delivery leaves its proposal queued",
     )?;
     Ok(())
+}
+
+/// Envelopes received together are recorded in order, each on its own: a
+/// refused one in the middle (a replay) is rolled back alone and its
+/// neighbours are stored, exactly as if each had come alone.
+fn check_receive_each(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Result<(), String> {
+    let review = |p: &Proposal| IntakeEffect::Proposal {
+        proposal: Box::new(p.clone()),
+        response: Box::new(PolicyResponse::Review),
+        verdict: "{}".into(),
+    };
+    // One received alone, to learn what one costs the log; sent again
+    // below, it is a replay.
+    let seen = proposal(us, mx)?;
+    let replay = received(&seen, review(&seen));
+    let log = store.log_size().map_err(text)?;
+    store.receive(replay.clone(), sealer(mx)).map_err(text)?;
+    let one = store.log_size().map_err(text)? - log;
+
+    let (first, last) = (proposal(us, mx)?, proposal(us, mx)?);
+    let log = store.log_size().map_err(text)?;
+    let results = store.receive_each(
+        vec![
+            received(&first, review(&first)),
+            replay,
+            received(&last, review(&last)),
+        ],
+        sealer(mx),
+    );
+    ensure(
+        matches!(
+            results.as_slice(),
+            [Ok(_), Err(StoreError::Duplicate(_)), Ok(_)]
+        ),
+        &format!(
+            "entries received together each get their own result, a replay in the middle refused: {results:?}"
+        ),
+    )?;
+    ensure(
+        state(store, first.id)? == Some(ProposalState::AwaitingOfficer)
+            && state(store, last.id)? == Some(ProposalState::AwaitingOfficer),
+        "the neighbours of a refused entry are stored",
+    )?;
+    ensure(
+        store.log_size().map_err(text)? == log + 2 * one,
+        "a refused entry among others writes nothing, and each stored one logs as if alone",
+    )?;
+
+    // A later entry sees what an earlier one of the same batch stored.
+    let twice = proposal(us, mx)?;
+    let envelope = received(&twice, review(&twice));
+    let results = store.receive_each(vec![envelope.clone(), envelope], sealer(mx));
+    ensure(
+        matches!(results.as_slice(), [Ok(_), Err(StoreError::Duplicate(_))]),
+        &format!("an envelope twice in one batch is taken once: {results:?}"),
+    )?;
+    ensure(
+        store.receive_each(vec![], sealer(mx)).is_empty(),
+        "an empty batch has no results",
+    )
 }
 
 /// The numbering of envelopes to a partner moves on to a given number and

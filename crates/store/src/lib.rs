@@ -246,8 +246,25 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         sealer: Sealer,
     ) -> Result<Vec<SealedEnvelope>, StoreError>;
 
+    /// Records envelopes received together (one partner's batch), in order,
+    /// in one transaction, each in its own savepoint exactly as
+    /// [`receive`](NodeStore::receive) records one: an entry the store
+    /// refuses (a duplicate, a reused sequence number, a quota…) is rolled
+    /// back alone and its neighbours are kept. One result per entry, in
+    /// order; a later entry sees what the earlier ones stored.
+    fn receive_each(
+        &self,
+        received: Vec<Received>,
+        sealer: Sealer,
+    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>>;
+
     /// Records a refusal at intake (and nothing else).
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError>;
+
+    /// Records several refusals at intake (those of one batch), in order,
+    /// in one transaction, each exactly as
+    /// [`record_refusal`](NodeStore::record_refusal) records one.
+    fn record_refusals(&self, refusals: Vec<RefusalRecord>) -> Result<(), StoreError>;
 
     /// Records an officer's decision on an incoming proposal and queues the
     /// decision (and any answer) to the proposer.

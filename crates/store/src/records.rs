@@ -444,3 +444,25 @@ pub struct PartnerCheckpoint {
     /// Evidence or notes (JSON).
     pub detail: String,
 }
+
+/// The results of a change that records several entries: each entry's own,
+/// or, when the change as a whole failed (and nothing of it was kept), that
+/// failure for every one of the `count` entries.
+pub(crate) fn each_or_all<T>(
+    stored: Result<Vec<Result<T, crate::StoreError>>, crate::StoreError>,
+    count: usize,
+) -> Vec<Result<T, crate::StoreError>> {
+    let e = match stored {
+        Ok(each) => return each,
+        Err(e) => e,
+    };
+    let again = |e: &crate::StoreError| match e {
+        crate::StoreError::Closed => crate::StoreError::Closed,
+        other => crate::StoreError::Corrupt(other.to_string()),
+    };
+    let mut each: Vec<_> = (1..count).map(|_| Err(again(&e))).collect();
+    if count > 0 {
+        each.insert(0, Err(e));
+    }
+    each
+}

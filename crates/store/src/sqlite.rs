@@ -820,6 +820,32 @@ fn check_order(tx: &Transaction<'_>, received: &Received) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Records one refusal at intake and its log entry inside `tx`.
+fn refusal_in(tx: &Transaction<'_>, refusal: &RefusalRecord) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO refusals (at, claimed_sender, digest, size, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        refusal.at.unix_millis(),
+        &refusal.claimed_sender,
+        &refusal.digest,
+        refusal.size as i64,
+        &refusal.reason,
+    ])?;
+    let digest = Digest::parse(&refusal.digest)
+        .map(|d| d.0)
+        .unwrap_or([0; 32]);
+    append_log_unit(
+        tx,
+        &[LogEntry::IntakeRefusal {
+            reason: refusal.reason.chars().take(1000).collect(),
+            digest,
+            claimed_sender: refusal.claimed_sender.chars().take(16).collect(),
+            time_ms: refusal.at.unix_millis().max(0) as u64,
+        }],
+    )
+}
+
 fn receive_in(
     tx: &Transaction<'_>,
     received: Received,
@@ -1681,28 +1707,43 @@ impl NodeStore for SqliteStore {
         self.write(move |tx| receive_in(tx, received, &sealer))
     }
 
+    fn receive_each(
+        &self,
+        received: Vec<Received>,
+        sealer: Sealer,
+    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
+        let count = received.len();
+        let stored = self.write(move |tx| {
+            let mut outcomes = Vec::with_capacity(received.len());
+            for entry in received {
+                // A savepoint that cannot be set or undone fails the whole
+                // change, which the writer then rolls back: never a partial
+                // entry kept.
+                savepoint(tx, "SAVEPOINT entry")?;
+                let outcome = receive_in(tx, entry, &sealer);
+                if outcome.is_err() {
+                    savepoint(tx, "ROLLBACK TO entry")?;
+                }
+                savepoint(tx, "RELEASE entry")?;
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        });
+        crate::records::each_or_all(stored, count)
+    }
+
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError> {
+        self.write(move |tx| refusal_in(tx, &refusal))
+    }
+
+    fn record_refusals(&self, refusals: Vec<RefusalRecord>) -> Result<(), StoreError> {
+        if refusals.is_empty() {
+            return Ok(());
+        }
         self.write(move |tx| {
-            tx.prepare_cached(
-                "INSERT INTO refusals (at, claimed_sender, digest, size, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                refusal.at.unix_millis(),
-                refusal.claimed_sender,
-                refusal.digest,
-                refusal.size as i64,
-                refusal.reason,
-            ])?;
-            let digest = Digest::parse(&refusal.digest).map(|d| d.0).unwrap_or([0; 32]);
-            append_log_unit(
-                tx,
-                &[LogEntry::IntakeRefusal {
-                    reason: refusal.reason.chars().take(1000).collect(),
-                    digest,
-                    claimed_sender: refusal.claimed_sender.chars().take(16).collect(),
-                    time_ms: refusal.at.unix_millis().max(0) as u64,
-                }],
-            )
+            refusals
+                .iter()
+                .try_for_each(|refusal| refusal_in(tx, refusal))
         })
     }
 

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
@@ -103,10 +103,14 @@ impl PublicKey {
 
     /// Whether `signature` over `message` was made by this key. Uses strict
     /// verification, which refuses malleable and small-order signatures.
+    /// The strict check is the plain one (the same checks of `s`, the same
+    /// equation, the same comparison with `R` as encoded) with small-order
+    /// `R` and keys refused on top, so whatever it accepts the plain check
+    /// accepts too: it is not run a second time (each costs a double scalar
+    /// multiplication, the dearest step of taking an envelope in).
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         let signature = Signature::from_bytes(signature);
         self.0.verify_strict(message, &signature).is_ok()
-            && self.0.verify(message, &signature).is_ok()
     }
 
     /// The underlying dalek key.
@@ -164,6 +168,42 @@ mod tests {
         let mut flipped = sig;
         flipped[10] ^= 1;
         assert!(!key.public().verify(b"proposal", &flipped));
+    }
+
+    /// The small-order key and signature that plain Ed25519 verification
+    /// takes for any message (the identity as key and as `R`, `s` zero) are
+    /// refused, and so is a signature whose `s` is not reduced.
+    #[test]
+    fn small_order_and_malleable_signatures_are_refused() {
+        use ed25519_dalek::Verifier as _;
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = PublicKey::from_bytes(&identity).unwrap();
+        let mut forged = [0u8; 64];
+        forged[0] = 1;
+        assert!(
+            weak.verifying_key()
+                .verify(b"any message", &Signature::from_bytes(&forged))
+                .is_ok(),
+            "plain verification takes it"
+        );
+        assert!(!weak.verify(b"any message", &forged));
+
+        let key = NodeKey::from_seed(&[7; 32]);
+        let mut signature = key.sign(b"message");
+        assert!(key.public().verify(b"message", &signature));
+        // s + l, the group order: the same point equation, another encoding.
+        let order: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut carry = 0u16;
+        for (s, l) in signature[32..].iter_mut().zip(order) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum as u8;
+            carry = sum >> 8;
+        }
+        assert!(!key.public().verify(b"message", &signature));
     }
 
     #[test]

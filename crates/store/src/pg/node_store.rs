@@ -317,29 +317,51 @@ impl NodeStore for PostgresStore {
         self.write(move |tx| super::intake::receive_in(tx, received, &sealer))
     }
 
+    fn receive_each(
+        &self,
+        received: Vec<Received>,
+        sealer: Sealer,
+    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
+        let count = received.len();
+        let stored = self.write(move |tx| {
+            let mut outcomes = Vec::with_capacity(received.len());
+            for entry in received {
+                // A savepoint that cannot be set or undone fails the whole
+                // change, which the writer then rolls back: never a partial
+                // entry kept.
+                let mut savepoint = tx.inner.transaction()?;
+                let outcome = super::intake::receive_in(
+                    &mut super::Db {
+                        inner: &mut savepoint,
+                        statements: &mut *tx.statements,
+                    },
+                    entry,
+                    &sealer,
+                );
+                if outcome.is_ok() {
+                    savepoint.commit()?;
+                } else {
+                    savepoint.rollback()?;
+                }
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        });
+        crate::records::each_or_all(stored, count)
+    }
+
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError> {
+        self.write(move |tx| refusal_in(tx, &refusal))
+    }
+
+    fn record_refusals(&self, refusals: Vec<RefusalRecord>) -> Result<(), StoreError> {
+        if refusals.is_empty() {
+            return Ok(());
+        }
         self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO refusals (at, claimed_sender, digest, size, reason) VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &refusal.at.unix_millis(),
-                    &refusal.claimed_sender,
-                    &refusal.digest,
-                    &(refusal.size as i64),
-                    &refusal.reason,
-                ],
-            )?;
-            let digest = Digest::parse(&refusal.digest).map(|d| d.0).unwrap_or([0; 32]);
-            append_log(
-                tx,
-                &[LogEntry::IntakeRefusal {
-                    reason: refusal.reason.chars().take(1000).collect(),
-                    digest,
-                    claimed_sender: refusal.claimed_sender.chars().take(16).collect(),
-                    time_ms: refusal.at.unix_millis().max(0) as u64,
-                }],
-            )
-            .map(|_| ())
+            refusals
+                .iter()
+                .try_for_each(|refusal| refusal_in(tx, refusal))
         })
     }
 
@@ -849,4 +871,31 @@ impl NodeStore for PostgresStore {
             .collect()
         })
     }
+}
+
+/// Records one refusal at intake and its log entry inside `tx`.
+fn refusal_in(tx: &mut super::Tx<'_, '_>, refusal: &RefusalRecord) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO refusals (at, claimed_sender, digest, size, reason) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &refusal.at.unix_millis(),
+            &refusal.claimed_sender,
+            &refusal.digest,
+            &(refusal.size as i64),
+            &refusal.reason,
+        ],
+    )?;
+    let digest = Digest::parse(&refusal.digest)
+        .map(|d| d.0)
+        .unwrap_or([0; 32]);
+    append_log(
+        tx,
+        &[LogEntry::IntakeRefusal {
+            reason: refusal.reason.chars().take(1000).collect(),
+            digest,
+            claimed_sender: refusal.claimed_sender.chars().take(16).collect(),
+            time_ms: refusal.at.unix_millis().max(0) as u64,
+        }],
+    )
+    .map(|_| ())
 }
