@@ -65,14 +65,12 @@ impl LedgerStorage for LedgerView<'_> {
 
     fn put_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), StorageError> {
         if let Some(existing) = self.checkpoint(checkpoint.size)? {
-            return if existing.note == checkpoint.note {
-                Ok(())
-            } else {
-                Err(StorageError::Conflict(format!(
-                    "a different checkpoint of size {} is stored",
-                    checkpoint.size
-                )))
-            };
+            return crate::records::check_one_checkpoint_per_size(
+                checkpoint.size,
+                &checkpoint.note,
+                Some(&existing.note),
+            )
+            .map_err(StorageError::Conflict);
         }
         self.0
             .add_checkpoint(LedgerCheckpoint {
@@ -252,14 +250,12 @@ impl LedgerStorage for StagedLedger<'_> {
 
     fn put_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> Result<(), StorageError> {
         if let Some(existing) = self.checkpoint(checkpoint.size)? {
-            return if existing.note == checkpoint.note {
-                Ok(())
-            } else {
-                Err(StorageError::Conflict(format!(
-                    "a different checkpoint of size {} is stored",
-                    checkpoint.size
-                )))
-            };
+            return crate::records::check_one_checkpoint_per_size(
+                checkpoint.size,
+                &checkpoint.note,
+                Some(&existing.note),
+            )
+            .map_err(StorageError::Conflict);
         }
         self.checkpoints.insert(checkpoint.size, checkpoint.clone());
         Ok(())

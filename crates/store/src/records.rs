@@ -426,6 +426,45 @@ impl RestartDeclaration {
     }
 }
 
+/// Refuses entries appended at `first` when they were prepared against a
+/// log of size `start`, or whose tree nodes (`written`, as the store
+/// computed them) are not the ones `prepared` says: `what` names the change
+/// (a batch, a restart). The caller's transaction rolls back.
+pub(crate) fn check_appended(
+    what: &str,
+    start: u64,
+    first: u64,
+    prepared: &[(ledger::NodeId, Hash)],
+    written: &[(ledger::NodeId, Hash)],
+) -> Result<(), crate::StoreError> {
+    if first != start {
+        return Err(crate::StoreError::Conflict(format!(
+            "{what} was prepared against a log of size {start}, but it holds {first}"
+        )));
+    }
+    if written != prepared {
+        return Err(crate::StoreError::Conflict(format!(
+            "{what}'s tree nodes are not the ones its entries imply"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to store a checkpoint of a size for which another note is
+/// already stored (`stored`): a log signs one checkpoint per size.
+pub(crate) fn check_one_checkpoint_per_size(
+    size: u64,
+    note: &str,
+    stored: Option<&str>,
+) -> Result<(), String> {
+    match stored {
+        Some(other) if other != note => {
+            Err(format!("a different checkpoint of size {size} is stored"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A partner's checkpoint and what we made of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerCheckpoint {

@@ -1410,19 +1410,9 @@ impl NodeStore for SqliteStore {
     ) -> Result<(), StoreError> {
         self.write(move |tx| {
             let (first, written) = append_encoded(tx, &entries)?;
-            if first != start {
-                return Err(StoreError::Conflict(format!(
-                    "a batch starting at {start} cannot follow a log of size {first}"
-                )));
-            }
             // The store computes the tree itself; a batch whose nodes differ
             // from what its entries imply is refused (and rolled back).
-            if written != nodes {
-                return Err(StoreError::Conflict(
-                    "the batch's tree nodes are not the ones its entries imply".into(),
-                ));
-            }
-            Ok(())
+            crate::records::check_appended("the batch", start, first, &nodes, &written)
         })
     }
 
@@ -2183,16 +2173,7 @@ impl NodeStore for SqliteStore {
                 body,
             } = declaration;
             let (first, written) = append_encoded(tx, &entries)?;
-            if first != start {
-                return Err(StoreError::Conflict(format!(
-                    "the restart was prepared against a log of size {start}, but it holds {first}"
-                )));
-            }
-            if written != nodes {
-                return Err(StoreError::Conflict(
-                    "the restart's tree nodes are not the ones its entries imply".into(),
-                ));
-            }
+            crate::records::check_appended("the restart", start, first, &nodes, &written)?;
             let stored: Option<String> = tx
                 .query_row(
                     "SELECT note FROM checkpoints WHERE size = ?1",
@@ -2200,12 +2181,12 @@ impl NodeStore for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            if stored.is_some_and(|note| note != checkpoint.note) {
-                return Err(StoreError::Conflict(format!(
-                    "a different checkpoint of size {} is stored",
-                    checkpoint.size
-                )));
-            }
+            crate::records::check_one_checkpoint_per_size(
+                checkpoint.size,
+                &checkpoint.note,
+                stored.as_deref(),
+            )
+            .map_err(StoreError::Conflict)?;
             tx.execute(
                 "INSERT INTO checkpoints (size, note, at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(size) DO NOTHING",

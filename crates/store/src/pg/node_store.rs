@@ -49,17 +49,7 @@ impl NodeStore for PostgresStore {
     ) -> Result<(), StoreError> {
         self.write(move |tx| {
             let (first, written) = append_encoded(tx, &entries)?;
-            if first != start {
-                return Err(StoreError::Conflict(format!(
-                    "a batch starting at {start} cannot follow a log of size {first}"
-                )));
-            }
-            if written != nodes {
-                return Err(StoreError::Conflict(
-                    "the batch's tree nodes are not the ones its entries imply".into(),
-                ));
-            }
-            Ok(())
+            crate::records::check_appended("the batch", start, first, &nodes, &written)
         })
     }
 
@@ -721,29 +711,18 @@ impl NodeStore for PostgresStore {
                 body,
             } = declaration;
             let (first, written) = append_encoded(tx, &entries)?;
-            if first != start {
-                return Err(StoreError::Conflict(format!(
-                    "the restart was prepared against a log of size {start}, but it holds {first}"
-                )));
-            }
-            if written != nodes {
-                return Err(StoreError::Conflict(
-                    "the restart's tree nodes are not the ones its entries imply".into(),
-                ));
-            }
+            crate::records::check_appended("the restart", start, first, &nodes, &written)?;
             let stored = tx.query_opt(
                 "SELECT note FROM checkpoints WHERE size = $1",
                 &[&(checkpoint.size as i64)],
             )?;
-            if let Some(row) = stored {
-                let note: String = row.try_get(0)?;
-                if note != checkpoint.note {
-                    return Err(StoreError::Conflict(format!(
-                        "a different checkpoint of size {} is stored",
-                        checkpoint.size
-                    )));
-                }
-            }
+            let stored: Option<String> = stored.map(|row| row.try_get(0)).transpose()?;
+            crate::records::check_one_checkpoint_per_size(
+                checkpoint.size,
+                &checkpoint.note,
+                stored.as_deref(),
+            )
+            .map_err(StoreError::Conflict)?;
             tx.execute(
                 "INSERT INTO checkpoints (size, note, at) VALUES ($1, $2, $3)
                  ON CONFLICT (size) DO NOTHING",
