@@ -197,7 +197,7 @@ async fn relay_one(mut client: TcpStream, upstream: SocketAddr, link: Arc<Impair
         reset(client);
         reset(server);
     }
-    if owed_cut && !cut_after.is_some_and(|limit| moved.load(Ordering::SeqCst) >= limit) {
+    if owed_cut && cut_after.is_none_or(|limit| moved.load(Ordering::SeqCst) < limit) {
         // The connection ended before its cut: the next one owes it.
         link.owed_cut.store(true, Ordering::SeqCst);
     }
