@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 pub mod case;
+pub mod standing;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
