@@ -72,6 +72,18 @@ fn refusal(status: u16, code: &str, reason: String) -> Response {
         .into_response()
 }
 
+/// The body length a request declares (`content-length`), if it declares
+/// one that reads as a number.
+fn declared_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
 async fn envelope(
     State(node): State<Node>,
     peer: Option<Extension<PeerCertificate>>,
@@ -83,10 +95,21 @@ async fn envelope(
     // (and refused by intake, which records it) without reading all of it;
     // and no longer than the body timeout, so a trickled body cannot hold
     // the connection.
+    // A body declared larger than the limit is refused before any of it
+    // is read, not after the body timeout.
+    let declared_over = declared_length(&request).is_some_and(|n| n > limit as u64);
     let limited = http_body_util::Limited::new(request.into_body(), limit + 1);
-    let bytes = match tokio::time::timeout(body_timeout, limited.collect()).await {
+    let read = async {
+        if declared_over {
+            return Ok(Err(()));
+        }
+        tokio::time::timeout(body_timeout, limited.collect())
+            .await
+            .map(|r| r.map_err(drop))
+    };
+    let bytes = match read.await {
         Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(_)) => {
+        Ok(Err(())) => {
             let reason = format!("envelope is over the limit of {limit} bytes");
             let refused = node.clone();
             let _ = tokio::task::spawn_blocking(move || {
@@ -184,10 +207,19 @@ async fn batch(
     let (max_bytes, max_count) = (limits.max_batch_bytes, limits.max_batch_envelopes);
     let body_timeout = Duration::from_millis(limits.body_timeout_ms);
     let fingerprint = peer.and_then(|Extension(p)| p.0);
+    let declared_over = declared_length(&request).is_some_and(|n| n > max_bytes as u64);
     let limited = http_body_util::Limited::new(request.into_body(), max_bytes + 1);
-    let bytes = match tokio::time::timeout(body_timeout, limited.collect()).await {
+    let read = async {
+        if declared_over {
+            return Ok(Err(()));
+        }
+        tokio::time::timeout(body_timeout, limited.collect())
+            .await
+            .map(|r| r.map_err(drop))
+    };
+    let bytes = match read.await {
         Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(_)) => {
+        Ok(Err(())) => {
             let reason = format!("the batch is over the limit of {max_bytes} bytes");
             let why = format!("{reason} (batch_too_large)");
             refuse_batch(&node, fingerprint, &[], max_bytes as u64 + 1, why).await;
