@@ -72,16 +72,38 @@ fn refusal(status: u16, code: &str, reason: String) -> Response {
         .into_response()
 }
 
-/// The body length a request declares (`content-length`), if it declares
-/// one that reads as a number.
-fn declared_length(request: &Request) -> Option<u64> {
-    request
+/// Why a request's body was not read.
+enum BodyRefused {
+    /// Declared or found larger than the limit.
+    OverLimit,
+    /// Not whole within the body timeout.
+    Late,
+}
+
+/// Reads a request's body of at most `limit` bytes within `timeout`: a
+/// body declared larger (`content-length`) is refused before any of it is
+/// read; otherwise one byte past the limit is read, so an oversized body is
+/// recognised without reading all of it, and a trickled body cannot hold
+/// the connection past the timeout.
+async fn read_body(
+    request: Request,
+    limit: usize,
+    timeout: Duration,
+) -> Result<hyper::body::Bytes, BodyRefused> {
+    let declared = request
         .headers()
-        .get(hyper::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyRefused::OverLimit);
+    }
+    let limited = http_body_util::Limited::new(request.into_body(), limit + 1);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(_)) => Err(BodyRefused::OverLimit),
+        Err(_) => Err(BodyRefused::Late),
+    }
 }
 
 async fn envelope(
@@ -91,25 +113,10 @@ async fn envelope(
 ) -> Response {
     let limit = node.config().max_envelope_bytes;
     let body_timeout = Duration::from_millis(node.config().limits.body_timeout_ms);
-    // Read one byte past the limit so an oversized envelope is recognised
-    // (and refused by intake, which records it) without reading all of it;
-    // and no longer than the body timeout, so a trickled body cannot hold
-    // the connection.
-    // A body declared larger than the limit is refused before any of it
-    // is read, not after the body timeout.
-    let declared_over = declared_length(&request).is_some_and(|n| n > limit as u64);
-    let limited = http_body_util::Limited::new(request.into_body(), limit + 1);
-    let read = async {
-        if declared_over {
-            return Ok(Err(()));
-        }
-        tokio::time::timeout(body_timeout, limited.collect())
-            .await
-            .map(|r| r.map_err(drop))
-    };
-    let bytes = match read.await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(())) => {
+    // An oversized envelope is refused by intake, which records it.
+    let bytes = match read_body(request, limit, body_timeout).await {
+        Ok(bytes) => bytes,
+        Err(BodyRefused::OverLimit) => {
             let reason = format!("envelope is over the limit of {limit} bytes");
             let refused = node.clone();
             let _ = tokio::task::spawn_blocking(move || {
@@ -118,7 +125,7 @@ async fn envelope(
             .await;
             return refusal(413, "too_large", reason);
         }
-        Err(_) => {
+        Err(BodyRefused::Late) => {
             let reason = format!(
                 "the envelope's body did not arrive within {} ms; send it whole at once",
                 body_timeout.as_millis()
@@ -207,25 +214,15 @@ async fn batch(
     let (max_bytes, max_count) = (limits.max_batch_bytes, limits.max_batch_envelopes);
     let body_timeout = Duration::from_millis(limits.body_timeout_ms);
     let fingerprint = peer.and_then(|Extension(p)| p.0);
-    let declared_over = declared_length(&request).is_some_and(|n| n > max_bytes as u64);
-    let limited = http_body_util::Limited::new(request.into_body(), max_bytes + 1);
-    let read = async {
-        if declared_over {
-            return Ok(Err(()));
-        }
-        tokio::time::timeout(body_timeout, limited.collect())
-            .await
-            .map(|r| r.map_err(drop))
-    };
-    let bytes = match read.await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(())) => {
+    let bytes = match read_body(request, max_bytes, body_timeout).await {
+        Ok(bytes) => bytes,
+        Err(BodyRefused::OverLimit) => {
             let reason = format!("the batch is over the limit of {max_bytes} bytes");
             let why = format!("{reason} (batch_too_large)");
             refuse_batch(&node, fingerprint, &[], max_bytes as u64 + 1, why).await;
             return refusal(413, "batch_too_large", reason);
         }
-        Err(_) => {
+        Err(BodyRefused::Late) => {
             let reason = format!(
                 "the batch's body did not arrive within {} ms; send it whole at once",
                 body_timeout.as_millis()
