@@ -52,12 +52,12 @@ fn party(code: &str) -> Result<PartyCode, String> {
     PartyCode::new(code).map_err(text)
 }
 
-fn sealer(from: PartyCode) -> Sealer {
+pub(crate) fn sealer(from: PartyCode) -> Sealer {
     let key = Arc::new(NodeKey::from_seed(&[7; 32]));
     Arc::new(move |to, seq, body| SealedEnvelope::seal(&key, from, to, seq, Timestamp::now(), body))
 }
 
-fn proposal(from: PartyCode, to: PartyCode) -> Result<Proposal, String> {
+pub(crate) fn proposal(from: PartyCode, to: PartyCode) -> Result<Proposal, String> {
     let draft = ProposalDraft {
         to,
         requesting_agency: AgencyId::new(&format!("{from}.FGR")).map_err(text)?,
@@ -76,7 +76,7 @@ fn proposal(from: PartyCode, to: PartyCode) -> Result<Proposal, String> {
     Proposal::from_draft(draft, from, None, Timestamp::now()).map_err(text)
 }
 
-fn received(p: &Proposal, effect: IntakeEffect) -> Received {
+pub(crate) fn received(p: &Proposal, effect: IntakeEffect) -> Received {
     // Each envelope from a sender takes the next number, as a real sender's.
     static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Received {

@@ -108,7 +108,9 @@ impl StoreLocation {
 /// Methods that send something take a [`Sealer`], called inside the
 /// transaction with the next sequence number for the recipient, so that the
 /// envelope, its outbox row, its log entry and the state change it reports
-/// are committed together.
+/// are committed together. A store may run a transaction again after
+/// rolling it back, so the sealer may be called for envelopes that are never
+/// kept: it must have no effect beyond the envelope it returns.
 ///
 /// The officers' accounts, their audit trail and the decisions awaiting a
 /// second approver ([`OfficerStore`]) live in the same store, so that an

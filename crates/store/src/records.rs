@@ -11,7 +11,9 @@ use soberana_ledger::{self as ledger, Hash, LogEntry, NoteSigner, VerifierKey};
 use soberana_wire::{Answer, Body, SealedEnvelope, SessionMessage};
 
 /// Seals a body for a recipient with a sequence number the store allocates
-/// inside the transaction that queues it.
+/// inside the transaction that queues it. It may be called again for the
+/// same body when the store runs that transaction a second time, so it must
+/// do nothing but seal.
 pub type Sealer = Arc<dyn Fn(PartyCode, u64, &Body) -> SealedEnvelope + Send + Sync>;
 
 /// The log entry's record of an envelope that crossed: its header, and the

@@ -1,20 +1,20 @@
 //! The SQLite implementation of [`NodeStore`], with group commit.
 //!
-//! One writer thread owns the write connection. Callers hand it a closure
-//! and wait; the thread takes every closure that is waiting, runs each in
-//! its own savepoint inside one transaction, commits once, and only then
-//! answers each caller. A closure that fails is rolled back to its savepoint
-//! without disturbing the others in the batch. Reads use a few
-//! other connections, which WAL lets proceed while the writer works.
+//! One writer thread (`writer`) owns the write connection. Callers hand it
+//! a closure and wait; the thread takes every closure that is waiting, runs
+//! them inside one transaction, commits once, and only then answers each
+//! caller. A closure that fails is undone without disturbing the others in
+//! the batch: the batch is run again with each closure in its own
+//! savepoint. Reads use a few other connections, which WAL lets proceed
+//! while the writer works.
 //!
 //! This file is long because every durable state change is here, each a
 //! closure over one transaction sharing the same private helpers (log
 //! append, sealing into the outbox, lifecycle transitions); splitting it by
 //! table would scatter one transaction's steps over several files.
 
-use std::any::Any;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -30,22 +30,12 @@ use soberana_ledger::{
 use soberana_wire::{Answer, Body, CosignatureReply, Digest, SealedEnvelope};
 
 pub(crate) mod cases;
+mod writer;
+
+use writer::{Job, Pass, savepoint, writer_loop};
 
 use crate::records::*;
 use crate::{NodeStore, StoreError, schema};
-
-type Outcome = Result<Box<dyn Any + Send>, StoreError>;
-type Work = Box<dyn FnOnce(&Transaction<'_>) -> Outcome + Send>;
-
-struct Job {
-    work: Work,
-    reply: SyncSender<Outcome>,
-    /// When the caller handed the change over, for the latency histogram.
-    submitted: std::time::Instant,
-}
-
-/// The most changes committed in one transaction.
-const MAX_BATCH: usize = 512;
 
 /// Read connections: WAL lets each read while the writer commits and the
 /// others read, so intake, the outbox and operators do not queue behind
@@ -75,8 +65,8 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // The per-change savepoints roll back through a statement journal;
-    // kept in memory it costs no file writes. Durability is the WAL's
+    // The savepoints of a careful run (see `writer`) roll back through a
+    // statement journal; kept in memory it costs no file writes. Durability is the WAL's
     // business and is not affected.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -117,29 +107,6 @@ impl SqliteStore {
             writer: Mutex::new(Some(handle)),
             commits,
         })
-    }
-
-    /// Runs `f` in the writer's next batch and waits until it is durable.
-    pub(crate) fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        let job = Job {
-            work: Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn Any + Send>)),
-            reply,
-            submitted: std::time::Instant::now(),
-        };
-        {
-            let guard = self.jobs.lock().map_err(|_| StoreError::Closed)?;
-            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
-            sender.send(job).map_err(|_| StoreError::Closed)?;
-        }
-        let value = answer.recv().map_err(|_| StoreError::Closed)??;
-        value
-            .downcast::<T>()
-            .map(|b| *b)
-            .map_err(|_| StoreError::Corrupt("writer returned the wrong type".into()))
     }
 
     pub(crate) fn read<T>(
@@ -186,72 +153,6 @@ impl Drop for SqliteStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, jobs: Receiver<Job>, times: &crate::CommitTimes) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        run_batch(&mut conn, batch, times);
-    }
-}
-
-fn run_batch(conn: &mut Connection, batch: Vec<Job>, times: &crate::CommitTimes) {
-    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            let msg = e.to_string();
-            for job in batch {
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Corrupt(format!("cannot begin: {msg}"))));
-            }
-            return;
-        }
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let outcome = match savepoint(&tx, "SAVEPOINT job") {
-            Ok(()) => {
-                let outcome = (job.work)(&tx);
-                let end = if outcome.is_ok() {
-                    savepoint(&tx, "RELEASE job")
-                } else {
-                    savepoint(&tx, "ROLLBACK TO job").and_then(|()| savepoint(&tx, "RELEASE job"))
-                };
-                match end {
-                    Ok(()) => outcome,
-                    Err(e) => Err(StoreError::Database(e)),
-                }
-            }
-            Err(e) => Err(StoreError::Database(e)),
-        };
-        results.push((job.reply, job.submitted, outcome));
-    }
-    match tx.commit() {
-        Ok(()) => {
-            // Counted before anyone is answered, so a caller that reads the
-            // histogram after its change sees the change counted.
-            for (_, submitted, _) in &results {
-                times.record(submitted.elapsed());
-            }
-            for (reply, _, outcome) in results {
-                let _ = reply.send(outcome);
-            }
-        }
-        Err(e) => {
-            let msg = e.to_string();
-            tracing::error!(error = %msg, "commit failed; the batch is lost and every caller is told");
-            for (reply, _, _) in results {
-                let _ = reply.send(Err(StoreError::Corrupt(format!("commit failed: {msg}"))));
-            }
-        }
-    }
-}
-
 fn hex_digest(digest: &[u8; 32]) -> String {
     Digest(*digest).to_hex()
 }
@@ -264,12 +165,6 @@ fn next_log_index(conn: &Connection) -> Result<u64, StoreError> {
         .prepare_cached("SELECT MAX(idx) FROM log_leaves")?
         .query_row([], |r| r.get(0))?;
     Ok(max.map_or(0, |m| m as u64 + 1))
-}
-
-/// Runs a savepoint statement from the statement cache: these run twice per
-/// change, and parsing them each time was a measurable share of a commit.
-fn savepoint(tx: &Transaction<'_>, sql: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -846,9 +741,49 @@ fn refusal_in(tx: &Transaction<'_>, refusal: &RefusalRecord) -> Result<(), Store
     )
 }
 
+/// Each entry's outcome, of a batch received together.
+type EachOutcome = Vec<Result<Vec<SealedEnvelope>, StoreError>>;
+
+/// The change that takes the entries of a received batch each on its own.
+///
+/// In the writer's optimistic run the entries are taken one after another
+/// with no savepoint between them, like the changes of a batch (see
+/// `writer`): the first that fails fails this whole change, so the writer
+/// rolls its batch back and runs it again carefully, and in that run this
+/// change takes each entry in a savepoint of its own, so that a refused
+/// entry is undone alone and its neighbours are kept, as if each had come
+/// alone. Keeping one savepoint around the whole change, to redo only this
+/// change, would bring back the page copying the optimistic run avoids, on
+/// the change that writes the most; and entries are refused rarely.
+pub(crate) fn receive_each_work(
+    received: Vec<Received>,
+    sealer: Sealer,
+) -> impl FnMut(&Transaction<'_>, Pass) -> Result<EachOutcome, StoreError> + Send + 'static {
+    move |tx, pass| {
+        let mut outcomes = Vec::with_capacity(received.len());
+        for entry in &received {
+            if pass == Pass::Optimistic {
+                outcomes.push(Ok(receive_in(tx, entry, &sealer)?));
+                continue;
+            }
+            // A savepoint that cannot be set or undone fails the whole
+            // change, which the writer then rolls back: never a partial
+            // entry kept.
+            savepoint(tx, "SAVEPOINT entry")?;
+            let outcome = receive_in(tx, entry, &sealer);
+            if outcome.is_err() {
+                savepoint(tx, "ROLLBACK TO entry")?;
+            }
+            savepoint(tx, "RELEASE entry")?;
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}
+
 fn receive_in(
     tx: &Transaction<'_>,
-    received: Received,
+    received: &Received,
     sealer: &Sealer,
 ) -> Result<Vec<SealedEnvelope>, StoreError> {
     let now = received.received_at;
@@ -886,7 +821,7 @@ fn receive_in(
             earlier,
         });
     }
-    check_order(tx, &received)?;
+    check_order(tx, received)?;
     // The envelope is stored with the place its log entry takes, appended
     // right after it.
     let index = next_log_index(tx)?;
@@ -908,7 +843,7 @@ fn receive_in(
             index as i64,
         ])?;
     if inserted == 0 {
-        return Err(StoreError::Duplicate(received.envelope_id));
+        return Err(StoreError::Duplicate(received.envelope_id.clone()));
     }
     append_log_at(
         tx,
@@ -923,7 +858,7 @@ fn receive_in(
         })],
     )?;
     let peer = received.sender;
-    match received.effect {
+    match &received.effect {
         IntakeEffect::Proposal {
             proposal,
             response,
@@ -934,12 +869,12 @@ fn receive_in(
             // and a step the lifecycle refuses fails below as it would
             // after a plain insert.
             let received = ProposalState::initial(Direction::Incoming);
-            let row_state = settled_state(received, &response).unwrap_or(received);
+            let row_state = settled_state(received, response).unwrap_or(received);
             insert_proposal(
                 tx,
-                &proposal,
+                proposal,
                 Direction::Incoming,
-                Some(&verdict),
+                Some(verdict),
                 row_state,
                 now,
             )?;
@@ -949,9 +884,9 @@ fn receive_in(
                 state: received,
                 written: Some(row_state),
             };
-            match *response {
+            match &**response {
                 PolicyResponse::Decided { decision, answer } => {
-                    record_own_decision(tx, sealer, &stored, &decision, answer.as_ref(), now)
+                    record_own_decision(tx, sealer, &stored, decision, answer.as_ref(), now)
                 }
                 PolicyResponse::Review => {
                     transition_from(
@@ -979,7 +914,13 @@ fn receive_in(
                     )?;
                     tx.prepare_cached("INSERT INTO receipts (proposal_id, body) VALUES (?1, ?2)")?
                         .execute(params![proposal.id.to_string(), json(&receipt)?])?;
-                    Ok(vec![queue(tx, sealer, peer, &Body::Receipt(receipt), now)?])
+                    Ok(vec![queue(
+                        tx,
+                        sealer,
+                        peer,
+                        &Body::Receipt(receipt.clone()),
+                        now,
+                    )?])
                 }
             }
         }
@@ -1025,19 +966,19 @@ fn receive_in(
                 .execute(params![answer.proposal_id.to_string(), json(&answer)?])?;
             Ok(Vec::new())
         }
-        IntakeEffect::Checkpoint(witnessing) => witness_in(tx, sealer, peer, &witnessing, now),
+        IntakeEffect::Checkpoint(witnessing) => witness_in(tx, sealer, peer, witnessing, now),
         IntakeEffect::CosignatureReceived { cosignature, log } => {
-            insert_cosignature(tx, &cosignature)?;
-            append_log(tx, &[log])?;
+            insert_cosignature(tx, cosignature)?;
+            append_log(tx, std::slice::from_ref(log))?;
             Ok(Vec::new())
         }
         IntakeEffect::Session { message, quota } => {
-            store_session_part(tx, peer, &message, quota, now)?;
+            store_session_part(tx, peer, message, *quota, now)?;
             Ok(Vec::new())
         }
         IntakeEffect::Agreement(act) => {
             let us = received.recipient;
-            crate::agreements::record(tx, us, peer, peer, &act, &received.envelope_id, now)?;
+            crate::agreements::record(tx, us, peer, peer, act, &received.envelope_id, now)?;
             if matches!(act.action, AgreementAction::Acknowledge { .. }) {
                 return Ok(Vec::new());
             }
@@ -1063,12 +1004,12 @@ fn receive_in(
         } => {
             tx.prepare_cached("UPDATE peers SET card = ?2, pinned_at = ?3 WHERE party = ?1")?
                 .execute(params![peer.as_str(), card, now.unix_millis()])?;
-            crate::keys::insert(tx, &previous)?;
-            append_log(tx, &[log])?;
+            crate::keys::insert(tx, previous)?;
+            append_log(tx, std::slice::from_ref(log))?;
             Ok(Vec::new())
         }
         IntakeEffect::Case(event) => {
-            cases::receive_case_in(tx, received.recipient, peer, &event)?;
+            cases::receive_case_in(tx, received.recipient, peer, event)?;
             Ok(Vec::new())
         }
     }
@@ -1394,7 +1335,7 @@ impl NodeStore for SqliteStore {
                  ON CONFLICT(party) DO UPDATE SET card = excluded.card, pinned_at = excluded.pinned_at",
                 params![peer.as_str(), card, Timestamp::now().unix_millis()],
             )?;
-            append_log(tx, &[log]).map(|_| ())
+            append_log(tx, std::slice::from_ref(&log)).map(|_| ())
         })
     }
 
@@ -1517,7 +1458,7 @@ impl NodeStore for SqliteStore {
     ) -> Result<(), StoreError> {
         self.write(move |tx| {
             let now = Timestamp::now();
-            for body in bodies {
+            for body in &bodies {
                 if matches!(
                     body,
                     Body::Proposal(_) | Body::Decision(_) | Body::Receipt(_) | Body::Answer(_)
@@ -1527,7 +1468,7 @@ impl NodeStore for SqliteStore {
                         body.kind().as_str()
                     )));
                 }
-                queue(tx, &sealer, peer, &body, now)?;
+                queue(tx, &sealer, peer, body, now)?;
             }
             Ok(())
         })
@@ -1694,7 +1635,7 @@ impl NodeStore for SqliteStore {
         received: Received,
         sealer: Sealer,
     ) -> Result<Vec<SealedEnvelope>, StoreError> {
-        self.write(move |tx| receive_in(tx, received, &sealer))
+        self.write(move |tx| receive_in(tx, &received, &sealer))
     }
 
     fn receive_each(
@@ -1703,22 +1644,7 @@ impl NodeStore for SqliteStore {
         sealer: Sealer,
     ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
         let count = received.len();
-        let stored = self.write(move |tx| {
-            let mut outcomes = Vec::with_capacity(received.len());
-            for entry in received {
-                // A savepoint that cannot be set or undone fails the whole
-                // change, which the writer then rolls back: never a partial
-                // entry kept.
-                savepoint(tx, "SAVEPOINT entry")?;
-                let outcome = receive_in(tx, entry, &sealer);
-                if outcome.is_err() {
-                    savepoint(tx, "ROLLBACK TO entry")?;
-                }
-                savepoint(tx, "RELEASE entry")?;
-                outcomes.push(outcome);
-            }
-            Ok(outcomes)
-        });
+        let stored = self.write_passes(receive_each_work(received, sealer));
         crate::records::each_or_all(stored, count)
     }
 
@@ -2100,7 +2026,7 @@ impl NodeStore for SqliteStore {
                 return Ok(false);
             }
             add_event(tx, proposal, current, &event, Timestamp::now())?;
-            append_log(tx, &[log])?;
+            append_log(tx, std::slice::from_ref(&log))?;
             Ok(true)
         })
     }
@@ -2171,9 +2097,9 @@ impl NodeStore for SqliteStore {
                 checkpoint,
                 peer,
                 body,
-            } = declaration;
-            let (first, written) = append_encoded(tx, &entries)?;
-            crate::records::check_appended("the restart", start, first, &nodes, &written)?;
+            } = &declaration;
+            let (first, written) = append_encoded(tx, entries)?;
+            crate::records::check_appended("the restart", *start, first, nodes, &written)?;
             let stored: Option<String> = tx
                 .query_row(
                     "SELECT note FROM checkpoints WHERE size = ?1",
@@ -2196,7 +2122,7 @@ impl NodeStore for SqliteStore {
                     checkpoint.at.unix_millis()
                 ],
             )?;
-            queue(tx, &sealer, peer, &body, Timestamp::now())
+            queue(tx, &sealer, *peer, body, Timestamp::now())
         })
     }
 
@@ -2299,12 +2225,12 @@ impl NodeStore for SqliteStore {
         self.write(move |tx| {
             let now = Timestamp::now();
             crate::keys::insert(tx, &previous)?;
-            append_log(tx, &[log])?;
+            append_log(tx, std::slice::from_ref(&log))?;
             let peers: Vec<String> = tx
                 .prepare_cached("SELECT party FROM peers ORDER BY party")?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            let body = Body::CardUpdate(update);
+            let body = Body::CardUpdate(update.clone());
             peers
                 .iter()
                 .map(|p| queue(tx, &sealer, party(p)?, &body, now))
