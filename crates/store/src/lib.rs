@@ -9,9 +9,10 @@
 //! in one transaction, so a crash leaves either all of it or none.
 //!
 //! In both, writes go through a single writer thread that commits many callers'
-//! changes in one transaction (group commit): each caller's change runs in
-//! its own savepoint, and no caller is answered before the commit that holds
-//! its change is durable. One fsync serves a whole batch; none is skipped.
+//! changes in one transaction (group commit): a caller's change that fails
+//! is undone alone (in a savepoint of its own; SQLite gives one only when a
+//! run without savepoints met a failure), and no caller is answered before
+//! the commit that holds its change is durable. One fsync serves a whole batch; none is skipped.
 //!
 //! The node talks to storage only through the [`NodeStore`] trait, and
 //! opens it one way, [`StoreLocation::open`]: a file path opens the SQLite
@@ -249,7 +250,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     ) -> Result<Vec<SealedEnvelope>, StoreError>;
 
     /// Records envelopes received together (one partner's batch), in order,
-    /// in one transaction, each in its own savepoint exactly as
+    /// in one transaction, each as if in its own savepoint, exactly as
     /// [`receive`](NodeStore::receive) records one: an entry the store
     /// refuses (a duplicate, a reused sequence number, a quota…) is rolled
     /// back alone and its neighbours are kept. One result per entry, in
