@@ -135,11 +135,19 @@ impl Node {
         let (received, rest): (Vec<Received>, Vec<_>) = batch
             .waiting
             .drain(..)
-            .map(|w| (w.checked.received, (w.index, w.claimed, w.checked.outcome)))
+            .map(|w| {
+                let Checked {
+                    received,
+                    outcome,
+                    kind,
+                    ..
+                } = w.checked;
+                (received, (w.index, w.claimed, outcome, kind))
+            })
             .unzip();
         let stored = self.store().receive_each(received, self.sealer());
-        for ((index, claimed, outcome), stored) in rest.into_iter().zip(stored) {
-            let result = self.after_storing(outcome, stored);
+        for ((index, claimed, outcome, kind), stored) in rest.into_iter().zip(stored) {
+            let result = self.after_storing(outcome, kind, stored);
             if let Err(refusal) = &result
                 && let Some(entry) = entries.get(index)
             {
