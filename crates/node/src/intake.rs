@@ -11,11 +11,9 @@
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 
 use serde::Serialize;
-use soberana_core::{
-    Decision, Outcome, ProposalBody, ProposalId, ProposalKind, Receipt, Timestamp,
-};
+use soberana_core::{Decision, Outcome, ProposalBody, ProposalId, Receipt, Timestamp};
 use soberana_store::{
-    IntakeEffect, PolicyResponse, Received, RefusalRecord, SessionQuota, StoreError,
+    IntakeEffect, PolicyResponse, Received, RefusalRecord, SessionQuota, StoreError, Taken,
 };
 use soberana_wire::{Body, Digest, UnverifiedEnvelope, WireError};
 
@@ -199,8 +197,6 @@ struct Opened {
 struct Checked<'n> {
     received: Received,
     outcome: IntakeOutcome,
-    /// The kind of the proposal it creates, known from its body.
-    kind: Option<ProposalKind>,
     /// Held from a standing run's check until it is stored.
     _standing: Option<std::sync::MutexGuard<'n, ()>>,
 }
@@ -261,11 +257,10 @@ impl Node {
         let Checked {
             received,
             outcome,
-            kind,
             _standing: standing,
         } = checked;
         let stored = self.store().receive(received, self.sealer());
-        let result = self.after_storing(outcome, kind, stored);
+        let result = self.after_storing(outcome, stored);
         drop(standing);
         result
     }
@@ -360,10 +355,6 @@ impl Node {
         // the check and the storing are one step for such runs.
         let standing = matches!(&body, Body::Proposal(p) if crate::sessions::standing::standing_ref(p).is_some())
             .then(|| self.standing_intake());
-        let kind = match &body {
-            Body::Proposal(p) => Some(p.kind()),
-            _ => None,
-        };
         let (effect, outcome) = match body {
             Body::Proposal(proposal) => {
                 if proposal.from != sender || proposal.to != us {
@@ -532,7 +523,6 @@ impl Node {
         Ok(Checked {
             received,
             outcome,
-            kind,
             _standing: standing,
         })
     }
@@ -540,18 +530,15 @@ impl Node {
     /// What follows the store's answer to a checked envelope: its refusal,
     /// or the effects of what was stored on the node (the outbox, the
     /// partners' keys, a case to open, the log's findings, listeners).
-    /// `kind` is the kind of the proposal concerned, where it is known
-    /// without asking the store.
     fn after_storing(
         &self,
         outcome: IntakeOutcome,
-        kind: Option<ProposalKind>,
-        stored: Result<Vec<soberana_wire::SealedEnvelope>, StoreError>,
+        stored: Result<Taken, StoreError>,
     ) -> Result<IntakeOutcome, IntakeRefusal> {
         let witnessing = matches!(outcome, IntakeOutcome::Cosigned { .. });
         let rotated = matches!(outcome, IntakeOutcome::CardUpdated { .. });
         match stored {
-            Ok(queued) => {
+            Ok(Taken { queued, kind }) => {
                 // A witnessed checkpoint queues its cosignature; an alarm
                 // queues nothing (see `IntakeEffect::Checkpoint`).
                 let outcome = match outcome {
@@ -574,6 +561,7 @@ impl Node {
                 if let IntakeOutcome::DecisionRecorded { proposal }
                 | IntakeOutcome::ProposalCreated { proposal, .. } = &outcome
                 {
+                    // The store says the proposal's kind, so most need no read.
                     self.open_agreed_case_logged(*proposal, kind);
                 }
                 // A new proposal's answer goes out at once; anything else

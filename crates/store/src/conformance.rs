@@ -209,7 +209,7 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
     let mut from_us = ours.clone();
     from_us.from = us;
     from_us.to = mx;
-    store
+    let taken = store
         .receive(
             received(&from_us, IntakeEffect::Decision(accepted)),
             sealer(mx),
@@ -218,6 +218,10 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
     ensure(
         state(store, ours.id)? == Some(ProposalState::Accepted),
         "the partner's acceptance of our proposal is recorded",
+    )?;
+    ensure(
+        taken.queued.is_empty() && taken.kind == Some(ours.kind()),
+        "storing a decision says the kind of the proposal it decides",
     )?;
     let log = store.log_size().map_err(text)?;
     let entry = |time_ms| LogEntry::StandingRun {
@@ -678,7 +682,10 @@ fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Resul
             sealer(mx),
         )
         .map_err(text)?;
-    ensure(replies.len() == 1, "the partner's act is acknowledged")?;
+    ensure(
+        replies.queued.len() == 1,
+        "the partner's act is acknowledged",
+    )?;
     ensure(
         store
             .agreement(us)

@@ -53,7 +53,7 @@ pub use records::{
     DeliveryItem, DeliveryResult, IntakeEffect, LedgerCheckpoint, OfficerDecision,
     PartnerCheckpoint, PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter,
     ProposalRecord, Received, RefusalRecord, RefusedDelivery, RestartClaim, RestartDeclaration,
-    Sealer, SessionQuota, StoredLeaf, Witnessing, envelope_record,
+    Sealer, SessionQuota, StoredLeaf, Taken, Witnessing, envelope_record,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
@@ -240,11 +240,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     /// queues whatever reply the effect calls for. Refuses an envelope id
     /// seen before with [`StoreError::Duplicate`], and a state change the
     /// lifecycle does not allow with [`StoreError::Transition`].
-    fn receive(
-        &self,
-        received: Received,
-        sealer: Sealer,
-    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+    fn receive(&self, received: Received, sealer: Sealer) -> Result<Taken, StoreError>;
 
     /// Records envelopes received together (one partner's batch), in order,
     /// in one transaction, each in its own savepoint exactly as
@@ -256,7 +252,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         &self,
         received: Vec<Received>,
         sealer: Sealer,
-    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>>;
+    ) -> Vec<Result<Taken, StoreError>>;
 
     /// Records a refusal at intake (and nothing else).
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError>;

@@ -528,11 +528,21 @@ struct Stored {
 }
 
 fn load_state(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<Stored>, StoreError> {
-    let row: Option<(String, String, String)> = tx
-        .prepare_cached("SELECT direction, peer, state FROM proposals WHERE id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    Ok(load_state_kind(tx, id)?.map(|(stored, _)| stored))
+}
+
+/// [`load_state`] and the proposal's kind, from the one row.
+fn load_state_kind(
+    tx: &Transaction<'_>,
+    id: ProposalId,
+) -> Result<Option<(Stored, ProposalKind)>, StoreError> {
+    let row: Option<(String, String, String, String)> = tx
+        .prepare_cached("SELECT direction, peer, state, kind FROM proposals WHERE id = ?1")?
+        .query_row([id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
-    let Some((direction, peer, state)) = row else {
+    let Some((direction, peer, state, kind)) = row else {
         return Ok(None);
     };
     let direction = match direction.as_str() {
@@ -542,12 +552,23 @@ fn load_state(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<Stored>, St
     };
     let state = ProposalState::parse(&state)
         .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?;
-    Ok(Some(Stored {
-        direction,
-        peer: party(&peer)?,
-        state,
-        written: None,
-    }))
+    Ok(Some((
+        Stored {
+            direction,
+            peer: party(&peer)?,
+            state,
+            written: None,
+        },
+        proposal_kind(&kind)?,
+    )))
+}
+
+/// A proposal kind as stored.
+fn proposal_kind(kind: &str) -> Result<ProposalKind, StoreError> {
+    ProposalKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
 }
 
 /// Moves a proposal through the lifecycle and records the step.
@@ -850,6 +871,22 @@ fn receive_in(
     tx: &Transaction<'_>,
     received: Received,
     sealer: &Sealer,
+) -> Result<Taken, StoreError> {
+    let mut kind = match &received.effect {
+        IntakeEffect::Proposal { proposal, .. } => Some(proposal.kind()),
+        _ => None,
+    };
+    let queued = store_received(tx, received, sealer, &mut kind)?;
+    Ok(Taken { queued, kind })
+}
+
+/// Records a received envelope and its effect inside `tx`; sets
+/// `decided_kind` to the kind of the proposal a decision decides.
+fn store_received(
+    tx: &Transaction<'_>,
+    received: Received,
+    sealer: &Sealer,
+    decided_kind: &mut Option<ProposalKind>,
 ) -> Result<Vec<SealedEnvelope>, StoreError> {
     let now = received.received_at;
     let (kind, proposal_id) = match &received.effect {
@@ -984,9 +1021,13 @@ fn receive_in(
             }
         }
         IntakeEffect::Decision(decision) => {
-            transition(
+            let (stored, kind) = load_state_kind(tx, decision.proposal_id)?
+                .ok_or_else(|| StoreError::NoSuchProposal(decision.proposal_id.to_string()))?;
+            *decided_kind = Some(kind);
+            transition_from(
                 tx,
                 decision.proposal_id,
+                &stored,
                 Direction::Outgoing,
                 peer,
                 LifecycleEvent::Decided(decision.outcome.clone()),
@@ -1689,11 +1730,7 @@ impl NodeStore for SqliteStore {
         })
     }
 
-    fn receive(
-        &self,
-        received: Received,
-        sealer: Sealer,
-    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+    fn receive(&self, received: Received, sealer: Sealer) -> Result<Taken, StoreError> {
         self.write(move |tx| receive_in(tx, received, &sealer))
     }
 
@@ -1701,7 +1738,7 @@ impl NodeStore for SqliteStore {
         &self,
         received: Vec<Received>,
         sealer: Sealer,
-    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
+    ) -> Vec<Result<Taken, StoreError>> {
         let count = received.len();
         let stored = self.write(move |tx| {
             let mut outcomes = Vec::with_capacity(received.len());
@@ -2039,13 +2076,7 @@ impl NodeStore for SqliteStore {
                 .prepare_cached("SELECT kind FROM proposals WHERE id = ?1")?
                 .query_row([id.to_string()], |r| r.get(0))
                 .optional()?;
-            kind.map(|k| {
-                ProposalKind::ALL
-                    .into_iter()
-                    .find(|kind| kind.as_str() == k)
-                    .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{k}`")))
-            })
-            .transpose()
+            kind.map(|k| proposal_kind(&k)).transpose()
         })
     }
 

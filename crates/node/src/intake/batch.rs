@@ -135,19 +135,11 @@ impl Node {
         let (received, rest): (Vec<Received>, Vec<_>) = batch
             .waiting
             .drain(..)
-            .map(|w| {
-                let Checked {
-                    received,
-                    outcome,
-                    kind,
-                    ..
-                } = w.checked;
-                (received, (w.index, w.claimed, outcome, kind))
-            })
+            .map(|w| (w.checked.received, (w.index, w.claimed, w.checked.outcome)))
             .unzip();
         let stored = self.store().receive_each(received, self.sealer());
-        for ((index, claimed, outcome, kind), stored) in rest.into_iter().zip(stored) {
-            let result = self.after_storing(outcome, kind, stored);
+        for ((index, claimed, outcome), stored) in rest.into_iter().zip(stored) {
+            let result = self.after_storing(outcome, stored);
             if let Err(refusal) = &result
                 && let Some(entry) = entries.get(index)
             {

@@ -299,11 +299,7 @@ impl NodeStore for PostgresStore {
         })
     }
 
-    fn receive(
-        &self,
-        received: Received,
-        sealer: Sealer,
-    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+    fn receive(&self, received: Received, sealer: Sealer) -> Result<Taken, StoreError> {
         self.write(move |tx| super::intake::receive_in(tx, received, &sealer))
     }
 
@@ -311,7 +307,7 @@ impl NodeStore for PostgresStore {
         &self,
         received: Vec<Received>,
         sealer: Sealer,
-    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
+    ) -> Vec<Result<Taken, StoreError>> {
         let count = received.len();
         let stored = self.write(move |tx| {
             let mut outcomes = Vec::with_capacity(received.len());
@@ -577,14 +573,8 @@ impl NodeStore for PostgresStore {
                 "SELECT kind FROM proposals WHERE id = $1",
                 &[&id.to_string()],
             )?;
-            row.map(|r| {
-                let kind: String = r.get(0);
-                soberana_core::ProposalKind::ALL
-                    .into_iter()
-                    .find(|k| k.as_str() == kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
-            })
-            .transpose()
+            row.map(|r| super::changes::proposal_kind(&r.get::<_, String>(0)))
+                .transpose()
         })
     }
 
