@@ -13,7 +13,7 @@
 use serde::Serialize;
 use soberana_core::{Decision, Outcome, ProposalBody, ProposalId, Receipt, Timestamp};
 use soberana_store::{
-    IntakeEffect, PolicyResponse, Received, RefusalRecord, SessionQuota, StoreError,
+    IntakeEffect, PolicyResponse, Received, RefusalRecord, SessionQuota, StoreError, Taken,
 };
 use soberana_wire::{Body, Digest, UnverifiedEnvelope, WireError};
 
@@ -533,12 +533,12 @@ impl Node {
     fn after_storing(
         &self,
         outcome: IntakeOutcome,
-        stored: Result<Vec<soberana_wire::SealedEnvelope>, StoreError>,
+        stored: Result<Taken, StoreError>,
     ) -> Result<IntakeOutcome, IntakeRefusal> {
         let witnessing = matches!(outcome, IntakeOutcome::Cosigned { .. });
         let rotated = matches!(outcome, IntakeOutcome::CardUpdated { .. });
         match stored {
-            Ok(queued) => {
+            Ok(Taken { queued, kind }) => {
                 // A witnessed checkpoint queues its cosignature; an alarm
                 // queues nothing (see `IntakeEffect::Checkpoint`).
                 let outcome = match outcome {
@@ -561,7 +561,8 @@ impl Node {
                 if let IntakeOutcome::DecisionRecorded { proposal }
                 | IntakeOutcome::ProposalCreated { proposal, .. } = &outcome
                 {
-                    self.open_agreed_case_logged(*proposal);
+                    // The store says the proposal's kind, so most need no read.
+                    self.open_agreed_case_logged(*proposal, kind);
                 }
                 // A new proposal's answer goes out at once; anything else
                 // queued is found by the outbox's read of the store.

@@ -377,7 +377,7 @@ impl Node {
         self.wake_outbox();
         if decision.outcome.is_acceptance() {
             // An accepted joint investigation opens its case at once.
-            self.open_agreed_case_logged(id);
+            self.open_agreed_case_logged(id, Some(detail.record.kind()));
         }
         Ok(decision)
     }

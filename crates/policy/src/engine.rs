@@ -40,6 +40,7 @@ use soberana_territory::{Geography, PlaceError, Resolution};
 use crate::digest::set_digest;
 use crate::layers::{Disposition, Layer, PolicyFile, PolicyMeta, parse_layer};
 use crate::prose::{ProsePassage, ProseScanner};
+use crate::tasks::{TaskKey, TaskRequests};
 use crate::{PolicyDigest, PolicyError, pin};
 
 /// The schema every policy is validated against, in Cedar's schema syntax.
@@ -462,6 +463,9 @@ pub struct PolicyEngine {
     meta: HashMap<PolicyId, PolicyMeta>,
     order: Vec<PolicyId>,
     names: Names,
+    /// Each task's request and record, kept by the facts they are built
+    /// from.
+    task_requests: TaskRequests,
     authorizer: Authorizer,
     digest: PolicyDigest,
     constitutional_digest: PolicyDigest,
@@ -576,6 +580,7 @@ impl PolicyEngine {
             meta,
             order,
             names,
+            task_requests: TaskRequests::default(),
             authorizer: Authorizer::new(),
             digest,
             constitutional_digest: pin(constitutional.bytes()),
@@ -1053,24 +1058,49 @@ impl PolicyEngine {
     }
 
     /// The Cedar request judging one task, and the task's record for the
-    /// proposal's context.
+    /// proposal's context: built from the facts the key holds, or a clone
+    /// of what those facts built before.
     fn task_request(
         &self,
         facts: &ActFacts,
         task: &Act<'_>,
         kind: ProposalKind,
     ) -> Result<(Request, RestrictedExpression), String> {
-        let record = self.task_record(facts, task)?;
+        let key = TaskKey {
+            agency: task.agency.as_str().to_owned(),
+            within: task.within.map(|w| w.as_str().to_owned()),
+            action: task.action,
+            armed: task.armed,
+            kinetic: task.kinetic,
+            under_command_of: task.under_command_of,
+            kind: facts.kind,
+            party: facts.party.clone(),
+            on_territory: facts.on_territory,
+            maritime_zone: facts.maritime_zone,
+            misrepresented: facts.misrepresented,
+            unresolved: facts.unresolved,
+            presence: facts.presence,
+            domain: facts.domain,
+            related: facts.related,
+            proposal_kind: kind,
+        };
+        self.task_requests
+            .get_or_build(key, |key| self.build_task_request(key))
+    }
+
+    /// Builds a task's request and record from `key` alone.
+    fn build_task_request(&self, key: &TaskKey) -> Result<(Request, RestrictedExpression), String> {
+        let record = self.task_record(key)?;
         let context = Context::from_pairs([
             ("task".to_owned(), record.clone()),
             (
                 "proposal_kind".to_owned(),
-                RestrictedExpression::new_string(kind.as_str().to_owned()),
+                RestrictedExpression::new_string(key.proposal_kind.as_str().to_owned()),
             ),
         ])
         .map_err(|e| e.to_string())?;
         let request = Request::new(
-            self.names.agency(task.agency.as_str()),
+            self.names.agency(&key.agency),
             self.names.task_action.clone(),
             self.names.territory.clone(),
             context,
@@ -1080,23 +1110,19 @@ impl PolicyEngine {
         Ok((request, record))
     }
 
-    fn task_record(
-        &self,
-        facts: &ActFacts,
-        task: &Act<'_>,
-    ) -> Result<RestrictedExpression, String> {
+    fn task_record(&self, key: &TaskKey) -> Result<RestrictedExpression, String> {
         let kind = self
             .names
-            .kind(facts.kind)
-            .ok_or_else(|| format!("no kind `{}`", facts.kind))?;
+            .kind(key.kind)
+            .ok_or_else(|| format!("no kind `{}`", key.kind))?;
         let action = self
             .names
-            .task_action(task.action)
-            .ok_or_else(|| format!("no action `{}`", task.action.as_str()))?;
+            .task_action(key.action)
+            .ok_or_else(|| format!("no action `{}`", key.action.as_str()))?;
         RestrictedExpression::new_record([
             (
                 "agency".to_owned(),
-                RestrictedExpression::new_string(task.agency.as_str().to_owned()),
+                RestrictedExpression::new_string(key.agency.clone()),
             ),
             (
                 "agency_kind".to_owned(),
@@ -1104,47 +1130,43 @@ impl PolicyEngine {
             ),
             (
                 "agency_party".to_owned(),
-                RestrictedExpression::new_string(facts.party.clone()),
+                RestrictedExpression::new_string(key.party.clone()),
             ),
             (
                 "on_territory".to_owned(),
-                RestrictedExpression::new_bool(facts.on_territory),
+                RestrictedExpression::new_bool(key.on_territory),
             ),
             (
                 "armed".to_owned(),
-                RestrictedExpression::new_bool(task.armed),
+                RestrictedExpression::new_bool(key.armed),
             ),
             (
                 "kinetic".to_owned(),
-                RestrictedExpression::new_bool(task.kinetic),
+                RestrictedExpression::new_bool(key.kinetic),
             ),
             (
                 "presence".to_owned(),
-                RestrictedExpression::new_bool(facts.presence),
+                RestrictedExpression::new_bool(key.presence),
             ),
             (
                 "maritime_zone".to_owned(),
-                RestrictedExpression::new_bool(facts.maritime_zone),
+                RestrictedExpression::new_bool(key.maritime_zone),
             ),
             (
                 "misrepresented".to_owned(),
-                RestrictedExpression::new_bool(facts.misrepresented),
+                RestrictedExpression::new_bool(key.misrepresented),
             ),
             (
                 "unresolved".to_owned(),
-                RestrictedExpression::new_bool(facts.unresolved),
+                RestrictedExpression::new_bool(key.unresolved),
             ),
             (
                 "domain".to_owned(),
-                RestrictedExpression::new_string(facts.domain.to_owned()),
+                RestrictedExpression::new_string(key.domain.to_owned()),
             ),
             (
                 "within".to_owned(),
-                RestrictedExpression::new_string(
-                    task.within
-                        .map(|w| w.as_str().to_owned())
-                        .unwrap_or_default(),
-                ),
+                RestrictedExpression::new_string(key.within.clone().unwrap_or_default()),
             ),
             (
                 "action".to_owned(),
@@ -1153,14 +1175,14 @@ impl PolicyEngine {
             (
                 "under_command_of".to_owned(),
                 RestrictedExpression::new_string(
-                    task.under_command_of
+                    key.under_command_of
                         .map(|p| p.to_string())
                         .unwrap_or_default(),
                 ),
             ),
             (
                 "related".to_owned(),
-                RestrictedExpression::new_bool(facts.related),
+                RestrictedExpression::new_bool(key.related),
             ),
         ])
         .map_err(|e| e.to_string())

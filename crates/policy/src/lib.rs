@@ -43,6 +43,7 @@ mod error;
 mod explain;
 mod layers;
 mod prose;
+mod tasks;
 
 pub mod bench;
 

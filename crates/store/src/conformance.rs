@@ -37,7 +37,9 @@ use crate::{
 mod delivery;
 mod restart;
 
-use delivery::{check_receive_each, check_recorded_deliveries, check_sequence_skip};
+use delivery::{
+    check_due_except, check_receive_each, check_recorded_deliveries, check_sequence_skip,
+};
 use restart::check_log_restart;
 
 fn ensure(ok: bool, rule: &str) -> Result<(), String> {
@@ -209,7 +211,7 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
     let mut from_us = ours.clone();
     from_us.from = us;
     from_us.to = mx;
-    store
+    let taken = store
         .receive(
             received(&from_us, IntakeEffect::Decision(accepted)),
             sealer(mx),
@@ -218,6 +220,10 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
     ensure(
         state(store, ours.id)? == Some(ProposalState::Accepted),
         "the partner's acceptance of our proposal is recorded",
+    )?;
+    ensure(
+        taken.queued.is_empty() && taken.kind == Some(ours.kind()),
+        "storing a decision says the kind of the proposal it decides",
     )?;
     let log = store.log_size().map_err(text)?;
     let entry = |time_ms| LogEntry::StandingRun {
@@ -513,6 +519,7 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         "the audit trail is newest first and holds the pin",
     )?;
     check_recorded_deliveries(store, mx)?;
+    check_due_except(store, mx)?;
     check_trails(store, mx, us)?;
     check_agreement(store, mx, us)?;
     check_sequence_skip(store, mx)?;
@@ -678,7 +685,10 @@ fn check_agreement(store: &dyn NodeStore, mx: PartyCode, us: PartyCode) -> Resul
             sealer(mx),
         )
         .map_err(text)?;
-    ensure(replies.len() == 1, "the partner's act is acknowledged")?;
+    ensure(
+        replies.queued.len() == 1,
+        "the partner's act is acknowledged",
+    )?;
     ensure(
         store
             .agreement(us)

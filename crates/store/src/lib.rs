@@ -54,11 +54,12 @@ pub use records::{
     DeliveryItem, DeliveryResult, IntakeEffect, LedgerCheckpoint, OfficerDecision,
     PartnerCheckpoint, PolicyResponse, ProposalDetail, ProposalEvent, ProposalFilter,
     ProposalRecord, Received, RefusalRecord, RefusedDelivery, RestartClaim, RestartDeclaration,
-    Sealer, SessionQuota, StoredLeaf, Witnessing, envelope_record,
+    Sealer, SessionQuota, StoredLeaf, Taken, Witnessing, envelope_record,
 };
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -243,11 +244,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     /// queues whatever reply the effect calls for. Refuses an envelope id
     /// seen before with [`StoreError::Duplicate`], and a state change the
     /// lifecycle does not allow with [`StoreError::Transition`].
-    fn receive(
-        &self,
-        received: Received,
-        sealer: Sealer,
-    ) -> Result<Vec<SealedEnvelope>, StoreError>;
+    fn receive(&self, received: Received, sealer: Sealer) -> Result<Taken, StoreError>;
 
     /// Records envelopes received together (one partner's batch), in order,
     /// in one transaction, each as if in its own savepoint, exactly as
@@ -259,7 +256,7 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
         &self,
         received: Vec<Received>,
         sealer: Sealer,
-    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>>;
+    ) -> Vec<Result<Taken, StoreError>>;
 
     /// Records a refusal at intake (and nothing else).
     fn record_refusal(&self, refusal: RefusalRecord) -> Result<(), StoreError>;
@@ -278,8 +275,24 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     ) -> Result<Vec<SealedEnvelope>, StoreError>;
 
     /// Envelopes due for delivery at `now`, oldest first.
-    fn due_deliveries(&self, now: Timestamp, limit: usize)
-    -> Result<Vec<DeliveryItem>, StoreError>;
+    fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DeliveryItem>, StoreError> {
+        self.due_deliveries_except(now, limit, &HashSet::new())
+    }
+
+    /// [`due_deliveries`](NodeStore::due_deliveries) less the envelopes
+    /// named in `held` (those the caller is sending already), whose bytes
+    /// are not read again. The `limit` counts them as before: the result
+    /// is exactly the other read's with them left out.
+    fn due_deliveries_except(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        held: &HashSet<String>,
+    ) -> Result<Vec<DeliveryItem>, StoreError>;
 
     /// Marks an envelope delivered (the partner's node accepted it). The
     /// partner answers again, so every other envelope to it waiting out a

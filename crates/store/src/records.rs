@@ -261,6 +261,17 @@ pub struct OfficerDecision {
     pub audit: Option<crate::AuditEntry>,
 }
 
+/// What storing a received envelope did.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    /// The replies it queued, sealed.
+    pub queued: Vec<soberana_wire::SealedEnvelope>,
+    /// The kind of the proposal it created or decided, as the transaction
+    /// that stored it wrote or read it: what the hooks run on every
+    /// envelope ask, without a read of their own.
+    pub kind: Option<soberana_core::ProposalKind>,
+}
+
 /// An envelope waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryItem {

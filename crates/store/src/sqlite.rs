@@ -423,11 +423,21 @@ struct Stored {
 }
 
 fn load_state(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<Stored>, StoreError> {
-    let row: Option<(String, String, String)> = tx
-        .prepare_cached("SELECT direction, peer, state FROM proposals WHERE id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    Ok(load_state_kind(tx, id)?.map(|(stored, _)| stored))
+}
+
+/// [`load_state`] and the proposal's kind, from the one row.
+fn load_state_kind(
+    tx: &Transaction<'_>,
+    id: ProposalId,
+) -> Result<Option<(Stored, ProposalKind)>, StoreError> {
+    let row: Option<(String, String, String, String)> = tx
+        .prepare_cached("SELECT direction, peer, state, kind FROM proposals WHERE id = ?1")?
+        .query_row([id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
-    let Some((direction, peer, state)) = row else {
+    let Some((direction, peer, state, kind)) = row else {
         return Ok(None);
     };
     let direction = match direction.as_str() {
@@ -437,12 +447,23 @@ fn load_state(tx: &Transaction<'_>, id: ProposalId) -> Result<Option<Stored>, St
     };
     let state = ProposalState::parse(&state)
         .ok_or_else(|| StoreError::Corrupt(format!("state `{state}`")))?;
-    Ok(Some(Stored {
-        direction,
-        peer: party(&peer)?,
-        state,
-        written: None,
-    }))
+    Ok(Some((
+        Stored {
+            direction,
+            peer: party(&peer)?,
+            state,
+            written: None,
+        },
+        proposal_kind(&kind)?,
+    )))
+}
+
+/// A proposal kind as stored.
+fn proposal_kind(kind: &str) -> Result<ProposalKind, StoreError> {
+    ProposalKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
 }
 
 /// Moves a proposal through the lifecycle and records the step.
@@ -742,7 +763,7 @@ fn refusal_in(tx: &Transaction<'_>, refusal: &RefusalRecord) -> Result<(), Store
 }
 
 /// Each entry's outcome, of a batch received together.
-type EachOutcome = Vec<Result<Vec<SealedEnvelope>, StoreError>>;
+type EachOutcome = Vec<Result<Taken, StoreError>>;
 
 /// The change that takes the entries of a received batch each on its own.
 ///
@@ -785,6 +806,22 @@ fn receive_in(
     tx: &Transaction<'_>,
     received: &Received,
     sealer: &Sealer,
+) -> Result<Taken, StoreError> {
+    let mut kind = match &received.effect {
+        IntakeEffect::Proposal { proposal, .. } => Some(proposal.kind()),
+        _ => None,
+    };
+    let queued = store_received(tx, received, sealer, &mut kind)?;
+    Ok(Taken { queued, kind })
+}
+
+/// Records a received envelope and its effect inside `tx`; sets
+/// `decided_kind` to the kind of the proposal a decision decides.
+fn store_received(
+    tx: &Transaction<'_>,
+    received: &Received,
+    sealer: &Sealer,
+    decided_kind: &mut Option<ProposalKind>,
 ) -> Result<Vec<SealedEnvelope>, StoreError> {
     let now = received.received_at;
     let (kind, proposal_id) = match &received.effect {
@@ -925,9 +962,13 @@ fn receive_in(
             }
         }
         IntakeEffect::Decision(decision) => {
-            transition(
+            let (stored, kind) = load_state_kind(tx, decision.proposal_id)?
+                .ok_or_else(|| StoreError::NoSuchProposal(decision.proposal_id.to_string()))?;
+            *decided_kind = Some(kind);
+            transition_from(
                 tx,
                 decision.proposal_id,
+                &stored,
                 Direction::Outgoing,
                 peer,
                 LifecycleEvent::Decided(decision.outcome.clone()),
@@ -1630,11 +1671,7 @@ impl NodeStore for SqliteStore {
         })
     }
 
-    fn receive(
-        &self,
-        received: Received,
-        sealer: Sealer,
-    ) -> Result<Vec<SealedEnvelope>, StoreError> {
+    fn receive(&self, received: Received, sealer: Sealer) -> Result<Taken, StoreError> {
         self.write(move |tx| receive_in(tx, &received, &sealer))
     }
 
@@ -1642,7 +1679,7 @@ impl NodeStore for SqliteStore {
         &self,
         received: Vec<Received>,
         sealer: Sealer,
-    ) -> Vec<Result<Vec<SealedEnvelope>, StoreError>> {
+    ) -> Vec<Result<Taken, StoreError>> {
         let count = received.len();
         let stored = self.write_passes(receive_each_work(received, sealer));
         crate::records::each_or_all(stored, count)
@@ -1688,14 +1725,17 @@ impl NodeStore for SqliteStore {
         })
     }
 
-    fn due_deliveries(
+    /// The due rows are listed (and sorted) without their bytes; the bytes
+    /// of each one not held are read by its key after.
+    fn due_deliveries_except(
         &self,
         now: Timestamp,
         limit: usize,
+        held: &std::collections::HashSet<String>,
     ) -> Result<Vec<DeliveryItem>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT envelope_id, recipient, bytes, attempts, proposal_id FROM outbox
+                "SELECT envelope_id, recipient, attempts, proposal_id FROM outbox
                  WHERE delivered_at IS NULL AND next_attempt <= ?1
                    AND NOT (kind = 'proposal' AND (
                         recipient IN (SELECT partner FROM agreements
@@ -1705,26 +1745,33 @@ impl NodeStore for SqliteStore {
                                      AND act.delivered_at IS NULL)))
                  ORDER BY created, sequence LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![now.unix_millis(), limit as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
-            rows.map(|r| {
-                let (envelope_id, recipient, bytes, attempts, proposal_id) = r?;
-                Ok(DeliveryItem {
+            let mut due = Vec::new();
+            let mut rows = stmt.query(params![now.unix_millis(), limit as i64])?;
+            while let Some(r) = rows.next()? {
+                let envelope_id = r.get::<_, String>(0)?;
+                if held.contains(&envelope_id) {
+                    continue;
+                }
+                due.push((
                     envelope_id,
-                    recipient: party(&recipient)?,
-                    bytes,
-                    attempts: attempts as u32,
-                    proposal_id,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ));
+            }
+            // Outbox rows are never deleted and their bytes never change.
+            let mut bytes = c.prepare_cached("SELECT bytes FROM outbox WHERE envelope_id = ?1")?;
+            due.into_iter()
+                .map(|(envelope_id, recipient, attempts, proposal_id)| {
+                    Ok(DeliveryItem {
+                        bytes: bytes.query_row([&envelope_id], |r| r.get::<_, Vec<u8>>(0))?,
+                        envelope_id,
+                        recipient: party(&recipient)?,
+                        attempts: attempts as u32,
+                        proposal_id,
+                    })
                 })
-            })
-            .collect()
+                .collect()
         })
     }
 
@@ -1965,13 +2012,7 @@ impl NodeStore for SqliteStore {
                 .prepare_cached("SELECT kind FROM proposals WHERE id = ?1")?
                 .query_row([id.to_string()], |r| r.get(0))
                 .optional()?;
-            kind.map(|k| {
-                ProposalKind::ALL
-                    .into_iter()
-                    .find(|kind| kind.as_str() == k)
-                    .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{k}`")))
-            })
-            .transpose()
+            kind.map(|k| proposal_kind(&k)).transpose()
         })
     }
 

@@ -91,7 +91,12 @@ fn an_incoming_proposal_for_review_waits_for_an_officer() {
         verdict: "{}".into(),
     };
     let sent = store.receive(received(&p, effect), sealer(mx())).unwrap();
-    assert!(sent.is_empty());
+    assert!(sent.queued.is_empty());
+    assert_eq!(
+        sent.kind,
+        Some(p.kind()),
+        "the stored proposal's kind is said"
+    );
     let waiting = store
         .proposals(&ProposalFilter {
             direction: Some(Direction::Incoming),
@@ -165,7 +170,11 @@ fn a_decided_proposal_cannot_be_decided_again() {
         verdict: "{}".into(),
     };
     let sent = store.receive(received(&p, effect), sealer(mx())).unwrap();
-    assert_eq!(sent.len(), 1, "the refusal goes back to the proposer");
+    assert_eq!(
+        sent.queued.len(),
+        1,
+        "the refusal goes back to the proposer"
+    );
     let err = store
         .decide(
             soberana_store::OfficerDecision {

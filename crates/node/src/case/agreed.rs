@@ -70,8 +70,12 @@ impl Node {
 
     /// Like [`Node::open_agreed_case`], for hooks that must not fail the
     /// act that called them: a failure is logged and the case loop tries
-    /// again.
-    pub(crate) fn open_agreed_case_logged(&self, proposal: ProposalId) {
+    /// again. `kind`, when the caller knows the proposal's kind, spares
+    /// asking the store for it: only a joint investigation opens a case.
+    pub(crate) fn open_agreed_case_logged(&self, proposal: ProposalId, kind: Option<ProposalKind>) {
+        if kind.is_some_and(|kind| kind != ProposalKind::JointInvestigation) {
+            return;
+        }
         if let Err(e) = self.open_agreed_case(proposal) {
             tracing::warn!(%proposal, error = %e, "could not open the case of the agreement; the case loop tries again");
         }

@@ -232,3 +232,49 @@ pub(super) fn check_sequence_skip(store: &dyn NodeStore, mx: PartyCode) -> Resul
         &format!("every envelope queued to a partner is listed, delivered or not: {queued:?}"),
     )
 }
+
+/// The read of what is due less the envelopes the caller holds is the plain
+/// read with those left out (in its order, with the same bytes), and what
+/// is held counts against the limit as it does in the plain read.
+pub(super) fn check_due_except(store: &dyn NodeStore, mx: PartyCode) -> Result<(), String> {
+    let peer = party("GT")?;
+    for _ in 0..3 {
+        store
+            .queue_proposal(proposal(mx, peer)?, sealer(mx))
+            .map_err(text)?;
+    }
+    let at = Timestamp::now().plus_seconds(1);
+    let all = store.due_deliveries(at, 10_000).map_err(text)?;
+    ensure(all.len() >= 3, "queued proposals are due")?;
+    let held: std::collections::HashSet<String> = all
+        .iter()
+        .step_by(2)
+        .map(|d| d.envelope_id.clone())
+        .collect();
+    let without = |items: Vec<crate::DeliveryItem>| -> Vec<crate::DeliveryItem> {
+        items
+            .into_iter()
+            .filter(|d| !held.contains(&d.envelope_id))
+            .collect()
+    };
+    ensure(
+        store
+            .due_deliveries_except(at, 10_000, &held)
+            .map_err(text)?
+            == without(all.clone()),
+        "the read less what is held is the plain read without it, in order and with its bytes",
+    )?;
+    let first_two = store.due_deliveries(at, 2).map_err(text)?;
+    ensure(
+        store.due_deliveries_except(at, 2, &held).map_err(text)? == without(first_two),
+        "what is held counts against the limit as in the plain read",
+    )?;
+    ensure(
+        store
+            .due_deliveries_except(at, 10_000, &std::collections::HashSet::new())
+            .map_err(text)?
+            == all,
+        "nothing held, the read is the plain one",
+    )?;
+    Ok(())
+}

@@ -257,6 +257,7 @@ pub(super) struct Stored {
     pub(super) direction: Direction,
     pub(super) peer: PartyCode,
     pub(super) state: ProposalState,
+    pub(super) kind: soberana_core::ProposalKind,
 }
 
 pub(super) fn load_state(
@@ -264,14 +265,18 @@ pub(super) fn load_state(
     id: ProposalId,
 ) -> Result<Option<Stored>, StoreError> {
     let Some(row) = tx.query_opt(
-        "SELECT direction, peer, state FROM proposals WHERE id = $1 FOR UPDATE",
+        "SELECT direction, peer, state, kind FROM proposals WHERE id = $1 FOR UPDATE",
         &[&id.to_string()],
     )?
     else {
         return Ok(None);
     };
-    let (direction, peer, state): (String, String, String) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let (direction, peer, state, kind): (String, String, String, String) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+    );
     let direction = match direction.as_str() {
         "outgoing" => Direction::Outgoing,
         "incoming" => Direction::Incoming,
@@ -283,7 +288,16 @@ pub(super) fn load_state(
         direction,
         peer: party(&peer)?,
         state,
+        kind: proposal_kind(&kind)?,
     }))
+}
+
+/// A proposal kind as stored.
+pub(super) fn proposal_kind(kind: &str) -> Result<soberana_core::ProposalKind, StoreError> {
+    soberana_core::ProposalKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
 }
 
 /// Moves a proposal through the lifecycle and records the step.
@@ -296,6 +310,19 @@ pub(super) fn transition(
     description: &str,
     now: Timestamp,
 ) -> Result<ProposalState, StoreError> {
+    transition_of(tx, id, expect_direction, peer, event, description, now).map(|(next, _)| next)
+}
+
+/// [`transition`], returning the proposal's kind too.
+pub(super) fn transition_of(
+    tx: &mut Tx<'_, '_>,
+    id: ProposalId,
+    expect_direction: Direction,
+    peer: PartyCode,
+    event: LifecycleEvent,
+    description: &str,
+    now: Timestamp,
+) -> Result<(ProposalState, soberana_core::ProposalKind), StoreError> {
     let stored = load_state(tx, id)?.ok_or_else(|| StoreError::NoSuchProposal(id.to_string()))?;
     if stored.direction != expect_direction || stored.peer != peer {
         return Err(StoreError::WrongParty(id.to_string(), peer.to_string()));
@@ -306,7 +333,7 @@ pub(super) fn transition(
         &[&id.to_string(), &next.as_str(), &now.unix_millis()],
     )?;
     add_event(tx, id, next, description, now)?;
-    Ok(next)
+    Ok((next, stored.kind))
 }
 
 pub(super) fn add_event(

@@ -63,6 +63,22 @@ pub(super) fn receive_in(
     tx: &mut Tx<'_, '_>,
     received: Received,
     sealer: &Sealer,
+) -> Result<Taken, StoreError> {
+    let mut kind = match &received.effect {
+        IntakeEffect::Proposal { proposal, .. } => Some(proposal.kind()),
+        _ => None,
+    };
+    let queued = store_received(tx, received, sealer, &mut kind)?;
+    Ok(Taken { queued, kind })
+}
+
+/// Records a received envelope and its effect inside `tx`; sets
+/// `decided_kind` to the kind of the proposal a decision decides.
+fn store_received(
+    tx: &mut Tx<'_, '_>,
+    received: Received,
+    sealer: &Sealer,
+    decided_kind: &mut Option<ProposalKind>,
 ) -> Result<Vec<SealedEnvelope>, StoreError> {
     let now = received.received_at;
     let (kind, proposal_id) = match &received.effect {
@@ -166,7 +182,7 @@ pub(super) fn receive_in(
             }
         }
         IntakeEffect::Decision(decision) => {
-            transition(
+            let (_, kind) = transition_of(
                 tx,
                 decision.proposal_id,
                 Direction::Outgoing,
@@ -175,6 +191,7 @@ pub(super) fn receive_in(
                 &format!("{} by {peer}", decision.outcome.as_str().replace('_', " ")),
                 now,
             )?;
+            *decided_kind = Some(kind);
             insert_body(tx, "decisions", decision.proposal_id, json(&decision)?)?;
             Ok(Vec::new())
         }

@@ -174,7 +174,7 @@ fn state(store: &SqliteStore, p: &soberana_core::Proposal) -> Option<ProposalSta
     store.proposal(p.id).unwrap().map(|d| d.record.state)
 }
 
-type EachOutcome = Vec<Result<Vec<SealedEnvelope>, StoreError>>;
+type EachOutcome = Vec<Result<crate::Taken, StoreError>>;
 
 #[test]
 fn entries_received_together_fail_alone_in_a_batch_with_other_changes() {
