@@ -463,26 +463,17 @@ pub async fn deliver_loop(node: Node, mut shutdown: watch::Receiver<bool>) {
         if busy < MAX_IN_FLIGHT && scan && (periodic || !spaced) {
             scan = false;
             last_scan = std::time::Instant::now();
-            // What is in flight now is skipped by `take` below whatever
-            // becomes of it meanwhile (still in flight, or finished while
-            // the read runs): the read leaves it out and does not copy its
-            // bytes again.
-            let held = match in_flight.lock() {
-                Ok(mut flight) => {
-                    flight.scanning = true;
-                    flight.rescan = false;
-                    flight.envelopes.clone()
-                }
-                Err(_) => HashSet::new(),
-            };
+            if let Ok(mut flight) = in_flight.lock() {
+                flight.scanning = true;
+                flight.rescan = false;
+            }
             let store = node.store().clone();
-            let due = tokio::task::spawn_blocking(move || {
-                store.due_deliveries_except(Timestamp::now(), 512, &held)
-            })
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .unwrap_or_default();
+            let due =
+                tokio::task::spawn_blocking(move || store.due_deliveries(Timestamp::now(), 512))
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
+                    .unwrap_or_default();
             if let Ok(mut flight) = in_flight.lock() {
                 flight.scanning = false;
                 let more = flight.take(due);

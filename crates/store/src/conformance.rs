@@ -37,9 +37,7 @@ use crate::{
 mod delivery;
 mod restart;
 
-use delivery::{
-    check_due_except, check_receive_each, check_recorded_deliveries, check_sequence_skip,
-};
+use delivery::{check_receive_each, check_recorded_deliveries, check_sequence_skip};
 use restart::check_log_restart;
 
 fn ensure(ok: bool, rule: &str) -> Result<(), String> {
@@ -519,7 +517,6 @@ pub fn check_node_store(store: &dyn NodeStore) -> Result<(), String> {
         "the audit trail is newest first and holds the pin",
     )?;
     check_recorded_deliveries(store, mx)?;
-    check_due_except(store, mx)?;
     check_trails(store, mx, us)?;
     check_agreement(store, mx, us)?;
     check_sequence_skip(store, mx)?;

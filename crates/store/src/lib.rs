@@ -59,7 +59,6 @@ pub use records::{
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -275,24 +274,8 @@ pub trait NodeStore: OfficerStore + AlertVerdictStore + CaseStore + Send + Sync 
     ) -> Result<Vec<SealedEnvelope>, StoreError>;
 
     /// Envelopes due for delivery at `now`, oldest first.
-    fn due_deliveries(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<DeliveryItem>, StoreError> {
-        self.due_deliveries_except(now, limit, &HashSet::new())
-    }
-
-    /// [`due_deliveries`](NodeStore::due_deliveries) less the envelopes
-    /// named in `held` (those the caller is sending already), whose bytes
-    /// are not read again. The `limit` counts them as before: the result
-    /// is exactly the other read's with them left out.
-    fn due_deliveries_except(
-        &self,
-        now: Timestamp,
-        limit: usize,
-        held: &HashSet<String>,
-    ) -> Result<Vec<DeliveryItem>, StoreError>;
+    fn due_deliveries(&self, now: Timestamp, limit: usize)
+    -> Result<Vec<DeliveryItem>, StoreError>;
 
     /// Marks an envelope delivered (the partner's node accepted it). The
     /// partner answers again, so every other envelope to it waiting out a

@@ -1725,17 +1725,14 @@ impl NodeStore for SqliteStore {
         })
     }
 
-    /// The due rows are listed (and sorted) without their bytes; the bytes
-    /// of each one not held are read by its key after.
-    fn due_deliveries_except(
+    fn due_deliveries(
         &self,
         now: Timestamp,
         limit: usize,
-        held: &std::collections::HashSet<String>,
     ) -> Result<Vec<DeliveryItem>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT envelope_id, recipient, attempts, proposal_id FROM outbox
+                "SELECT envelope_id, recipient, bytes, attempts, proposal_id FROM outbox
                  WHERE delivered_at IS NULL AND next_attempt <= ?1
                    AND NOT (kind = 'proposal' AND (
                         recipient IN (SELECT partner FROM agreements
@@ -1745,33 +1742,26 @@ impl NodeStore for SqliteStore {
                                      AND act.delivered_at IS NULL)))
                  ORDER BY created, sequence LIMIT ?2",
             )?;
-            let mut due = Vec::new();
-            let mut rows = stmt.query(params![now.unix_millis(), limit as i64])?;
-            while let Some(r) = rows.next()? {
-                let envelope_id = r.get::<_, String>(0)?;
-                if held.contains(&envelope_id) {
-                    continue;
-                }
-                due.push((
-                    envelope_id,
+            let rows = stmt.query_map(params![now.unix_millis(), limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                ));
-            }
-            // Outbox rows are never deleted and their bytes never change.
-            let mut bytes = c.prepare_cached("SELECT bytes FROM outbox WHERE envelope_id = ?1")?;
-            due.into_iter()
-                .map(|(envelope_id, recipient, attempts, proposal_id)| {
-                    Ok(DeliveryItem {
-                        bytes: bytes.query_row([&envelope_id], |r| r.get::<_, Vec<u8>>(0))?,
-                        envelope_id,
-                        recipient: party(&recipient)?,
-                        attempts: attempts as u32,
-                        proposal_id,
-                    })
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (envelope_id, recipient, bytes, attempts, proposal_id) = r?;
+                Ok(DeliveryItem {
+                    envelope_id,
+                    recipient: party(&recipient)?,
+                    bytes,
+                    attempts: attempts as u32,
+                    proposal_id,
                 })
-                .collect()
+            })
+            .collect()
         })
     }
 

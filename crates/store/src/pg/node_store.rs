@@ -381,18 +381,12 @@ impl NodeStore for PostgresStore {
     /// are skipped rather than waited for. New proposals to a partner whose
     /// agreement is suspended or terminated, or to which an act on the
     /// agreement is still on its way, are held back.
-    ///
-    /// Envelopes `held` are claimed again like the others (their lease is
-    /// renewed) but their bytes are not sent back.
-    fn due_deliveries_except(
+    fn due_deliveries(
         &self,
         now: Timestamp,
         limit: usize,
-        held: &std::collections::HashSet<String>,
     ) -> Result<Vec<DeliveryItem>, StoreError> {
         let claimant = self.claimant.clone();
-        let listed: Vec<String> = held.iter().cloned().collect();
-        let held = held.clone();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let clock = Timestamp::now().unix_millis();
@@ -413,25 +407,19 @@ impl NodeStore for PostgresStore {
                      FOR UPDATE SKIP LOCKED)
                  UPDATE outbox o SET claimed_by = $3, claimed_until = $5
                  FROM due WHERE o.envelope_id = due.envelope_id
-                 RETURNING o.envelope_id, o.recipient,
-                           CASE WHEN o.envelope_id = ANY($6) THEN NULL ELSE o.bytes END,
-                           o.attempts, o.proposal_id, o.created, o.sequence",
+                 RETURNING o.envelope_id, o.recipient, o.bytes, o.attempts, o.proposal_id,
+                           o.created, o.sequence",
                     &[
                         &now.unix_millis(),
                         &limit,
                         &claimant,
                         &clock,
                         &clock.saturating_add(CLAIM_LEASE_MS),
-                        &listed,
                     ],
                 )?)
             })?;
             let mut items = rows
                 .iter()
-                .filter(|r| {
-                    r.try_get::<_, &str>(0)
-                        .map_or(true, |id| !held.contains(id))
-                })
                 .map(|r| {
                     let created: i64 = r.try_get(5)?;
                     let sequence: i64 = r.try_get(6)?;
