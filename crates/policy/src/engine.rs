@@ -1514,11 +1514,12 @@ fn validate(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{shipped_constitutional, shipped_operational, shipped_registry};
 
-    fn engine() -> PolicyEngine {
+    /// MX's engine from the shipped policies, for tests.
+    pub(crate) fn engine() -> PolicyEngine {
         let mx = PartyCode::new("MX").unwrap();
         let constitutional = shipped_constitutional(mx).unwrap();
         PolicyEngine::load(

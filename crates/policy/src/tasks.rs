@@ -81,20 +81,8 @@ mod tests {
     };
 
     use super::*;
-    use crate::{PolicyEngine, pin, shipped_constitutional, shipped_operational, shipped_registry};
-
-    fn engine() -> PolicyEngine {
-        let mx = PartyCode::new("MX").unwrap();
-        let constitutional = shipped_constitutional(mx).unwrap();
-        PolicyEngine::load(
-            mx,
-            &shipped_registry().unwrap(),
-            Some(&constitutional),
-            &pin(constitutional.bytes()),
-            &shipped_operational(),
-        )
-        .unwrap()
-    }
+    use crate::PolicyEngine;
+    use crate::engine::tests::engine;
 
     fn place(party: &str, domain: Domain, at: &str) -> Location {
         Location {

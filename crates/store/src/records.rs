@@ -126,6 +126,24 @@ pub enum IntakeEffect {
     Case(Box<soberana_case::CustodyEvent>),
 }
 
+impl IntakeEffect {
+    /// The kind of the proposal this effect creates, if it creates one.
+    pub fn new_proposal_kind(&self) -> Option<ProposalKind> {
+        match self {
+            IntakeEffect::Proposal { proposal, .. } => Some(proposal.kind()),
+            _ => None,
+        }
+    }
+}
+
+/// A proposal kind as a store wrote it (its `as_str` name).
+pub(crate) fn stored_kind(kind: &str) -> Result<ProposalKind, crate::StoreError> {
+    ProposalKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| crate::StoreError::Corrupt(format!("proposal kind `{kind}`")))
+}
+
 /// What the store needs to witness a partner's checkpoint: the C2SP
 /// tlog-witness `add-checkpoint` request, the partner's log key (pinned from
 /// its card) and our cosigning key.

@@ -454,16 +454,8 @@ fn load_state_kind(
             state,
             written: None,
         },
-        proposal_kind(&kind)?,
+        crate::records::stored_kind(&kind)?,
     )))
-}
-
-/// A proposal kind as stored.
-fn proposal_kind(kind: &str) -> Result<ProposalKind, StoreError> {
-    ProposalKind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == kind)
-        .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
 }
 
 /// Moves a proposal through the lifecycle and records the step.
@@ -807,10 +799,7 @@ fn receive_in(
     received: &Received,
     sealer: &Sealer,
 ) -> Result<Taken, StoreError> {
-    let mut kind = match &received.effect {
-        IntakeEffect::Proposal { proposal, .. } => Some(proposal.kind()),
-        _ => None,
-    };
+    let mut kind = received.effect.new_proposal_kind();
     let queued = store_received(tx, received, sealer, &mut kind)?;
     Ok(Taken { queued, kind })
 }
@@ -2002,7 +1991,7 @@ impl NodeStore for SqliteStore {
                 .prepare_cached("SELECT kind FROM proposals WHERE id = ?1")?
                 .query_row([id.to_string()], |r| r.get(0))
                 .optional()?;
-            kind.map(|k| proposal_kind(&k)).transpose()
+            kind.map(|k| crate::records::stored_kind(&k)).transpose()
         })
     }
 

@@ -288,16 +288,8 @@ pub(super) fn load_state(
         direction,
         peer: party(&peer)?,
         state,
-        kind: proposal_kind(&kind)?,
+        kind: crate::records::stored_kind(&kind)?,
     }))
-}
-
-/// A proposal kind as stored.
-pub(super) fn proposal_kind(kind: &str) -> Result<soberana_core::ProposalKind, StoreError> {
-    soberana_core::ProposalKind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == kind)
-        .ok_or_else(|| StoreError::Corrupt(format!("proposal kind `{kind}`")))
 }
 
 /// Moves a proposal through the lifecycle and records the step.

@@ -64,10 +64,7 @@ pub(super) fn receive_in(
     received: Received,
     sealer: &Sealer,
 ) -> Result<Taken, StoreError> {
-    let mut kind = match &received.effect {
-        IntakeEffect::Proposal { proposal, .. } => Some(proposal.kind()),
-        _ => None,
-    };
+    let mut kind = received.effect.new_proposal_kind();
     let queued = store_received(tx, received, sealer, &mut kind)?;
     Ok(Taken { queued, kind })
 }

@@ -573,7 +573,7 @@ impl NodeStore for PostgresStore {
                 "SELECT kind FROM proposals WHERE id = $1",
                 &[&id.to_string()],
             )?;
-            row.map(|r| super::changes::proposal_kind(&r.get::<_, String>(0)))
+            row.map(|r| crate::records::stored_kind(&r.get::<_, String>(0)))
                 .transpose()
         })
     }
