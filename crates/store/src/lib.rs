@@ -59,6 +59,12 @@ pub use records::{
 pub use snapshot::{integrity, snapshot};
 pub use sqlite::SqliteStore;
 
+/// The names of the threads that write a node's store, one per open store:
+/// SQLite's and PostgreSQL's. Every change of a store goes through its
+/// writer, so that thread's processor time is the part of a node's work
+/// that does not spread over more cores.
+pub const WRITER_THREADS: [&str; 2] = [sqlite::WRITER_THREAD, pg::WRITER_THREAD];
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

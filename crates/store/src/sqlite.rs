@@ -55,6 +55,9 @@ pub struct SqliteStore {
     commits: Arc<crate::CommitTimes>,
 }
 
+/// The name of the thread that writes a SQLite store.
+pub(crate) const WRITER_THREAD: &str = "soberana-store-writer";
+
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
@@ -97,7 +100,7 @@ impl SqliteStore {
         let commits = Arc::new(crate::CommitTimes::default());
         let times = Arc::clone(&commits);
         let handle = thread::Builder::new()
-            .name("soberana-store-writer".into())
+            .name(WRITER_THREAD.into())
             .spawn(move || writer_loop(conn, rx, &times))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {

@@ -36,6 +36,13 @@ pub struct ExchangeRun {
     /// process) per round trip, microseconds. Wall-clock figures swing with
     /// whatever else the machine runs; this one hardly does.
     pub cpu_us: f64,
+    /// Of that, what the two nodes' store writers used per round trip,
+    /// microseconds: each node writes on one thread, so this is the part
+    /// that does not spread over more cores.
+    pub writer_cpu_us: f64,
+    /// The busiest store writer's share of one core over the run (1.0 is a
+    /// whole core): at 1.0 that node's writer is the ceiling.
+    pub writer_busiest: f64,
 }
 
 fn seizure(n: usize) -> Result<ProposalDraft> {
@@ -83,11 +90,10 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Processor time this process has used so far (user plus system), from
-/// `/proc/self/stat`; `None` where there is no such file.
-fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may hold spaces; the fields after it do not.
+/// The processor time (user plus system) in a `/proc/…/stat` line.
+fn stat_cpu(stat: &str) -> Option<Duration> {
+    // The command name may hold spaces and parentheses; the fields after
+    // its last `)` do not.
     let after = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line, in clock
@@ -95,6 +101,41 @@ fn process_cpu() -> Option<Duration> {
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
     let total = ticks(11)? + ticks(12)?;
     Some(Duration::from_millis(total * 10))
+}
+
+/// Processor time this process has used so far (user plus system), from
+/// `/proc/self/stat`; `None` where there is no such file.
+fn process_cpu() -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// Whether a thread's name, as the kernel keeps it (at most 15 bytes and
+/// a newline), is a store's writer.
+fn is_store_writer(name: &str) -> bool {
+    let name = name.trim_end();
+    soberana_store::WRITER_THREADS
+        .iter()
+        .any(|writer| writer.get(..15).unwrap_or(writer) == name)
+}
+
+/// Processor time each store writer thread of this process has used so
+/// far, by thread id; empty where `/proc` is not there.
+fn writer_cpu() -> HashMap<u32, Duration> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return HashMap::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            if !is_store_writer(&name) {
+                return None;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            Some((tid, stat_cpu(&stat)?))
+        })
+        .collect()
 }
 
 /// The machine's load average over the last minute, from `/proc/loadavg`.
@@ -115,6 +156,7 @@ async fn run_once(
 ) -> Result<ExchangeRun> {
     let per_sender = total.div_ceil(senders);
     let cpu_before = process_cpu();
+    let writers_before = writer_cpu();
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for s in 0..senders {
@@ -157,6 +199,14 @@ async fn run_once(
         (Some(before), Some(after)) => after.saturating_sub(before),
         _ => Duration::ZERO,
     };
+    let writers: Vec<Duration> = writer_cpu()
+        .into_iter()
+        .map(|(tid, after)| {
+            after.saturating_sub(writers_before.get(&tid).copied().unwrap_or_default())
+        })
+        .collect();
+    let writer_total: Duration = writers.iter().sum();
+    let writer_busiest = writers.iter().max().copied().unwrap_or_default();
     latencies.sort();
     Ok(ExchangeRun {
         senders,
@@ -165,6 +215,8 @@ async fn run_once(
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         cpu_us: cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
+        writer_cpu_us: writer_total.as_secs_f64() * 1e6 / latencies.len().max(1) as f64,
+        writer_busiest: writer_busiest.as_secs_f64() / elapsed.as_secs_f64(),
     })
 }
 
@@ -289,13 +341,15 @@ pub async fn exchange(args: BenchExchangeArgs) -> Result<()> {
     };
     for run in [&report.single, &report.concurrent] {
         println!(
-            "{} {:>3} sender(s): {:>8.0} round trips/s   p50 {:>6.2} ms   p99 {:>7.2} ms   cpu {:>6.0} µs/round trip   ({} proposals)",
+            "{} {:>3} sender(s): {:>8.0} round trips/s   p50 {:>6.2} ms   p99 {:>7.2} ms   cpu {:>6.0} µs/round trip (store writers {:.0} µs, busiest {:.0} % of a core)   ({} proposals)",
             report.store,
             run.senders,
             run.per_second,
             run.p50_ms,
             run.p99_ms,
             run.cpu_us,
+            run.writer_cpu_us,
+            run.writer_busiest * 100.0,
             run.proposals
         );
     }
@@ -644,4 +698,55 @@ pub async fn abuse(args: BenchAbuseArgs) -> Result<()> {
         bail!("memory under `{}` exceeded its bound", case.attack);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processor_time_is_read_after_a_command_name_with_spaces_and_parentheses() {
+        // pid (comm) state ppid … utime stime …: utime 250 and stime 7
+        // ticks of 10 ms.
+        let line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 1 0 0 0 250 7 0 0 20 0 9 0 100";
+        assert_eq!(stat_cpu(line), Some(Duration::from_millis(2570)));
+        assert_eq!(stat_cpu("4242 (short) S 1"), None);
+        assert_eq!(stat_cpu("no parenthesis here"), None);
+    }
+
+    #[test]
+    fn store_writers_are_told_by_their_thread_names() {
+        // The kernel cuts names to 15 bytes and `comm` ends in a newline.
+        assert!(is_store_writer("soberana-store-\n"));
+        assert!(is_store_writer("soberana-pg-wri\n"));
+        assert!(!is_store_writer("soberana-pg-rea\n"));
+        assert!(!is_store_writer("tokio-runtime-w\n"));
+        assert!(!is_store_writer("soberana-\n"));
+        assert!(!is_store_writer(""));
+    }
+
+    #[test]
+    fn this_process_reads_its_own_processor_time_and_writer_threads() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = soberana_store::SqliteStore::open(&dir.path().join("node.sqlite"))
+            .expect("a new store");
+        let before = process_cpu().expect("/proc/self/stat is readable on Linux");
+        let writers = writer_cpu();
+        assert!(
+            !writers.is_empty(),
+            "an open SQLite store has a writer thread this process can see"
+        );
+        drop(store);
+        let spin = Instant::now();
+        let mut x = 0u64;
+        while spin.elapsed() < Duration::from_millis(60) {
+            x = x.wrapping_mul(31).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let after = process_cpu().expect("readable");
+        assert!(
+            after > before,
+            "60 ms of spinning shows in the process's time"
+        );
+    }
 }

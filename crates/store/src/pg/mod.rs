@@ -154,6 +154,9 @@ const MAX_BATCH: usize = 512;
 /// Connections that serve reads.
 const READERS: usize = 4;
 
+/// The name of the thread that writes a PostgreSQL store.
+pub(crate) const WRITER_THREAD: &str = "soberana-pg-writer";
+
 /// The advisory lock every writing transaction takes first, with the hash
 /// of the store's schema as its second key: the same in every process
 /// writing one store, and another for a store in another schema of the
@@ -298,7 +301,7 @@ impl PostgresStore {
             (target.clone(), ready.clone(), location.clone());
         threads.push(
             thread::Builder::new()
-                .name("soberana-pg-writer".into())
+                .name(WRITER_THREAD.into())
                 .spawn(move || {
                     let opened = writer_target.connect().and_then(|mut client| {
                         if let Some(schema) = &writer_target.schema {
