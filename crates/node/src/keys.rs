@@ -12,8 +12,11 @@
 //!
 //! **Switch** (`Node::switch_rotated_keys_running`, every two seconds in a
 //! running node, and `Node::switch_rotated_keys` when `soberana run` or
-//! `soberana desk` starts, under the folder lock): once every partner has
-//! taken the update, the current key files move to `keys/retired/<time>/`
+//! `soberana desk` starts, under the folder lock): once the rotation is
+//! announced (the store holds the card being replaced, which is written in
+//! the transaction that queues the updates, after the files) and every
+//! partner has taken the update, the current key files move to
+//! `keys/retired/<time>/`
 //! and the new ones into place, and a running node puts them in use at once
 //! (new connections show the new certificate, clients to partners are
 //! rebuilt with it, everything signed from then on is signed by the new
@@ -116,10 +119,16 @@ impl Node {
         }
         let next = next_dir(self.dir());
         if next.join("signing.key").exists() {
-            return Err(NodeError::Keys(format!(
-                "a rotation is already announced and waits for partners ({} card update(s) not taken); see `soberana key status`",
-                self.store().card_updates_waiting()?
-            )));
+            if self.rotation_announced()? {
+                return Err(NodeError::Keys(format!(
+                    "a rotation is already announced and waits for partners ({} card update(s) not taken); see `soberana key status`",
+                    self.store().card_updates_waiting()?
+                )));
+            }
+            // Keys of a rotation that stopped before it was announced: no
+            // partner ever saw them, so they are replaced.
+            tracing::warn!("discarding keys in keys/next that were never announced to partners");
+            std::fs::remove_dir_all(&next).map_err(io(&next))?;
         }
         let key = NodeKey::generate().map_err(|e| NodeError::Tls(e.to_string()))?;
         let endpoint = self.config().endpoint.clone();
@@ -150,7 +159,9 @@ impl Node {
         })?;
         let fingerprint = signed.card.fingerprint();
         // The files first, in a staging folder renamed into place: a crash
-        // leaves either no rotation or a whole one.
+        // leaves either no key files or a whole set, and a set whose
+        // announcement was not stored is never switched to (see
+        // `rotation_announced`) and is replaced by the next rotation.
         let staging = self.dir().root().join("keys/next.staging");
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).map_err(io(&staging))?;
@@ -192,7 +203,34 @@ impl Node {
     /// use them. The serving process calls it while holding the folder
     /// lock, so other commands never switch keys under a running node.
     pub fn switch_rotated_keys(&self) -> Result<bool, NodeError> {
+        if !next_dir(self.dir()).join("signing.key").exists() {
+            return Ok(false);
+        }
+        if !self.rotation_announced()? {
+            tracing::warn!(
+                "keys/next holds keys that were never announced to partners (a rotation stopped before it was stored); they are not used: run `soberana key rotate` again"
+            );
+            return Ok(false);
+        }
         switch_if_ready(self.dir(), self.store().card_updates_waiting()?)
+    }
+
+    /// Whether a rotation away from the key in use was announced: the
+    /// announcement stores our card of that key as a previous key, in the
+    /// same transaction that queues the card updates. A rotation puts its
+    /// new files in `keys/next` before that transaction, so files there
+    /// without it are keys no partner was told of (a rotation in between,
+    /// or one that stopped there), and a count of zero card updates
+    /// waiting says nothing about them.
+    fn rotation_announced(&self) -> Result<bool, NodeError> {
+        let in_use = self.key().public();
+        Ok(self
+            .store()
+            .previous_keys(Some(self.party()))?
+            .iter()
+            .any(|previous| {
+                SignedCard::parse(&previous.card).is_ok_and(|card| card.signing_key == in_use)
+            }))
     }
 
     /// The running node's switch: once every partner has taken the card
@@ -203,6 +241,7 @@ impl Node {
     pub fn switch_rotated_keys_running(&self) -> Result<bool, NodeError> {
         if !next_dir(self.dir()).join("signing.key").exists()
             || self.store().card_updates_waiting()? > 0
+            || !self.rotation_announced()?
         {
             return Ok(false);
         }
@@ -276,7 +315,7 @@ impl Node {
     /// Where a rotation of our keys stands.
     pub fn key_status(&self) -> Result<KeyStatus, NodeError> {
         let next = next_dir(self.dir());
-        let next = if next.join("signing.key").exists() {
+        let next = if next.join("signing.key").exists() && self.rotation_announced()? {
             let key = crate::identity::load_signing_key(&next.join("signing.key"))?;
             Some(hex::encode(key_fingerprint(&key.public())))
         } else {

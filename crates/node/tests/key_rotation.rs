@@ -300,3 +300,54 @@ async fn a_card_update_signed_by_a_retired_key_is_refused() {
     mx_run.stop().await;
     us_run.stop().await;
 }
+
+/// A rotation puts its new key files in place before it stores the
+/// announcement; a serving node that looks in between (its switch runs
+/// every two seconds and once at start), or a node started after a crash
+/// there, finds keys no partner was ever told of. Switching to them would
+/// cut the node off: partners refuse every connection and envelope of a
+/// key they never saw, the card update that would tell them included. The
+/// state is made here by putting another node's keys where a rotation
+/// puts them, with nothing announced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_never_announced_are_never_switched_to_and_a_new_rotation_replaces_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mx, us) = support::pair(dir.path(), || Arc::new(AcceptAll));
+    let next = dir.path().join("MX/keys/next");
+    std::fs::create_dir_all(&next).unwrap();
+    for name in ["signing.key", "tls.key", "tls.crt"] {
+        std::fs::copy(dir.path().join("US/keys").join(name), next.join(name)).unwrap();
+    }
+    let in_use = mx.card().unwrap().card.fingerprint();
+    assert!(!mx.switch_rotated_keys_running().unwrap());
+    assert!(!mx.switch_rotated_keys().unwrap());
+    assert_eq!(mx.card().unwrap().card.fingerprint(), in_use);
+    assert!(
+        dir.path().join("MX/keys/next/signing.key").exists(),
+        "the keys are left where they are, unused"
+    );
+    assert_eq!(mx.key_status().unwrap().next, None, "nothing is announced");
+
+    // Started now, the node serves with the key in use; a rotation starts
+    // afresh, is announced, taken and switched to.
+    let us_run = us.start().await.unwrap();
+    let mx_run = mx.start().await.unwrap();
+    let new_fingerprint = mx.rotate_keys(7).unwrap();
+    eventually("US pins MX's new card", || {
+        us.peer(party("MX"))
+            .is_some_and(|c| c.fingerprint() == new_fingerprint)
+    })
+    .await;
+    eventually("MX switches to the announced key", || {
+        mx.card()
+            .is_ok_and(|c| c.card.fingerprint() == new_fingerprint)
+    })
+    .await;
+    assert_ne!(
+        mx.card().unwrap().card.signing_key,
+        us.card().unwrap().card.signing_key,
+        "the key in use is the announced one, not the files that were never announced"
+    );
+    mx_run.stop().await;
+    us_run.stop().await;
+}
