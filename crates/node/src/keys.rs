@@ -239,13 +239,14 @@ impl Node {
     /// Called by the serving process (under the folder lock) every few
     /// seconds; cheap while no rotation waits.
     pub fn switch_rotated_keys_running(&self) -> Result<bool, NodeError> {
-        if !next_dir(self.dir()).join("signing.key").exists()
-            || self.store().card_updates_waiting()? > 0
-            || !self.rotation_announced()?
-        {
+        if !next_dir(self.dir()).join("signing.key").exists() {
             return Ok(false);
         }
-        if !self.switch_rotated_keys()? {
+        let waiting = self.store().card_updates_waiting()?;
+        if waiting > 0 || !self.rotation_announced()? {
+            return Ok(false);
+        }
+        if !switch_if_ready(self.dir(), waiting)? {
             return Ok(false);
         }
         self.reload_keys()?;

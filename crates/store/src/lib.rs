@@ -65,6 +65,23 @@ pub use sqlite::SqliteStore;
 /// that does not spread over more cores.
 pub const WRITER_THREADS: [&str; 2] = [sqlite::WRITER_THREAD, pg::WRITER_THREAD];
 
+/// The most changes a store's writer commits together.
+const MAX_BATCH: usize = 512;
+
+/// Waits for the next change and takes those queued behind it, up to
+/// [`MAX_BATCH`]: one group commit of a store's writer. `None` once every
+/// sender is gone.
+fn next_batch<J>(jobs: &std::sync::mpsc::Receiver<J>) -> Option<Vec<J>> {
+    let mut batch = vec![jobs.recv().ok()?];
+    while batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

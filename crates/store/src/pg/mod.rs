@@ -148,9 +148,6 @@ struct Job {
     submitted: std::time::Instant,
 }
 
-/// The most changes committed in one transaction.
-const MAX_BATCH: usize = 512;
-
 /// Connections that serve reads.
 const READERS: usize = 4;
 
@@ -511,14 +508,7 @@ fn writer_loop(
     times: &crate::CommitTimes,
 ) {
     let mut statements = HashMap::new();
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = crate::next_batch(&jobs) {
         if client.is_closed() {
             // Prepared statements live and die with their connection.
             statements.clear();

@@ -44,9 +44,6 @@ pub(super) struct Job {
     submitted: std::time::Instant,
 }
 
-/// The most changes committed in one transaction.
-const MAX_BATCH: usize = 512;
-
 impl SqliteStore {
     /// Runs `f` in the writer's next batch and waits until it is durable.
     ///
@@ -95,14 +92,7 @@ impl SqliteStore {
 }
 
 pub(super) fn writer_loop(mut conn: Connection, jobs: Receiver<Job>, times: &crate::CommitTimes) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = crate::next_batch(&jobs) {
         run_batch(&mut conn, batch, times);
     }
 }
