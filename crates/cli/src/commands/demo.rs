@@ -726,12 +726,9 @@ async fn demo_case(dir: &Path, mx: &Node, us: &Node, jit: soberana_core::Proposa
         },
     )?;
     mx.confirm(asked.id, &uif)?;
-    wait_for(
-        us,
-        asked.id,
-        &[ProposalState::Accepted, ProposalState::Answered],
-    )
-    .await?;
+    // The consent travels in the answer, which follows the decision: the
+    // acceptance alone grants nothing yet.
+    wait_for(us, asked.id, &[ProposalState::Answered]).await?;
     let done = us.exhibit_use(case, &fbi, mx_exhibit, court_use, Some(&court))?;
     line(format!(
         "US asks MX's consent ({}); {fgr} and {uif} give it; the court use goes through under it ({} bytes), recorded in both logs",
